@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every Keepsake test. As root it installs what the tests need and runs
+# the integration tests for real (loop devices, FUSE vfat); as a normal user
+# those tests skip and say why. With CI=true a skipped integration test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build-aux/deps.sh || { echo "keepsake: cannot install test dependencies" >&2; exit 1; }
+
+export CGO_ENABLED=1
+echo "== go vet"
+go vet ./service/... 
+echo "== go test (race) engine and catalog"
+go test -race -count=1 -timeout 30m ./service/engine/... ./service/catalog/...
+echo "== go test all"
+go test -count=1 -timeout 60m ./...

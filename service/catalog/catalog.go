@@ -1,0 +1,416 @@
+package catalog
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+// Catalog is an open catalog database.
+type Catalog struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the catalog at p.
+func Open(p string) (*Catalog, error) {
+	// synchronous=FULL: a commit is on the disk when it returns, which is
+	// what lets the snapshot's rename come after it.
+	dsn := "file:" + (&url.URL{Path: p}).EscapedPath() +
+		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		if isCorrupt(err) {
+			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged", p)
+		}
+		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
+	return &Catalog{db: db, path: p}, nil
+}
+
+func isCorrupt(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "corrupt")
+}
+
+// Close closes the database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// DB exposes the database for checks in tests and for packages that add
+// their own queries.
+func (c *Catalog) DB() *sql.DB { return c.db }
+
+// IntegrityCheck runs SQLite's integrity_check and returns its findings;
+// nil means "ok".
+func (c *Catalog) IntegrityCheck() ([]string, error) {
+	rows, err := c.db.Query("PRAGMA integrity_check")
+	if err != nil {
+		return nil, fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		if s != "ok" {
+			out = append(out, s)
+		}
+	}
+	return out, rows.Err()
+}
+
+// Snapshot is one snapshot's row.
+type Snapshot struct {
+	ID       int64     `json:"id"`
+	Host     string    `json:"host"`
+	Name     string    `json:"name"`
+	Time     time.Time `json:"time"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Complete bool      `json:"-"`
+	Pinned   bool      `json:"pinned"`
+	Files    int64     `json:"files"`
+	Dirs     int64     `json:"dirs"`
+	Bytes    int64     `json:"bytes"`
+	NewBytes int64     `json:"new_bytes"`
+	Sources  []string  `json:"sources"`
+}
+
+const snapCols = `id, host, name, started, finished, complete, pinned, files, dirs, bytes, new_bytes, sources`
+
+func scanSnapshot(sc interface{ Scan(...any) error }) (Snapshot, error) {
+	var s Snapshot
+	var started, finished int64
+	var sources string
+	err := sc.Scan(&s.ID, &s.Host, &s.Name, &started, &finished, &s.Complete, &s.Pinned,
+		&s.Files, &s.Dirs, &s.Bytes, &s.NewBytes, &sources)
+	s.Started, s.Finished = time.UnixMicro(started).UTC(), time.UnixMicro(finished).UTC()
+	s.Time = s.Started
+	if t, err := time.Parse("2006-01-02T150405Z", s.Name); err == nil {
+		s.Time = t
+	}
+	if sources != "" {
+		s.Sources = strings.Split(sources, "\n")
+	}
+	return s, err
+}
+
+// Snapshots lists complete snapshots, oldest first; host "" means every host.
+func (c *Catalog) Snapshots(host string) ([]Snapshot, error) {
+	return c.snapshots(`WHERE complete = 1 AND (? = '' OR host = ?) ORDER BY host, id`, host, host)
+}
+
+// Incomplete lists snapshots whose folder has not been renamed yet: the
+// catalog committed but the process died before the rename.
+func (c *Catalog) Incomplete(host string) ([]Snapshot, error) {
+	return c.snapshots(`WHERE complete = 0 AND host = ? ORDER BY id`, host)
+}
+
+func (c *Catalog) snapshots(where string, args ...any) ([]Snapshot, error) {
+	rows, err := c.db.Query(`SELECT `+snapCols+` FROM snapshots `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	defer rows.Close()
+	var out []Snapshot
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list snapshots: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Snapshot finds a complete snapshot by name; "latest" means the newest.
+func (c *Catalog) Snapshot(host, name string) (Snapshot, error) {
+	var row *sql.Row
+	if name == "latest" {
+		row = c.db.QueryRow(`SELECT `+snapCols+` FROM snapshots WHERE complete = 1 AND host = ? ORDER BY id DESC LIMIT 1`, host)
+	} else {
+		row = c.db.QueryRow(`SELECT `+snapCols+` FROM snapshots WHERE complete = 1 AND host = ? AND name = ?`, host, name)
+	}
+	s, err := scanSnapshot(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, kerr.New(kerr.SnapshotNotFound, "no snapshot %q of host %q", name, host)
+	}
+	if err != nil {
+		return s, fmt.Errorf("find snapshot %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// MarkComplete records that a snapshot's folder has its final name.
+func (c *Catalog) MarkComplete(id int64) error {
+	if _, err := c.db.Exec(`UPDATE snapshots SET complete = 1 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("mark snapshot %d complete: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteSnapshotRow forgets a snapshot whose folder is gone. Ranges of
+// versions stay as they are: membership is a range test on existing rows.
+func (c *Catalog) DeleteSnapshotRow(id int64) error {
+	if _, err := c.db.Exec(`DELETE FROM snapshots WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("forget snapshot %d: %w", id, err)
+	}
+	return nil
+}
+
+// Version is one row of the versions table: an entry as it was over a
+// range of snapshots.
+type Version struct {
+	ID     int64
+	Host   string
+	Dir    string
+	Name   string
+	First  int64
+	Last   int64 // 0 while open
+	Meta   fsmeta.Meta
+	SHA256 []byte // files only
+}
+
+// Path is the entry's absolute source path.
+func (v Version) Path() string { return path.Join(v.Dir, v.Name) }
+
+const versionCols = `v.id, v.host, d.path, v.name, v.first_snap, coalesce(v.last_snap, 0), v.type, v.mode, v.uid, v.gid,
+	v.user, v.grp, v.size, v.mtime_ns, v.ctime_ns, v.dev, v.ino, v.nlink, v.rdev, c.sha256, coalesce(v.link_target, ''), v.xattrs`
+
+const versionFrom = ` FROM versions v JOIN dirs d ON d.id = v.dir_id LEFT JOIN contents c ON c.id = v.content_id `
+
+func scanVersion(sc interface{ Scan(...any) error }) (Version, error) {
+	var v Version
+	var typ uint8
+	var xattrs []byte
+	err := sc.Scan(&v.ID, &v.Host, &v.Dir, &v.Name, &v.First, &v.Last, &typ, &v.Meta.Mode, &v.Meta.UID, &v.Meta.GID,
+		&v.Meta.User, &v.Meta.Group, &v.Meta.Size, &v.Meta.MtimeNs, &v.Meta.CtimeNs, &v.Meta.Dev, &v.Meta.Ino,
+		&v.Meta.Nlink, &v.Meta.Rdev, &v.SHA256, &v.Meta.LinkTarget, &xattrs)
+	if err != nil {
+		return v, err
+	}
+	v.Meta.Type = fsmeta.Type(typ)
+	if len(xattrs) > 0 {
+		xs, err := fsmeta.DecodeXattrs(xattrs)
+		if err != nil {
+			return v, kerr.Wrap(kerr.CatalogCorrupt, err, "version %d", v.ID)
+		}
+		v.Meta.Xattrs = xs
+	}
+	return v, nil
+}
+
+func (c *Catalog) versions(q string, args ...any) ([]Version, error) {
+	rows, err := c.db.Query(`SELECT `+versionCols+versionFrom+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// inSnapshot is the range test "v is in snapshot ?" (bind the id twice).
+const inSnapshot = ` v.first_snap <= ? AND (v.last_snap IS NULL OR v.last_snap >= ?) `
+
+// List returns the entries of directory dir in a snapshot, sorted by name.
+func (c *Catalog) List(s Snapshot, dir string) ([]Version, error) {
+	vs, err := c.versions(`WHERE d.path = ? AND v.host = ? AND`+inSnapshot+`ORDER BY v.name`, dir, s.Host, s.ID, s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", dir, s.Name, err)
+	}
+	return vs, nil
+}
+
+// Lookup returns the entry at an absolute path in a snapshot.
+func (c *Catalog) Lookup(s Snapshot, p string) (Version, error) {
+	if p == "/" {
+		return Version{Host: s.Host, Dir: "/", Name: "", Meta: fsmeta.Meta{Type: fsmeta.Dir, Mode: 0o755}}, nil
+	}
+	vs, err := c.versions(`WHERE d.path = ? AND v.name = ? AND v.host = ? AND`+inSnapshot, path.Dir(p), path.Base(p), s.Host, s.ID, s.ID)
+	if err != nil {
+		return Version{}, fmt.Errorf("look up %s in %s: %w", p, s.Name, err)
+	}
+	if len(vs) == 0 {
+		return Version{}, kerr.New(kerr.PathNotFound, "%s is not in snapshot %s", p, s.Name)
+	}
+	return vs[0], nil
+}
+
+// Subtree returns every entry below directory p (not p itself) in a
+// snapshot, parents before children.
+func (c *Catalog) Subtree(s Snapshot, p string) ([]Version, error) {
+	prefix := strings.TrimSuffix(p, "/") + "/"
+	vs, err := c.versions(`WHERE (d.path = ? OR substr(d.path, 1, ?) = ?) AND v.host = ? AND`+inSnapshot+`ORDER BY d.path, v.name`,
+		p, len(prefix), prefix, s.Host, s.ID, s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", p, s.Name, err)
+	}
+	return vs, nil
+}
+
+// Hit is one search result: a version and the snapshots that hold it.
+type Hit struct {
+	Version
+	Snapshots []string
+}
+
+// Search finds entries by name across every snapshot. A pattern with glob
+// characters (* ? [) is matched as a glob against the name, anything else as
+// a case-insensitive substring.
+func (c *Catalog) Search(pattern string, limit int) ([]Hit, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var where string
+	var arg string
+	if strings.ContainsAny(pattern, "*?[") {
+		where, arg = `v.name GLOB ?`, pattern
+	} else {
+		where, arg = `v.name LIKE ? ESCAPE '\'`, "%"+likeEscape(pattern)+"%"
+	}
+	vs, err := c.versions(`WHERE `+where+` ORDER BY d.path, v.name, v.first_snap LIMIT ?`, arg, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", pattern, err)
+	}
+	hits := make([]Hit, 0, len(vs))
+	for _, v := range vs {
+		names, err := c.snapshotsHolding(v)
+		if err != nil {
+			return nil, err
+		}
+		if len(names) == 0 {
+			continue // every snapshot holding it was pruned
+		}
+		hits = append(hits, Hit{Version: v, Snapshots: names})
+	}
+	return hits, nil
+}
+
+func (c *Catalog) snapshotsHolding(v Version) ([]string, error) {
+	last := v.Last
+	if last == 0 {
+		last = 1<<62 - 1
+	}
+	rows, err := c.db.Query(`SELECT name FROM snapshots WHERE complete = 1 AND host = ? AND id BETWEEN ? AND ? ORDER BY id`, v.Host, v.First, last)
+	if err != nil {
+		return nil, fmt.Errorf("snapshots of %s: %w", v.Path(), err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID       int64     `json:"id"`
+	Time     time.Time `json:"time"`
+	UID      int       `json:"uid"`
+	User     string    `json:"user"`
+	Action   string    `json:"action"`
+	Host     string    `json:"host,omitempty"`
+	Snapshot string    `json:"snapshot,omitempty"`
+	Path     string    `json:"path,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// Actor is who asked for an action, for the audit log.
+type Actor struct {
+	UID  int
+	User string
+}
+
+// CurrentActor is the process's own user.
+func CurrentActor() Actor {
+	uid := os.Getuid()
+	return Actor{UID: uid, User: fsmeta.UserName(uint32(uid))}
+}
+
+type execer interface {
+	Exec(string, ...any) (sql.Result, error)
+}
+
+func audit(x execer, a Actor, action, host, snapshot, p, detail string) error {
+	_, err := x.Exec(`INSERT INTO audit(time, uid, user, action, host, snapshot, path, detail) VALUES(?,?,?,?,?,?,?,?)`,
+		time.Now().UnixMicro(), a.UID, a.User, action, host, snapshot, p, detail)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// Audit appends one entry to the audit log.
+func (c *Catalog) Audit(a Actor, action, host, snapshot, p, detail string) error {
+	return audit(c.db, a, action, host, snapshot, p, detail)
+}
+
+// Log returns the newest audit entries, oldest first.
+func (c *Catalog) Log(limit int) ([]AuditEntry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := c.db.Query(`SELECT id, time, uid, user, action, host, snapshot, path, detail FROM
+		(SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var t int64
+		if err := rows.Scan(&e.ID, &t, &e.UID, &e.User, &e.Action, &e.Host, &e.Snapshot, &e.Path, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.Time = time.UnixMicro(t).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Counts are table sizes, for tests and for "how big is my catalog".
+type Counts struct {
+	Snapshots, Versions, Contents, Dirs int64
+}
+
+// Count returns the sizes of the main tables.
+func (c *Catalog) Count() (Counts, error) {
+	var n Counts
+	err := c.db.QueryRow(`SELECT (SELECT count(*) FROM snapshots), (SELECT count(*) FROM versions),
+		(SELECT count(*) FROM contents), (SELECT count(*) FROM dirs)`).Scan(&n.Snapshots, &n.Versions, &n.Contents, &n.Dirs)
+	return n, err
+}

@@ -1,0 +1,71 @@
+package catalog
+
+// schema is applied on every open; every statement is idempotent.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots(
+	id        INTEGER PRIMARY KEY,
+	host      TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	started   INTEGER NOT NULL,           -- µs since the epoch
+	finished  INTEGER NOT NULL DEFAULT 0, -- µs since the epoch
+	complete  INTEGER NOT NULL DEFAULT 0, -- 1 once the folder has its final name
+	pinned    INTEGER NOT NULL DEFAULT 0,
+	files     INTEGER NOT NULL DEFAULT 0,
+	dirs      INTEGER NOT NULL DEFAULT 0,
+	bytes     INTEGER NOT NULL DEFAULT 0,
+	new_bytes INTEGER NOT NULL DEFAULT 0, -- bytes copied (not linked) by this snapshot
+	sources   TEXT NOT NULL DEFAULT '',   -- newline-separated absolute paths
+	UNIQUE(host, name)
+);
+CREATE TABLE IF NOT EXISTS dirs(
+	id   INTEGER PRIMARY KEY,
+	path TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS contents(
+	id     INTEGER PRIMARY KEY,
+	sha256 BLOB NOT NULL UNIQUE,
+	size   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions(
+	id          INTEGER PRIMARY KEY,
+	host        TEXT NOT NULL,
+	dir_id      INTEGER NOT NULL REFERENCES dirs(id),
+	name        TEXT NOT NULL,
+	first_snap  INTEGER NOT NULL,
+	last_snap   INTEGER,                  -- NULL: in the host's newest snapshot
+	type        INTEGER NOT NULL,
+	mode        INTEGER NOT NULL,
+	uid         INTEGER NOT NULL,
+	gid         INTEGER NOT NULL,
+	user        TEXT NOT NULL DEFAULT '',
+	grp         TEXT NOT NULL DEFAULT '',
+	size        INTEGER NOT NULL DEFAULT 0,
+	mtime_ns    INTEGER NOT NULL,
+	ctime_ns    INTEGER NOT NULL,
+	dev         INTEGER NOT NULL DEFAULT 0,
+	ino         INTEGER NOT NULL DEFAULT 0,
+	nlink       INTEGER NOT NULL DEFAULT 1,
+	rdev        INTEGER NOT NULL DEFAULT 0,
+	content_id  INTEGER REFERENCES contents(id),
+	link_target TEXT,
+	xattrs      BLOB
+);
+CREATE INDEX IF NOT EXISTS versions_open ON versions(host, dir_id) WHERE last_snap IS NULL;
+CREATE INDEX IF NOT EXISTS versions_dir ON versions(dir_id, name);
+CREATE INDEX IF NOT EXISTS versions_name ON versions(name COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS versions_content ON versions(content_id);
+CREATE INDEX IF NOT EXISTS versions_twin ON versions(size, mtime_ns);
+CREATE TABLE IF NOT EXISTS audit(
+	id       INTEGER PRIMARY KEY,
+	time     INTEGER NOT NULL,            -- µs since the epoch
+	uid      INTEGER NOT NULL,
+	user     TEXT NOT NULL DEFAULT '',
+	action   TEXT NOT NULL,               -- backup, copied, linked, skipped, pruned, restored, ...
+	host     TEXT NOT NULL DEFAULT '',
+	snapshot TEXT NOT NULL DEFAULT '',
+	path     TEXT NOT NULL DEFAULT '',
+	detail   TEXT NOT NULL DEFAULT ''
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
+`

@@ -1,0 +1,364 @@
+package catalog
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/service/fsmeta"
+)
+
+// Txn is one backup's write transaction. Only the goroutine that began it
+// may use it.
+type Txn struct {
+	tx     *sql.Tx
+	host   string
+	name   string
+	snap   int64 // the snapshot being written
+	prev   int64 // the host's previous snapshot, 0 for the first
+	dirIDs map[string]int64
+	stmts  map[string]*sql.Stmt
+	actor  Actor
+}
+
+// BeginSnapshot starts the transaction of a new snapshot. It is invisible to
+// every reader until Commit.
+func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []string, actor Actor) (*Txn, error) {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
+	}
+	t := &Txn{tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
+	fail := func(err error) (*Txn, error) {
+		tx.Rollback()
+		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
+	}
+	// The previous snapshot is the newest row of the host, complete or not:
+	// an incomplete one has been resumed (renamed) before a new run starts.
+	err = tx.QueryRow(`SELECT coalesce(max(id), 0) FROM snapshots WHERE host = ?`, host).Scan(&t.prev)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := tx.Exec(`INSERT INTO snapshots(host, name, started, sources) VALUES(?,?,?,?)`,
+		host, name, started.UnixMicro(), strings.Join(sources, "\n"))
+	if err != nil {
+		return fail(err)
+	}
+	if t.snap, err = res.LastInsertId(); err != nil {
+		return fail(err)
+	}
+	if _, err := tx.Exec(`CREATE TEMP TABLE IF NOT EXISTS visited(id INTEGER PRIMARY KEY); DELETE FROM visited`); err != nil {
+		return fail(err)
+	}
+	return t, nil
+}
+
+// ID is the id of the snapshot being written; Prev that of the one before.
+func (t *Txn) ID() int64   { return t.snap }
+func (t *Txn) Prev() int64 { return t.prev }
+
+func (t *Txn) stmt(q string) (*sql.Stmt, error) {
+	if s, ok := t.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := t.tx.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	t.stmts[q] = s
+	return s, nil
+}
+
+// DirID interns a directory path.
+func (t *Txn) DirID(p string) (int64, error) {
+	if id, ok := t.dirIDs[p]; ok {
+		return id, nil
+	}
+	s, err := t.stmt(`SELECT id FROM dirs WHERE path = ?`)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.QueryRow(p).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		ins, err2 := t.stmt(`INSERT INTO dirs(path) VALUES(?)`)
+		if err2 != nil {
+			return 0, err2
+		}
+		res, err2 := ins.Exec(p)
+		if err2 != nil {
+			return 0, fmt.Errorf("add dir %s: %w", p, err2)
+		}
+		id, err = res.LastInsertId()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dir %s: %w", p, err)
+	}
+	t.dirIDs[p] = id
+	return id, nil
+}
+
+// Children returns the entries of directory dirID in the previous snapshot,
+// by name.
+func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
+	s, err := t.stmt(`SELECT ` + versionCols + versionFrom + `WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(t.host, dirID, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
+	}
+	defer rows.Close()
+	out := map[string]Version{}
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
+		}
+		out[v.Name] = v
+	}
+	return out, rows.Err()
+}
+
+// Visit records that directory dirID was walked in this snapshot, so its
+// previous entries are not swept as deleted at the end.
+func (t *Txn) Visit(dirID int64) error {
+	s, err := t.stmt(`INSERT OR IGNORE INTO visited(id) VALUES(?)`)
+	if err != nil {
+		return err
+	}
+	_, err = s.Exec(dirID)
+	return err
+}
+
+// contentID interns a SHA-256.
+func (t *Txn) contentID(sum []byte, size int64) (int64, error) {
+	sel, err := t.stmt(`SELECT id FROM contents WHERE sha256 = ?`)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = sel.QueryRow(sum).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		ins, err2 := t.stmt(`INSERT INTO contents(sha256, size) VALUES(?, ?)`)
+		if err2 != nil {
+			return 0, err2
+		}
+		res, err2 := ins.Exec(sum, size)
+		if err2 != nil {
+			return 0, err2
+		}
+		return res.LastInsertId()
+	}
+	return id, err
+}
+
+// Insert adds a new version that starts in this snapshot.
+func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) error {
+	var content any
+	if m.Type == fsmeta.File && sum != nil {
+		id, err := t.contentID(sum, m.Size)
+		if err != nil {
+			return fmt.Errorf("record content of %s: %w", name, err)
+		}
+		content = id
+	}
+	var target any
+	if m.Type == fsmeta.Symlink {
+		target = m.LinkTarget
+	}
+	s, err := t.stmt(`INSERT INTO versions(host, dir_id, name, first_snap, type, mode, uid, gid, user, grp, size,
+		mtime_ns, ctime_ns, dev, ino, nlink, rdev, content_id, link_target, xattrs) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	_, err = s.Exec(t.host, dirID, name, t.snap, uint8(m.Type), m.Mode, m.UID, m.GID, m.User, m.Group, m.Size,
+		m.MtimeNs, m.CtimeNs, int64(m.Dev), int64(m.Ino), int64(m.Nlink), int64(m.Rdev), content, target, fsmeta.EncodeXattrs(m.Xattrs))
+	if err != nil {
+		return fmt.Errorf("record %s: %w", name, err)
+	}
+	return nil
+}
+
+// UpdateStat refreshes the ctime and inode a version was last seen with,
+// without starting a new version: a file copied elsewhere and back, or
+// touched without change, is still the same version, and refreshing keeps
+// the next run from hashing it again.
+func (t *Txn) UpdateStat(id int64, m fsmeta.Meta) error {
+	s, err := t.stmt(`UPDATE versions SET ctime_ns = ?, ino = ?, dev = ?, nlink = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	_, err = s.Exec(m.CtimeNs, int64(m.Ino), int64(m.Dev), int64(m.Nlink), id)
+	return err
+}
+
+// End closes a version: it was last present in the previous snapshot.
+func (t *Txn) End(id int64) error {
+	s, err := t.stmt(`UPDATE versions SET last_snap = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	_, err = s.Exec(t.prev, id)
+	return err
+}
+
+// Unvisited returns the previous snapshot's entries in directories this run
+// did not walk: what was deleted along with its folder, or lies under a
+// source that was dropped.
+func (t *Txn) Unvisited() ([]Version, error) {
+	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.last_snap IS NULL AND v.first_snap < ?
+		AND v.dir_id NOT IN (SELECT id FROM visited) ORDER BY d.path, v.name`, t.host, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("find deleted entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// EndUnvisited closes every entry Unvisited returns.
+func (t *Txn) EndUnvisited() (int64, error) {
+	res, err := t.tx.Exec(`UPDATE versions SET last_snap = ? WHERE host = ? AND last_snap IS NULL AND first_snap < ?
+		AND dir_id NOT IN (SELECT id FROM visited)`, t.prev, t.host, t.snap)
+	if err != nil {
+		return 0, fmt.Errorf("close deleted entries: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// HasTwin reports whether any version has this size and mtime: only then
+// can a content match also match the metadata a hardlink must share, so
+// only then is hashing before copying worth it.
+func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
+	s, err := t.stmt(`SELECT 1 FROM versions WHERE size = ? AND mtime_ns = ? LIMIT 1`)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = s.QueryRow(size, mtimeNs).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Stored is a place in the repository where a version's file lies.
+type Stored struct {
+	Host     string
+	Snapshot string // folder name; for this run's snapshot, Current is true
+	Current  bool
+	Path     string // absolute source path
+}
+
+// Linkable finds stored copies with this content whose inode metadata
+// (mode, owner, mtime, xattrs) equals m, so a hardlink to them is exact.
+// Newest first, at most limit.
+func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
+	// An open version from an earlier run is stored in the previous
+	// snapshot; one this run added is stored in the snapshot being written.
+	s, err := t.stmt(`SELECT v.host, d.path, v.name, v.first_snap,
+		coalesce(v.last_snap, CASE WHEN v.first_snap = ? THEN ? ELSE ? END) FROM versions v
+		JOIN contents c ON c.id = v.content_id JOIN dirs d ON d.id = v.dir_id
+		WHERE c.sha256 = ? AND v.type = 1 AND v.mode = ? AND v.uid = ? AND v.gid = ? AND v.mtime_ns = ? AND v.xattrs IS ?
+		ORDER BY v.id DESC LIMIT ?`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(t.snap, t.snap, t.prev, sum, m.Mode, m.UID, m.GID, m.MtimeNs, fsmeta.EncodeXattrs(m.Xattrs), limit)
+	if err != nil {
+		return nil, fmt.Errorf("find content: %w", err)
+	}
+	type cand struct {
+		host, dir, name string
+		first, last     int64
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.host, &c.dir, &c.name, &c.first, &c.last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	var out []Stored
+	for _, c := range cands {
+		// The newest existing snapshot in the version's range holds it.
+		var name string
+		var id int64
+		err := t.tx.QueryRow(`SELECT id, name FROM snapshots WHERE host = ? AND id BETWEEN ? AND ? AND (complete = 1 OR id = ?)
+			ORDER BY id DESC LIMIT 1`, c.host, c.first, c.last, t.snap).Scan(&id, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Stored{Host: c.host, Snapshot: name, Current: id == t.snap, Path: strings.TrimSuffix(c.dir, "/") + "/" + c.name})
+	}
+	return out, nil
+}
+
+// Audit appends to the audit log inside the transaction.
+func (t *Txn) Audit(action, p, detail string) error {
+	return audit(t.tx, t.actor, action, t.host, t.name, p, detail)
+}
+
+// Totals are a snapshot's figures, stored with it.
+type Totals struct {
+	Files, Dirs, Bytes, NewBytes int64
+}
+
+// Commit stores the totals and commits. The data must be durable before.
+func (t *Txn) Commit(tot Totals, finished time.Time) error {
+	defer t.closeStmts()
+	_, err := t.tx.Exec(`UPDATE snapshots SET finished = ?, files = ?, dirs = ?, bytes = ?, new_bytes = ? WHERE id = ?`,
+		finished.UnixMicro(), tot.Files, tot.Dirs, tot.Bytes, tot.NewBytes, t.snap)
+	if err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("commit snapshot %s: %w", t.name, err)
+	}
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("commit snapshot %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// Rollback abandons the snapshot.
+func (t *Txn) Rollback() {
+	t.closeStmts()
+	t.tx.Rollback()
+}
+
+func (t *Txn) closeStmts() {
+	for _, s := range t.stmts {
+		s.Close()
+	}
+	t.stmts = map[string]*sql.Stmt{}
+}
+
+// HasContent reports whether the catalog knows this content already.
+func (t *Txn) HasContent(sum []byte) (bool, error) {
+	s, err := t.stmt(`SELECT 1 FROM contents WHERE sha256 = ?`)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = s.QueryRow(sum).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

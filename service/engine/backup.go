@@ -1,0 +1,434 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/exclude"
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/service/repo"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// Backup writes one snapshot of opts.Sources into r. It takes the
+// repository's lock, resumes or cleans what a crash left, and returns only
+// after the snapshot is durable and visible (or, on error, after removing
+// every trace of it).
+func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, error) {
+	if err := r.Lock(); err != nil {
+		return nil, err
+	}
+	defer r.Unlock()
+	cat, err := catalog.Open(r.CatalogPath())
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	if err := Recover(r, cat, opts.Host); err != nil {
+		return nil, err
+	}
+	b, err := newBackup(r, cat, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.run(ctx)
+}
+
+// Recover finishes or removes what an interrupted run left for host: a
+// snapshot whose catalog transaction committed is renamed into place
+// (resumed); a .partial folder the catalog does not know is deleted. The
+// caller holds the lock.
+func Recover(r *repo.Repo, cat *catalog.Catalog, host string) error {
+	inc, err := cat.Incomplete(host)
+	if err != nil {
+		return err
+	}
+	for _, s := range inc {
+		final := r.SnapshotDir(host, s.Name)
+		partial := final + repo.PartialSuffix
+		if _, err := os.Lstat(partial); err == nil {
+			if err := os.Rename(partial, final); err != nil {
+				return fmt.Errorf("resume snapshot %s: %w", s.Name, err)
+			}
+			if err := repo.SyncDir(r.HostDir(host)); err != nil {
+				return err
+			}
+		}
+		if _, err := os.Lstat(final); err != nil {
+			// Neither folder exists: the snapshot is lost; forget it.
+			if err := cat.DeleteSnapshotRow(s.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := cat.MarkComplete(s.ID); err != nil {
+			return err
+		}
+		if err := cat.Audit(catalog.CurrentActor(), "resumed", host, s.Name, "", "snapshot committed before an interruption, renamed into place"); err != nil {
+			return err
+		}
+	}
+	partials, err := r.Partials(host)
+	if err != nil {
+		return err
+	}
+	for _, name := range partials {
+		if err := os.RemoveAll(r.SnapshotDir(host, name) + repo.PartialSuffix); err != nil {
+			return fmt.Errorf("clean interrupted snapshot %s: %w", name, err)
+		}
+		if err := cat.Audit(catalog.CurrentActor(), "cleaned", host, name, "", "removed an interrupted snapshot"); err != nil {
+			return err
+		}
+	}
+	if snaps, err := cat.Snapshots(host); err == nil && len(snaps) > 0 {
+		last := snaps[len(snaps)-1].Name
+		if t, err := os.Readlink(filepath.Join(r.HostDir(host), repo.LatestName)); err != nil || t != last {
+			return r.SetLatest(host, last)
+		}
+	}
+	return nil
+}
+
+type backup struct {
+	r       *repo.Repo
+	cat     *catalog.Catalog
+	opts    BackupOptions
+	txn     *catalog.Txn
+	prev    catalog.Snapshot // zero if none
+	name    string
+	partial string // the snapshot being written; "" in a dry run
+	prevDir string // the previous snapshot's folder
+	match   *exclude.Matcher
+	dirty   map[string]bool
+	repoDev uint64
+	repoIno uint64
+	linkMax uint64
+	chown   bool
+	start   time.Time
+
+	res       Result
+	stats     progressCounters
+	inodes    map[[2]uint64]storedInode // source (dev, ino) of multi-link files -> stored copy
+	newSums   []pendingMove             // new paths whose content already existed
+	goneSums  map[string]string         // sha256 of deleted files -> their path
+	warnMu    sync.Mutex
+	pool      *pool
+	dirStack  []dirMeta
+	totalsEst catalog.Snapshot
+}
+
+type pendingMove struct {
+	path string
+	sum  []byte
+}
+
+type dirMeta struct {
+	rel  string
+	meta fsmeta.Meta
+}
+
+type progressCounters struct {
+	files, bytes, copied atomic.Int64
+	current              atomic.Value
+}
+
+func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup, error) {
+	if opts.Host == "" || strings.ContainsAny(opts.Host, "/\x00") || opts.Host == "." || opts.Host == ".." {
+		return nil, kerr.New(kerr.InvalidArgs, "invalid host name %q", opts.Host)
+	}
+	if len(opts.Sources) == 0 {
+		return nil, kerr.New(kerr.InvalidArgs, "nothing to back up: give at least one source folder")
+	}
+	var sources []string
+	for _, s := range opts.Sources {
+		if !filepath.IsAbs(s) {
+			return nil, kerr.New(kerr.InvalidArgs, "source %q is not an absolute path", s)
+		}
+		sources = append(sources, filepath.Clean(s))
+	}
+	sort.Strings(sources)
+	opts.Sources = sources
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.ProgressInterval <= 0 {
+		opts.ProgressInterval = 250 * time.Millisecond
+	}
+	if opts.DryRun {
+		opts.Plan = true
+	}
+	patterns := append([]string(nil), opts.Excludes...)
+	if !opts.NoDefaultExcludes {
+		patterns = append(exclude.DefaultPatterns(), patterns...)
+	}
+	m, err := exclude.New(patterns, exclude.Homes())
+	if err != nil {
+		return nil, kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
+	}
+	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{}, goneSums: map[string]string{}}
+	if opts.ChangedDirs != nil {
+		b.dirty = map[string]bool{}
+		for _, d := range opts.ChangedDirs {
+			b.dirty[filepath.Clean(d)] = true
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(r.Root, &st); err != nil {
+		return nil, fmt.Errorf("stat repository %s: %w", r.Root, err)
+	}
+	b.repoDev, b.repoIno = st.Dev, st.Ino
+	b.linkMax = opts.LinkMax
+	b.chown = os.Geteuid() == 0 && r.Marker.Caps.Chown
+	b.res.Host, b.res.DryRun = opts.Host, opts.DryRun
+	return b, nil
+}
+
+func (b *backup) run(ctx context.Context) (res *Result, err error) {
+	b.start = time.Now()
+	snaps, err := b.cat.Snapshots(b.opts.Host)
+	if err != nil {
+		return nil, err
+	}
+	t := b.opts.Now().UTC().Truncate(time.Second)
+	if len(snaps) > 0 {
+		b.prev = snaps[len(snaps)-1]
+		b.prevDir = b.r.SnapshotDir(b.opts.Host, b.prev.Name)
+		// Names sort by time; never go back or reuse a name, even if the
+		// clock did.
+		if pt, err := repo.ParseSnapshotName(b.prev.Name); err == nil && !t.After(pt) {
+			t = pt.Add(time.Second)
+		}
+	}
+	b.name = repo.SnapshotName(t)
+	b.res.Snapshot = b.name
+
+	b.txn, err = b.cat.BeginSnapshot(b.opts.Host, b.name, b.start, b.opts.Sources, b.opts.Actor)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			b.txn.Rollback()
+			if b.partial != "" {
+				os.RemoveAll(b.partial)
+			}
+		}
+	}()
+	if !b.opts.DryRun {
+		if err := os.MkdirAll(b.r.HostDir(b.opts.Host), 0o755); err != nil {
+			return nil, b.targetErr(err, "create host folder")
+		}
+		b.partial = b.r.SnapshotDir(b.opts.Host, b.name) + repo.PartialSuffix
+		if err := os.Mkdir(b.partial, 0o700); err != nil {
+			return nil, b.targetErr(err, "create snapshot folder")
+		}
+	}
+	b.pool = newPool(b.opts.Workers)
+	defer b.pool.close()
+	stopProgress := b.reportProgress()
+	walkErr := b.walkAll(ctx)
+	stopProgress()
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	if err := b.sweep(); err != nil {
+		return nil, err
+	}
+	b.classifyMoves()
+	b.res.Duration = time.Since(b.start).Seconds()
+	if b.opts.DryRun {
+		return &b.res, nil
+	}
+	if err := b.finish(); err != nil {
+		return nil, err
+	}
+	committed = true
+	b.res.Duration = time.Since(b.start).Seconds()
+	return &b.res, nil
+}
+
+// finish makes the snapshot durable and visible: data first (one syncfs
+// for the whole target instead of an fsync per file), then the catalog
+// commit, then the rename that publishes the folder, then latest.
+func (b *backup) finish() error {
+	if err := syncFS(b.partial); err != nil {
+		return b.targetErr(err, "flush snapshot data")
+	}
+	detail := fmt.Sprintf("files=%d dirs=%d bytes=%d copied=%d copied_bytes=%d linked=%d new=%d modified=%d moved=%d deleted=%d skipped=%d",
+		b.res.Files, b.res.Dirs, b.res.Bytes, b.res.Copied, b.res.CopiedBytes, b.res.Linked, b.res.New, b.res.Modified, b.res.Moved, b.res.Deleted, b.res.Skipped)
+	if err := b.txn.Audit("backup", strings.Join(b.opts.Sources, "\n"), detail); err != nil {
+		return err
+	}
+	tot := catalog.Totals{Files: b.res.Files, Dirs: b.res.Dirs, Bytes: b.res.Bytes, NewBytes: b.res.CopiedBytes}
+	if err := b.txn.Commit(tot, time.Now()); err != nil {
+		return b.targetErr(err, "commit catalog")
+	}
+	final := b.r.SnapshotDir(b.opts.Host, b.name)
+	if err := os.Rename(b.partial, final); err != nil {
+		return fmt.Errorf("publish snapshot %s: %w", b.name, err)
+	}
+	b.partial = ""
+	if err := repo.SyncDir(b.r.HostDir(b.opts.Host)); err != nil {
+		return err
+	}
+	if err := b.cat.MarkComplete(b.txn.ID()); err != nil {
+		return err
+	}
+	return b.r.SetLatest(b.opts.Host, b.name)
+}
+
+func syncFS(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Syncfs(fd)
+}
+
+// targetErr names errors of the backup drive: a full disk and a drive that
+// went away are what users meet, and what scripts must tell apart.
+func (b *backup) targetErr(err error, what string) error {
+	return targetError(err, what)
+}
+
+func targetError(err error, what string) error {
+	var named *kerr.Error
+	if errors.As(err, &named) {
+		return err
+	}
+	switch {
+	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+		return kerr.Wrap(kerr.NoSpace, err, "the backup drive is full (%s)", what)
+	case errors.Is(err, unix.EIO), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOTCONN), errors.Is(err, unix.ESHUTDOWN):
+		return kerr.Wrap(kerr.DeviceGone, err, "the backup drive stopped answering (%s): was it unplugged?", what)
+	case errors.Is(err, unix.EROFS):
+		return kerr.Wrap(kerr.DeviceGone, err, "the backup drive became read-only (%s)", what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (b *backup) warn(path, msg string) {
+	w := Warning{Path: path, Message: msg}
+	b.warnMu.Lock()
+	b.res.Warnings = append(b.res.Warnings, w)
+	b.warnMu.Unlock()
+	if b.opts.Warn != nil {
+		b.opts.Warn(w)
+	}
+}
+
+func (b *backup) plan(k Kind, path, from string) {
+	if b.opts.Plan {
+		b.res.Plan = append(b.res.Plan, PlanEntry{Kind: k, Path: path, From: from})
+	}
+}
+
+func (b *backup) unplan(k Kind, path string) {
+	for i, p := range b.res.Plan {
+		if p.Kind == k && p.Path == path {
+			b.res.Plan = append(b.res.Plan[:i], b.res.Plan[i+1:]...)
+			return
+		}
+	}
+}
+
+func (b *backup) reportProgress() func() {
+	if b.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	emit := func(phase string) {
+		p := Progress{Phase: phase, Files: b.stats.files.Load(), Bytes: b.stats.bytes.Load(),
+			CopiedBytes: b.stats.copied.Load(), TotalFiles: b.prev.Files + b.prev.Dirs, TotalBytes: b.prev.Bytes,
+			Elapsed: time.Since(b.start)}
+		if c, ok := b.stats.current.Load().(string); ok {
+			p.Current = c
+		}
+		b.opts.Progress(p)
+	}
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(b.opts.ProgressInterval)
+		defer tick.Stop()
+		emit("scanning")
+		for {
+			select {
+			case <-done:
+				emit("finishing")
+				return
+			case <-tick.C:
+				emit("copying")
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// sweep ends the previous snapshot's entries that live in directories this
+// run never walked: deleted folders and dropped sources.
+func (b *backup) sweep() error {
+	gone, err := b.txn.Unvisited()
+	if err != nil {
+		return err
+	}
+	for _, v := range gone {
+		b.noteDeleted(v)
+	}
+	_, err = b.txn.EndUnvisited()
+	return err
+}
+
+func (b *backup) noteDeleted(v catalog.Version) {
+	b.res.Deleted++
+	if v.Meta.Type == fsmeta.File && v.SHA256 != nil {
+		b.goneSums[string(v.SHA256)] = v.Path()
+	}
+	b.plan(Deleted, v.Path(), "")
+}
+
+// classifyMoves tells moved files (content that left another path in this
+// run) from duplicates (content still present elsewhere).
+func (b *backup) classifyMoves() {
+	for _, p := range b.newSums {
+		if from, ok := b.goneSums[string(p.sum)]; ok {
+			b.res.Moved++
+			b.res.Deleted-- // it moved, it was not deleted
+			delete(b.goneSums, string(p.sum))
+			b.unplan(Deleted, from)
+			b.plan(Moved, p.path, from)
+		} else {
+			b.res.Duplicate++
+			b.plan(Duplicate, p.path, "")
+		}
+	}
+	if b.opts.Plan {
+		sort.SliceStable(b.res.Plan, func(i, j int) bool {
+			if b.res.Plan[i].Kind != b.res.Plan[j].Kind {
+				return kindOrder[b.res.Plan[i].Kind] < kindOrder[b.res.Plan[j].Kind]
+			}
+			return b.res.Plan[i].Path < b.res.Plan[j].Path
+		})
+	}
+}
+
+var kindOrder = map[Kind]int{New: 0, Modified: 1, MetaOnly: 2, Moved: 3, Duplicate: 4, Deleted: 5, Skipped: 6}
+
+func sameSum(a, b []byte) bool { return a != nil && bytes.Equal(a, b) }

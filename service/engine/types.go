@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/keepsake/keepsake/service/catalog"
+)
+
+// Kind classifies an entry of a backup, as a dry run reports it.
+type Kind string
+
+const (
+	New       Kind = "new"
+	Modified  Kind = "modified"
+	MetaOnly  Kind = "metadata"
+	Moved     Kind = "moved"
+	Duplicate Kind = "duplicate"
+	Deleted   Kind = "deleted"
+	Unchanged Kind = "unchanged"
+	Skipped   Kind = "skipped"
+)
+
+// PlanEntry is one changed path of a backup (unchanged paths are counted,
+// not listed).
+type PlanEntry struct {
+	Kind Kind   `json:"kind"`
+	Path string `json:"path"`
+	// From is, for a moved file, where its content was before.
+	From string `json:"from,omitempty"`
+}
+
+// Progress is a snapshot of a running backup or restore, for progress bars
+// and D-Bus Job objects.
+type Progress struct {
+	Phase       string        `json:"phase"`
+	Files       int64         `json:"files"`        // entries handled so far
+	Bytes       int64         `json:"bytes"`        // bytes of the entries handled so far
+	CopiedBytes int64         `json:"copied_bytes"` // bytes actually copied
+	TotalFiles  int64         `json:"total_files"`  // estimate (previous snapshot), 0 if unknown
+	TotalBytes  int64         `json:"total_bytes"`  // estimate (previous snapshot), 0 if unknown
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	Current     string        `json:"current,omitempty"`
+}
+
+// Warning is a problem that did not stop the run.
+type Warning struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Result is the outcome of a backup.
+type Result struct {
+	Snapshot    string      `json:"snapshot"`
+	Host        string      `json:"host"`
+	DryRun      bool        `json:"dry_run"`
+	Files       int64       `json:"files"` // entries in the snapshot (files, symlinks, others)
+	Dirs        int64       `json:"dirs"`
+	Bytes       int64       `json:"bytes"` // total size of the files in the snapshot
+	Copied      int64       `json:"copied"`
+	CopiedBytes int64       `json:"copied_bytes"`
+	Linked      int64       `json:"linked"`
+	New         int64       `json:"new"`
+	Modified    int64       `json:"modified"`
+	MetaOnly    int64       `json:"metadata"`
+	Moved       int64       `json:"moved"`
+	Duplicate   int64       `json:"duplicate"`
+	Deleted     int64       `json:"deleted"`
+	Unchanged   int64       `json:"unchanged"`
+	Skipped     int64       `json:"skipped"`
+	Hashed      int64       `json:"hashed"`
+	ReadDirs    int64       `json:"read_dirs"`   // directories read from the source
+	ReusedDirs  int64       `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
+	Warnings    []Warning   `json:"warnings,omitempty"`
+	Plan        []PlanEntry `json:"plan,omitempty"`
+	Duration    float64     `json:"duration_s"`
+}
+
+// BackupOptions configure one backup run.
+type BackupOptions struct {
+	Host    string
+	Sources []string // absolute paths
+	// Excludes are gitignore-style patterns (see package exclude).
+	Excludes []string
+	// NoDefaultExcludes turns off the built-in exclusions (caches, trash).
+	NoDefaultExcludes bool
+	DryRun            bool
+	// Rehash hashes every file instead of trusting size, mtime, ctime and
+	// inode to say it is unchanged.
+	Rehash bool
+	// ChangedDirs, when not nil, switches to dirty-directory mode: only
+	// these directories (and new ones) are read from the source; every
+	// other directory is taken from the previous snapshot.
+	ChangedDirs []string
+	// Plan lists changed paths in the Result (always on for a dry run).
+	Plan  bool
+	Actor catalog.Actor
+	// Workers copying and linking in parallel; 0 picks a default.
+	Workers int
+	// LinkMax overrides the repository's link limit (tests use a small one).
+	LinkMax uint64
+	// Progress is called a few times a second; Warn for each warning.
+	Progress func(Progress)
+	Warn     func(Warning)
+	// Now gives the snapshot's time (tests pin it).
+	Now func() time.Time
+	// ProgressInterval defaults to 250ms.
+	ProgressInterval time.Duration
+}

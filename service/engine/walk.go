@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/exclude"
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// walkMode says how a directory's entries are found.
+type walkMode int
+
+const (
+	// scan reads the directory from the source.
+	scan walkMode = iota
+	// reuse takes the entries from the previous snapshot (dirty-dir mode,
+	// a directory the watcher did not report).
+	reuse
+	// ancestor lists only the children on the way to a source: "/" and
+	// "/home" when "/home/u" is backed up.
+	ancestor
+)
+
+// entry is one directory entry and what the run decided and did for it.
+type entry struct {
+	name string
+	path string // absolute source path
+	meta fsmeta.Meta
+	prev *catalog.Version
+	// mode for a directory: how to walk it.
+	mode walkMode
+
+	// outcome
+	op        op
+	sum       []byte
+	cands     []catalog.Stored
+	linked    bool // hardlinked to stored content
+	copied    bool
+	keptPrev  bool // skipped, previous version kept in the snapshot
+	skip      string
+	err       error
+	inodeFrom string // stored path of an earlier name of the same source inode
+}
+
+// op is the file system work an entry needs from the worker pool.
+type op int
+
+const (
+	opNone      op = iota
+	opLinkPrev     // hardlink the previous snapshot's copy
+	opCopy         // copy from the source and hash the copy
+	opHash         // hash the source, then decide
+	opLinkFound    // hardlink stored content found by hash
+	opSymlink      // create a symlink
+	opLinkInode    // hardlink an earlier name of the same source inode
+)
+
+func (b *backup) walkAll(ctx context.Context) error {
+	// children maps each ancestor directory to the names leading to a
+	// source; a source inside another source is walked as part of it.
+	children := map[string]map[string]bool{}
+	var roots []string
+	for _, s := range b.opts.Sources {
+		nested := false
+		for _, r := range roots {
+			if s == r || strings.HasPrefix(s, strings.TrimSuffix(r, "/")+"/") {
+				nested = true
+			}
+		}
+		if nested {
+			continue
+		}
+		roots = append(roots, s)
+		for p := s; p != "/"; p = filepath.Dir(p) {
+			parent := filepath.Dir(p)
+			if children[parent] == nil {
+				children[parent] = map[string]bool{}
+			}
+			children[parent][filepath.Base(p)] = true
+		}
+	}
+	w := &walker{b: b, ctx: ctx, ancestors: children}
+	return w.dir("/", ancestor)
+}
+
+type walker struct {
+	b         *backup
+	ctx       context.Context
+	ancestors map[string]map[string]bool
+}
+
+func (w *walker) rel(p string) string { return w.b.partial + p }
+
+// dir handles one directory: lists it, decides, runs the file work in the
+// pool, records the catalog rows, recurses, and finally gives the
+// snapshot's copy of the directory its metadata (children first, since
+// adding them moves the directory's mtime).
+func (w *walker) dir(p string, mode walkMode) error {
+	b := w.b
+	if err := w.ctx.Err(); err != nil {
+		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
+	}
+	dirID, err := b.txn.DirID(p)
+	if err != nil {
+		return err
+	}
+	if err := b.txn.Visit(dirID); err != nil {
+		return err
+	}
+	prevKids, err := b.txn.Children(p, dirID)
+	if err != nil {
+		return err
+	}
+	b.stats.current.Store(p)
+	entries, err := w.list(p, mode, prevKids)
+	if err != nil {
+		return err
+	}
+	// Previous entries that are gone from the directory end here.
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		seen[e.name] = true
+	}
+	var goneNames []string
+	for name := range prevKids {
+		if !seen[name] {
+			goneNames = append(goneNames, name)
+		}
+	}
+	sort.Strings(goneNames)
+	for _, name := range goneNames {
+		v := prevKids[name]
+		if err := b.txn.End(v.ID); err != nil {
+			return err
+		}
+		b.noteDeleted(v)
+	}
+
+	if err := w.decide(entries); err != nil {
+		return err
+	}
+	if err := w.record(dirID, entries); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.meta.Type != fsmeta.Dir {
+			continue
+		}
+		if err := w.dir(e.path, e.mode); err != nil {
+			return err
+		}
+		if !b.opts.DryRun {
+			if err := fsmeta.ApplyAt(unix.AT_FDCWD, w.rel(e.path), e.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
+				return b.targetErr(err, "set metadata of "+e.path)
+			}
+		}
+	}
+	return nil
+}
+
+// list finds the entries of directory p, sorted by name.
+func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Version) ([]*entry, error) {
+	b := w.b
+	var names []string
+	switch mode {
+	case ancestor:
+		for n := range w.ancestors[p] {
+			names = append(names, n)
+		}
+	case reuse:
+		b.res.ReusedDirs++
+		for n := range prevKids {
+			names = append(names, n)
+		}
+	case scan:
+		b.res.ReadDirs++
+		f, err := os.Open(p)
+		if err != nil {
+			b.warn(p, "cannot read folder: "+err.Error())
+			// Keep what the previous snapshot had rather than losing it.
+			for n := range prevKids {
+				names = append(names, n)
+			}
+			mode = reuse
+			break
+		}
+		names, err = f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read folder %s: %w", p, err)
+		}
+	}
+	sort.Strings(names)
+	out := make([]*entry, 0, len(names))
+	for _, n := range names {
+		e := &entry{name: n, path: filepath.Join(p, n)}
+		if v, ok := prevKids[n]; ok {
+			v := v
+			e.prev = &v
+		}
+		if mode == reuse {
+			e.meta = e.prev.Meta
+			e.mode = reuse
+			if e.meta.Type == fsmeta.Dir && b.dirty[e.path] {
+				// A reported directory below an unreported one: read
+				// its own metadata fresh.
+				if err := w.stat(e); err != nil {
+					continue
+				}
+				e.mode = scan
+			}
+			out = append(out, e)
+			continue
+		}
+		if err := w.stat(e); err != nil {
+			if mode == ancestor && b.isSource(e.path) {
+				b.warn(e.path, "source folder is missing: "+err.Error())
+			}
+			continue
+		}
+		if mode == scan && w.excluded(e) {
+			continue
+		}
+		if e.meta.Type == fsmeta.Dir {
+			switch {
+			case mode == ancestor && !b.isSource(e.path):
+				e.mode = ancestor
+			case b.dirty != nil && !b.dirty[e.path] && e.prev != nil && e.prev.Meta.Type == fsmeta.Dir:
+				e.mode = reuse
+			default:
+				e.mode = scan
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (b *backup) isSource(p string) bool {
+	for _, s := range b.opts.Sources {
+		if s == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) stat(e *entry) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(e.path, &st); err != nil {
+		if !errors.Is(err, unix.ENOENT) {
+			w.b.warn(e.path, "cannot read: "+err.Error())
+		}
+		return err
+	}
+	e.meta = fsmeta.FromStat(&st)
+	return nil
+}
+
+func (w *walker) excluded(e *entry) bool {
+	b := w.b
+	isDir := e.meta.Type == fsmeta.Dir
+	if isDir && e.meta.Dev == b.repoDev && e.meta.Ino == b.repoIno {
+		return true // the repository itself: never back up into itself
+	}
+	if b.match.Excluded(e.path, isDir) {
+		return true
+	}
+	return isDir && exclude.CacheDirTagged(e.path)
+}

@@ -1,0 +1,97 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+func TestInitProbesAndIsIdempotent(t *testing.T) {
+	drive := t.TempDir()
+	r, err := Init(drive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Root != filepath.Join(drive, DirName) {
+		t.Errorf("root %s", r.Root)
+	}
+	c := r.Marker.Caps
+	if !c.Hardlinks || !c.Symlinks || c.FSType == "" || c.LinkMax == 0 {
+		t.Errorf("capabilities of a temp dir: %+v", c)
+	}
+	ents, _ := os.ReadDir(drive)
+	if len(ents) != 1 || ents[0].Name() != DirName {
+		t.Errorf("drive holds %v after init, want only %s (the probe cleans up)", ents, DirName)
+	}
+	again, err := Init(drive)
+	if err != nil || again.Marker.UUID != r.Marker.UUID {
+		t.Errorf("second init: %v, uuid %s vs %s", err, again.Marker.UUID, r.Marker.UUID)
+	}
+	// --repo may name the drive or the Keepsake folder.
+	byRoot, err := Open(r.Root)
+	if err != nil || byRoot.Root != r.Root {
+		t.Errorf("open by root: %v", err)
+	}
+}
+
+func TestOpenNonRepository(t *testing.T) {
+	_, err := Open(t.TempDir())
+	if !kerr.Is(err, kerr.NotARepository) || !strings.Contains(err.Error(), "init") {
+		t.Fatalf("got %v, want NotARepository telling to run init", err)
+	}
+}
+
+func TestLockIsExclusive(t *testing.T) {
+	r, err := Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := Open(r.Root)
+	if err := other.Lock(); !kerr.Is(err, kerr.Busy) {
+		t.Fatalf("second lock: %v, want Busy", err)
+	}
+	r.Unlock()
+	if err := other.Lock(); err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	other.Unlock()
+}
+
+func TestSnapshotNames(t *testing.T) {
+	tm := time.Date(2026, 11, 22, 10, 0, 5, 999, time.FixedZone("CET", 3600))
+	name := SnapshotName(tm)
+	if name != "2026-11-22T090005Z" {
+		t.Fatalf("name %s", name)
+	}
+	back, err := ParseSnapshotName(name)
+	if err != nil || !back.Equal(tm.Truncate(time.Second)) {
+		t.Fatalf("parse %v %v", back, err)
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`/media/me/My\040Drive`, "/media/me/My Drive"},
+		{`/plain`, "/plain"},
+		{`/tab\011x`, "/tab\tx"},
+	}
+	for _, tt := range tests {
+		if got := unescapeMount(tt.in); got != tt.want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMountOfFindsLongestPrefix(t *testing.T) {
+	m, err := MountOf("/proc/self")
+	if err != nil || m.Point != "/proc" || m.FSType != "proc" {
+		t.Fatalf("MountOf(/proc/self) = %+v, %v", m, err)
+	}
+}

@@ -1,0 +1,87 @@
+package kerr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Name is the stable, machine-readable name of an error.
+type Name string
+
+// The names of Keepsake's errors. They are part of the public interface:
+// never rename one.
+const (
+	Failed                Name = "Failed"
+	Busy                  Name = "Busy"
+	NotARepository        Name = "NotARepository"
+	UnsupportedFilesystem Name = "UnsupportedFilesystem"
+	NoSpace               Name = "NoSpace"
+	SnapshotNotFound      Name = "SnapshotNotFound"
+	PathNotFound          Name = "PathNotFound"
+	UnsafePath            Name = "UnsafePath"
+	InvalidArgs           Name = "InvalidArgs"
+	CatalogCorrupt        Name = "CatalogCorrupt"
+	Cancelled             Name = "Cancelled"
+	SourceChanged         Name = "SourceChanged"
+	DeviceGone            Name = "DeviceGone"
+)
+
+// DBusPrefix is prepended to a Name to form its D-Bus error name.
+const DBusPrefix = "io.github.keepsake.Keepsake1.Error."
+
+// Error is a failure with a name, a human message and an optional cause.
+type Error struct {
+	Name    Name
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns a named error with a formatted message.
+func New(name Name, format string, args ...any) *Error {
+	return &Error{Name: name, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns a named error with a message and a cause.
+func Wrap(name Name, err error, format string, args ...any) *Error {
+	return &Error{Name: name, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// NameOf returns the name of the first named error in err's chain, or Failed
+// for any other non-nil error.
+func NameOf(err error) Name {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Name
+	}
+	return Failed
+}
+
+// Is reports whether err carries the given name.
+func Is(err error, name Name) bool {
+	return err != nil && NameOf(err) == name
+}
+
+// DBusName returns the D-Bus error name for n.
+func (n Name) DBusName() string { return DBusPrefix + string(n) }
+
+// FromDBusName turns a D-Bus error name back into a Name; ok is false for
+// names outside Keepsake's namespace.
+func FromDBusName(s string) (Name, bool) {
+	if !strings.HasPrefix(s, DBusPrefix) {
+		return "", false
+	}
+	return Name(strings.TrimPrefix(s, DBusPrefix)), true
+}

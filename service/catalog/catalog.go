@@ -184,6 +184,9 @@ type Version struct {
 	Last   int64 // 0 while open
 	Meta   fsmeta.Meta
 	SHA256 []byte // files only
+	// Light versions (from Txn.Children) lack owner names, symlink
+	// target, xattrs and device; Txn.Full adds them.
+	Light bool
 }
 
 // Path is the entry's absolute source path.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // Txn is one backup's write transaction. Only the goroutine that began it
@@ -19,6 +20,8 @@ type Txn struct {
 	snap   int64 // the snapshot being written
 	prev   int64 // the host's previous snapshot, 0 for the first
 	dirIDs map[string]int64
+	// visited are walked directory ids not yet written to the temp table.
+	visited []int64
 	stmts  map[string]*sql.Stmt
 	actor  Actor
 }
@@ -52,6 +55,21 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 	if _, err := tx.Exec(`CREATE TEMP TABLE IF NOT EXISTS visited(id INTEGER PRIMARY KEY); DELETE FROM visited`); err != nil {
 		return fail(err)
 	}
+	// Every directory id at once: one query instead of one per folder.
+	rows, err := tx.Query(`SELECT id, path FROM dirs`)
+	if err != nil {
+		return fail(err)
+	}
+	for rows.Next() {
+		var id int64
+		var p string
+		if err := rows.Scan(&id, &p); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		t.dirIDs[p] = id
+	}
+	rows.Close()
 	return t, nil
 }
 
@@ -76,23 +94,15 @@ func (t *Txn) DirID(p string) (int64, error) {
 	if id, ok := t.dirIDs[p]; ok {
 		return id, nil
 	}
-	s, err := t.stmt(`SELECT id FROM dirs WHERE path = ?`)
+	ins, err := t.stmt(`INSERT INTO dirs(path) VALUES(?)`)
 	if err != nil {
 		return 0, err
 	}
-	var id int64
-	err = s.QueryRow(p).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		ins, err2 := t.stmt(`INSERT INTO dirs(path) VALUES(?)`)
-		if err2 != nil {
-			return 0, err2
-		}
-		res, err2 := ins.Exec(p)
-		if err2 != nil {
-			return 0, fmt.Errorf("add dir %s: %w", p, err2)
-		}
-		id, err = res.LastInsertId()
+	res, err := ins.Exec(p)
+	if err != nil {
+		return 0, fmt.Errorf("add dir %s: %w", p, err)
 	}
+	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("dir %s: %w", p, err)
 	}
@@ -101,9 +111,12 @@ func (t *Txn) DirID(p string) (int64, error) {
 }
 
 // Children returns the entries of directory dirID in the previous snapshot,
-// by name.
+// by name, as light versions: only what deciding "unchanged" needs, since
+// this runs for every directory of every backup.
 func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
-	s, err := t.stmt(`SELECT ` + versionCols + versionFrom + `WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`)
+	s, err := t.stmt(`SELECT v.id, v.name, v.first_snap, v.type, v.mode, v.uid, v.gid, v.size, v.mtime_ns, v.ctime_ns,
+		v.ino, v.nlink, v.rdev, c.sha256 FROM versions v LEFT JOIN contents c ON c.id = v.content_id
+		WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`)
 	if err != nil {
 		return nil, err
 	}
@@ -114,24 +127,64 @@ func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
 	defer rows.Close()
 	out := map[string]Version{}
 	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
+		v := Version{Host: t.host, Dir: dir, Light: true}
+		var typ uint8
+		m := &v.Meta
+		if err := rows.Scan(&v.ID, &v.Name, &v.First, &typ, &m.Mode, &m.UID, &m.GID, &m.Size, &m.MtimeNs, &m.CtimeNs,
+			&m.Ino, &m.Nlink, &m.Rdev, &v.SHA256); err != nil {
 			return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
 		}
+		m.Type = fsmeta.Type(typ)
 		out[v.Name] = v
 	}
 	return out, rows.Err()
 }
 
-// Visit records that directory dirID was walked in this snapshot, so its
-// previous entries are not swept as deleted at the end.
-func (t *Txn) Visit(dirID int64) error {
-	s, err := t.stmt(`INSERT OR IGNORE INTO visited(id) VALUES(?)`)
+// Full completes a light version.
+func (t *Txn) Full(v *Version) error {
+	if !v.Light {
+		return nil
+	}
+	s, err := t.stmt(`SELECT user, grp, coalesce(link_target, ''), xattrs, dev FROM versions WHERE id = ?`)
 	if err != nil {
 		return err
 	}
-	_, err = s.Exec(dirID)
-	return err
+	var xattrs []byte
+	if err := s.QueryRow(v.ID).Scan(&v.Meta.User, &v.Meta.Group, &v.Meta.LinkTarget, &xattrs, &v.Meta.Dev); err != nil {
+		return fmt.Errorf("version %d: %w", v.ID, err)
+	}
+	xs, err := fsmeta.DecodeXattrs(xattrs)
+	if err != nil {
+		return kerr.Wrap(kerr.CatalogCorrupt, err, "version %d", v.ID)
+	}
+	v.Meta.Xattrs, v.Light = xs, false
+	return nil
+}
+
+// Visit records that directory dirID was walked in this snapshot, so its
+// previous entries are not swept as deleted at the end.
+func (t *Txn) Visit(dirID int64) error {
+	t.visited = append(t.visited, dirID)
+	if len(t.visited) >= 500 {
+		return t.flushVisits()
+	}
+	return nil
+}
+
+func (t *Txn) flushVisits() error {
+	for len(t.visited) > 0 {
+		n := min(len(t.visited), 500)
+		q := "INSERT OR IGNORE INTO visited(id) VALUES" + strings.TrimSuffix(strings.Repeat("(?),", n), ",")
+		args := make([]any, n)
+		for i, id := range t.visited[:n] {
+			args[i] = id
+		}
+		if _, err := t.tx.Exec(q, args...); err != nil {
+			return fmt.Errorf("record visited folders: %w", err)
+		}
+		t.visited = t.visited[n:]
+	}
+	return nil
 }
 
 // contentID interns a SHA-256.
@@ -210,6 +263,9 @@ func (t *Txn) End(id int64) error {
 // did not walk: what was deleted along with its folder, or lies under a
 // source that was dropped.
 func (t *Txn) Unvisited() ([]Version, error) {
+	if err := t.flushVisits(); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.last_snap IS NULL AND v.first_snap < ?
 		AND v.dir_id NOT IN (SELECT id FROM visited) ORDER BY d.path, v.name`, t.host, t.snap)
 	if err != nil {
@@ -229,6 +285,9 @@ func (t *Txn) Unvisited() ([]Version, error) {
 
 // EndUnvisited closes every entry Unvisited returns.
 func (t *Txn) EndUnvisited() (int64, error) {
+	if err := t.flushVisits(); err != nil {
+		return 0, err
+	}
 	res, err := t.tx.Exec(`UPDATE versions SET last_snap = ? WHERE host = ? AND last_snap IS NULL AND first_snap < ?
 		AND dir_id NOT IN (SELECT id FROM visited)`, t.prev, t.host, t.snap)
 	if err != nil {

@@ -2,7 +2,8 @@ package engine
 
 import (
 	"bytes"
-	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -29,7 +30,7 @@ func (w *walker) decide(entries []*entry) error {
 				}
 			}
 			if !b.opts.DryRun {
-				if err := os.Mkdir(w.rel(e.path), 0o700); err != nil {
+				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); err != nil {
 					return b.targetErr(err, "create folder "+e.path)
 				}
 			}
@@ -46,6 +47,15 @@ func (w *walker) decide(entries []*entry) error {
 			switch {
 			case unchanged && !b.opts.Rehash:
 				e.op = opLinkPrev
+				// The common case, done here: a pool round trip would
+				// cost more than the link.
+				if b.opts.DryRun || w.linkPrev(e) {
+					if e.prev != nil {
+						e.sum = e.prev.SHA256
+					}
+					w.noteInode(e)
+					continue
+				}
 			default:
 				if err := e.meta.Complete(e.path); err != nil {
 					b.warn(e.path, err.Error())
@@ -63,6 +73,9 @@ func (w *walker) decide(entries []*entry) error {
 		case fsmeta.Symlink:
 			if e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta) && !b.opts.Rehash) {
 				e.op = opLinkPrev
+				if b.opts.DryRun || w.linkPrev(e) {
+					continue
+				}
 			} else {
 				if err := e.meta.Complete(e.path); err != nil {
 					b.warn(e.path, err.Error())
@@ -109,14 +122,15 @@ func (w *walker) decide(entries []*entry) error {
 		return err
 	}
 	for _, e := range first {
-		if e.meta.Type == fsmeta.File && e.meta.Nlink > 1 && e.mode != reuse && e.skip == "" {
-			b.inodes[inodeKey(e.meta)] = storedInode{path: w.rel(e.path), sum: e.sum}
-		}
+		w.noteInode(e)
 	}
 	for _, e := range inodeLinks {
 		in := b.inodes[inodeKey(e.meta)]
 		e.inodeFrom, e.sum, e.op = in.path, in.sum, opLinkInode
 		if e.prev != nil && sameStat(e.prev.Meta, e.meta) {
+			if err := b.txn.Full(e.prev); err != nil {
+				return err
+			}
 			e.meta = e.prev.Meta
 		} else if err := e.meta.Complete(e.path); err != nil {
 			b.warn(e.path, err.Error())
@@ -126,6 +140,14 @@ func (w *walker) decide(entries []*entry) error {
 		return nil
 	}
 	return w.runOps(inodeLinks)
+}
+
+// noteInode remembers where the first name of a multi-link source file
+// went, so its other names become links to it.
+func (w *walker) noteInode(e *entry) {
+	if e.meta.Type == fsmeta.File && e.meta.Nlink > 1 && e.mode != reuse && e.skip == "" {
+		w.b.inodes[inodeKey(e.meta)] = storedInode{path: w.rel(e.path), sum: e.sum}
+	}
 }
 
 func inodeKey(m fsmeta.Meta) [2]uint64 { return [2]uint64{m.Dev, m.Ino} }
@@ -188,6 +210,11 @@ func (w *walker) record(dirID int64, entries []*entry) error {
 		}
 		if e.meta.Type == fsmeta.Dir && e.mode == reuse {
 			continue
+		}
+		if e.prev != nil {
+			if err := b.txn.Full(e.prev); err != nil {
+				return err
+			}
 		}
 		if e.prev != nil && e.prev.Meta.Type == e.meta.Type && sameInodeMeta(e.prev.Meta, e.meta) &&
 			(e.meta.Type != fsmeta.File || sameSum(e.prev.SHA256, e.sum)) {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 
@@ -16,7 +15,6 @@ import (
 // with the walker's stat calls.
 type pool struct {
 	jobs chan func()
-	wg   sync.WaitGroup
 }
 
 func newPool(n int) *pool {
@@ -36,9 +34,6 @@ func (p *pool) close() { close(p.jobs) }
 // runOps does the entries' work and returns the first error about the
 // target (a full or vanished drive), which ends the run.
 func (w *walker) runOps(es []*entry) error {
-	if len(es) == 0 {
-		return nil
-	}
 	var wg sync.WaitGroup
 	for _, e := range es {
 		if e.op == opNone || (w.b.opts.DryRun && e.op != opHash) {
@@ -64,46 +59,37 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func (w *walker) do(e *entry) {
 	b := w.b
-	dst := w.rel(e.path)
 	switch e.op {
 	case opLinkPrev:
-		from := b.prevDir + e.path
-		if e.mode == reuse || b.prevDir == "" {
-			// nothing else to fall back on than the previous copy
-		}
-		if w.link(from, dst) {
-			return
-		}
+		// linkPrev already failed in the walker: no previous copy to link.
 		if e.meta.Type == fsmeta.Symlink {
-			if e.mode == reuse {
-				e.meta = e.prev.Meta
-			}
-			w.symlink(e, dst)
+			w.symlink(e)
 			return
 		}
-		w.copy(e, dst)
+		w.copy(e)
 	case opLinkFound:
 		for _, c := range e.cands {
 			from := b.r.SnapshotDir(c.Host, c.Snapshot)
 			if c.Current {
 				from = b.partial
 			}
-			if w.link(from+c.Path, dst) {
+			if w.linkPath(from+c.Path, e) {
 				e.linked = true
 				return
 			}
 		}
-		w.copy(e, dst)
+		w.copy(e)
 	case opLinkInode:
-		if w.link(e.inodeFrom, dst) {
+		if w.linkPath(e.inodeFrom, e) {
 			e.linked = true
 			return
 		}
-		w.copy(e, dst)
+		w.copy(e)
 	case opCopy:
-		w.copy(e, dst)
+		w.copy(e)
 	case opHash:
-		sum, st, err := hashSource(e.path)
+		dirfd, name := e.srcAt()
+		sum, st, err := hashSource(dirfd, name)
 		if err != nil {
 			e.skip = "cannot read: " + err.Error()
 			return
@@ -114,29 +100,46 @@ func (w *walker) do(e *entry) {
 		}
 		e.sum = sum
 	case opSymlink:
-		w.symlink(e, dst)
+		w.symlink(e)
 	}
 }
 
-// link makes a hardlink and reports success. Running out of links (EMLINK,
-// or the configured limit) or a missing previous copy is not an error: the
-// caller copies instead.
-func (w *walker) link(from, to string) bool {
-	if w.b.linkMax > 0 {
-		var st unix.Stat_t
-		if unix.Lstat(from, &st) != nil || uint64(st.Nlink) >= w.b.linkMax {
-			return false
-		}
+// tooManyLinks applies a configured link limit below the filesystem's.
+func (w *walker) tooManyLinks(dirfd int, name string) bool {
+	if w.b.linkMax == 0 {
+		return false
 	}
-	return os.Link(from, to) == nil
+	var st unix.Stat_t
+	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || uint64(st.Nlink) >= w.b.linkMax
 }
 
-func (w *walker) symlink(e *entry, dst string) {
-	if err := os.Symlink(e.meta.LinkTarget, dst); err != nil {
+// linkPrev hardlinks the previous snapshot's copy of e and reports
+// success. Running out of links (EMLINK, or the configured limit) or a
+// missing previous copy is not an error: the caller copies instead.
+func (w *walker) linkPrev(e *entry) bool {
+	if e.dir.prev < 0 || w.tooManyLinks(e.dir.prev, e.name) {
+		return false
+	}
+	return unix.Linkat(e.dir.prev, e.name, e.dir.dst, e.name, 0) == nil
+}
+
+// linkPath hardlinks a stored file given by path as e.
+func (w *walker) linkPath(from string, e *entry) bool {
+	if w.tooManyLinks(unix.AT_FDCWD, from) {
+		return false
+	}
+	return unix.Linkat(unix.AT_FDCWD, from, e.dir.dst, e.name, 0) == nil
+}
+
+func (w *walker) symlink(e *entry) {
+	if e.mode == reuse {
+		e.meta = e.prev.Meta
+	}
+	if err := unix.Symlinkat(e.meta.LinkTarget, e.dir.dst, e.name); err != nil {
 		e.err = w.b.targetErr(err, "create symlink "+e.path)
 		return
 	}
-	if err := fsmeta.ApplyAt(unix.AT_FDCWD, dst, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
+	if err := fsmeta.ApplyAt(e.dir.dst, e.name, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
 		e.err = w.b.targetErr(err, "set metadata of "+e.path)
 	}
 }
@@ -145,77 +148,151 @@ func (w *walker) symlink(e *entry, dst string) {
 // source did not change meanwhile. A file that keeps changing is skipped
 // (keeping its previous version when there is one), never recorded as a
 // good copy.
-func (w *walker) copy(e *entry, dst string) {
+func (w *walker) copy(e *entry) {
 	const attempts = 3
 	for i := 0; i < attempts; i++ {
-		m, sum, stable, err := w.copyOnce(e, dst)
-		if err != nil {
+		stable, err := w.copyOnce(e)
+		if err != nil || stable {
 			return
 		}
-		if stable {
-			m.User, m.Group, m.Xattrs = e.meta.User, e.meta.Group, e.meta.Xattrs
-			if m.User == "" && m.Group == "" {
-				m.User, m.Group = fsmeta.UserName(m.UID), fsmeta.GroupName(m.GID)
-			}
-			e.meta, e.sum, e.copied = m, sum, true
-			if err := fsmeta.ApplyAt(unix.AT_FDCWD, dst, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
-				e.err = w.b.targetErr(err, "set metadata of "+e.path)
-			}
-			return
-		}
-		os.Remove(dst)
+		unix.Unlinkat(e.dir.dst, e.name, 0)
 	}
 	e.skip = fmt.Sprintf("changed while being copied (%d attempts)", attempts)
-	if e.prev != nil && e.prev.Meta.Type == fsmeta.File && w.b.prevDir != "" && w.link(w.b.prevDir+e.path, dst) {
+	if e.prev != nil && e.prev.Meta.Type == fsmeta.File && w.linkPrev(e) {
 		e.keptPrev = true
 		e.skip += "; the previous version is kept in this snapshot"
 	}
 }
 
-func (w *walker) copyOnce(e *entry, dst string) (fsmeta.Meta, []byte, bool, error) {
-	src, err := openSource(e.path)
+func (w *walker) copyOnce(e *entry) (stable bool, err error) {
+	dirfd, name := e.srcAt()
+	src, err := openSource(dirfd, name)
 	if err != nil {
 		e.skip = "cannot read: " + err.Error()
-		return fsmeta.Meta{}, nil, false, err
+		return false, err
 	}
-	defer src.Close()
+	defer unix.Close(src)
 	var before, after unix.Stat_t
-	if err := unix.Fstat(int(src.Fd()), &before); err != nil || before.Mode&unix.S_IFMT != unix.S_IFREG {
+	if err := unix.Fstat(src, &before); err != nil || before.Mode&unix.S_IFMT != unix.S_IFREG {
 		e.skip = "no longer a regular file"
-		return fsmeta.Meta{}, nil, false, errors.New(e.skip)
+		return false, errors.New(e.skip)
 	}
-	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		e.err = w.b.targetErr(err, "create "+e.path)
-		return fsmeta.Meta{}, nil, false, err
+		return false, err
 	}
-	defer out.Close()
-	// ReadFrom between two files is copy_file_range: the kernel copies
-	// (or reflinks) without the data passing through this process.
-	n, err := out.ReadFrom(src)
+	defer unix.Close(out)
+	n, err := copyData(src, out, before.Size)
 	if err != nil {
 		if isTargetErr(err) {
 			e.err = w.b.targetErr(err, "copy "+e.path)
 		} else {
 			e.skip = "cannot read: " + err.Error()
 		}
-		return fsmeta.Meta{}, nil, false, err
+		return false, err
 	}
 	w.b.stats.copied.Add(n)
-	h := sha256.New()
-	bp := bufPool.Get().(*[]byte)
-	_, err = io.CopyBuffer(h, io.NewSectionReader(out, 0, n), *bp)
-	bufPool.Put(bp)
+	sum, err := hashFd(out, n)
 	if err != nil {
 		e.err = w.b.targetErr(err, "read back "+e.path)
-		return fsmeta.Meta{}, nil, false, err
+		return false, err
 	}
-	if err := unix.Fstat(int(src.Fd()), &after); err != nil {
+	if err := unix.Fstat(src, &after); err != nil {
 		e.skip = "cannot read: " + err.Error()
-		return fsmeta.Meta{}, nil, false, err
+		return false, err
 	}
-	stable := n == before.Size && after.Size == before.Size && after.Mtim == before.Mtim && after.Ctim == before.Ctim
-	return fsmeta.FromStat(&before), h.Sum(nil), stable, nil
+	if n != before.Size || after.Size != before.Size || after.Mtim != before.Mtim || after.Ctim != before.Ctim {
+		return false, nil
+	}
+	m := fsmeta.FromStat(&before)
+	m.User, m.Group, m.Xattrs = e.meta.User, e.meta.Group, e.meta.Xattrs
+	if m.User == "" && m.Group == "" {
+		m.User, m.Group = fsmeta.UserName(m.UID), fsmeta.GroupName(m.GID)
+	}
+	e.meta, e.sum, e.copied = m, sum, true
+	if err := fsmeta.ApplyFile(out, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
+		e.err = w.b.targetErr(err, "set metadata of "+e.path)
+		return false, err
+	}
+	return true, nil
+}
+
+// copyData copies with copy_file_range: the kernel moves (or reflinks) the
+// data without it passing through this process. Where the kernel cannot
+// (different filesystem types), it falls back to read and write.
+func copyData(src, dst int, size int64) (int64, error) {
+	var n int64
+	for {
+		want := 1 << 30
+		if size-n > 0 && size-n < int64(want) {
+			want = int(size - n)
+		}
+		c, err := unix.CopyFileRange(src, nil, dst, nil, want, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			if n == 0 && (errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP)) {
+				return copyPlain(src, dst)
+			}
+			return n, err
+		}
+		if c == 0 {
+			return n, nil
+		}
+		n += int64(c)
+	}
+}
+
+func copyPlain(src, dst int) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		r, err := unix.Read(src, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if r == 0 {
+			return n, nil
+		}
+		for off := 0; off < r; {
+			wr, err := unix.Write(dst, buf[off:r])
+			if err != nil {
+				return n, err
+			}
+			off += wr
+		}
+		n += int64(r)
+	}
+}
+
+// hashFd hashes the first n bytes of fd with pread.
+func hashFd(fd int, n int64) ([]byte, error) {
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for off := int64(0); off < n; {
+		r, err := unix.Pread(fd, buf, off)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r == 0 {
+			break
+		}
+		h.Write(buf[:r])
+		off += int64(r)
+	}
+	return h.Sum(nil), nil
 }
 
 // isTargetErr tells errors of the drive we write to from errors reading the
@@ -225,40 +302,41 @@ func isTargetErr(err error) bool {
 		errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EIO)
 }
 
-func openSource(p string) (*os.File, error) {
-	// O_NOATIME keeps backups from touching atime; only the owner or root
-	// may ask for it, so fall back without.
-	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME|unix.O_CLOEXEC, 0)
+// openSource opens a source file for reading, never through a symlink.
+// O_NOATIME keeps backups from touching atime; only the owner or root may
+// ask for it, so fall back without.
+func openSource(dirfd int, name string) (int, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.EPERM) {
-		f, err = os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	}
-	return f, err
+	return fd, err
 }
 
-// hashSource hashes a source file and returns the stat taken before.
-func hashSource(p string) ([]byte, *unix.Stat_t, error) {
-	f, err := openSource(p)
+// hashSource hashes a source file and returns its stat; a file that
+// changed while being read is reported with a ctime that cannot match.
+func hashSource(dirfd int, name string) ([]byte, *unix.Stat_t, error) {
+	fd, err := openSource(dirfd, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	defer unix.Close(fd)
+	var st, after unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, nil, err
 	}
-	h := sha256.New()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
+	sum, err := hashFd(fd, st.Size)
+	if err != nil {
 		return nil, nil, err
 	}
-	var after unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &after); err != nil {
+	if err := unix.Fstat(fd, &after); err != nil {
 		return nil, nil, err
 	}
 	if after.Mtim != st.Mtim || after.Size != st.Size || after.Ctim != st.Ctim {
-		after.Ctim.Nsec++ // make the caller see a change
-		return h.Sum(nil), &after, nil
+		after.Ctim.Nsec++
+		return sum, &after, nil
 	}
-	return h.Sum(nil), &st, nil
+	return sum, &st, nil
 }
+
+var _ = os.ErrNotExist

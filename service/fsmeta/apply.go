@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -101,6 +102,32 @@ func setXattrs(path string, xs []Xattr, set func(string, string, []byte, int) er
 			continue
 		}
 		return fmt.Errorf("set xattr %s: %w", x.Name, err)
+	}
+	return nil
+}
+
+// ApplyFile applies m to a regular file or directory open for reading or
+// writing (not O_PATH), with the descriptor calls that need no path lookup:
+// the fast path for files the engine has just written.
+func ApplyFile(fd int, m Meta, opt ApplyOptions) error {
+	if opt.Owner {
+		if err := unix.Fchown(fd, int(m.UID), int(m.GID)); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	if opt.Xattrs && len(m.Xattrs) > 0 {
+		set := func(_ string, name string, v []byte, flags int) error { return unix.Fsetxattr(fd, name, v, flags) }
+		if err := setXattrs("", m.Xattrs, set); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fchmod(fd, m.Mode&07777); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	ts := [2]unix.Timespec{unix.NsecToTimespec(m.MtimeNs), unix.NsecToTimespec(m.MtimeNs)}
+	// utimensat(fd, NULL, ...) is futimens(3): times of the open file.
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return fmt.Errorf("set times: %w", e)
 	}
 	return nil
 }

@@ -22,8 +22,8 @@ type Txn struct {
 	dirIDs map[string]int64
 	// visited are walked directory ids not yet written to the temp table.
 	visited []int64
-	stmts  map[string]*sql.Stmt
-	actor  Actor
+	stmts   map[string]*sql.Stmt
+	actor   Actor
 }
 
 // BeginSnapshot starts the transaction of a new snapshot. It is invisible to

@@ -1,0 +1,343 @@
+package cli_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/service/cli"
+	"github.com/keepsake/keepsake/service/internal/realfs"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// ctl runs keepsakectl in this process on a drive.
+func ctl(t *testing.T, drive string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &cli.Env{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader("")}
+	code = cli.Run(env, append([]string{"--repo", drive, "--host", "testhost"}, args...))
+	return out.String(), errb.String(), code
+}
+
+func mustCtl(t *testing.T, drive string, args ...string) string {
+	t.Helper()
+	out, errs, code := ctl(t, drive, args...)
+	if code != 0 {
+		t.Fatalf("keepsakectl %v: exit %d\n%s%s", args, code, out, errs)
+	}
+	return out
+}
+
+// lastJSON decodes the last JSON line of out into v.
+func lastJSON(t *testing.T, out string, v any) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), v); err != nil {
+		t.Fatalf("bad JSON %q: %v", lines[len(lines)-1], err)
+	}
+}
+
+type jsonError struct {
+	Event, Error, Message string
+}
+
+type snapshotJSON struct {
+	Name, Host string
+	Time       time.Time
+}
+
+func snapshots(t *testing.T, drive string) []snapshotJSON {
+	t.Helper()
+	var s []snapshotJSON
+	lastJSON(t, mustCtl(t, drive, "--json", "snapshots"), &s)
+	return s
+}
+
+func ino(t *testing.T, p string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// A user's first week: a USB drive formatted ext4, two backups, a search
+// and getting yesterday's version back.
+func TestExt4DriveEndToEnd(t *testing.T) {
+	drive := realfs.Loop(t, "ext4", 64)
+	src := filepath.Join(t.TempDir(), "home")
+	realfs.WriteTree(t, src, map[string]string{
+		"notes.txt": "version one", "sub/keep.txt": "unchanged", "empty": "",
+	})
+	must(t, os.Symlink("sub/keep.txt", filepath.Join(src, "link")))
+	must(t, os.Link(filepath.Join(src, "sub/keep.txt"), filepath.Join(src, "sub/hard.txt")))
+	mustCtl(t, drive, "init")
+	var r1, r2 struct{ Snapshot string }
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &r1)
+	time.Sleep(10 * time.Millisecond)
+	must(t, os.WriteFile(filepath.Join(src, "notes.txt"), []byte("version two"), 0o644))
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &r2)
+
+	snaps := snapshots(t, drive)
+	if len(snaps) != 2 || snaps[0].Name != r1.Snapshot || snaps[1].Name != r2.Snapshot || snaps[0].Host != "testhost" {
+		t.Fatalf("snapshots %+v", snaps)
+	}
+	stored := func(snap, rel string) string {
+		return filepath.Join(drive, "Keepsake", "testhost", snap) + filepath.Join(src, rel)
+	}
+	if ino(t, stored(r1.Snapshot, "sub/keep.txt")) != ino(t, stored(r2.Snapshot, "sub/keep.txt")) {
+		t.Error("unchanged file is not a hardlink across snapshots")
+	}
+	if ino(t, stored(r2.Snapshot, "sub/keep.txt")) != ino(t, stored(r2.Snapshot, "sub/hard.txt")) {
+		t.Error("source hardlinks are separate files in the snapshot")
+	}
+	var hits []struct {
+		Path      string
+		Size      int64
+		Snapshots []string
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "search", "notes"), &hits)
+	if len(hits) != 2 || !reflect.DeepEqual(hits[0].Snapshots, []string{r1.Snapshot}) || !reflect.DeepEqual(hits[1].Snapshots, []string{r2.Snapshot}) {
+		t.Fatalf("search hits %+v", hits)
+	}
+	to := t.TempDir()
+	mustCtl(t, drive, "restore", r1.Snapshot, filepath.Join(src, "notes.txt"), "--to", to)
+	if b, _ := os.ReadFile(filepath.Join(to, "notes.txt")); string(b) != "version one" {
+		t.Errorf("restored %q, want the old version", b)
+	}
+	mustCtl(t, drive, "restore", "latest", src, "--to", to)
+	if a, b := realfs.Digest(t, src), realfs.Digest(t, filepath.Join(to, "home")); !reflect.DeepEqual(a, b) {
+		t.Errorf("restored tree differs:\n%v\n%v", a, b)
+	}
+	var ls []struct{ Name, Type string }
+	lastJSON(t, mustCtl(t, drive, "--json", "ls", "latest", src), &ls)
+	if len(ls) != 4 { // empty, link, notes.txt, sub
+		t.Errorf("ls lists %+v", ls)
+	}
+	if out := mustCtl(t, drive, "log"); !strings.Contains(out, "restored") || !strings.Contains(out, "backup") {
+		t.Errorf("audit log lacks backup/restore:\n%s", out)
+	}
+}
+
+// A FAT stick is refused before a single byte is written to it.
+func TestFatDriveRefusedBeforeAnyWrite(t *testing.T) {
+	drive := realfs.FuseVfat(t, 32)
+	before := realfs.Digest(t, drive)
+	out, errs, code := ctl(t, drive, "init")
+	if code != 1 || !strings.Contains(errs, "FAT") || !strings.Contains(errs, "ext4") {
+		t.Fatalf("init on FAT: exit %d, stderr %q (want exit 1 naming FAT and what to do)", code, errs+out)
+	}
+	out, _, _ = ctl(t, drive, "--json", "init")
+	var e jsonError
+	lastJSON(t, out, &e)
+	if e.Error != "UnsupportedFilesystem" {
+		t.Errorf("error name %q", e.Error)
+	}
+	if after := realfs.Digest(t, drive); !reflect.DeepEqual(before, after) {
+		t.Errorf("something was written to the FAT drive: %v -> %v", before, after)
+	}
+}
+
+func randomFile(t *testing.T, p string, size int) {
+	t.Helper()
+	b := make([]byte, size)
+	rand.Read(b)
+	must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	must(t, os.WriteFile(p, b, 0o644))
+}
+
+// The drive fills up in the middle of a backup.
+func TestDiskFullMidBackup(t *testing.T) {
+	drive := realfs.Loop(t, "ext4", 48)
+	src := t.TempDir()
+	for i := 0; i < 20; i++ {
+		randomFile(t, filepath.Join(src, fmt.Sprintf("small%02d", i)), 50_000)
+	}
+	mustCtl(t, drive, "init")
+	mustCtl(t, drive, "backup", src)
+	host := filepath.Join(drive, "Keepsake", "testhost")
+	first := snapshots(t, drive)[0].Name
+	digest := realfs.Digest(t, filepath.Join(host, first))
+	free := realfs.FreeBytes(t, drive)
+
+	for i := 0; i < 6; i++ {
+		randomFile(t, filepath.Join(src, "big", fmt.Sprintf("big%d", i)), 10<<20)
+	}
+	out, _, code := ctl(t, drive, "--json", "backup", src)
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "NoSpace" || !strings.Contains(e.Message, "full") {
+		t.Fatalf("full disk: exit %d, %+v", code, e)
+	}
+	if s := snapshots(t, drive); len(s) != 1 {
+		t.Errorf("a snapshot appeared after the failed run: %+v", s)
+	}
+	ents, _ := os.ReadDir(host)
+	for _, en := range ents {
+		if en.Name() != first && en.Name() != "latest" {
+			t.Errorf("left behind in the host folder: %s", en.Name())
+		}
+	}
+	if now := realfs.FreeBytes(t, drive); now < free-(1<<20) {
+		t.Errorf("free space %d after the failed run, %d before: space not returned", now, free)
+	}
+	if !reflect.DeepEqual(digest, realfs.Digest(t, filepath.Join(host, first))) {
+		t.Error("the earlier snapshot changed")
+	}
+	must(t, os.RemoveAll(filepath.Join(src, "big")))
+	mustCtl(t, drive, "backup", src)
+	if s := snapshots(t, drive); len(s) != 2 {
+		t.Errorf("next run after freeing space: %d snapshots", len(s))
+	}
+}
+
+// kill -9 at random points of a backup, 20 times: every completed snapshot
+// stays byte-identical, the catalog stays sound, the next run completes.
+func TestKill9DuringBackup(t *testing.T) {
+	drive := realfs.Loop(t, "ext4", 256)
+	bin := realfs.Build(t, "service/cmd/keepsakectl")
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := mrand.New(mrand.NewSource(seed))
+	src := t.TempDir()
+	for i := 0; i < 200; i++ {
+		randomFile(t, filepath.Join(src, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%03d", i)), rng.Intn(300_000))
+	}
+	mustCtl(t, drive, "init")
+	mustCtl(t, drive, "backup", src)
+	host := filepath.Join(drive, "Keepsake", "testhost")
+	digests := map[string]map[string]string{}
+	check := func(iter int) {
+		t.Helper()
+		snaps := snapshots(t, drive)
+		for _, s := range snaps {
+			if strings.HasSuffix(s.Name, ".partial") {
+				t.Fatalf("iteration %d: a partial snapshot is listed: %s", iter, s.Name)
+			}
+			if _, err := os.Stat(filepath.Join(host, s.Name)); err != nil {
+				// Committed but not yet renamed: the next run resumes it.
+				continue
+			}
+			d, ok := digests[s.Name]
+			if !ok {
+				digests[s.Name] = realfs.Digest(t, filepath.Join(host, s.Name))
+				continue
+			}
+			if !reflect.DeepEqual(d, realfs.Digest(t, filepath.Join(host, s.Name))) {
+				t.Fatalf("iteration %d: snapshot %s changed", iter, s.Name)
+			}
+		}
+		db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
+		must(t, err)
+		defer db.Close()
+		var res string
+		must(t, db.QueryRow("PRAGMA integrity_check").Scan(&res))
+		if res != "ok" {
+			t.Fatalf("iteration %d: integrity_check: %s", iter, res)
+		}
+	}
+	check(0)
+	for i := 1; i <= 20; i++ {
+		for j := 0; j < 5; j++ {
+			randomFile(t, filepath.Join(src, fmt.Sprintf("d%d", rng.Intn(10)), fmt.Sprintf("new%d-%d", i, j)), rng.Intn(2<<20))
+		}
+		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "backup", src)
+		must(t, cmd.Start())
+		time.Sleep(time.Duration(rng.Intn(400)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		check(i)
+	}
+	mustCtl(t, drive, "backup", src)
+	check(21)
+	ents, _ := os.ReadDir(host)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".partial") {
+			t.Errorf("a partial folder survived a completed run: %s", e.Name())
+		}
+	}
+}
+
+// Two backups at once: the second is told the drive is busy.
+func TestSecondProcessGetsBusy(t *testing.T) {
+	drive := realfs.Loop(t, "ext4", 256)
+	bin := realfs.Build(t, "service/cmd/keepsakectl")
+	src := t.TempDir()
+	for i := 0; i < 40; i++ {
+		randomFile(t, filepath.Join(src, fmt.Sprintf("f%02d", i)), 2<<20)
+	}
+	mustCtl(t, drive, "init")
+	for attempt := 0; attempt < 20; attempt++ {
+		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "backup", "--rehash", src)
+		must(t, cmd.Start())
+		time.Sleep(30 * time.Millisecond)
+		out, _, code := ctl(t, drive, "--json", "backup", src)
+		cmd.Wait()
+		var e jsonError
+		lastJSON(t, out, &e)
+		if code == 1 && e.Error == "Busy" {
+			if !strings.Contains(e.Message, "busy") {
+				t.Errorf("message %q", e.Message)
+			}
+			return
+		}
+	}
+	t.Fatal("never saw a Busy error while another backup ran")
+}
+
+// Restores through hostile destinations write nothing outside them.
+func TestRestoreHostileDestinations(t *testing.T) {
+	drive := realfs.Loop(t, "ext4", 64)
+	src := filepath.Join(t.TempDir(), "docs")
+	realfs.WriteTree(t, src, map[string]string{"a.txt": "A", "inner/b.txt": "B"})
+	mustCtl(t, drive, "init")
+	mustCtl(t, drive, "backup", src)
+	outside := t.TempDir() // stands for /etc
+
+	dest := t.TempDir()
+	must(t, os.Symlink(outside, filepath.Join(dest, "docs")))
+	// Without --overwrite the existing symlink is left alone: the folder
+	// is restored beside it.
+	mustCtl(t, drive, "restore", "latest", src, "--to", dest)
+	// With --overwrite the symlink itself is replaced, never followed.
+	mustCtl(t, drive, "restore", "latest", src, "--to", dest, "--overwrite")
+	if fi, err := os.Lstat(filepath.Join(dest, "docs")); err != nil || !fi.IsDir() {
+		t.Errorf("docs is %v (%v), want a real folder", fi, err)
+	}
+	// In place, through a folder replaced by a symlink.
+	must(t, os.RemoveAll(src))
+	must(t, os.Symlink(outside, src))
+	out, _, code := ctl(t, drive, "--json", "restore", "latest", filepath.Join(src, "inner"))
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "UnsafePath" {
+		t.Errorf("in-place restore through a symlink: exit %d %+v", code, e)
+	}
+	out, _, code = ctl(t, drive, "--json", "restore", "latest", src+"/../../etc/passwd")
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "InvalidArgs" {
+		t.Errorf("restore with ..: exit %d %+v", code, e)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("written outside the destination: %v", ents)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

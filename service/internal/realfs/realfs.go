@@ -1,0 +1,228 @@
+package realfs
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RequireRoot skips (or, under CI, fails) a test that cannot run without root.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("integration test needs root (%s) but CI runs it: failing instead of skipping", why)
+	}
+	t.Skipf("needs root: %s", why)
+}
+
+// RequireCommands skips (or, under CI, fails) when a command is missing.
+func RequireCommands(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("integration test needs %s (run build-aux/deps.sh) but CI runs it", n)
+			}
+			t.Skipf("needs %s (run build-aux/deps.sh as root)", n)
+		}
+	}
+}
+
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Loop makes a filesystem of fstype (ext4, xfs, btrfs) on a loop device,
+// mounts it and returns the mount point; cleanup unmounts and detaches.
+func Loop(t testing.TB, fstype string, sizeMB int) string {
+	t.Helper()
+	RequireRoot(t, "loop devices and mount")
+	RequireCommands(t, "losetup", "mkfs."+fstype, "mount", "umount")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, int64(sizeMB)<<20); err != nil {
+		t.Fatal(err)
+	}
+	args := map[string][]string{"ext4": {"-q", "-F", "-L", "KEEPSAKE"}, "xfs": {"-q", "-f"}, "btrfs": {"-q", "-f"}}[fstype]
+	run(t, "mkfs."+fstype, append(args, img)...)
+	dev := run(t, "losetup", "-f", "--show", img)
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", dev, mnt).CombinedOutput(); err != nil {
+		exec.Command("losetup", "-d", dev).Run()
+		t.Fatalf("mount %s: %v %s", dev, err, out)
+	}
+	t.Cleanup(func() {
+		if exec.Command("umount", mnt).Run() != nil {
+			exec.Command("umount", "-l", mnt).Run()
+		}
+		exec.Command("losetup", "-d", dev).Run()
+	})
+	return mnt
+}
+
+// FuseVfat mounts a FAT image through FUSE (this kernel has no vfat) and
+// returns the mount point. Hardlinks fail there with EPERM, as on a real
+// FAT drive.
+func FuseVfat(t testing.TB, sizeMB int) string {
+	t.Helper()
+	RequireRoot(t, "FUSE mounts")
+	RequireCommands(t, "mkfs.vfat", "fusefat", "fusermount")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "fat.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, int64(sizeMB)<<20); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "mkfs.vfat", img)
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "fusefat", "-o", "rw+", img, mnt)
+	deadline := time.Now().Add(10 * time.Second)
+	for !Mounted(mnt) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fusefat did not mount %s", mnt)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if exec.Command("fusermount", "-u", mnt).Run() != nil {
+			exec.Command("umount", "-l", mnt).Run()
+		}
+	})
+	return mnt
+}
+
+// Mounted reports whether dir is a mount point.
+func Mounted(dir string) bool {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 && fields[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+var builds sync.Map // package -> *buildResult
+
+type buildResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Build compiles a main package of this module once per test process and
+// returns the binary's path.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(pkg, &buildResult{})
+	b := v.(*buildResult)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "keepsake-bin-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, filepath.Base(pkg))
+		out, err := exec.Command("go", "build", "-o", b.path, "github.com/keepsake/keepsake/"+pkg).CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// Digest maps every path below root to its type, mode, size and SHA-256
+// (symlinks: target): two equal digests are byte-identical trees.
+func Digest(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		desc := fi.Mode().String()
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			tgt, _ := os.Readlink(p)
+			desc += " -> " + tgt
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			s := sha256.Sum256(b)
+			desc += fmt.Sprintf(" %d %s", fi.Size(), hex.EncodeToString(s[:]))
+		}
+		out[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("digest %s: %v", root, err)
+	}
+	return out
+}
+
+// WriteTree writes files (relative path -> content) below root.
+func WriteTree(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FreeBytes is the space available on the filesystem holding dir.
+func FreeBytes(t testing.TB, dir string) int64 {
+	t.Helper()
+	out := run(t, "df", "--output=avail", "-B1", dir)
+	lines := strings.Fields(out)
+	var n int64
+	fmt.Sscan(lines[len(lines)-1], &n)
+	return n
+}

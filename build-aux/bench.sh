@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Benchmarks Keepsake against rsync -a, rsync -a --link-dest and cp -al in
+# one run, on one disk, on the corpus of shared/bench/corpus.py, and prints
+# ratios against the targets.
+#
+#   build-aux/bench.sh [--files N] [--mb M] [--big] [--workdir DIR] [--keep] [--cold]
+#
+# Every timed command is followed by `sync` inside its timing: a backup
+# counts when its data is on the disk (Keepsake flushes itself; rsync and cp
+# do not). --cold drops the page cache before each timed command (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+files=20000 mb=450 workdir=/var/tmp keep=0 cold=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --files) files=$2; shift ;;
+    --mb) mb=$2; shift ;;
+    --big) files=200000; mb=2000 ;;
+    --workdir) workdir=$2; shift ;;
+    --keep) keep=1 ;;
+    --cold) cold=1 ;;
+    *) echo "usage: $0 [--files N] [--mb M] [--big] [--workdir DIR] [--keep] [--cold]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+build-aux/deps.sh rsync python3 time gcc libsqlite3-dev
+corpus=$(cd "$top/.." && pwd)/shared/bench/corpus.py
+[ -f "$corpus" ] || { echo "bench: $corpus not found (shared/ must sit beside the checkout)" >&2; exit 1; }
+
+work=$(mktemp -d "$workdir/keepsake-bench.XXXXXX")
+[ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
+echo "bench: work dir $work ($(df --output=fstype "$work" | tail -1)), $files files, ~$mb MiB"
+go build -o "$work/keepsakectl" ./service/cmd/keepsakectl
+K() { "$work/keepsakectl" "$@"; }
+
+src=$work/src
+python3 "$corpus" make "$src" --files "$files" --mb "$mb" >/dev/null
+sync
+
+declare -A T RSS
+# timed NAME CMD...: wall time of CMD plus a sync, into T[NAME]; peak RSS
+# (KiB) of keepsakectl runs into RSS[NAME].
+timed() {
+  local name=$1; shift
+  sync
+  if [ "$cold" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+  local start end
+  start=$(date +%s.%N)
+  if [ "$1" = K ]; then
+    shift
+    /usr/bin/time -f %M -o "$work/rss" "$work/keepsakectl" "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
+    RSS[$name]=$(tail -1 "$work/rss")
+  else
+    "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
+  fi
+  sync
+  end=$(date +%s.%N)
+  T[$name]=$(echo "$end - $start" | bc -l)
+  printf '  %-22s %8.3f s\n' "$name" "${T[$name]}"
+}
+
+# Disk bytes of a tree, each inode once (du counts hardlinks once per call).
+space() { du -s -B1 --exclude=catalog.db --exclude=catalog.db-wal --exclude=catalog.db-shm "$@" | awk '{s+=$1} END {print s}'; }
+
+echo "== first full backup"
+mkdir -p "$work/k" "$work/r"
+K --repo "$work/k" init >/dev/null
+timed k_full K --repo "$work/k" --host bench backup "$src"
+timed rsync_full rsync -a "$src/" "$work/r/1/"
+
+echo "== unchanged incremental"
+timed k_unchanged K --repo "$work/k" --host bench backup "$src"
+timed rsync_unchanged rsync -a --link-dest="$work/r/1" "$src/" "$work/r/2/"
+timed cpal_unchanged cp -al "$work/r/1" "$work/r/cpal"
+
+echo "== 1% mutated incremental"
+# A second repository in the same state, for the dirty-directory run.
+cp -a "$work/k" "$work/k2"
+touch "$work/marker"; sleep 1
+python3 "$corpus" mutate "$src" --pct 1 >/dev/null
+# What the service's watcher would report: directories whose entries
+# changed, and the parents of files written in place.
+{ find "$src" -type d -newer "$work/marker"; find "$src" -type f -newer "$work/marker" -printf '%h\n'; } | sort -u > "$work/changed-dirs"
+echo "  ($(wc -l < "$work/changed-dirs") changed directories)"
+timed k_mutated K --repo "$work/k" --host bench backup "$src"
+timed k_mutated_dirty K --repo "$work/k2" --host bench backup --changed-dirs "$work/changed-dirs" "$src"
+timed rsync_mutated rsync -a --link-dest="$work/r/2" "$src/" "$work/r/3/"
+
+echo "== moved big folder"
+python3 "$corpus" move-big "$src" >/dev/null
+k_before=$(space "$work/k/Keepsake")
+r_before=$(space "$work/r")
+timed k_moved K --repo "$work/k" --host bench backup "$src"
+timed rsync_moved rsync -a --link-dest="$work/r/3" "$src/" "$work/r/4/"
+k_new=$(( $(space "$work/k/Keepsake") - k_before ))
+r_new=$(( $(space "$work/r") - r_before ))
+
+peak=0
+for k in "${!RSS[@]}"; do [ "${RSS[$k]}" -gt "$peak" ] && peak=${RSS[$k]}; done
+
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+verdict() { if [ "$(echo "$1 <= $2" | bc -l)" = 1 ]; then echo PASS; else echo SHORT; fi; }
+r_full=$(ratio "${T[k_full]}" "${T[rsync_full]}")
+r_unch_rsync=$(ratio "${T[k_unchanged]}" "${T[rsync_unchanged]}")
+r_unch_cp=$(ratio "${T[k_unchanged]}" "${T[cpal_unchanged]}")
+r_mut=$(ratio "${T[k_mutated]}" "${T[rsync_mutated]}")
+r_mut_dirty=$(ratio "${T[k_mutated_dirty]}" "${T[rsync_mutated]}")
+r_moved=$(ratio "${T[k_moved]}" "${T[rsync_moved]}")
+
+echo
+echo "Keepsake vs rsync/cp on $files files (~$mb MiB), $( [ "$cold" = 1 ] && echo cold || echo warm) cache, times include a final sync"
+printf '%-32s %10s %10s %8s  %s\n' phase keepsake other ratio target
+printf '%-32s %10.3f %10.3f %8s  %s\n' "full vs rsync -a" "${T[k_full]}" "${T[rsync_full]}" "$r_full" "<= 0.8 $(verdict "$r_full" 0.8)"
+printf '%-32s %10.3f %10.3f %8s  %s\n' "unchanged vs rsync --link-dest" "${T[k_unchanged]}" "${T[rsync_unchanged]}" "$r_unch_rsync" "<= 0.25 $(verdict "$r_unch_rsync" 0.25)"
+printf '%-32s %10.3f %10.3f %8s  %s\n' "unchanged vs cp -al" "${T[k_unchanged]}" "${T[cpal_unchanged]}" "$r_unch_cp" "<= 2 $(verdict "$r_unch_cp" 2)"
+printf '%-32s %10.3f %10.3f %8s\n' "1% mutated vs rsync --link-dest" "${T[k_mutated]}" "${T[rsync_mutated]}" "$r_mut"
+printf '%-32s %10.3f %10.3f %8s\n' "  same, --changed-dirs" "${T[k_mutated_dirty]}" "${T[rsync_mutated]}" "$r_mut_dirty"
+printf '%-32s %10.3f %10.3f %8s\n' "moved folder vs rsync --link-dest" "${T[k_moved]}" "${T[rsync_moved]}" "$r_moved"
+printf '%-32s %10s %10s %8s  %s\n' "moved folder new space (bytes)" "$k_new" "$r_new" "" "<= 1048576 $(verdict "$k_new" 1048576)"
+printf '%-32s %10s %10s %8s  %s\n' "peak RSS keepsakectl (KiB)" "$peak" "" "" "<= 102400 $(verdict "$peak" 102400)"
+echo "catalog: $(du -cb "$work"/k/Keepsake/catalog.db* | tail -1 | cut -f1) bytes"
+
+cat > "$work/bench.json" <<JSON
+{"files": $files, "mb": $mb, "cold": $cold,
+ "seconds": {$(for k in "${!T[@]}"; do printf '"%s": %s, ' "$k" "${T[$k]}"; done | sed 's/, $//')},
+ "ratios": {"full_vs_rsync": $r_full, "unchanged_vs_rsync_link_dest": $r_unch_rsync, "unchanged_vs_cp_al": $r_unch_cp,
+            "mutated_vs_rsync_link_dest": $r_mut, "mutated_dirty_vs_rsync_link_dest": $r_mut_dirty, "moved_vs_rsync_link_dest": $r_moved},
+ "moved_new_bytes": {"keepsake": $k_new, "rsync_link_dest": $r_new},
+ "peak_rss_kib": $peak}
+JSON
+[ "$keep" = 1 ] && echo "kept $work (bench.json inside)"
+exit 0

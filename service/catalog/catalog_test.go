@@ -1,0 +1,124 @@
+package catalog
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+func openTemp(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Open(filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// snapshot writes one committed snapshot holding files (name -> size).
+func snapshot(t *testing.T, c *Catalog, name string, files map[string]int64) {
+	t.Helper()
+	tx, err := c.BeginSnapshot("h", name, time.Now(), []string{"/s"}, CurrentActor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := tx.DirID("/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, err := tx.Children("/s", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, v := range prev {
+		if size, ok := files[n]; !ok || size != v.Meta.Size {
+			if err := tx.End(v.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for n, size := range files {
+		if v, ok := prev[n]; ok && v.Meta.Size == size {
+			continue
+		}
+		sum := make([]byte, 32)
+		sum[0] = byte(size)
+		if err := tx.Insert(dir, n, fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Visit(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.EndUnvisited(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(Totals{Files: int64(len(files))}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MarkComplete(tx.ID()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSearchGlobAndSubstring(t *testing.T) {
+	c := openTemp(t)
+	snapshot(t, c, "2026-01-01T000000Z", map[string]int64{"Report.odt": 1, "100%_done.txt": 2, "notes.md": 3})
+	snapshot(t, c, "2026-01-02T000000Z", map[string]int64{"Report.odt": 5, "100%_done.txt": 2})
+	tests := []struct {
+		name    string
+		pattern string
+		want    map[string][]string // path@size -> snapshots
+	}{
+		{"substring is case-insensitive", "report", map[string][]string{
+			"/s/Report.odt@1": {"2026-01-01T000000Z"}, "/s/Report.odt@5": {"2026-01-02T000000Z"}}},
+		{"percent and underscore are literal", "%_d", map[string][]string{
+			"/s/100%_done.txt@2": {"2026-01-01T000000Z", "2026-01-02T000000Z"}}},
+		{"glob", "*.md", map[string][]string{"/s/notes.md@3": {"2026-01-01T000000Z"}}},
+		{"no match", "zzz", map[string][]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits, err := c.Search(tt.pattern, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, h := range hits {
+				got[h.Path()+"@"+itoa(h.Meta.Size)] = h.Snapshots
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("hits %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if g := got[k]; len(g) != len(v) || (len(v) > 0 && g[0] != v[0]) || (len(v) > 1 && g[1] != v[1]) {
+					t.Errorf("%s: %v, want %v", k, g, v)
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return string(rune('0' + n)) }
+
+func TestSnapshotLookupAndIntegrity(t *testing.T) {
+	c := openTemp(t)
+	if _, err := c.Snapshot("h", "latest"); !kerr.Is(err, kerr.SnapshotNotFound) {
+		t.Fatalf("empty catalog latest: %v", err)
+	}
+	snapshot(t, c, "2026-01-01T000000Z", map[string]int64{"a": 1})
+	s, err := c.Snapshot("h", "latest")
+	if err != nil || s.Name != "2026-01-01T000000Z" || s.Files != 1 || len(s.Sources) != 1 {
+		t.Fatalf("latest %+v %v", s, err)
+	}
+	if _, err := c.Lookup(s, "/s/missing"); !kerr.Is(err, kerr.PathNotFound) {
+		t.Errorf("missing path: %v", err)
+	}
+	if bad, err := c.IntegrityCheck(); err != nil || len(bad) != 0 {
+		t.Errorf("integrity %v %v", bad, err)
+	}
+}

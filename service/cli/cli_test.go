@@ -1,0 +1,161 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keepsake/keepsake/service/cli"
+)
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "usage: keepsakectl"},
+		{"unknown command", []string{"--repo", "/x", "frobnicate"}, `unknown command "frobnicate"`},
+		{"missing repo", []string{"snapshots"}, "--repo DIR is required"},
+		{"unknown option", []string{"--bogus"}, "unknown option --bogus"},
+		{"backup without source", []string{"--repo", "/x", "backup"}, "at least one SOURCE"},
+		{"restore without path", []string{"--repo", "/x", "restore", "latest"}, "restore SNAPSHOT PATH"},
+		{"bad flag", []string{"--repo", "/x", "backup", "--nope", "/src"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb}, tt.args)
+			if code != cli.ExitUsage || !strings.Contains(errb.String(), tt.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), cli.ExitUsage, tt.want)
+			}
+		})
+	}
+}
+
+func TestNotARepositoryIsNamed(t *testing.T) {
+	out, errs, code := ctl(t, t.TempDir(), "--json", "snapshots")
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Event != "error" || e.Error != "NotARepository" || !strings.Contains(e.Message, "init") {
+		t.Fatalf("exit %d, %+v %s", code, e, errs)
+	}
+}
+
+func sample(t *testing.T) (drive, src string) {
+	t.Helper()
+	base := t.TempDir()
+	drive, src = filepath.Join(base, "drive"), filepath.Join(base, "src")
+	must(t, os.MkdirAll(drive, 0o755))
+	must(t, os.MkdirAll(filepath.Join(src, "d"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "d", "a.txt"), []byte("a"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "b.txt"), []byte("bb"), 0o644))
+	mustCtl(t, drive, "init")
+	return drive, src
+}
+
+// --json backup prints progress events and one result; a script reads the
+// last line.
+func TestBackupJSONEvents(t *testing.T) {
+	drive, src := sample(t)
+	out := mustCtl(t, drive, "--json", "backup", src)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var events []string
+	for _, l := range lines {
+		var ev struct{ Event string }
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		events = append(events, ev.Event)
+	}
+	if events[0] != "progress" || events[len(events)-1] != "result" {
+		t.Errorf("events %v: want progress first and result last", events)
+	}
+	var res struct {
+		Event, Snapshot, Host  string
+		Files, Dirs, Copied    int64
+		CopiedBytes            int64 `json:"copied_bytes"`
+		New, Unchanged, Linked int64
+	}
+	lastJSON(t, out, &res)
+	if res.Host != "testhost" || res.Copied != 2 || res.CopiedBytes != 3 || res.New != 2 || res.Files != 2 {
+		t.Errorf("result %+v", res)
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &res)
+	if res.Unchanged != 2 || res.Linked != 2 || res.Copied != 0 {
+		t.Errorf("second result %+v", res)
+	}
+}
+
+// A dry run prints the plan; -v adds the paths.
+func TestDryRunOutput(t *testing.T) {
+	drive, src := sample(t)
+	mustCtl(t, drive, "backup", src)
+	must(t, os.WriteFile(filepath.Join(src, "c.txt"), []byte("new"), 0o644))
+	must(t, os.Remove(filepath.Join(src, "b.txt")))
+	out := mustCtl(t, drive, "-v", "backup", "--dry-run", src)
+	for _, want := range []string{"Dry run", "new 1,", "deleted 1,", "unchanged 1,", "new       " + filepath.Join(src, "c.txt"), "deleted   " + filepath.Join(src, "b.txt")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if s := snapshots(t, drive); len(s) != 1 {
+		t.Errorf("dry run made a snapshot: %+v", s)
+	}
+}
+
+// On a terminal a progress line is drawn on stderr and cleared at the end.
+func TestProgressBarOnTerminal(t *testing.T) {
+	drive, src := sample(t)
+	var out, errb bytes.Buffer
+	code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb, Terminal: true}, []string{"--repo", drive, "backup", src})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "\r\x1b[K") || !strings.Contains(errb.String(), "files") || !strings.Contains(errb.String(), "/s") {
+		t.Errorf("no progress line on the terminal: %q", errb.String())
+	}
+	if strings.Contains(out.String(), "\x1b") {
+		t.Error("escape codes leaked into stdout")
+	}
+}
+
+// --changed-dirs rejects relative paths by name.
+func TestChangedDirsValidation(t *testing.T) {
+	drive, src := sample(t)
+	list := filepath.Join(t.TempDir(), "dirs")
+	must(t, os.WriteFile(list, []byte("relative/dir\n"), 0o644))
+	out, _, code := ctl(t, drive, "--json", "backup", "--changed-dirs", list, src)
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "InvalidArgs" {
+		t.Fatalf("exit %d %+v", code, e)
+	}
+}
+
+func TestLsAndLogJSON(t *testing.T) {
+	drive, src := sample(t)
+	mustCtl(t, drive, "backup", src)
+	var ls []struct {
+		Name, Type, Mode, SHA256 string
+		Size                     int64
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "ls", "latest", src), &ls)
+	if len(ls) != 2 || ls[0].Name != "b.txt" || ls[0].Type != "file" || ls[0].Size != 2 || ls[0].Mode != "0644" || len(ls[0].SHA256) != 64 || ls[1].Type != "dir" {
+		t.Errorf("ls %+v", ls)
+	}
+	var log []struct{ Action, User string }
+	lastJSON(t, mustCtl(t, drive, "--json", "log"), &log)
+	if len(log) != 2 || log[0].Action != "init" || log[1].Action != "backup" || log[1].User == "" {
+		t.Errorf("log %+v", log)
+	}
+	out, _, code := ctl(t, drive, "--json", "ls", "2000-01-01T000000Z")
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "SnapshotNotFound" {
+		t.Errorf("unknown snapshot: %d %+v", code, e)
+	}
+}

@@ -26,7 +26,7 @@ func Open(p string) (*Catalog, error) {
 	// synchronous=FULL: a commit is on the disk when it returns, which is
 	// what lets the snapshot's rename come after it.
 	dsn := "file:" + (&url.URL{Path: p}).EscapedPath() +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
+		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-32768"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)

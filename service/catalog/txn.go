@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"database/sql"
+	"sync"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +15,9 @@ import (
 // Txn is one backup's write transaction. Only the goroutine that began it
 // may use it.
 type Txn struct {
+	// mu serializes use: the walker, the copy workers and the recorder of
+	// a backup share one transaction.
+	mu     sync.Mutex
 	tx     *sql.Tx
 	host   string
 	name   string
@@ -91,6 +95,8 @@ func (t *Txn) stmt(q string) (*sql.Stmt, error) {
 
 // DirID interns a directory path.
 func (t *Txn) DirID(p string) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if id, ok := t.dirIDs[p]; ok {
 		return id, nil
 	}
@@ -114,6 +120,8 @@ func (t *Txn) DirID(p string) (int64, error) {
 // by name, as light versions: only what deciding "unchanged" needs, since
 // this runs for every directory of every backup.
 func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, err := t.stmt(`SELECT v.id, v.name, v.first_snap, v.type, v.mode, v.uid, v.gid, v.size, v.mtime_ns, v.ctime_ns,
 		v.ino, v.nlink, v.rdev, c.sha256 FROM versions v LEFT JOIN contents c ON c.id = v.content_id
 		WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`)
@@ -142,6 +150,8 @@ func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
 
 // Full completes a light version.
 func (t *Txn) Full(v *Version) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !v.Light {
 		return nil
 	}
@@ -164,6 +174,8 @@ func (t *Txn) Full(v *Version) error {
 // Visit records that directory dirID was walked in this snapshot, so its
 // previous entries are not swept as deleted at the end.
 func (t *Txn) Visit(dirID int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.visited = append(t.visited, dirID)
 	if len(t.visited) >= 500 {
 		return t.flushVisits()
@@ -211,6 +223,8 @@ func (t *Txn) contentID(sum []byte, size int64) (int64, error) {
 
 // Insert adds a new version that starts in this snapshot.
 func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var content any
 	if m.Type == fsmeta.File && sum != nil {
 		id, err := t.contentID(sum, m.Size)
@@ -241,6 +255,8 @@ func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) error 
 // touched without change, is still the same version, and refreshing keeps
 // the next run from hashing it again.
 func (t *Txn) UpdateStat(id int64, m fsmeta.Meta) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, err := t.stmt(`UPDATE versions SET ctime_ns = ?, ino = ?, dev = ?, nlink = ? WHERE id = ?`)
 	if err != nil {
 		return err
@@ -251,6 +267,8 @@ func (t *Txn) UpdateStat(id int64, m fsmeta.Meta) error {
 
 // End closes a version: it was last present in the previous snapshot.
 func (t *Txn) End(id int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, err := t.stmt(`UPDATE versions SET last_snap = ? WHERE id = ?`)
 	if err != nil {
 		return err
@@ -263,6 +281,8 @@ func (t *Txn) End(id int64) error {
 // did not walk: what was deleted along with its folder, or lies under a
 // source that was dropped.
 func (t *Txn) Unvisited() ([]Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.flushVisits(); err != nil {
 		return nil, err
 	}
@@ -285,6 +305,8 @@ func (t *Txn) Unvisited() ([]Version, error) {
 
 // EndUnvisited closes every entry Unvisited returns.
 func (t *Txn) EndUnvisited() (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.flushVisits(); err != nil {
 		return 0, err
 	}
@@ -300,6 +322,8 @@ func (t *Txn) EndUnvisited() (int64, error) {
 // can a content match also match the metadata a hardlink must share, so
 // only then is hashing before copying worth it.
 func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, err := t.stmt(`SELECT 1 FROM versions WHERE size = ? AND mtime_ns = ? LIMIT 1`)
 	if err != nil {
 		return false, err
@@ -324,6 +348,8 @@ type Stored struct {
 // (mode, owner, mtime, xattrs) equals m, so a hardlink to them is exact.
 // Newest first, at most limit.
 func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	// An open version from an earlier run is stored in the previous
 	// snapshot; one this run added is stored in the snapshot being written.
 	s, err := t.stmt(`SELECT v.host, d.path, v.name, v.first_snap,
@@ -372,6 +398,8 @@ func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
 
 // Audit appends to the audit log inside the transaction.
 func (t *Txn) Audit(action, p, detail string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return audit(t.tx, t.actor, action, t.host, t.name, p, detail)
 }
 
@@ -382,6 +410,8 @@ type Totals struct {
 
 // Commit stores the totals and commits. The data must be durable before.
 func (t *Txn) Commit(tot Totals, finished time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	defer t.closeStmts()
 	_, err := t.tx.Exec(`UPDATE snapshots SET finished = ?, files = ?, dirs = ?, bytes = ?, new_bytes = ? WHERE id = ?`,
 		finished.UnixMicro(), tot.Files, tot.Dirs, tot.Bytes, tot.NewBytes, t.snap)
@@ -397,6 +427,8 @@ func (t *Txn) Commit(tot Totals, finished time.Time) error {
 
 // Rollback abandons the snapshot.
 func (t *Txn) Rollback() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.closeStmts()
 	t.tx.Rollback()
 }
@@ -410,6 +442,8 @@ func (t *Txn) closeStmts() {
 
 // HasContent reports whether the catalog knows this content already.
 func (t *Txn) HasContent(sum []byte) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, err := t.stmt(`SELECT 1 FROM contents WHERE sha256 = ?`)
 	if err != nil {
 		return false, err

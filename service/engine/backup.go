@@ -119,12 +119,11 @@ type backup struct {
 
 	res       Result
 	stats     progressCounters
-	inodes    map[[2]uint64]storedInode // source (dev, ino) of multi-link files -> stored copy
+	inodes    map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
 	newSums   []pendingMove             // new paths whose content already existed
 	goneSums  map[string]string         // sha256 of deleted files -> their path
 	warnMu    sync.Mutex
 	pool      *pool
-	dirStack  []dirMeta
 	totalsEst catalog.Snapshot
 }
 
@@ -134,7 +133,7 @@ type pendingMove struct {
 }
 
 type dirMeta struct {
-	rel  string
+	path string
 	meta fsmeta.Meta
 }
 

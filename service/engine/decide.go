@@ -3,10 +3,8 @@ package engine
 import (
 	"bytes"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"golang.org/x/sys/unix"
 )
 
 type storedInode struct {
@@ -14,13 +12,15 @@ type storedInode struct {
 	sum  []byte
 }
 
-// decide picks each entry's work and runs it in the pool, in rounds: first
-// links, copies and hashes; then, for hashed files, a link to content found
-// in the catalog or a copy; last, the second names of source hardlinks.
-func (w *walker) decide(entries []*entry) error {
+// decide picks each entry's work and starts it: unchanged files and
+// symlinks are linked by one job for the whole directory; each other file
+// gets a job that copies it, or hashes it and links content the catalog
+// already has. The second names of source hardlinks wait for the last
+// phase. It returns the entries the recorder will record.
+func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err error) {
 	b := w.b
-	var first, inodeLinks []*entry
-	inodesHere := map[[2]uint64]bool{}
+	out = entries[:0]
+	var links []*entry
 	for _, e := range entries {
 		switch e.meta.Type {
 		case fsmeta.Dir:
@@ -31,59 +31,48 @@ func (w *walker) decide(entries []*entry) error {
 			}
 			if !b.opts.DryRun {
 				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); err != nil {
-					return b.targetErr(err, "create folder "+e.path)
+					return out, subdirs, b.targetErr(err, "create folder "+e.path)
 				}
 			}
+			subdirs = append(subdirs, e)
 		case fsmeta.File:
 			if e.meta.Nlink > 1 && e.mode != reuse {
 				key := inodeKey(e.meta)
-				if _, ok := b.inodes[key]; ok || inodesHere[key] {
-					inodeLinks = append(inodeLinks, e)
+				if w.seenInodes[key] {
+					w.later = append(w.later, e)
 					continue
 				}
-				inodesHere[key] = true
+				w.seenInodes[key] = true
 			}
-			unchanged := e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta))
-			switch {
-			case unchanged && !b.opts.Rehash:
+			if e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta) && !b.opts.Rehash) {
 				e.op = opLinkPrev
-				// The common case, done here: a pool round trip would
-				// cost more than the link.
-				if b.opts.DryRun || w.linkPrev(e) {
-					if e.prev != nil {
-						e.sum = e.prev.SHA256
-					}
-					w.noteInode(e)
-					continue
-				}
-			default:
-				if err := e.meta.Complete(e.path); err != nil {
-					b.warn(e.path, err.Error())
-				}
-				e.op = opCopy
-				twin, err := b.txn.HasTwin(e.meta.Size, e.meta.MtimeNs)
-				if err != nil {
-					return err
-				}
-				if twin || b.opts.DryRun {
-					e.op = opHash
-				}
+				links = append(links, e)
+				break
 			}
-			first = append(first, e)
+			if err := e.meta.Complete(e.path); err != nil {
+				b.warn(e.path, err.Error())
+			}
+			e.op = opCopy
+			twin, err := b.txn.HasTwin(e.meta.Size, e.meta.MtimeNs)
+			if err != nil {
+				return out, subdirs, err
+			}
+			if twin || b.opts.DryRun || b.opts.Rehash {
+				e.op = opHash
+			}
+			w.start(bt, e)
 		case fsmeta.Symlink:
 			if e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta) && !b.opts.Rehash) {
 				e.op = opLinkPrev
-				if b.opts.DryRun || w.linkPrev(e) {
-					continue
-				}
-			} else {
-				if err := e.meta.Complete(e.path); err != nil {
-					b.warn(e.path, err.Error())
-					continue
-				}
-				e.op = opSymlink
+				links = append(links, e)
+				break
 			}
-			first = append(first, e)
+			if err := e.meta.Complete(e.path); err != nil {
+				b.warn(e.path, err.Error())
+				continue
+			}
+			e.op = opSymlink
+			w.start(bt, e)
 		default:
 			if e.mode != reuse && !(e.prev != nil && sameStat(e.prev.Meta, e.meta)) {
 				if err := e.meta.Complete(e.path); err != nil {
@@ -91,42 +80,36 @@ func (w *walker) decide(entries []*entry) error {
 				}
 			}
 		}
+		out = append(out, e)
 	}
-	if err := w.runOps(first); err != nil {
-		return err
-	}
-	var second []*entry
-	for _, e := range first {
-		if e.op != opHash || e.skip != "" {
-			continue
-		}
-		e.op = opCopy
-		if b.opts.Rehash && e.prev != nil && sameStat(e.prev.Meta, e.meta) && sameSum(e.prev.SHA256, e.sum) {
-			e.op = opLinkPrev
-		} else {
-			cands, err := b.txn.Linkable(e.sum, e.meta, 4)
-			if err != nil {
-				return err
-			}
-			if len(cands) > 0 {
-				e.cands, e.op = cands, opLinkFound
+	if len(links) > 0 && !b.opts.DryRun {
+		bt.wg.Add(1)
+		b.pool.jobs <- func() {
+			defer bt.wg.Done()
+			for _, e := range links {
+				if !w.linkPrev(e) {
+					w.do(e) // no previous copy to link: copy or recreate
+				}
 			}
 		}
-		if b.opts.DryRun {
-			e.linked = e.op != opCopy
-			continue
-		}
-		second = append(second, e)
 	}
-	if err := w.runOps(second); err != nil {
-		return err
+	return out, subdirs, nil
+}
+
+func (w *walker) start(bt *batch, e *entry) {
+	bt.wg.Add(1)
+	w.b.pool.jobs <- func() {
+		defer bt.wg.Done()
+		w.do(e)
 	}
-	for _, e := range first {
-		w.noteInode(e)
-	}
-	for _, e := range inodeLinks {
-		in := b.inodes[inodeKey(e.meta)]
-		e.inodeFrom, e.sum, e.op = in.path, in.sum, opLinkInode
+}
+
+// linkLater links the second and further names of source hardlinks to the
+// copy of the first name, and records them.
+func (w *walker) linkLater() error {
+	b := w.b
+	for _, e := range w.later {
+		in, ok := b.inodes[inodeKey(e.meta)]
 		if e.prev != nil && sameStat(e.prev.Meta, e.meta) {
 			if err := b.txn.Full(e.prev); err != nil {
 				return err
@@ -135,11 +118,28 @@ func (w *walker) decide(entries []*entry) error {
 		} else if err := e.meta.Complete(e.path); err != nil {
 			b.warn(e.path, err.Error())
 		}
+		e.dir = &dirFds{src: -1, prev: -1, dst: -1}
+		if !b.opts.DryRun {
+			if e.dir.dst = openDir(w.rel(e.path[:len(e.path)-len(e.name)])); e.dir.dst < 0 {
+				return b.targetErr(unix.ENOENT, "open snapshot folder of "+e.path)
+			}
+		}
+		e.sum, e.op, e.inodeFrom = in.sum, opLinkInode, in.path
+		if !ok {
+			e.op = opCopy // the first name was skipped: copy this one
+		}
+		if !b.opts.DryRun {
+			w.do(e)
+		}
+		e.dir.close()
+		if e.err != nil {
+			return e.err
+		}
+		if err := w.recordEntries(e.dirID, []*entry{e}); err != nil {
+			return err
+		}
 	}
-	if b.opts.DryRun {
-		return nil
-	}
-	return w.runOps(inodeLinks)
+	return nil
 }
 
 // noteInode remembers where the first name of a multi-link source file
@@ -167,8 +167,35 @@ func sameInodeMeta(a, b fsmeta.Meta) bool {
 		a.LinkTarget == b.LinkTarget && a.Rdev == b.Rdev && bytes.Equal(fsmeta.EncodeXattrs(a.Xattrs), fsmeta.EncodeXattrs(b.Xattrs))
 }
 
-// record writes the directory's catalog rows and counts the outcome.
-func (w *walker) record(dirID int64, entries []*entry) error {
+// record writes one directory's catalog rows once its work is done. It
+// runs on the recorder goroutine, in walk order, which keeps the outcome
+// (new or duplicate, the plan's order) the same from run to run.
+func (w *walker) record(bt *batch) error {
+	b := w.b
+	for _, e := range bt.entries {
+		if e.err != nil {
+			return e.err
+		}
+	}
+	for _, v := range bt.gone {
+		if err := b.txn.End(v.ID); err != nil {
+			return err
+		}
+		b.noteDeleted(v)
+	}
+	if err := w.recordEntries(bt.dirID, bt.entries); err != nil {
+		return err
+	}
+	for _, e := range bt.entries {
+		if e.op == opLinkPrev && e.prev != nil && !e.copied {
+			e.sum = e.prev.SHA256
+		}
+		w.noteInode(e)
+	}
+	return nil
+}
+
+func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 	b := w.b
 	for _, e := range entries {
 		b.stats.files.Add(1)
@@ -265,5 +292,3 @@ func (w *walker) record(dirID int64, entries []*entry) error {
 	}
 	return nil
 }
-
-var _ = catalog.Stored{}

@@ -31,77 +31,83 @@ func newPool(n int) *pool {
 
 func (p *pool) close() { close(p.jobs) }
 
-// runOps does the entries' work and returns the first error about the
-// target (a full or vanished drive), which ends the run.
-func (w *walker) runOps(es []*entry) error {
-	var wg sync.WaitGroup
-	for _, e := range es {
-		if e.op == opNone || (w.b.opts.DryRun && e.op != opHash) {
-			continue
-		}
-		e := e
-		wg.Add(1)
-		w.b.pool.jobs <- func() {
-			defer wg.Done()
-			w.do(e)
-		}
-	}
-	wg.Wait()
-	for _, e := range es {
-		if e.err != nil {
-			return e.err
-		}
-	}
-	return nil
-}
-
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
+// do is one entry's work on a pool goroutine.
 func (w *walker) do(e *entry) {
 	b := w.b
 	switch e.op {
 	case opLinkPrev:
-		// linkPrev already failed in the walker: no previous copy to link.
+		// Called when linking the previous copy failed.
 		if e.meta.Type == fsmeta.Symlink {
 			w.symlink(e)
 			return
 		}
 		w.copy(e)
-	case opLinkFound:
-		for _, c := range e.cands {
-			from := b.r.SnapshotDir(c.Host, c.Snapshot)
-			if c.Current {
-				from = b.partial
-			}
-			if w.linkPath(from+c.Path, e) {
-				e.linked = true
-				return
-			}
-		}
-		w.copy(e)
 	case opLinkInode:
-		if w.linkPath(e.inodeFrom, e) {
-			e.linked = true
+		if !w.linkPath(e.inodeFrom, e) {
+			w.copy(e)
 			return
 		}
-		w.copy(e)
+		e.linked = true
 	case opCopy:
-		w.copy(e)
+		if !b.opts.DryRun {
+			w.copy(e)
+		}
 	case opHash:
-		dirfd, name := e.srcAt()
-		sum, st, err := hashSource(dirfd, name)
-		if err != nil {
-			e.skip = "cannot read: " + err.Error()
-			return
-		}
-		if !sameStat(fsmeta.FromStat(st), e.meta) {
-			e.op = opCopy // changed since the walk looked: copy it
-			return
-		}
-		e.sum = sum
+		w.hashThenLink(e)
 	case opSymlink:
 		w.symlink(e)
 	}
+}
+
+// hashThenLink hashes a changed or new file whose size and mtime some
+// stored version shares, and links that stored copy when content and inode
+// metadata match (a moved, renamed or copied file); otherwise it copies.
+func (w *walker) hashThenLink(e *entry) {
+	b := w.b
+	dirfd, name := e.srcAt()
+	sum, st, err := hashSource(dirfd, name)
+	if err != nil {
+		e.skip = "cannot read: " + err.Error()
+		return
+	}
+	if !sameStat(fsmeta.FromStat(st), e.meta) {
+		e.op = opCopy // changed since the walk looked
+		if !b.opts.DryRun {
+			w.copy(e)
+		}
+		return
+	}
+	e.sum = sum
+	if b.opts.Rehash && e.prev != nil && sameStat(e.prev.Meta, e.meta) && sameSum(e.prev.SHA256, sum) {
+		e.op = opLinkPrev
+		if !b.opts.DryRun && !w.linkPrev(e) {
+			w.copy(e)
+		}
+		return
+	}
+	cands, err := b.txn.Linkable(sum, e.meta, 4)
+	if err != nil {
+		e.err = err
+		return
+	}
+	e.op = opLinkFound
+	if b.opts.DryRun {
+		e.linked = len(cands) > 0
+		return
+	}
+	for _, c := range cands {
+		from := b.r.SnapshotDir(c.Host, c.Snapshot)
+		if c.Current {
+			from = b.partial
+		}
+		if w.linkPath(from+c.Path, e) {
+			e.linked = true
+			return
+		}
+	}
+	w.copy(e)
 }
 
 // tooManyLinks applies a configured link limit below the filesystem's.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"strings"
 
 	"github.com/keepsake/keepsake/service/catalog"
@@ -32,9 +33,10 @@ const (
 
 // entry is one directory entry and what the run decided and did for it.
 type entry struct {
-	name string
-	path string // absolute source path
-	dir  *dirFds
+	name  string
+	path  string // absolute source path
+	dir   *dirFds
+	dirID int64
 	meta fsmeta.Meta
 	prev *catalog.Version
 	// mode for a directory: how to walk it.
@@ -90,7 +92,7 @@ func (b *backup) walkAll(ctx context.Context) error {
 		}
 	}
 	w := &walker{b: b, ctx: ctx, ancestors: children}
-	return w.dir("/", ancestor)
+	return w.run()
 }
 
 // dirFds are descriptors of one directory in the source, the previous
@@ -121,16 +123,99 @@ type walker struct {
 	b         *backup
 	ctx       context.Context
 	ancestors map[string]map[string]bool
+
+	// batches go from the walker to the recorder in walk order.
+	batches chan *batch
+	// seenInodes are source inodes with several names met so far (walker
+	// only); later names are linked in the last phase, once the first
+	// name's copy exists.
+	seenInodes map[[2]uint64]bool
+	later      []*entry
+	// dirMetas are applied at the very end, children before parents: a
+	// folder's mtime moves whenever something is created in it.
+	dirMetas []dirMeta
+
+	errMu sync.Mutex
+	err   error // the first error that ends the run
+}
+
+// batch is one directory's work: the walker decides and starts it, the
+// recorder waits for it and writes the catalog rows in walk order.
+type batch struct {
+	dirID   int64
+	entries []*entry
+	gone    []catalog.Version // previous entries no longer there
+	fds     *dirFds
+	wg      sync.WaitGroup
 }
 
 func (w *walker) rel(p string) string { return w.b.partial + p }
 
-// dir handles one directory: lists it, decides, runs the file work in the
-// pool, records the catalog rows, recurses, and finally gives the
-// snapshot's copy of the directory its metadata (children first, since
-// adding them moves the directory's mtime).
+func (w *walker) fail(err error) {
+	w.errMu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.errMu.Unlock()
+}
+
+func (w *walker) failed() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+// run walks from / in one goroutine while the pool copies and links and a
+// recorder goroutine writes the catalog rows, so reading the catalog,
+// file system calls and hashing overlap.
+func (w *walker) run() error {
+	b := w.b
+	w.batches = make(chan *batch, 64)
+	w.seenInodes = map[[2]uint64]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for bt := range w.batches {
+			bt.wg.Wait()
+			if w.failed() == nil {
+				if err := w.record(bt); err != nil {
+					w.fail(err)
+				}
+			}
+			bt.fds.close()
+		}
+	}()
+	err := w.dir("/", ancestor)
+	close(w.batches)
+	<-done
+	if err != nil {
+		return err
+	}
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if err := w.linkLater(); err != nil {
+		return err
+	}
+	if b.opts.DryRun {
+		return nil
+	}
+	for _, d := range w.dirMetas {
+		if err := fsmeta.ApplyAt(unix.AT_FDCWD, w.rel(d.path), d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
+			return b.targetErr(err, "set metadata of "+d.path)
+		}
+	}
+	return nil
+}
+
+// dir lists one directory, decides what each entry needs, starts that
+// work, hands the batch to the recorder and goes on into the
+// subdirectories without waiting.
 func (w *walker) dir(p string, mode walkMode) error {
 	b := w.b
+	if err := w.failed(); err != nil {
+		return err
+	}
 	if err := w.ctx.Err(); err != nil {
 		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
 	}
@@ -147,7 +232,6 @@ func (w *walker) dir(p string, mode walkMode) error {
 	}
 	b.stats.current.Store(p)
 	fds := &dirFds{src: -1, prev: -1, dst: -1}
-	defer fds.close()
 	if mode != reuse {
 		fds.src = openDir(p)
 	}
@@ -156,17 +240,20 @@ func (w *walker) dir(p string, mode walkMode) error {
 	}
 	if !b.opts.DryRun {
 		if fds.dst = openDir(w.rel(p)); fds.dst < 0 {
+			fds.close()
 			return b.targetErr(unix.ENOENT, "open snapshot folder "+p)
 		}
 	}
 	entries, err := w.list(p, mode, prevKids, fds)
 	if err != nil {
+		fds.close()
 		return err
 	}
-	// Previous entries that are gone from the directory end here.
+	bt := &batch{dirID: dirID, fds: fds}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		seen[e.name] = true
+		e.dirID = dirID
 	}
 	var goneNames []string
 	for name := range prevKids {
@@ -176,31 +263,23 @@ func (w *walker) dir(p string, mode walkMode) error {
 	}
 	sort.Strings(goneNames)
 	for _, name := range goneNames {
-		v := prevKids[name]
-		if err := b.txn.End(v.ID); err != nil {
-			return err
-		}
-		b.noteDeleted(v)
+		bt.gone = append(bt.gone, prevKids[name])
 	}
-
-	if err := w.decide(entries); err != nil {
+	var subdirs []*entry
+	bt.entries, subdirs, err = w.decide(bt, entries)
+	if err != nil {
+		bt.wg.Wait()
+		fds.close()
 		return err
 	}
-	if err := w.record(dirID, entries); err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.meta.Type != fsmeta.Dir {
-			continue
-		}
+	// Only folders are read from here on: the pool may be writing the
+	// other entries' results.
+	w.batches <- bt
+	for _, e := range subdirs {
 		if err := w.dir(e.path, e.mode); err != nil {
 			return err
 		}
-		if !b.opts.DryRun {
-			if err := fsmeta.ApplyAt(fds.dst, e.name, e.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
-				return b.targetErr(err, "set metadata of "+e.path)
-			}
-		}
+		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})
 	}
 	return nil
 }

@@ -2,10 +2,10 @@ package catalog
 
 import (
 	"database/sql"
-	"sync"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"

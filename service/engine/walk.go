@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/exclude"
@@ -37,8 +37,8 @@ type entry struct {
 	path  string // absolute source path
 	dir   *dirFds
 	dirID int64
-	meta fsmeta.Meta
-	prev *catalog.Version
+	meta  fsmeta.Meta
+	prev  *catalog.Version
 	// mode for a directory: how to walk it.
 	mode walkMode
 

@@ -336,6 +336,36 @@ func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
 	return err == nil, err
 }
 
+// Renamed finds the file of the previous snapshot that has the same inode,
+// size and mtime as m: a file renamed or moved within its filesystem keeps
+// all three, so it need not be read again (--rehash reads it anyway).
+func (t *Txn) Renamed(m fsmeta.Meta) (Version, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Only what linking needs: this runs once per moved file.
+	s, err := t.stmt(`SELECT d.path, v.name, v.mode, v.uid, v.gid, v.xattrs, c.sha256 FROM versions v
+		JOIN dirs d ON d.id = v.dir_id JOIN contents c ON c.id = v.content_id
+		WHERE v.ino = ? AND v.host = ? AND v.size = ? AND v.mtime_ns = ?
+		AND v.type = 1 AND v.first_snap < ? AND (v.last_snap IS NULL OR v.last_snap = ?) LIMIT 1`)
+	if err != nil {
+		return Version{}, false, err
+	}
+	v := Version{Host: t.host, Meta: m}
+	var xattrs []byte
+	err = s.QueryRow(int64(m.Ino), t.host, m.Size, m.MtimeNs, t.snap, t.prev).Scan(&v.Dir, &v.Name,
+		&v.Meta.Mode, &v.Meta.UID, &v.Meta.GID, &xattrs, &v.SHA256)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	if v.Meta.Xattrs, err = fsmeta.DecodeXattrs(xattrs); err != nil {
+		return v, false, kerr.Wrap(kerr.CatalogCorrupt, err, "version of %s", v.Path())
+	}
+	return v, v.SHA256 != nil, nil
+}
+
 // Stored is a place in the repository where a version's file lies.
 type Stored struct {
 	Host     string
@@ -351,49 +381,32 @@ func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	// An open version from an earlier run is stored in the previous
-	// snapshot; one this run added is stored in the snapshot being written.
-	s, err := t.stmt(`SELECT v.host, d.path, v.name, v.first_snap,
-		coalesce(v.last_snap, CASE WHEN v.first_snap = ? THEN ? ELSE ? END) FROM versions v
+	// snapshot; one this run added is stored in the snapshot being written;
+	// a closed one in the newest snapshot of its range that still exists.
+	s, err := t.stmt(`SELECT v.host, d.path, v.name, s.id, s.name FROM versions v
 		JOIN contents c ON c.id = v.content_id JOIN dirs d ON d.id = v.dir_id
-		WHERE c.sha256 = ? AND v.type = 1 AND v.mode = ? AND v.uid = ? AND v.gid = ? AND v.mtime_ns = ? AND v.xattrs IS ?
-		ORDER BY v.id DESC LIMIT ?`)
+		JOIN snapshots s ON s.id = (SELECT max(s2.id) FROM snapshots s2 WHERE s2.host = v.host AND s2.id >= v.first_snap
+			AND s2.id <= coalesce(v.last_snap, CASE WHEN v.first_snap = ?1 THEN ?1 ELSE ?2 END) AND (s2.complete = 1 OR s2.id = ?1))
+		WHERE c.sha256 = ?3 AND v.type = 1 AND v.mode = ?4 AND v.uid = ?5 AND v.gid = ?6 AND v.mtime_ns = ?7 AND v.xattrs IS ?8
+		ORDER BY v.id DESC LIMIT ?9`)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.Query(t.snap, t.snap, t.prev, sum, m.Mode, m.UID, m.GID, m.MtimeNs, fsmeta.EncodeXattrs(m.Xattrs), limit)
+	rows, err := s.Query(t.snap, t.prev, sum, m.Mode, m.UID, m.GID, m.MtimeNs, fsmeta.EncodeXattrs(m.Xattrs), limit)
 	if err != nil {
 		return nil, fmt.Errorf("find content: %w", err)
 	}
-	type cand struct {
-		host, dir, name string
-		first, last     int64
-	}
-	var cands []cand
-	for rows.Next() {
-		var c cand
-		if err := rows.Scan(&c.host, &c.dir, &c.name, &c.first, &c.last); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		cands = append(cands, c)
-	}
-	rows.Close()
+	defer rows.Close()
 	var out []Stored
-	for _, c := range cands {
-		// The newest existing snapshot in the version's range holds it.
-		var name string
+	for rows.Next() {
+		var host, dir, name, snapName string
 		var id int64
-		err := t.tx.QueryRow(`SELECT id, name FROM snapshots WHERE host = ? AND id BETWEEN ? AND ? AND (complete = 1 OR id = ?)
-			ORDER BY id DESC LIMIT 1`, c.host, c.first, c.last, t.snap).Scan(&id, &name)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
+		if err := rows.Scan(&host, &dir, &name, &id, &snapName); err != nil {
 			return nil, err
 		}
-		out = append(out, Stored{Host: c.host, Snapshot: name, Current: id == t.snap, Path: strings.TrimSuffix(c.dir, "/") + "/" + c.name})
+		out = append(out, Stored{Host: host, Snapshot: snapName, Current: id == t.snap, Path: strings.TrimSuffix(dir, "/") + "/" + name})
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Audit appends to the audit log inside the transaction.

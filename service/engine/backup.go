@@ -121,7 +121,7 @@ type backup struct {
 	stats     progressCounters
 	inodes    map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
 	newSums   []pendingMove             // new paths whose content already existed
-	goneSums  map[string]string         // sha256 of deleted files -> their path
+	goneSums  map[string][]string       // sha256 of deleted files -> their paths
 	warnMu    sync.Mutex
 	pool      *pool
 	totalsEst catalog.Snapshot
@@ -178,7 +178,7 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	if err != nil {
 		return nil, kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{}, goneSums: map[string]string{}}
+	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{}, goneSums: map[string][]string{}}
 	if opts.ChangedDirs != nil {
 		b.dirty = map[string]bool{}
 		for _, d := range opts.ChangedDirs {
@@ -395,10 +395,15 @@ func (b *backup) sweep() error {
 	return err
 }
 
+// noteDeleted counts a previous entry that is gone. Folders are not
+// counted: what a user misses is the files that were in them.
 func (b *backup) noteDeleted(v catalog.Version) {
+	if v.Meta.Type == fsmeta.Dir {
+		return
+	}
 	b.res.Deleted++
 	if v.Meta.Type == fsmeta.File && v.SHA256 != nil {
-		b.goneSums[string(v.SHA256)] = v.Path()
+		b.goneSums[string(v.SHA256)] = append(b.goneSums[string(v.SHA256)], v.Path())
 	}
 	b.plan(Deleted, v.Path(), "")
 }
@@ -407,10 +412,11 @@ func (b *backup) noteDeleted(v catalog.Version) {
 // run) from duplicates (content still present elsewhere).
 func (b *backup) classifyMoves() {
 	for _, p := range b.newSums {
-		if from, ok := b.goneSums[string(p.sum)]; ok {
+		if froms := b.goneSums[string(p.sum)]; len(froms) > 0 {
+			from := froms[0]
+			b.goneSums[string(p.sum)] = froms[1:]
 			b.res.Moved++
 			b.res.Deleted-- // it moved, it was not deleted
-			delete(b.goneSums, string(p.sum))
 			b.unplan(Deleted, from)
 			b.plan(Moved, p.path, from)
 		} else {

@@ -66,6 +66,21 @@ func (w *walker) do(e *entry) {
 // metadata match (a moved, renamed or copied file); otherwise it copies.
 func (w *walker) hashThenLink(e *entry) {
 	b := w.b
+	if !b.opts.Rehash {
+		v, ok, err := b.txn.Renamed(e.meta)
+		if err != nil {
+			e.err = err
+			return
+		}
+		if ok {
+			if sameInodeMeta(v.Meta, e.meta) && !b.opts.DryRun && w.linkPath(b.prevDir+v.Path(), e) {
+				e.sum, e.op, e.linked = v.SHA256, opLinkFound, true
+				return
+			}
+			w.linkFound(e, v.SHA256)
+			return
+		}
+	}
 	dirfd, name := e.srcAt()
 	sum, st, err := hashSource(dirfd, name)
 	if err != nil {
@@ -87,6 +102,14 @@ func (w *walker) hashThenLink(e *entry) {
 		}
 		return
 	}
+	w.linkFound(e, sum)
+}
+
+// linkFound links a stored copy of content sum whose inode metadata
+// matches, or copies.
+func (w *walker) linkFound(e *entry, sum []byte) {
+	b := w.b
+	e.sum = sum
 	cands, err := b.txn.Linkable(sum, e.meta, 4)
 	if err != nil {
 		e.err = err

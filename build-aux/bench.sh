@@ -3,7 +3,11 @@
 # one run, on one disk, on the corpus of shared/bench/corpus.py, and prints
 # ratios against the targets.
 #
-#   build-aux/bench.sh [--files N] [--mb M] [--big] [--workdir DIR] [--keep] [--cold]
+#   build-aux/bench.sh [--files N] [--mb M] [--big] [--reps N] [--workdir DIR] [--keep] [--cold]
+#
+# The first full and the unchanged phases run --reps times (default 3),
+# the tools taking turns, and the median counts: disks of virtual machines
+# vary a lot from one minute to the next.
 #
 # Every timed command is followed by `sync` inside its timing: a backup
 # counts when its data is on the disk (Keepsake flushes itself; rsync and cp
@@ -12,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-files=20000 mb=450 workdir=/var/tmp keep=0 cold=0
+files=20000 mb=450 workdir=/var/tmp keep=0 cold=0 reps=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --files) files=$2; shift ;;
@@ -21,6 +25,7 @@ while [ $# -gt 0 ]; do
     --workdir) workdir=$2; shift ;;
     --keep) keep=1 ;;
     --cold) cold=1 ;;
+    --reps) reps=$2; shift ;;
     *) echo "usage: $0 [--files N] [--mb M] [--big] [--workdir DIR] [--keep] [--cold]" >&2; exit 2 ;;
   esac
   shift
@@ -65,20 +70,41 @@ timed() {
 # Disk bytes of a tree, each inode once (du counts hardlinks once per call).
 space() { du -s -B1 --exclude=catalog.db --exclude=catalog.db-wal --exclude=catalog.db-shm "$@" | awk '{s+=$1} END {print s}'; }
 
+# median NAME: the median of T[NAME.1..reps] into T[NAME].
+median() {
+  local name=$1 i
+  T[$name]=$(for i in $(seq 1 "$reps"); do echo "${T[$name.$i]}"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  local r=0
+  for i in $(seq 1 "$reps"); do [ "${RSS[$name.$i]:-0}" -gt "$r" ] && r=${RSS[$name.$i]}; done
+  RSS[$name]=$r
+  printf '  %-22s %8.3f s (median of %d)\n' "$name" "${T[$name]}" "$reps"
+}
+
 echo "== first full backup"
-mkdir -p "$work/k" "$work/r"
-K --repo "$work/k" init >/dev/null
-timed k_full K --repo "$work/k" --host bench backup "$src"
-timed rsync_full rsync -a "$src/" "$work/r/1/"
+mkdir -p "$work/r"
+for i in $(seq 1 "$reps"); do
+  mkdir -p "$work/k$i"
+  K --repo "$work/k$i" init >/dev/null
+  timed k_full.$i K --repo "$work/k$i" --host bench backup "$src"
+  timed rsync_full.$i rsync -a "$src/" "$work/r/full$i/"
+done
+median k_full; median rsync_full
+# One of each is kept for the next phases; the others only cost space.
+mv "$work/k1" "$work/k"; mv "$work/r/full1" "$work/r/1"
+for i in $(seq 2 "$reps"); do rm -rf "$work/k$i" "$work/r/full$i"; done
 
 echo "== unchanged incremental"
-k_before=$(space "$work/k/Keepsake")
-timed k_unchanged K --repo "$work/k" --host bench backup "$src"
-# Every snapshot is a full tree: its folders cost a block each even when
-# nothing changed. This is the floor the moved-folder run is compared to.
-k_tree=$(( $(space "$work/k/Keepsake") - k_before ))
-timed rsync_unchanged rsync -a --link-dest="$work/r/1" "$src/" "$work/r/2/"
-timed cpal_unchanged cp -al "$work/r/1" "$work/r/cpal"
+for i in $(seq 1 "$reps"); do
+  k_before=$(space "$work/k/Keepsake")
+  timed k_unchanged.$i K --repo "$work/k" --host bench backup "$src"
+  # Every snapshot is a full tree: its folders cost a block each even
+  # when nothing changed. The moved-folder run is compared to this floor.
+  k_tree=$(( $(space "$work/k/Keepsake") - k_before ))
+  timed rsync_unchanged.$i rsync -a --link-dest="$work/r/1" "$src/" "$work/r/unchanged$i/"
+  timed cpal_unchanged.$i cp -al "$work/r/1" "$work/r/cpal$i"
+done
+median k_unchanged; median rsync_unchanged; median cpal_unchanged
+mv "$work/r/unchanged1" "$work/r/2"
 
 echo "== 1% mutated incremental"
 # A second repository in the same state, for the dirty-directory run.
@@ -104,7 +130,7 @@ k_new=$(( $(space "$work/k/Keepsake") - k_before ))
 r_new=$(( $(space "$work/r") - r_before ))
 
 peak=0
-for k in "${!RSS[@]}"; do [ "${RSS[$k]}" -gt "$peak" ] && peak=${RSS[$k]}; done
+for k in "${!RSS[@]}"; do [ "${RSS[$k]:-0}" -gt "$peak" ] && peak=${RSS[$k]}; done
 
 ratio() { echo "scale=3; $1 / $2" | bc -l; }
 verdict() { if [ "$(echo "$1 <= $2" | bc -l)" = 1 ]; then echo PASS; else echo SHORT; fi; }
@@ -132,7 +158,7 @@ echo "catalog: $(du -cb "$work"/k/Keepsake/catalog.db* | tail -1 | cut -f1) byte
 
 cat > "$work/bench.json" <<JSON
 {"files": $files, "mb": $mb, "cold": $cold,
- "seconds": {$(for k in "${!T[@]}"; do printf '"%s": %s, ' "$k" "${T[$k]}"; done | sed 's/, $//')},
+ "seconds": {$(for k in "${!T[@]}"; do case $k in *.*) continue ;; esac; printf '"%s": %s, ' "$k" "${T[$k]}"; done | sed 's/, $//')},
  "ratios": {"full_vs_rsync": $r_full, "unchanged_vs_rsync_link_dest": $r_unch_rsync, "unchanged_vs_cp_al": $r_unch_cp,
             "mutated_vs_rsync_link_dest": $r_mut, "mutated_dirty_vs_rsync_link_dest": $r_mut_dirty, "moved_vs_rsync_link_dest": $r_moved},
  "moved_new_bytes": {"keepsake": $k_new, "keepsake_unchanged_snapshot": $k_tree, "keepsake_copied": $k_moved_copied, "rsync_link_dest": $r_new},

@@ -55,8 +55,9 @@ CREATE INDEX IF NOT EXISTS versions_open ON versions(host, dir_id) WHERE last_sn
 CREATE INDEX IF NOT EXISTS versions_dir ON versions(dir_id, name);
 CREATE INDEX IF NOT EXISTS versions_name ON versions(name COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS versions_content ON versions(content_id);
-CREATE INDEX IF NOT EXISTS versions_twin ON versions(size, mtime_ns);
-CREATE INDEX IF NOT EXISTS versions_ino ON versions(ino);
+-- (size, mtime) finds a stored twin worth hashing for; with the inode, a
+-- renamed file.
+CREATE INDEX IF NOT EXISTS versions_twin ON versions(size, mtime_ns, ino);
 CREATE TABLE IF NOT EXISTS audit(
 	id       INTEGER PRIMARY KEY,
 	time     INTEGER NOT NULL,            -- µs since the epoch

@@ -199,39 +199,41 @@ func (t *Txn) flushVisits() error {
 	return nil
 }
 
-// contentID interns a SHA-256.
-func (t *Txn) contentID(sum []byte, size int64) (int64, error) {
+// contentID interns a SHA-256 and says whether it was known before.
+func (t *Txn) contentID(sum []byte, size int64) (int64, bool, error) {
+	ins, err := t.stmt(`INSERT OR IGNORE INTO contents(sha256, size) VALUES(?, ?)`)
+	if err != nil {
+		return 0, false, err
+	}
+	res, err := ins.Exec(sum, size)
+	if err != nil {
+		return 0, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		id, err := res.LastInsertId()
+		return id, false, err
+	}
 	sel, err := t.stmt(`SELECT id FROM contents WHERE sha256 = ?`)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var id int64
 	err = sel.QueryRow(sum).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		ins, err2 := t.stmt(`INSERT INTO contents(sha256, size) VALUES(?, ?)`)
-		if err2 != nil {
-			return 0, err2
-		}
-		res, err2 := ins.Exec(sum, size)
-		if err2 != nil {
-			return 0, err2
-		}
-		return res.LastInsertId()
-	}
-	return id, err
+	return id, true, err
 }
 
-// Insert adds a new version that starts in this snapshot.
-func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) error {
+// Insert adds a new version that starts in this snapshot. For a file it
+// reports whether the catalog knew its content before (a copy or a move).
+func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) (knownContent bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var content any
 	if m.Type == fsmeta.File && sum != nil {
-		id, err := t.contentID(sum, m.Size)
+		id, known, err := t.contentID(sum, m.Size)
 		if err != nil {
-			return fmt.Errorf("record content of %s: %w", name, err)
+			return false, fmt.Errorf("record content of %s: %w", name, err)
 		}
-		content = id
+		content, knownContent = id, known
 	}
 	var target any
 	if m.Type == fsmeta.Symlink {
@@ -240,14 +242,14 @@ func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) error 
 	s, err := t.stmt(`INSERT INTO versions(host, dir_id, name, first_snap, type, mode, uid, gid, user, grp, size,
 		mtime_ns, ctime_ns, dev, ino, nlink, rdev, content_id, link_target, xattrs) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = s.Exec(t.host, dirID, name, t.snap, uint8(m.Type), m.Mode, m.UID, m.GID, m.User, m.Group, m.Size,
 		m.MtimeNs, m.CtimeNs, int64(m.Dev), int64(m.Ino), int64(m.Nlink), int64(m.Rdev), content, target, fsmeta.EncodeXattrs(m.Xattrs))
 	if err != nil {
-		return fmt.Errorf("record %s: %w", name, err)
+		return false, fmt.Errorf("record %s: %w", name, err)
 	}
-	return nil
+	return knownContent, nil
 }
 
 // UpdateStat refreshes the ctime and inode a version was last seen with,
@@ -451,20 +453,4 @@ func (t *Txn) closeStmts() {
 		s.Close()
 	}
 	t.stmts = map[string]*sql.Stmt{}
-}
-
-// HasContent reports whether the catalog knows this content already.
-func (t *Txn) HasContent(sum []byte) (bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.stmt(`SELECT 1 FROM contents WHERE sha256 = ?`)
-	if err != nil {
-		return false, err
-	}
-	var one int
-	err = s.QueryRow(sum).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }

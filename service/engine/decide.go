@@ -257,20 +257,13 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			}
 			continue
 		}
-		existed := false
-		if e.prev == nil && e.meta.Type == fsmeta.File && e.sum != nil {
-			has, err := b.txn.HasContent(e.sum)
-			if err != nil {
-				return err
-			}
-			existed = has
-		}
 		if e.prev != nil {
 			if err := b.txn.End(e.prev.ID); err != nil {
 				return err
 			}
 		}
-		if err := b.txn.Insert(dirID, e.name, e.meta, e.sum); err != nil {
+		existed, err := b.txn.Insert(dirID, e.name, e.meta, e.sum)
+		if err != nil {
 			return b.targetErr(err, "record "+e.path)
 		}
 		if e.meta.Type == fsmeta.Dir {

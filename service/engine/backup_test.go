@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,6 +136,9 @@ func TestMetadataRoundTrip(t *testing.T) {
 	must(t, os.Symlink("../plain.txt", f.path("dir/link")))
 	must(t, unix.Mkfifo(f.path("fifo"), 0o640))
 	must(t, unix.Mknod(f.path("null"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))))
+	sock, err := net.Listen("unix", f.path("sock"))
+	must(t, err)
+	defer sock.Close()
 	must(t, os.Chmod(f.path("dir"), 0o2750))
 	must(t, os.Chown(f.path("dir"), 99, 98))
 	ts := time.Date(2001, 2, 3, 4, 5, 6, 123456789, time.UTC)
@@ -146,10 +150,14 @@ func TestMetadataRoundTrip(t *testing.T) {
 	r := f.backup(nil)
 
 	stored := f.stored(r.Snapshot, "")
-	for _, name := range []string{"fifo", "null"} {
+	for _, name := range []string{"fifo", "null", "sock"} {
 		if _, err := os.Lstat(filepath.Join(stored, name)); !os.IsNotExist(err) {
-			t.Errorf("%s was copied into the snapshot (err %v); device nodes and fifos are recorded only", name, err)
+			t.Errorf("%s was copied into the snapshot (err %v); device nodes, fifos and sockets are recorded only", name, err)
 		}
+	}
+	sv, err := f.catalog().Lookup(mustSnap(t, f), f.path("sock"))
+	if err != nil || sv.Meta.Type != fsmeta.Socket {
+		t.Errorf("socket not recorded in the catalog: %+v %v", sv, err)
 	}
 	to := t.TempDir()
 	res, err := Restore(context.Background(), f.repo, RestoreOptions{Host: "testhost", Snapshot: "latest", Paths: []string{f.src}, To: to})
@@ -318,6 +326,23 @@ func mustSnap(t *testing.T, f *fixture) catalog.Snapshot {
 	s, err := f.catalog().Snapshot("testhost", "latest")
 	must(t, err)
 	return s
+}
+
+func TestRehashReadsEverythingAndOnlyChangedOtherwise(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"a", "b", "c"} {
+		f.write(n, n)
+	}
+	f.backup(nil)
+	f.write("b", "B")
+	r := f.backup(nil)
+	if r.Hashed != 1 {
+		t.Errorf("hashed %d files after one change, want 1: change detection reads only candidates", r.Hashed)
+	}
+	r = f.backup(func(o *BackupOptions) { o.Rehash = true })
+	if r.Hashed != 3 || r.Unchanged != 3 || r.Copied != 0 {
+		t.Errorf("--rehash: hashed=%d unchanged=%d copied=%d, want 3 3 0", r.Hashed, r.Unchanged, r.Copied)
+	}
 }
 
 func TestSecondWriterGetsBusy(t *testing.T) {

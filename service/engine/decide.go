@@ -225,6 +225,9 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 		}
 		b.res.Bytes += e.meta.Size
 		b.stats.bytes.Add(e.meta.Size)
+		if e.hashed {
+			b.res.Hashed++
+		}
 		if e.copied {
 			b.res.Copied++
 			b.res.CopiedBytes += e.meta.Size

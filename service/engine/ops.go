@@ -87,6 +87,7 @@ func (w *walker) hashThenLink(e *entry) {
 		e.skip = "cannot read: " + err.Error()
 		return
 	}
+	e.hashed = true
 	if !sameStat(fsmeta.FromStat(st), e.meta) {
 		e.op = opCopy // changed since the walk looked
 		if !b.opts.DryRun {
@@ -239,7 +240,7 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	if m.User == "" && m.Group == "" {
 		m.User, m.Group = fsmeta.UserName(m.UID), fsmeta.GroupName(m.GID)
 	}
-	e.meta, e.sum, e.copied = m, sum, true
+	e.meta, e.sum, e.copied, e.hashed = m, sum, true, true
 	if err := fsmeta.ApplyFile(out, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
 		e.err = w.b.targetErr(err, "set metadata of "+e.path)
 		return false, err

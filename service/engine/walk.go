@@ -48,6 +48,7 @@ type entry struct {
 	cands     []catalog.Stored
 	linked    bool // hardlinked to stored content
 	copied    bool
+	hashed    bool // its content was read this run
 	keptPrev  bool // skipped, previous version kept in the snapshot
 	skip      string
 	err       error

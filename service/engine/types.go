@@ -67,7 +67,7 @@ type Result struct {
 	Deleted     int64       `json:"deleted"`
 	Unchanged   int64       `json:"unchanged"`
 	Skipped     int64       `json:"skipped"`
-	Hashed      int64       `json:"hashed"` // files whose content was read and hashed
+	Hashed      int64       `json:"hashed"`      // files whose content was read and hashed
 	ReadDirs    int64       `json:"read_dirs"`   // directories read from the source
 	ReusedDirs  int64       `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
 	Warnings    []Warning   `json:"warnings,omitempty"`

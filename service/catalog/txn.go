@@ -18,6 +18,7 @@ type Txn struct {
 	// mu serializes use: the walker, the copy workers and the recorder of
 	// a backup share one transaction.
 	mu     sync.Mutex
+	cat    *Catalog
 	tx     *sql.Tx
 	host   string
 	name   string
@@ -37,7 +38,7 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 	if err != nil {
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
 	}
-	t := &Txn{tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
+	t := &Txn{cat: c, tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
 	fail := func(err error) (*Txn, error) {
 		tx.Rollback()
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
@@ -116,26 +117,18 @@ func (t *Txn) DirID(p string) (int64, error) {
 	return id, nil
 }
 
-// Children returns the entries of directory dirID in the previous snapshot,
-// by name, as light versions: only what deciding "unchanged" needs, since
-// this runs for every directory of every backup.
-func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.stmt(`SELECT v.id, v.name, v.first_snap, v.type, v.mode, v.uid, v.gid, v.size, v.mtime_ns, v.ctime_ns,
-		v.ino, v.nlink, v.rdev, c.sha256 FROM versions v LEFT JOIN contents c ON c.id = v.content_id
-		WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.Query(t.host, dirID, t.snap)
-	if err != nil {
-		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
-	}
+// childrenQuery reads a directory's entries in the previous snapshot as
+// light versions: only what deciding "unchanged" needs, since it runs for
+// every directory of every backup.
+const childrenQuery = `SELECT v.id, v.name, v.first_snap, v.type, v.mode, v.uid, v.gid, v.size, v.mtime_ns, v.ctime_ns,
+	v.ino, v.nlink, v.rdev, c.sha256 FROM versions v LEFT JOIN contents c ON c.id = v.content_id
+	WHERE v.host = ? AND v.dir_id = ? AND v.last_snap IS NULL AND v.first_snap < ?`
+
+func scanChildren(rows *sql.Rows, host, dir string) (map[string]Version, error) {
 	defer rows.Close()
 	out := map[string]Version{}
 	for rows.Next() {
-		v := Version{Host: t.host, Dir: dir, Light: true}
+		v := Version{Host: host, Dir: dir, Light: true}
 		var typ uint8
 		m := &v.Meta
 		if err := rows.Scan(&v.ID, &v.Name, &v.First, &typ, &m.Mode, &m.UID, &m.GID, &m.Size, &m.MtimeNs, &m.CtimeNs,
@@ -146,6 +139,22 @@ func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
 		out[v.Name] = v
 	}
 	return out, rows.Err()
+}
+
+// Children returns the entries of directory dirID in the previous snapshot,
+// by name, as light versions.
+func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.stmt(childrenQuery)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(t.host, dirID, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
+	}
+	return scanChildren(rows, t.host, dir)
 }
 
 // Full completes a light version.

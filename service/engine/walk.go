@@ -138,6 +138,8 @@ type walker struct {
 
 	errMu sync.Mutex
 	err   error // the first error that ends the run
+
+	prefetch *catalog.Prefetch
 }
 
 // batch is one directory's work: the walker decides and starts it, the
@@ -173,6 +175,12 @@ func (w *walker) run() error {
 	b := w.b
 	w.batches = make(chan *batch, 64)
 	w.seenInodes = map[[2]uint64]bool{}
+	pf, err := b.txn.Prefetch(w.ctx)
+	if err != nil {
+		return err
+	}
+	w.prefetch = pf
+	defer pf.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -186,7 +194,7 @@ func (w *walker) run() error {
 			bt.fds.close()
 		}
 	}()
-	err := w.dir("/", ancestor)
+	err = w.dir("/", ancestor, true)
 	close(w.batches)
 	<-done
 	if err != nil {
@@ -212,7 +220,7 @@ func (w *walker) run() error {
 // dir lists one directory, decides what each entry needs, starts that
 // work, hands the batch to the recorder and goes on into the
 // subdirectories without waiting.
-func (w *walker) dir(p string, mode walkMode) error {
+func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	b := w.b
 	if err := w.failed(); err != nil {
 		return err
@@ -227,9 +235,17 @@ func (w *walker) dir(p string, mode walkMode) error {
 	if err := b.txn.Visit(dirID); err != nil {
 		return err
 	}
-	prevKids, err := b.txn.Children(p, dirID)
-	if err != nil {
-		return err
+	// A folder the previous snapshot did not have has no previous entries.
+	prevKids := map[string]catalog.Version{}
+	if existed {
+		kids, ok, err := w.prefetch.Get(p)
+		if !ok {
+			kids, err = b.txn.Children(p, dirID)
+		}
+		if err != nil {
+			return err
+		}
+		prevKids = kids
 	}
 	b.stats.current.Store(p)
 	fds := &dirFds{src: -1, prev: -1, dst: -1}
@@ -276,14 +292,24 @@ func (w *walker) dir(p string, mode walkMode) error {
 	// Only folders are read from here on: the pool may be writing the
 	// other entries' results.
 	w.batches <- bt
+	var ahead []string
 	for _, e := range subdirs {
-		if err := w.dir(e.path, e.mode); err != nil {
+		if hadDir(e) {
+			ahead = append(ahead, e.path)
+		}
+	}
+	w.prefetch.Want(ahead...)
+	for _, e := range subdirs {
+		if err := w.dir(e.path, e.mode, hadDir(e)); err != nil {
 			return err
 		}
 		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})
 	}
 	return nil
 }
+
+// hadDir says the previous snapshot had this folder.
+func hadDir(e *entry) bool { return e.prev != nil && e.prev.Meta.Type == fsmeta.Dir }
 
 // list finds the entries of directory p, sorted by name.
 func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {

@@ -31,6 +31,13 @@ func newPool(n int) *pool {
 
 func (p *pool) close() { close(p.jobs) }
 
+// The process's identity and umask, read once: they decide which calls a
+// freshly created copy still needs.
+var (
+	euid, egid = os.Geteuid(), os.Getegid()
+	umask      = func() uint32 { old := unix.Umask(0o022); unix.Umask(old); return uint32(old) }()
+)
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // do is one entry's work on a pool goroutine.
@@ -207,7 +214,11 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 		e.skip = "no longer a regular file"
 		return false, errors.New(e.skip)
 	}
-	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	// Created with its final permissions when the umask lets it be, which
+	// spares a chmod per file. The snapshot folder is private (0700) until
+	// the end, so nobody else can open the file meanwhile.
+	perm := before.Mode & 0o777
+	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	if err != nil {
 		e.err = w.b.targetErr(err, "create "+e.path)
 		return false, err
@@ -241,7 +252,13 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 		m.User, m.Group = fsmeta.UserName(m.UID), fsmeta.GroupName(m.GID)
 	}
 	e.meta, e.sum, e.copied, e.hashed = m, sum, true, true
-	if err := fsmeta.ApplyFile(out, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
+	opt := fsmeta.ApplyOptions{
+		// A new file already belongs to this process's user and group.
+		Owner:   w.b.chown && (m.UID != uint32(euid) || m.GID != uint32(egid)),
+		Xattrs:  true,
+		ModeSet: m.Mode == perm&^umask,
+	}
+	if err := fsmeta.ApplyFile(out, e.meta, opt); err != nil {
 		e.err = w.b.targetErr(err, "set metadata of "+e.path)
 		return false, err
 	}
@@ -253,7 +270,7 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 // (different filesystem types), it falls back to read and write.
 func copyData(src, dst int, size int64) (int64, error) {
 	var n int64
-	for {
+	for n < size {
 		want := 1 << 30
 		if size-n > 0 && size-n < int64(want) {
 			want = int(size - n)
@@ -269,10 +286,14 @@ func copyData(src, dst int, size int64) (int64, error) {
 			return n, err
 		}
 		if c == 0 {
-			return n, nil
+			return n, nil // shorter than it was: the caller sees the change
 		}
 		n += int64(c)
 	}
+	// Stop at the size stat gave: one copy_file_range call for most files
+	// instead of a second one that returns 0. A file that grew meanwhile
+	// shows a new size and mtime afterwards and is copied again.
+	return n, nil
 }
 
 func copyPlain(src, dst int) (int64, error) {

@@ -18,6 +18,10 @@ type ApplyOptions struct {
 	// Xattrs writes the recorded extended attributes and ACLs. Attributes
 	// the target filesystem or the caller cannot set are skipped.
 	Xattrs bool
+	// ModeSet says the file was created with its final mode already, so
+	// ApplyFile need not chmod (ignored when xattrs carry an ACL, which
+	// rewrites the group bits).
+	ModeSet bool
 }
 
 // ApplyAt applies m to the entry name inside the directory dirfd, never
@@ -121,8 +125,10 @@ func ApplyFile(fd int, m Meta, opt ApplyOptions) error {
 			return err
 		}
 	}
-	if err := unix.Fchmod(fd, m.Mode&07777); err != nil {
-		return fmt.Errorf("chmod: %w", err)
+	if !opt.ModeSet || len(m.Xattrs) > 0 {
+		if err := unix.Fchmod(fd, m.Mode&07777); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
 	}
 	ts := [2]unix.Timespec{unix.NsecToTimespec(m.MtimeNs), unix.NsecToTimespec(m.MtimeNs)}
 	// utimensat(fd, NULL, ...) is futimens(3): times of the open file.

@@ -53,6 +53,12 @@ func init() {
 		{"search", "search [--limit N] PATTERN", "find files by name (glob or substring) in every snapshot", runSearch},
 		{"log", "log [--limit N]", "show the audit log", runLog},
 		{"restore", "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", "restore files or folders from a snapshot", runRestore},
+		{"versions", "versions PATH", "the distinct versions of a file, following it across renames", runVersions},
+		{"where", "where SHA256|FILE", "where a content lies, in which snapshots", runWhere},
+		{"deleted", "deleted [DIR] [--since TIME]", "files earlier snapshots hold that are gone now", runDeleted},
+		{"duplicates", "duplicates [DIR]", "groups of identical files in the latest snapshot", runDuplicates},
+		{"diff", "diff SNAPSHOT1 SNAPSHOT2", "what changed between two snapshots", runDiff},
+		{"du", "du SNAPSHOT", "what a snapshot holds alone and what it shares", runDu},
 	}
 }
 

@@ -52,7 +52,6 @@ func absArg(p string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
-
 func runVersions(env *Env, args []string) error {
 	fs := flag.NewFlagSet("versions", flag.ContinueOnError)
 	pos, err := parse(fs, args)

@@ -162,10 +162,10 @@ func TestDiffSnapshots(t *testing.T) {
 		got[c.Kind+" "+c.Path] = c.From
 	}
 	want := map[string]string{
-		"modified " + filepath.Join(src, "b.txt"):                 "",
+		"modified " + filepath.Join(src, "b.txt"):                "",
 		"moved " + filepath.Join(src, "archive/report-2020.odt"): filepath.Join(src, "docs/report.odt"),
-		"removed " + filepath.Join(src, "gone.txt"):               "",
-		"added " + filepath.Join(src, "archive"):                  "",
+		"removed " + filepath.Join(src, "gone.txt"):              "",
+		"added " + filepath.Join(src, "archive"):                 "",
 	}
 	for k, from := range want {
 		if f, ok := got[k]; !ok || f != from {

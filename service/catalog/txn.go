@@ -29,6 +29,25 @@ type Txn struct {
 	visited []int64
 	stmts   map[string]*sql.Stmt
 	actor   Actor
+	// readStmts run on the pool's other connections: reads of the
+	// committed catalog that need not wait for the transaction.
+	readMu      sync.Mutex
+	readStmts   map[string]*sql.Stmt
+	hadVersions bool
+}
+
+func (t *Txn) readStmt(q string) (*sql.Stmt, error) {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	if s, ok := t.readStmts[q]; ok {
+		return s, nil
+	}
+	s, err := t.cat.db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	t.readStmts[q] = s
+	return s, nil
 }
 
 // BeginSnapshot starts the transaction of a new snapshot. It is invisible to
@@ -38,7 +57,7 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 	if err != nil {
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
 	}
-	t := &Txn{cat: c, tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
+	t := &Txn{cat: c, readStmts: map[string]*sql.Stmt{}, tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
 	fail := func(err error) (*Txn, error) {
 		tx.Rollback()
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
@@ -58,6 +77,9 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 		return fail(err)
 	}
 	if _, err := tx.Exec(`CREATE TEMP TABLE IF NOT EXISTS visited(id INTEGER PRIMARY KEY); DELETE FROM visited`); err != nil {
+		return fail(err)
+	}
+	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM versions)`).Scan(&t.hadVersions); err != nil {
 		return fail(err)
 	}
 	// Every directory id at once: one query instead of one per folder.
@@ -332,10 +354,16 @@ func (t *Txn) EndUnvisited() (int64, error) {
 // HasTwin reports whether any version has this size and mtime: only then
 // can a content match also match the metadata a hardlink must share, so
 // only then is hashing before copying worth it.
+//
+// It reads the committed catalog on a reader connection, not through the
+// transaction: the walker asks for every new file and must not queue
+// behind the recorder's writes. Twins written by this very run are not
+// seen; they are found by content when recorded.
 func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.stmt(`SELECT 1 FROM versions WHERE size = ? AND mtime_ns = ? LIMIT 1`)
+	if !t.hadVersions {
+		return false, nil // a first backup: nothing to find
+	}
+	s, err := t.readStmt(`SELECT 1 FROM versions WHERE size = ? AND mtime_ns = ? LIMIT 1`)
 	if err != nil {
 		return false, err
 	}
@@ -350,11 +378,12 @@ func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
 // Renamed finds the file of the previous snapshot that has the same inode,
 // size and mtime as m: a file renamed or moved within its filesystem keeps
 // all three, so it need not be read again (--rehash reads it anyway).
+//
+// Like HasTwin it reads the committed catalog, which holds the previous
+// snapshot, without waiting for the transaction.
 func (t *Txn) Renamed(m fsmeta.Meta) (Version, bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	// Only what linking needs: this runs once per moved file.
-	s, err := t.stmt(`SELECT d.path, v.name, v.mode, v.uid, v.gid, v.xattrs, c.sha256 FROM versions v
+	s, err := t.readStmt(`SELECT d.path, v.name, v.mode, v.uid, v.gid, v.xattrs, c.sha256 FROM versions v
 		JOIN dirs d ON d.id = v.dir_id JOIN contents c ON c.id = v.content_id
 		WHERE v.ino = ? AND v.host = ? AND v.size = ? AND v.mtime_ns = ?
 		AND v.type = 1 AND v.first_snap < ? AND (v.last_snap IS NULL OR v.last_snap = ?) LIMIT 1`)
@@ -462,4 +491,10 @@ func (t *Txn) closeStmts() {
 		s.Close()
 	}
 	t.stmts = map[string]*sql.Stmt{}
+	t.readMu.Lock()
+	for _, s := range t.readStmts {
+		s.Close()
+	}
+	t.readStmts = map[string]*sql.Stmt{}
+	t.readMu.Unlock()
 }

@@ -69,5 +69,12 @@ CREATE TABLE IF NOT EXISTS audit(
 	path     TEXT NOT NULL DEFAULT '',
 	detail   TEXT NOT NULL DEFAULT ''
 );
+-- Snapshots the catalog has forgotten whose folders are still to be
+-- removed: written in the same transaction that deletes their rows.
+CREATE TABLE IF NOT EXISTS pending_deletes(
+	host TEXT NOT NULL,
+	name TEXT NOT NULL,
+	PRIMARY KEY(host, name)
+);
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
 `

@@ -29,6 +29,7 @@ func runBackup(env *Env, args []string) error {
 	fs.Var(&excludes, "exclude", "")
 	fs.StringVar(&excludeFrom, "exclude-from", "", "")
 	fs.StringVar(&changedDirs, "changed-dirs", "", "")
+	minFree := fs.String("min-free", "2%", "")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -68,6 +69,9 @@ func runBackup(env *Env, args []string) error {
 	}
 	r, err := openRepo(env)
 	if err != nil {
+		return err
+	}
+	if opts.MinFree, err = parseSpace(*minFree, r.Root); err != nil {
 		return err
 	}
 	bar := newProgressBar(env)

@@ -47,7 +47,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"init", "init", "create a repository on the drive after probing its filesystem", runInit},
-		{"backup", "backup [--dry-run] [--exclude PATTERN]... [--exclude-from FILE] [--no-default-excludes] [--changed-dirs FILE] [--rehash] SOURCE...", "write a snapshot of the SOURCE folders", runBackup},
+		{"backup", "backup [--dry-run] [--exclude PATTERN]... [--exclude-from FILE] [--no-default-excludes] [--changed-dirs FILE] [--rehash] [--min-free SIZE|PERCENT] SOURCE...", "write a snapshot of the SOURCE folders", runBackup},
 		{"snapshots", "snapshots", "list snapshots", runSnapshots},
 		{"ls", "ls SNAPSHOT [PATH]", "list a folder of a snapshot", runLs},
 		{"search", "search [--limit N] PATTERN", "find files by name (glob or substring) in every snapshot", runSearch},
@@ -59,6 +59,10 @@ func init() {
 		{"duplicates", "duplicates [DIR]", "groups of identical files in the latest snapshot", runDuplicates},
 		{"diff", "diff SNAPSHOT1 SNAPSHOT2", "what changed between two snapshots", runDiff},
 		{"du", "du SNAPSHOT", "what a snapshot holds alone and what it shares", runDu},
+		{"policy", "policy [--time-machine | --keep-last N --hourly N --daily N --weekly N --monthly N --yearly N]", "show or set the retention policy", runPolicy},
+		{"prune", "prune [--dry-run] [--free SIZE|PERCENT] [--all-hosts]", "remove snapshots the policy does not keep, or thin until space is free", runPrune},
+		{"pin", "pin SNAPSHOT", "keep a snapshot whatever the policy says", runPin},
+		{"unpin", "unpin SNAPSHOT", "let the policy decide about a snapshot again", runUnpin},
 	}
 }
 

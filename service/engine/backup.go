@@ -42,7 +42,22 @@ func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	return b.run(ctx)
+	var pruned []PrunedSnapshot
+	if free, err := FreeSpace(r.Root); err == nil && opts.MinFree > 0 && free < opts.MinFree && !opts.DryRun {
+		pr, err := prune(ctx, r, cat, PruneOptions{Host: opts.Host, Free: opts.MinFree, Actor: opts.Actor, Now: opts.Now})
+		if err != nil {
+			return nil, err
+		}
+		pruned = pr.Removed
+		for _, p := range pruned {
+			b.warn(p.Name, "removed to make room: "+p.Reason)
+		}
+	}
+	res, err := b.run(ctx)
+	if res != nil {
+		res.Pruned = pruned
+	}
+	return res, err
 }
 
 // Recover finishes or removes what an interrupted run left for host: a
@@ -79,6 +94,9 @@ func Recover(r *repo.Repo, cat *catalog.Catalog, host string) error {
 			return err
 		}
 	}
+	if err := finishDeletions(r, cat, host); err != nil {
+		return err
+	}
 	partials, err := r.Partials(host)
 	if err != nil {
 		return err
@@ -95,6 +113,21 @@ func Recover(r *repo.Repo, cat *catalog.Catalog, host string) error {
 		last := snaps[len(snaps)-1].Name
 		if t, err := os.Readlink(filepath.Join(r.HostDir(host), repo.LatestName)); err != nil || t != last {
 			return r.SetLatest(host, last)
+		}
+	}
+	return nil
+}
+
+// finishDeletions completes prunes that a crash interrupted: folders of
+// snapshots the catalog already forgot are removed.
+func finishDeletions(r *repo.Repo, cat *catalog.Catalog, host string) error {
+	pending, err := cat.PendingDeletes(host)
+	if err != nil {
+		return err
+	}
+	for _, name := range pending {
+		if err := removeSnapshotDir(r, cat, host, name); err != nil {
+			return err
 		}
 	}
 	return nil

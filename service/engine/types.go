@@ -67,6 +67,8 @@ type Result struct {
 	Deleted     int64       `json:"deleted"`
 	Unchanged   int64       `json:"unchanged"`
 	Skipped     int64       `json:"skipped"`
+	// Pruned are snapshots removed before the run to make room (MinFree).
+	Pruned []PrunedSnapshot `json:"pruned,omitempty"`
 	Hashed      int64       `json:"hashed"`      // files whose content was read and hashed
 	ReadDirs    int64       `json:"read_dirs"`   // directories read from the source
 	ReusedDirs  int64       `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
@@ -96,6 +98,10 @@ type BackupOptions struct {
 	Actor catalog.Actor
 	// Workers copying and linking in parallel; 0 picks a default.
 	Workers int
+	// MinFree, when the drive has less free space before the run, thins
+	// the oldest unpinned snapshots until it has that much (never the
+	// newest; each removal is in the audit log).
+	MinFree int64
 	// LinkMax overrides the repository's link limit (tests use a small one).
 	LinkMax uint64
 	// Progress is called a few times a second; Warn for each warning.

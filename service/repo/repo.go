@@ -160,6 +160,21 @@ func (r *Repo) Partials(host string) ([]string, error) {
 	return out, nil
 }
 
+// Hosts lists the host folders of the repository.
+func (r *Repo) Hosts() ([]string, error) {
+	ents, err := os.ReadDir(r.Root)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.Root, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 // SetLatest points host/latest at name, atomically.
 func (r *Repo) SetLatest(host, name string) error {
 	dir := r.HostDir(host)

@@ -1,0 +1,203 @@
+package cli_test
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/service/internal/realfs"
+)
+
+type pruneJSON struct {
+	DryRun  bool `json:"dry_run"`
+	Removed []struct {
+		Name  string
+		Freed int64
+	}
+	Kept  int
+	Freed int64
+}
+
+// fiveSnapshots makes five snapshots, each with a file of its own.
+func fiveSnapshots(t *testing.T) (drive, src string, snaps []string) {
+	t.Helper()
+	drive, src = sample(t)
+	for i := 0; i < 5; i++ {
+		must(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("only%d", i)), []byte(strings.Repeat("x", 1000*(i+1))), 0o644))
+		if i > 0 {
+			must(t, os.Remove(filepath.Join(src, fmt.Sprintf("only%d", i-1))))
+		}
+		var r struct{ Snapshot string }
+		lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &r)
+		snaps = append(snaps, r.Snapshot)
+	}
+	return drive, src, snaps
+}
+
+func TestPruneKeepsPolicyNewestAndPinned(t *testing.T) {
+	drive, src, snaps := fiveSnapshots(t)
+	host := filepath.Join(drive, "Keepsake", "testhost")
+	// The default (Time Machine) keeps everything of the last 24 hours.
+	var res pruneJSON
+	lastJSON(t, mustCtl(t, drive, "--json", "prune"), &res)
+	if len(res.Removed) != 0 || res.Kept != 5 {
+		t.Fatalf("time machine policy on fresh snapshots: %+v", res)
+	}
+	mustCtl(t, drive, "policy", "--keep-last", "2")
+	if out := mustCtl(t, drive, "policy"); !strings.Contains(out, "keep 2 last") {
+		t.Errorf("policy shows %q", out)
+	}
+	mustCtl(t, drive, "pin", snaps[0])
+	keptDigest := realfs.Digest(t, filepath.Join(host, snaps[3]))
+
+	lastJSON(t, mustCtl(t, drive, "--json", "prune", "--dry-run"), &res)
+	if !res.DryRun || len(res.Removed) != 2 || res.Removed[0].Name != snaps[1] || res.Removed[1].Name != snaps[2] {
+		t.Fatalf("dry run: %+v", res)
+	}
+	if res.Removed[0].Freed != 2000 || res.Removed[1].Freed != 3000 {
+		t.Errorf("estimated freed bytes: %+v, want each snapshot's own file", res.Removed)
+	}
+	if s := snapshots(t, drive); len(s) != 5 {
+		t.Fatalf("dry run removed snapshots: %+v", s)
+	}
+
+	lastJSON(t, mustCtl(t, drive, "--json", "prune"), &res)
+	if len(res.Removed) != 2 || res.Kept != 3 {
+		t.Fatalf("prune: %+v", res)
+	}
+	var names []string
+	for _, s := range snapshots(t, drive) {
+		names = append(names, s.Name)
+	}
+	if want := []string{snaps[0], snaps[3], snaps[4]}; !reflect.DeepEqual(names, want) {
+		t.Errorf("left %v, want pinned, and the last two %v", names, want)
+	}
+	for _, gone := range snaps[1:3] {
+		if _, err := os.Stat(filepath.Join(host, gone)); !os.IsNotExist(err) {
+			t.Errorf("folder of %s still there (%v)", gone, err)
+		}
+	}
+	if !reflect.DeepEqual(keptDigest, realfs.Digest(t, filepath.Join(host, snaps[3]))) {
+		t.Error("a kept snapshot changed")
+	}
+	// The catalog forgot what only the pruned snapshots held.
+	var hits []struct{ Path string }
+	lastJSON(t, mustCtl(t, drive, "--json", "search", "only1"), &hits)
+	if len(hits) != 0 {
+		t.Errorf("search still finds a pruned file: %+v", hits)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
+	must(t, err)
+	defer db.Close()
+	var orphans int
+	must(t, db.QueryRow(`SELECT count(*) FROM contents c WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.content_id = c.id)`).Scan(&orphans))
+	if orphans != 0 {
+		t.Errorf("%d content rows without versions", orphans)
+	}
+	if out := mustCtl(t, drive, "log"); strings.Count(out, "pruned") != 2 || !strings.Contains(out, "pinned") {
+		t.Errorf("audit log:\n%s", out)
+	}
+	// Unpinned, the oldest goes too.
+	mustCtl(t, drive, "unpin", snaps[0])
+	lastJSON(t, mustCtl(t, drive, "--json", "prune"), &res)
+	if len(res.Removed) != 1 || res.Removed[0].Name != snaps[0] {
+		t.Errorf("after unpin: %+v", res)
+	}
+	_ = src
+}
+
+func TestBackupMakesRoomWhenTheDriveIsLow(t *testing.T) {
+	drive, src, snaps := fiveSnapshots(t)
+	var r struct {
+		Snapshot string
+		Pruned   []struct{ Name, Reason string }
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", "--min-free", "100%", src), &r)
+	// Everything but the newest goes (no drive has 100% free).
+	if len(r.Pruned) != 4 || r.Pruned[0].Name != snaps[0] || !strings.Contains(r.Pruned[0].Reason, "space") {
+		t.Fatalf("pruned before the backup: %+v", r.Pruned)
+	}
+	if s := snapshots(t, drive); len(s) != 2 || s[0].Name != snaps[4] || s[1].Name != r.Snapshot {
+		t.Errorf("left %+v", s)
+	}
+	if out := mustCtl(t, drive, "log"); strings.Count(out, "pruned") != 4 {
+		t.Errorf("the removals are not in the audit log:\n%s", out)
+	}
+}
+
+func TestPruneFreeThinsOldestButNeverNewest(t *testing.T) {
+	drive, _, snaps := fiveSnapshots(t)
+	var res pruneJSON
+	lastJSON(t, mustCtl(t, drive, "--json", "prune", "--free", "100%"), &res)
+	if len(res.Removed) != 4 || res.Removed[0].Name != snaps[0] || res.Kept != 1 {
+		t.Fatalf("--free 100%%: %+v", res)
+	}
+	if s := snapshots(t, drive); len(s) != 1 || s[0].Name != snaps[4] {
+		t.Errorf("left %+v, want only the newest", s)
+	}
+	out, _, code := ctl(t, drive, "--json", "prune", "--free", "lots")
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "InvalidArgs" {
+		t.Errorf("bad size: %d %+v", code, e)
+	}
+}
+
+// kill -9 in the middle of prunes: the repository stays consistent and the
+// next run finishes the job.
+func TestKill9DuringPrune(t *testing.T) {
+	bin := realfs.Build(t, "service/cmd/keepsakectl")
+	drive, src := sample(t)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 0; i < 300; i++ {
+		must(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%03d", i)), []byte(fmt.Sprint(i)), 0o644))
+	}
+	host := filepath.Join(drive, "Keepsake", "testhost")
+	mustCtl(t, drive, "policy", "--keep-last", "1")
+	for iter := 0; iter < 10; iter++ {
+		for j := 0; j < 3; j++ {
+			must(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%03d", rng.Intn(300))), []byte(fmt.Sprint(iter, j)), 0o644))
+			mustCtl(t, drive, "backup", src)
+		}
+		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "prune")
+		must(t, cmd.Start())
+		time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		// Every listed snapshot has its folder, whole.
+		for _, s := range snapshots(t, drive) {
+			if _, err := os.Stat(filepath.Join(host, s.Name, src, "f000")); err != nil {
+				t.Fatalf("iteration %d: listed snapshot %s is not whole: %v", iter, s.Name, err)
+			}
+		}
+		db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
+		must(t, err)
+		var ok string
+		must(t, db.QueryRow("PRAGMA integrity_check").Scan(&ok))
+		db.Close()
+		if ok != "ok" {
+			t.Fatalf("iteration %d: %s", iter, ok)
+		}
+	}
+	mustCtl(t, drive, "prune")
+	if s := snapshots(t, drive); len(s) != 1 {
+		t.Errorf("after a clean prune: %d snapshots", len(s))
+	}
+	ents, _ := os.ReadDir(host)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".deleting") || strings.HasSuffix(e.Name(), ".partial") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+	if len(ents) != 2 { // the snapshot and latest
+		t.Errorf("host folder holds %d entries", len(ents))
+	}
+}

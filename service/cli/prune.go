@@ -181,4 +181,3 @@ func pin(env *Env, name string, args []string, pinned bool) error {
 	fmt.Fprintf(env.Stdout, "%sned %s\n", name, s.Name)
 	return nil
 }
-

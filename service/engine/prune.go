@@ -270,12 +270,12 @@ func RemoveTree(root string, workers int) error {
 		return nil
 	}
 	var (
-		mu      sync.Mutex
-		dirs    []string // every folder seen, for the rmdir pass
-		queue   = []string{root}
-		pending = 1
+		mu       sync.Mutex
+		dirs     []string // every folder seen, for the rmdir pass
+		queue    = []string{root}
+		pending  = 1
 		firstErr error
-		cond    = sync.NewCond(&mu)
+		cond     = sync.NewCond(&mu)
 	)
 	dirs = append(dirs, root)
 	var wg sync.WaitGroup

@@ -50,31 +50,31 @@ type Warning struct {
 
 // Result is the outcome of a backup.
 type Result struct {
-	Snapshot    string      `json:"snapshot"`
-	Host        string      `json:"host"`
-	DryRun      bool        `json:"dry_run"`
-	Files       int64       `json:"files"` // entries in the snapshot (files, symlinks, others)
-	Dirs        int64       `json:"dirs"`
-	Bytes       int64       `json:"bytes"` // total size of the files in the snapshot
-	Copied      int64       `json:"copied"`
-	CopiedBytes int64       `json:"copied_bytes"`
-	Linked      int64       `json:"linked"`
-	New         int64       `json:"new"`
-	Modified    int64       `json:"modified"`
-	MetaOnly    int64       `json:"metadata"`
-	Moved       int64       `json:"moved"`
-	Duplicate   int64       `json:"duplicate"`
-	Deleted     int64       `json:"deleted"`
-	Unchanged   int64       `json:"unchanged"`
-	Skipped     int64       `json:"skipped"`
+	Snapshot    string `json:"snapshot"`
+	Host        string `json:"host"`
+	DryRun      bool   `json:"dry_run"`
+	Files       int64  `json:"files"` // entries in the snapshot (files, symlinks, others)
+	Dirs        int64  `json:"dirs"`
+	Bytes       int64  `json:"bytes"` // total size of the files in the snapshot
+	Copied      int64  `json:"copied"`
+	CopiedBytes int64  `json:"copied_bytes"`
+	Linked      int64  `json:"linked"`
+	New         int64  `json:"new"`
+	Modified    int64  `json:"modified"`
+	MetaOnly    int64  `json:"metadata"`
+	Moved       int64  `json:"moved"`
+	Duplicate   int64  `json:"duplicate"`
+	Deleted     int64  `json:"deleted"`
+	Unchanged   int64  `json:"unchanged"`
+	Skipped     int64  `json:"skipped"`
 	// Pruned are snapshots removed before the run to make room (MinFree).
-	Pruned []PrunedSnapshot `json:"pruned,omitempty"`
-	Hashed      int64       `json:"hashed"`      // files whose content was read and hashed
-	ReadDirs    int64       `json:"read_dirs"`   // directories read from the source
-	ReusedDirs  int64       `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
-	Warnings    []Warning   `json:"warnings,omitempty"`
-	Plan        []PlanEntry `json:"plan,omitempty"`
-	Duration    float64     `json:"duration_s"`
+	Pruned     []PrunedSnapshot `json:"pruned,omitempty"`
+	Hashed     int64            `json:"hashed"`      // files whose content was read and hashed
+	ReadDirs   int64            `json:"read_dirs"`   // directories read from the source
+	ReusedDirs int64            `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
+	Warnings   []Warning        `json:"warnings,omitempty"`
+	Plan       []PlanEntry      `json:"plan,omitempty"`
+	Duration   float64          `json:"duration_s"`
 }
 
 // BackupOptions configure one backup run.

@@ -63,6 +63,8 @@ func init() {
 		{"prune", "prune [--dry-run] [--free SIZE|PERCENT] [--all-hosts]", "remove snapshots the policy does not keep, or thin until space is free", runPrune},
 		{"pin", "pin SNAPSHOT", "keep a snapshot whatever the policy says", runPin},
 		{"unpin", "unpin SNAPSHOT", "let the policy decide about a snapshot again", runUnpin},
+		{"verify", "verify [--sample PERCENT] [SNAPSHOT]", "re-hash stored files against the catalog and check the catalog", runVerify},
+		{"repair", "repair [SNAPSHOT]", "mend damaged files from intact copies or the source", runRepair},
 	}
 }
 
@@ -154,6 +156,10 @@ func (env *Env) fail(err error) int {
 		return ExitUsage
 	}
 	name := kerr.NameOf(err)
+	var quiet quietError
+	if errors.As(err, &quiet) {
+		return ExitError
+	}
 	if env.JSON {
 		env.emit(map[string]any{"event": "error", "error": string(name), "message": err.Error()})
 	} else {

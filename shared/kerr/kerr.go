@@ -25,6 +25,7 @@ const (
 	Cancelled             Name = "Cancelled"
 	SourceChanged         Name = "SourceChanged"
 	DeviceGone            Name = "DeviceGone"
+	Damaged               Name = "Damaged"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

@@ -1,0 +1,323 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/service/repo"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// VerifyOptions configure a verification.
+type VerifyOptions struct {
+	Host     string
+	Snapshot string // one snapshot (a name or "latest"); "" for all of the host's
+	// SamplePercent, if between 1 and 99, checks that share of the
+	// content, a different slice on each run, so that a scheduled
+	// verification covers everything over time.
+	SamplePercent int
+	Progress      func(Progress)
+}
+
+// Damage is one problem found.
+type Damage struct {
+	Snapshot string `json:"snapshot"`
+	Path     string `json:"path"`
+	Problem  string `json:"problem"`
+	SHA256   string `json:"sha256,omitempty"` // what the catalog expects
+}
+
+// VerifyResult is the outcome of a verification.
+type VerifyResult struct {
+	Snapshots       []string `json:"snapshots"`
+	Files           int64    `json:"files"`  // file entries checked
+	Hashed          int64    `json:"hashed"` // distinct stored inodes read
+	Bytes           int64    `json:"bytes"`  // bytes read
+	Slice           int      `json:"slice,omitempty"`
+	Of              int      `json:"of,omitempty"`
+	Damaged         []Damage `json:"damaged"`
+	CatalogProblems []string `json:"catalog_problems"`
+}
+
+// Verify re-hashes stored files against the catalog, checks that every
+// catalog entry has its file and every file its catalog entry, and checks
+// the catalog itself (SQLite's integrity_check and Keepsake's invariants).
+// It returns a Damaged error, with the result, when anything is wrong.
+func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResult, error) {
+	cat, err := catalog.Open(r.CatalogPath())
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	res := &VerifyResult{Damaged: []Damage{}, CatalogProblems: []string{}}
+	problems, err := cat.IntegrityCheck()
+	if err != nil {
+		return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog integrity check")
+	}
+	res.CatalogProblems = append(res.CatalogProblems, problems...)
+	inv, err := cat.Invariants()
+	if err != nil {
+		return nil, err
+	}
+	res.CatalogProblems = append(res.CatalogProblems, inv...)
+
+	var snaps []catalog.Snapshot
+	if opts.Snapshot != "" {
+		s, err := cat.Snapshot(opts.Host, opts.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		snaps = []catalog.Snapshot{s}
+	} else if snaps, err = cat.Snapshots(opts.Host); err != nil {
+		return nil, err
+	}
+	slice, of := 0, 1
+	if p := opts.SamplePercent; p > 0 && p < 100 {
+		of = (100 + p - 1) / p
+		if slice, err = cat.NextSlice(of); err != nil {
+			return nil, err
+		}
+		res.Slice, res.Of = slice, of
+	}
+	sums := map[[2]uint64][]byte{} // stored inode -> its SHA-256, read once
+	start := time.Now()
+	for _, s := range snaps {
+		res.Snapshots = append(res.Snapshots, s.Name)
+		root := r.SnapshotDir(s.Host, s.Name)
+		err := cat.StoredFiles(s, slice, of, func(v catalog.Version) error {
+			if err := ctx.Err(); err != nil {
+				return kerr.Wrap(kerr.Cancelled, err, "verification cancelled")
+			}
+			res.Files++
+			want := hex.EncodeToString(v.SHA256)
+			bad := func(problem string) {
+				res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: v.Path(), Problem: problem, SHA256: want})
+			}
+			var st unix.Stat_t
+			p := root + v.Path()
+			if err := unix.Lstat(p, &st); err != nil {
+				bad("missing")
+				return nil
+			}
+			if st.Mode&unix.S_IFMT != unix.S_IFREG {
+				bad("not a regular file")
+				return nil
+			}
+			key := [2]uint64{st.Dev, st.Ino}
+			sum, ok := sums[key]
+			if !ok {
+				fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				if err != nil {
+					bad("unreadable: " + err.Error())
+					return nil
+				}
+				sum, err = hashFd(fd, st.Size)
+				unix.Close(fd)
+				if err != nil {
+					bad("unreadable: " + err.Error())
+					return nil
+				}
+				sums[key] = sum
+				res.Hashed++
+				res.Bytes += st.Size
+			}
+			switch {
+			case st.Size != v.Meta.Size:
+				bad(fmt.Sprintf("size %d, the catalog says %d", st.Size, v.Meta.Size))
+			case !bytes.Equal(sum, v.SHA256):
+				bad("content differs from the catalog's SHA-256")
+			}
+			if opts.Progress != nil && res.Files%1000 == 0 {
+				opts.Progress(Progress{Phase: "verifying", Files: res.Files, Bytes: res.Bytes, Elapsed: time.Since(start), Current: v.Path()})
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if of == 1 {
+			if err := strayFiles(cat, s, root, res); err != nil {
+				return res, err
+			}
+		}
+	}
+	sort.SliceStable(res.Damaged, func(i, j int) bool { return res.Damaged[i].Path < res.Damaged[j].Path })
+	if len(res.Damaged) > 0 || len(res.CatalogProblems) > 0 {
+		return res, kerr.New(kerr.Damaged, "%d damaged files and %d catalog problems found", len(res.Damaged), len(res.CatalogProblems))
+	}
+	return res, nil
+}
+
+// strayFiles reports entries on the drive that the catalog does not list
+// for that snapshot, folder by folder.
+func strayFiles(cat *catalog.Catalog, s catalog.Snapshot, root string, res *VerifyResult) error {
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		listed, err := cat.List(s, dir)
+		if err != nil {
+			return err
+		}
+		known := map[string]fsmeta.Type{}
+		for _, v := range listed {
+			known[v.Name] = v.Meta.Type
+		}
+		ents, err := os.ReadDir(root + dir)
+		if err != nil {
+			res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: dir, Problem: "folder unreadable: " + err.Error()})
+			return nil
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			if _, ok := known[e.Name()]; !ok {
+				res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: p, Problem: "on the drive but not in the catalog"})
+				continue
+			}
+			if e.IsDir() {
+				if err := walk(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk("/")
+}
+
+// RepairResult says what a repair fixed.
+type RepairResult struct {
+	Repaired   []Damage `json:"repaired"`
+	Unrepaired []Damage `json:"unrepaired"`
+}
+
+// Repair re-verifies and mends damaged or missing files from an intact
+// stored copy (another inode with the same content) or from the source
+// file when it still has that content. What it cannot mend it reports.
+func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResult, error) {
+	if err := r.Lock(); err != nil {
+		return nil, err
+	}
+	defer r.Unlock()
+	opts.SamplePercent = 0
+	vr, err := Verify(ctx, r, opts)
+	if err != nil && !kerr.Is(err, kerr.Damaged) {
+		return nil, err
+	}
+	cat, err := catalog.Open(r.CatalogPath())
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	res := &RepairResult{Repaired: []Damage{}, Unrepaired: []Damage{}}
+	fixed := map[string]string{} // sha256 -> a repaired copy to link
+	for _, d := range vr.Damaged {
+		if d.SHA256 == "" {
+			res.Unrepaired = append(res.Unrepaired, d)
+			continue
+		}
+		s, err := cat.Snapshot(opts.Host, d.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		v, err := cat.Lookup(s, d.Path)
+		if err != nil {
+			res.Unrepaired = append(res.Unrepaired, d)
+			continue
+		}
+		dst := r.SnapshotDir(s.Host, s.Name) + d.Path
+		if err := mend(cat, r, v, dst, fixed); err != nil {
+			d.Problem += "; not repaired: " + err.Error()
+			res.Unrepaired = append(res.Unrepaired, d)
+			continue
+		}
+		res.Repaired = append(res.Repaired, d)
+		if err := cat.Audit(catalog.CurrentActor(), "repaired", s.Host, s.Name, d.Path, d.Problem); err != nil {
+			return nil, err
+		}
+	}
+	if len(res.Unrepaired) > 0 {
+		return res, kerr.New(kerr.Damaged, "%d files could not be repaired: no intact copy is left", len(res.Unrepaired))
+	}
+	return res, nil
+}
+
+// mend replaces dst with intact content for version v: a link to an
+// earlier repair, or a copy of an intact stored file or of the source.
+func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fixed map[string]string) error {
+	want := string(v.SHA256)
+	tmp := filepath.Join(filepath.Dir(dst), ".keepsake-repair")
+	os.Remove(tmp)
+	if p, ok := fixed[want]; ok && os.Link(p, tmp) == nil {
+		return os.Rename(tmp, dst)
+	}
+	var damaged unix.Stat_t
+	haveDamaged := unix.Lstat(dst, &damaged) == nil
+	places, err := cat.Where(v.SHA256)
+	if err != nil {
+		return err
+	}
+	var sources []string
+	for _, pl := range places {
+		for _, sn := range pl.Snapshots {
+			sources = append(sources, r.SnapshotDir(pl.Host, sn)+pl.Path)
+		}
+	}
+	sources = append(sources, v.Path()) // the original, on this machine
+	for _, src := range sources {
+		var st unix.Stat_t
+		if unix.Lstat(src, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || (haveDamaged && st.Ino == damaged.Ino && st.Dev == damaged.Dev) {
+			continue
+		}
+		if err := copyVerified(src, tmp, v); err != nil {
+			continue
+		}
+		if err := os.Rename(tmp, dst); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		fixed[want] = dst
+		return nil
+	}
+	return fmt.Errorf("no intact copy of %s", strings.TrimPrefix(hex.EncodeToString(v.SHA256), ""))
+}
+
+// copyVerified copies src to dst only if src has v's content, and gives
+// it v's metadata.
+func copyVerified(src, dst string, v catalog.Version) error {
+	in, err := unix.Open(src, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(in)
+	var st unix.Stat_t
+	if err := unix.Fstat(in, &st); err != nil {
+		return err
+	}
+	sum, err := hashFd(in, st.Size)
+	if err != nil || !bytes.Equal(sum, v.SHA256) {
+		return fmt.Errorf("content differs")
+	}
+	out, err := unix.Open(dst, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(out)
+	if _, err := copyData(in, out, st.Size); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	if got, err := hashFd(out, st.Size); err != nil || !bytes.Equal(got, v.SHA256) {
+		os.Remove(dst)
+		return fmt.Errorf("copy differs")
+	}
+	return fsmeta.ApplyFile(out, v.Meta, fsmeta.ApplyOptions{Owner: os.Geteuid() == 0, Xattrs: true})
+}

@@ -68,7 +68,7 @@ timed() {
 }
 
 # Disk bytes of a tree, each inode once (du counts hardlinks once per call).
-space() { du -s -B1 --exclude=catalog.db --exclude=catalog.db-wal --exclude=catalog.db-shm "$@" | awk '{s+=$1} END {printf "%d\n", s}'; }
+space() { du -s -B1 --exclude=catalog.db --exclude=catalog.db-wal --exclude=catalog.db-shm "$@" | awk '{s+=$1} END {printf "%.0f\n", s}'; }
 
 # median NAME: the median of T[NAME.1..reps] into T[NAME].
 median() {

@@ -17,7 +17,11 @@ import (
 
 // Catalog is an open catalog database.
 type Catalog struct {
-	db   *sql.DB
+	db *sql.DB
+	// ro serves the reads a backup makes beside its transaction (see
+	// Prefetch and Txn.readStmt), with small caches: memory, not speed,
+	// is what they would cost.
+	ro   *sql.DB
 	path string
 }
 
@@ -25,9 +29,8 @@ type Catalog struct {
 func Open(p string) (*Catalog, error) {
 	// synchronous=FULL: a commit is on the disk when it returns, which is
 	// what lets the snapshot's rename come after it.
-	dsn := "file:" + (&url.URL{Path: p}).EscapedPath() +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-32768"
-	db, err := sql.Open("sqlite3", dsn)
+	file := "file:" + (&url.URL{Path: p}).EscapedPath()
+	db, err := sql.Open("sqlite3", file+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-16384")
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
 	}
@@ -38,7 +41,13 @@ func Open(p string) (*Catalog, error) {
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
 	}
-	return &Catalog{db: db, path: p}, nil
+	ro, err := sql.Open("sqlite3", file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
+	ro.SetMaxOpenConns(2)
+	return &Catalog{db: db, ro: ro, path: p}, nil
 }
 
 func isCorrupt(err error) bool {
@@ -47,7 +56,10 @@ func isCorrupt(err error) bool {
 }
 
 // Close closes the database.
-func (c *Catalog) Close() error { return c.db.Close() }
+func (c *Catalog) Close() error {
+	c.ro.Close()
+	return c.db.Close()
+}
 
 // DB exposes the database for checks in tests and for packages that add
 // their own queries.

@@ -36,7 +36,7 @@ type future struct {
 
 // Prefetch starts a prefetcher for this backup.
 func (t *Txn) Prefetch(ctx context.Context) (*Prefetch, error) {
-	conn, err := t.cat.db.Conn(ctx)
+	conn, err := t.cat.ro.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog reader: %w", err)
 	}

@@ -42,7 +42,7 @@ func (t *Txn) readStmt(q string) (*sql.Stmt, error) {
 	if s, ok := t.readStmts[q]; ok {
 		return s, nil
 	}
-	s, err := t.cat.db.Prepare(q)
+	s, err := t.cat.ro.Prepare(q)
 	if err != nil {
 		return nil, err
 	}
@@ -313,27 +313,27 @@ func (t *Txn) End(id int64) error {
 // Unvisited returns the previous snapshot's entries in directories this run
 // did not walk: what was deleted along with its folder, or lies under a
 // source that was dropped.
-func (t *Txn) Unvisited() ([]Version, error) {
+func (t *Txn) Unvisited(fn func(Version)) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.flushVisits(); err != nil {
-		return nil, err
+		return err
 	}
+	// Streamed: a moved folder can leave hundreds of thousands behind.
 	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.last_snap IS NULL AND v.first_snap < ?
 		AND v.dir_id NOT IN (SELECT id FROM visited) ORDER BY d.path, v.name`, t.host, t.snap)
 	if err != nil {
-		return nil, fmt.Errorf("find deleted entries: %w", err)
+		return fmt.Errorf("find deleted entries: %w", err)
 	}
 	defer rows.Close()
-	var out []Version
 	for rows.Next() {
 		v, err := scanVersion(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, v)
+		fn(v)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // EndUnvisited closes every entry Unvisited returns.

@@ -30,7 +30,9 @@ func TestVerifyFindsAllDamageAndRepairMendsIt(t *testing.T) {
 		t.Fatalf("clean repository: %+v", v)
 	}
 	snap := snapshots(t, drive)[0].Name
-	stored := func(rel string) string { return filepath.Join(drive, "Keepsake", "testhost", snap) + filepath.Join(src, rel) }
+	stored := func(rel string) string {
+		return filepath.Join(drive, "Keepsake", "testhost", snap) + filepath.Join(src, rel)
+	}
 	// Damage: flip a byte in three files (in place, as bit rot would),
 	// delete one. f07 stays intact at the source; f03's source changes too,
 	// so only a second stored copy could mend it, and there is none.

@@ -150,19 +150,22 @@ type backup struct {
 	chown   bool
 	start   time.Time
 
-	res       Result
-	stats     progressCounters
-	inodes    map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
-	newSums   []pendingMove             // new paths whose content already existed
-	goneSums  map[string][]string       // sha256 of deleted files -> their paths
+	res    Result
+	stats  progressCounters
+	inodes map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
+	// For telling moved files from duplicates at the end; memory grows with
+	// the changes only, and paths are kept only for a plan.
+	newSums   []pendingMove         // new paths whose content already existed
+	goneN     map[[32]byte]int32    // content of deleted files -> how many
+	gonePaths map[[32]byte][]string // and where, for the plan
 	warnMu    sync.Mutex
 	pool      *pool
 	totalsEst catalog.Snapshot
 }
 
 type pendingMove struct {
-	path string
-	sum  []byte
+	sum  [32]byte
+	path string // only when a plan is asked for
 }
 
 type dirMeta struct {
@@ -211,7 +214,8 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	if err != nil {
 		return nil, kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{}, goneSums: map[string][]string{}}
+	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{},
+		goneN: map[[32]byte]int32{}, gonePaths: map[[32]byte][]string{}}
 	if opts.ChangedDirs != nil {
 		b.dirty = map[string]bool{}
 		for _, d := range opts.ChangedDirs {
@@ -371,15 +375,6 @@ func (b *backup) plan(k Kind, path, from string) {
 	}
 }
 
-func (b *backup) unplan(k Kind, path string) {
-	for i, p := range b.res.Plan {
-		if p.Kind == k && p.Path == path {
-			b.res.Plan = append(b.res.Plan[:i], b.res.Plan[i+1:]...)
-			return
-		}
-	}
-}
-
 func (b *backup) reportProgress() func() {
 	if b.opts.Progress == nil {
 		return func() {}
@@ -417,14 +412,10 @@ func (b *backup) reportProgress() func() {
 // sweep ends the previous snapshot's entries that live in directories this
 // run never walked: deleted folders and dropped sources.
 func (b *backup) sweep() error {
-	gone, err := b.txn.Unvisited()
-	if err != nil {
+	if err := b.txn.Unvisited(b.noteDeleted); err != nil {
 		return err
 	}
-	for _, v := range gone {
-		b.noteDeleted(v)
-	}
-	_, err = b.txn.EndUnvisited()
+	_, err := b.txn.EndUnvisited()
 	return err
 }
 
@@ -435,29 +426,55 @@ func (b *backup) noteDeleted(v catalog.Version) {
 		return
 	}
 	b.res.Deleted++
-	if v.Meta.Type == fsmeta.File && v.SHA256 != nil {
-		b.goneSums[string(v.SHA256)] = append(b.goneSums[string(v.SHA256)], v.Path())
+	if v.Meta.Type == fsmeta.File && len(v.SHA256) == 32 {
+		sum := [32]byte(v.SHA256)
+		b.goneN[sum]++
+		if b.opts.Plan {
+			b.gonePaths[sum] = append(b.gonePaths[sum], v.Path())
+		}
 	}
 	b.plan(Deleted, v.Path(), "")
+}
+
+func (b *backup) noteExisting(path string, sum []byte) {
+	if len(sum) != 32 {
+		return
+	}
+	p := pendingMove{sum: [32]byte(sum)}
+	if b.opts.Plan {
+		p.path = path
+	}
+	b.newSums = append(b.newSums, p)
 }
 
 // classifyMoves tells moved files (content that left another path in this
 // run) from duplicates (content still present elsewhere).
 func (b *backup) classifyMoves() {
+	movedFrom := map[string]bool{}
 	for _, p := range b.newSums {
-		if froms := b.goneSums[string(p.sum)]; len(froms) > 0 {
-			from := froms[0]
-			b.goneSums[string(p.sum)] = froms[1:]
-			b.res.Moved++
-			b.res.Deleted-- // it moved, it was not deleted
-			b.unplan(Deleted, from)
-			b.plan(Moved, p.path, from)
-		} else {
+		if b.goneN[p.sum] == 0 {
 			b.res.Duplicate++
 			b.plan(Duplicate, p.path, "")
+			continue
+		}
+		b.goneN[p.sum]--
+		b.res.Moved++
+		b.res.Deleted-- // it moved, it was not deleted
+		if b.opts.Plan {
+			from := b.gonePaths[p.sum][0]
+			b.gonePaths[p.sum] = b.gonePaths[p.sum][1:]
+			movedFrom[from] = true
+			b.plan(Moved, p.path, from)
 		}
 	}
 	if b.opts.Plan {
+		kept := b.res.Plan[:0]
+		for _, e := range b.res.Plan {
+			if !(e.Kind == Deleted && movedFrom[e.Path]) {
+				kept = append(kept, e)
+			}
+		}
+		b.res.Plan = kept
 		sort.SliceStable(b.res.Plan, func(i, j int) bool {
 			if b.res.Plan[i].Kind != b.res.Plan[j].Kind {
 				return kindOrder[b.res.Plan[i].Kind] < kindOrder[b.res.Plan[j].Kind]

@@ -280,7 +280,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			b.res.Modified++
 			b.plan(Modified, e.path, "")
 		case existed:
-			b.newSums = append(b.newSums, pendingMove{path: e.path, sum: e.sum})
+			b.noteExisting(e.path, e.sum)
 		default:
 			b.res.New++
 			b.plan(New, e.path, "")

@@ -41,6 +41,10 @@ func Open(p string) (*Catalog, error) {
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
 	}
+	if err := fillNames(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
 	ro, err := sql.Open("sqlite3", file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
 	if err != nil {
 		db.Close()
@@ -48,6 +52,17 @@ func Open(p string) (*Catalog, error) {
 	}
 	ro.SetMaxOpenConns(2)
 	return &Catalog{db: db, ro: ro, path: p}, nil
+}
+
+// fillNames builds the name table of a catalog written before it existed.
+func fillNames(db *sql.DB) error {
+	var done int
+	if err := db.QueryRow(`SELECT count(*) FROM meta WHERE key = 'names'`).Scan(&done); err != nil || done > 0 {
+		return err
+	}
+	_, err := db.Exec(`BEGIN; INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM versions;
+		INSERT INTO meta(key, value) VALUES('names', '1'); COMMIT`)
+	return err
 }
 
 func isCorrupt(err error) bool {
@@ -292,57 +307,102 @@ type Hit struct {
 	Snapshots []string
 }
 
-// Search finds entries by name across every snapshot. A pattern with glob
-// characters (* ? [) is matched as a glob against the name, anything else as
-// a case-insensitive substring.
-func (c *Catalog) Search(pattern string, limit int) ([]Hit, error) {
-	if limit <= 0 {
-		limit = 1000
+// SearchOptions narrow a search.
+type SearchOptions struct {
+	// Pattern is a glob when it has * ? or [ (matched against the whole
+	// name, case-sensitive), else a case-insensitive substring of the name.
+	Pattern string
+	In      string    // only below this folder
+	Since   time.Time // only versions some snapshot at or after this holds
+	Until   time.Time // ... at or before this
+	Limit   int       // at most this many hits (default 1000)
+}
+
+// Search finds entries by name across every snapshot. The pattern is
+// matched against the distinct names first (far fewer than versions), and
+// only the versions with a matching name are read.
+func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
+	if o.Limit <= 0 {
+		o.Limit = 1000
 	}
-	var where string
+	var nameMatch, verMatch string
 	var arg string
-	if strings.ContainsAny(pattern, "*?[") {
-		where, arg = `v.name GLOB ?`, pattern
+	if strings.ContainsAny(o.Pattern, "*?[") {
+		nameMatch, verMatch, arg = `name GLOB ?1`, ` AND v.name GLOB ?1`, o.Pattern
 	} else {
-		where, arg = `v.name LIKE ? ESCAPE '\'`, "%"+likeEscape(pattern)+"%"
+		nameMatch, arg = `name LIKE ?1 ESCAPE '\'`, "%"+likeEscape(o.Pattern)+"%"
 	}
-	vs, err := c.versions(`WHERE `+where+` ORDER BY d.path, v.name, v.first_snap LIMIT ?`, arg, limit)
+	// Each name has at least one version, so without other filters the
+	// first Limit matching names are enough.
+	nameLimit := ""
+	if (o.In == "" || o.In == "/") && o.Since.IsZero() && o.Until.IsZero() {
+		nameLimit = fmt.Sprintf(" LIMIT %d", o.Limit)
+	}
+	q := `WHERE v.name COLLATE NOCASE IN (SELECT name FROM names WHERE ` + nameMatch + nameLimit + `)` + verMatch
+	args := []any{arg}
+	if o.In != "" && o.In != "/" {
+		prefix := strings.TrimSuffix(o.In, "/") + "/"
+		q += ` AND (d.path = ?2 OR substr(d.path, 1, ?3) = ?4)`
+		args = append(args, o.In, len(prefix), prefix)
+	}
+	ix, err := c.snapshotIndex()
 	if err != nil {
-		return nil, fmt.Errorf("search %q: %w", pattern, err)
+		return nil, err
+	}
+	// A time window becomes a range of snapshot ids (ids grow with time):
+	// a coarse filter in the query, made exact below.
+	if !o.Since.IsZero() {
+		var minID int64 = 1 << 62
+		for _, list := range ix.byHost {
+			for _, s := range list {
+				if !s.Time.Before(o.Since) && s.ID < minID {
+					minID = s.ID
+				}
+			}
+		}
+		args = append(args, minID)
+		q += fmt.Sprintf(` AND (v.last_snap IS NULL OR v.last_snap >= ?%d)`, len(args))
+	}
+	if !o.Until.IsZero() {
+		var maxID int64
+		for _, list := range ix.byHost {
+			for _, s := range list {
+				if !s.Time.After(o.Until) && s.ID > maxID {
+					maxID = s.ID
+				}
+			}
+		}
+		args = append(args, maxID)
+		q += fmt.Sprintf(` AND v.first_snap <= ?%d`, len(args))
+	}
+	// The limit goes into the query: a short pattern can match a great
+	// many versions. A time window filters afterwards, so read more then.
+	limit := o.Limit
+	if !o.Since.IsZero() || !o.Until.IsZero() {
+		limit *= 4
+	}
+	args = append(args, limit)
+	vs, err := c.versions(q+fmt.Sprintf(` ORDER BY d.path, v.name, v.first_snap LIMIT ?%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", o.Pattern, err)
 	}
 	hits := make([]Hit, 0, len(vs))
 	for _, v := range vs {
-		names, err := c.snapshotsHolding(v)
-		if err != nil {
-			return nil, err
+		var held []string
+		for _, s := range ix.holding(v) {
+			if (o.Since.IsZero() || !s.Time.Before(o.Since)) && (o.Until.IsZero() || !s.Time.After(o.Until)) {
+				held = append(held, s.Name)
+			}
 		}
-		if len(names) == 0 {
-			continue // every snapshot holding it was pruned
+		if len(held) == 0 {
+			continue // pruned, or outside the time window
 		}
-		hits = append(hits, Hit{Version: v, Snapshots: names})
+		hits = append(hits, Hit{Version: v, Snapshots: held})
+		if len(hits) == o.Limit {
+			break
+		}
 	}
 	return hits, nil
-}
-
-func (c *Catalog) snapshotsHolding(v Version) ([]string, error) {
-	last := v.Last
-	if last == 0 {
-		last = 1<<62 - 1
-	}
-	rows, err := c.db.Query(`SELECT name FROM snapshots WHERE complete = 1 AND host = ? AND id BETWEEN ? AND ? ORDER BY id`, v.Host, v.First, last)
-	if err != nil {
-		return nil, fmt.Errorf("snapshots of %s: %w", v.Path(), err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
 }
 
 func likeEscape(s string) string {

@@ -47,7 +47,7 @@ func snapshot(t *testing.T, c *Catalog, name string, files map[string]int64) {
 		}
 		sum := make([]byte, 32)
 		sum[0] = byte(size)
-		if _, err := tx.Insert(dir, n, fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, sum); err != nil {
+		if _, err := tx.Insert(dir, n, fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, sum, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,7 +83,7 @@ func TestSearchGlobAndSubstring(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits, err := c.Search(tt.pattern, 0)
+			hits, err := c.Search(SearchOptions{Pattern: tt.pattern})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -76,5 +76,11 @@ CREATE TABLE IF NOT EXISTS pending_deletes(
 	name TEXT NOT NULL,
 	PRIMARY KEY(host, name)
 );
+-- Every name ever recorded, once: name search scans these, not every
+-- version.
+CREATE TABLE IF NOT EXISTS names(
+	id   INTEGER PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE
+);
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
 `

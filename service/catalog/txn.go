@@ -255,7 +255,10 @@ func (t *Txn) contentID(sum []byte, size int64) (int64, bool, error) {
 
 // Insert adds a new version that starts in this snapshot. For a file it
 // reports whether the catalog knew its content before (a copy or a move).
-func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) (knownContent bool, err error) {
+//
+// newName says the name may not have been recorded before (the entry had
+// no previous version at this path).
+func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte, newName bool) (knownContent bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var content any
@@ -279,6 +282,16 @@ func (t *Txn) Insert(dirID int64, name string, m fsmeta.Meta, sum []byte) (known
 		m.MtimeNs, m.CtimeNs, int64(m.Dev), int64(m.Ino), int64(m.Nlink), int64(m.Rdev), content, target, fsmeta.EncodeXattrs(m.Xattrs))
 	if err != nil {
 		return false, fmt.Errorf("record %s: %w", name, err)
+	}
+	if !newName {
+		return knownContent, nil
+	}
+	ns, err := t.stmt(`INSERT OR IGNORE INTO names(name) VALUES(?)`)
+	if err != nil {
+		return false, err
+	}
+	if _, err := ns.Exec(name); err != nil {
+		return false, fmt.Errorf("record name %s: %w", name, err)
 	}
 	return knownContent, nil
 }

@@ -50,7 +50,7 @@ func init() {
 		{"backup", "backup [--dry-run] [--exclude PATTERN]... [--exclude-from FILE] [--no-default-excludes] [--changed-dirs FILE] [--rehash] [--min-free SIZE|PERCENT] SOURCE...", "write a snapshot of the SOURCE folders", runBackup},
 		{"snapshots", "snapshots", "list snapshots", runSnapshots},
 		{"ls", "ls SNAPSHOT [PATH]", "list a folder of a snapshot", runLs},
-		{"search", "search [--limit N] PATTERN", "find files by name (glob or substring) in every snapshot", runSearch},
+		{"search", "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", "find files by name (glob or substring) in every snapshot", runSearch},
 		{"log", "log [--limit N]", "show the audit log", runLog},
 		{"restore", "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", "restore files or folders from a snapshot", runRestore},
 		{"versions", "versions PATH", "the distinct versions of a file, following it across renames", runVersions},

@@ -180,3 +180,36 @@ func TestDiffSnapshots(t *testing.T) {
 		t.Errorf("diff of a snapshot with itself: %q", out)
 	}
 }
+
+func TestSearchNarrowedByFolderAndTime(t *testing.T) {
+	drive, src, snaps := history(t)
+	type hit struct {
+		Path      string
+		Snapshots []string
+	}
+	var hits []hit
+	lastJSON(t, mustCtl(t, drive, "--json", "search", "report", "--in", filepath.Join(src, "archive")), &hits)
+	if len(hits) != 2 {
+		t.Errorf("report in archive: %+v, want its two versions there", hits)
+	}
+	for _, h := range hits {
+		if filepath.Dir(h.Path) != filepath.Join(src, "archive") {
+			t.Errorf("hit outside --in: %s", h.Path)
+		}
+	}
+	// Until the first snapshot's time: only what that snapshot held.
+	lastJSON(t, mustCtl(t, drive, "--json", "search", "report", "--until", snaps[0]), &hits)
+	if len(hits) != 1 || hits[0].Path != filepath.Join(src, "docs/report.odt") || len(hits[0].Snapshots) != 1 {
+		t.Errorf("--until %s: %+v", snaps[0], hits)
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "search", "*.odt", "--since", snaps[2]), &hits)
+	if len(hits) != 1 || hits[0].Snapshots[0] != snaps[2] {
+		t.Errorf("--since %s: %+v", snaps[2], hits)
+	}
+	out, _, code := ctl(t, drive, "--json", "search", "x", "--since", "yesterday-ish")
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "InvalidArgs" {
+		t.Errorf("bad time: %d %+v", code, e)
+	}
+}

@@ -165,19 +165,35 @@ func modeString(m fsmeta.Meta) string {
 func runSearch(env *Env, args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	limit := fs.Int("limit", 1000, "")
+	in := fs.String("in", "", "")
+	since := fs.String("since", "", "")
+	until := fs.String("until", "", "")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("search PATTERN")
+		return usagef("search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]")
+	}
+	o := catalog.SearchOptions{Pattern: pos[0], Limit: *limit}
+	if *in != "" {
+		if o.In, err = absArg(*in); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	if o.Since, err = parseTime(*since, now); err != nil {
+		return err
+	}
+	if o.Until, err = parseTime(*until, now); err != nil {
+		return err
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	hits, err := c.Search(pos[0], *limit)
+	hits, err := c.Search(o)
 	if err != nil {
 		return err
 	}

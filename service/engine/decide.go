@@ -265,7 +265,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 				return err
 			}
 		}
-		existed, err := b.txn.Insert(dirID, e.name, e.meta, e.sum)
+		existed, err := b.txn.Insert(dirID, e.name, e.meta, e.sum, e.prev == nil)
 		if err != nil {
 			return b.targetErr(err, "record "+e.path)
 		}

@@ -138,6 +138,17 @@ timed rsync_moved rsync -a --link-dest="$work/r/3" "$src/" "$work/r/4/"
 k_new=$(( $(space "$work/k/Keepsake") - k_before ))
 r_new=$(( $(space "$work/r") - r_before ))
 
+echo "== deleting a snapshot"
+# The oldest snapshot goes by prune (catalog and folder); rm -rf gets a
+# cp -al copy of the same folder: the same entries, the same link counts.
+snaps_json=$(K --repo "$work/k" --host bench --json snapshots)
+oldest=$(echo "$snaps_json" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+count=$(echo "$snaps_json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+cp -al "$work/k/Keepsake/bench/$oldest" "$work/rmcopy"
+K --repo "$work/k" --host bench policy --keep-last $((count - 1)) >/dev/null
+timed k_prune K --repo "$work/k" --host bench prune
+timed rm_rf rm -rf "$work/rmcopy"
+
 peak=0
 for k in "${!RSS[@]}"; do [ "${RSS[$k]:-0}" -gt "$peak" ] && peak=${RSS[$k]}; done
 
@@ -155,6 +166,7 @@ r_unch_cp=$(pairratio k_unchanged cpal_unchanged)
 r_mut=$(ratio "${T[k_mutated]}" "${T[rsync_mutated]}")
 r_mut_dirty=$(ratio "${T[k_mutated_dirty]}" "${T[rsync_mutated]}")
 r_moved=$(ratio "${T[k_moved]}" "${T[rsync_moved]}")
+r_prune=$(ratio "${T[k_prune]}" "${T[rm_rf]}")
 
 echo
 echo "Keepsake vs rsync/cp on $files files (~$mb MiB), $( [ "$cold" = 1 ] && echo cold || echo warm) cache, times include a final sync"
@@ -169,6 +181,7 @@ printf '%-32s %10.3f %10.3f %8s\n' "moved folder vs rsync --link-dest" "${T[k_mo
 printf '%-32s %10s %10s %8s  %s\n' "moved folder new space (bytes)" "$k_new" "$r_new" "" "(all of it folders: an unchanged run adds $k_tree)"
 printf '%-32s %10s %10s %8s  %s\n' "  beyond an unchanged snapshot" "$((k_new - k_tree))" "" "" "<= 1048576 $(verdict "$((k_new - k_tree))" 1048576)"
 printf '%-32s %10s %10s %8s  %s\n' "  file data copied (bytes)" "$k_moved_copied" "" "" "<= 1048576 $(verdict "$k_moved_copied" 1048576)"
+printf '%-32s %10.3f %10.3f %8s  %s\n' "delete a snapshot vs rm -rf" "${T[k_prune]}" "${T[rm_rf]}" "$r_prune" "<= 1 $(verdict "$r_prune" 1)"
 printf '%-32s %10s %10s %8s  %s\n' "peak RSS keepsakectl (KiB)" "$peak" "" "" "<= 102400 $(verdict "$peak" 102400)"
 echo "catalog: $(du -cb "$work"/k/Keepsake/catalog.db* | tail -1 | cut -f1) bytes"
 
@@ -176,7 +189,7 @@ cat > "$work/bench.json" <<JSON
 {"files": $files, "mb": $mb, "cold": $cold,
  "seconds": {$(for k in "${!T[@]}"; do case $k in *.*) continue ;; esac; printf '"%s": %s, ' "$k" "${T[$k]}"; done | sed 's/, $//')},
  "ratios": {"full_vs_rsync": $r_full, "unchanged_vs_rsync_link_dest": $r_unch_rsync, "unchanged_vs_cp_al": $r_unch_cp,
-            "mutated_vs_rsync_link_dest": $r_mut, "mutated_dirty_vs_rsync_link_dest": $r_mut_dirty, "moved_vs_rsync_link_dest": $r_moved},
+            "mutated_vs_rsync_link_dest": $r_mut, "prune_vs_rm_rf": $r_prune, "mutated_dirty_vs_rsync_link_dest": $r_mut_dirty, "moved_vs_rsync_link_dest": $r_moved},
  "moved_new_bytes": {"keepsake": $k_new, "keepsake_unchanged_snapshot": $k_tree, "keepsake_copied": $k_moved_copied, "rsync_link_dest": $r_new},
  "peak_rss_kib": $peak}
 JSON

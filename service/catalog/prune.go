@@ -148,17 +148,26 @@ func (c *Catalog) DeleteSnapshots(snaps []Snapshot, a Actor, detail string) erro
 		}
 	}
 	list := idList(ids)
-	// The versions that only these snapshots could hold are the only
-	// candidates for removal: the work grows with the pruned snapshots'
-	// changes, not with the catalog.
+	// Only a version that ended inside a pruned snapshot's gap (from it to
+	// the next snapshot that stays) can be left without a snapshot: open
+	// versions always have the newest, which is never pruned. So the work
+	// grows with the pruned snapshots' changes, not with the catalog.
 	if _, err := tx.Exec(`CREATE TEMP TABLE IF NOT EXISTS prune_candidates(id INTEGER PRIMARY KEY, content_id INTEGER);
 		DELETE FROM prune_candidates`); err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}
-	if _, err := tx.Exec(`INSERT OR IGNORE INTO prune_candidates(id, content_id)
-		SELECT v.id, v.content_id FROM versions v JOIN snapshots g ON g.id IN (` + list + `) AND g.host = v.host
-		WHERE v.first_snap <= g.id AND (v.last_snap IS NULL OR v.last_snap >= g.id)`); err != nil {
-		return fmt.Errorf("prune: %w", err)
+	for _, s := range snaps {
+		var next int64
+		err := tx.QueryRow(`SELECT coalesce(min(id), ?) FROM snapshots WHERE host = ? AND id > ? AND id NOT IN (`+list+`)`,
+			int64(1)<<62, s.Host, s.ID).Scan(&next)
+		if err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO prune_candidates(id, content_id)
+			SELECT id, content_id FROM versions WHERE last_snap IS NOT NULL AND last_snap >= ? AND last_snap < ?
+			AND first_snap <= ? AND host = ?`, s.ID, next, s.ID, s.Host); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
 	}
 	if _, err := tx.Exec(`DELETE FROM snapshots WHERE id IN (` + list + `)`); err != nil {
 		return fmt.Errorf("prune: %w", err)

@@ -55,6 +55,8 @@ CREATE INDEX IF NOT EXISTS versions_open ON versions(host, dir_id) WHERE last_sn
 CREATE INDEX IF NOT EXISTS versions_dir ON versions(dir_id, name);
 CREATE INDEX IF NOT EXISTS versions_name ON versions(name COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS versions_content ON versions(content_id);
+-- Closed versions by their last snapshot: what a prune may orphan.
+CREATE INDEX IF NOT EXISTS versions_closed ON versions(last_snap) WHERE last_snap IS NOT NULL;
 -- (size, mtime) finds a stored twin worth hashing for; with the inode, a
 -- renamed file.
 CREATE INDEX IF NOT EXISTS versions_twin ON versions(size, mtime_ns, ino);

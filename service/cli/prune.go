@@ -139,7 +139,11 @@ func runPrune(env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "policy: %s\n", res.Policy)
 	for _, s := range res.Removed {
-		fmt.Fprintf(env.Stdout, "%s %s %s (%s only there; %s)\n", verb, s.Host, s.Name, humanBytes(s.Freed), s.Reason)
+		if res.DryRun {
+			fmt.Fprintf(env.Stdout, "%s %s %s (%s only there; %s)\n", verb, s.Host, s.Name, humanBytes(s.Freed), s.Reason)
+		} else {
+			fmt.Fprintf(env.Stdout, "%s %s %s (%s)\n", verb, s.Host, s.Name, s.Reason)
+		}
 	}
 	fmt.Fprintf(env.Stdout, "%d snapshots %s, %d kept, %s freed, %s free now\n", len(res.Removed), verb, res.Kept,
 		humanBytes(res.Freed), humanBytes(res.FreeAfter))

@@ -42,7 +42,7 @@ type PrunedSnapshot struct {
 	Host   string `json:"host"`
 	Name   string `json:"name"`
 	Reason string `json:"reason"`
-	Freed  int64  `json:"freed"` // what it alone held
+	Freed  int64  `json:"freed,omitempty"` // what it alone held (dry run only)
 }
 
 // PruneResult says what went and what it freed.
@@ -195,11 +195,15 @@ func remove(ctx context.Context, r *repo.Repo, cat *catalog.Catalog, victims []c
 		return err
 	}
 	for _, s := range victims {
-		f, err := cat.Freed([]int64{s.ID})
-		if err != nil {
-			return err
+		p := PrunedSnapshot{Host: s.Host, Name: s.Name, Reason: reasons[s.ID]}
+		if opts.DryRun {
+			// Only a dry run estimates per snapshot; a real run measures
+			// the total on the drive.
+			if p.Freed, err = cat.Freed([]int64{s.ID}); err != nil {
+				return err
+			}
 		}
-		res.Removed = append(res.Removed, PrunedSnapshot{Host: s.Host, Name: s.Name, Reason: reasons[s.ID], Freed: f})
+		res.Removed = append(res.Removed, p)
 	}
 	if opts.DryRun {
 		ids := make([]int64, len(victims))

@@ -202,6 +202,19 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
+// positional parses a command's flags and checks how many arguments it got
+// (max -1: no limit).
+func positional(fs *flag.FlagSet, args []string, min, max int, usage string) ([]string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, usagef("%s", usage)
+	}
+	return pos, nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -225,12 +238,9 @@ func openCatalog(env *Env) (*repo.Repo, *catalog.Catalog, error) {
 
 func runInit(env *Env, args []string) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	_, err := positional(fs, args, 0, 0, "init takes no arguments")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("init takes no arguments")
 	}
 	r, err := repo.Init(env.Repo)
 	if err != nil {

@@ -54,12 +54,9 @@ func absArg(p string) (string, error) {
 
 func runVersions(env *Env, args []string) error {
 	fs := flag.NewFlagSet("versions", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 1, "versions PATH")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("versions PATH")
 	}
 	p, err := absArg(pos[0])
 	if err != nil {
@@ -114,12 +111,9 @@ func printPlaces(w io.Writer, places []catalog.Place) {
 
 func runWhere(env *Env, args []string) error {
 	fs := flag.NewFlagSet("where", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 1, "where SHA256|FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("where SHA256|FILE")
 	}
 	sum, err := hex.DecodeString(pos[0])
 	if err != nil || len(sum) != sha256.Size {
@@ -163,12 +157,9 @@ func runWhere(env *Env, args []string) error {
 func runDeleted(env *Env, args []string) error {
 	fs := flag.NewFlagSet("deleted", flag.ContinueOnError)
 	since := fs.String("since", "", "")
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 0, 1, "deleted [DIR] [--since TIME]")
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		return usagef("deleted [DIR] [--since TIME]")
 	}
 	dir := "/"
 	if len(pos) == 1 {
@@ -209,12 +200,9 @@ func runDeleted(env *Env, args []string) error {
 
 func runDuplicates(env *Env, args []string) error {
 	fs := flag.NewFlagSet("duplicates", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 0, 1, "duplicates [DIR]")
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		return usagef("duplicates [DIR]")
 	}
 	dir := "/"
 	if len(pos) == 1 {
@@ -259,12 +247,9 @@ func runDuplicates(env *Env, args []string) error {
 
 func runDiff(env *Env, args []string) error {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 2, 2, "diff SNAPSHOT1 SNAPSHOT2")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("diff SNAPSHOT1 SNAPSHOT2")
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {
@@ -312,12 +297,9 @@ func runDiff(env *Env, args []string) error {
 
 func runDu(env *Env, args []string) error {
 	fs := flag.NewFlagSet("du", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 1, "du SNAPSHOT")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("du SNAPSHOT")
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {

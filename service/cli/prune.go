@@ -56,12 +56,9 @@ func runPolicy(env *Env, args []string) error {
 	fs.IntVar(&p.Monthly, "monthly", 0, "")
 	fs.IntVar(&p.Yearly, "yearly", 0, "")
 	tm := fs.Bool("time-machine", false, "")
-	pos, err := parse(fs, args)
+	_, err := positional(fs, args, 0, 0, "policy takes no arguments, only options")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("policy takes no arguments, only options")
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {
@@ -94,12 +91,9 @@ func runPrune(env *Env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "")
 	free := fs.String("free", "", "")
 	allHosts := fs.Bool("all-hosts", false, "")
-	pos, err := parse(fs, args)
+	_, err := positional(fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT] [--all-hosts]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("prune [--dry-run] [--free SIZE|PERCENT] [--all-hosts]")
 	}
 	r, err := openRepo(env)
 	if err != nil {
@@ -155,12 +149,9 @@ func runUnpin(env *Env, args []string) error { return pin(env, "unpin", args, fa
 
 func pin(env *Env, name string, args []string, pinned bool) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 1, fmt.Sprintf("%s SNAPSHOT", name))
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("%s SNAPSHOT", name)
 	}
 	r, err := openRepo(env)
 	if err != nil {

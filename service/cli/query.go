@@ -46,12 +46,9 @@ func toJSON(v catalog.Version) entryJSON {
 
 func noArgs(name string, args []string) (*flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	_, err := positional(fs, args, 0, 0, fmt.Sprintf("%s takes no arguments", name))
 	if err != nil {
 		return nil, err
-	}
-	if len(pos) != 0 {
-		return nil, usagef("%s takes no arguments", name)
 	}
 	return fs, nil
 }
@@ -91,12 +88,9 @@ func runSnapshots(env *Env, args []string) error {
 
 func runLs(env *Env, args []string) error {
 	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 2, "ls SNAPSHOT [PATH]")
 	if err != nil {
 		return err
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return usagef("ls SNAPSHOT [PATH]")
 	}
 	dir := "/"
 	if len(pos) == 2 {
@@ -168,12 +162,9 @@ func runSearch(env *Env, args []string) error {
 	in := fs.String("in", "", "")
 	since := fs.String("since", "", "")
 	until := fs.String("until", "", "")
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]")
 	}
 	o := catalog.SearchOptions{Pattern: pos[0], Limit: *limit}
 	if *in != "" {
@@ -221,12 +212,9 @@ func runSearch(env *Env, args []string) error {
 func runLog(env *Env, args []string) error {
 	fs := flag.NewFlagSet("log", flag.ContinueOnError)
 	limit := fs.Int("limit", 100, "")
-	pos, err := parse(fs, args)
+	_, err := positional(fs, args, 0, 0, "log takes no arguments")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("log takes no arguments")
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {
@@ -255,12 +243,9 @@ func runRestore(env *Env, args []string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	to := fs.String("to", "", "")
 	overwrite := fs.Bool("overwrite", false, "")
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 2, -1, "restore SNAPSHOT PATH... [--to DIR] [--overwrite]")
 	if err != nil {
 		return err
-	}
-	if len(pos) < 2 {
-		return usagef("restore SNAPSHOT PATH... [--to DIR] [--overwrite]")
 	}
 	r, err := openRepo(env)
 	if err != nil {

@@ -18,12 +18,9 @@ func verifyArgs(env *Env, name string, args []string, sample bool) (engine.Verif
 	if sample {
 		fs.IntVar(&pct, "sample", 0, "")
 	}
-	pos, err := parse(fs, args)
+	pos, err := positional(fs, args, 0, 1, fmt.Sprintf("%s [SNAPSHOT]", name))
 	if err != nil {
 		return engine.VerifyOptions{}, err
-	}
-	if len(pos) > 1 {
-		return engine.VerifyOptions{}, usagef("%s [SNAPSHOT]", name)
 	}
 	if pct < 0 || pct > 100 {
 		return engine.VerifyOptions{}, kerr.New(kerr.InvalidArgs, "--sample takes a percentage from 1 to 100")

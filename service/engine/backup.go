@@ -26,15 +26,11 @@ import (
 // after the snapshot is durable and visible (or, on error, after removing
 // every trace of it).
 func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, error) {
-	if err := r.Lock(); err != nil {
-		return nil, err
-	}
-	defer r.Unlock()
-	cat, err := catalog.Open(r.CatalogPath())
+	cat, unlock, err := lockCatalog(r)
 	if err != nil {
 		return nil, err
 	}
-	defer cat.Close()
+	defer unlock()
 	if err := Recover(r, cat, opts.Host); err != nil {
 		return nil, err
 	}
@@ -58,6 +54,19 @@ func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, err
 		res.Pruned = pruned
 	}
 	return res, err
+}
+
+// lockCatalog takes the repository's writer lock and opens its catalog;
+// unlock undoes both.
+func lockCatalog(r *repo.Repo) (cat *catalog.Catalog, unlock func(), err error) {
+	if err := r.Lock(); err != nil {
+		return nil, nil, err
+	}
+	if cat, err = catalog.Open(r.CatalogPath()); err != nil {
+		r.Unlock()
+		return nil, nil, err
+	}
+	return cat, func() { cat.Close(); r.Unlock() }, nil
 }
 
 // Recover finishes or removes what an interrupted run left for host: a

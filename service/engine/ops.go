@@ -389,5 +389,3 @@ func hashSource(dirfd int, name string) ([]byte, *unix.Stat_t, error) {
 	}
 	return sum, &st, nil
 }
-
-var _ = os.ErrNotExist

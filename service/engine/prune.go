@@ -61,15 +61,11 @@ type PruneResult struct {
 // until Free bytes are free. The newest snapshot of each host and pinned
 // snapshots are never removed.
 func Prune(ctx context.Context, r *repo.Repo, opts PruneOptions) (*PruneResult, error) {
-	if err := r.Lock(); err != nil {
-		return nil, err
-	}
-	defer r.Unlock()
-	cat, err := catalog.Open(r.CatalogPath())
+	cat, unlock, err := lockCatalog(r)
 	if err != nil {
 		return nil, err
 	}
-	defer cat.Close()
+	defer unlock()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -175,6 +175,14 @@ func TestDiffSnapshots(t *testing.T) {
 	if len(ch) != len(want) {
 		t.Errorf("diff has %d changes, want %d: %+v", len(ch), len(want), ch)
 	}
+	// A chmod alone is a metadata change.
+	must(t, os.Chmod(filepath.Join(src, "dup1"), 0o600))
+	var r struct{ Snapshot string }
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &r)
+	lastJSON(t, mustCtl(t, drive, "--json", "diff", snaps[2], r.Snapshot), &ch)
+	if len(ch) != 1 || ch[0].Kind != "metadata" || ch[0].Path != filepath.Join(src, "dup1") {
+		t.Errorf("diff after a chmod: %+v", ch)
+	}
 	out := mustCtl(t, drive, "diff", snaps[2], snaps[2])
 	if !strings.Contains(out, "no differences") {
 		t.Errorf("diff of a snapshot with itself: %q", out)

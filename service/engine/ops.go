@@ -157,6 +157,8 @@ func (w *walker) linkPrev(e *entry) bool {
 	if e.dir.prev < 0 || w.tooManyLinks(e.dir.prev, e.name) {
 		return false
 	}
+	e.dir.names.Lock()
+	defer e.dir.names.Unlock()
 	return unix.Linkat(e.dir.prev, e.name, e.dir.dst, e.name, 0) == nil
 }
 
@@ -165,6 +167,8 @@ func (w *walker) linkPath(from string, e *entry) bool {
 	if w.tooManyLinks(unix.AT_FDCWD, from) {
 		return false
 	}
+	e.dir.names.Lock()
+	defer e.dir.names.Unlock()
 	return unix.Linkat(unix.AT_FDCWD, from, e.dir.dst, e.name, 0) == nil
 }
 
@@ -172,7 +176,10 @@ func (w *walker) symlink(e *entry) {
 	if e.mode == reuse {
 		e.meta = e.prev.Meta
 	}
-	if err := unix.Symlinkat(e.meta.LinkTarget, e.dir.dst, e.name); err != nil {
+	e.dir.names.Lock()
+	err := unix.Symlinkat(e.meta.LinkTarget, e.dir.dst, e.name)
+	e.dir.names.Unlock()
+	if err != nil {
 		e.err = w.b.targetErr(err, "create symlink "+e.path)
 		return
 	}
@@ -218,7 +225,9 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	// spares a chmod per file. The snapshot folder is private (0700) until
 	// the end, so nobody else can open the file meanwhile.
 	perm := before.Mode & 0o777
+	e.dir.names.Lock()
 	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+	e.dir.names.Unlock()
 	if err != nil {
 		e.err = w.b.targetErr(err, "create "+e.path)
 		return false, err

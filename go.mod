@@ -1,8 +1,8 @@
 module github.com/keepsake/keepsake
 
-go 1.26.8
+go 1.24
 
 require (
-	github.com/mattn/go-sqlite3 v1.14.53 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/sys v0.30.0
 )

@@ -197,6 +197,9 @@ func (rs *restorer) closeFds() {
 		unix.Close(fd)
 	}
 	rs.fds = nil
+	// The hardlink map holds descriptors just closed: a later item must
+	// not link through a number the kernel may hand out again.
+	clear(rs.links)
 }
 
 func exists(dirfd int, name string) bool {

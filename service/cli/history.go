@@ -52,6 +52,14 @@ func absArg(p string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
+// dirArg is a command's optional folder argument, "/" when absent.
+func dirArg(pos []string) (string, error) {
+	if len(pos) == 0 {
+		return "/", nil
+	}
+	return absArg(pos[0])
+}
+
 func runVersions(env *Env, args []string) error {
 	fs := flag.NewFlagSet("versions", flag.ContinueOnError)
 	pos, err := positional(fs, args, 1, 1, "versions PATH")
@@ -161,11 +169,9 @@ func runDeleted(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "/"
-	if len(pos) == 1 {
-		if dir, err = absArg(pos[0]); err != nil {
-			return err
-		}
+	dir, err := dirArg(pos)
+	if err != nil {
+		return err
 	}
 	t, err := parseTime(*since, time.Now())
 	if err != nil {
@@ -204,11 +210,9 @@ func runDuplicates(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "/"
-	if len(pos) == 1 {
-		if dir, err = absArg(pos[0]); err != nil {
-			return err
-		}
+	dir, err := dirArg(pos)
+	if err != nil {
+		return err
 	}
 	_, c, err := openCatalog(env)
 	if err != nil {

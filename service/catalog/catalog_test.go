@@ -47,7 +47,7 @@ func snapshot(t *testing.T, c *Catalog, name string, files map[string]int64) {
 		}
 		sum := make([]byte, 32)
 		sum[0] = byte(size)
-		if _, err := tx.Insert(dir, n, fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, sum, true); err != nil {
+		if _, err := tx.InsertBatch(dir, []NewVersion{{Name: n, Meta: fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, SHA256: sum, NewName: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 
+	"github.com/keepsake/keepsake/service/catalog"
+
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"golang.org/x/sys/unix"
 )
@@ -197,6 +199,7 @@ func (w *walker) record(bt *batch) error {
 
 func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 	b := w.b
+	var inserts []*entry
 	for _, e := range entries {
 		b.stats.files.Add(1)
 		if e.meta.Type == fsmeta.Dir {
@@ -265,10 +268,20 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 				return err
 			}
 		}
-		existed, err := b.txn.Insert(dirID, e.name, e.meta, e.sum, e.prev == nil)
-		if err != nil {
-			return b.targetErr(err, "record "+e.path)
-		}
+		inserts = append(inserts, e)
+	}
+	if len(inserts) == 0 {
+		return nil
+	}
+	rows := make([]catalog.NewVersion, len(inserts))
+	for i, e := range inserts {
+		rows[i] = catalog.NewVersion{Name: e.name, Meta: e.meta, SHA256: e.sum, NewName: e.prev == nil}
+	}
+	known, err := b.txn.InsertBatch(dirID, rows)
+	if err != nil {
+		return b.targetErr(err, "record the entries of a folder")
+	}
+	for i, e := range inserts {
 		if e.meta.Type == fsmeta.Dir {
 			continue
 		}
@@ -279,7 +292,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 		case e.prev != nil:
 			b.res.Modified++
 			b.plan(Modified, e.path, "")
-		case existed:
+		case known[i]:
 			b.noteExisting(e.path, e.sum)
 		default:
 			b.res.New++

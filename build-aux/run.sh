@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Keepsake on a sample folder: init a repository, back up, change a
-# file, back up again, search, and restore the old version beside the new
+# Runs Keepsake on a sample folder: init a repository, back up, change and
+# move files, back up again, search, look at a file's versions and at what
+# changed, verify the drive, and restore the old version beside the new
 # one. Everything lives in one temporary folder (or $KEEPSAKE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ ctl -v backup "$demo/Documents"
 ctl snapshots
 ctl search todo
 first=$("$demo/bin/keepsakectl" --repo "$demo/drive" --json snapshots | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+ctl versions "$demo/Documents/notes/todo.txt"
+ctl diff "$first" latest
+ctl verify
 ctl restore "$first" "$demo/Documents/notes/todo.txt"
 echo "\$ ls $demo/Documents/notes"; ls -l "$demo/Documents/notes"
 echo

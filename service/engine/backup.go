@@ -199,6 +199,11 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 		if !filepath.IsAbs(s) {
 			return nil, kerr.New(kerr.InvalidArgs, "source %q is not an absolute path", s)
 		}
+		// A missing source (a typo, a home on a disk that is not mounted)
+		// must not become a snapshot in which everything was deleted.
+		if _, err := os.Lstat(s); err != nil {
+			return nil, kerr.Wrap(kerr.PathNotFound, err, "source %s cannot be read (not mounted?); nothing was backed up", s)
+		}
 		sources = append(sources, filepath.Clean(s))
 	}
 	sort.Strings(sources)

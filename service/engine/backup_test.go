@@ -345,6 +345,19 @@ func TestRehashReadsEverythingAndOnlyChangedOtherwise(t *testing.T) {
 	}
 }
 
+func TestMissingSourceMakesNoSnapshot(t *testing.T) {
+	f := newFixture(t)
+	f.write("a", "a")
+	f.backup(nil)
+	_, err := f.tryBackup(func(o *BackupOptions) { o.Sources = append(o.Sources, f.path("../not-mounted")) })
+	if !kerr.Is(err, kerr.PathNotFound) || !strings.Contains(err.Error(), "not-mounted") {
+		t.Fatalf("got %v, want PathNotFound naming the source", err)
+	}
+	if snaps, _ := f.catalog().Snapshots(""); len(snaps) != 1 {
+		t.Errorf("%d snapshots after a refused run, want 1", len(snaps))
+	}
+}
+
 func TestSecondWriterGetsBusy(t *testing.T) {
 	f := newFixture(t)
 	f.write("a", "a")

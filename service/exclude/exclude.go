@@ -331,6 +331,9 @@ func DefaultPatterns() []string {
 		".Trash-*/",             // the desktop trash on other file systems
 		"~/.var/app/*/cache/",   // Flatpak apps' XDG cache directories
 		"~/.thumbnails/",        // pre-XDG thumbnail cache, still written by some apps
+		// Kernel and runtime file systems, for a backup of "/": their
+		// files are not data, and some never end.
+		"/proc/", "/sys/", "/dev/", "/run/",
 	}
 }
 

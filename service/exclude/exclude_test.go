@@ -175,6 +175,9 @@ func TestDefaultPatterns(t *testing.T) {
 		want bool
 	}{
 		{"cache dir", "/home/u/.cache", true, true},
+		{"proc of a backup of /", "/proc", true, true},
+		{"run of a backup of /", "/run", true, true},
+		{"a folder named proc elsewhere kept", "/home/u/proc", true, false},
 		{"root cache dir", "/root/.cache", true, true},
 		{"cache file kept", "/home/u/.cache", false, false},
 		{"flatpak cache", "/home/u/.var/app/org.x.Y/cache", true, true},

@@ -3,8 +3,6 @@ package catalog
 import (
 	"fmt"
 	"strconv"
-
-	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // StoredFiles calls fn for every file version held by snapshot s (host's
@@ -33,15 +31,6 @@ func (c *Catalog) StoredFiles(s Snapshot, slice, of int, fn func(Version) error)
 		}
 	}
 	return rows.Err()
-}
-
-// HasEntry reports whether snapshot s holds an entry at path p.
-func (c *Catalog) HasEntry(s Snapshot, p string) (bool, error) {
-	_, err := c.Lookup(s, p)
-	if kerr.Is(err, kerr.PathNotFound) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // NextSlice returns which slice of of a rolling verification should check

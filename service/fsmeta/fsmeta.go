@@ -36,16 +36,6 @@ func (t Type) String() string {
 	return "unknown"
 }
 
-// ParseType is the inverse of Type.String.
-func ParseType(s string) Type {
-	for i, n := range typeNames {
-		if n == s {
-			return Type(i)
-		}
-	}
-	return Unknown
-}
-
 // Stored reports whether entries of this type get a copy in a snapshot tree.
 // Sockets, device nodes and fifos are only recorded in the catalog: a backup
 // drive mounted nosuid,nodev should never hold device nodes.

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-build-aux/deps.sh rsync python3 time bc gcc libsqlite3-dev
+build-aux/deps.sh rsync python3 time bc gcc
 corpus=$(cd "$top/.." && pwd)/shared/bench/corpus.py
 [ -f "$corpus" ] || { echo "bench: $corpus not found (shared/ must sit beside the checkout)" >&2; exit 1; }
 

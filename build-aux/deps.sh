@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Keepsake's build, tests and benchmarks use,
 # only those missing, so running it again is cheap.
-# Fedora: dnf install gcc golang sqlite-devel rsync fuse fusefat dosfstools acl attr e2fsprogs python3 meson
+# Fedora: dnf install gcc golang rsync fuse fusefat dosfstools acl attr e2fsprogs python3 meson
+# (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
-packages=(gcc libsqlite3-dev rsync fuse fusefat dosfstools acl attr e2fsprogs util-linux python3 meson ninja-build)
+packages=(gcc rsync fuse fusefat dosfstools acl attr e2fsprogs util-linux python3 meson ninja-build)
 [ "$#" -gt 0 ] && packages=("$@")
 
 missing=()

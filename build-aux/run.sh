@@ -5,7 +5,7 @@
 # one. Everything lives in one temporary folder (or $KEEPSAKE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build-aux/deps.sh gcc libsqlite3-dev >/dev/null || true
+build-aux/deps.sh gcc >/dev/null || true
 
 demo=${KEEPSAKE_DEMO_DIR:-$(mktemp -d /var/tmp/keepsake-demo.XXXXXX)}
 mkdir -p "$demo/bin" "$demo/drive" "$demo/Documents/notes"

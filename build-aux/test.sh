@@ -5,7 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build-aux/deps.sh || { echo "keepsake: cannot install test dependencies" >&2; exit 1; }
+if ! build-aux/deps.sh; then
+  # A developer without root still runs every test that can run; the
+  # others skip and say which package they miss.
+  [ "$(id -u)" -ne 0 ] || { echo "keepsake: cannot install test dependencies" >&2; exit 1; }
+  echo "keepsake: continuing without them: the tests that need them will skip" >&2
+fi
 
 export CGO_ENABLED=1
 echo "== go vet"

@@ -109,13 +109,26 @@ func TestVerifyReportsStrayFilesAndCatalogDamage(t *testing.T) {
 	drive, src := sample(t)
 	mustCtl(t, drive, "backup", src)
 	snap := snapshots(t, drive)[0].Name
-	must(t, os.WriteFile(filepath.Join(drive, "Keepsake", "testhost", snap)+filepath.Join(src, "intruder"), []byte("?"), 0o644))
+	root := filepath.Join(drive, "Keepsake", "testhost", snap)
+	must(t, os.WriteFile(root+filepath.Join(src, "intruder"), []byte("?"), 0o644))
 	out, _, code := ctl(t, drive, "--json", "verify")
 	var v verifyJSON
 	lastJSON(t, out, &v)
 	if code != 1 || len(v.Damaged) != 1 || v.Damaged[0].Problem != "on the drive but not in the catalog" {
 		t.Fatalf("stray file: exit %d %+v", code, v)
 	}
+	// A folder the catalog lists, gone from the drive.
+	must(t, os.RemoveAll(root+filepath.Join(src, "d")))
+	out, _, _ = ctl(t, drive, "--json", "verify")
+	lastJSON(t, out, &v)
+	problems := map[string]string{}
+	for _, d := range v.Damaged {
+		problems[d.Path] = d.Problem
+	}
+	if problems[filepath.Join(src, "d")] != "missing dir" || problems[filepath.Join(src, "d", "a.txt")] != "missing" {
+		t.Fatalf("missing folder: %+v", v.Damaged)
+	}
+	must(t, os.Remove(root+filepath.Join(src, "intruder")))
 	// Garbage over the middle of the catalog file.
 	cat := filepath.Join(drive, "Keepsake", "catalog.db")
 	f, err := os.OpenFile(cat, os.O_RDWR, 0)

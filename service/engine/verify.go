@@ -176,6 +176,17 @@ func strayFiles(cat *catalog.Catalog, s catalog.Snapshot, root string, res *Veri
 			res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: dir, Problem: "folder unreadable: " + err.Error()})
 			return nil
 		}
+		onDisk := make(map[string]bool, len(ents))
+		for _, e := range ents {
+			onDisk[e.Name()] = true
+		}
+		// Folders and symlinks the catalog lists must be there too (files
+		// were checked, and hashed, already).
+		for _, v := range listed {
+			if t := v.Meta.Type; t != fsmeta.File && t.Stored() && !onDisk[v.Name] {
+				res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: v.Path(), Problem: "missing " + t.String()})
+			}
+		}
 		for _, e := range ents {
 			p := filepath.Join(dir, e.Name())
 			if _, ok := known[e.Name()]; !ok {

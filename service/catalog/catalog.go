@@ -37,7 +37,8 @@ func Open(p string) (*Catalog, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		if isCorrupt(err) {
-			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged", p)
+			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged (the snapshot folders beside it are plain files: "+
+				"browse them or copy them back with cp -a; move the catalog aside to start a new one)", p)
 		}
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
 	}

@@ -159,3 +159,25 @@ func TestLsAndLogJSON(t *testing.T) {
 		t.Errorf("unknown snapshot: %d %+v", code, e)
 	}
 }
+
+// Exclusions from the command line and from a file, gitignore-style.
+func TestBackupExclusions(t *testing.T) {
+	drive, src := sample(t) // d/a.txt, b.txt
+	must(t, os.WriteFile(filepath.Join(src, "skip.tmp"), []byte("t"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(src, "node_modules", "x"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "node_modules", "x", "y.js"), []byte("y"), 0o644))
+	list := filepath.Join(t.TempDir(), "excludes")
+	must(t, os.WriteFile(list, []byte("# build junk\nnode_modules/\n\n*.tmp\n"), 0o644))
+	mustCtl(t, drive, "backup", "--exclude", "b.txt", "--exclude-from", list, src)
+	var ls []struct{ Name string }
+	lastJSON(t, mustCtl(t, drive, "--json", "ls", "latest", src), &ls)
+	if len(ls) != 1 || ls[0].Name != "d" {
+		t.Errorf("backed up %+v, want only d (b.txt, *.tmp and node_modules/ excluded)", ls)
+	}
+	out, _, code := ctl(t, drive, "--json", "backup", "--exclude", "a[", src)
+	var e jsonError
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "InvalidArgs" || !strings.Contains(e.Message, `"a["`) {
+		t.Errorf("bad pattern: exit %d %+v", code, e)
+	}
+}

@@ -121,6 +121,15 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	if strings.Contains(out.String(), "\x1b") {
 		t.Error("escape codes leaked into stdout")
 	}
+	// With a previous snapshot to estimate from, the bar has a percentage
+	// and an ETA.
+	errb.Reset()
+	if code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb, Terminal: true}, []string{"--repo", drive, "backup", src}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "%") || !strings.Contains(errb.String(), "ETA") || !strings.Contains(errb.String(), "[") {
+		t.Errorf("no bar with ETA on the second run: %q", errb.String())
+	}
 }
 
 // --changed-dirs rejects relative paths by name.

@@ -33,13 +33,15 @@ func parseSpace(s, dir string) (int64, error) {
 		return int64(f / 100 * float64(st.Blocks) * float64(st.Bsize)), nil
 	}
 	mult := 1.0
+	// "2GiB", "2Gi", "2GB" and "2G" all mean 2 GiB, as df and du print them.
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")
 	if n := len(s); n > 0 {
 		if i := strings.IndexByte("KMGT", s[n-1]&^0x20); i >= 0 {
 			mult = float64(int64(1) << (10 * (i + 1)))
 			s = s[:n-1]
 		}
 	}
-	f, err := strconv.ParseFloat(strings.TrimSuffix(s, "i"), 64)
+	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 {
 		return 0, bad
 	}

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 	"math/rand"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/cli"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 )
 
@@ -199,5 +201,52 @@ func TestKill9DuringPrune(t *testing.T) {
 	}
 	if len(ents) != 2 { // the snapshot and latest
 		t.Errorf("host folder holds %d entries", len(ents))
+	}
+}
+
+// Two machines on one drive: each keeps its own history; prune touches the
+// current host unless told --all-hosts.
+func TestTwoHostsOnOneDrive(t *testing.T) {
+	drive, src := sample(t)
+	run := func(host string, args ...string) string {
+		var out, errb bytes.Buffer
+		env := &cli.Env{Stdout: &out, Stderr: &errb}
+		if code := cli.Run(env, append([]string{"--repo", drive, "--host", host}, args...)); code != 0 {
+			t.Fatalf("%s %v: exit %d %s", host, args, code, errb.String())
+		}
+		return out.String()
+	}
+	for i := 0; i < 2; i++ {
+		run("laptop", "backup", src)
+		run("desktop", "backup", src)
+	}
+	var all []snapshotJSON
+	lastJSON(t, run("laptop", "--json", "snapshots"), &all)
+	hosts := map[string]int{}
+	for _, s := range all {
+		hosts[s.Host]++
+	}
+	if hosts["laptop"] != 2 || hosts["desktop"] != 2 {
+		t.Fatalf("snapshots by host: %v", hosts)
+	}
+	run("laptop", "policy", "--keep-last", "1")
+	var res pruneJSON
+	lastJSON(t, run("laptop", "--json", "prune"), &res)
+	if len(res.Removed) != 1 {
+		t.Errorf("prune for laptop removed %+v", res.Removed)
+	}
+	lastJSON(t, run("laptop", "--json", "prune", "--all-hosts"), &res)
+	if len(res.Removed) != 1 {
+		t.Errorf("prune --all-hosts removed %+v, want desktop's older one", res.Removed)
+	}
+	lastJSON(t, run("laptop", "--json", "snapshots"), &all)
+	if len(all) != 2 || all[0].Host == all[1].Host {
+		t.Errorf("left %+v, want the newest of each host", all)
+	}
+	// Each host restores its own files.
+	var hits []struct{ Host string }
+	lastJSON(t, run("desktop", "--json", "search", "a.txt"), &hits)
+	if len(hits) != 2 {
+		t.Errorf("search over both hosts: %+v", hits)
 	}
 }

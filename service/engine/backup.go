@@ -281,11 +281,11 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 	}()
 	if !b.opts.DryRun {
 		if err := os.MkdirAll(b.r.HostDir(b.opts.Host), 0o755); err != nil {
-			return nil, b.targetErr(err, "create host folder")
+			return nil, targetError(err, "create host folder")
 		}
 		b.partial = b.r.SnapshotDir(b.opts.Host, b.name) + repo.PartialSuffix
 		if err := os.Mkdir(b.partial, 0o700); err != nil {
-			return nil, b.targetErr(err, "create snapshot folder")
+			return nil, targetError(err, "create snapshot folder")
 		}
 	}
 	b.pool = newPool(b.opts.Workers)
@@ -317,7 +317,7 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 // commit, then the rename that publishes the folder, then latest.
 func (b *backup) finish() error {
 	if err := syncFS(b.partial); err != nil {
-		return b.targetErr(err, "flush snapshot data")
+		return targetError(err, "flush snapshot data")
 	}
 	detail := fmt.Sprintf("files=%d dirs=%d bytes=%d copied=%d copied_bytes=%d linked=%d new=%d modified=%d moved=%d deleted=%d skipped=%d",
 		b.res.Files, b.res.Dirs, b.res.Bytes, b.res.Copied, b.res.CopiedBytes, b.res.Linked, b.res.New, b.res.Modified, b.res.Moved, b.res.Deleted, b.res.Skipped)
@@ -326,7 +326,7 @@ func (b *backup) finish() error {
 	}
 	tot := catalog.Totals{Files: b.res.Files, Dirs: b.res.Dirs, Bytes: b.res.Bytes, NewBytes: b.res.CopiedBytes}
 	if err := b.txn.Commit(tot, time.Now()); err != nil {
-		return b.targetErr(err, "commit catalog")
+		return targetError(err, "commit catalog")
 	}
 	final := b.r.SnapshotDir(b.opts.Host, b.name)
 	if err := os.Rename(b.partial, final); err != nil {
@@ -351,12 +351,8 @@ func syncFS(dir string) error {
 	return unix.Syncfs(fd)
 }
 
-// targetErr names errors of the backup drive: a full disk and a drive that
-// went away are what users meet, and what scripts must tell apart.
-func (b *backup) targetErr(err error, what string) error {
-	return targetError(err, what)
-}
-
+// targetError names errors of the backup drive: a full disk and a drive
+// that went away are what users meet, and what scripts must tell apart.
 func targetError(err error, what string) error {
 	var named *kerr.Error
 	if errors.As(err, &named) {

@@ -33,7 +33,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 			}
 			if !b.opts.DryRun {
 				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); err != nil {
-					return out, subdirs, b.targetErr(err, "create folder "+e.path)
+					return out, subdirs, targetError(err, "create folder "+e.path)
 				}
 			}
 			subdirs = append(subdirs, e)
@@ -123,7 +123,7 @@ func (w *walker) linkLater() error {
 		e.dir = &dirFds{src: -1, prev: -1, dst: -1}
 		if !b.opts.DryRun {
 			if e.dir.dst = openDir(w.rel(e.path[:len(e.path)-len(e.name)])); e.dir.dst < 0 {
-				return b.targetErr(unix.ENOENT, "open snapshot folder of "+e.path)
+				return targetError(unix.ENOENT, "open snapshot folder of "+e.path)
 			}
 		}
 		e.sum, e.op, e.inodeFrom = in.sum, opLinkInode, in.path
@@ -279,7 +279,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 	}
 	known, err := b.txn.InsertBatch(dirID, rows)
 	if err != nil {
-		return b.targetErr(err, "record the entries of a folder")
+		return targetError(err, "record the entries of a folder")
 	}
 	for i, e := range inserts {
 		if e.meta.Type == fsmeta.Dir {

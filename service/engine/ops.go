@@ -180,11 +180,11 @@ func (w *walker) symlink(e *entry) {
 	err := unix.Symlinkat(e.meta.LinkTarget, e.dir.dst, e.name)
 	e.dir.names.Unlock()
 	if err != nil {
-		e.err = w.b.targetErr(err, "create symlink "+e.path)
+		e.err = targetError(err, "create symlink "+e.path)
 		return
 	}
 	if err := fsmeta.ApplyAt(e.dir.dst, e.name, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true}); err != nil {
-		e.err = w.b.targetErr(err, "set metadata of "+e.path)
+		e.err = targetError(err, "set metadata of "+e.path)
 	}
 }
 
@@ -229,14 +229,14 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	e.dir.names.Unlock()
 	if err != nil {
-		e.err = w.b.targetErr(err, "create "+e.path)
+		e.err = targetError(err, "create "+e.path)
 		return false, err
 	}
 	defer unix.Close(out)
 	n, err := copyData(src, out, before.Size)
 	if err != nil {
 		if isTargetErr(err) {
-			e.err = w.b.targetErr(err, "copy "+e.path)
+			e.err = targetError(err, "copy "+e.path)
 		} else {
 			e.skip = "cannot read: " + err.Error()
 		}
@@ -245,7 +245,7 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	w.b.stats.copied.Add(n)
 	sum, err := hashFd(out, n)
 	if err != nil {
-		e.err = w.b.targetErr(err, "read back "+e.path)
+		e.err = targetError(err, "read back "+e.path)
 		return false, err
 	}
 	if err := unix.Fstat(src, &after); err != nil {
@@ -268,7 +268,7 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 		ModeSet: m.Mode == perm&^umask,
 	}
 	if err := fsmeta.ApplyFile(out, e.meta, opt); err != nil {
-		e.err = w.b.targetErr(err, "set metadata of "+e.path)
+		e.err = targetError(err, "set metadata of "+e.path)
 		return false, err
 	}
 	return true, nil

@@ -216,7 +216,7 @@ func (w *walker) run() error {
 	}
 	for _, d := range w.dirMetas {
 		if err := fsmeta.ApplyAt(unix.AT_FDCWD, w.rel(d.path), d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
-			return b.targetErr(err, "set metadata of "+d.path)
+			return targetError(err, "set metadata of "+d.path)
 		}
 	}
 	return nil
@@ -263,7 +263,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if !b.opts.DryRun {
 		if fds.dst = openDir(w.rel(p)); fds.dst < 0 {
 			fds.close()
-			return b.targetErr(unix.ENOENT, "open snapshot folder "+p)
+			return targetError(unix.ENOENT, "open snapshot folder "+p)
 		}
 	}
 	entries, err := w.list(p, mode, prevKids, fds)

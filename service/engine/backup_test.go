@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -474,5 +475,36 @@ func TestRecoverResumesOrCleans(t *testing.T) {
 	must(t, err)
 	if len(snaps) != 2 || snaps[0].Name != r1.Snapshot || snaps[1].Name != r2.Snapshot {
 		t.Errorf("snapshots %+v", snaps)
+	}
+}
+
+func TestCancelLeavesNothingHalfDone(t *testing.T) {
+	f := newFixture(t)
+	f.write("first", "1")
+	f.backup(nil)
+	// 100 folders of 7 files: the walk is still going when the cancel
+	// arrives, right after the first progress report.
+	for i := 0; i < 700; i++ {
+		f.write(filepath.Join("many", fmt.Sprintf("d%02d", i%100), fmt.Sprintf("f%d.txt", i%7)), fmt.Sprintf("file %d", i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var once sync.Once
+	go func() { <-started; cancel() }()
+	_, err := Backup(ctx, f.repo, BackupOptions{Host: "testhost", Sources: []string{f.src}, Actor: catalog.CurrentActor(),
+		NoDefaultExcludes: true, ProgressInterval: time.Millisecond,
+		Progress: func(Progress) { once.Do(func() { close(started) }) }})
+	if !kerr.Is(err, kerr.Cancelled) {
+		t.Fatalf("cancelled backup returned %v, want Cancelled", err)
+	}
+	if snaps, _ := f.catalog().Snapshots(""); len(snaps) != 1 {
+		t.Errorf("%d snapshots after a cancelled run, want 1", len(snaps))
+	}
+	if parts, _ := f.repo.Partials("testhost"); len(parts) != 0 {
+		t.Errorf("left behind: %v", parts)
+	}
+	r := f.backup(nil)
+	if r.Files != 701 || r.New != 700 {
+		t.Errorf("the run after a cancel: files=%d new=%d, want 701 and 700", r.Files, r.New)
 	}
 }

@@ -63,7 +63,7 @@ timed() {
   fi
   sync
   end=$(date +%s.%N)
-  T[$name]=$(echo "$end - $start" | bc -l)
+  T[$name]=$(printf "%.6f" "$(echo "$end - $start" | bc -l)")
   printf '  %-22s %8.3f s\n' "$name" "${T[$name]}"
 }
 
@@ -152,7 +152,8 @@ timed rm_rf rm -rf "$work/rmcopy"
 peak=0
 for k in "${!RSS[@]}"; do [ "${RSS[$k]:-0}" -gt "$peak" ] && peak=${RSS[$k]}; done
 
-ratio() { echo "scale=3; $1 / $2" | bc -l; }
+# Always with a leading zero: bc prints ".746", which bench.json cannot hold.
+ratio() { printf '%.3f\n' "$(echo "scale=4; $1 / $2" | bc -l)"; }
 # pairratio A B: the median over the repetitions of A.i / B.i; each pair
 # ran back to back, so a disk that slows down for a minute cancels out.
 pairratio() {

@@ -29,8 +29,10 @@ type Env struct {
 	// Terminal says stderr is a terminal: show a progress bar.
 	Terminal bool
 
-	Repo    string
-	Host    string
+	Repo string
+	Host string
+	// Profile is --profile: which of the service's profiles a command is about.
+	Profile string
 	JSON    bool
 	Verbose bool
 }
@@ -110,6 +112,12 @@ func Run(env *Env, args []string) int {
 				return env.fail(usagef("--host needs a name"))
 			}
 			env.Host = v
+		case a == "--profile" || strings.HasPrefix(a, "--profile="):
+			v, ok := val()
+			if !ok {
+				return env.fail(usagef("--profile needs a name"))
+			}
+			env.Profile = v
 		case a == "-h" || a == "--help" || a == "help":
 			env.usage(env.Stdout)
 			return ExitOK
@@ -124,6 +132,14 @@ func Run(env *Env, args []string) int {
 		env.usage(env.Stderr)
 		return ExitUsage
 	}
+	// Without --repo, commands go to the service; with it, to the drive.
+	if env.Repo == "" {
+		for _, c := range serviceCommands {
+			if c.name == rest[0] {
+				return env.fail(c.run(env, rest[1:]))
+			}
+		}
+	}
 	for _, c := range commands {
 		if c.name == rest[0] {
 			if env.Repo == "" {
@@ -132,12 +148,22 @@ func Run(env *Env, args []string) int {
 			return env.fail(c.run(env, rest[1:]))
 		}
 	}
+	for _, c := range serviceCommands {
+		if c.name == rest[0] {
+			return env.fail(usagef("%s talks to the service: leave out --repo", c.name))
+		}
+	}
 	return env.fail(usagef("unknown command %q", rest[0]))
 }
 
 func (env *Env) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: keepsakectl --repo DIR [--host NAME] [--json] [-v] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\nCommands:")
+	fmt.Fprintln(w, "usage: keepsakectl [--profile NAME] [--json] COMMAND [ARGS]       (through the keepsaked service)")
+	fmt.Fprintln(w, "       keepsakectl --repo DIR [--host NAME] [--json] [-v] COMMAND [ARGS]   (on a drive directly)")
+	fmt.Fprintln(w, "\nService commands:")
+	for _, c := range serviceCommands {
+		fmt.Fprintf(w, "  %-14s %s\n                 %s\n", c.name, c.summary, c.usage)
+	}
+	fmt.Fprintln(w, "\nDrive commands (--repo DIR):")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n             %s\n", c.name, c.summary, c.usage)
 	}

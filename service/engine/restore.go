@@ -32,7 +32,13 @@ type RestoreOptions struct {
 	Overwrite bool
 	Actor     catalog.Actor
 	// Owner restores uid and gid; it defaults to on for root only.
-	Owner    *bool
+	Owner *bool
+	// As, when set, reads the snapshot and writes the destination with
+	// these credentials instead of the process's (the service restores
+	// for a user): the kernel then refuses what that user could not read
+	// or write, and new files belong to the user. The catalog is still
+	// read with the process's own rights.
+	As       *Credentials
 	Progress func(Progress)
 	Warn     func(Warning)
 }
@@ -96,6 +102,19 @@ func Restore(ctx context.Context, r *repo.Repo, opts RestoreOptions) (*RestoreRe
 	owner := os.Geteuid() == 0
 	if opts.Owner != nil {
 		owner = *opts.Owner
+	}
+	if opts.As != nil {
+		owner = false
+		return restoreAs(opts.As, func() (*RestoreResult, error) {
+			rs := &restorer{ctx: ctx, cat: cat, snap: s, snapRoot: snapRoot, opts: opts, owner: owner,
+				links: map[[2]uint64]placed{}, res: &RestoreResult{Snapshot: s.Name}, start: time.Now()}
+			for _, p := range opts.Paths {
+				if err := rs.item(p); err != nil {
+					return rs.res, err
+				}
+			}
+			return rs.res, nil
+		})
 	}
 	rs := &restorer{ctx: ctx, cat: cat, snap: s, snapRoot: snapRoot, opts: opts, owner: owner,
 		links: map[[2]uint64]placed{}, res: &RestoreResult{Snapshot: s.Name}, start: time.Now()}

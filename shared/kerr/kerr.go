@@ -26,6 +26,11 @@ const (
 	SourceChanged         Name = "SourceChanged"
 	DeviceGone            Name = "DeviceGone"
 	Damaged               Name = "Damaged"
+	DriveNotFound         Name = "DriveNotFound"
+	MountFailed           Name = "MountFailed"
+	InvalidConfig         Name = "InvalidConfig"
+	NotAuthorized         Name = "NotAuthorized"
+	NotFound              Name = "NotFound"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

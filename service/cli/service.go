@@ -1,0 +1,783 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// serviceCommands talk to keepsaked over the system bus: what runs
+// without --repo.
+var serviceCommands []command
+
+func init() {
+	serviceCommands = []command{
+		{"status", "status", "each profile's state, last and next backup, drive and free space", svcStatus},
+		{"profiles", "profiles", "list backup profiles and their settings", svcProfiles},
+		{"create-profile", "create-profile NAME [--drive UUID] [--exclude PATTERN]... SOURCE...", "make a backup profile", svcCreateProfile},
+		{"configure", "configure [KEY=VALUE]... (sources=/a:/b excludes=... drive=UUID interval=3600 on-change=yes quiet=300 on-plug=yes skip-on-battery=no retention=... min-free=2%)", "change the profile's settings (administrators)", svcConfigure},
+		{"add-source", "add-source DIR", "back up one more folder", svcAddSource},
+		{"remove-source", "remove-source DIR", "stop backing up a folder", svcRemoveSource},
+		{"delete-profile", "delete-profile", "forget the profile (its snapshots stay on the drive)", svcDeleteProfile},
+		{"drives", "drives", "drives the service knows: present, enrolled, free space, why one cannot be used", svcDrives},
+		{"enroll", "enroll UUID", "write a repository to a drive and make it the profile's drive", svcEnroll},
+		{"unmount", "unmount UUID", "unmount a drive the service mounted", svcUnmount},
+		{"backup-now", "backup-now [--full] [--no-wait]", "back up now and show progress", svcBackupNow},
+		{"snapshots", "snapshots", "list snapshots", svcSnapshots},
+		{"ls", "ls SNAPSHOT [PATH]", "list a folder of a snapshot", svcLs},
+		{"search", "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", "find files by name in every snapshot", svcSearch},
+		{"versions", "versions PATH", "the distinct versions of a file", svcVersions},
+		{"deleted", "deleted DIR [--since TIME]", "files gone from a folder", svcDeleted},
+		{"restore", "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", "restore files as yourself", svcRestore},
+		{"prune", "prune [--dry-run] [--free SIZE|PERCENT]", "apply the retention policy now", svcPrune},
+		{"verify", "verify [--sample PERCENT]", "re-read stored files against the catalog", svcVerify},
+		{"cancel", "cancel JOB", "cancel a running job (its number or object path)", svcCancel},
+		{"reload", "reload", "re-read /etc/keepsake/keepsake.conf", svcReload},
+	}
+}
+
+// svc is a connection plus the profile a command is about.
+type svc struct {
+	env *Env
+	c   *client.Client
+	fs  *flag.FlagSet
+}
+
+func connect(env *Env, name string) (*svc, error) {
+	c, err := client.Connect()
+	if err != nil {
+		return nil, err
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &svc{env: env, c: c, fs: fs}, nil
+}
+
+// opts are the options every call carries: scripts never want a password
+// prompt they cannot answer.
+func (s *svc) opts() client.Options {
+	o := client.Options{}
+	if !s.env.Terminal {
+		o["auth.no_user_interaction"] = true
+	}
+	return o
+}
+
+// profile is --profile, or the only profile there is.
+func (s *svc) profile() (string, error) {
+	if s.env.Profile != "" {
+		return s.env.Profile, nil
+	}
+	ps, err := s.c.Profiles()
+	if err != nil {
+		return "", err
+	}
+	switch len(ps) {
+	case 0:
+		return "", kerr.New(kerr.NotFound, "no backup profile yet: make one with keepsakectl create-profile NAME SOURCE...")
+	case 1:
+		return ps[0].Name, nil
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return "", usagef("there are several profiles (%s): say which with --profile NAME", strings.Join(names, ", "))
+}
+
+func ts(us int64) string {
+	if us == 0 {
+		return "never"
+	}
+	return client.Time(us).Local().Format("2006-01-02 15:04:05")
+}
+
+func svcStatus(env *Env, args []string) error {
+	s, err := connect(env, "status")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "status takes no arguments"); err != nil {
+		return err
+	}
+	st, err := s.c.Status(s.opts())
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		for _, d := range st {
+			env.emit(d.Plain())
+		}
+		return nil
+	}
+	if len(st) == 0 {
+		fmt.Fprintln(env.Stdout, "no backup profiles")
+	}
+	for _, d := range st {
+		free := "unknown"
+		if f := d.Int("target-free"); f >= 0 {
+			free = humanBytes(f)
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
+			d.String("name"), d.String("state"), ts(d.Int("last-success")), d.String("result"),
+			ts(d.Int("next-due")), d.String("drive"), d.Bool("drive-present"), free)
+		if m := d.String("message"); m != "" && d.String("result") != "ok" {
+			fmt.Fprintf(env.Stdout, "  %s\n", m)
+		}
+	}
+	return nil
+}
+
+func svcProfiles(env *Env, args []string) error {
+	s, err := connect(env, "profiles")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "profiles takes no arguments"); err != nil {
+		return err
+	}
+	ps, err := s.c.Profiles()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if env.JSON {
+			env.emit(p)
+			continue
+		}
+		fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  last: %s %s\n",
+			p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
+			time.Duration(p.Interval)*time.Second, p.OnChange, time.Duration(p.QuietPeriod)*time.Second, p.OnPlug,
+			p.Retention, ts(p.LastSuccess), p.LastMessage)
+		if p.WatchProblem != "" {
+			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+		}
+	}
+	return nil
+}
+
+func svcCreateProfile(env *Env, args []string) error {
+	s, err := connect(env, "create-profile")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	drive := s.fs.String("drive", "", "")
+	var excl stringList
+	s.fs.Var(&excl, "exclude", "")
+	pos, err := positional(s.fs, args, 1, -1, "create-profile NAME [--drive UUID] SOURCE...")
+	if err != nil {
+		return err
+	}
+	set := client.Options{}
+	var srcs []string
+	for _, p := range pos[1:] {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, a)
+	}
+	if len(srcs) > 0 {
+		set["sources"] = srcs
+	}
+	if len(excl) > 0 {
+		set["excludes"] = []string(excl)
+	}
+	if *drive != "" {
+		set["drive"] = *drive
+	}
+	path, err := s.c.CreateProfile(pos[0], set, s.opts())
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		env.emit(map[string]any{"event": "result", "profile": pos[0], "path": path})
+	} else {
+		fmt.Fprintf(env.Stdout, "profile %s created\n", pos[0])
+	}
+	return nil
+}
+
+func svcConfigure(env *Env, args []string) error {
+	s, err := connect(env, "configure")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, -1, "configure KEY=VALUE...")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	set := client.Options{}
+	for _, kv := range pos {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usagef("configure: %q is not KEY=VALUE", kv)
+		}
+		switch k {
+		case "sources", "excludes":
+			l := []string{}
+			if v != "" {
+				l = strings.Split(v, ":")
+			}
+			set[k] = l
+		case "interval", "quiet":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				d, derr := time.ParseDuration(v)
+				if derr != nil {
+					return usagef("configure: %s wants seconds or a duration like 1h", k)
+				}
+				n = uint64(d / time.Second)
+			}
+			set[k] = n
+		case "on-change", "on-plug", "skip-on-battery":
+			switch strings.ToLower(v) {
+			case "yes", "true", "on", "1":
+				set[k] = true
+			case "no", "false", "off", "0":
+				set[k] = false
+			default:
+				return usagef("configure: %s wants yes or no", k)
+			}
+		default:
+			set[k] = v
+		}
+	}
+	if err := s.c.Configure(name, set, s.opts()); err != nil {
+		return err
+	}
+	if !env.JSON {
+		fmt.Fprintf(env.Stdout, "profile %s updated\n", name)
+	}
+	return nil
+}
+
+func svcSource(env *Env, args []string, add bool) error {
+	s, err := connect(env, "add-source")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, 1, "add-source DIR / remove-source DIR")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(pos[0])
+	if err != nil {
+		return err
+	}
+	if add {
+		return s.c.AddSource(name, dir, s.opts())
+	}
+	return s.c.RemoveSource(name, dir, s.opts())
+}
+
+func svcAddSource(env *Env, args []string) error    { return svcSource(env, args, true) }
+func svcRemoveSource(env *Env, args []string) error { return svcSource(env, args, false) }
+
+func svcDeleteProfile(env *Env, args []string) error {
+	s, err := connect(env, "delete-profile")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "delete-profile takes no arguments (use --profile NAME)"); err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	return s.c.DeleteProfile(name, s.opts())
+}
+
+func svcDrives(env *Env, args []string) error {
+	s, err := connect(env, "drives")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "drives takes no arguments"); err != nil {
+		return err
+	}
+	ds, err := s.c.Drives()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	if !env.JSON {
+		fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
+	}
+	for _, d := range ds {
+		if env.JSON {
+			env.emit(d)
+			continue
+		}
+		free := "-"
+		if d.Free >= 0 {
+			free = humanBytes(d.Free)
+		}
+		note := d.Unusable
+		if d.Warning != "" {
+			note = d.Warning
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
+	}
+	return tw.Flush()
+}
+
+func svcEnroll(env *Env, args []string) error {
+	s, err := connect(env, "enroll")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, 1, "enroll UUID")
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if env.Profile != "" {
+		o["profile"] = client.ProfilePath(env.Profile)
+	} else if ps, err := s.c.Profiles(); err == nil && len(ps) == 1 {
+		o["profile"] = ps[0].Path
+	}
+	if err := s.c.Enroll(pos[0], o); err != nil {
+		return err
+	}
+	if !env.JSON {
+		fmt.Fprintf(env.Stdout, "drive %s enrolled\n", pos[0])
+	}
+	return nil
+}
+
+func svcUnmount(env *Env, args []string) error {
+	s, err := connect(env, "unmount")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, 1, "unmount UUID")
+	if err != nil {
+		return err
+	}
+	return s.c.Unmount(pos[0], s.opts())
+}
+
+// follow shows a job's progress until it ends; Ctrl-C cancels it.
+func (s *svc) follow(job dbus.ObjectPath) (client.Job, error) {
+	bar := newProgressBar(s.env)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		s.c.Cancel(job, s.opts())
+	}()
+	j, err := s.c.Wait(context.Background(), job, func(j client.Job) {
+		if j.Finished {
+			return
+		}
+		bar.update(engine.Progress{Phase: j.Phase, Files: int64(j.FilesDone), Bytes: int64(j.BytesDone),
+			TotalFiles: int64(j.FilesTotal), TotalBytes: int64(j.BytesTotal), Elapsed: time.Since(client.Time(j.Started))})
+	})
+	bar.done()
+	return j, err
+}
+
+func (s *svc) startAndFollow(what string, start func() (dbus.ObjectPath, error)) error {
+	job, err := start()
+	if err != nil {
+		return err
+	}
+	j, err := s.follow(job)
+	if s.env.JSON {
+		ev := map[string]any{"event": "result", "job": string(job), "operation": j.Operation, "message": j.Message}
+		if err != nil {
+			ev["event"], ev["error"] = "error", string(kerr.NameOf(err))
+			s.env.emit(ev)
+			return quietError{err}
+		}
+		s.env.emit(ev)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if j.Message != "" {
+		fmt.Fprintf(s.env.Stdout, "%s: %s\n", what, j.Message)
+	}
+	return nil
+}
+
+func svcBackupNow(env *Env, args []string) error {
+	s, err := connect(env, "backup-now")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	full := s.fs.Bool("full", false, "")
+	noWait := s.fs.Bool("no-wait", false, "")
+	if _, err := positional(s.fs, args, 0, 0, "backup-now [--full] [--no-wait]"); err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if *full {
+		o["full"] = true
+	}
+	if *noWait {
+		job, err := s.c.BackupNow(name, o)
+		if err == nil {
+			fmt.Fprintln(env.Stdout, job)
+		}
+		return err
+	}
+	return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(name, o) })
+}
+
+func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
+	for _, d := range ds {
+		if env.JSON {
+			env.emit(d.Plain())
+		} else {
+			fmt.Fprintln(env.Stdout, line(d))
+		}
+	}
+}
+
+func svcSnapshots(env *Env, args []string) error {
+	s, err := connect(env, "snapshots")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "snapshots takes no arguments"); err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	ds, err := s.c.Snapshots(name, s.opts())
+	if err != nil {
+		return err
+	}
+	printDicts(env, ds, func(d client.Dict) string {
+		return fmt.Sprintf("%s  %s  %d files  %s", d.String("name"), ts(d.Int("time")), d.Int("files"), humanBytes(d.Int("bytes")))
+	})
+	return nil
+}
+
+func entryLine(d client.Dict) string {
+	return fmt.Sprintf("%-7s %10s  %s  %s", d.String("type"), humanBytes(d.Int("size")), ts(d.Int("mtime")), d.String("path"))
+}
+
+func svcLs(env *Env, args []string) error {
+	s, err := connect(env, "ls")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	all := s.fs.Bool("all-users", false, "")
+	pos, err := positional(s.fs, args, 1, 2, "ls SNAPSHOT [PATH]")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	dir := "/"
+	if len(pos) == 2 {
+		if dir, err = filepath.Abs(pos[1]); err != nil {
+			return err
+		}
+	}
+	o := s.opts()
+	if *all {
+		o["all-users"] = true
+	}
+	ds, err := s.c.List(name, pos[0], dir, o)
+	if err != nil {
+		return err
+	}
+	printDicts(env, ds, entryLine)
+	return nil
+}
+
+func svcSearch(env *Env, args []string) error {
+	s, err := connect(env, "search")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	in := s.fs.String("in", "", "")
+	since := s.fs.String("since", "", "")
+	until := s.fs.String("until", "", "")
+	limit := s.fs.Int("limit", 0, "")
+	all := s.fs.Bool("all-users", false, "")
+	pos, err := positional(s.fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if *in != "" {
+		a, err := filepath.Abs(*in)
+		if err != nil {
+			return err
+		}
+		o["in"] = a
+	}
+	for k, v := range map[string]string{"since": *since, "until": *until} {
+		if v == "" {
+			continue
+		}
+		t, err := parseTime(v, time.Now())
+		if err != nil {
+			return usagef("search --%s: %v", k, err)
+		}
+		o[k] = t.UnixMicro()
+	}
+	if *limit > 0 {
+		o["limit"] = uint32(*limit)
+	}
+	if *all {
+		o["all-users"] = true
+	}
+	ds, err := s.c.Search(name, pos[0], o)
+	if err != nil {
+		return err
+	}
+	printDicts(env, ds, func(d client.Dict) string {
+		sn := d.Strings("snapshots")
+		return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d), len(sn), first(sn), last(sn))
+	})
+	return nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+func svcVersions(env *Env, args []string) error {
+	s, err := connect(env, "versions")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, 1, "versions PATH")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	p, err := filepath.Abs(pos[0])
+	if err != nil {
+		return err
+	}
+	ds, err := s.c.Versions(name, p, s.opts())
+	if err != nil {
+		return err
+	}
+	printDicts(env, ds, func(d client.Dict) string {
+		sn := d.Strings("snapshots")
+		return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.String("sha256"), humanBytes(d.Int("size")), ts(d.Int("mtime")),
+			strings.Join(d.Strings("paths"), ", "), first(sn), last(sn))
+	})
+	return nil
+}
+
+func svcDeleted(env *Env, args []string) error {
+	s, err := connect(env, "deleted")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	since := s.fs.String("since", "", "")
+	pos, err := positional(s.fs, args, 1, 1, "deleted DIR [--since TIME]")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(pos[0])
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if *since != "" {
+		t, err := parseTime(*since, time.Now())
+		if err != nil {
+			return usagef("deleted --since: %v", err)
+		}
+		o["since"] = t.UnixMicro()
+	}
+	ds, err := s.c.Deleted(name, dir, o)
+	if err != nil {
+		return err
+	}
+	printDicts(env, ds, func(d client.Dict) string {
+		return fmt.Sprintf("%s  (last in %s)", entryLine(d), d.String("last-snapshot"))
+	})
+	return nil
+}
+
+func svcRestore(env *Env, args []string) error {
+	s, err := connect(env, "restore")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	to := s.fs.String("to", "", "")
+	overwrite := s.fs.Bool("overwrite", false, "")
+	pos, err := positional(s.fs, args, 2, -1, "restore SNAPSHOT PATH... [--to DIR] [--overwrite]")
+	if err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	var paths []string
+	for _, p := range pos[1:] {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, a)
+	}
+	o := s.opts()
+	if *to != "" {
+		a, err := filepath.Abs(*to)
+		if err != nil {
+			return err
+		}
+		o["to"] = a
+	}
+	if *overwrite {
+		o["overwrite"] = true
+	}
+	return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(name, pos[0], paths, o) })
+}
+
+func svcPrune(env *Env, args []string) error {
+	s, err := connect(env, "prune")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	dry := s.fs.Bool("dry-run", false, "")
+	free := s.fs.String("free", "", "")
+	if _, err := positional(s.fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT]"); err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if *dry {
+		o["dry-run"] = true
+	}
+	if *free != "" {
+		o["free"] = *free
+	}
+	return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(name, o) })
+}
+
+func svcVerify(env *Env, args []string) error {
+	s, err := connect(env, "verify")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	sample := s.fs.Uint("sample", 0, "")
+	if _, err := positional(s.fs, args, 0, 0, "verify [--sample PERCENT]"); err != nil {
+		return err
+	}
+	name, err := s.profile()
+	if err != nil {
+		return err
+	}
+	o := s.opts()
+	if *sample > 0 {
+		o["sample"] = uint32(*sample)
+	}
+	return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(name, o) })
+}
+
+func svcCancel(env *Env, args []string) error {
+	s, err := connect(env, "cancel")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	pos, err := positional(s.fs, args, 1, 1, "cancel JOB")
+	if err != nil {
+		return err
+	}
+	job := dbus.ObjectPath(pos[0])
+	if n, err := strconv.ParseUint(pos[0], 10, 64); err == nil {
+		job = client.JobPath(n)
+	}
+	if !job.IsValid() {
+		return usagef("cancel: %q is neither a job number nor an object path", pos[0])
+	}
+	return s.c.Cancel(job, s.opts())
+}
+
+func svcReload(env *Env, args []string) error {
+	s, err := connect(env, "reload")
+	if err != nil {
+		return err
+	}
+	defer s.c.Close()
+	if _, err := positional(s.fs, args, 0, 0, "reload takes no arguments"); err != nil {
+		return err
+	}
+	return s.c.Reload(s.opts())
+}

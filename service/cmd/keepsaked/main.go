@@ -1,0 +1,56 @@
+// Command keepsaked is Keepsake's system service: it owns
+// io.github.keepsake.Keepsake1 on the system bus (see service/daemon).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+
+	"github.com/keepsake/keepsake/service/daemon"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+var version = "0.1.0"
+
+func main() {
+	opts := daemon.Options{Version: version}
+	flag.StringVar(&opts.ConfigPath, "config", "/etc/keepsake/keepsake.conf", "configuration file")
+	flag.StringVar(&opts.StateDir, "state-dir", "/var/lib/keepsake", "state directory (change journal, job history)")
+	flag.StringVar(&opts.RunDir, "run-dir", "/run/keepsake", "runtime directory (status files, mount points)")
+	flag.StringVar(&opts.Host, "host", "", "host name for snapshots (default: this machine's)")
+	flag.Parse()
+	logger := log.New(os.Stderr, "", 0)
+	opts.Logf = logger.Printf
+
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "keepsaked: must run as root (it reads every backed-up folder and mounts drives)")
+		os.Exit(1)
+	}
+	d, err := daemon.New(opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keepsaked: %s: %v\n", kerr.NameOf(err), err)
+		os.Exit(1)
+	}
+	defer d.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, unix.SIGHUP)
+	go func() {
+		for range hup {
+			if err := d.Reload(); err == nil {
+				logger.Printf("configuration reloaded")
+			}
+		}
+	}()
+	logger.Printf("keepsaked %s ready", version)
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "keepsaked: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,269 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// caller is who sent a method call, as the bus daemon vouches for it (not
+// as the message claims).
+type caller struct {
+	sender string
+	uid    uint32
+	gid    uint32
+	groups []uint32
+	name   string
+	home   string
+}
+
+func (c caller) root() bool { return c.uid == 0 }
+
+func (c caller) actor() catalog.Actor { return catalog.Actor{UID: int(c.uid), User: c.name} }
+
+func (c caller) credentials() *engine.Credentials {
+	return &engine.Credentials{UID: c.uid, GID: c.gid, Groups: c.groups}
+}
+
+// identify asks the bus daemon for the sender's uid (and groups where the
+// daemon knows them; otherwise from the user database).
+func (d *Daemon) identify(sender dbus.Sender) (caller, error) {
+	c := caller{sender: string(sender)}
+	var creds map[string]dbus.Variant
+	err := d.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionCredentials", 0, string(sender)).Store(&creds)
+	if err != nil {
+		return c, kerr.Wrap(kerr.NotAuthorized, err, "cannot tell who %s is", sender)
+	}
+	uid, ok := creds["UnixUserID"].Value().(uint32)
+	if !ok {
+		return c, kerr.New(kerr.NotAuthorized, "the bus does not say who %s is", sender)
+	}
+	c.uid = uid
+	if gids, ok := creds["UnixGroupIDs"].Value().([]uint32); ok {
+		c.groups = gids
+	}
+	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+		c.name, c.home = u.Username, filepath.Clean(u.HomeDir)
+		g, _ := strconv.ParseUint(u.Gid, 10, 32)
+		c.gid = uint32(g)
+		if c.groups == nil {
+			ids, _ := u.GroupIds()
+			for _, s := range ids {
+				if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+					c.groups = append(c.groups, uint32(n))
+				}
+			}
+		}
+	} else {
+		c.name = strconv.FormatUint(uint64(uid), 10)
+		c.gid = uid
+	}
+	return c, nil
+}
+
+// authorize checks action for c with polkit. Root is always allowed (as
+// polkit itself would say) so scripts run as root work without polkitd.
+func (d *Daemon) authorize(c caller, action string, opts map[string]dbus.Variant) error {
+	if c.root() {
+		return nil
+	}
+	if d.authority == nil {
+		return kerr.New(kerr.NotAuthorized, "polkit is not available: only root may use Keepsake")
+	}
+	interactive := true
+	if v, ok := opts[dbusapi.OptNoUserInteraction]; ok {
+		b, ok := v.Value().(bool)
+		if !ok {
+			return kerr.New(kerr.InvalidArgs, "option %s must be a boolean", dbusapi.OptNoUserInteraction)
+		}
+		interactive = !b
+	}
+	// A password dialog can take a while; polkit itself times out.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := d.authority.Check(ctx, c.sender, action, interactive)
+	if err != nil {
+		return kerr.Wrap(kerr.NotAuthorized, err, "cannot check authorization for %s", action)
+	}
+	if res.Authorized {
+		return nil
+	}
+	if res.Challenge {
+		return kerr.New(kerr.NotAuthorized, "%s needs an administrator's authorization (polkit action %s)", describe(action), action)
+	}
+	return kerr.New(kerr.NotAuthorized, "%s is not allowed for user %s (polkit action %s)", describe(action), c.name, action)
+}
+
+func describe(action string) string {
+	switch action {
+	case dbusapi.ActionBackup:
+		return "backing up"
+	case dbusapi.ActionBrowse:
+		return "browsing backups"
+	case dbusapi.ActionRestore:
+		return "restoring files"
+	case dbusapi.ActionManageOwn:
+		return "changing the folders of your home that are backed up"
+	case dbusapi.ActionConfigure:
+		return "changing Keepsake's settings"
+	case dbusapi.ActionBrowseAll:
+		return "seeing every user's files"
+	case dbusapi.ActionDeleteSnapshots:
+		return "deleting backups"
+	}
+	return action
+}
+
+// seesAll says whether c may see every user's entries: root, or with the
+// all-users option and the browse-all action.
+func (d *Daemon) seesAll(c caller, opts map[string]dbus.Variant) (bool, error) {
+	if c.root() {
+		return true, nil
+	}
+	all, err := optBool(opts, dbusapi.OptAllUsers)
+	if err != nil || !all {
+		return false, err
+	}
+	return true, d.authorize(c, dbusapi.ActionBrowseAll, opts)
+}
+
+// insideHome says whether p is c's home or below it.
+func (c caller) insideHome(p string) bool {
+	if c.home == "" || c.home == "/" {
+		return false
+	}
+	return p == c.home || strings.HasPrefix(p, c.home+"/")
+}
+
+// mayAccess applies the classic permission bits for c to an entry with
+// the stored owner, group and mode; want is a mask of 4 (read), 2 (write)
+// and 1 (search/execute).
+func (c caller) mayAccess(uid, gid, mode uint32, want uint32) bool {
+	if c.root() {
+		return true
+	}
+	var bits uint32
+	switch {
+	case uid == c.uid:
+		bits = (mode >> 6) & 7
+	case c.inGroup(gid):
+		bits = (mode >> 3) & 7
+	default:
+		bits = mode & 7
+	}
+	return bits&want == want
+}
+
+func (c caller) inGroup(gid uint32) bool {
+	if gid == c.gid {
+		return true
+	}
+	for _, g := range c.groups {
+		if g == gid {
+			return true
+		}
+	}
+	return false
+}
+
+// callErr turns err into what a D-Bus caller sees, logging unexpected ones.
+func (d *Daemon) callErr(method string, err error) *dbus.Error {
+	if err == nil {
+		return nil
+	}
+	if kerr.NameOf(err) == kerr.Failed {
+		d.logf("%s: %v", method, err)
+	}
+	return dbusapi.ToDBus(err)
+}
+
+func optBool(opts map[string]dbus.Variant, key string) (bool, error) {
+	v, ok := opts[key]
+	if !ok {
+		return false, nil
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, kerr.New(kerr.InvalidArgs, "option %q must be a boolean (b), not %s", key, v.Signature())
+	}
+	return b, nil
+}
+
+func optString(opts map[string]dbus.Variant, key string) (string, error) {
+	v, ok := opts[key]
+	if !ok {
+		return "", nil
+	}
+	s, ok := v.Value().(string)
+	if !ok {
+		return "", kerr.New(kerr.InvalidArgs, "option %q must be a string (s), not %s", key, v.Signature())
+	}
+	if strings.ContainsRune(s, 0) {
+		return "", kerr.New(kerr.InvalidArgs, "option %q contains a NUL byte", key)
+	}
+	return s, nil
+}
+
+// optInt reads an integer option of any D-Bus integer type.
+func optInt(opts map[string]dbus.Variant, key string) (int64, bool, error) {
+	v, ok := opts[key]
+	if !ok {
+		return 0, false, nil
+	}
+	switch x := v.Value().(type) {
+	case int32:
+		return int64(x), true, nil
+	case int64:
+		return x, true, nil
+	case uint32:
+		return int64(x), true, nil
+	case uint64:
+		if x > 1<<62 {
+			return 0, true, kerr.New(kerr.InvalidArgs, "option %q is too large", key)
+		}
+		return int64(x), true, nil
+	case int16:
+		return int64(x), true, nil
+	case uint16:
+		return int64(x), true, nil
+	case byte:
+		return int64(x), true, nil
+	}
+	return 0, true, kerr.New(kerr.InvalidArgs, "option %q must be an integer, not %s", key, v.Signature())
+}
+
+// checkOptions refuses unknown option keys so a typo is not silently ignored.
+func checkOptions(opts map[string]dbus.Variant, allowed ...string) error {
+	for k := range opts {
+		if k == dbusapi.OptNoUserInteraction {
+			continue
+		}
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			return kerr.New(kerr.InvalidArgs, "unknown option %q (known: %s)", k, strings.Join(append(allowed, dbusapi.OptNoUserInteraction), ", "))
+		}
+	}
+	return nil
+}
+
+func usec(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+var _ = fmt.Sprintf

@@ -1,0 +1,311 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/service/drives"
+	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/schedule"
+	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/service/status"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// dailyRescan: even with a watcher, read everything once a day, so a
+// change inotify cannot see (another machine writing to a network home,
+// a missed event) is not missed for long.
+const dailyRescan = 24 * time.Hour
+
+// startBackup starts a backup job of p, or fails with Busy when one runs.
+func (d *Daemon) startBackup(p *profile, trigger string, uid uint32, full bool) (*job, error) {
+	pc := p.config()
+	if len(pc.Sources) == 0 {
+		return nil, kerr.New(kerr.InvalidArgs, "profile %s has no folders to back up: add one first", pc.Name)
+	}
+	if pc.Drive == "" {
+		return nil, kerr.New(kerr.DriveNotFound, "profile %s has no backup drive yet: choose (enroll) one first", pc.Name)
+	}
+	p.mu.Lock()
+	if p.job != nil && !p.job.finished() {
+		p.mu.Unlock()
+		return nil, kerr.New(kerr.Busy, "a %s of profile %s is already running", p.job.op, pc.Name)
+	}
+	// Reserve the slot before the job exists so two callers cannot both start.
+	p.job = &job{op: "backup", done: make(chan struct{})}
+	p.mu.Unlock()
+	j, err := d.startJob("backup", pc.Name, trigger, uid, func(j *job) (string, error) {
+		return d.runBackup(j, p, pc, full)
+	})
+	p.mu.Lock()
+	if err != nil {
+		p.job = nil
+	} else {
+		p.job = j
+	}
+	p.mu.Unlock()
+	p.publish()
+	return j, err
+}
+
+// runBackup is the body of a backup job.
+func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (msg string, err error) {
+	started := time.Now()
+	defer func() {
+		err = j.causeOf(err)
+		d.finishBackup(p, pc, started, msg, err)
+	}()
+	dr, ok := d.lookupDrive(pc.Drive)
+	if !ok {
+		return "", kerr.New(kerr.DriveNotFound, "the backup drive %s has never been seen: plug it in", pc.Drive)
+	}
+	j.phase("mounting")
+	mp, err := dr.acquire()
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		j.phase("unmounting")
+		dr.release()
+	}()
+	r, err := openRepo(mp)
+	if err != nil {
+		return "", err
+	}
+	if err := d.applyRetention(r, pc); err != nil {
+		return "", err
+	}
+	var minFree int64
+	if pc.MinFree != "" {
+		if _, size, err := drives.Free(mp); err == nil {
+			minFree, _ = config.MinFreeBytes(pc.MinFree, size)
+		}
+	}
+
+	p.mu.Lock()
+	w := p.watcher
+	dailyDue := time.Since(p.lastFull) > dailyRescan
+	p.changed = false
+	p.mu.Unlock()
+	var changed []string
+	var token uint64
+	useJournal := false
+	if w != nil && !full && !dailyDue {
+		dirs, needFull, tok := w.Batch()
+		token = tok
+		if !needFull {
+			changed, useJournal = dirs, true
+			if changed == nil {
+				changed = []string{}
+			}
+		}
+	} else if w != nil {
+		_, _, token = w.Batch()
+	}
+
+	j.phase("backing up")
+	res, err := engine.Backup(j.ctx, r, engine.BackupOptions{
+		Host:        d.opts.Host,
+		Sources:     pc.Sources,
+		Excludes:    pc.Excludes,
+		ChangedDirs: changed,
+		Actor:       catalog.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
+		MinFree:     minFree,
+		Progress:    j.progress,
+	})
+	if err != nil {
+		return "", err
+	}
+	j.setResult(map[string]any{"snapshot": res.Snapshot, "files": uint64(res.Files), "bytes": uint64(res.Bytes),
+		"copied": uint64(res.Copied), "copied-bytes": uint64(res.CopiedBytes), "new": uint64(res.New),
+		"modified": uint64(res.Modified), "deleted": uint64(res.Deleted), "moved": uint64(res.Moved),
+		"read-dirs": uint64(res.ReadDirs), "reused-dirs": uint64(res.ReusedDirs), "full-scan": !useJournal,
+		"warnings": uint32(len(res.Warnings))})
+	if w != nil {
+		if err := w.Commit(token, !useJournal); err != nil {
+			d.logf("profile %s: journal: %v", pc.Name, err)
+		}
+	}
+	if !useJournal {
+		p.mu.Lock()
+		p.lastFull = time.Now()
+		p.mu.Unlock()
+	}
+	j.phase("pruning")
+	if _, err := engine.Prune(j.ctx, r, engine.PruneOptions{Host: d.opts.Host,
+		Actor: catalog.Actor{UID: 0, User: "keepsaked (retention)"}}); err != nil {
+		// The backup is safe on the drive; a failed prune is said, not fatal.
+		d.logf("profile %s: prune after backup: %v", pc.Name, err)
+	}
+	return res.Snapshot, nil
+}
+
+// applyRetention stores the profile's policy in the repository when it differs.
+func (d *Daemon) applyRetention(r interface{ CatalogPath() string }, pc config.Profile) error {
+	want, err := config.RetentionPolicy(pc.Retention)
+	if err != nil {
+		return err
+	}
+	cat, err := catalog.Open(r.CatalogPath())
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	have, err := cat.Policy()
+	if err != nil {
+		return err
+	}
+	if have == want {
+		return nil
+	}
+	return cat.SetPolicy(want, catalog.Actor{UID: 0, User: "keepsaked (profile " + pc.Name + ")"})
+}
+
+// finishBackup records the outcome, writes the status files and runs the
+// on-failure command.
+func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, snapshot string, err error) {
+	var errName kerr.Name
+	msg := ""
+	if err != nil {
+		errName, msg = kerr.NameOf(err), err.Error()
+	}
+	d.store.UpdateProfile(pc.Name, func(s *state.ProfileState) {
+		s.LastAttempt = started
+		s.LastResult, s.LastMessage = errName, msg
+		if err == nil {
+			s.LastSuccess = started
+			s.LastSnapshot = snapshot
+			s.Failures = 0
+		} else if !kerr.Is(err, kerr.Cancelled) {
+			s.Failures++
+		}
+	})
+	p.publish()
+	d.writeStatus()
+	if err != nil && !kerr.Is(err, kerr.Cancelled) {
+		d.mu.Lock()
+		cmd := d.cfg.OnFailure
+		d.mu.Unlock()
+		if cmd != "" {
+			go func() {
+				for _, s := range d.statusList() {
+					if s.Name == pc.Name {
+						if e := status.RunOnFailure(context.Background(), cmd, s, string(errName), msg); e != nil {
+							d.logf("on-failure command: %v", e)
+						}
+					}
+				}
+			}()
+		}
+	}
+	d.poke()
+}
+
+// schedule starts the backups that are due.
+func (d *Daemon) schedule(now time.Time) {
+	onBattery := d.onBattery()
+	for _, p := range d.profileList() {
+		pc := p.config()
+		p.mu.Lock()
+		running := p.job != nil && !p.job.finished()
+		changed := p.changed
+		p.mu.Unlock()
+		if running || pc.Drive == "" || len(pc.Sources) == 0 {
+			continue
+		}
+		dr, ok := d.lookupDrive(pc.Drive)
+		if !ok {
+			continue
+		}
+		dr.mu.Lock()
+		present, plugged := dr.info.Present, dr.justAdded
+		dr.justAdded = false
+		dr.mu.Unlock()
+		if !present {
+			continue
+		}
+		ps := d.store.Profile(pc.Name)
+		trigger := ""
+		due := schedule.Due(pc, ps.LastSuccess, now)
+		retryOK := ps.Failures == 0 || !now.Before(schedule.Retry(ps.LastAttempt, ps.Failures))
+		switch {
+		case plugged && pc.OnPlug && (due || changed || pc.Interval == 0):
+			trigger = "plug"
+		case due && retryOK && ps.LastAttempt.Before(d.started) && !ps.LastSuccess.IsZero():
+			trigger = "missed"
+		case due && retryOK:
+			trigger = "interval"
+		case changed && pc.OnChange && retryOK:
+			trigger = "change"
+		}
+		if trigger == "" {
+			continue
+		}
+		if onBattery && pc.SkipOnBattery && trigger != "plug" {
+			continue
+		}
+		if _, err := d.startBackup(p, trigger, 0, false); err != nil {
+			d.logf("profile %s: %s backup: %v", pc.Name, trigger, err)
+		}
+	}
+	d.mu.Lock()
+	var ds []*drive
+	for _, dr := range d.drives {
+		ds = append(ds, dr)
+	}
+	d.mu.Unlock()
+	for _, dr := range ds {
+		dr.publish()
+	}
+	for _, p := range d.profileList() {
+		p.publish()
+	}
+	d.writeStatus()
+}
+
+// onBattery asks UPower, when it runs, whether the machine is on battery.
+func (d *Daemon) onBattery() bool {
+	obj := d.conn.Object("org.freedesktop.UPower", "/org/freedesktop/UPower")
+	v, err := obj.GetProperty("org.freedesktop.UPower.OnBattery")
+	if err != nil {
+		return false
+	}
+	b, _ := v.Value().(bool)
+	return b
+}
+
+// statusList is the state of every profile for the status files.
+func (d *Daemon) statusList() []status.Profile {
+	var out []status.Profile
+	for _, p := range d.profileList() {
+		pc := p.config()
+		ps := d.store.Profile(pc.Name)
+		result := "ok"
+		if ps.LastResult != "" {
+			result = string(ps.LastResult)
+		} else if ps.LastAttempt.IsZero() {
+			result = "never"
+		}
+		out = append(out, status.Profile{
+			Name: pc.Name, State: p.state().String(), LastSuccess: ps.LastSuccess, LastAttempt: ps.LastAttempt,
+			NextDue: p.nextRun(), Result: result, Message: ps.LastMessage, Drive: pc.Drive,
+			DrivePresent: pc.Drive != "" && d.drivePresent(pc.Drive), TargetFree: d.driveFree(pc.Drive),
+		})
+	}
+	return out
+}
+
+func (d *Daemon) writeStatus() {
+	if err := status.Write(d.opts.RunDir, d.statusList(), time.Now()); err != nil {
+		d.mu.Lock()
+		first := d.statusErr != err.Error()
+		d.statusErr = err.Error()
+		d.mu.Unlock()
+		if first {
+			d.logf("status files: %v", err)
+		}
+	}
+}

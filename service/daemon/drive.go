@@ -1,0 +1,423 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/service/drives"
+	"github.com/keepsake/keepsake/service/repo"
+	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// drive is a filesystem the service knows: present now or enrolled before.
+type drive struct {
+	d   *Daemon
+	obj *object
+
+	mu        sync.Mutex
+	info      drives.Drive
+	ourMount  string // mount point the service made, "" if none
+	users     int    // jobs using the drive
+	justAdded bool   // plugged in since the scheduler last looked
+}
+
+// unusableReason says why a filesystem cannot hold snapshots, before
+// anything is mounted or written; "" when it may (the probe at enrolment
+// has the last word).
+func unusableReason(d drives.Drive) string {
+	switch strings.ToLower(d.FSType) {
+	case "vfat", "fat", "msdos", "exfat":
+		return fmt.Sprintf("%s drives cannot hold hardlinks, which every snapshot needs: reformat it as ext4 (or xfs, btrfs) to use it with Keepsake", strings.ToUpper(d.FSType))
+	case "ntfs", "ntfs3":
+		return "NTFS drives do not keep Linux owners and permissions: reformat it as ext4 (or xfs, btrfs) to use it with Keepsake"
+	case "crypto_luks":
+		return "the drive is encrypted and locked: unlock it first"
+	case "iso9660", "squashfs", "udf":
+		return "the filesystem is read-only"
+	}
+	if d.ReadOnly {
+		return "the drive is read-only"
+	}
+	return ""
+}
+
+// updateDrive creates or refreshes the object of a drive.
+func (d *Daemon) updateDrive(info drives.Drive, plugged bool) *drive {
+	d.mu.Lock()
+	dr, ok := d.drives[info.UUID]
+	d.mu.Unlock()
+	if !ok {
+		dr = &drive{d: d, info: info}
+		obj, err := d.reg.add(dbusapi.DrivePath(info.UUID), dbusapi.DriveInterface, &driveHandler{d: d, uuid: info.UUID}, dr.props())
+		if err != nil {
+			d.logf("drive %s: %v", info.UUID, err)
+			return nil
+		}
+		dr.obj = obj
+		d.mu.Lock()
+		d.drives[info.UUID] = dr
+		d.mu.Unlock()
+		d.refreshLists()
+	}
+	dr.mu.Lock()
+	dr.info = info
+	if plugged {
+		dr.justAdded = true
+	}
+	dr.mu.Unlock()
+	if info.Present {
+		d.store.UpdateDrive(info.UUID, func(s *state.DriveState) {
+			s.LastSeen = time.Now()
+			s.Label = info.Label
+			s.FSType = info.FSType
+		})
+	}
+	dr.publish()
+	return dr
+}
+
+func (dr *drive) props() map[string]any {
+	dr.mu.Lock()
+	info := dr.info
+	dr.mu.Unlock()
+	ds := dr.d.store.Drive(info.UUID)
+	free := int64(-1)
+	if info.MountPoint != "" {
+		if f, _, err := drives.Free(info.MountPoint); err == nil {
+			free = f
+		}
+	}
+	warning := ""
+	if !info.Present && ds.Enrolled && !ds.LastSeen.IsZero() {
+		d := dr.d.missingDays()
+		if d > 0 && time.Since(ds.LastSeen) > time.Duration(d)*24*time.Hour {
+			warning = fmt.Sprintf("not seen for %d days: plug it in so your files are backed up", int(time.Since(ds.LastSeen).Hours()/24))
+		}
+	}
+	lastSeen := ds.LastSeen
+	if info.Present {
+		lastSeen = time.Now()
+	}
+	return map[string]any{
+		"UUID": info.UUID, "Label": info.Label, "Filesystem": info.FSType, "Device": info.Device,
+		"Size": uint64(max(info.Size, 0)), "Free": free, "Present": info.Present, "MountPoint": info.MountPoint,
+		"Enrolled": ds.Enrolled, "Unusable": unusableReason(info), "LastSeen": usec(lastSeen), "Warning": warning,
+	}
+}
+
+func (dr *drive) publish() {
+	for k, v := range dr.props() {
+		dr.obj.Set(k, v)
+	}
+}
+
+func (d *Daemon) missingDays() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.MissingDriveDays
+}
+
+func (d *Daemon) lookupDrive(uuid string) (*drive, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dr, ok := d.drives[uuid]
+	return dr, ok
+}
+
+func (d *Daemon) drivePresent(uuid string) bool {
+	dr, ok := d.lookupDrive(uuid)
+	if !ok {
+		return false
+	}
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	return dr.info.Present
+}
+
+func (d *Daemon) driveFree(uuid string) int64 {
+	dr, ok := d.lookupDrive(uuid)
+	if !ok {
+		return -1
+	}
+	dr.mu.Lock()
+	mp := dr.info.MountPoint
+	dr.mu.Unlock()
+	if mp == "" {
+		return -1
+	}
+	f, _, err := drives.Free(mp)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+// driveEvent is the drive monitor's callback.
+func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
+	switch ev {
+	case drives.Removed:
+		info.Present = false
+		info.MountPoint = ""
+		dr, ok := d.lookupDrive(info.UUID)
+		if !ok {
+			return
+		}
+		dr.gone()
+		d.updateDrive(info, false)
+	case drives.Added:
+		d.updateDrive(info, true)
+		d.logf("drive %s (%s) plugged in", info.UUID, info.Label)
+	default:
+		d.updateDrive(info, false)
+	}
+	d.publishProfiles()
+	d.poke()
+}
+
+// gone handles a drive pulled out: jobs using it stop with DeviceGone, and
+// what the service mounted is detached (the device is not coming back).
+func (dr *drive) gone() {
+	dr.mu.Lock()
+	mp := dr.ourMount
+	dr.ourMount = ""
+	uuid := dr.info.UUID
+	dr.mu.Unlock()
+	d := dr.d
+	d.mu.Lock()
+	var victims []*job
+	for _, p := range d.profiles {
+		p.mu.Lock()
+		if p.job != nil && !p.job.finished() && p.cfg.Drive == uuid {
+			victims = append(victims, p.job)
+		}
+		p.mu.Unlock()
+	}
+	d.mu.Unlock()
+	for _, j := range victims {
+		j.cancel(kerr.New(kerr.DeviceGone, "the backup drive was removed during the %s: nothing half-done is kept; plug it in again to finish", j.op))
+	}
+	if mp != "" {
+		// MNT_DETACH: the block device is gone; a plain unmount could
+		// block on writes that can never finish.
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
+			d.logf("detach %s: %v", mp, err)
+		}
+		os.Remove(mp)
+	}
+}
+
+// acquire mounts the drive if nobody has and counts a user; release
+// undoes it: the last user syncs, unmounts what the service mounted and
+// signals SafeToRemove.
+func (dr *drive) acquire() (string, error) {
+	dr.mu.Lock()
+	defer dr.mu.Unlock()
+	if !dr.info.Present {
+		return "", kerr.New(kerr.DriveNotFound, "the backup drive %s is not connected", dr.name())
+	}
+	if dr.info.MountPoint == "" {
+		if r := unusableReason(dr.info); r != "" {
+			return "", kerr.New(kerr.UnsupportedFilesystem, "%s: %s", dr.name(), r)
+		}
+		mp, err := drives.Mount(dr.info, dr.d.opts.RunDir)
+		if err != nil {
+			return "", err
+		}
+		dr.info.MountPoint = mp
+		dr.ourMount = mp
+	}
+	dr.users++
+	return dr.info.MountPoint, nil
+}
+
+func (dr *drive) release() {
+	dr.mu.Lock()
+	dr.users--
+	last := dr.users == 0
+	mp, ours := dr.info.MountPoint, dr.ourMount
+	dr.mu.Unlock()
+	if !last || mp == "" {
+		return
+	}
+	if f, err := os.Open(mp); err == nil {
+		unix.Syncfs(int(f.Fd()))
+		f.Close()
+	}
+	if ours != "" {
+		if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
+			dr.d.logf("unmount %s: %v", ours, err)
+			return
+		}
+		dr.mu.Lock()
+		dr.ourMount = ""
+		if dr.info.MountPoint == ours {
+			dr.info.MountPoint = ""
+		}
+		dr.mu.Unlock()
+	}
+	dr.publish()
+	dr.d.conn.Emit(dr.obj.path, dbusapi.DriveInterface+".SafeToRemove")
+}
+
+func (dr *drive) name() string {
+	if dr.info.Label != "" {
+		return fmt.Sprintf("%q (%s)", dr.info.Label, dr.info.UUID)
+	}
+	return dr.info.UUID
+}
+
+// openRepo opens the repository on a mounted drive.
+func openRepo(mp string) (*repo.Repo, error) {
+	return repo.Open(mp)
+}
+
+// driveHandler carries the Drive interface's methods.
+type driveHandler struct {
+	d    *Daemon
+	uuid string
+}
+
+// Enroll writes a repository to the drive (or adopts the one there).
+func (h *driveHandler) Enroll(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
+	d := h.d
+	err := func() error {
+		c, err := d.identify(sender)
+		if err != nil {
+			return err
+		}
+		if err := checkOptions(options, "profile"); err != nil {
+			return err
+		}
+		var profilePath dbus.ObjectPath
+		if v, ok := options["profile"]; ok {
+			pp, ok := v.Value().(dbus.ObjectPath)
+			if !ok {
+				return kerr.New(kerr.InvalidArgs, "option \"profile\" must be an object path (o)")
+			}
+			profilePath = pp
+		}
+		if err := d.authorize(c, dbusapi.ActionConfigure, options); err != nil {
+			return err
+		}
+		dr, ok := d.lookupDrive(h.uuid)
+		if !ok {
+			return kerr.New(kerr.DriveNotFound, "no drive %s", h.uuid)
+		}
+		var prof *profile
+		if profilePath != "" {
+			for _, p := range d.profileList() {
+				if p.obj.path == profilePath {
+					prof = p
+				}
+			}
+			if prof == nil {
+				return kerr.New(kerr.NotFound, "no profile at %s", profilePath)
+			}
+		}
+		dr.mu.Lock()
+		info := dr.info
+		dr.mu.Unlock()
+		if info.MountPoint == "" {
+			// Refuse by type first: mounting a FAT drive only to be told
+			// it cannot keep hardlinks helps nobody.
+			if r := unusableReason(info); r != "" {
+				return kerr.New(kerr.UnsupportedFilesystem, "cannot enroll %s: %s", dr.name(), r)
+			}
+		}
+		mp, err := dr.acquire()
+		if err != nil {
+			return err
+		}
+		defer dr.release()
+		if _, err := repo.Open(mp); err != nil {
+			if !kerr.Is(err, kerr.NotARepository) {
+				return err
+			}
+			if _, err := repo.Init(mp); err != nil {
+				return err
+			}
+			d.logf("drive %s enrolled by %s: repository written to %s", h.uuid, c.name, filepath.Join(mp, "Keepsake"))
+		}
+		d.store.UpdateDrive(h.uuid, func(s *state.DriveState) { s.Enrolled = true })
+		if prof != nil {
+			name := prof.config().Name
+			if err := d.changeConfig(func(cf *config.Config) error {
+				pc, ok := cf.Profile(name)
+				if !ok {
+					return kerr.New(kerr.NotFound, "no profile %q", name)
+				}
+				pc.Drive = h.uuid
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		dr.publish()
+		return nil
+	}()
+	return d.callErr("Enroll", err)
+}
+
+// Unmount unmounts a drive the service mounted.
+func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
+	d := h.d
+	err := func() error {
+		c, err := d.identify(sender)
+		if err != nil {
+			return err
+		}
+		if err := checkOptions(options); err != nil {
+			return err
+		}
+		if err := d.authorize(c, dbusapi.ActionBackup, options); err != nil {
+			return err
+		}
+		dr, ok := d.lookupDrive(h.uuid)
+		if !ok {
+			return kerr.New(kerr.DriveNotFound, "no drive %s", h.uuid)
+		}
+		dr.mu.Lock()
+		users, ours := dr.users, dr.ourMount
+		dr.mu.Unlock()
+		if users > 0 {
+			return kerr.New(kerr.Busy, "the drive is in use by a running job")
+		}
+		if ours == "" {
+			return kerr.New(kerr.InvalidArgs, "Keepsake did not mount this drive: unmount it where it was mounted")
+		}
+		dr.users++
+		dr.release()
+		return nil
+	}()
+	return d.callErr("Unmount", err)
+}
+
+func (d *Daemon) profileList() []*profile {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*profile, 0, len(d.profiles))
+	for _, p := range d.profiles {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].obj.path < out[j].obj.path })
+	return out
+}
+
+func (d *Daemon) publishProfiles() {
+	for _, p := range d.profileList() {
+		p.publish()
+	}
+	d.writeStatus()
+}
+
+func drivesFree(dir string) (int64, int64, error) { return drives.Free(dir) }

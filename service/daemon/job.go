@@ -1,0 +1,229 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// progressEvery throttles property updates: a few a second is what a
+// progress bar needs, and each update is a signal to every listener.
+const progressEvery = 250 * time.Millisecond
+
+// job is one long piece of work exported as a Job object.
+type job struct {
+	d       *Daemon
+	id      uint64
+	obj     *object
+	op      string
+	profile string
+	uid     uint32
+	started time.Time
+
+	ctx       context.Context
+	cancelFn  context.CancelCauseFunc
+	done      chan struct{}
+	mu        sync.Mutex
+	lastEmit  time.Time
+	fin       bool
+	cancelled bool
+	res       map[string]dbus.Variant
+}
+
+// setResult records the figures shown in the Result property at the end.
+func (j *job) setResult(m map[string]any) {
+	r := map[string]dbus.Variant{}
+	for k, v := range m {
+		r[k] = dbus.MakeVariant(v)
+	}
+	j.mu.Lock()
+	j.res = r
+	j.mu.Unlock()
+}
+
+func (j *job) result() map[string]dbus.Variant {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.res
+}
+
+// startJob exports a Job and runs work in a goroutine; the object is
+// returned at once. work reports progress through the job and returns the
+// message of success (e.g. the snapshot name).
+func (d *Daemon) startJob(op, profileName, trigger string, uid uint32, work func(j *job) (string, error)) (*job, error) {
+	id := d.store.NextJobID()
+	ctx, cancel := context.WithCancelCause(d.ctx)
+	j := &job{d: d, id: id, op: op, profile: profileName, uid: uid, started: time.Now(),
+		ctx: ctx, cancelFn: cancel, done: make(chan struct{})}
+	pp := dbusapi.NoPath
+	if profileName != "" {
+		pp = dbusapi.ProfilePath(profileName)
+	}
+	obj, err := d.reg.add(dbusapi.JobPath(id), dbusapi.JobInterface, &jobHandler{j}, map[string]any{
+		"Operation": op, "Profile": pp, "StartedBy": uid, "Trigger": trigger, "Started": usec(j.started),
+		"Progress": float64(-1), "Phase": "starting", "FilesDone": uint64(0), "FilesTotal": uint64(0),
+		"BytesDone": uint64(0), "BytesTotal": uint64(0), "Rate": uint64(0), "ExpectedEnd": int64(0),
+		"Cancelable": true, "Finished": false, "ErrorName": "", "Message": "",
+		"Result": map[string]dbus.Variant{},
+	})
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	j.obj = obj
+	d.mu.Lock()
+	d.jobs[obj.path] = j
+	d.mu.Unlock()
+	d.refreshLists()
+	go j.run(work)
+	return j, nil
+}
+
+func (j *job) run(work func(j *job) (string, error)) {
+	msg, err := work(j)
+	if err == nil && j.ctx.Err() != nil {
+		err = context.Cause(j.ctx)
+	}
+	success, errName := err == nil, ""
+	if err != nil {
+		errName = kerr.NameOf(err).DBusName()
+		if kerr.NameOf(err) == kerr.InvalidArgs {
+			errName = dbusapi.InvalidArgsError
+		}
+		msg = err.Error()
+		if kerr.NameOf(err) == kerr.Failed {
+			j.d.logf("job %d (%s %s): %v", j.id, j.op, j.profile, err)
+		}
+	}
+	j.mu.Lock()
+	j.fin = true
+	j.mu.Unlock()
+	if r := j.result(); r != nil {
+		j.obj.props.SetMust(dbusapi.JobInterface, "Result", r)
+	}
+	j.obj.Set("Cancelable", false)
+	j.obj.Set("Finished", true)
+	j.obj.Set("ErrorName", errName)
+	j.obj.Set("Message", msg)
+	if success {
+		j.obj.Set("Progress", float64(1))
+		j.obj.Set("Phase", "done")
+	}
+	j.d.conn.Emit(j.obj.path, dbusapi.JobInterface+".Completed", success, errName, msg)
+	j.d.store.AddJob(state.JobRecord{ID: j.id, Operation: j.op, Profile: j.profile, UID: j.uid,
+		Started: j.started, Ended: time.Now(), Error: kerr.NameOf(err), Message: msg})
+	j.cancelFn(nil)
+	close(j.done)
+	time.AfterFunc(j.d.opts.JobLinger, func() {
+		j.d.mu.Lock()
+		delete(j.d.jobs, j.obj.path)
+		j.d.mu.Unlock()
+		j.d.reg.remove(j.obj.path)
+		j.d.refreshLists()
+	})
+}
+
+func (j *job) finished() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.fin
+}
+
+// cancel stops the job with cause (a named error).
+func (j *job) cancel(cause error) {
+	if j.cancelFn == nil {
+		return // a slot reserved for a job that is being created
+	}
+	j.mu.Lock()
+	j.cancelled = true
+	j.mu.Unlock()
+	j.cancelFn(cause)
+}
+
+// phase sets the phase at once (phases change rarely).
+func (j *job) phase(s string) { j.obj.Set("Phase", s) }
+
+// progress publishes an engine progress report, at most every progressEvery.
+func (j *job) progress(p engine.Progress) {
+	j.mu.Lock()
+	now := time.Now()
+	if now.Sub(j.lastEmit) < progressEvery {
+		j.mu.Unlock()
+		return
+	}
+	j.lastEmit = now
+	j.mu.Unlock()
+	frac := float64(-1)
+	switch {
+	case p.TotalBytes > 0:
+		frac = float64(p.Bytes) / float64(p.TotalBytes)
+	case p.TotalFiles > 0:
+		frac = float64(p.Files) / float64(p.TotalFiles)
+	}
+	if frac > 1 {
+		frac = 0.99 // the estimate was low: never claim done before it is
+	}
+	var rate uint64
+	if s := p.Elapsed.Seconds(); s > 0.5 {
+		rate = uint64(float64(p.Bytes) / s)
+	}
+	var end int64
+	if frac > 0.02 && p.Elapsed > time.Second {
+		total := time.Duration(float64(p.Elapsed) / frac)
+		end = j.started.Add(total).UnixMicro()
+	}
+	if p.Phase != "" {
+		j.obj.Set("Phase", p.Phase)
+	}
+	j.obj.Set("Progress", frac)
+	j.obj.Set("FilesDone", uint64(max(p.Files, 0)))
+	j.obj.Set("FilesTotal", uint64(max(p.TotalFiles, 0)))
+	j.obj.Set("BytesDone", uint64(max(p.Bytes, 0)))
+	j.obj.Set("BytesTotal", uint64(max(p.TotalBytes, 0)))
+	j.obj.Set("Rate", rate)
+	j.obj.Set("ExpectedEnd", end)
+}
+
+// jobHandler carries the Job interface's methods.
+type jobHandler struct{ j *job }
+
+// Cancel stops the job; allowed to whoever started it and to administrators.
+func (h *jobHandler) Cancel(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
+	d := h.j.d
+	c, err := d.identify(sender)
+	if err != nil {
+		return d.callErr("Cancel", err)
+	}
+	if err := checkOptions(options); err != nil {
+		return d.callErr("Cancel", err)
+	}
+	if c.uid != h.j.uid {
+		if err := d.authorize(c, dbusapi.ActionConfigure, options); err != nil {
+			return d.callErr("Cancel", err)
+		}
+	} else if err := d.authorize(c, dbusapi.ActionBackup, options); err != nil {
+		return d.callErr("Cancel", err)
+	}
+	if h.j.finished() {
+		return d.callErr("Cancel", kerr.New(kerr.InvalidArgs, "job %d has already finished", h.j.id))
+	}
+	h.j.cancel(kerr.New(kerr.Cancelled, "cancelled by %s", c.name))
+	return nil
+}
+
+// causeOf gives the reason a job's context ended, or err itself.
+func (j *job) causeOf(err error) error {
+	if j.ctx.Err() != nil {
+		if c := context.Cause(j.ctx); c != nil && !errors.Is(c, context.Canceled) {
+			return c
+		}
+	}
+	return err
+}

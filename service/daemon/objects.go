@@ -1,0 +1,201 @@
+package daemon
+
+import (
+	"encoding/xml"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+	"github.com/godbus/dbus/v5/prop"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+)
+
+// registry keeps the exported objects, answers Introspect for every path
+// (so busctl tree and d-feet can walk it) and implements the
+// ObjectManager at the root.
+type registry struct {
+	conn *dbus.Conn
+	mu   sync.Mutex
+	objs map[dbus.ObjectPath]*object
+}
+
+// object is one exported entity with one Keepsake interface.
+type object struct {
+	path  dbus.ObjectPath
+	iface string
+	props *prop.Properties
+}
+
+// Set changes a property and emits PropertiesChanged when it differs.
+func (o *object) Set(name string, v any) {
+	cur, err := o.props.Get(o.iface, name)
+	if err == nil && sameValue(cur.Value(), v) {
+		return
+	}
+	o.props.SetMust(o.iface, name, v)
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case []string:
+		y, ok := b.([]string)
+		return ok && strings.Join(x, "\x00") == strings.Join(y, "\x00") && len(x) == len(y)
+	case []dbus.ObjectPath:
+		y, ok := b.([]dbus.ObjectPath)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+func newRegistry(conn *dbus.Conn) (*registry, error) {
+	r := &registry{conn: conn, objs: map[dbus.ObjectPath]*object{}}
+	if err := conn.Export(objectManager{r}, dbusapi.RootPath, dbusapi.ObjectManagerInterface); err != nil {
+		return nil, err
+	}
+	// Introspection for the root's ancestors, so tools walking from "/" find us.
+	p := string(dbusapi.RootPath)
+	for {
+		if err := conn.Export(introspectable{r, dbus.ObjectPath(p)}, dbus.ObjectPath(p), "org.freedesktop.DBus.Introspectable"); err != nil {
+			return nil, err
+		}
+		if p == "/" {
+			break
+		}
+		p = p[:strings.LastIndex(p, "/")]
+		if p == "" {
+			p = "/"
+		}
+	}
+	for _, dir := range []string{"profiles", "drives", "jobs"} {
+		dp := dbus.ObjectPath(string(dbusapi.RootPath) + "/" + dir)
+		if err := conn.Export(introspectable{r, dp}, dp, "org.freedesktop.DBus.Introspectable"); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// add exports handler (whose methods are the interface's) with props at
+// path and announces it with InterfacesAdded.
+func (r *registry) add(path dbus.ObjectPath, iface string, handler any, props map[string]any) (*object, error) {
+	pm := map[string]*prop.Prop{}
+	for k, v := range props {
+		pm[k] = &prop.Prop{Value: v, Writable: false, Emit: prop.EmitTrue}
+	}
+	if err := r.conn.Export(handler, path, iface); err != nil {
+		return nil, err
+	}
+	ps, err := prop.Export(r.conn, path, prop.Map{iface: pm})
+	if err != nil {
+		return nil, err
+	}
+	o := &object{path: path, iface: iface, props: ps}
+	if err := r.conn.Export(introspectable{r, path}, path, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.objs[path] = o
+	r.mu.Unlock()
+	all, _ := ps.GetAll(iface)
+	r.conn.Emit(dbusapi.RootPath, dbusapi.ObjectManagerInterface+".InterfacesAdded", path,
+		map[string]map[string]dbus.Variant{iface: all})
+	return o, nil
+}
+
+// remove unexports an object and announces it with InterfacesRemoved.
+func (r *registry) remove(path dbus.ObjectPath) {
+	r.mu.Lock()
+	o, ok := r.objs[path]
+	delete(r.objs, path)
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	r.conn.Export(nil, path, o.iface)
+	r.conn.Export(nil, path, dbusapi.PropertiesInterface)
+	r.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+	r.conn.Emit(dbusapi.RootPath, dbusapi.ObjectManagerInterface+".InterfacesRemoved", path, []string{o.iface})
+}
+
+type objectManager struct{ r *registry }
+
+// GetManagedObjects is org.freedesktop.DBus.ObjectManager's one method.
+func (m objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	out := map[dbus.ObjectPath]map[string]map[string]dbus.Variant{}
+	for p, o := range m.r.objs {
+		all, err := o.props.GetAll(o.iface)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = map[string]map[string]dbus.Variant{o.iface: all}
+	}
+	return out, nil
+}
+
+type introspectable struct {
+	r    *registry
+	path dbus.ObjectPath
+}
+
+// Introspect returns the node's interfaces from the XML and its children
+// from the registry.
+func (i introspectable) Introspect() (string, *dbus.Error) {
+	n := introspect.Node{Name: string(i.path)}
+	n.Interfaces = append(n.Interfaces, introspect.IntrospectData)
+	i.r.mu.Lock()
+	o, ok := i.r.objs[i.path]
+	kids := map[string]bool{}
+	prefix := strings.TrimSuffix(string(i.path), "/") + "/"
+	for p := range i.r.objs {
+		if rest, ok := strings.CutPrefix(string(p), prefix); ok {
+			kids[strings.SplitN(rest, "/", 2)[0]] = true
+		}
+	}
+	i.r.mu.Unlock()
+	if i.path == dbusapi.RootPath {
+		n.Interfaces = append(n.Interfaces, introspect.Interface{
+			Name: dbusapi.ObjectManagerInterface,
+			Methods: []introspect.Method{{Name: "GetManagedObjects", Args: []introspect.Arg{
+				{Name: "objects", Type: "a{oa{sa{sv}}}", Direction: "out"}}}},
+			Signals: []introspect.Signal{
+				{Name: "InterfacesAdded", Args: []introspect.Arg{{Name: "object", Type: "o"}, {Name: "interfaces", Type: "a{sa{sv}}"}}},
+				{Name: "InterfacesRemoved", Args: []introspect.Arg{{Name: "object", Type: "o"}, {Name: "interfaces", Type: "as"}}},
+			},
+		})
+		for _, d := range []string{"profiles", "drives", "jobs"} {
+			kids[d] = true
+		}
+		kids["Manager"] = true
+	}
+	if i.path != dbusapi.RootPath && strings.HasPrefix(string(dbusapi.RootPath), prefix) {
+		kids[strings.SplitN(strings.TrimPrefix(string(dbusapi.RootPath), prefix), "/", 2)[0]] = true
+	}
+	if ok {
+		n.Interfaces = append(n.Interfaces, prop.IntrospectData, dbusapi.MustInterface(o.iface))
+	}
+	names := make([]string, 0, len(kids))
+	for k := range kids {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		n.Children = append(n.Children, introspect.Node{Name: k})
+	}
+	b, err := xml.MarshalIndent(n, "", " ")
+	if err != nil {
+		return "", dbus.MakeFailedError(err)
+	}
+	return introspect.IntrospectDeclarationString + string(b), nil
+}

@@ -1,0 +1,452 @@
+package daemon
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/service/exclude"
+	"github.com/keepsake/keepsake/service/schedule"
+	"github.com/keepsake/keepsake/service/watch"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// profile is a configured backup profile with its object and watcher.
+type profile struct {
+	d   *Daemon
+	obj *object
+
+	mu       sync.Mutex
+	cfg      config.Profile
+	watcher  *watch.Watcher
+	watchErr string
+	job      *job
+	changed  bool // the watcher saw changes and they have been quiet
+	lastFull time.Time
+}
+
+func (d *Daemon) newProfile(pc config.Profile) (*profile, error) {
+	p := &profile{d: d, cfg: pc}
+	obj, err := d.reg.add(dbusapi.ProfilePath(pc.Name), dbusapi.ProfileInterface, &profileHandler{d: d, name: pc.Name}, p.props())
+	if err != nil {
+		return nil, err
+	}
+	p.obj = obj
+	p.startWatcher()
+	p.publish()
+	return p, nil
+}
+
+// reconfigure takes new settings; the watcher restarts when what it
+// watches changed.
+func (p *profile) reconfigure(pc config.Profile) {
+	p.mu.Lock()
+	old := p.cfg
+	p.cfg = pc
+	p.mu.Unlock()
+	if strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") ||
+		strings.Join(old.Excludes, "\x00") != strings.Join(pc.Excludes, "\x00") ||
+		old.Quiet != pc.Quiet || old.OnChange != pc.OnChange {
+		p.stopWatcher()
+		p.startWatcher()
+	}
+	p.publish()
+}
+
+func (p *profile) close() { p.stopWatcher() }
+
+func (p *profile) config() config.Profile {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+func (p *profile) stopWatcher() {
+	p.mu.Lock()
+	w := p.watcher
+	p.watcher = nil
+	p.mu.Unlock()
+	if w != nil {
+		w.Close()
+	}
+}
+
+// startWatcher watches the sources. A profile without sources, or one
+// whose sources cannot be watched, backs up with full scans.
+func (p *profile) startWatcher() {
+	pc := p.config()
+	if len(pc.Sources) == 0 {
+		return
+	}
+	m, err := exclude.New(append(exclude.DefaultPatterns(), pc.Excludes...), exclude.Homes())
+	if err != nil {
+		p.setWatchErr("exclusions: " + err.Error())
+		return
+	}
+	w, err := watch.New(pc.Sources, watch.Options{
+		JournalPath: filepath.Join(p.d.opts.StateDir, "journal", pc.Name),
+		Exclude: func(path string, isDir bool) bool {
+			return m.Excluded(path, isDir) || isDir && exclude.CacheDirTagged(path)
+		},
+		Quiet:       pc.Quiet,
+		OnQuiet: func() {
+			p.mu.Lock()
+			p.changed = true
+			p.mu.Unlock()
+			p.d.poke()
+		},
+	})
+	if err != nil {
+		p.setWatchErr("cannot watch the folders (" + err.Error() + "): falling back to periodic full scans")
+		return
+	}
+	p.mu.Lock()
+	p.watcher = w
+	p.watchErr = ""
+	p.mu.Unlock()
+}
+
+func (p *profile) setWatchErr(s string) {
+	p.mu.Lock()
+	p.watchErr = s
+	p.mu.Unlock()
+	p.d.logf("profile %s: %s", p.cfg.Name, s)
+}
+
+// watchProblem is "" when every folder is watched.
+func (p *profile) watchProblem() string {
+	p.mu.Lock()
+	w, e := p.watcher, p.watchErr
+	p.mu.Unlock()
+	if e != "" || w == nil {
+		return e
+	}
+	if st := w.State(); st.Degraded {
+		return st.Reason
+	}
+	return ""
+}
+
+// state computes the State enum.
+func (p *profile) state() dbusapi.ProfileState {
+	p.mu.Lock()
+	pc, j := p.cfg, p.job
+	p.mu.Unlock()
+	switch {
+	case j != nil && !j.finished():
+		return dbusapi.StateRunning
+	case pc.Drive == "":
+		return dbusapi.StateNoDrive
+	case !p.d.drivePresent(pc.Drive):
+		return dbusapi.StateWaitingForDrive
+	case p.d.store.Profile(pc.Name).LastResult != "":
+		return dbusapi.StateFailed
+	}
+	return dbusapi.StateIdle
+}
+
+func (p *profile) nextRun() time.Time {
+	pc := p.config()
+	ps := p.d.store.Profile(pc.Name)
+	next := schedule.NextDue(pc, ps.LastSuccess)
+	if ps.LastResult != "" && ps.Failures > 0 {
+		if r := schedule.Retry(ps.LastAttempt, ps.Failures); r.After(next) {
+			next = r
+		}
+	}
+	return next
+}
+
+func (p *profile) props() map[string]any {
+	pc := p.config()
+	ps := p.d.store.Profile(pc.Name)
+	drivePath := dbusapi.NoPath
+	free := int64(-1)
+	if pc.Drive != "" {
+		drivePath = dbusapi.DrivePath(pc.Drive)
+		free = p.d.driveFree(pc.Drive)
+	}
+	jobPath := dbusapi.NoPath
+	p.mu.Lock()
+	if p.job != nil && p.job.obj != nil && !p.job.finished() {
+		jobPath = p.job.obj.path
+	}
+	p.mu.Unlock()
+	next := int64(0)
+	if p.obj != nil {
+		next = usec(p.nextRun())
+	}
+	st := dbusapi.StateUnknown
+	if p.obj != nil {
+		st = p.state()
+	}
+	return map[string]any{
+		"Name": pc.Name, "Owner": pc.Owner, "Sources": nonNil(pc.Sources), "Excludes": nonNil(pc.Excludes),
+		"DriveUUID": pc.Drive, "Drive": drivePath, "Interval": uint64(pc.Interval / time.Second),
+		"OnChange": pc.OnChange, "QuietPeriod": uint64(pc.Quiet / time.Second), "OnPlug": pc.OnPlug,
+		"SkipOnBattery": pc.SkipOnBattery, "Retention": pc.Retention, "State": uint32(st),
+		"WatchProblem": p.watchProblem(), "LastSuccess": usec(ps.LastSuccess), "LastAttempt": usec(ps.LastAttempt),
+		"NextRun": next, "LastResult": ps.LastResult, "LastMessage": ps.LastMessage, "LastSnapshot": ps.LastSnapshot,
+		"TargetFree": free, "Job": jobPath,
+	}
+}
+
+// publish refreshes every property (only changed ones are signalled).
+func (p *profile) publish() {
+	for k, v := range p.props() {
+		p.obj.Set(k, v)
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// profileHandler carries the Profile interface's methods.
+type profileHandler struct {
+	d    *Daemon
+	name string
+}
+
+// BackupNow starts a backup of the profile.
+func (h *profileHandler) BackupNow(sender dbus.Sender, options map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
+	d := h.d
+	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBackup, "full")
+	if err != nil {
+		return dbusapi.NoPath, d.callErr("BackupNow", err)
+	}
+	full, err := optBool(options, "full")
+	if err != nil {
+		return dbusapi.NoPath, d.callErr("BackupNow", err)
+	}
+	j, err := d.startBackup(p, "manual", c.uid, full)
+	if err != nil {
+		return dbusapi.NoPath, d.callErr("BackupNow", err)
+	}
+	return j.obj.path, nil
+}
+
+// Configure changes the profile's settings (administrators).
+func (h *profileHandler) Configure(sender dbus.Sender, settings map[string]dbus.Variant, options map[string]dbus.Variant) *dbus.Error {
+	d := h.d
+	if _, _, err := d.enter(sender, h.name, options, dbusapi.ActionConfigure); err != nil {
+		return d.callErr("Configure", err)
+	}
+	err := d.changeConfig(func(c *config.Config) error {
+		pc, ok := c.Profile(h.name)
+		if !ok {
+			return kerr.New(kerr.NotFound, "no profile %q", h.name)
+		}
+		return applySettings(pc, settings)
+	})
+	return d.callErr("Configure", err)
+}
+
+// AddSource adds a folder: inside the caller's home with
+// manage-own-folders, anywhere else with configure.
+func (h *profileHandler) AddSource(sender dbus.Sender, path string, options map[string]dbus.Variant) *dbus.Error {
+	return h.d.callErr("AddSource", h.editSource(sender, path, options, true))
+}
+
+// RemoveSource removes a folder, with the same rules as AddSource.
+func (h *profileHandler) RemoveSource(sender dbus.Sender, path string, options map[string]dbus.Variant) *dbus.Error {
+	return h.d.callErr("RemoveSource", h.editSource(sender, path, options, false))
+}
+
+func (h *profileHandler) editSource(sender dbus.Sender, path string, options map[string]dbus.Variant, add bool) error {
+	d := h.d
+	c, err := d.identify(sender)
+	if err != nil {
+		return err
+	}
+	if err := checkOptions(options); err != nil {
+		return err
+	}
+	if err := checkPath(path); err != nil {
+		return err
+	}
+	action := dbusapi.ActionConfigure
+	if c.insideHome(path) {
+		action = dbusapi.ActionManageOwn
+	}
+	if err := d.authorize(c, action, options); err != nil {
+		return err
+	}
+	if _, err := d.profile(h.name); err != nil {
+		return err
+	}
+	return d.changeConfig(func(cf *config.Config) error {
+		pc, ok := cf.Profile(h.name)
+		if !ok {
+			return kerr.New(kerr.NotFound, "no profile %q", h.name)
+		}
+		i := sort.SearchStrings(pc.Sources, path)
+		has := false
+		for _, s := range pc.Sources {
+			has = has || s == path
+		}
+		switch {
+		case add && has:
+			return kerr.New(kerr.InvalidArgs, "%s is already backed up by profile %s", path, h.name)
+		case !add && !has:
+			return kerr.New(kerr.PathNotFound, "%s is not a folder of profile %s", path, h.name)
+		case add:
+			_ = i
+			pc.Sources = append(pc.Sources, path)
+		default:
+			var keep []string
+			for _, s := range pc.Sources {
+				if s != path {
+					keep = append(keep, s)
+				}
+			}
+			pc.Sources = keep
+		}
+		return nil
+	})
+}
+
+// Delete forgets the profile; its snapshots stay on the drive.
+func (h *profileHandler) Delete(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
+	d := h.d
+	_, p, err := d.enter(sender, h.name, options, dbusapi.ActionConfigure)
+	if err != nil {
+		return d.callErr("Delete", err)
+	}
+	p.mu.Lock()
+	running := p.job != nil && !p.job.finished()
+	p.mu.Unlock()
+	if running {
+		return d.callErr("Delete", kerr.New(kerr.Busy, "profile %s has a job running: cancel it first", h.name))
+	}
+	err = d.changeConfig(func(c *config.Config) error {
+		var keep []config.Profile
+		for _, pc := range c.Profiles {
+			if pc.Name != h.name {
+				keep = append(keep, pc)
+			}
+		}
+		c.Profiles = keep
+		return nil
+	})
+	if err == nil {
+		d.store.RemoveProfile(h.name)
+	}
+	return d.callErr("Delete", err)
+}
+
+// enter is the common start of a profile method: who calls, may they,
+// does the profile exist, are the options known.
+func (d *Daemon) enter(sender dbus.Sender, name string, options map[string]dbus.Variant, action string, allowed ...string) (caller, *profile, error) {
+	c, err := d.identify(sender)
+	if err != nil {
+		return c, nil, err
+	}
+	if err := checkOptions(options, allowed...); err != nil {
+		return c, nil, err
+	}
+	if err := d.authorize(c, action, options); err != nil {
+		return c, nil, err
+	}
+	p, err := d.profile(name)
+	return c, p, err
+}
+
+// checkPath refuses paths that are not absolute and clean.
+func checkPath(p string) error {
+	switch {
+	case p == "":
+		return kerr.New(kerr.InvalidArgs, "empty path")
+	case strings.ContainsRune(p, 0):
+		return kerr.New(kerr.InvalidArgs, "path contains a NUL byte")
+	case !filepath.IsAbs(p):
+		return kerr.New(kerr.InvalidArgs, "path %q is not absolute", p)
+	case filepath.Clean(p) != p:
+		return kerr.New(kerr.InvalidArgs, "path %q is not clean (no .., . or // please)", p)
+	}
+	return nil
+}
+
+// applySettings copies the a{sv} settings of Configure/CreateProfile into pc.
+func applySettings(pc *config.Profile, s map[string]dbus.Variant) error {
+	for k, v := range s {
+		bad := func(want string) error {
+			return kerr.New(kerr.InvalidArgs, "setting %q must be %s, not %s", k, want, v.Signature())
+		}
+		switch k {
+		case "sources", "excludes":
+			l, ok := v.Value().([]string)
+			if !ok {
+				return bad("a list of strings (as)")
+			}
+			l = append([]string(nil), l...)
+			if k == "sources" {
+				for _, p := range l {
+					if err := checkPath(p); err != nil {
+						return err
+					}
+				}
+				pc.Sources = l
+			} else {
+				pc.Excludes = l
+			}
+		case "drive", "retention", "min-free":
+			str, ok := v.Value().(string)
+			if !ok {
+				return bad("a string (s)")
+			}
+			switch k {
+			case "drive":
+				pc.Drive = str
+			case "retention":
+				pc.Retention = str
+			default:
+				pc.MinFree = str
+			}
+		case "interval", "quiet":
+			n, _, err := optInt(s, k)
+			if err != nil {
+				return err
+			}
+			if n < 0 || n > 366*24*3600 {
+				return kerr.New(kerr.InvalidArgs, "setting %q: %d seconds is out of range", k, n)
+			}
+			if k == "interval" {
+				pc.Interval = time.Duration(n) * time.Second
+			} else {
+				pc.Quiet = time.Duration(n) * time.Second
+			}
+		case "on-change", "on-plug", "skip-on-battery":
+			b, ok := v.Value().(bool)
+			if !ok {
+				return bad("a boolean (b)")
+			}
+			switch k {
+			case "on-change":
+				pc.OnChange = b
+			case "on-plug":
+				pc.OnPlug = b
+			default:
+				pc.SkipOnBattery = b
+			}
+		default:
+			return kerr.New(kerr.InvalidArgs, "unknown setting %q (known: sources, excludes, drive, interval, on-change, quiet, on-plug, skip-on-battery, retention, min-free)", k)
+		}
+	}
+	if pc.Retention != "" {
+		pol, err := config.RetentionPolicy(pc.Retention)
+		if err != nil {
+			return err
+		}
+		pc.Retention = config.RetentionText(pol)
+	}
+	return nil
+}

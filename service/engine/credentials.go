@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// Credentials are a user's identity for file access: uid, primary gid and
+// supplementary groups.
+type Credentials struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32
+}
+
+// restoreAs runs fn on an OS thread whose filesystem identity is c.
+// setfsuid, setfsgid and setgroups (the raw system calls) change only the
+// calling thread, so fn runs in its own goroutine locked to a thread that
+// is never unlocked: when the goroutine ends, the Go runtime retires the
+// thread instead of handing its changed identity to other goroutines. fn
+// must not start goroutines that touch files.
+func restoreAs(c *Credentials, fn func() (*RestoreResult, error)) (*RestoreResult, error) {
+	type out struct {
+		res *RestoreResult
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		gids := make([]int, len(c.Groups))
+		for i, g := range c.Groups {
+			gids[i] = int(g)
+		}
+		if err := unix.Setgroups(gids); err != nil {
+			ch <- out{nil, fmt.Errorf("restore as uid %d: setgroups: %w", c.UID, err)}
+			return
+		}
+		unix.Setfsgid(int(c.GID))
+		unix.Setfsuid(int(c.UID))
+		// setfsuid reports the previous id, never an error: ask again
+		// to be sure the switch happened before writing anything.
+		if got, _ := unix.SetfsuidRetUid(-1); got != int(c.UID) {
+			ch <- out{nil, fmt.Errorf("restore as uid %d: setfsuid did not take (fsuid %d)", c.UID, got)}
+			return
+		}
+		res, err := fn()
+		ch <- out{res, err}
+	}()
+	o := <-ch
+	return o.res, o.err
+}

@@ -1,0 +1,193 @@
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// File names in the status directory.
+const (
+	TextFile = "status"
+	JSONFile = "status.json"
+)
+
+// Profile is what the status files say about one profile.
+type Profile struct {
+	Name string
+	// State is what the profile is doing: idle, running,
+	// waiting-for-drive, failed, watching-degraded, ...
+	State string
+	// LastSuccess, LastAttempt and NextDue are zero for never/unknown.
+	LastSuccess, LastAttempt, NextDue time.Time
+	// Result is "ok" or the error name of the last attempt; empty before
+	// the first.
+	Result  string
+	Message string
+	// Drive is the backup drive's filesystem UUID, empty if none.
+	Drive        string
+	DrivePresent bool
+	// TargetFree is the free bytes on the drive; -1 if unknown.
+	TargetFree int64
+}
+
+// Write replaces dir/status and dir/status.json with the state of ps at
+// now (see the package documentation for their shape). dir is created
+// (0755) if missing.
+func Write(dir string, ps []Profile, now time.Time) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	js, err := jsonStatus(ps, now)
+	if err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(dir, JSONFile), js); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(dir, TextFile), textStatus(ps, now)); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+func textStatus(ps []Profile, now time.Time) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# keepsake status %s\n", textTime(now))
+	for _, p := range ps {
+		free := "-"
+		if p.TargetFree >= 0 {
+			free = strconv.FormatInt(p.TargetFree, 10)
+		}
+		present := "no"
+		if p.DrivePresent {
+			present = "yes"
+		}
+		fmt.Fprintf(&b, "profile=%s state=%s result=%s last-success=%s last-attempt=%s next-due=%s drive=%s drive-present=%s target-free=%s\n",
+			word(p.Name), word(p.State), word(p.Result), textTime(p.LastSuccess), textTime(p.LastAttempt), textTime(p.NextDue),
+			word(p.Drive), present, free)
+		if msg := line(p.Message); msg != "" {
+			fmt.Fprintf(&b, "message.%s=%s\n", word(p.Name), msg)
+		}
+	}
+	return b.Bytes()
+}
+
+func textTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// word makes s a single field: "-" if empty, blanks and control
+// characters replaced, so splitting a line on blanks always works.
+func word(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// line makes s fit on one line.
+func line(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
+}
+
+type jsonProfile struct {
+	Name         string  `json:"name"`
+	State        string  `json:"state"`
+	Result       *string `json:"result"`
+	Message      string  `json:"message"`
+	LastSuccess  *string `json:"last_success"`
+	LastAttempt  *string `json:"last_attempt"`
+	NextDue      *string `json:"next_due"`
+	Drive        string  `json:"drive"`
+	DrivePresent bool    `json:"drive_present"`
+	TargetFree   *int64  `json:"target_free"`
+}
+
+func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
+	ts := func(t time.Time) *string {
+		if t.IsZero() {
+			return nil
+		}
+		s := t.UTC().Format(time.RFC3339)
+		return &s
+	}
+	out := struct {
+		Updated  *string       `json:"updated"`
+		Profiles []jsonProfile `json:"profiles"`
+	}{Updated: ts(now), Profiles: []jsonProfile{}}
+	for _, p := range ps {
+		jp := jsonProfile{
+			Name: p.Name, State: p.State, Message: p.Message,
+			LastSuccess: ts(p.LastSuccess), LastAttempt: ts(p.LastAttempt), NextDue: ts(p.NextDue),
+			Drive: p.Drive, DrivePresent: p.DrivePresent,
+		}
+		if p.Result != "" {
+			r := p.Result
+			jp.Result = &r
+		}
+		if p.TargetFree >= 0 {
+			f := p.TargetFree
+			jp.TargetFree = &f
+		}
+		out.Profiles = append(out.Profiles, jp)
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	return append(data, '\n'), err
+}
+
+// writeAtomic replaces path with data, mode 0644, so a reader sees the old
+// file or the new one and never a partial one.
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -322,10 +322,15 @@ func (d *Daemon) applyConfig(cfg *config.Config) {
 	d.cfg = cfg
 	keep := map[string]bool{}
 	var added []config.Profile
+	type update struct {
+		p  *profile
+		pc config.Profile
+	}
+	var updates []update
 	for _, pc := range cfg.Profiles {
 		keep[pc.Name] = true
 		if p, ok := d.profiles[pc.Name]; ok {
-			p.reconfigure(pc)
+			updates = append(updates, update{p, pc})
 		} else {
 			added = append(added, pc)
 		}
@@ -338,6 +343,9 @@ func (d *Daemon) applyConfig(cfg *config.Config) {
 		}
 	}
 	d.mu.Unlock()
+	for _, u := range updates {
+		u.p.reconfigure(u.pc)
+	}
 	for _, p := range gone {
 		p.close()
 		d.reg.remove(p.obj.path)

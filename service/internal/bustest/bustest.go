@@ -87,6 +87,10 @@ func StartSystemBus(t testing.TB) *Bus {
 	}
 
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	// A test killed by its timeout runs no cleanup: the bus goes with it,
+	// and every client of the bus (polkitd, busclient) leaves when the bus
+	// closes their connection.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -196,6 +200,7 @@ func (b *Bus) StartPolkit(t testing.TB, rules string) {
 	script := `mount --bind "$1" /usr/share/polkit-1/actions && mount --bind "$2" /etc/polkit-1/rules.d && exec "$3" --no-debug`
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", actions, rulesDir, polkitd)
 	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+b.Address)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -405,7 +410,8 @@ func (b *Bus) ConnectAs(t testing.TB, username string) string {
 
 // BusClient builds service/internal/bustest/busclient (once per test
 // process) and returns its path: a client that connects, prints its unique
-// name, optionally owns a name (-own NAME), and stays until stdin closes.
+// name, optionally owns a name (-own NAME), and stays until stdin closes
+// (with -stay: until the bus goes away).
 func BusClient(t testing.TB) string {
 	t.Helper()
 	return realfs.Build(t, "service/internal/bustest/busclient")

@@ -154,7 +154,7 @@ func TestActivation(t *testing.T) {
 	if err := os.Mkdir(libexec, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\nexec " + client + " -own " + busName + "\n"
+	script := "#!/bin/sh\nexec " + client + " -own " + busName + " -stay\n"
 	if err := os.WriteFile(filepath.Join(libexec, "keepsaked"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

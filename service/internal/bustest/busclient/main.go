@@ -3,7 +3,7 @@
 // started it), optionally takes a well-known name, prints its unique name
 // and stays connected until its stdin closes or the bus goes away. Tests run
 // it as other users to get a real caller whose bus name they can check, and
-// as an activated "service" to test activation files.
+// as an activated "service" (-own NAME -stay) to test activation files.
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 
 func main() {
 	own := flag.String("own", "", "request this well-known name")
+	stay := flag.Bool("stay", false, "ignore stdin: stay as long as the bus (for activation, where stdin is /dev/null)")
 	flag.Parse()
 
 	addr := os.Getenv("DBUS_STARTER_ADDRESS")
@@ -54,9 +55,7 @@ func main() {
 		io.Copy(io.Discard, os.Stdin)
 		close(stdinClosed)
 	}()
-	// An activated service gets /dev/null as stdin: it then lives as long as
-	// the bus, like a real service.
-	if *own != "" {
+	if *stay {
 		<-conn.Context().Done()
 		return
 	}

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Keepsake's build, tests and benchmarks use,
-# only those missing, so running it again is cheap.
-# Fedora: dnf install gcc golang rsync fuse fusefat dosfstools acl attr e2fsprogs python3 meson
+# Installs the Debian packages Keepsake's build, tests, benchmarks and
+# build-aux/run.sh use, only those missing, so running it again is cheap.
+# With arguments it installs those packages instead of the whole list.
+#
+# What the service and its tests need beyond the build: dbus (a private
+# system bus), polkitd (authorization; pkaction), udev (drive events,
+# udevadm), mount and util-linux (losetup, findmnt, blkid, unshare,
+# setpriv, mkswap), passwd (useradd for the multi-user tests), systemd
+# (busctl; systemd-analyze, which meson test runs on the unit files),
+# libglib2.0-bin (gdbus) and libxml2-utils (xmllint, which meson test runs
+# on the D-Bus and polkit XML).
+#
+# Fedora: dnf install gcc golang rsync fuse fusefat dosfstools acl attr
+#   e2fsprogs util-linux python3 meson ninja-build systemd-udev dbus-daemon
+#   polkit glib2 libxml2 shadow-utils
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
-packages=(gcc rsync fuse fusefat dosfstools acl attr e2fsprogs util-linux python3 meson ninja-build)
+packages=(gcc rsync fuse fusefat dosfstools acl attr e2fsprogs util-linux mount python3 meson ninja-build
+  udev dbus polkitd passwd systemd libglib2.0-bin libxml2-utils)
 [ "$#" -gt 0 ] && packages=("$@")
 
 missing=()

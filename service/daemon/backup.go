@@ -63,13 +63,13 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		return "", kerr.New(kerr.DriveNotFound, "the backup drive %s has never been seen: plug it in", pc.Drive)
 	}
 	j.phase("mounting")
-	mp, err := dr.acquire()
+	mp, release, err := dr.acquire()
 	if err != nil {
 		return "", err
 	}
 	defer func() {
 		j.phase("unmounting")
-		dr.release()
+		release()
 	}()
 	r, err := openRepo(mp)
 	if err != nil {
@@ -117,7 +117,7 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		Progress:    j.progress,
 	})
 	if err != nil {
-		return "", err
+		return "", d.explainFailure(err, mp, pc.Drive)
 	}
 	j.setResult(map[string]any{"snapshot": res.Snapshot, "files": uint64(res.Files), "bytes": uint64(res.Bytes),
 		"copied": uint64(res.Copied), "copied-bytes": uint64(res.CopiedBytes), "new": uint64(res.New),
@@ -222,7 +222,6 @@ func (d *Daemon) schedule(now time.Time) {
 		}
 		dr.mu.Lock()
 		present, plugged := dr.info.Present, dr.justAdded
-		dr.justAdded = false
 		dr.mu.Unlock()
 		if !present {
 			continue
@@ -232,7 +231,9 @@ func (d *Daemon) schedule(now time.Time) {
 		due := schedule.Due(pc, ps.LastSuccess, now)
 		retryOK := ps.Failures == 0 || !now.Before(schedule.Retry(ps.LastAttempt, ps.Failures))
 		switch {
-		case plugged && pc.OnPlug && (due || changed || pc.Interval == 0):
+		case plugged && pc.OnPlug && (due || changed || pc.Interval == 0 || ps.LastResult != ""):
+			// A plug retries a failed backup at once: the drive being
+			// away is the usual reason it failed.
 			trigger = "plug"
 		case due && retryOK && ps.LastAttempt.Before(d.started) && !ps.LastSuccess.IsZero():
 			trigger = "missed"
@@ -258,6 +259,10 @@ func (d *Daemon) schedule(now time.Time) {
 	}
 	d.mu.Unlock()
 	for _, dr := range ds {
+		// A plug counts once: for the profiles that looked just now.
+		dr.mu.Lock()
+		dr.justAdded = false
+		dr.mu.Unlock()
 		dr.publish()
 	}
 	for _, p := range d.profileList() {
@@ -308,4 +313,23 @@ func (d *Daemon) writeStatus() {
 			d.logf("status files: %v", err)
 		}
 	}
+}
+
+// explainFailure turns the I/O errors of a drive that went away into
+// DeviceGone: a pulled drive shows up first as whatever call failed (EIO
+// from SQLite, a short copy), and udev may say it is gone a moment later.
+func (d *Daemon) explainFailure(err error, mp, uuid string) error {
+	if kerr.Is(err, kerr.Cancelled) || kerr.Is(err, kerr.DeviceGone) {
+		return err
+	}
+	if gone := deviceGone(mp); gone != nil {
+		return gone
+	}
+	for i := 0; i < 10; i++ {
+		if !d.drivePresent(uuid) {
+			return kerr.Wrap(kerr.DeviceGone, err, "the backup drive was removed during the backup: nothing half-done is kept; plug it in again to finish")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }

@@ -35,6 +35,10 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// JobLinger keeps finished Job objects this long (default 1 min).
 	JobLinger time.Duration
+	// BrowseLinger keeps a drive the service mounted for browsing mounted
+	// this long after a query (default 1 min), so walking folders does not
+	// mount and unmount at every click.
+	BrowseLinger time.Duration
 	// Tick is how often schedules are looked at (default 30 s).
 	Tick time.Duration
 	// NoDriveMonitor turns off udev (tests of the bus API alone).
@@ -85,6 +89,9 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.JobLinger == 0 {
 		opts.JobLinger = time.Minute
+	}
+	if opts.BrowseLinger == 0 {
+		opts.BrowseLinger = time.Minute
 	}
 	if opts.Tick == 0 {
 		opts.Tick = 30 * time.Second

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,10 +25,12 @@ type drive struct {
 	d   *Daemon
 	obj *object
 
+	opMu      sync.Mutex // held while mounting or unmounting
 	mu        sync.Mutex
 	info      drives.Drive
 	ourMount  string // mount point the service made, "" if none
 	users     int    // jobs using the drive
+	gen       int    // bumped when the drive goes away: older releases are void
 	justAdded bool   // plugged in since the scheduler last looked
 }
 
@@ -191,6 +194,8 @@ func (dr *drive) gone() {
 	mp := dr.ourMount
 	dr.ourMount = ""
 	uuid := dr.info.UUID
+	dr.users = 0
+	dr.gen++
 	dr.mu.Unlock()
 	d := dr.d
 	d.mu.Lock()
@@ -209,7 +214,7 @@ func (dr *drive) gone() {
 	if mp != "" {
 		// MNT_DETACH: the block device is gone; a plain unmount could
 		// block on writes that can never finish.
-		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
 			d.logf("detach %s: %v", mp, err)
 		}
 		os.Remove(mp)
@@ -218,30 +223,47 @@ func (dr *drive) gone() {
 
 // acquire mounts the drive if nobody has and counts a user; release
 // undoes it: the last user syncs, unmounts what the service mounted and
-// signals SafeToRemove.
-func (dr *drive) acquire() (string, error) {
+// signals SafeToRemove. opMu serialises the two, so a job never gets a
+// mount point that is being unmounted.
+func (dr *drive) acquire() (string, func(), error) {
+	dr.opMu.Lock()
+	defer dr.opMu.Unlock()
 	dr.mu.Lock()
-	defer dr.mu.Unlock()
-	if !dr.info.Present {
-		return "", kerr.New(kerr.DriveNotFound, "the backup drive %s is not connected", dr.name())
+	info := dr.info
+	dr.mu.Unlock()
+	if !info.Present {
+		return "", nil, kerr.New(kerr.DriveNotFound, "the backup drive %s is not connected", dr.name())
 	}
-	if dr.info.MountPoint == "" {
-		if r := unusableReason(dr.info); r != "" {
-			return "", kerr.New(kerr.UnsupportedFilesystem, "%s: %s", dr.name(), r)
+	if info.MountPoint == "" {
+		if r := unusableReason(info); r != "" {
+			return "", nil, kerr.New(kerr.UnsupportedFilesystem, "%s: %s", dr.name(), r)
 		}
-		mp, err := drives.Mount(dr.info, dr.d.opts.RunDir)
+		mp, err := drives.Mount(info, dr.d.opts.RunDir)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
+		dr.mu.Lock()
 		dr.info.MountPoint = mp
 		dr.ourMount = mp
+		dr.mu.Unlock()
+		info.MountPoint = mp
 	}
+	dr.mu.Lock()
 	dr.users++
-	return dr.info.MountPoint, nil
+	gen := dr.gen
+	dr.mu.Unlock()
+	var once sync.Once
+	return info.MountPoint, func() { once.Do(func() { dr.release(gen) }) }, nil
 }
 
-func (dr *drive) release() {
+func (dr *drive) release(gen int) {
+	dr.opMu.Lock()
+	defer dr.opMu.Unlock()
 	dr.mu.Lock()
+	if gen != dr.gen {
+		dr.mu.Unlock()
+		return
+	}
 	dr.users--
 	last := dr.users == 0
 	mp, ours := dr.info.MountPoint, dr.ourMount
@@ -255,8 +277,17 @@ func (dr *drive) release() {
 	}
 	if ours != "" {
 		if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
-			dr.d.logf("unmount %s: %v", ours, err)
-			return
+			if deviceGone(ours) == nil {
+				dr.d.logf("unmount %s: %v", ours, err)
+				return
+			}
+			// The device stopped answering: nothing can be flushed to it,
+			// so detach the mount instead of leaving it behind.
+			if err := unix.Unmount(ours, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+				dr.d.logf("detach %s: %v", ours, err)
+				return
+			}
+			os.Remove(ours)
 		}
 		dr.mu.Lock()
 		dr.ourMount = ""
@@ -334,11 +365,11 @@ func (h *driveHandler) Enroll(sender dbus.Sender, options map[string]dbus.Varian
 				return kerr.New(kerr.UnsupportedFilesystem, "cannot enroll %s: %s", dr.name(), r)
 			}
 		}
-		mp, err := dr.acquire()
+		mp, release, err := dr.acquire()
 		if err != nil {
 			return err
 		}
-		defer dr.release()
+		defer release()
 		if _, err := repo.Open(mp); err != nil {
 			if !kerr.Is(err, kerr.NotARepository) {
 				return err
@@ -395,8 +426,11 @@ func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Varia
 		if ours == "" {
 			return kerr.New(kerr.InvalidArgs, "Keepsake did not mount this drive: unmount it where it was mounted")
 		}
+		dr.mu.Lock()
 		dr.users++
-		dr.release()
+		gen := dr.gen
+		dr.mu.Unlock()
+		dr.release(gen)
 		return nil
 	}()
 	return d.callErr("Unmount", err)
@@ -421,3 +455,16 @@ func (d *Daemon) publishProfiles() {
 }
 
 func drivesFree(dir string) (int64, int64, error) { return drives.Free(dir) }
+
+// deviceGone checks whether the filesystem at mp still answers, by reading
+// the repository marker; a DeviceGone error when it does not (EIO from a
+// pulled USB drive, ENODEV, ENXIO).
+func deviceGone(mp string) error {
+	_, err := os.ReadFile(filepath.Join(repo.Resolve(mp), repo.MarkerName))
+	for _, e := range []error{unix.EIO, unix.ENODEV, unix.ENXIO, unix.ESHUTDOWN} {
+		if errors.Is(err, e) {
+			return kerr.Wrap(kerr.DeviceGone, err, "the backup drive stopped answering (unplugged or failing): nothing half-done is kept; plug it in again to finish")
+		}
+	}
+	return nil
+}

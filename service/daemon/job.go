@@ -108,14 +108,15 @@ func (j *job) run(work func(j *job) (string, error)) {
 	if r := j.result(); r != nil {
 		j.obj.props.SetMust(dbusapi.JobInterface, "Result", r)
 	}
-	j.obj.Set("Cancelable", false)
-	j.obj.Set("Finished", true)
+	// Finished goes last: a reader that sees it sees the outcome too.
 	j.obj.Set("ErrorName", errName)
 	j.obj.Set("Message", msg)
 	if success {
 		j.obj.Set("Progress", float64(1))
 		j.obj.Set("Phase", "done")
 	}
+	j.obj.Set("Cancelable", false)
+	j.obj.Set("Finished", true)
 	j.d.conn.Emit(j.obj.path, dbusapi.JobInterface+".Completed", success, errName, msg)
 	j.d.store.AddJob(state.JobRecord{ID: j.id, Operation: j.op, Profile: j.profile, UID: j.uid,
 		Started: j.started, Ended: time.Now(), Error: kerr.NameOf(err), Message: msg})

@@ -93,7 +93,7 @@ func (p *profile) startWatcher() {
 		Exclude: func(path string, isDir bool) bool {
 			return m.Excluded(path, isDir) || isDir && exclude.CacheDirTagged(path)
 		},
-		Quiet:       pc.Quiet,
+		Quiet: pc.Quiet,
 		OnQuiet: func() {
 			p.mu.Lock()
 			p.changed = true

@@ -16,10 +16,6 @@ import (
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
-// browseLinger keeps a drive the service mounted for browsing mounted a
-// while, so walking folders does not mount and unmount at every click.
-const browseLinger = time.Minute
-
 // withRepo runs fn with the profile's repository and catalog open.
 func (d *Daemon) withRepo(p *profile, fn func(r *repo.Repo, cat *catalog.Catalog) error) error {
 	pc := p.config()
@@ -30,11 +26,11 @@ func (d *Daemon) withRepo(p *profile, fn func(r *repo.Repo, cat *catalog.Catalog
 	if !ok {
 		return kerr.New(kerr.DriveNotFound, "the backup drive of profile %s has never been seen: plug it in", pc.Name)
 	}
-	mp, err := dr.acquire()
+	mp, release, err := dr.acquire()
 	if err != nil {
 		return err
 	}
-	defer time.AfterFunc(browseLinger, dr.release)
+	defer time.AfterFunc(d.opts.BrowseLinger, release)
 	r, err := repo.Open(mp)
 	if err != nil {
 		return err

@@ -290,7 +290,9 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 	if err != nil {
 		return j, err
 	}
-	for !j.Finished {
+	// The job is over when it was already finished on the first read, or
+	// with its Completed signal, which carries the outcome.
+	for done := j.Finished; !done; {
 		if progress != nil {
 			progress(j)
 		}
@@ -310,7 +312,7 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 				}
 			case dbusapi.JobInterface + ".Completed":
 				if len(s.Body) == 3 {
-					j.Finished = true
+					done, j.Finished = true, true
 					j.ErrorName, _ = s.Body[1].(string)
 					j.Message, _ = s.Body[2].(string)
 				}
@@ -329,3 +331,23 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 // ProfilePath and JobPath name objects (see dbusapi).
 func ProfilePath(name string) dbus.ObjectPath { return dbusapi.ProfilePath(name) }
 func JobPath(n uint64) dbus.ObjectPath        { return dbusapi.JobPath(n) }
+
+// Jobs lists running and recently finished jobs, oldest first.
+func (c *Client) Jobs() ([]Job, error) {
+	objs, err := c.objects()
+	if err != nil {
+		return nil, err
+	}
+	var out []Job
+	for p, ifs := range objs {
+		if props, ok := ifs[dbusapi.JobInterface]; ok {
+			j := Job{Path: p}
+			if err := decode(props, &j); err != nil {
+				return nil, err
+			}
+			out = append(out, j)
+		}
+	}
+	sortBy(out, func(j Job) string { return fmt.Sprintf("%020d", j.Started) + string(j.Path) })
+	return out, nil
+}

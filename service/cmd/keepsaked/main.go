@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/keepsake/keepsake/service/daemon"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -23,6 +24,7 @@ func main() {
 	flag.StringVar(&opts.StateDir, "state-dir", "/var/lib/keepsake", "state directory (change journal, job history)")
 	flag.StringVar(&opts.RunDir, "run-dir", "/run/keepsake", "runtime directory (status files, mount points)")
 	flag.StringVar(&opts.Host, "host", "", "host name for snapshots (default: this machine's)")
+	flag.DurationVar(&opts.BrowseLinger, "browse-linger", time.Minute, "keep a drive mounted this long after browsing it")
 	flag.Parse()
 	logger := log.New(os.Stderr, "", 0)
 	opts.Logf = logger.Printf

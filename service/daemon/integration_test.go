@@ -1,0 +1,466 @@
+package daemon_test
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// makeTree writes dirs×files small files below root.
+func makeTree(t *testing.T, root string, dirs, files int) {
+	t.Helper()
+	for d := 0; d < dirs; d++ {
+		dir := filepath.Join(root, fmt.Sprintf("d%02d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f := 0; f < files; f++ {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.txt", f)), []byte(fmt.Sprintf("file %d of %d\n", f, d)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// writeBlob writes n bytes to p: a random block repeated, so it is quick
+// to make yet every file's content is distinct.
+func writeBlob(t *testing.T, p string, n int64) {
+	t.Helper()
+	block := make([]byte, 1<<20)
+	rand.Read(block)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for n > 0 {
+		k := min(n, int64(len(block)))
+		if _, err := f.Write(block[:k]); err != nil {
+			t.Fatal(err)
+		}
+		n -= k
+	}
+}
+
+// waitRunning waits until a job is past mounting (or has finished).
+func (s *service) waitRunning(job dbus.ObjectPath) client.Job {
+	s.t.Helper()
+	var j client.Job
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		j, err = s.client.Job(job)
+		if err == nil && (j.Phase != "starting" && j.Phase != "mounting" || j.Finished) {
+			return j
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("job %s never started (last %+v, %v)", job, j, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func fileSum(t *testing.T, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// signals collects the service's signals of one name.
+type signals struct {
+	mu   sync.Mutex
+	seen []*dbus.Signal
+}
+
+func (s *service) collect(name string) *signals {
+	conn := s.client.Conn()
+	if err := conn.AddMatchSignal(dbus.WithMatchSender(dbusapi.BusName)); err != nil {
+		s.t.Fatal(err)
+	}
+	ch := make(chan *dbus.Signal, 256)
+	conn.Signal(ch)
+	out := &signals{}
+	go func() {
+		for sig := range ch {
+			if sig.Name == name {
+				out.mu.Lock()
+				out.seen = append(out.seen, sig)
+				out.mu.Unlock()
+			}
+		}
+	}()
+	return out
+}
+
+func (sg *signals) count() int {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	return len(sg.seen)
+}
+
+func errName(err error) kerr.Name { return kerr.NameOf(err) }
+
+// restoreAndCompare restores a source folder of the latest snapshot
+// through the service into a temp dir and compares it with the source.
+func (s *service) restoreAndCompare(profile, src string) {
+	s.t.Helper()
+	to := s.t.TempDir()
+	job, err := s.client.Restore(profile, "latest", []string{src}, client.Options{"to": to})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.wait(job); err != nil {
+		s.t.Fatalf("restore: %v", err)
+	}
+	want := realfs.Digest(s.t, src)
+	got := realfs.Digest(s.t, filepath.Join(to, filepath.Base(src)))
+	if len(want) != len(got) {
+		s.t.Fatalf("restored %d entries, source has %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			s.t.Fatalf("restored %s differs from the source", k)
+		}
+	}
+}
+
+// TestDriveLifecycle follows a profile through enrolment, a due backup,
+// change-triggered backups that read only the changed folders, unplug and
+// plug, cancel, and a drive pulled in the middle of a backup: on a real
+// bus with polkitd, udevd and an ext4 loop device.
+func TestDriveLifecycle(t *testing.T) {
+	s := startService(t, "")
+	dr := newDrive(t, "KSUSB", 1200)
+	src := filepath.Join(t.TempDir(), "Documents")
+	makeTree(t, src, 20, 10)
+	safe := s.collect(dbusapi.DriveInterface + ".SafeToRemove")
+
+	s.waitFor("the drive object", 10*time.Second, func() bool {
+		ds, _ := s.client.Drives()
+		for _, d := range ds {
+			if d.UUID == dr.uuid && d.Present && d.Filesystem == "ext4" && d.Label == "KSUSB" && d.Unusable == "" {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := s.client.CreateProfile("home", client.Options{"sources": []string{src}, "quiet": uint64(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.profile("home"); p.StateName() != "no-drive" || p.Interval != 3600 || !p.OnChange || !p.OnPlug {
+		t.Fatalf("new profile: %+v", p)
+	}
+
+	// Enrolling writes the repository; the profile has never succeeded,
+	// so it is due and the backup starts by itself.
+	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("home")}); err != nil {
+		t.Fatal(err)
+	}
+	job := s.nextJob("home", "", 20*time.Second)
+	var fracs []float64
+	j, err := s.client.Wait(t.Context(), job, func(j client.Job) { fracs = append(fracs, j.Progress) })
+	if err != nil {
+		t.Fatalf("first backup: %v", err)
+	}
+	if j.Trigger != "interval" || j.Operation != "backup" || !j.Result["full-scan"].Value().(bool) {
+		t.Fatalf("first backup: trigger %q op %q result %v", j.Trigger, j.Operation, j.Result)
+	}
+	first := j.Message
+	s.waitFor("SafeToRemove and the drive unmounted", 10*time.Second, func() bool {
+		return safe.count() >= 1 && len(mountedUnder(t, s.runDir())) == 0
+	})
+	if d, _ := s.client.Drives(); len(d) == 0 || !d[0].Enrolled {
+		t.Fatalf("drive not enrolled after Enroll: %+v", d)
+	}
+	p := s.profile("home")
+	if p.LastSnapshot != first || p.LastResult != "" || p.StateName() != "idle" || p.NextRun <= p.LastSuccess {
+		t.Fatalf("profile after first backup (job said %q): %+v", first, p)
+	}
+
+	// A change in two folders: a change-triggered backup reads those only.
+	os.WriteFile(filepath.Join(src, "d03", "f001.txt"), []byte("changed\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "d07", "new.txt"), []byte("new\n"), 0o644)
+	job = s.nextJob("home", job, 30*time.Second)
+	j, err = s.wait(job)
+	if err != nil {
+		t.Fatalf("change backup: %v", err)
+	}
+	readDirs := j.Result["read-dirs"].Value().(uint64)
+	if j.Trigger != "change" || j.Result["full-scan"].Value().(bool) || readDirs > 2 || j.Result["new"].Value().(uint64) != 1 || j.Result["modified"].Value().(uint64) != 1 {
+		t.Fatalf("change backup: trigger %q result %v", j.Trigger, j.Result)
+	}
+	s.restoreAndCompare("home", src)
+
+	// Unplugged: a change waits for the drive; plugging it in backs up.
+	realfs.UdevTrigger(t, "remove", dr.dev)
+	s.waitFor("the drive to be absent", 10*time.Second, func() bool {
+		return s.profile("home").StateName() == "waiting-for-drive"
+	})
+	os.WriteFile(filepath.Join(src, "d11", "while-away.txt"), []byte("written while the drive was away\n"), 0o644)
+	time.Sleep(2500 * time.Millisecond) // longer than the quiet period
+	if p := s.profile("home"); p.Job != dbusapi.NoPath {
+		t.Fatalf("a job started without the drive: %+v", p)
+	}
+	realfs.UdevTrigger(t, "add", dr.dev)
+	job = s.nextJob("home", job, 20*time.Second)
+	j, err = s.wait(job)
+	if err != nil || j.Trigger != "plug" {
+		t.Fatalf("plug backup: trigger %q err %v", j.Trigger, err)
+	}
+	s.waitFor("unmount after the plug backup", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
+
+	snaps := func() []string {
+		ds, err := s.client.Snapshots("home", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, d := range ds {
+			names = append(names, d.String("name"))
+		}
+		return names
+	}
+	before := snaps()
+	if len(before) != 3 {
+		t.Fatalf("snapshots %v, want 3", before)
+	}
+
+	// Cancel: the job ends Cancelled and leaves no partial snapshot. (No
+	// change-triggered backup of the new data first: it is what is copied.)
+	if err := s.client.Configure("home", client.Options{"on-change": false}, nil); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(src, "big")
+	os.MkdirAll(big, 0o755)
+	for i := 0; i < 6; i++ {
+		writeBlob(t, filepath.Join(big, fmt.Sprintf("blob%d", i)), 60<<20)
+	}
+	job, err = s.client.BackupNow("home", client.Options{"full": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.BackupNow("home", nil); errName(err) != kerr.Busy {
+		t.Fatalf("second BackupNow: %v, want Busy", err)
+	}
+	if j := s.waitRunning(job); j.Finished {
+		t.Fatalf("the backup finished before it could be cancelled: %+v", j)
+	}
+	if err := s.client.Cancel(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wait(job); errName(err) != kerr.Cancelled {
+		t.Fatalf("cancelled job: %v, want Cancelled", err)
+	}
+	if got := snaps(); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Fatalf("snapshots after cancel %v, want %v", got, before)
+	}
+	s.checkNoPartial(dr)
+
+	// The drive is pulled in the middle of a backup: I/O fails and udev
+	// says it is gone. The job ends DeviceGone; the next plug completes.
+	os.RemoveAll(big) // the cancelled run left nothing: make new content to copy
+	os.MkdirAll(big, 0o755)
+	for i := 0; i < 6; i++ {
+		writeBlob(t, filepath.Join(big, fmt.Sprintf("other%d", i)), 60<<20)
+	}
+	job, err = s.client.BackupNow("home", client.Options{"full": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := s.waitRunning(job); j.Finished {
+		t.Fatalf("the backup finished before the drive could be pulled: %+v", j)
+	}
+	mps := mountedUnder(t, s.runDir())
+	if len(mps) != 1 {
+		t.Fatalf("mounted by the service during the backup: %v", mps)
+	}
+	shutdown(t, mps[0])
+	realfs.UdevTrigger(t, "remove", dr.dev)
+	if _, err := s.wait(job); errName(err) != kerr.DeviceGone {
+		t.Fatalf("pulled drive: %v, want DeviceGone", err)
+	}
+	s.waitFor("the dead mount to be detached", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
+	realfs.UdevTrigger(t, "add", dr.dev)
+	job = s.nextJob("home", job, 30*time.Second)
+	if j, err = s.wait(job); err != nil || j.Trigger != "plug" {
+		t.Fatalf("backup after replug: trigger %q err %v", j.Trigger, err)
+	}
+	after := snaps()
+	if len(after) != len(before)+1 || strings.Join(after[:len(before)], " ") != strings.Join(before, " ") {
+		t.Fatalf("snapshots after replug %v, before %v", after, before)
+	}
+	s.restoreAndCompare("home", src)
+	s.checkNoPartial(dr)
+	if strings.Contains(s.log.String(), "panic") {
+		t.Fatalf("keepsaked panicked:\n%s", s.log.String())
+	}
+}
+
+// shutdown makes a mounted ext4 fail every I/O, as a pulled drive does
+// (EXT4_IOC_SHUTDOWN, the same ioctl as XFS's GOINGDOWN).
+func shutdown(t *testing.T, mp string) {
+	t.Helper()
+	const ext4IocShutdown = 0x8004587d
+	const noLogFlush = 2
+	fd, err := unix.Open(mp, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.IoctlSetPointerInt(fd, ext4IocShutdown, noLogFlush); err != nil {
+		t.Fatalf("shut down %s: %v", mp, err)
+	}
+}
+
+// checkNoPartial mounts the drive read-only and checks there is no
+// half-written snapshot left.
+func (s *service) checkNoPartial(dr drive) {
+	s.t.Helper()
+	s.waitFor("the drive to be unmounted", 10*time.Second, func() bool { return len(mountedUnder(s.t, s.runDir())) == 0 })
+	mnt := s.t.TempDir()
+	if out, err := exec.Command("mount", "-o", "ro,noload", dr.dev, mnt).CombinedOutput(); err != nil {
+		s.t.Fatalf("mount: %v %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	entries, err := os.ReadDir(filepath.Join(mnt, "Keepsake", "testhost"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".partial") || strings.HasSuffix(e.Name(), ".deleting") {
+			s.t.Errorf("left on the drive: %s", e.Name())
+		}
+	}
+}
+
+// TestFATDriveRefused: a vfat drive (here through FUSE, as this kernel
+// has no vfat) is listed with the reason it cannot be used, and Enroll
+// refuses it without writing anything.
+func TestFATDriveRefused(t *testing.T) {
+	realfs.RequireCommands(t, "mkfs.vfat", "fusefat")
+	s := startService(t, "")
+	dev, uuid := realfs.UdevLoop(t, "vfat", "FATSTICK", 64)
+	mnt := t.TempDir()
+	if out, err := exec.Command("fusefat", "-o", "rw+", dev, mnt).CombinedOutput(); err != nil {
+		t.Fatalf("fusefat: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("fusermount", "-u", mnt).Run() })
+	os.WriteFile(filepath.Join(mnt, "holiday.jpg"), []byte("photo"), 0o644)
+	unix.Sync()
+	before := realfs.Digest(t, mnt)
+
+	var d client.Drive
+	s.waitFor("the FAT drive object", 10*time.Second, func() bool {
+		ds, _ := s.client.Drives()
+		for _, x := range ds {
+			if x.UUID == uuid {
+				d = x
+				return true
+			}
+		}
+		return false
+	})
+	if d.Filesystem != "vfat" || !strings.Contains(d.Unusable, "hardlinks") || d.Enrolled {
+		t.Fatalf("FAT drive: %+v", d)
+	}
+	err := s.client.Enroll(uuid, nil)
+	if errName(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "reformat") {
+		t.Fatalf("Enroll of a FAT drive: %v, want UnsupportedFilesystem saying to reformat", err)
+	}
+	after := realfs.Digest(t, mnt)
+	if len(before) != len(after) {
+		t.Fatalf("the FAT drive changed: %v -> %v", before, after)
+	}
+	for k, v := range before {
+		if after[k] != v {
+			t.Fatalf("the FAT drive changed at %s", k)
+		}
+	}
+	if len(mountedUnder(t, s.runDir())) != 0 {
+		t.Fatal("the service mounted the FAT drive")
+	}
+}
+
+// TestObjectsMatchXML introspects every kind of live object and checks
+// its methods, signals and properties (names and types) against the XML.
+func TestObjectsMatchXML(t *testing.T) {
+	s := startService(t, "")
+	dr := newDrive(t, "KSXML", 300)
+	src := t.TempDir()
+	makeTree(t, src, 2, 2)
+	if _, err := s.client.CreateProfile("xml-check", client.Options{"sources": []string{src}, "interval": uint64(0)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("xml-check")}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.client.BackupNow("xml-check", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := dbusapi.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, iface := range map[dbus.ObjectPath]string{
+		dbusapi.ManagerPath:              dbusapi.ManagerInterface,
+		dbusapi.ProfilePath("xml-check"): dbusapi.ProfileInterface,
+		dbusapi.DrivePath(dr.uuid):       dbusapi.DriveInterface,
+		job:                              dbusapi.JobInterface,
+	} {
+		var xml string
+		if err := s.client.Conn().Object(dbusapi.BusName, path).Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
+			t.Fatalf("introspect %s: %v", path, err)
+		}
+		got := parseIntrospection(t, xml)[iface]
+		w := want[iface]
+		if fmt.Sprint(got) != fmt.Sprint(summary(w)) {
+			t.Errorf("%s: live interface differs from the XML:\nlive %v\nxml  %v", path, got, summary(w))
+		}
+		var props map[string]dbus.Variant
+		if err := s.client.Conn().Object(dbusapi.BusName, path).Call(dbusapi.PropertiesInterface+".GetAll", 0, iface).Store(&props); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range w.Properties {
+			v, ok := props[p.Name]
+			if !ok {
+				t.Errorf("%s: property %s missing from GetAll", path, p.Name)
+			} else if v.Signature().String() != p.Type {
+				t.Errorf("%s: property %s is %s, XML says %s", path, p.Name, v.Signature(), p.Type)
+			}
+		}
+		if len(props) != len(w.Properties) {
+			t.Errorf("%s: GetAll has %d properties, the XML %d", path, len(props), len(w.Properties))
+		}
+	}
+	s.wait(job)
+	// busctl walks the tree from the root.
+	out, err := exec.Command("busctl", "--address="+s.bus.Address, "tree", dbusapi.BusName).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "/io/github/keepsake/Keepsake1/profiles/xml_check") {
+		t.Fatalf("busctl tree: %v\n%s", err, out)
+	}
+}

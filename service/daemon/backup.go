@@ -294,9 +294,13 @@ func (d *Daemon) statusList() []status.Profile {
 		} else if ps.LastAttempt.IsZero() {
 			result = "never"
 		}
+		msg := ps.LastMessage
+		if wp := p.watchProblem(); wp != "" && msg == "" {
+			msg = wp
+		}
 		out = append(out, status.Profile{
 			Name: pc.Name, State: p.state().String(), LastSuccess: ps.LastSuccess, LastAttempt: ps.LastAttempt,
-			NextDue: p.nextRun(), Result: result, Message: ps.LastMessage, Drive: pc.Drive,
+			NextDue: p.nextRun(), Result: result, Message: msg, Drive: pc.Drive,
 			DrivePresent: pc.Drive != "" && d.drivePresent(pc.Drive), TargetFree: d.driveFree(pc.Drive),
 		})
 	}

@@ -30,6 +30,7 @@ type service struct {
 	log    *lockedBuffer
 	client *client.Client
 	bin    string
+	args   []string // extra keepsaked flags
 }
 
 type lockedBuffer struct {
@@ -50,14 +51,14 @@ func (l *lockedBuffer) String() string {
 }
 
 // startService starts polkitd (with rules, "" for none) and keepsaked.
-func startService(t *testing.T, rules string) *service {
+func startService(t *testing.T, rules string, args ...string) *service {
 	t.Helper()
 	realfs.RequireRoot(t, "keepsaked runs as root on a private system bus")
 	realfs.RequireCommands(t, "dbus-daemon", "losetup", "mkfs.ext4", "udevadm")
 	realfs.StartUdevd(t)
 	bus := bustest.StartSystemBus(t)
 	bus.StartPolkit(t, rules)
-	s := &service{t: t, bus: bus, dir: t.TempDir(), bin: realfs.Build(t, "service/cmd/keepsaked")}
+	s := &service{t: t, bus: bus, dir: t.TempDir(), bin: realfs.Build(t, "service/cmd/keepsaked"), args: args}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -69,6 +70,7 @@ func (s *service) start() {
 	s.log = &lockedBuffer{}
 	s.cmd = exec.Command(s.bin, "--config", filepath.Join(s.dir, "etc", "keepsake.conf"),
 		"--state-dir", filepath.Join(s.dir, "state"), "--run-dir", filepath.Join(s.dir, "run"), "--host", "testhost", "--browse-linger", "500ms")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	s.cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+s.bus.Address)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

@@ -117,6 +117,7 @@ func (j *job) run(work func(j *job) (string, error)) {
 	}
 	j.obj.Set("Cancelable", false)
 	j.obj.Set("Finished", true)
+	j.d.publishProfiles() // State, Job and the status files no longer say running
 	j.d.conn.Emit(j.obj.path, dbusapi.JobInterface+".Completed", success, errName, msg)
 	j.d.store.AddJob(state.JobRecord{ID: j.id, Operation: j.op, Profile: j.profile, UID: j.uid,
 		Started: j.started, Ended: time.Now(), Error: kerr.NameOf(err), Message: msg})

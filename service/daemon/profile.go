@@ -93,7 +93,8 @@ func (p *profile) startWatcher() {
 		Exclude: func(path string, isDir bool) bool {
 			return m.Excluded(path, isDir) || isDir && exclude.CacheDirTagged(path)
 		},
-		Quiet: pc.Quiet,
+		Quiet:      pc.Quiet,
+		MaxWatches: p.d.opts.MaxWatches,
 		OnQuiet: func() {
 			p.mu.Lock()
 			p.changed = true
@@ -146,6 +147,8 @@ func (p *profile) state() dbusapi.ProfileState {
 		return dbusapi.StateWaitingForDrive
 	case p.d.store.Profile(pc.Name).LastResult != "":
 		return dbusapi.StateFailed
+	case p.watchProblem() != "":
+		return dbusapi.StateDegraded
 	}
 	return dbusapi.StateIdle
 }

@@ -56,6 +56,7 @@ const (
 	StateWaitingForDrive
 	StateFailed
 	StateNoDrive
+	StateDegraded
 )
 
 func (s ProfileState) String() string {
@@ -70,6 +71,8 @@ func (s ProfileState) String() string {
 		return "failed"
 	case StateNoDrive:
 		return "no-drive"
+	case StateDegraded:
+		return "watching-degraded"
 	}
 	return "unknown"
 }

@@ -25,6 +25,7 @@ func main() {
 	flag.StringVar(&opts.RunDir, "run-dir", "/run/keepsake", "runtime directory (status files, mount points)")
 	flag.StringVar(&opts.Host, "host", "", "host name for snapshots (default: this machine's)")
 	flag.DurationVar(&opts.BrowseLinger, "browse-linger", time.Minute, "keep a drive mounted this long after browsing it")
+	flag.IntVar(&opts.MaxWatches, "max-watches", 0, "at most this many folders watched per profile (0: the kernel's limit); beyond it, periodic full scans")
 	flag.Parse()
 	logger := log.New(os.Stderr, "", 0)
 	opts.Logf = logger.Printf

@@ -241,10 +241,13 @@ func svcConfigure(env *Env, args []string) error {
 			set[k] = l
 		case "interval", "quiet":
 			n, err := strconv.ParseUint(v, 10, 64)
+			if strings.EqualFold(v, "off") {
+				n, err = 0, nil
+			}
 			if err != nil {
 				d, derr := time.ParseDuration(v)
 				if derr != nil {
-					return usagef("configure: %s wants seconds or a duration like 1h", k)
+					return usagef("configure: %s wants seconds, a duration like 1h, or off", k)
 				}
 				n = uint64(d / time.Second)
 			}

@@ -255,3 +255,47 @@ func mustDrives(t *testing.T, s *service) []client.Drive {
 	}
 	return ds
 }
+
+// TestMissedBackupAtStart: a profile whose interval passed while the
+// service was not running backs up once when it starts.
+func TestMissedBackupAtStart(t *testing.T) {
+	s := startService(t, "")
+	dr := newDrive(t, "KSMISSED", 300)
+	src := t.TempDir()
+	makeTree(t, src, 2, 2)
+	if _, err := s.client.CreateProfile("home", client.Options{"sources": []string{src}, "on-change": false}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("home")}); err != nil {
+		t.Fatal(err)
+	}
+	first := s.nextJob("home", "", 20*time.Second)
+	if _, err := s.wait(first); err != nil {
+		t.Fatal(err)
+	}
+	s.stop()
+	// Three hours pass with the machine off (the hourly backups missed).
+	p := filepath.Join(s.dir, "state", "state.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	json.Unmarshal(data, &st)
+	ps := st["profiles"].(map[string]any)["home"].(map[string]any)
+	past := time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339Nano)
+	ps["last_success"], ps["last_attempt"] = past, past
+	data, _ = json.Marshal(st)
+	os.WriteFile(p, data, 0o600)
+	s.start()
+	job := s.nextJob("home", "", 20*time.Second)
+	j, err := s.wait(job)
+	if err != nil || j.Trigger != "missed" {
+		t.Fatalf("backup at start: trigger %q, %v", j.Trigger, err)
+	}
+	time.Sleep(6 * time.Second) // longer than a scheduler tick: it runs once
+	js, _ := s.client.Jobs()
+	if len(js) != 1 {
+		t.Fatalf("jobs after the missed backup: %+v", js)
+	}
+}

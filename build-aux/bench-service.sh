@@ -49,9 +49,11 @@ corpus=$(cd "$top/.." && pwd)/shared/bench/corpus.py
 
 work=$(mktemp -d "$workdir/keepsake-bench-service.XXXXXX")
 . build-aux/private-bus.sh
+mon_pid=
 finish() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$mon_pid" ]; then kill "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; fi
   ks_cleanup
   if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
   exit "$rc"
@@ -101,8 +103,28 @@ elif cmd == "result":          # result ID: trigger and Result figures of a Job 
     r = {k: v["data"] for k, v in json.loads(out[1])["data"].items()}
     print(json.loads(out[0])["data"], r["read-dirs"], r["reused-dirs"], r["copied"], r["copied-bytes"],
           "yes" if r["full-scan"] else "no")
+elif cmd == "phases":          # phases MONITOR ID: seconds mounting, backing up, pruning+unmounting (busctl monitor)
+    path = "/io/github/keepsake/Keepsake1/jobs/" + sys.argv[3]
+    t = {}
+    for line in open(sys.argv[2]):
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("path") != path or len(m.get("payload", {}).get("data", [])) < 2:
+            continue
+        ch = m["payload"]["data"][1]
+        key = ch["Phase"]["data"] if "Phase" in ch else ("finished" if ch.get("Finished", {}).get("data") else None)
+        if key and key not in t:
+            t[key] = m["timestamp-realtime"] / 1e6
+    try:
+        print("%.6f %.6f %.6f" % (t["backing up"] - t["mounting"], t["pruning"] - t["backing up"], t["finished"] - t["pruning"]))
+    except KeyError:
+        print("nan nan nan")
 elif cmd == "median":          # median X...
     xs = sorted(float(x) for x in sys.argv[2:])
+    if any(x != x for x in xs):
+        print("nan"); sys.exit(0)
     print(xs[(len(xs) - 1) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2)
 PY
 H() { python3 "$work/h.py" "$@"; }
@@ -161,8 +183,16 @@ change() {
   done
 }
 
-declare -a t_change t_full w_full
-declare -A R
+# Each Job's Phase changes (mounting, backing up, pruning, unmounting) and
+# Finished, with the bus's timestamps: where a backup's time goes.
+busctl --system monitor --json=short --match \
+  "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='/io/github/keepsake/Keepsake1/jobs'" \
+  >"$work/monitor.json" 2>/dev/null &
+mon_pid=$!
+sleep 0.5
+
+declare -a t_change t_full w_full e_change e_full o_change o_full
+declare -A R ID
 for i in $(seq 1 "$reps"); do
   echo "== run $i of $reps"
   before=$(H last-job "$statefile")
@@ -174,7 +204,7 @@ for i in $(seq 1 "$reps"); do
   done
   id=$(H job-after "$statefile" "$before")
   read -r secs err < <(H job "$statefile" "$id")
-  R[change.$i]=$(H result "$id")
+  R[change.$i]=$(H result "$id") ID[change.$i]=$id
   [ "$err" = ok ] || { echo "bench-service: backup $id failed: $err"; exit 1; }
   t_change+=("$secs")
   printf '  %-28s %8.3f s  (trigger read-dirs reused-dirs copied copied-bytes full-scan: %s)\n' "change-triggered" "$secs" "${R[change.$i]}"
@@ -187,7 +217,7 @@ for i in $(seq 1 "$reps"); do
   end=$(date +%s.%N)
   id=$(H job-after "$statefile" "$before")
   read -r secs err < <(H job "$statefile" "$id")
-  R[full.$i]=$(H result "$id")
+  R[full.$i]=$(H result "$id") ID[full.$i]=$id
   [ "$err" = ok ] || { echo "bench-service: backup $id failed: $err"; exit 1; }
   t_full+=("$secs")
   w_full+=("$(printf '%.6f' "$(echo "$end - $start" | bc -l)")")
@@ -195,11 +225,23 @@ for i in $(seq 1 "$reps"); do
   settle
 done
 rss_end=$(kib VmRSS) hwm_end=$(kib VmHWM)
+kill "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; mon_pid=
+# The engine's share (backing up) and the rest (mount, prune, sync, unmount).
+for i in $(seq 1 "$reps"); do
+  for k in change full; do
+    read -r mnt eng rest < <(H phases "$work/monitor.json" "${ID[$k.$i]}")
+    eval "e_$k+=(\"\$eng\")"
+    eval "o_$k+=(\"\$(python3 -c 'import sys; print(\"%.6f\" % (float(sys.argv[1]) + float(sys.argv[2])))' \"\$mnt\" \"\$rest\")\")"
+  done
+done
 
 med_change=$(H median "${t_change[@]}")
 med_full=$(H median "${t_full[@]}")
 med_wfull=$(H median "${w_full[@]}")
 ratio=$(printf '%.3f' "$(echo "$med_change / $med_full" | bc -l)")
+med_echange=$(H median "${e_change[@]}") med_efull=$(H median "${e_full[@]}")
+med_ochange=$(H median "${o_change[@]}") med_ofull=$(H median "${o_full[@]}")
+eratio=$(python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print("%.3f" % (a / b) if b == b and b > 0 else "nan")' "$med_echange" "$med_efull")
 field() { echo "$1" | awk -v n="$2" '{print $n}'; }
 rd_change=$(field "${R[change.1]}" 2) ru_change=$(field "${R[change.1]}" 3)
 rd_full=$(field "${R[full.1]}" 2) ru_full=$(field "${R[full.1]}" 3)
@@ -211,11 +253,12 @@ printf '%-40s %12s\n' "idle RSS, watching, after first backup" "$rss_idle KiB"
 printf '%-40s %12s\n' "peak RSS (VmHWM) incl. first backup" "$hwm_idle KiB"
 printf '%-40s %12s\n' "RSS / VmHWM after the runs below" "$rss_end / $hwm_end KiB"
 printf '%-40s %12.3f s\n' "first full backup (copies everything)" "$first_s"
-printf '%-40s %10s %10s %12s\n' "" "median s" "read-dirs" "reused-dirs"
-printf '%-40s %10.3f %10s %12s\n' "change-triggered (2 folders, 6 files)" "$med_change" "$rd_change" "$ru_change"
-printf '%-40s %10.3f %10s %12s\n' "backup-now --full (same change)" "$med_full" "$rd_full" "$ru_full"
-printf '%-40s %10s\n' "ratio change / full" "$ratio"
-printf '%-40s %10.3f\n' "  (backup-now --full, client wall time)" "$med_wfull"
+echo "(medians; job = Job started .. ended; engine = its backing-up phase; other = mount, prune, sync, unmount)"
+printf '%-40s %8s %8s %8s %10s %12s\n' "" "job s" "engine s" "other s" "read-dirs" "reused-dirs"
+printf '%-40s %8.3f %8.3f %8.3f %10s %12s\n' "change-triggered (2 folders, 6 files)" "$med_change" "$med_echange" "$med_ochange" "$rd_change" "$ru_change"
+printf '%-40s %8.3f %8.3f %8.3f %10s %12s\n' "backup-now --full (same change)" "$med_full" "$med_efull" "$med_ofull" "$rd_full" "$ru_full"
+printf '%-40s %8s %8s\n' "ratio change / full" "$ratio" "$eratio"
+printf '%-40s %8.3f\n' "backup-now --full, client wall time" "$med_wfull"
 
 jsonlist() { local IFS=,; echo "[$*]"; }
 resjson() { # "trigger rd ru copied copied-bytes full" -> JSON object
@@ -227,7 +270,10 @@ resjson() { # "trigger rd ru copied copied-bytes full" -> JSON object
   echo " \"first_backup_seconds\": $first_s,"
   echo " \"change_seconds\": $(jsonlist "${t_change[@]}"), \"full_seconds\": $(jsonlist "${t_full[@]}"),"
   echo " \"full_client_wall_seconds\": $(jsonlist "${w_full[@]}"),"
+  echo " \"change_engine_seconds\": $(jsonlist "${e_change[@]}"), \"full_engine_seconds\": $(jsonlist "${e_full[@]}"),"
+  echo " \"change_other_seconds\": $(jsonlist "${o_change[@]}"), \"full_other_seconds\": $(jsonlist "${o_full[@]}"),"
   echo " \"median_change_seconds\": $med_change, \"median_full_seconds\": $med_full, \"ratio_change_full\": $ratio,"
+  echo " \"median_change_engine_seconds\": $med_echange, \"median_full_engine_seconds\": $med_efull, \"ratio_change_full_engine\": $eratio,"
   echo -n " \"change_results\": ["
   for i in $(seq 1 "$reps"); do [ "$i" -gt 1 ] && echo -n ", "; resjson "${R[change.$i]}"; done
   echo "],"

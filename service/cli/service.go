@@ -48,20 +48,42 @@ func init() {
 	}
 }
 
-// svc is a connection plus the profile a command is about.
+// svc is a connection to keepsaked and the command line it serves.
 type svc struct {
 	env *Env
 	c   *client.Client
-	fs  *flag.FlagSet
 }
 
-func connect(env *Env, name string) (*svc, error) {
+// flags is a command's flag set; parse reports its mistakes as usage errors.
+func flags(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
+
+// withService connects to keepsaked, parses args against fs expecting min
+// to max positional arguments (max -1: no limit; usage is the message when
+// the count is wrong) and runs fn. It connects before it parses, so that a
+// missing service is what a user hears about first.
+func withService(env *Env, fs *flag.FlagSet, args []string, min, max int, usage string, fn func(s *svc, pos []string) error) error {
 	c, err := client.Connect()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	return &svc{env: env, c: c, fs: fs}, nil
+	defer c.Close()
+	pos, err := positional(fs, args, min, max, usage)
+	if err != nil {
+		return err
+	}
+	return fn(&svc{env: env, c: c}, pos)
+}
+
+// withProfile is withService for a command about one profile: fn gets its
+// name, from --profile or the only profile there is.
+func withProfile(env *Env, fs *flag.FlagSet, args []string, min, max int, usage string, fn func(s *svc, name string, pos []string) error) error {
+	return withService(env, fs, args, min, max, usage, func(s *svc, pos []string) error {
+		name, err := s.profile()
+		if err != nil {
+			return err
+		}
+		return fn(s, name, pos)
+	})
 }
 
 // opts are the options every call carries: scripts never want a password

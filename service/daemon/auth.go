@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/catalog"
@@ -184,7 +185,25 @@ func (d *Daemon) callErr(method string, err error) *dbus.Error {
 	if kerr.NameOf(err) == kerr.Failed {
 		d.logf("%s: %v", method, err)
 	}
-	return dbusapi.ToDBus(err)
+	e := dbusapi.ToDBus(err)
+	for i, b := range e.Body {
+		if s, ok := b.(string); ok {
+			e.Body[i] = busText(s)
+		}
+	}
+	return e
+}
+
+// busText makes s fit a D-Bus string. A file name on Linux is bytes (any
+// but NUL and /), a D-Bus string must be UTF-8 without NUL, and godbus
+// refuses to send a message holding anything else: one oddly named file
+// would fail a whole listing, and an error naming it would leave the
+// caller with no reply at all. Invalid bytes become U+FFFD.
+func busText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func optBool(opts map[string]dbus.Variant, key string) (bool, error) {

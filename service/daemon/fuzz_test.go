@@ -651,6 +651,19 @@ func TestFuzzMethods(t *testing.T) {
 	t.Logf("seed %d (replay with KEEPSAKE_FUZZ_SEED=%d)", seed, seed)
 	f := newFuzzFixture(t)
 	s := f.s
+	// A name that is not UTF-8 comes back readable (U+FFFD for the bad
+	// bytes) instead of failing the whole listing.
+	entries, err := s.client.List("fuzz", "latest", f.src, nil)
+	if err != nil {
+		t.Fatalf("list a folder holding a non-UTF-8 name: %v", err)
+	}
+	found := false
+	for _, e := range entries {
+		found = found || e.String("name") == fuzzPrefix+"-bad-\uFFFD.txt"
+	}
+	if !found {
+		t.Errorf("the non-UTF-8 name is missing from the listing: %v", entries)
+	}
 	etcBefore := names("/etc")
 	strayBefore := strays()
 

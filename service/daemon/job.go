@@ -102,6 +102,7 @@ func (j *job) run(work func(j *job) (string, error)) {
 			j.d.logf("job %d (%s %s): %v", j.id, j.op, j.profile, err)
 		}
 	}
+	msg = busText(msg) // paths in it may be any bytes
 	j.mu.Lock()
 	j.fin = true
 	j.mu.Unlock()

@@ -88,7 +88,7 @@ func (h *managerHandler) GetStatus(sender dbus.Sender, options map[string]dbus.V
 	for _, s := range d.statusList() {
 		out = append(out, map[string]dbus.Variant{
 			"name": dbus.MakeVariant(s.Name), "state": dbus.MakeVariant(s.State), "result": dbus.MakeVariant(s.Result),
-			"message": dbus.MakeVariant(s.Message), "last-success": dbus.MakeVariant(usec(s.LastSuccess)),
+			"message": dbus.MakeVariant(busText(s.Message)), "last-success": dbus.MakeVariant(usec(s.LastSuccess)),
 			"last-attempt": dbus.MakeVariant(usec(s.LastAttempt)), "next-due": dbus.MakeVariant(usec(s.NextDue)),
 			"drive": dbus.MakeVariant(s.Drive), "drive-present": dbus.MakeVariant(s.DrivePresent),
 			"target-free": dbus.MakeVariant(s.TargetFree),

@@ -193,8 +193,8 @@ func (p *profile) props() map[string]any {
 		"DriveUUID": pc.Drive, "Drive": drivePath, "Interval": uint64(pc.Interval / time.Second),
 		"OnChange": pc.OnChange, "QuietPeriod": uint64(pc.Quiet / time.Second), "OnPlug": pc.OnPlug,
 		"SkipOnBattery": pc.SkipOnBattery, "Retention": pc.Retention, "State": uint32(st),
-		"WatchProblem": p.watchProblem(), "LastSuccess": usec(ps.LastSuccess), "LastAttempt": usec(ps.LastAttempt),
-		"NextRun": next, "LastResult": ps.LastResult, "LastMessage": ps.LastMessage, "LastSnapshot": ps.LastSnapshot,
+		"WatchProblem": busText(p.watchProblem()), "LastSuccess": usec(ps.LastSuccess), "LastAttempt": usec(ps.LastAttempt),
+		"NextRun": next, "LastResult": ps.LastResult, "LastMessage": busText(ps.LastMessage), "LastSnapshot": ps.LastSnapshot,
 		"TargetFree": free, "Job": jobPath,
 	}
 }

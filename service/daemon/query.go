@@ -112,10 +112,10 @@ func typeName(t fsmeta.Type) string {
 
 func entryDict(v catalog.Version) map[string]dbus.Variant {
 	return map[string]dbus.Variant{
-		"name": dbus.MakeVariant(v.Name), "path": dbus.MakeVariant(v.Path()), "type": dbus.MakeVariant(typeName(v.Meta.Type)),
+		"name": dbus.MakeVariant(busText(v.Name)), "path": dbus.MakeVariant(busText(v.Path())), "type": dbus.MakeVariant(typeName(v.Meta.Type)),
 		"size": dbus.MakeVariant(uint64(max(v.Meta.Size, 0))), "mode": dbus.MakeVariant(v.Meta.Mode),
 		"uid": dbus.MakeVariant(v.Meta.UID), "gid": dbus.MakeVariant(v.Meta.GID),
-		"mtime": dbus.MakeVariant(v.Meta.MtimeNs / 1000), "target": dbus.MakeVariant(v.Meta.LinkTarget),
+		"mtime": dbus.MakeVariant(v.Meta.MtimeNs / 1000), "target": dbus.MakeVariant(busText(v.Meta.LinkTarget)),
 	}
 }
 
@@ -301,7 +301,7 @@ func (h *profileHandler) Versions(sender dbus.Sender, file string, options map[s
 					if err != nil || !sc.canRead(s, v) {
 						continue
 					}
-					paths = append(paths, pl.Path)
+					paths = append(paths, busText(pl.Path))
 					snaps = append(snaps, pl.Snapshots...)
 				}
 				if len(paths) == 0 {

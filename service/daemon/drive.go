@@ -95,6 +95,9 @@ func (dr *drive) props() map[string]any {
 	dr.mu.Unlock()
 	ds := dr.d.store.Drive(info.UUID)
 	free := int64(-1)
+	if ds.Enrolled && ds.Size > 0 {
+		free = ds.Free // as last seen
+	}
 	if info.MountPoint != "" {
 		if f, _, err := drives.Free(info.MountPoint); err == nil {
 			free = f
@@ -155,14 +158,15 @@ func (d *Daemon) driveFree(uuid string) int64 {
 	dr.mu.Lock()
 	mp := dr.info.MountPoint
 	dr.mu.Unlock()
-	if mp == "" {
-		return -1
+	if mp != "" {
+		if f, _, err := drives.Free(mp); err == nil {
+			return f
+		}
 	}
-	f, _, err := drives.Free(mp)
-	if err != nil {
-		return -1
+	if ds := d.store.Drive(uuid); ds.Size > 0 {
+		return ds.Free // as last seen: the drive is unmounted or away
 	}
-	return f
+	return -1
 }
 
 // driveEvent is the drive monitor's callback.
@@ -274,6 +278,9 @@ func (dr *drive) release(gen int) {
 	if f, err := os.Open(mp); err == nil {
 		unix.Syncfs(int(f.Fd()))
 		f.Close()
+	}
+	if free, size, err := drives.Free(mp); err == nil {
+		dr.d.store.UpdateDrive(dr.info.UUID, func(s *state.DriveState) { s.Free, s.Size = free, size })
 	}
 	if ours != "" {
 		if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {

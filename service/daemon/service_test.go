@@ -126,7 +126,7 @@ func TestFailureCommandAndStatusFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := readStatus(t, s.runDir())
-	if status["home"]["result"] != "ok" || status["home"]["drive"] != dr.uuid {
+	if status["home"]["result"] != "ok" || status["home"]["drive"] != dr.uuid || status["home"]["target-free"] == "-" {
 		t.Fatalf("status after success: %v", status)
 	}
 

@@ -42,6 +42,10 @@ type DriveState struct {
 	FSType   string    `json:"fstype,omitempty"`
 	// Enrolled: the drive holds a repository this service writes to.
 	Enrolled bool `json:"enrolled,omitempty"`
+	// Free and Size are the bytes free and in all when it was last
+	// mounted, so the space left can be shown while it is away.
+	Free int64 `json:"free,omitempty"`
+	Size int64 `json:"size,omitempty"`
 }
 
 // JobRecord is one finished job in the history.

@@ -331,6 +331,10 @@ func DefaultPatterns() []string {
 		".Trash-*/",             // the desktop trash on other file systems
 		"~/.var/app/*/cache/",   // Flatpak apps' XDG cache directories
 		"~/.thumbnails/",        // pre-XDG thumbnail cache, still written by some apps
+		// Flatpak's own object stores: reinstallable from their remotes
+		// (the snapshot records what was installed), and so heavily
+		// hardlinked that copying them would cost more than the apps.
+		"/var/lib/flatpak/", "~/.local/share/flatpak/",
 		// Kernel and runtime file systems, for a backup of "/": their
 		// files are not data, and some never end.
 		"/proc/", "/sys/", "/dev/", "/run/",

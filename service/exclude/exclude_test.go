@@ -189,6 +189,9 @@ func TestDefaultPatterns(t *testing.T) {
 		{"volume trash", "/media/usb/.Trash-1000", true, true},
 		{"thumbnails", "/home/u/.thumbnails", true, true},
 		{"documents kept", "/home/u/Documents", true, false},
+		{"system flatpak store", "/var/lib/flatpak", true, true},
+		{"user flatpak store", "/home/u/.local/share/flatpak", true, true},
+		{"other local share kept", "/home/u/.local/share/fonts", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

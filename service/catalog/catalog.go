@@ -198,7 +198,28 @@ func (c *Catalog) DeleteSnapshotRow(id int64) error {
 	if _, err := c.db.Exec(`DELETE FROM snapshots WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("forget snapshot %d: %w", id, err)
 	}
+	if _, err := c.db.Exec(`DELETE FROM snapshot_files WHERE snapshot_id = ?`, id); err != nil {
+		return fmt.Errorf("forget snapshot %d: %w", id, err)
+	}
 	return nil
+}
+
+// ExtraDir is the folder, at the root of every snapshot, holding the
+// files a snapshot carries beside the backed-up tree.
+const ExtraDir = ".keepsake"
+
+// SnapshotFile returns a file the snapshot carries (see Txn.AddFile); a
+// PathNotFound error when it has none of that name.
+func (c *Catalog) SnapshotFile(s Snapshot, name string) ([]byte, error) {
+	var data []byte
+	err := c.db.QueryRow(`SELECT data FROM snapshot_files WHERE snapshot_id = ? AND name = ?`, s.ID, name).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kerr.New(kerr.PathNotFound, "snapshot %s has no %s", s.Name, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s of snapshot %s: %w", name, s.Name, err)
+	}
+	return data, nil
 }
 
 // Version is one row of the versions table: an entry as it was over a

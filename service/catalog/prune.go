@@ -169,6 +169,9 @@ func (c *Catalog) DeleteSnapshots(snaps []Snapshot, a Actor, detail string) erro
 			return fmt.Errorf("prune: %w", err)
 		}
 	}
+	if _, err := tx.Exec(`DELETE FROM snapshot_files WHERE snapshot_id IN (` + list + `)`); err != nil {
+		return fmt.Errorf("forget snapshot files: %w", err)
+	}
 	if _, err := tx.Exec(`DELETE FROM snapshots WHERE id IN (` + list + `)`); err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}

@@ -18,6 +18,14 @@ CREATE TABLE IF NOT EXISTS snapshots(
 	sources   TEXT NOT NULL DEFAULT '',   -- newline-separated absolute paths
 	UNIQUE(host, name)
 );
+-- Files a snapshot carries beside the backed-up tree, in <snapshot>/.keepsake/
+-- (e.g. the Flatpak inventory): kept here too so they can be queried.
+CREATE TABLE IF NOT EXISTS snapshot_files(
+	snapshot_id INTEGER NOT NULL,
+	name        TEXT NOT NULL,
+	data        BLOB NOT NULL,
+	PRIMARY KEY(snapshot_id, name)
+);
 CREATE TABLE IF NOT EXISTS dirs(
 	id   INTEGER PRIMARY KEY,
 	path TEXT NOT NULL UNIQUE

@@ -403,6 +403,17 @@ func (t *Txn) Audit(action, p, detail string) error {
 	return audit(t.tx, t.actor, action, t.host, t.name, p, detail)
 }
 
+// AddFile stores a file the snapshot carries beside the tree (the engine
+// writes it to <snapshot>/.keepsake/<name> as well).
+func (t *Txn) AddFile(name string, data []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, err := t.tx.Exec(`INSERT OR REPLACE INTO snapshot_files(snapshot_id, name, data) VALUES (?, ?, ?)`, t.snap, name, data); err != nil {
+		return fmt.Errorf("store %s of snapshot %s: %w", name, t.name, err)
+	}
+	return nil
+}
+
 // Totals are a snapshot's figures, stored with it.
 type Totals struct {
 	Files, Dirs, Bytes, NewBytes int64

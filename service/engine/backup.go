@@ -26,6 +26,11 @@ import (
 // after the snapshot is durable and visible (or, on error, after removing
 // every trace of it).
 func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, error) {
+	for _, x := range opts.Extras {
+		if x.Name == "" || x.Name == "." || x.Name == ".." || strings.ContainsAny(x.Name, "/\x00") {
+			return nil, kerr.New(kerr.InvalidArgs, "extra file name %q: a plain file name please", x.Name)
+		}
+	}
 	cat, unlock, err := lockCatalog(r)
 	if err != nil {
 		return nil, err
@@ -316,6 +321,9 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 // for the whole target instead of an fsync per file), then the catalog
 // commit, then the rename that publishes the folder, then latest.
 func (b *backup) finish() error {
+	if err := b.writeExtras(); err != nil {
+		return err
+	}
 	if err := syncFS(b.partial); err != nil {
 		return targetError(err, "flush snapshot data")
 	}
@@ -340,6 +348,27 @@ func (b *backup) finish() error {
 		return err
 	}
 	return b.r.SetLatest(b.opts.Host, b.name)
+}
+
+// writeExtras writes the snapshot's extra files into <partial>/.keepsake/
+// and the catalog.
+func (b *backup) writeExtras() error {
+	if len(b.opts.Extras) == 0 {
+		return nil
+	}
+	dir := filepath.Join(b.partial, catalog.ExtraDir)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return targetError(err, "write the snapshot's extra files")
+	}
+	for _, x := range b.opts.Extras {
+		if err := os.WriteFile(filepath.Join(dir, x.Name), x.Data, 0o644); err != nil {
+			return targetError(err, "write "+x.Name)
+		}
+		if err := b.txn.AddFile(x.Name, x.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func syncFS(dir string) error {

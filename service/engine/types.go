@@ -77,6 +77,12 @@ type Result struct {
 	Duration   float64          `json:"duration_s"`
 }
 
+// Extra is a file a snapshot carries beside the tree.
+type Extra struct {
+	Name string // a plain file name
+	Data []byte
+}
+
 // BackupOptions configure one backup run.
 type BackupOptions struct {
 	Host    string
@@ -107,6 +113,10 @@ type BackupOptions struct {
 	// Progress is called a few times a second; Warn for each warning.
 	Progress func(Progress)
 	Warn     func(Warning)
+	// Extras are files the snapshot carries beside the backed-up tree, in
+	// <snapshot>/.keepsake/<name> and in the catalog (e.g. the Flatpak
+	// inventory): readable with or without Keepsake.
+	Extras []Extra
 	// Now gives the snapshot's time (tests pin it).
 	Now func() time.Time
 	// ProgressInterval defaults to 250ms.

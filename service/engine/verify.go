@@ -189,6 +189,9 @@ func strayFiles(cat *catalog.Catalog, s catalog.Snapshot, root string, res *Veri
 		}
 		for _, e := range ents {
 			p := filepath.Join(dir, e.Name())
+			if dir == "/" && e.Name() == catalog.ExtraDir && e.IsDir() {
+				continue // the snapshot's own extra files, not backed-up ones
+			}
 			if _, ok := known[e.Name()]; !ok {
 				res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: p, Problem: "on the drive but not in the catalog"})
 				continue

@@ -2,7 +2,7 @@
 # Benchmarks keepsaked itself, through the real service on a private system
 # bus with a loop-device drive (root):
 #
-#   sudo build-aux/bench-service.sh [--files N] [--mb M] [--reps N] [--idle S] [--workdir DIR] [--keep]
+#   sudo build-aux/bench-service.sh [--files N] [--mb M] [--reps N] [--idle S] [--cold] [--workdir DIR] [--keep]
 #
 # (a) idle memory: VmRSS and VmHWM of keepsaked (/proc/PID/status) with one
 #     profile watching the corpus of shared/bench/corpus.py (default 20 000
@@ -17,14 +17,19 @@
 #     time is its Job's, from the job history in the service's state.json
 #     (started .. ended: mounting the drive, the backup, pruning, syncing,
 #     unmounting), and its figures are the Job's Result property, read with
-#     busctl. The medians and their ratio are printed and written to
-#     build-aux/bench-service.json.
+#     busctl; its phases (mounting, backing up, pruning, unmounting) are
+#     timed from the PropertiesChanged signals busctl monitor sees, to
+#     separate the engine's work from mounting and syncing the drive. The
+#     medians and their ratio are printed and written to
+#     build-aux/bench-service.json. The page cache is warm unless --cold,
+#     which drops it before each change (the changed folders are then the
+#     only ones cached, as after a day of work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-files=20000 mb=200 reps=3 idle=10 workdir=/var/tmp keep=0
-usage() { echo "usage: $0 [--files N] [--mb M] [--reps N] [--idle S] [--workdir DIR] [--keep]"; }
+files=20000 mb=200 reps=3 idle=10 workdir=/var/tmp keep=0 cold=0
+usage() { echo "usage: $0 [--files N] [--mb M] [--reps N] [--idle S] [--cold] [--workdir DIR] [--keep]"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --files) files=$2; shift ;;
@@ -33,6 +38,7 @@ while [ $# -gt 0 ]; do
     --idle) idle=$2; shift ;;
     --workdir) workdir=$2; shift ;;
     --keep) keep=1 ;;
+    --cold) cold=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -43,7 +49,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-build-aux/deps.sh python3 bc dbus udev systemd e2fsprogs util-linux mount
+build-aux/deps.sh python3 dbus udev systemd e2fsprogs util-linux mount
 corpus=$(cd "$top/.." && pwd)/shared/bench/corpus.py
 [ -f "$corpus" ] || { echo "bench-service: $corpus not found (shared/ must sit beside the checkout)" >&2; exit 1; }
 
@@ -121,11 +127,16 @@ elif cmd == "phases":          # phases MONITOR ID: seconds mounting, backing up
         print("%.6f %.6f %.6f" % (t["backing up"] - t["mounting"], t["pruning"] - t["backing up"], t["finished"] - t["pruning"]))
     except KeyError:
         print("nan nan nan")
+elif cmd == "sum":             # sum X...
+    print("%.6f" % sum(float(x) for x in sys.argv[2:]))
+elif cmd == "ratio":           # ratio A B
+    a, b = float(sys.argv[2]), float(sys.argv[3])
+    print("%.3f" % (a / b) if b > 0 else "nan")
 elif cmd == "median":          # median X...
     xs = sorted(float(x) for x in sys.argv[2:])
     if any(x != x for x in xs):
         print("nan"); sys.exit(0)
-    print(xs[(len(xs) - 1) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2)
+    print("%.6f" % (xs[(len(xs) - 1) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2))
 PY
 H() { python3 "$work/h.py" "$@"; }
 statefile=$work/state/state.json
@@ -176,6 +187,7 @@ mapfile -t dirs < <(find "$src" -type f -name '*.dat' -printf '%h\n' | sort | un
 # change N: append to 3 files in each of 2 folders (a few edited documents).
 change() {
   local d f
+  if [ "$cold" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
   for d in "${dirs[@]:$1:2}"; do
     for f in $(find "$d" -maxdepth 1 -type f -name '*.dat' | sort | head -3); do
       head -c 1000 /dev/urandom >> "$f"
@@ -206,6 +218,10 @@ for i in $(seq 1 "$reps"); do
   read -r secs err < <(H job "$statefile" "$id")
   R[change.$i]=$(H result "$id") ID[change.$i]=$id
   [ "$err" = ok ] || { echo "bench-service: backup $id failed: $err"; exit 1; }
+  case "${R[change.$i]}" in
+    "change "*) ;;
+    *) echo "bench-service: backup $id was not started by the change: ${R[change.$i]}" >&2; exit 1 ;;
+  esac
   t_change+=("$secs")
   printf '  %-28s %8.3f s  (trigger read-dirs reused-dirs copied copied-bytes full-scan: %s)\n' "change-triggered" "$secs" "${R[change.$i]}"
   settle
@@ -220,7 +236,7 @@ for i in $(seq 1 "$reps"); do
   R[full.$i]=$(H result "$id") ID[full.$i]=$id
   [ "$err" = ok ] || { echo "bench-service: backup $id failed: $err"; exit 1; }
   t_full+=("$secs")
-  w_full+=("$(printf '%.6f' "$(echo "$end - $start" | bc -l)")")
+  w_full+=("$(H sum "$end" "-$start")")
   printf '  %-28s %8.3f s  (trigger read-dirs reused-dirs copied copied-bytes full-scan: %s)\n' "backup-now --full" "$secs" "${R[full.$i]}"
   settle
 done
@@ -228,26 +244,25 @@ rss_end=$(kib VmRSS) hwm_end=$(kib VmHWM)
 kill "$mon_pid" 2>/dev/null || true; wait "$mon_pid" 2>/dev/null || true; mon_pid=
 # The engine's share (backing up) and the rest (mount, prune, sync, unmount).
 for i in $(seq 1 "$reps"); do
-  for k in change full; do
-    read -r mnt eng rest < <(H phases "$work/monitor.json" "${ID[$k.$i]}")
-    eval "e_$k+=(\"\$eng\")"
-    eval "o_$k+=(\"\$(python3 -c 'import sys; print(\"%.6f\" % (float(sys.argv[1]) + float(sys.argv[2])))' \"\$mnt\" \"\$rest\")\")"
-  done
+  read -r mnt eng rest < <(H phases "$work/monitor.json" "${ID[change.$i]}")
+  e_change+=("$eng") o_change+=("$(H sum "$mnt" "$rest")")
+  read -r mnt eng rest < <(H phases "$work/monitor.json" "${ID[full.$i]}")
+  e_full+=("$eng") o_full+=("$(H sum "$mnt" "$rest")")
 done
 
 med_change=$(H median "${t_change[@]}")
 med_full=$(H median "${t_full[@]}")
 med_wfull=$(H median "${w_full[@]}")
-ratio=$(printf '%.3f' "$(echo "$med_change / $med_full" | bc -l)")
+ratio=$(H ratio "$med_change" "$med_full")
 med_echange=$(H median "${e_change[@]}") med_efull=$(H median "${e_full[@]}")
 med_ochange=$(H median "${o_change[@]}") med_ofull=$(H median "${o_full[@]}")
-eratio=$(python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print("%.3f" % (a / b) if b == b and b > 0 else "nan")' "$med_echange" "$med_efull")
+eratio=$(H ratio "$med_echange" "$med_efull")
 field() { echo "$1" | awk -v n="$2" '{print $n}'; }
 rd_change=$(field "${R[change.1]}" 2) ru_change=$(field "${R[change.1]}" 3)
 rd_full=$(field "${R[full.1]}" 2) ru_full=$(field "${R[full.1]}" 3)
 
 echo
-echo "keepsaked through the service: $files files (~$mb MiB) in $ndirs folders, one profile, $reps runs each"
+echo "keepsaked through the service: $files files (~$mb MiB) in $ndirs folders, one profile, $reps runs each, $([ "$cold" = 1 ] && echo cold || echo warm) cache"
 printf '%-40s %12s\n' "idle RSS, no profile yet" "$rss_empty KiB"
 printf '%-40s %12s\n' "idle RSS, watching, after first backup" "$rss_idle KiB"
 printf '%-40s %12s\n' "peak RSS (VmHWM) incl. first backup" "$hwm_idle KiB"
@@ -260,12 +275,14 @@ printf '%-40s %8.3f %8.3f %8.3f %10s %12s\n' "backup-now --full (same change)" "
 printf '%-40s %8s %8s\n' "ratio change / full" "$ratio" "$eratio"
 printf '%-40s %8.3f\n' "backup-now --full, client wall time" "$med_wfull"
 
-jsonlist() { local IFS=,; echo "[$*]"; }
+# JSON has no NaN: a phase the monitor missed is null.
+jsonlist() { local IFS=,; echo "[$*]" | sed 's/nan/null/g'; }
+jnum() { if [ "$1" = nan ]; then echo null; else echo "$1"; fi; }
 resjson() { # "trigger rd ru copied copied-bytes full" -> JSON object
   echo "$1" | awk '{printf "{\"trigger\": \"%s\", \"read_dirs\": %s, \"reused_dirs\": %s, \"copied\": %s, \"copied_bytes\": %s, \"full_scan\": %s}", $1, $2, $3, $4, $5, ($6 == "yes" ? "true" : "false")}'
 }
 {
-  echo "{\"files\": $files, \"mb\": $mb, \"dirs\": $ndirs, \"reps\": $reps, \"idle_seconds\": $idle,"
+  echo "{\"files\": $files, \"mb\": $mb, \"dirs\": $ndirs, \"reps\": $reps, \"idle_seconds\": $idle, \"cold\": $cold,"
   echo " \"rss_kib\": {\"no_profile\": $rss_empty, \"idle_watching\": $rss_idle, \"hwm_after_first_backup\": $hwm_idle, \"end\": $rss_end, \"hwm_end\": $hwm_end},"
   echo " \"first_backup_seconds\": $first_s,"
   echo " \"change_seconds\": $(jsonlist "${t_change[@]}"), \"full_seconds\": $(jsonlist "${t_full[@]}"),"
@@ -273,7 +290,7 @@ resjson() { # "trigger rd ru copied copied-bytes full" -> JSON object
   echo " \"change_engine_seconds\": $(jsonlist "${e_change[@]}"), \"full_engine_seconds\": $(jsonlist "${e_full[@]}"),"
   echo " \"change_other_seconds\": $(jsonlist "${o_change[@]}"), \"full_other_seconds\": $(jsonlist "${o_full[@]}"),"
   echo " \"median_change_seconds\": $med_change, \"median_full_seconds\": $med_full, \"ratio_change_full\": $ratio,"
-  echo " \"median_change_engine_seconds\": $med_echange, \"median_full_engine_seconds\": $med_efull, \"ratio_change_full_engine\": $eratio,"
+  echo " \"median_change_engine_seconds\": $(jnum "$med_echange"), \"median_full_engine_seconds\": $(jnum "$med_efull"), \"ratio_change_full_engine\": $(jnum "$eratio"),"
   echo -n " \"change_results\": ["
   for i in $(seq 1 "$reps"); do [ "$i" -gt 1 ] && echo -n ", "; resjson "${R[change.$i]}"; done
   echo "],"

@@ -4,7 +4,7 @@
 #
 #   . build-aux/private-bus.sh
 #   ks_bus_start                     # private dbus-daemon; exports DBUS_SYSTEM_BUS_ADDRESS
-#   ks_polkit_start || true          # polkitd on it, with data/'s polkit actions
+#   ks_polkit_start [RULES] || true  # polkitd on it, with data/'s polkit actions
 #   ks_udevd                         # systemd-udevd, when it is not running
 #   ks_drive_make IMG LABEL MB       # ext4 image on a loop device: KS_LOOP, KS_UUID
 #   ks_daemon_start BIN DIR [ARGS]   # keepsaked with config, state and run dirs in DIR
@@ -95,11 +95,12 @@ EOF
   ks_wait_for 10 test -S "$sock" || { ks_log "dbus-daemon did not listen on $sock"; return 1; }
 }
 
-# ks_polkit_start: polkitd on the private bus, in its own mount namespace
-# where data/io.github.keepsake.keepsake1.policy is the only action file
-# (the machine's may not list Keepsake's actions) and the rules folder is
-# empty; the distribution's default rules still apply. Returns 1, and the
-# service then lets only root in, when polkitd cannot run here.
+# ks_polkit_start [RULES]: polkitd on the private bus, in its own mount
+# namespace where data/io.github.keepsake.keepsake1.policy is the only
+# action file (the machine's may not list Keepsake's actions) and the rules
+# folder holds only RULES (JavaScript, optional); the distribution's
+# default rules still apply. Nothing outside the namespace changes. Returns
+# 1, and the service then lets only root in, when polkitd cannot run here.
 ks_polkit_start() {
   if [ ! -x "$KS_POLKITD" ] || ! command -v unshare >/dev/null; then
     ks_log "polkitd is not installed: only root may use the service"
@@ -109,6 +110,7 @@ ks_polkit_start() {
   mkdir -p "$p/actions" "$p/rules.d"
   chmod 755 "$p" "$p/actions" "$p/rules.d" # polkitd drops to its own user
   cp "$KS_TOP/data/io.github.keepsake.keepsake1.policy" "$p/actions/"
+  if [ -n "${1:-}" ]; then printf '%s\n' "$1" > "$p/rules.d/49-keepsake-demo.rules"; fi
   # unshare, sh and polkitd exec each other: $! ends up being polkitd.
   unshare --mount --propagation private -- sh -c \
     'mount --bind "$1" /usr/share/polkit-1/actions && mount --bind "$2" /etc/polkit-1/rules.d && exec "$3" --no-debug' \
@@ -168,9 +170,10 @@ ks_daemon_start() {
   done
 }
 
-# ks_cleanup: stops keepsaked (it unmounts what it mounted), unmounts
-# whatever is still mounted from the loop device, detaches it, and stops
-# polkitd and the bus. Safe to call more than once.
+# ks_cleanup: stops keepsaked, unmounts whatever is still mounted from the
+# loop device or under the run directory (keepsaked leaves a drive it
+# mounted for browsing mounted when it stops), detaches the loop device,
+# and stops polkitd and the bus. Safe to call more than once.
 ks_cleanup() {
   local m
   if [ -n "$KS_DAEMON_PID" ]; then ks_stop "$KS_DAEMON_PID" 30; KS_DAEMON_PID=; fi
@@ -180,7 +183,7 @@ ks_cleanup() {
     done
   fi
   if [ -n "$KS_RUN_DIR" ]; then
-    for m in $(findmnt -rn -o TARGET 2>/dev/null | grep -F "$KS_RUN_DIR/" | sort -r); do
+    for m in $(findmnt -rn -o TARGET 2>/dev/null | { grep -F "$KS_RUN_DIR/" || true; } | sort -r); do
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
   fi

@@ -11,7 +11,9 @@
 # drive (the first backup starts by itself), changes a file and shows the
 # backup that change triggers, then searches, lists versions and restores
 # through the service. Then it keeps the service running until Ctrl-C (or,
-# with --no-wait, stops at once) and takes everything down again.
+# with --no-wait, stops at once) and takes everything down again. Under
+# sudo, $SUDO_USER may use the service from another terminal as a user at
+# the desktop would (a polkit rule that only the demo's polkitd reads).
 #
 # Everything lives in a temporary folder, removed at the end, or in
 # $KEEPSAKE_DEMO_DIR, which is kept. $KEEPSAKE_SOURCE backs up that folder
@@ -21,7 +23,6 @@
 # shows keepsakectl --repo instead, which works on a drive folder directly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD
 
 usage() { echo "usage: $0 [--no-wait]   (as root; as a normal user it shows keepsakectl --repo)"; }
 no_wait=0
@@ -103,6 +104,8 @@ fi
 
 # --- As root: the service -----------------------------------------------------
 
+set -o errtrace
+trap 'echo "keepsake: run.sh stopped at line $LINENO: $BASH_COMMAND" >&2' ERR
 build-aux/deps.sh
 demo_dir
 # What an earlier run in this folder left, should it have been killed.
@@ -112,15 +115,11 @@ for l in $(losetup -j "$demo/drive.img" -O NAME -n 2>/dev/null); do
 done
 rm -rf "$demo/bin" "$demo/etc" "$demo/state" "$demo/run" "$demo/drive.img" "$demo/keepsaked.log" "$demo/Documents"
 
-echo "== building keepsaked and keepsakectl"
-go build -o "$demo/bin/" ./service/cmd/keepsaked ./service/cmd/keepsakectl
-export PATH=$demo/bin:$PATH
-
 . build-aux/private-bus.sh
 app_pid=
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM ERR
   echo
   echo "== stopping: keepsaked, the drive, polkitd, the bus"
   if [ -n "$app_pid" ]; then kill "$app_pid" 2>/dev/null || true; fi
@@ -136,9 +135,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "== building keepsaked and keepsakectl"
+go build -o "$demo/bin/" ./service/cmd/keepsaked ./service/cmd/keepsakectl
+export PATH=$demo/bin:$PATH
+
 echo "== starting a private system bus, polkitd and udev"
 ks_bus_start
-ks_polkit_start || true
+# There is no login session on the private bus, so polkit would treat every
+# user as remote. The user who ran sudo gets what a user at the desktop has
+# by default (back up, browse, restore, choose folders in their home); the
+# rule lives only in polkitd's private rules folder.
+rules=
+if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  rules="polkit.addRule(function(action, subject) {
+  var own = ['backup', 'browse', 'restore', 'manage-own-folders'];
+  if (subject.user == '$SUDO_USER' && action.id.indexOf('io.github.keepsake.keepsake1.') == 0 &&
+      own.indexOf(action.id.substring(29)) >= 0)
+    return polkit.Result.YES;
+});"
+fi
+ks_polkit_start "$rules" || true
 ks_udevd
 echo "bus: DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
 
@@ -162,7 +178,7 @@ wait_backups() {
   local n=$1 deadline=$((SECONDS + 300)) count st
   while :; do
     count=$(keepsakectl --json snapshots 2>/dev/null | grep -c . || true)
-    st=$(state state)
+    st=$(state state 2>/dev/null || echo unknown)
     if [ "$count" -ge "$n" ] && [ "$st" != running ]; then return 0; fi
     if [ "$st" = failed ]; then
       echo "keepsake: the backup failed: $(state message)" >&2
@@ -273,8 +289,10 @@ if [ "$no_wait" = 1 ]; then
   exit 0
 fi
 
+who="as root"
+[ -n "$rules" ] && who="as root or as $SUDO_USER (who may back up, browse and restore, like a user at the desktop)"
 cat <<EOF
-== keepsaked keeps running. In another terminal:
+== keepsaked keeps running. In another terminal, $who:
 
   export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
   export PATH=$demo/bin:\$PATH

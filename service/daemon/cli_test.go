@@ -116,8 +116,12 @@ func TestKeepsakectlThroughService(t *testing.T) {
 		t.Fatalf("--json error: %v", evs)
 	}
 	run(2, "configure", "nonsense")
-	// Without the service, a clear message.
+	// Without the service, a clear message; it unmounted what it had
+	// mounted for browsing on its way out.
 	s.stop()
+	if m := mountedUnder(t, s.runDir()); len(m) != 0 {
+		t.Fatalf("still mounted after keepsaked stopped: %v", m)
+	}
 	if out := run(1, "status"); !strings.Contains(out, "not running") {
 		t.Fatalf("status without the service:\n%s", out)
 	}

@@ -251,6 +251,16 @@ func (d *Daemon) shutdown() {
 		case <-time.After(time.Until(deadline)):
 		}
 	}
+	// Drives still mounted for browsing: nobody can unmount them after us.
+	d.mu.Lock()
+	var ds []*drive
+	for _, dr := range d.drives {
+		ds = append(ds, dr)
+	}
+	d.mu.Unlock()
+	for _, dr := range ds {
+		dr.unmountOurs()
+	}
 }
 
 // Close releases what New took (the bus connection only if New made it).

@@ -307,6 +307,25 @@ func (dr *drive) release(gen int) {
 	dr.d.conn.Emit(dr.obj.path, dbusapi.DriveInterface+".SafeToRemove")
 }
 
+// unmountOurs unmounts what the service mounted, whoever still uses it
+// (the service is stopping).
+func (dr *drive) unmountOurs() {
+	dr.opMu.Lock()
+	defer dr.opMu.Unlock()
+	dr.mu.Lock()
+	ours := dr.ourMount
+	dr.ourMount = ""
+	dr.users = 0
+	dr.gen++
+	dr.mu.Unlock()
+	if ours == "" {
+		return
+	}
+	if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
+		dr.d.logf("unmount %s: %v", ours, err)
+	}
+}
+
 func (dr *drive) name() string {
 	if dr.info.Label != "" {
 		return fmt.Sprintf("%q (%s)", dr.info.Label, dr.info.UUID)

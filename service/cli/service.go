@@ -126,290 +126,234 @@ func ts(us int64) string {
 }
 
 func svcStatus(env *Env, args []string) error {
-	s, err := connect(env, "status")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "status takes no arguments"); err != nil {
-		return err
-	}
-	st, err := s.c.Status(s.opts())
-	if err != nil {
-		return err
-	}
-	if env.JSON {
-		for _, d := range st {
-			env.emit(d.Plain())
-		}
-		return nil
-	}
-	if len(st) == 0 {
-		fmt.Fprintln(env.Stdout, "no backup profiles")
-	}
-	for _, d := range st {
-		free := "unknown"
-		if f := d.Int("target-free"); f >= 0 {
-			free = humanBytes(f)
-		}
-		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
-			d.String("name"), d.String("state"), ts(d.Int("last-success")), d.String("result"),
-			ts(d.Int("next-due")), d.String("drive"), d.Bool("drive-present"), free)
-		if m := d.String("message"); m != "" && d.String("result") != "ok" {
-			fmt.Fprintf(env.Stdout, "  %s\n", m)
-		}
-	}
-	return nil
-}
-
-func svcProfiles(env *Env, args []string) error {
-	s, err := connect(env, "profiles")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "profiles takes no arguments"); err != nil {
-		return err
-	}
-	ps, err := s.c.Profiles()
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if env.JSON {
-			env.emit(p)
-			continue
-		}
-		fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  last: %s %s\n",
-			p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
-			time.Duration(p.Interval)*time.Second, p.OnChange, time.Duration(p.QuietPeriod)*time.Second, p.OnPlug,
-			p.Retention, ts(p.LastSuccess), p.LastMessage)
-		if p.WatchProblem != "" {
-			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
-		}
-	}
-	return nil
-}
-
-func svcCreateProfile(env *Env, args []string) error {
-	s, err := connect(env, "create-profile")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	drive := s.fs.String("drive", "", "")
-	var excl stringList
-	s.fs.Var(&excl, "exclude", "")
-	pos, err := positional(s.fs, args, 1, -1, "create-profile NAME [--drive UUID] SOURCE...")
-	if err != nil {
-		return err
-	}
-	set := client.Options{}
-	var srcs []string
-	for _, p := range pos[1:] {
-		a, err := filepath.Abs(p)
+	return withService(env, flags("status"), args, 0, 0, "status takes no arguments", func(s *svc, _ []string) error {
+		st, err := s.c.Status(s.opts())
 		if err != nil {
 			return err
 		}
-		srcs = append(srcs, a)
+		if env.JSON {
+			for _, d := range st {
+				env.emit(d.Plain())
+			}
+			return nil
+		}
+		if len(st) == 0 {
+			fmt.Fprintln(env.Stdout, "no backup profiles")
+		}
+		for _, d := range st {
+			free := "unknown"
+			if f := d.Int("target-free"); f >= 0 {
+				free = humanBytes(f)
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
+				d.String("name"), d.String("state"), ts(d.Int("last-success")), d.String("result"),
+				ts(d.Int("next-due")), d.String("drive"), d.Bool("drive-present"), free)
+			if m := d.String("message"); m != "" && d.String("result") != "ok" {
+				fmt.Fprintf(env.Stdout, "  %s\n", m)
+			}
+		}
+		return nil
+	})
+}
+
+func svcProfiles(env *Env, args []string) error {
+	return withService(env, flags("profiles"), args, 0, 0, "profiles takes no arguments", func(s *svc, _ []string) error {
+		ps, err := s.c.Profiles()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if env.JSON {
+				env.emit(p)
+				continue
+			}
+			fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  last: %s %s\n",
+				p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
+				time.Duration(p.Interval)*time.Second, p.OnChange, time.Duration(p.QuietPeriod)*time.Second, p.OnPlug,
+				p.Retention, ts(p.LastSuccess), p.LastMessage)
+			if p.WatchProblem != "" {
+				fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+			}
+		}
+		return nil
+	})
+}
+
+func svcCreateProfile(env *Env, args []string) error {
+	fs := flags("create-profile")
+	drive := fs.String("drive", "", "")
+	var excl stringList
+	fs.Var(&excl, "exclude", "")
+	return withService(env, fs, args, 1, -1, "create-profile NAME [--drive UUID] SOURCE...", func(s *svc, pos []string) error {
+		set := client.Options{}
+		srcs, err := absPaths(pos[1:])
+		if err != nil {
+			return err
+		}
+		if len(srcs) > 0 {
+			set["sources"] = srcs
+		}
+		if len(excl) > 0 {
+			set["excludes"] = []string(excl)
+		}
+		if *drive != "" {
+			set["drive"] = *drive
+		}
+		path, err := s.c.CreateProfile(pos[0], set, s.opts())
+		if err != nil {
+			return err
+		}
+		if env.JSON {
+			env.emit(map[string]any{"event": "result", "profile": pos[0], "path": path})
+		} else {
+			fmt.Fprintf(env.Stdout, "profile %s created\n", pos[0])
+		}
+		return nil
+	})
+}
+
+// absPaths makes the paths of a command line absolute: the service does
+// not know the caller's working directory.
+func absPaths(ps []string) ([]string, error) {
+	var out []string
+	for _, p := range ps {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
 	}
-	if len(srcs) > 0 {
-		set["sources"] = srcs
-	}
-	if len(excl) > 0 {
-		set["excludes"] = []string(excl)
-	}
-	if *drive != "" {
-		set["drive"] = *drive
-	}
-	path, err := s.c.CreateProfile(pos[0], set, s.opts())
-	if err != nil {
-		return err
-	}
-	if env.JSON {
-		env.emit(map[string]any{"event": "result", "profile": pos[0], "path": path})
-	} else {
-		fmt.Fprintf(env.Stdout, "profile %s created\n", pos[0])
-	}
-	return nil
+	return out, nil
 }
 
 func svcConfigure(env *Env, args []string) error {
-	s, err := connect(env, "configure")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, -1, "configure KEY=VALUE...")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	set := client.Options{}
-	for _, kv := range pos {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usagef("configure: %q is not KEY=VALUE", kv)
-		}
-		switch k {
-		case "sources", "excludes":
-			l := []string{}
-			if v != "" {
-				l = strings.Split(v, ":")
+	return withProfile(env, flags("configure"), args, 1, -1, "configure KEY=VALUE...", func(s *svc, name string, pos []string) error {
+		set := client.Options{}
+		for _, kv := range pos {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return usagef("configure: %q is not KEY=VALUE", kv)
 			}
-			set[k] = l
-		case "interval", "quiet":
-			n, err := strconv.ParseUint(v, 10, 64)
-			if strings.EqualFold(v, "off") {
-				n, err = 0, nil
-			}
-			if err != nil {
-				d, derr := time.ParseDuration(v)
-				if derr != nil {
-					return usagef("configure: %s wants seconds, a duration like 1h, or off", k)
+			switch k {
+			case "sources", "excludes":
+				l := []string{}
+				if v != "" {
+					l = strings.Split(v, ":")
 				}
-				n = uint64(d / time.Second)
-			}
-			set[k] = n
-		case "on-change", "on-plug", "skip-on-battery":
-			switch strings.ToLower(v) {
-			case "yes", "true", "on", "1":
-				set[k] = true
-			case "no", "false", "off", "0":
-				set[k] = false
+				set[k] = l
+			case "interval", "quiet":
+				n, err := strconv.ParseUint(v, 10, 64)
+				if strings.EqualFold(v, "off") {
+					n, err = 0, nil
+				}
+				if err != nil {
+					d, derr := time.ParseDuration(v)
+					if derr != nil {
+						return usagef("configure: %s wants seconds, a duration like 1h, or off", k)
+					}
+					n = uint64(d / time.Second)
+				}
+				set[k] = n
+			case "on-change", "on-plug", "skip-on-battery":
+				switch strings.ToLower(v) {
+				case "yes", "true", "on", "1":
+					set[k] = true
+				case "no", "false", "off", "0":
+					set[k] = false
+				default:
+					return usagef("configure: %s wants yes or no", k)
+				}
 			default:
-				return usagef("configure: %s wants yes or no", k)
+				set[k] = v
 			}
-		default:
-			set[k] = v
 		}
-	}
-	if err := s.c.Configure(name, set, s.opts()); err != nil {
-		return err
-	}
-	if !env.JSON {
-		fmt.Fprintf(env.Stdout, "profile %s updated\n", name)
-	}
-	return nil
+		if err := s.c.Configure(name, set, s.opts()); err != nil {
+			return err
+		}
+		if !env.JSON {
+			fmt.Fprintf(env.Stdout, "profile %s updated\n", name)
+		}
+		return nil
+	})
 }
 
+// svcSource adds or removes a folder. Both commands name their flag set
+// add-source, so a mistyped flag reads the same for either.
 func svcSource(env *Env, args []string, add bool) error {
-	s, err := connect(env, "add-source")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, 1, "add-source DIR / remove-source DIR")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
-	}
-	if add {
-		return s.c.AddSource(name, dir, s.opts())
-	}
-	return s.c.RemoveSource(name, dir, s.opts())
+	return withProfile(env, flags("add-source"), args, 1, 1, "add-source DIR / remove-source DIR", func(s *svc, name string, pos []string) error {
+		dir, err := filepath.Abs(pos[0])
+		if err != nil {
+			return err
+		}
+		if add {
+			return s.c.AddSource(name, dir, s.opts())
+		}
+		return s.c.RemoveSource(name, dir, s.opts())
+	})
 }
 
 func svcAddSource(env *Env, args []string) error    { return svcSource(env, args, true) }
 func svcRemoveSource(env *Env, args []string) error { return svcSource(env, args, false) }
 
 func svcDeleteProfile(env *Env, args []string) error {
-	s, err := connect(env, "delete-profile")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "delete-profile takes no arguments (use --profile NAME)"); err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	return s.c.DeleteProfile(name, s.opts())
+	return withProfile(env, flags("delete-profile"), args, 0, 0, "delete-profile takes no arguments (use --profile NAME)", func(s *svc, name string, _ []string) error {
+		return s.c.DeleteProfile(name, s.opts())
+	})
 }
 
 func svcDrives(env *Env, args []string) error {
-	s, err := connect(env, "drives")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "drives takes no arguments"); err != nil {
-		return err
-	}
-	ds, err := s.c.Drives()
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	if !env.JSON {
-		fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
-	}
-	for _, d := range ds {
-		if env.JSON {
-			env.emit(d)
-			continue
+	return withService(env, flags("drives"), args, 0, 0, "drives takes no arguments", func(s *svc, _ []string) error {
+		ds, err := s.c.Drives()
+		if err != nil {
+			return err
 		}
-		free := "-"
-		if d.Free >= 0 {
-			free = humanBytes(d.Free)
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		if !env.JSON {
+			fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
 		}
-		note := d.Unusable
-		if d.Warning != "" {
-			note = d.Warning
+		for _, d := range ds {
+			if env.JSON {
+				env.emit(d)
+				continue
+			}
+			free := "-"
+			if d.Free >= 0 {
+				free = humanBytes(d.Free)
+			}
+			note := d.Unusable
+			if d.Warning != "" {
+				note = d.Warning
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
+// svcEnroll names the profile when there is one to name, but a drive can
+// be enrolled before any profile exists.
 func svcEnroll(env *Env, args []string) error {
-	s, err := connect(env, "enroll")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, 1, "enroll UUID")
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if env.Profile != "" {
-		o["profile"] = client.ProfilePath(env.Profile)
-	} else if ps, err := s.c.Profiles(); err == nil && len(ps) == 1 {
-		o["profile"] = ps[0].Path
-	}
-	if err := s.c.Enroll(pos[0], o); err != nil {
-		return err
-	}
-	if !env.JSON {
-		fmt.Fprintf(env.Stdout, "drive %s enrolled\n", pos[0])
-	}
-	return nil
+	return withService(env, flags("enroll"), args, 1, 1, "enroll UUID", func(s *svc, pos []string) error {
+		o := s.opts()
+		if env.Profile != "" {
+			o["profile"] = client.ProfilePath(env.Profile)
+		} else if ps, err := s.c.Profiles(); err == nil && len(ps) == 1 {
+			o["profile"] = ps[0].Path
+		}
+		if err := s.c.Enroll(pos[0], o); err != nil {
+			return err
+		}
+		if !env.JSON {
+			fmt.Fprintf(env.Stdout, "drive %s enrolled\n", pos[0])
+		}
+		return nil
+	})
 }
 
 func svcUnmount(env *Env, args []string) error {
-	s, err := connect(env, "unmount")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, 1, "unmount UUID")
-	if err != nil {
-		return err
-	}
-	return s.c.Unmount(pos[0], s.opts())
+	return withService(env, flags("unmount"), args, 1, 1, "unmount UUID", func(s *svc, pos []string) error {
+		return s.c.Unmount(pos[0], s.opts())
+	})
 }
 
 // follow shows a job's progress until it ends; Ctrl-C cancels it.
@@ -458,32 +402,23 @@ func (s *svc) startAndFollow(what string, start func() (dbus.ObjectPath, error))
 }
 
 func svcBackupNow(env *Env, args []string) error {
-	s, err := connect(env, "backup-now")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	full := s.fs.Bool("full", false, "")
-	noWait := s.fs.Bool("no-wait", false, "")
-	if _, err := positional(s.fs, args, 0, 0, "backup-now [--full] [--no-wait]"); err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if *full {
-		o["full"] = true
-	}
-	if *noWait {
-		job, err := s.c.BackupNow(name, o)
-		if err == nil {
-			fmt.Fprintln(env.Stdout, job)
+	fs := flags("backup-now")
+	full := fs.Bool("full", false, "")
+	noWait := fs.Bool("no-wait", false, "")
+	return withProfile(env, fs, args, 0, 0, "backup-now [--full] [--no-wait]", func(s *svc, name string, _ []string) error {
+		o := s.opts()
+		if *full {
+			o["full"] = true
 		}
-		return err
-	}
-	return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(name, o) })
+		if *noWait {
+			job, err := s.c.BackupNow(name, o)
+			if err == nil {
+				fmt.Fprintln(env.Stdout, job)
+			}
+			return err
+		}
+		return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(name, o) })
+	})
 }
 
 func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
@@ -497,26 +432,16 @@ func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
 }
 
 func svcSnapshots(env *Env, args []string) error {
-	s, err := connect(env, "snapshots")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "snapshots takes no arguments"); err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	ds, err := s.c.Snapshots(name, s.opts())
-	if err != nil {
-		return err
-	}
-	printDicts(env, ds, func(d client.Dict) string {
-		return fmt.Sprintf("%s  %s  %d files  %s", d.String("name"), ts(d.Int("time")), d.Int("files"), humanBytes(d.Int("bytes")))
+	return withProfile(env, flags("snapshots"), args, 0, 0, "snapshots takes no arguments", func(s *svc, name string, _ []string) error {
+		ds, err := s.c.Snapshots(name, s.opts())
+		if err != nil {
+			return err
+		}
+		printDicts(env, ds, func(d client.Dict) string {
+			return fmt.Sprintf("%s  %s  %d files  %s", d.String("name"), ts(d.Int("time")), d.Int("files"), humanBytes(d.Int("bytes")))
+		})
+		return nil
 	})
-	return nil
 }
 
 func entryLine(d client.Dict) string {
@@ -524,90 +449,71 @@ func entryLine(d client.Dict) string {
 }
 
 func svcLs(env *Env, args []string) error {
-	s, err := connect(env, "ls")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	all := s.fs.Bool("all-users", false, "")
-	pos, err := positional(s.fs, args, 1, 2, "ls SNAPSHOT [PATH]")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	dir := "/"
-	if len(pos) == 2 {
-		if dir, err = filepath.Abs(pos[1]); err != nil {
+	fs := flags("ls")
+	all := fs.Bool("all-users", false, "")
+	return withProfile(env, fs, args, 1, 2, "ls SNAPSHOT [PATH]", func(s *svc, name string, pos []string) error {
+		dir := "/"
+		if len(pos) == 2 {
+			var err error
+			if dir, err = filepath.Abs(pos[1]); err != nil {
+				return err
+			}
+		}
+		o := s.opts()
+		if *all {
+			o["all-users"] = true
+		}
+		ds, err := s.c.List(name, pos[0], dir, o)
+		if err != nil {
 			return err
 		}
-	}
-	o := s.opts()
-	if *all {
-		o["all-users"] = true
-	}
-	ds, err := s.c.List(name, pos[0], dir, o)
-	if err != nil {
-		return err
-	}
-	printDicts(env, ds, entryLine)
-	return nil
+		printDicts(env, ds, entryLine)
+		return nil
+	})
 }
 
 func svcSearch(env *Env, args []string) error {
-	s, err := connect(env, "search")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	in := s.fs.String("in", "", "")
-	since := s.fs.String("since", "", "")
-	until := s.fs.String("until", "", "")
-	limit := s.fs.Int("limit", 0, "")
-	all := s.fs.Bool("all-users", false, "")
-	pos, err := positional(s.fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if *in != "" {
-		a, err := filepath.Abs(*in)
+	fs := flags("search")
+	in := fs.String("in", "", "")
+	since := fs.String("since", "", "")
+	until := fs.String("until", "", "")
+	limit := fs.Int("limit", 0, "")
+	all := fs.Bool("all-users", false, "")
+	return withProfile(env, fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", func(s *svc, name string, pos []string) error {
+		o := s.opts()
+		if *in != "" {
+			a, err := filepath.Abs(*in)
+			if err != nil {
+				return err
+			}
+			o["in"] = a
+		}
+		for k, v := range map[string]string{"since": *since, "until": *until} {
+			if v == "" {
+				continue
+			}
+			t, err := parseTime(v, time.Now())
+			if err != nil {
+				return usagef("search --%s: %v", k, err)
+			}
+			o[k] = t.UnixMicro()
+		}
+		if *limit > 0 {
+			o["limit"] = uint32(*limit)
+		}
+		if *all {
+			o["all-users"] = true
+		}
+		ds, err := s.c.Search(name, pos[0], o)
 		if err != nil {
 			return err
 		}
-		o["in"] = a
-	}
-	for k, v := range map[string]string{"since": *since, "until": *until} {
-		if v == "" {
-			continue
-		}
-		t, err := parseTime(v, time.Now())
-		if err != nil {
-			return usagef("search --%s: %v", k, err)
-		}
-		o[k] = t.UnixMicro()
-	}
-	if *limit > 0 {
-		o["limit"] = uint32(*limit)
-	}
-	if *all {
-		o["all-users"] = true
-	}
-	ds, err := s.c.Search(name, pos[0], o)
-	if err != nil {
-		return err
-	}
-	printDicts(env, ds, func(d client.Dict) string {
-		sn := d.Strings("snapshots")
-		return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d), len(sn), first(sn), last(sn))
+		printDicts(env, ds, func(d client.Dict) string {
+			sn := d.Strings("snapshots")
+			return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d), len(sn), first(sn), last(sn))
+		})
+		return nil
 	})
-	return nil
 }
 
 func first(s []string) string {
@@ -625,184 +531,118 @@ func last(s []string) string {
 }
 
 func svcVersions(env *Env, args []string) error {
-	s, err := connect(env, "versions")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, 1, "versions PATH")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	p, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
-	}
-	ds, err := s.c.Versions(name, p, s.opts())
-	if err != nil {
-		return err
-	}
-	printDicts(env, ds, func(d client.Dict) string {
-		sn := d.Strings("snapshots")
-		return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.String("sha256"), humanBytes(d.Int("size")), ts(d.Int("mtime")),
-			strings.Join(d.Strings("paths"), ", "), first(sn), last(sn))
+	return withProfile(env, flags("versions"), args, 1, 1, "versions PATH", func(s *svc, name string, pos []string) error {
+		p, err := filepath.Abs(pos[0])
+		if err != nil {
+			return err
+		}
+		ds, err := s.c.Versions(name, p, s.opts())
+		if err != nil {
+			return err
+		}
+		printDicts(env, ds, func(d client.Dict) string {
+			sn := d.Strings("snapshots")
+			return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.String("sha256"), humanBytes(d.Int("size")), ts(d.Int("mtime")),
+				strings.Join(d.Strings("paths"), ", "), first(sn), last(sn))
+		})
+		return nil
 	})
-	return nil
 }
 
 func svcDeleted(env *Env, args []string) error {
-	s, err := connect(env, "deleted")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	since := s.fs.String("since", "", "")
-	pos, err := positional(s.fs, args, 1, 1, "deleted DIR [--since TIME]")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if *since != "" {
-		t, err := parseTime(*since, time.Now())
+	fs := flags("deleted")
+	since := fs.String("since", "", "")
+	return withProfile(env, fs, args, 1, 1, "deleted DIR [--since TIME]", func(s *svc, name string, pos []string) error {
+		dir, err := filepath.Abs(pos[0])
 		if err != nil {
-			return usagef("deleted --since: %v", err)
+			return err
 		}
-		o["since"] = t.UnixMicro()
-	}
-	ds, err := s.c.Deleted(name, dir, o)
-	if err != nil {
-		return err
-	}
-	printDicts(env, ds, func(d client.Dict) string {
-		return fmt.Sprintf("%s  (last in %s)", entryLine(d), d.String("last-snapshot"))
+		o := s.opts()
+		if *since != "" {
+			t, err := parseTime(*since, time.Now())
+			if err != nil {
+				return usagef("deleted --since: %v", err)
+			}
+			o["since"] = t.UnixMicro()
+		}
+		ds, err := s.c.Deleted(name, dir, o)
+		if err != nil {
+			return err
+		}
+		printDicts(env, ds, func(d client.Dict) string {
+			return fmt.Sprintf("%s  (last in %s)", entryLine(d), d.String("last-snapshot"))
+		})
+		return nil
 	})
-	return nil
 }
 
 func svcRestore(env *Env, args []string) error {
-	s, err := connect(env, "restore")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	to := s.fs.String("to", "", "")
-	overwrite := s.fs.Bool("overwrite", false, "")
-	pos, err := positional(s.fs, args, 2, -1, "restore SNAPSHOT PATH... [--to DIR] [--overwrite]")
-	if err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	var paths []string
-	for _, p := range pos[1:] {
-		a, err := filepath.Abs(p)
+	fs := flags("restore")
+	to := fs.String("to", "", "")
+	overwrite := fs.Bool("overwrite", false, "")
+	return withProfile(env, fs, args, 2, -1, "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", func(s *svc, name string, pos []string) error {
+		paths, err := absPaths(pos[1:])
 		if err != nil {
 			return err
 		}
-		paths = append(paths, a)
-	}
-	o := s.opts()
-	if *to != "" {
-		a, err := filepath.Abs(*to)
-		if err != nil {
-			return err
+		o := s.opts()
+		if *to != "" {
+			a, err := filepath.Abs(*to)
+			if err != nil {
+				return err
+			}
+			o["to"] = a
 		}
-		o["to"] = a
-	}
-	if *overwrite {
-		o["overwrite"] = true
-	}
-	return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(name, pos[0], paths, o) })
+		if *overwrite {
+			o["overwrite"] = true
+		}
+		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(name, pos[0], paths, o) })
+	})
 }
 
 func svcPrune(env *Env, args []string) error {
-	s, err := connect(env, "prune")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	dry := s.fs.Bool("dry-run", false, "")
-	free := s.fs.String("free", "", "")
-	if _, err := positional(s.fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT]"); err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if *dry {
-		o["dry-run"] = true
-	}
-	if *free != "" {
-		o["free"] = *free
-	}
-	return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(name, o) })
+	fs := flags("prune")
+	dry := fs.Bool("dry-run", false, "")
+	free := fs.String("free", "", "")
+	return withProfile(env, fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT]", func(s *svc, name string, _ []string) error {
+		o := s.opts()
+		if *dry {
+			o["dry-run"] = true
+		}
+		if *free != "" {
+			o["free"] = *free
+		}
+		return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(name, o) })
+	})
 }
 
 func svcVerify(env *Env, args []string) error {
-	s, err := connect(env, "verify")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	sample := s.fs.Uint("sample", 0, "")
-	if _, err := positional(s.fs, args, 0, 0, "verify [--sample PERCENT]"); err != nil {
-		return err
-	}
-	name, err := s.profile()
-	if err != nil {
-		return err
-	}
-	o := s.opts()
-	if *sample > 0 {
-		o["sample"] = uint32(*sample)
-	}
-	return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(name, o) })
+	fs := flags("verify")
+	sample := fs.Uint("sample", 0, "")
+	return withProfile(env, fs, args, 0, 0, "verify [--sample PERCENT]", func(s *svc, name string, _ []string) error {
+		o := s.opts()
+		if *sample > 0 {
+			o["sample"] = uint32(*sample)
+		}
+		return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(name, o) })
+	})
 }
 
 func svcCancel(env *Env, args []string) error {
-	s, err := connect(env, "cancel")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	pos, err := positional(s.fs, args, 1, 1, "cancel JOB")
-	if err != nil {
-		return err
-	}
-	job := dbus.ObjectPath(pos[0])
-	if n, err := strconv.ParseUint(pos[0], 10, 64); err == nil {
-		job = client.JobPath(n)
-	}
-	if !job.IsValid() {
-		return usagef("cancel: %q is neither a job number nor an object path", pos[0])
-	}
-	return s.c.Cancel(job, s.opts())
+	return withService(env, flags("cancel"), args, 1, 1, "cancel JOB", func(s *svc, pos []string) error {
+		job := dbus.ObjectPath(pos[0])
+		if n, err := strconv.ParseUint(pos[0], 10, 64); err == nil {
+			job = client.JobPath(n)
+		}
+		if !job.IsValid() {
+			return usagef("cancel: %q is neither a job number nor an object path", pos[0])
+		}
+		return s.c.Cancel(job, s.opts())
+	})
 }
 
 func svcReload(env *Env, args []string) error {
-	s, err := connect(env, "reload")
-	if err != nil {
-		return err
-	}
-	defer s.c.Close()
-	if _, err := positional(s.fs, args, 0, 0, "reload takes no arguments"); err != nil {
-		return err
-	}
-	return s.c.Reload(s.opts())
+	return withService(env, flags("reload"), args, 0, 0, "reload takes no arguments", func(s *svc, _ []string) error {
+		return s.c.Reload(s.opts())
+	})
 }

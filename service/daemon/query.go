@@ -61,6 +61,31 @@ func (d *Daemon) newScope(c caller, opts map[string]dbus.Variant, cat *catalog.C
 	return &scope{c: c, all: all, cat: cat, dirs: map[string]bool{}, host: d.opts.Host}, nil
 }
 
+// scoped is how a method that reads the profile's catalog for its caller
+// begins: enter for action (taking all-users, which the scope honours, and
+// the options in takes), then check, the method's own checks of its
+// arguments (nil for none), then fn with the catalog open and what the
+// caller may see in it. The error is the first of these to fail, in that
+// order. It returns the caller and profile for what the method does after.
+func (h *profileHandler) scoped(sender dbus.Sender, options map[string]dbus.Variant, action string, takes []string, check func() error, fn func(sc *scope, cat *catalog.Catalog) error) (caller, *profile, error) {
+	d := h.d
+	c, p, err := d.enter(sender, h.name, options, action, append([]string{dbusapi.OptAllUsers}, takes...)...)
+	if err == nil && check != nil {
+		err = check()
+	}
+	if err != nil {
+		return c, p, err
+	}
+	err = d.withRepo(p, func(_ *repo.Repo, cat *catalog.Catalog) error {
+		sc, err := d.newScope(c, options, cat)
+		if err != nil {
+			return err
+		}
+		return fn(sc, cat)
+	})
+	return c, p, err
+}
+
 // canReach says whether every folder from / down to dir may be searched
 // (x) in snapshot s. Folders the catalog does not hold (above the
 // sources) are not stored and pass.
@@ -142,18 +167,9 @@ func (h *profileHandler) ListSnapshots(sender dbus.Sender, options map[string]db
 
 // ListDirectory lists a folder of a snapshot, only what the caller may read.
 func (h *profileHandler) ListDirectory(sender dbus.Sender, snapshot, dir string, options map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
-	d := h.d
 	out := []map[string]dbus.Variant{}
-	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers)
-	if err == nil {
-		err = checkPath(dir)
-	}
-	if err == nil {
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
-			if err != nil {
-				return err
-			}
+	_, _, err := h.scoped(sender, options, dbusapi.ActionBrowse, nil, func() error { return checkPath(dir) },
+		func(sc *scope, cat *catalog.Catalog) error {
 			s, err := sc.snapshot(snapshot)
 			if err != nil {
 				return err
@@ -178,25 +194,17 @@ func (h *profileHandler) ListDirectory(sender dbus.Sender, snapshot, dir string,
 			}
 			return nil
 		})
-	}
-	return out, d.callErr("ListDirectory", err)
+	return out, h.d.callErr("ListDirectory", err)
 }
 
 // Search finds entries by name in every snapshot, only what the caller may read.
 func (h *profileHandler) Search(sender dbus.Sender, pattern string, options map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
 	d := h.d
 	out := []map[string]dbus.Variant{}
-	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers, "in", "since", "until", "limit")
 	var o catalog.SearchOptions
-	if err == nil {
-		o, err = searchOptions(pattern, options)
-	}
-	if err == nil {
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
-			if err != nil {
-				return err
-			}
+	_, _, err := h.scoped(sender, options, dbusapi.ActionBrowse, []string{"in", "since", "until", "limit"},
+		func() (err error) { o, err = searchOptions(pattern, options); return err },
+		func(sc *scope, cat *catalog.Catalog) error {
 			want := o.Limit
 			if !sc.all {
 				o.Limit = want * 4 // some hits will be filtered out
@@ -225,7 +233,6 @@ func (h *profileHandler) Search(sender dbus.Sender, pattern string, options map[
 			}
 			return nil
 		})
-	}
 	return out, d.callErr("Search", err)
 }
 
@@ -273,16 +280,8 @@ func searchOptions(pattern string, options map[string]dbus.Variant) (catalog.Sea
 func (h *profileHandler) Versions(sender dbus.Sender, file string, options map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
 	d := h.d
 	out := []map[string]dbus.Variant{}
-	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers)
-	if err == nil {
-		err = checkPath(file)
-	}
-	if err == nil {
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
-			if err != nil {
-				return err
-			}
+	_, _, err := h.scoped(sender, options, dbusapi.ActionBrowse, nil, func() error { return checkPath(file) },
+		func(sc *scope, cat *catalog.Catalog) error {
 			cvs, err := cat.Versions(d.opts.Host, file)
 			if err != nil {
 				return err
@@ -319,7 +318,6 @@ func (h *profileHandler) Versions(sender dbus.Sender, file string, options map[s
 			}
 			return nil
 		})
-	}
 	return out, d.callErr("Versions", err)
 }
 
@@ -327,24 +325,19 @@ func (h *profileHandler) Versions(sender dbus.Sender, file string, options map[s
 func (h *profileHandler) Deleted(sender dbus.Sender, dir string, options map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
 	d := h.d
 	out := []map[string]dbus.Variant{}
-	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers, "since")
-	if err == nil {
-		err = checkPath(dir)
-	}
 	var since time.Time
-	if err == nil {
-		var n int64
-		var ok bool
-		if n, ok, err = optInt(options, "since"); ok && err == nil {
-			since = time.UnixMicro(n)
-		}
-	}
-	if err == nil {
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
-			if err != nil {
+	_, _, err := h.scoped(sender, options, dbusapi.ActionBrowse, []string{"since"},
+		func() error {
+			if err := checkPath(dir); err != nil {
 				return err
 			}
+			n, ok, err := optInt(options, "since")
+			if ok && err == nil {
+				since = time.UnixMicro(n)
+			}
+			return err
+		},
+		func(sc *scope, cat *catalog.Catalog) error {
 			gone, err := cat.Deleted(d.opts.Host, dir, since)
 			if err != nil {
 				return err
@@ -360,7 +353,6 @@ func (h *profileHandler) Deleted(sender dbus.Sender, dir string, options map[str
 			}
 			return nil
 		})
-	}
 	return out, d.callErr("Deleted", err)
 }
 
@@ -368,41 +360,36 @@ func (h *profileHandler) Deleted(sender dbus.Sender, dir string, options map[str
 func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []string, options map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
 	d := h.d
 	j, err := func() (*job, error) {
-		c, p, err := d.enter(sender, h.name, options, dbusapi.ActionRestore, dbusapi.OptAllUsers, "to", "overwrite")
-		if err != nil {
-			return nil, err
-		}
-		if len(paths) == 0 || len(paths) > 10000 {
-			return nil, kerr.New(kerr.InvalidArgs, "give between 1 and 10000 paths to restore")
-		}
-		for _, pth := range paths {
-			if err := checkPath(pth); err != nil {
-				return nil, err
+		var to string
+		var overwrite bool
+		check := func() (err error) {
+			if len(paths) == 0 || len(paths) > 10000 {
+				return kerr.New(kerr.InvalidArgs, "give between 1 and 10000 paths to restore")
 			}
-		}
-		to, err := optString(options, "to")
-		if err != nil {
-			return nil, err
-		}
-		if to != "" {
-			if err := checkPath(to); err != nil {
-				return nil, err
+			for _, pth := range paths {
+				if err := checkPath(pth); err != nil {
+					return err
+				}
 			}
-		}
-		overwrite, err := optBool(options, "overwrite")
-		if err != nil {
-			return nil, err
-		}
-		if snapshot == "" || strings.ContainsAny(snapshot, "/\x00") {
-			return nil, kerr.New(kerr.InvalidArgs, "snapshot %q is not a snapshot name", snapshot)
+			if to, err = optString(options, "to"); err != nil {
+				return err
+			}
+			if to != "" {
+				if err := checkPath(to); err != nil {
+					return err
+				}
+			}
+			if overwrite, err = optBool(options, "overwrite"); err != nil {
+				return err
+			}
+			if snapshot == "" || strings.ContainsAny(snapshot, "/\x00") {
+				return kerr.New(kerr.InvalidArgs, "snapshot %q is not a snapshot name", snapshot)
+			}
+			return nil
 		}
 		// Check what the caller may read before the job starts, so a
 		// refusal is the method's error, not a failed job.
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
-			if err != nil {
-				return err
-			}
+		c, p, err := h.scoped(sender, options, dbusapi.ActionRestore, []string{"to", "overwrite"}, check, func(sc *scope, cat *catalog.Catalog) error {
 			s, err := sc.snapshot(snapshot)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/atomicfile"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
 )
@@ -203,32 +204,9 @@ func SyncDir(dir string) error {
 }
 
 // WriteFileAtomic writes a file by writing a temporary one beside it,
-// syncing it and renaming it over the target.
+// syncing it, renaming it over the target and syncing the directory.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
+	return atomicfile.Write(path, data, perm)
 }
 
 func newUUID() string {

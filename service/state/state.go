@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/atomicfile"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -281,44 +282,15 @@ func (s *Store) Jobs() []JobRecord {
 	return append([]JobRecord(nil), s.st.Jobs...)
 }
 
-// save writes the state atomically; s.mu is held.
-func (s *Store) save() (err error) {
+// save writes the state atomically; s.mu is held. The file is 0600: it
+// is the service's own.
+func (s *Store) save() error {
 	data, err := json.MarshalIndent(&s.st, "", "\t")
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	data = append(data, '\n')
-	dir := filepath.Dir(s.path)
-	f, err := os.CreateTemp(dir, "."+FileName+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err := atomicfile.Write(s.path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save state %s: %w", s.path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("save state %s: %w", s.path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), s.path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }

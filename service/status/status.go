@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/keepsake/keepsake/service/internal/atomicfile"
 )
 
 // File names in the status directory.
@@ -48,10 +50,10 @@ func Write(dir string, ps []Profile, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(dir, JSONFile), js); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, JSONFile), js, 0o644); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(dir, TextFile), textStatus(ps, now)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, TextFile), textStatus(ps, now), 0o644); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
 	return nil
@@ -153,41 +155,4 @@ func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
 	}
 	data, err := json.MarshalIndent(out, "", "  ")
 	return append(data, '\n'), err
-}
-
-// writeAtomic replaces path with data, mode 0644, so a reader sees the old
-// file or the new one and never a partial one.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -62,6 +62,11 @@ func (c *Catalog) Invariants() ([]string, error) {
 	for _, ch := range checks {
 		var n int64
 		if err := c.db.QueryRow(ch.q).Scan(&n); err != nil {
+			if isCorrupt(err) {
+				// A damaged page is itself the finding: say it as one.
+				out = append(out, fmt.Sprintf("cannot check %s: %v", ch.what, err))
+				continue
+			}
 			return nil, fmt.Errorf("check %s: %w", ch.what, err)
 		}
 		if n > 0 {

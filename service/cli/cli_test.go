@@ -19,7 +19,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "usage: keepsakectl"},
 		{"unknown command", []string{"--repo", "/x", "frobnicate"}, `unknown command "frobnicate"`},
-		{"missing repo", []string{"snapshots"}, "--repo DIR is required"},
+		{"drive-only command without --repo", []string{"init"}, "--repo DIR is required"},
+		{"service command with --repo", []string{"--repo", "/x", "backup-now"}, "talks to the service: leave out --repo"},
 		{"unknown option", []string{"--bogus"}, "unknown option --bogus"},
 		{"backup without source", []string{"--repo", "/x", "backup"}, "at least one SOURCE"},
 		{"restore without path", []string{"--repo", "/x", "restore", "latest"}, "restore SNAPSHOT PATH"},

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,4 +51,31 @@ func restoreAs(c *Credentials, fn func() (*RestoreResult, error)) (*RestoreResul
 	}()
 	o := <-ch
 	return o.res, o.err
+}
+
+// setBase makes the stored folder dir the start of reads (see
+// restorer.base): opened with the service's own rights when restoring as
+// a user, else the snapshot root.
+func (rs *restorer) setBase(dir string) error {
+	if rs.base > 0 && rs.base != rs.snapRoot {
+		unix.Close(rs.base)
+	}
+	rs.base, rs.baseDir = rs.snapRoot, ""
+	if rs.opts.As == nil || dir == "/" {
+		return nil
+	}
+	c := rs.opts.As
+	unix.Setfsuid(0)
+	unix.Setfsgid(0)
+	fd, err := openBeneath(rs.snapRoot, strings.TrimPrefix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	unix.Setfsgid(int(c.GID))
+	unix.Setfsuid(int(c.UID))
+	if got, _ := unix.SetfsuidRetUid(-1); got != int(c.UID) {
+		panic("restore: could not give up the service's rights") // never write as root for a user
+	}
+	if err != nil {
+		return fmt.Errorf("open stored folder %s: %w", dir, err)
+	}
+	rs.base, rs.baseDir = fd, dir
+	return nil
 }

@@ -108,6 +108,7 @@ func Restore(ctx context.Context, r *repo.Repo, opts RestoreOptions) (*RestoreRe
 		return restoreAs(opts.As, func() (*RestoreResult, error) {
 			rs := &restorer{ctx: ctx, cat: cat, snap: s, snapRoot: snapRoot, opts: opts, owner: owner,
 				links: map[[2]uint64]placed{}, res: &RestoreResult{Snapshot: s.Name}, start: time.Now()}
+			defer rs.setBase("/") // closes the last stored folder
 			for _, p := range opts.Paths {
 				if err := rs.item(p); err != nil {
 					return rs.res, err
@@ -142,11 +143,22 @@ type restorer struct {
 	res      *RestoreResult
 	start    time.Time
 	fds      []int
+	// base is the stored folder reads start from, baseDir its source
+	// path ("" for the snapshot root). Restoring as a user, it is the
+	// stored parent of the item, opened with the service's rights: the
+	// snapshot's own folders are root's, and the caller was checked
+	// against the stored owner and mode of the folders above the item.
+	// Everything below it is read with the user's rights.
+	base    int
+	baseDir string
 }
 
 func (rs *restorer) item(p string) error {
 	v, err := rs.cat.Lookup(rs.snap, p)
 	if err != nil {
+		return err
+	}
+	if err := rs.setBase(filepath.Dir(p)); err != nil {
 		return err
 	}
 	parent := filepath.Dir(p)
@@ -312,8 +324,8 @@ func (rs *restorer) file(dirfd int, name string, v catalog.Version, apply fsmeta
 			return rs.place(dirfd, tmp, name, v)
 		}
 	}
-	rel := strings.TrimPrefix(v.Path(), "/")
-	sfd, err := openBeneath(rs.snapRoot, rel, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	rel := strings.TrimPrefix(v.Path(), rs.baseDir+"/")
+	sfd, err := openBeneath(rs.base, rel, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("open stored copy of %s: %w", v.Path(), err)
 	}

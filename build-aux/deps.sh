@@ -11,14 +11,15 @@
 # libglib2.0-bin (gdbus) and libxml2-utils (xmllint, which meson test runs
 # on the D-Bus and polkit XML).
 #
-# Fedora: dnf install gcc golang rsync fuse fusefat dosfstools acl attr
+# Fedora: dnf install gcc golang rsync fuse3 fusefat dosfstools acl attr
 #   e2fsprogs util-linux python3 meson ninja-build systemd-udev dbus-daemon
-#   polkit glib2 libxml2 shadow-utils
+#   polkit glib2 libxml2 shadow-utils flatpak ostree busybox gnupg2
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
-packages=(gcc rsync fuse fusefat dosfstools acl attr e2fsprogs util-linux mount python3 meson ninja-build
-  udev dbus polkitd passwd systemd libglib2.0-bin libxml2-utils)
+packages=(gcc rsync fuse3 fusefat dosfstools acl attr e2fsprogs util-linux mount python3 meson ninja-build
+  udev dbus polkitd passwd systemd libglib2.0-bin libxml2-utils
+  flatpak ostree busybox-static gpg)
 [ "$#" -gt 0 ] && packages=("$@")
 
 missing=()

@@ -13,8 +13,15 @@ if ! build-aux/deps.sh; then
 fi
 
 export CGO_ENABLED=1
+echo "== data files: XML well-formed, systemd unit verified"
+for f in data/*.xml data/*.policy data/*.conf; do xmllint --noout --nonet "$f"; done
+if command -v systemd-analyze >/dev/null; then
+  sh systemd/verify-unit.sh systemd-analyze systemd/keepsake.service.in
+elif [ "${CI:-}" = true ]; then
+  echo "keepsake: systemd-analyze is missing (build-aux/deps.sh installs it)" >&2; exit 1
+fi
 echo "== go vet"
-go vet ./service/... 
+go vet ./...
 echo "== go test (race) engine and catalog"
 go test -race -count=1 -timeout 30m ./service/engine/... ./service/catalog/...
 echo "== go test all"

@@ -38,6 +38,13 @@ type Profile struct {
 	OnPlug bool
 	// SkipOnBattery waits for mains power before timed and change backups.
 	SkipOnBattery bool
+	// Flatpak records the installed Flatpak apps, runtimes, remotes and
+	// overrides with each snapshot (on by default).
+	Flatpak bool
+	// FlatpakOffline also keeps an offline copy of the apps on the drive
+	// (flatpak create-usb), so they reinstall with no network; off by
+	// default: it costs the apps' size.
+	FlatpakOffline bool
 	// Retention is the canonical policy text (see RetentionText);
 	// "time-machine" is the default.
 	Retention string
@@ -64,6 +71,7 @@ func DefaultProfile(name string) Profile {
 		OnChange:  true,
 		Quiet:     5 * time.Minute,
 		OnPlug:    true,
+		Flatpak:   true,
 		Retention: TimeMachine,
 		MinFree:   "2%",
 	}

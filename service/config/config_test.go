@@ -56,6 +56,7 @@ func TestParseExample(t *testing.T) {
 			Quiet:         90 * time.Second,
 			OnPlug:        false,
 			SkipOnBattery: true,
+			Flatpak:       true,
 			Retention:     "keep-last=10 daily=30", // canonical order
 			MinFree:       "20GiB",
 		}, {
@@ -66,6 +67,7 @@ func TestParseExample(t *testing.T) {
 			OnChange:  true,
 			Quiet:     5 * time.Minute,
 			OnPlug:    true,
+			Flatpak:   true,
 			Retention: "time-machine",
 			MinFree:   "2%",
 		}},
@@ -274,7 +276,7 @@ func TestMarshalReadable(t *testing.T) {
 		"[profile \"off-line_2\"]\nowner = 0\nsource = /\ndrive =\ninterval = off\non-change = no\nquiet = 0s\n",
 		"min-free =\n",
 		"\n[keepsake]\nmissing-drive-days = 0\non-failure = \"printf",
-		"\n[profile \"fresh\"]\nowner = 0\ndrive =\ninterval = 1h\non-change = yes\nquiet = 5m\non-plug = yes\nskip-on-battery = no\nretention = time-machine\nmin-free = 2%\n",
+		"\n[profile \"fresh\"]\nowner = 0\ndrive =\ninterval = 1h\non-change = yes\nquiet = 5m\non-plug = yes\nskip-on-battery = no\nflatpak = yes\nflatpak-offline = no\nretention = time-machine\nmin-free = 2%\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("Marshal output lacks %q:\n%s", want, out)

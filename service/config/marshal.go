@@ -38,6 +38,11 @@ const header = `# Keepsake configuration.
 #   on-plug             yes/no: back up when the drive is plugged in and a
 #                       backup is due
 #   skip-on-battery     yes/no: wait for mains power
+#   flatpak             yes/no: record the installed Flatpak apps with each
+#                       snapshot (their data in ~/.var/app is backed up
+#                       with the home)
+#   flatpak-offline     yes/no: also keep an offline copy of the apps on the
+#                       drive (costs their size)
 #   retention           time-machine, or any of keep-last=N hourly=N daily=N
 #                       weekly=N monthly=N yearly=N
 #   min-free            space to leave free on the drive: 2% or a size (20GiB)
@@ -78,6 +83,8 @@ func (c *Config) Marshal() []byte {
 		kv("quiet", formatDuration(p.Quiet))
 		kv("on-plug", formatBool(p.OnPlug))
 		kv("skip-on-battery", formatBool(p.SkipOnBattery))
+		kv("flatpak", formatBool(p.Flatpak))
+		kv("flatpak-offline", formatBool(p.FlatpakOffline))
 		ret := p.Retention
 		if pol, err := parseRetention(ret); err == nil {
 			ret = RetentionText(pol)

@@ -216,6 +216,10 @@ func (p *parser) profileKey(key, val string) error {
 		pr.OnPlug, err = parseBool(val)
 	case "skip-on-battery":
 		pr.SkipOnBattery, err = parseBool(val)
+	case "flatpak":
+		pr.Flatpak, err = parseBool(val)
+	case "flatpak-offline":
+		pr.FlatpakOffline, err = parseBool(val)
 	case "retention":
 		pol, perr := parseRetention(val)
 		err = perr

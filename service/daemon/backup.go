@@ -9,6 +9,7 @@ import (
 	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/flatpak"
 	"github.com/keepsake/keepsake/service/schedule"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/status"
@@ -106,8 +107,23 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		_, _, token = w.Batch()
 	}
 
+	var extras []engine.Extra
+	var invs []flatpak.Inventory
+	if pc.Flatpak {
+		j.phase("recording Flatpak apps")
+		var warns []string
+		invs, warns = d.collectFlatpaks(j.ctx)
+		for _, w := range warns {
+			d.logf("profile %s: %s", pc.Name, w)
+		}
+		if len(invs) > 0 {
+			extras = append(extras, engine.Extra{Name: FlatpakFile, Data: flatpak.Text(invs)})
+		}
+	}
+
 	j.phase("backing up")
 	res, err := engine.Backup(j.ctx, r, engine.BackupOptions{
+		Extras:      extras,
 		Host:        d.opts.Host,
 		Sources:     pc.Sources,
 		Excludes:    pc.Excludes,
@@ -133,6 +149,12 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		p.mu.Lock()
 		p.lastFull = time.Now()
 		p.mu.Unlock()
+	}
+	if pc.FlatpakOffline && len(invs) > 0 {
+		j.phase("updating the offline copy of the Flatpak apps")
+		for _, w := range d.updateOffline(j.ctx, r, invs) {
+			d.logf("profile %s: %s", pc.Name, w)
+		}
 	}
 	j.phase("pruning")
 	if _, err := engine.Prune(j.ctx, r, engine.PruneOptions{Host: d.opts.Host,

@@ -46,6 +46,9 @@ type Options struct {
 	// kernel's limit), to keep the service from using up a user's budget
 	// on a huge tree and to test the fallback to full scans.
 	MaxWatches int
+	// FlatpakEnv is added to the environment flatpak runs in (tests point
+	// FLATPAK_SYSTEM_DIR at a temporary installation).
+	FlatpakEnv []string
 	// NoDriveMonitor turns off udev (tests of the bus API alone).
 	NoDriveMonitor bool
 }

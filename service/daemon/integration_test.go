@@ -193,8 +193,8 @@ func TestDriveLifecycle(t *testing.T) {
 	s.waitFor("SafeToRemove and the drive unmounted", 10*time.Second, func() bool {
 		return safe.count() >= 1 && len(mountedUnder(t, s.runDir())) == 0
 	})
-	if d, _ := s.client.Drives(); len(d) == 0 || !d[0].Enrolled {
-		t.Fatalf("drive not enrolled after Enroll: %+v", d)
+	if d, err := s.client.Drive(dr.uuid); err != nil || !d.Enrolled || d.Free <= 0 {
+		t.Fatalf("drive after Enroll and a backup: %+v %v", d, err)
 	}
 	p := s.profile("home")
 	if p.LastSnapshot != first || p.LastResult != "" || p.StateName() != "idle" || p.NextRun <= p.LastSuccess {

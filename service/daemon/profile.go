@@ -192,7 +192,7 @@ func (p *profile) props() map[string]any {
 		"Name": pc.Name, "Owner": pc.Owner, "Sources": nonNil(pc.Sources), "Excludes": nonNil(pc.Excludes),
 		"DriveUUID": pc.Drive, "Drive": drivePath, "Interval": uint64(pc.Interval / time.Second),
 		"OnChange": pc.OnChange, "QuietPeriod": uint64(pc.Quiet / time.Second), "OnPlug": pc.OnPlug,
-		"SkipOnBattery": pc.SkipOnBattery, "Retention": pc.Retention, "State": uint32(st),
+		"SkipOnBattery": pc.SkipOnBattery, "Flatpak": pc.Flatpak, "FlatpakOffline": pc.FlatpakOffline, "Retention": pc.Retention, "State": uint32(st),
 		"WatchProblem": busText(p.watchProblem()), "LastSuccess": usec(ps.LastSuccess), "LastAttempt": usec(ps.LastAttempt),
 		"NextRun": next, "LastResult": ps.LastResult, "LastMessage": busText(ps.LastMessage), "LastSnapshot": ps.LastSnapshot,
 		"TargetFree": free, "Job": jobPath,
@@ -427,7 +427,7 @@ func applySettings(pc *config.Profile, s map[string]dbus.Variant) error {
 			} else {
 				pc.Quiet = time.Duration(n) * time.Second
 			}
-		case "on-change", "on-plug", "skip-on-battery":
+		case "on-change", "on-plug", "skip-on-battery", "flatpak", "flatpak-offline":
 			b, ok := v.Value().(bool)
 			if !ok {
 				return bad("a boolean (b)")
@@ -437,11 +437,15 @@ func applySettings(pc *config.Profile, s map[string]dbus.Variant) error {
 				pc.OnChange = b
 			case "on-plug":
 				pc.OnPlug = b
+			case "flatpak":
+				pc.Flatpak = b
+			case "flatpak-offline":
+				pc.FlatpakOffline = b
 			default:
 				pc.SkipOnBattery = b
 			}
 		default:
-			return kerr.New(kerr.InvalidArgs, "unknown setting %q (known: sources, excludes, drive, interval, on-change, quiet, on-plug, skip-on-battery, retention, min-free)", k)
+			return kerr.New(kerr.InvalidArgs, "unknown setting %q (known: sources, excludes, drive, interval, on-change, quiet, on-plug, skip-on-battery, retention, min-free, flatpak, flatpak-offline)", k)
 		}
 	}
 	if pc.Retention != "" {

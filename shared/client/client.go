@@ -351,3 +351,42 @@ func (c *Client) Jobs() ([]Job, error) {
 	sortBy(out, func(j Job) string { return fmt.Sprintf("%020d", j.Started) + string(j.Path) })
 	return out, nil
 }
+
+// Drive reads one drive by filesystem UUID.
+func (c *Client) Drive(uuid string) (Drive, error) {
+	d := Drive{Path: dbusapi.DrivePath(uuid)}
+	err := c.props(d.Path, dbusapi.DriveInterface, &d)
+	if de, ok := err.(*kerr.Error); ok && de.Name == kerr.Failed {
+		return d, kerr.New(kerr.DriveNotFound, "no drive %s", uuid)
+	}
+	return d, err
+}
+
+// Flatpaks lists the Flatpak apps and runtimes a snapshot recorded, with
+// what is installed now.
+func (c *Client) Flatpaks(profile, snapshot string, opts Options) ([]Dict, error) {
+	return c.query(dbusapi.ProfilePath(profile), pi("ListFlatpaks"), snapshot, opts.variant())
+}
+
+// RestoreFlatpaks starts reinstalling a snapshot's apps (all if refs is empty).
+func (c *Client) RestoreFlatpaks(profile, snapshot string, refs []string, opts Options) (dbus.ObjectPath, error) {
+	if refs == nil {
+		refs = []string{}
+	}
+	return c.job(dbusapi.ProfilePath(profile), pi("RestoreFlatpaks"), snapshot, refs, opts.variant())
+}
+
+// RestoreAppData starts rolling one app's data back to a snapshot.
+func (c *Client) RestoreAppData(profile, snapshot, appID string, opts Options) (dbus.ObjectPath, error) {
+	return c.job(dbusapi.ProfilePath(profile), pi("RestoreAppData"), snapshot, appID, opts.variant())
+}
+
+// FlatpakOfflineSize estimates the size of an offline copy of the apps.
+func (c *Client) FlatpakOfflineSize(profile string, opts Options) (uint64, error) {
+	var n uint64
+	call := c.call(dbusapi.ProfilePath(profile), pi("FlatpakOfflineSize"), opts.variant())
+	if err := c.err(call); err != nil {
+		return 0, err
+	}
+	return n, call.Store(&n)
+}

@@ -27,6 +27,11 @@ func main() {
 	flag.DurationVar(&opts.BrowseLinger, "browse-linger", time.Minute, "keep a drive mounted this long after browsing it")
 	flag.IntVar(&opts.MaxWatches, "max-watches", 0, "at most this many folders watched per profile (0: the kernel's limit); beyond it, periodic full scans")
 	flag.Parse()
+	// A FLATPAK_SYSTEM_DIR in the service's environment (tests, unusual
+	// systems) is where the system installation is.
+	if v, ok := os.LookupEnv("FLATPAK_SYSTEM_DIR"); ok {
+		opts.FlatpakEnv = append(opts.FlatpakEnv, "FLATPAK_SYSTEM_DIR="+v)
+	}
 	logger := log.New(os.Stderr, "", 0)
 	opts.Logf = logger.Printf
 

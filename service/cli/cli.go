@@ -67,6 +67,8 @@ func init() {
 		{"unpin", "unpin SNAPSHOT", "let the policy decide about a snapshot again", runUnpin},
 		{"verify", "verify [--sample PERCENT] [SNAPSHOT]", "re-hash stored files against the catalog and check the catalog", runVerify},
 		{"repair", "repair [SNAPSHOT]", "mend damaged files from intact copies or the source", runRepair},
+		{"flatpaks", repoFlatpaksUsage, "the Flatpak apps a snapshot recorded beside what this machine has", runFlatpaks},
+		{"flatpak-restore", repoRestoreUsage, "reinstall a snapshot's Flatpak apps here (root: system; a user: their own)", runFlatpakRestore},
 	}
 }
 

@@ -27,7 +27,7 @@ func init() {
 		{"status", "status", "each profile's state, last and next backup, drive and free space", svcStatus},
 		{"profiles", "profiles", "list backup profiles and their settings", svcProfiles},
 		{"create-profile", "create-profile NAME [--drive UUID] [--exclude PATTERN]... SOURCE...", "make a backup profile", svcCreateProfile},
-		{"configure", "configure [KEY=VALUE]... (sources=/a:/b excludes=... drive=UUID interval=3600 on-change=yes quiet=300 on-plug=yes skip-on-battery=no retention=... min-free=2%)", "change the profile's settings (administrators)", svcConfigure},
+		{"configure", "configure [KEY=VALUE]... (sources=/a:/b excludes=... drive=UUID interval=3600 on-change=yes quiet=300 on-plug=yes skip-on-battery=no retention=... min-free=2% flatpak=yes flatpak-offline=no)", "change the profile's settings (administrators)", svcConfigure},
 		{"add-source", "add-source DIR", "back up one more folder", svcAddSource},
 		{"remove-source", "remove-source DIR", "stop backing up a folder", svcRemoveSource},
 		{"delete-profile", "delete-profile", "forget the profile (its snapshots stay on the drive)", svcDeleteProfile},
@@ -43,6 +43,10 @@ func init() {
 		{"restore", "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", "restore files as yourself", svcRestore},
 		{"prune", "prune [--dry-run] [--free SIZE|PERCENT]", "apply the retention policy now", svcPrune},
 		{"verify", "verify [--sample PERCENT]", "re-read stored files against the catalog", svcVerify},
+		{"flatpaks", flatpaksUsage, "a snapshot's Flatpak apps beside what is installed now", svcFlatpaks},
+		{"flatpak-restore", flatpakRestoreUsage, "reinstall a snapshot's Flatpak apps and put their data back", svcFlatpakRestore},
+		{"app-data-restore", appDataRestoreUsage, "roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot", svcAppDataRestore},
+		{"flatpak-offline-size", "flatpak-offline-size", "what an offline copy of the Flatpak apps would take on the drive", svcFlatpakOfflineSize},
 		{"cancel", "cancel JOB", "cancel a running job (its number or object path)", svcCancel},
 		{"reload", "reload", "re-read /etc/keepsake/keepsake.conf", svcReload},
 	}
@@ -254,7 +258,7 @@ func svcConfigure(env *Env, args []string) error {
 					n = uint64(d / time.Second)
 				}
 				set[k] = n
-			case "on-change", "on-plug", "skip-on-battery":
+			case "on-change", "on-plug", "skip-on-battery", "flatpak", "flatpak-offline":
 				switch strings.ToLower(v) {
 				case "yes", "true", "on", "1":
 					set[k] = true

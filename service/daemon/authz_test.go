@@ -117,9 +117,9 @@ func gvList(ss ...string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// opts is an a{sv} of options in GVariant text: never wait for a password
+// gvOpts is an a{sv} of options in GVariant text: never wait for a password
 // dialog, plus extra entries such as "'all-users': <true>".
-func opts(extra ...string) string {
+func gvOpts(extra ...string) string {
 	return "{" + strings.Join(append([]string{"'auth.no_user_interaction': <true>"}, extra...), ", ") + "}"
 }
 
@@ -177,8 +177,8 @@ func (a *authz) run(cases []authzCase) {
 	}
 }
 
-// contains and lacks check a reply for path strings.
-func contains(subs ...string) func(t *testing.T, r gdbusResult) {
+// replyHas and replyLacks check a reply for path strings.
+func replyHas(subs ...string) func(t *testing.T, r gdbusResult) {
 	return func(t *testing.T, r gdbusResult) {
 		t.Helper()
 		for _, s := range subs {
@@ -189,7 +189,7 @@ func contains(subs ...string) func(t *testing.T, r gdbusResult) {
 	}
 }
 
-func lacks(subs ...string) func(t *testing.T, r gdbusResult) {
+func replyLacks(subs ...string) func(t *testing.T, r gdbusResult) {
 	return func(t *testing.T, r gdbusResult) {
 		t.Helper()
 		for _, s := range subs {
@@ -200,7 +200,7 @@ func lacks(subs ...string) func(t *testing.T, r gdbusResult) {
 	}
 }
 
-func both(fs ...func(t *testing.T, r gdbusResult)) func(t *testing.T, r gdbusResult) {
+func allOf(fs ...func(t *testing.T, r gdbusResult)) func(t *testing.T, r gdbusResult) {
 	return func(t *testing.T, r gdbusResult) {
 		t.Helper()
 		for _, f := range fs {
@@ -209,8 +209,8 @@ func both(fs ...func(t *testing.T, r gdbusResult)) func(t *testing.T, r gdbusRes
 	}
 }
 
-// count checks how often key occurs as a dictionary key in the reply.
-func count(key string, n int) func(t *testing.T, r gdbusResult) {
+// replyCount checks how often key occurs as a dictionary key in the reply.
+func replyCount(key string, n int) func(t *testing.T, r gdbusResult) {
 	return func(t *testing.T, r gdbusResult) {
 		t.Helper()
 		if got := strings.Count(r.out, gv(key)+":"); got != n {
@@ -264,10 +264,10 @@ func lookupIDs(t *testing.T, username string) (uint32, uint32) {
 	return uint32(uid), uint32(gid)
 }
 
-// scratch removes paths now (a run killed half-way may have left them)
+// scratchPaths removes paths now (a run killed half-way may have left them)
 // and again when the test ends: the users outlive the test, their files
 // must not.
-func scratch(t *testing.T, paths ...string) {
+func scratchPaths(t *testing.T, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		os.RemoveAll(p)
@@ -304,7 +304,7 @@ func newAuthz(t *testing.T) *authz {
 			t.Fatal(err)
 		}
 	}
-	scratch(t, ownerDocs, otherNotes,
+	scratchPaths(t, ownerDocs, otherNotes,
 		"/home/ks-owner/Restored", "/home/ks-owner/escape", "/home/ks-owner/Pictures",
 		"/home/ks-other/Restored", "/home/ks-other/etc-link", "/home/ks-admin/Restored")
 	a.uids[ksRoot] = 0
@@ -393,13 +393,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// Manager.
-	each(local, authzCase{method: "Manager.GetStatus", label: "", path: mgr, args: []string{opts()}, check: contains("home")})
-	each([]string{ksRemote}, authzCase{method: "Manager.GetStatus", path: mgr, args: []string{opts()}, want: errNotAuthorized})
-	each(append(users, ksRemote), authzCase{method: "Manager.Reload", path: mgr, args: []string{opts()}, want: errNotAuthorized})
-	each(admins, authzCase{method: "Manager.Reload", path: mgr, args: []string{opts()}})
+	each(local, authzCase{method: "Manager.GetStatus", label: "", path: mgr, args: []string{gvOpts()}, check: replyHas("home")})
+	each([]string{ksRemote}, authzCase{method: "Manager.GetStatus", path: mgr, args: []string{gvOpts()}, want: errNotAuthorized})
+	each(append(users, ksRemote), authzCase{method: "Manager.Reload", path: mgr, args: []string{gvOpts()}, want: errNotAuthorized})
+	each(admins, authzCase{method: "Manager.Reload", path: mgr, args: []string{gvOpts()}})
 	noTimers := "'interval': <uint64 0>, 'on-change': <false>, 'on-plug': <false>"
 	createIn := func(name string, sources ...string) []string {
-		return []string{gv(name), "{'sources': <" + gvList(sources...) + ">, " + noTimers + "}", opts()}
+		return []string{gv(name), "{'sources': <" + gvList(sources...) + ">, " + noTimers + "}", gvOpts()}
 	}
 	cases = append(cases,
 		authzCase{method: "Manager.CreateProfile", label: "own home", user: ksOwner, path: mgr, args: createIn("owner-own", ownerDocs),
@@ -410,7 +410,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}},
 		authzCase{method: "Manager.CreateProfile", label: "own home + drive", user: ksOwner, path: mgr,
-			args: []string{gv("owner-drive"), "{'sources': <" + gvList(ownerDocs) + ">, 'drive': <" + gv(a.drive.uuid) + ">, " + noTimers + "}", opts()},
+			args: []string{gv("owner-drive"), "{'sources': <" + gvList(ownerDocs) + ">, 'drive': <" + gv(a.drive.uuid) + ">, " + noTimers + "}", gvOpts()},
 			want: errNotAuthorized},
 		authzCase{method: "Manager.CreateProfile", label: "/etc", user: ksOwner, path: mgr, args: createIn("owner-etc", "/etc"), want: errNotAuthorized},
 		authzCase{method: "Manager.CreateProfile", label: "other's home", user: ksOwner, path: mgr, args: createIn("owner-other", otherNotes), want: errNotAuthorized},
@@ -426,66 +426,81 @@ func TestAuthorizationMatrix(t *testing.T) {
 	)
 
 	// Reading: snapshots, folders, search, versions, deleted files.
-	each(local, authzCase{method: "Profile.ListSnapshots", path: home, args: []string{opts()}, check: count("pinned", 2)})
-	each([]string{ksRemote}, authzCase{method: "Profile.ListSnapshots", path: home, args: []string{opts()}, want: errNotAuthorized})
+	each(local, authzCase{method: "Profile.ListSnapshots", path: home, args: []string{gvOpts()}, check: replyCount("pinned", 2)})
+	each([]string{ksRemote}, authzCase{method: "Profile.ListSnapshots", path: home, args: []string{gvOpts()}, want: errNotAuthorized})
 	listDocs := []string{gv("latest"), gv(ownerDocs)}
 	listNotes := []string{gv("latest"), gv(otherNotes)}
 	cases = append(cases,
-		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksOwner, path: home, args: append(listDocs, opts()),
-			check: contains(ownerSecret, ownerPublic)},
-		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksOther, path: home, args: append(listDocs, opts()),
-			check: both(contains(ownerPublic), lacks("owner-secret"))},
-		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksAdmin, path: home, args: append(listDocs, opts()),
-			check: both(contains(ownerPublic), lacks("owner-secret"))},
+		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksOwner, path: home, args: append(listDocs, gvOpts()),
+			check: replyHas(ownerSecret, ownerPublic)},
+		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksOther, path: home, args: append(listDocs, gvOpts()),
+			check: allOf(replyHas(ownerPublic), replyLacks("owner-secret"))},
+		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksAdmin, path: home, args: append(listDocs, gvOpts()),
+			check: allOf(replyHas(ownerPublic), replyLacks("owner-secret"))},
 		authzCase{method: "Profile.ListDirectory", label: "owner's folder, all-users", user: ksAdmin, path: home,
-			args: append(listDocs, opts("'all-users': <true>")), check: contains(ownerSecret, ownerPublic)},
+			args: append(listDocs, gvOpts("'all-users': <true>")), check: replyHas(ownerSecret, ownerPublic)},
 		authzCase{method: "Profile.ListDirectory", label: "owner's folder, all-users", user: ksOwner, path: home,
-			args: append(listDocs, opts("'all-users': <true>")), want: errNotAuthorized},
-		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksRoot, path: home, args: append(listDocs, opts()),
-			check: contains(ownerSecret, ownerPublic)},
-		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksRemote, path: home, args: append(listDocs, opts()), want: errNotAuthorized},
-		authzCase{method: "Profile.ListDirectory", label: "other's folder", user: ksOther, path: home, args: append(listNotes, opts()),
-			check: contains(otherSecret)},
-		authzCase{method: "Profile.ListDirectory", label: "other's folder", user: ksOwner, path: home, args: append(listNotes, opts()),
-			check: lacks("other-secret")},
+			args: append(listDocs, gvOpts("'all-users': <true>")), want: errNotAuthorized},
+		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksRoot, path: home, args: append(listDocs, gvOpts()),
+			check: replyHas(ownerSecret, ownerPublic)},
+		authzCase{method: "Profile.ListDirectory", label: "owner's folder", user: ksRemote, path: home, args: append(listDocs, gvOpts()), want: errNotAuthorized},
+		authzCase{method: "Profile.ListDirectory", label: "other's folder", user: ksOther, path: home, args: append(listNotes, gvOpts()),
+			check: replyHas(otherSecret)},
+		authzCase{method: "Profile.ListDirectory", label: "other's folder", user: ksOwner, path: home, args: append(listNotes, gvOpts()),
+			check: replyLacks("other-secret")},
 	)
 	search := []string{gv("*.txt")}
 	cases = append(cases,
-		authzCase{method: "Profile.Search", label: "*.txt", user: ksOwner, path: home, args: append(search, opts()),
-			check: both(contains(ownerSecret, ownerPublic), lacks("other-secret", "other-gone"))},
-		authzCase{method: "Profile.Search", label: "*.txt", user: ksOther, path: home, args: append(search, opts()),
-			check: both(contains(otherSecret, ownerPublic), lacks("owner-secret", "owner-gone"))},
-		authzCase{method: "Profile.Search", label: "*.txt", user: ksAdmin, path: home, args: append(search, opts()),
-			check: both(contains(ownerPublic), lacks("owner-secret", "other-secret"))},
+		authzCase{method: "Profile.Search", label: "*.txt", user: ksOwner, path: home, args: append(search, gvOpts()),
+			check: allOf(replyHas(ownerSecret, ownerPublic), replyLacks("other-secret", "other-gone"))},
+		authzCase{method: "Profile.Search", label: "*.txt", user: ksOther, path: home, args: append(search, gvOpts()),
+			check: allOf(replyHas(otherSecret, ownerPublic), replyLacks("owner-secret", "owner-gone"))},
+		authzCase{method: "Profile.Search", label: "*.txt", user: ksAdmin, path: home, args: append(search, gvOpts()),
+			check: allOf(replyHas(ownerPublic), replyLacks("owner-secret", "other-secret"))},
 		authzCase{method: "Profile.Search", label: "*.txt, all-users", user: ksOwner, path: home,
-			args: append(search, opts("'all-users': <true>")), want: errNotAuthorized},
+			args: append(search, gvOpts("'all-users': <true>")), want: errNotAuthorized},
 		authzCase{method: "Profile.Search", label: "*.txt, all-users", user: ksAdmin, path: home,
-			args: append(search, opts("'all-users': <true>")), check: contains(ownerSecret, ownerPublic, ownerGone, otherSecret, otherGone)},
-		authzCase{method: "Profile.Search", label: "*.txt", user: ksRoot, path: home, args: append(search, opts()),
-			check: contains(ownerSecret, ownerPublic, ownerGone, otherSecret, otherGone)},
-		authzCase{method: "Profile.Search", label: "*.txt", user: ksRemote, path: home, args: append(search, opts()), want: errNotAuthorized},
+			args: append(search, gvOpts("'all-users': <true>")), check: replyHas(ownerSecret, ownerPublic, ownerGone, otherSecret, otherGone)},
+		authzCase{method: "Profile.Search", label: "*.txt", user: ksRoot, path: home, args: append(search, gvOpts()),
+			check: replyHas(ownerSecret, ownerPublic, ownerGone, otherSecret, otherGone)},
+		authzCase{method: "Profile.Search", label: "*.txt", user: ksRemote, path: home, args: append(search, gvOpts()), want: errNotAuthorized},
 	)
 	versions := []string{gv(ownerSecret)}
 	cases = append(cases,
-		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksOwner, path: home, args: append(versions, opts()), check: count("sha256", 2)},
-		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksOther, path: home, args: append(versions, opts()),
+		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksOwner, path: home, args: append(versions, gvOpts()), check: replyCount("sha256", 2)},
+		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksOther, path: home, args: append(versions, gvOpts()),
 			check: func(t *testing.T, r gdbusResult) {
 				if r.out != "(@aa{sv} [],)" {
 					t.Errorf("ks-other sees versions of ks-owner's private file: %s", r.out)
 				}
 			}},
 		authzCase{method: "Profile.Versions", label: "owner's 0600 file, all-users", user: ksAdmin, path: home,
-			args: append(versions, opts("'all-users': <true>")), check: count("sha256", 2)},
-		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksRoot, path: home, args: append(versions, opts()), check: count("sha256", 2)},
-		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksRemote, path: home, args: append(versions, opts()), want: errNotAuthorized},
+			args: append(versions, gvOpts("'all-users': <true>")), check: replyCount("sha256", 2)},
+		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksRoot, path: home, args: append(versions, gvOpts()), check: replyCount("sha256", 2)},
+		authzCase{method: "Profile.Versions", label: "owner's 0600 file", user: ksRemote, path: home, args: append(versions, gvOpts()), want: errNotAuthorized},
 	)
 	cases = append(cases,
-		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksOwner, path: home, args: []string{gv(ownerDocs), opts()}, check: contains(ownerGone)},
-		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksOther, path: home, args: []string{gv(ownerDocs), opts()}, check: lacks("owner-gone")},
-		authzCase{method: "Profile.Deleted", label: "other's folder", user: ksOther, path: home, args: []string{gv(otherNotes), opts()}, check: contains(otherGone)},
-		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksRoot, path: home, args: []string{gv(ownerDocs), opts()}, check: contains(ownerGone)},
-		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksRemote, path: home, args: []string{gv(ownerDocs), opts()}, want: errNotAuthorized},
+		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksOwner, path: home, args: []string{gv(ownerDocs), gvOpts()}, check: replyHas(ownerGone)},
+		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksOther, path: home, args: []string{gv(ownerDocs), gvOpts()}, check: replyLacks("owner-gone")},
+		authzCase{method: "Profile.Deleted", label: "other's folder", user: ksOther, path: home, args: []string{gv(otherNotes), gvOpts()}, check: replyHas(otherGone)},
+		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksRoot, path: home, args: []string{gv(ownerDocs), gvOpts()}, check: replyHas(ownerGone)},
+		authzCase{method: "Profile.Deleted", label: "owner's folder", user: ksRemote, path: home, args: []string{gv(ownerDocs), gvOpts()}, want: errNotAuthorized},
 	)
+
+	// Flatpak apps: the snapshots record none here, so a restore stops at
+	// NotFound or PathNotFound once the caller is let through.
+	each(local, authzCase{method: "Profile.ListFlatpaks", path: home, args: []string{gv("latest"), gvOpts()}})
+	each([]string{ksRemote}, authzCase{method: "Profile.ListFlatpaks", path: home, args: []string{gv("latest"), gvOpts()}, want: errNotAuthorized})
+	each(local, authzCase{method: "Profile.FlatpakOfflineSize", path: home, args: []string{gvOpts()}})
+	each([]string{ksRemote}, authzCase{method: "Profile.FlatpakOfflineSize", path: home, args: []string{gvOpts()}, want: errNotAuthorized})
+	each([]string{ksOwner, ksOther}, authzCase{method: "Profile.RestoreFlatpaks", label: "own installation", path: home,
+		args: []string{gv("latest"), "@as []", gvOpts()}, want: "io.github.keepsake.Keepsake1.Error.NotFound"})
+	each([]string{ksRemote}, authzCase{method: "Profile.RestoreFlatpaks", label: "own installation", path: home,
+		args: []string{gv("latest"), "@as []", gvOpts()}, want: errNotAuthorized})
+	each(local, authzCase{method: "Profile.RestoreAppData", label: "app not backed up", path: home,
+		args: []string{gv("latest"), gv("org.test.Hello"), gvOpts()}, want: "io.github.keepsake.Keepsake1.Error.PathNotFound"})
+	each([]string{ksRemote}, authzCase{method: "Profile.RestoreAppData", label: "app not backed up", path: home,
+		args: []string{gv("latest"), gv("org.test.Hello"), gvOpts()}, want: errNotAuthorized})
 
 	// Backing up, checking, pruning.
 	waitOK := func(t *testing.T, r gdbusResult) {
@@ -493,15 +508,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("job failed: %s: %s", j.ErrorName, j.Message)
 		}
 	}
-	each(local, authzCase{method: "Profile.BackupNow", path: home, args: []string{opts()}, check: waitOK})
-	each([]string{ksRemote}, authzCase{method: "Profile.BackupNow", path: home, args: []string{opts()}, want: errNotAuthorized})
-	each(local, authzCase{method: "Profile.Verify", path: home, args: []string{opts()}, check: waitOK})
-	each([]string{ksRemote}, authzCase{method: "Profile.Verify", path: home, args: []string{opts()}, want: errNotAuthorized})
-	each(append(users, ksRemote), authzCase{method: "Profile.Prune", label: "dry-run", path: home, args: []string{opts("'dry-run': <true>")}, want: errNotAuthorized})
-	each(admins, authzCase{method: "Profile.Prune", label: "dry-run", path: home, args: []string{opts("'dry-run': <true>")}, check: waitOK})
+	each(local, authzCase{method: "Profile.BackupNow", path: home, args: []string{gvOpts()}, check: waitOK})
+	each([]string{ksRemote}, authzCase{method: "Profile.BackupNow", path: home, args: []string{gvOpts()}, want: errNotAuthorized})
+	each(local, authzCase{method: "Profile.Verify", path: home, args: []string{gvOpts()}, check: waitOK})
+	each([]string{ksRemote}, authzCase{method: "Profile.Verify", path: home, args: []string{gvOpts()}, want: errNotAuthorized})
+	each(append(users, ksRemote), authzCase{method: "Profile.Prune", label: "dry-run", path: home, args: []string{gvOpts("'dry-run': <true>")}, want: errNotAuthorized})
+	each(admins, authzCase{method: "Profile.Prune", label: "dry-run", path: home, args: []string{gvOpts("'dry-run': <true>")}, check: waitOK})
 
 	// Changing settings.
-	configure := []string{"{'skip-on-battery': <false>}", opts()}
+	configure := []string{"{'skip-on-battery': <false>}", gvOpts()}
 	each(append(users, ksRemote), authzCase{method: "Profile.Configure", path: home, args: configure, want: errNotAuthorized})
 	each(admins, authzCase{method: "Profile.Configure", path: home, args: configure})
 	hasSource := func(p string, want bool) func(t *testing.T, r gdbusResult) {
@@ -516,7 +531,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
-	src := func(p string) []string { return []string{gv(p), opts()} }
+	src := func(p string) []string { return []string{gv(p), gvOpts()} }
 	cases = append(cases,
 		authzCase{method: "Profile.AddSource", label: "own home", user: ksOwner, path: home, args: src("/home/ks-owner/Pictures"), check: hasSource("/home/ks-owner/Pictures", true)},
 		authzCase{method: "Profile.RemoveSource", label: "own home", user: ksOwner, path: home, args: src("/home/ks-owner/Pictures"), check: hasSource("/home/ks-owner/Pictures", false)},
@@ -534,21 +549,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// Deleting profiles: configure, even for a profile the user made.
 	cases = append(cases,
-		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksOwner, path: home, args: []string{opts()}, want: errNotAuthorized},
-		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksOther, path: home, args: []string{opts()}, want: errNotAuthorized},
-		authzCase{method: "Profile.Delete", label: "own profile", user: ksOwner, path: dbusapi.ProfilePath("owner-own"), args: []string{opts()}, want: errNotAuthorized},
-		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksRemote, path: home, args: []string{opts()}, want: errNotAuthorized},
-		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksAdmin, path: dbusapi.ProfilePath("admin-etc"), args: []string{opts()},
+		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksOwner, path: home, args: []string{gvOpts()}, want: errNotAuthorized},
+		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksOther, path: home, args: []string{gvOpts()}, want: errNotAuthorized},
+		authzCase{method: "Profile.Delete", label: "own profile", user: ksOwner, path: dbusapi.ProfilePath("owner-own"), args: []string{gvOpts()}, want: errNotAuthorized},
+		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksRemote, path: home, args: []string{gvOpts()}, want: errNotAuthorized},
+		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksAdmin, path: dbusapi.ProfilePath("admin-etc"), args: []string{gvOpts()},
 			check: func(t *testing.T, r gdbusResult) {
 				if _, err := s.client.Profile("admin-etc"); err == nil {
 					t.Error("profile admin-etc still exists after Delete")
 				}
 			}},
-		authzCase{method: "Profile.Delete", label: "user's profile", user: ksRoot, path: dbusapi.ProfilePath("owner-own"), args: []string{opts()}},
+		authzCase{method: "Profile.Delete", label: "user's profile", user: ksRoot, path: dbusapi.ProfilePath("owner-own"), args: []string{gvOpts()}},
 	)
 
 	// Drives.
-	enroll := []string{opts("'profile': <objectpath " + gv(string(home)) + ">")}
+	enroll := []string{gvOpts("'profile': <objectpath " + gv(string(home)) + ">")}
 	each(append(users, ksRemote), authzCase{method: "Drive.Enroll", path: drv, args: enroll, want: errNotAuthorized})
 	each(admins, authzCase{method: "Drive.Enroll", path: drv, args: enroll})
 	a.run(cases)
@@ -559,8 +574,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if _, err := s.client.Snapshots("home", nil); err != nil {
 		t.Fatal(err)
 	}
-	each(local, authzCase{method: "Drive.Unmount", label: "while browsed", path: drv, args: []string{opts()}, want: "io.github.keepsake.Keepsake1.Error.Busy"})
-	each([]string{ksRemote}, authzCase{method: "Drive.Unmount", label: "while browsed", path: drv, args: []string{opts()}, want: errNotAuthorized})
+	each(local, authzCase{method: "Drive.Unmount", label: "while browsed", path: drv, args: []string{gvOpts()}, want: "io.github.keepsake.Keepsake1.Error.Busy"})
+	each([]string{ksRemote}, authzCase{method: "Drive.Unmount", label: "while browsed", path: drv, args: []string{gvOpts()}, want: errNotAuthorized})
 	a.run(cases)
 
 	t.Run("Restore", func(t *testing.T) { a.restores(t) })
@@ -596,8 +611,8 @@ func fileState(p string) string {
 	return fmt.Sprintf("uid %d mode %v %q", st.Uid, fi.Mode(), data)
 }
 
-// names lists a folder's entries (nil if it cannot be read).
-func names(dir string) []string {
+// dirNames lists a folder's entries (nil if it cannot be read).
+func dirNames(dir string) []string {
 	es, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -615,7 +630,7 @@ func (a *authz) restores(t *testing.T) {
 	home := dbusapi.ProfilePath("home")
 	restore := func(user string, paths []string, extra ...string) gdbusResult {
 		t.Helper()
-		r := a.gdbus(user, home, "Profile.Restore", gv("latest"), gvList(paths...), opts(extra...))
+		r := a.gdbus(user, home, "Profile.Restore", gv("latest"), gvList(paths...), gvOpts(extra...))
 		label := strings.Join(paths, ",")
 		if len(extra) > 0 {
 			label += " " + strings.Join(extra, ",")
@@ -671,6 +686,24 @@ func (a *authz) restores(t *testing.T) {
 			t.Errorf("ks-remote: %q, want NotAuthorized", r.errName)
 		}
 	})
+	t.Run("everyone's files with browse-all", func(t *testing.T) {
+		// browse-all is "see and restore the backed-up files of every
+		// user": the administrator gets a copy of their own.
+		r := restore(ksAdmin, []string{ownerSecret}, to("/home/ks-admin/Restored"), "'all-users': <true>")
+		if r.errName != "" {
+			t.Fatalf("restore: %s %s", r.errName, r.stderr)
+		}
+		j := a.waitJob(jobOf(t, r.out))
+		if j.ErrorName != "" {
+			// The engine reads the stored item with the caller's rights,
+			// which is right for browse but not for browse-all.
+			t.Fatalf("an administrator with browse-all cannot restore another user's private file: %s: %s", j.ErrorName, j.Message)
+		}
+		want := fmt.Sprintf("uid %d mode -rw------- %q", a.uids[ksAdmin], "owner secret v2, longer\n")
+		if got := fileState("/home/ks-admin/Restored/owner-secret.txt"); got != want {
+			t.Errorf("restored file: %s, want %s", got, want)
+		}
+	})
 	t.Run("all-users needs browse-all", func(t *testing.T) {
 		if r := restore(ksOwner, []string{otherSecret}, to("/home/ks-owner/Restored"), "'all-users': <true>"); r.errName != errNotAuthorized {
 			t.Errorf("ks-owner with all-users: %q, want NotAuthorized", r.errName)
@@ -702,7 +735,7 @@ func (a *authz) restores(t *testing.T) {
 			for _, p := range tc.check {
 				before[p] = fileState(p)
 			}
-			etcBefore := strings.Join(names("/etc"), "\n")
+			etcBefore := strings.Join(dirNames("/etc"), "\n")
 			r := restore(ksOther, []string{otherSecret}, to(tc.to))
 			if r.errName != tc.want {
 				t.Fatalf("restore to %s: %q %s, want %q", tc.to, r.errName, r.stderr, tc.want)
@@ -719,7 +752,7 @@ func (a *authz) restores(t *testing.T) {
 					t.Errorf("%s changed: %s, was %s", p, got, before[p])
 				}
 			}
-			if etcAfter := strings.Join(names("/etc"), "\n"); etcAfter != etcBefore {
+			if etcAfter := strings.Join(dirNames("/etc"), "\n"); etcAfter != etcBefore {
 				t.Errorf("/etc gained or lost entries")
 			}
 		})
@@ -758,26 +791,26 @@ func (a *authz) cancels(t *testing.T) {
 				}
 				return mp != ""
 			})
-			if out, err := runCmd("fsfreeze", "-f", mp); err != nil {
+			if out, err := rootCmd("fsfreeze", "-f", mp); err != nil {
 				t.Fatalf("fsfreeze: %v %s", err, out)
 			}
 			thawed := false
 			thaw := func() {
 				if !thawed {
 					thawed = true
-					runCmd("fsfreeze", "-u", mp)
+					rootCmd("fsfreeze", "-u", mp)
 				}
 			}
 			defer thaw()
 			// Change a file so the backup has something to write.
 			homeFile(t, ksOwner, ownerPublic, "owner public "+time.Now().String()+"\n", 0o644)
-			r := a.gdbus(tc.starter, home, "Profile.BackupNow", opts("'full': <true>"))
+			r := a.gdbus(tc.starter, home, "Profile.BackupNow", gvOpts("'full': <true>"))
 			if r.errName != "" {
 				t.Fatalf("BackupNow as %s: %s %s", tc.starter, r.errName, r.stderr)
 			}
 			job := jobOf(t, r.out)
 			for i, who := range tc.attempts {
-				c := a.gdbus(who, job, "Job.Cancel", opts())
+				c := a.gdbus(who, job, "Job.Cancel", gvOpts())
 				a.matrix = append(a.matrix, [3]string{"Job.Cancel (job of " + tc.starter + ")", who, c.outcome()})
 				if c.errName != tc.want[i] {
 					t.Errorf("Cancel as %s of %s's job: %q %s, want %q", who, tc.starter, c.errName, c.stderr, tc.want[i])
@@ -810,7 +843,7 @@ func (a *authz) symlinkSource(t *testing.T) {
 	}
 	os.Lchown("/home/ks-owner/escape", int(a.uids[ksOwner]), int(a.uids[ksOwner]))
 	for _, p := range []string{"/home/ks-owner/escape", "/home/ks-owner/escape/inner"} {
-		r := a.gdbus(ksOwner, home, "Profile.AddSource", gv(p), opts())
+		r := a.gdbus(ksOwner, home, "Profile.AddSource", gv(p), gvOpts())
 		a.matrix = append(a.matrix, [3]string{"Profile.AddSource symlink in own home", ksOwner, r.outcome()})
 		if r.errName != "" && r.errName != errNotAuthorized {
 			t.Fatalf("AddSource %s: %s %s", p, r.errName, r.stderr)
@@ -822,22 +855,22 @@ func (a *authz) symlinkSource(t *testing.T) {
 	}
 	j, _ := s.wait(job)
 	t.Logf("backup with symlinked sources: %q %s", j.ErrorName, j.Message)
-	r := a.gdbus(ksOwner, home, "Profile.Search", gv("root-only-note*"), opts())
+	r := a.gdbus(ksOwner, home, "Profile.Search", gv("root-only-note*"), gvOpts())
 	a.matrix = append(a.matrix, [3]string{"Profile.Search file behind symlinked source", ksOwner, r.outcome()})
 	if strings.Contains(r.out, "root-only-note") {
 		t.Errorf("ks-owner finds a file only root can reach through a symlink source: %s", r.out)
 	}
-	r = a.gdbus(ksOwner, home, "Profile.ListDirectory", gv("latest"), gv("/home/ks-owner/escape/inner"), opts())
+	r = a.gdbus(ksOwner, home, "Profile.ListDirectory", gv("latest"), gv("/home/ks-owner/escape/inner"), gvOpts())
 	if strings.Contains(r.out, "root-only-note") {
 		t.Errorf("ks-owner lists a file only root can reach through a symlink source: %s", r.out)
 	}
 	for _, p := range []string{"/home/ks-owner/escape", "/home/ks-owner/escape/inner"} {
-		a.gdbus(ksRoot, home, "Profile.RemoveSource", gv(p), opts())
+		a.gdbus(ksRoot, home, "Profile.RemoveSource", gv(p), gvOpts())
 	}
 }
 
-// runCmd runs a command as the test (root) and returns its output.
-func runCmd(name string, args ...string) (string, error) {
+// rootCmd runs a command as the test (root) and returns its output.
+func rootCmd(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
 }

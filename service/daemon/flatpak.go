@@ -217,13 +217,17 @@ func (h *profileHandler) RestoreFlatpaks(sender dbus.Sender, snapshot string, re
 			if err != nil {
 				return err
 			}
+			found := false
 			for _, x := range invs {
 				if installationName(x.Installation) == want {
-					inv = x
-					return nil
+					inv, found = x, true
+					break
 				}
 			}
-			return kerr.New(kerr.NotFound, "snapshot %s recorded no Flatpak installation %q", s.Name, want)
+			if !found {
+				return kerr.New(kerr.NotFound, "snapshot %s recorded no Flatpak installation %q", s.Name, want)
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -233,6 +237,14 @@ func (h *profileHandler) RestoreFlatpaks(sender dbus.Sender, snapshot string, re
 		if inv.Installation.Scope == flatpak.ScopeSystem || inv.Installation.UID != c.uid {
 			if err := d.authorize(c, dbusapi.ActionConfigure, options); err != nil {
 				return nil, err
+			}
+		}
+		// A name the snapshot does not have is the caller's mistake: said
+		// now, not as a failed job (and only to who may restore it, so
+		// that nobody learns what another user had installed).
+		for _, w := range refs {
+			if !hasRef(inv, w) {
+				return nil, kerr.New(kerr.NotFound, "%s was not installed in the %s installation in snapshot %s", w, want, snapshot)
 			}
 		}
 		return d.startJob("flatpak-restore", h.name, "manual", c.uid, func(j *job) (string, error) {
@@ -314,6 +326,17 @@ func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string
 		return nil
 	})
 	return msg, err
+}
+
+// hasRef says whether an inventory has w, a full ref or an app id (what
+// flatpak.RestoreOptions.Refs takes).
+func hasRef(inv flatpak.Inventory, w string) bool {
+	for _, ref := range inv.Refs {
+		if ref.Ref == w || (ref.Kind == flatpak.KindApp && ref.ID == w) {
+			return true
+		}
+	}
+	return false
 }
 
 // refID is the app id of a full ref or an id.

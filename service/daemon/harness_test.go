@@ -31,6 +31,7 @@ type service struct {
 	client *client.Client
 	bin    string
 	args   []string // extra keepsaked flags
+	env    []string // extra environment of keepsaked (KEY=VALUE)
 }
 
 type lockedBuffer struct {
@@ -53,12 +54,19 @@ func (l *lockedBuffer) String() string {
 // startService starts polkitd (with rules, "" for none) and keepsaked.
 func startService(t *testing.T, rules string, args ...string) *service {
 	t.Helper()
+	return startServiceEnv(t, rules, nil, args...)
+}
+
+// startServiceEnv is startService with env (KEY=VALUE) added to
+// keepsaked's environment.
+func startServiceEnv(t *testing.T, rules string, env []string, args ...string) *service {
+	t.Helper()
 	realfs.RequireRoot(t, "keepsaked runs as root on a private system bus")
 	realfs.RequireCommands(t, "dbus-daemon", "losetup", "mkfs.ext4", "udevadm")
 	realfs.StartUdevd(t)
 	bus := bustest.StartSystemBus(t)
 	bus.StartPolkit(t, rules)
-	s := &service{t: t, bus: bus, dir: t.TempDir(), bin: realfs.Build(t, "service/cmd/keepsaked"), args: args}
+	s := &service{t: t, bus: bus, dir: t.TempDir(), bin: realfs.Build(t, "service/cmd/keepsaked"), args: args, env: env}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -71,7 +79,7 @@ func (s *service) start() {
 	s.cmd = exec.Command(s.bin, "--config", filepath.Join(s.dir, "etc", "keepsake.conf"),
 		"--state-dir", filepath.Join(s.dir, "state"), "--run-dir", filepath.Join(s.dir, "run"), "--host", "testhost", "--browse-linger", "500ms")
 	s.cmd.Args = append(s.cmd.Args, s.args...)
-	s.cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+s.bus.Address)
+	s.cmd.Env = append(append(os.Environ(), s.env...), "DBUS_SYSTEM_BUS_ADDRESS="+s.bus.Address)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

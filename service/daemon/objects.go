@@ -30,11 +30,29 @@ type object struct {
 
 // Set changes a property and emits PropertiesChanged when it differs.
 func (o *object) Set(name string, v any) {
+	v = busValue(v)
 	cur, err := o.props.Get(o.iface, name)
 	if err == nil && sameValue(cur.Value(), v) {
 		return
 	}
 	o.props.SetMust(o.iface, name, v)
+}
+
+// busValue keeps strings valid for D-Bus (see busText): godbus cannot
+// encode anything else, so the PropertiesChanged signal would fail and
+// SetMust panic, and GetAll would fail for the whole object.
+func busValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return busText(x)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = busText(s)
+		}
+		return out
+	}
+	return v
 }
 
 func sameValue(a, b any) bool {
@@ -90,7 +108,7 @@ func newRegistry(conn *dbus.Conn) (*registry, error) {
 func (r *registry) add(path dbus.ObjectPath, iface string, handler any, props map[string]any) (*object, error) {
 	pm := map[string]*prop.Prop{}
 	for k, v := range props {
-		pm[k] = &prop.Prop{Value: v, Writable: false, Emit: prop.EmitTrue}
+		pm[k] = &prop.Prop{Value: busValue(v), Writable: false, Emit: prop.EmitTrue}
 	}
 	if err := r.conn.Export(handler, path, iface); err != nil {
 		return nil, err

@@ -171,10 +171,10 @@ func svcProfiles(env *Env, args []string) error {
 				env.emit(p)
 				continue
 			}
-			fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  last: %s %s\n",
+			fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  flatpak apps recorded: %v (offline copy: %v)\n  last: %s %s\n",
 				p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
 				time.Duration(p.Interval)*time.Second, p.OnChange, time.Duration(p.QuietPeriod)*time.Second, p.OnPlug,
-				p.Retention, ts(p.LastSuccess), p.LastMessage)
+				p.Retention, p.Flatpak, p.FlatpakOffline, ts(p.LastSuccess), p.LastMessage)
 			if p.WatchProblem != "" {
 				fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
 			}

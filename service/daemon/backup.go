@@ -112,7 +112,7 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	if pc.Flatpak {
 		j.phase("recording Flatpak apps")
 		var warns []string
-		invs, warns = d.collectFlatpaks(j.ctx)
+		invs, warns = d.collectFlatpaks(j.ctx, pc.Sources)
 		for _, w := range warns {
 			d.logf("profile %s: %s", pc.Name, w)
 		}

@@ -30,9 +30,11 @@ func installationName(in flatpak.Installation) string {
 	return "user:" + in.User
 }
 
-// collectFlatpaks records every installation's apps. Problems are
-// warnings: a backup of files never fails because of Flatpak.
-func (d *Daemon) collectFlatpaks(ctx context.Context) ([]flatpak.Inventory, []string) {
+// collectFlatpaks records the apps of the installations in the scope of
+// a profile's sources: the system one, and each user's whose home the
+// profile backs up (or part of it). Problems are warnings: a backup of
+// files never fails because of Flatpak.
+func (d *Daemon) collectFlatpaks(ctx context.Context, sources []string) ([]flatpak.Inventory, []string) {
 	opts := d.flatpakOptions()
 	insts, err := flatpak.Installations(ctx, opts)
 	if err != nil {
@@ -41,6 +43,9 @@ func (d *Daemon) collectFlatpaks(ctx context.Context) ([]flatpak.Inventory, []st
 	var invs []flatpak.Inventory
 	var warns []string
 	for _, in := range insts {
+		if in.Scope != flatpak.ScopeSystem && !homeInScope(in.Home, sources) {
+			continue
+		}
 		inv, err := flatpak.Collect(ctx, in, opts)
 		if err != nil {
 			warns = append(warns, fmt.Sprintf("Flatpak installation %s: %v", installationName(in), err))
@@ -420,13 +425,28 @@ func (h *profileHandler) RestoreAppData(sender dbus.Sender, snapshot, appID stri
 // FlatpakOfflineSize estimates what an offline copy of the apps takes.
 func (h *profileHandler) FlatpakOfflineSize(sender dbus.Sender, options map[string]dbus.Variant) (uint64, *dbus.Error) {
 	d := h.d
-	if _, _, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse); err != nil {
+	_, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse)
+	if err != nil {
 		return 0, d.callErr("FlatpakOfflineSize", err)
 	}
-	invs, _ := d.collectFlatpaks(context.Background())
+	invs, _ := d.collectFlatpaks(context.Background(), p.config().Sources)
 	var n int64
 	for _, inv := range invs {
 		n += flatpak.EstimateUSB(inv)
 	}
 	return uint64(max(n, 0)), nil
+}
+
+// homeInScope says whether a profile with these sources backs up (part
+// of) the home folder.
+func homeInScope(home string, sources []string) bool {
+	if home == "" {
+		return false
+	}
+	for _, s := range sources {
+		if s == "/" || home == s || strings.HasPrefix(home, s+"/") || strings.HasPrefix(s, home+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -174,7 +174,7 @@ func (rs *restorer) item(p string) error {
 
 	name := v.Name
 	if exists(dfd, name) && !rs.opts.Overwrite {
-		name = clashName(dfd, name, rs.snap.Time)
+		name = clashName(dfd, name, rs.snap.Time, v.Meta.Type == fsmeta.Dir)
 	}
 	top, err := rs.entry(dfd, name, v)
 	if err != nil {
@@ -241,9 +241,11 @@ func exists(dirfd int, name string) bool {
 // clashName finds a free "name (restored YYYY-MM-DD HH.MM).ext" beside an
 // existing entry; the date is the snapshot's, so versions stay apart. The
 // extension stays last so the file still opens with the right app.
-func clashName(dirfd int, name string, t time.Time) string {
+func clashName(dirfd int, name string, t time.Time, dir bool) string {
 	ext := filepath.Ext(name)
-	if ext == name || len(ext) > 8 || strings.ContainsAny(ext, " ") {
+	// Folders have no extension: "org.gnome.Maps (restored …)", not
+	// "org.gnome (restored …).Maps".
+	if dir || ext == name || len(ext) > 8 || strings.ContainsAny(ext, " ") {
 		ext = ""
 	}
 	stem := strings.TrimSuffix(name, ext)

@@ -22,29 +22,31 @@ type Manager struct {
 
 // Profile is a Profile object's properties.
 type Profile struct {
-	Path          dbus.ObjectPath
-	Name          string          `prop:"Name"`
-	Owner         uint32          `prop:"Owner"`
-	Sources       []string        `prop:"Sources"`
-	Excludes      []string        `prop:"Excludes"`
-	DriveUUID     string          `prop:"DriveUUID"`
-	Drive         dbus.ObjectPath `prop:"Drive"`
-	Interval      uint64          `prop:"Interval"`
-	OnChange      bool            `prop:"OnChange"`
-	QuietPeriod   uint64          `prop:"QuietPeriod"`
-	OnPlug        bool            `prop:"OnPlug"`
-	SkipOnBattery bool            `prop:"SkipOnBattery"`
-	Retention     string          `prop:"Retention"`
-	State         uint32          `prop:"State"`
-	WatchProblem  string          `prop:"WatchProblem"`
-	LastSuccess   int64           `prop:"LastSuccess"`
-	LastAttempt   int64           `prop:"LastAttempt"`
-	NextRun       int64           `prop:"NextRun"`
-	LastResult    string          `prop:"LastResult"`
-	LastMessage   string          `prop:"LastMessage"`
-	LastSnapshot  string          `prop:"LastSnapshot"`
-	TargetFree    int64           `prop:"TargetFree"`
-	Job           dbus.ObjectPath `prop:"Job"`
+	Path           dbus.ObjectPath
+	Name           string          `prop:"Name"`
+	Owner          uint32          `prop:"Owner"`
+	Sources        []string        `prop:"Sources"`
+	Excludes       []string        `prop:"Excludes"`
+	DriveUUID      string          `prop:"DriveUUID"`
+	Drive          dbus.ObjectPath `prop:"Drive"`
+	Interval       uint64          `prop:"Interval"`
+	OnChange       bool            `prop:"OnChange"`
+	QuietPeriod    uint64          `prop:"QuietPeriod"`
+	OnPlug         bool            `prop:"OnPlug"`
+	SkipOnBattery  bool            `prop:"SkipOnBattery"`
+	Flatpak        bool            `prop:"Flatpak"`
+	FlatpakOffline bool            `prop:"FlatpakOffline"`
+	Retention      string          `prop:"Retention"`
+	State          uint32          `prop:"State"`
+	WatchProblem   string          `prop:"WatchProblem"`
+	LastSuccess    int64           `prop:"LastSuccess"`
+	LastAttempt    int64           `prop:"LastAttempt"`
+	NextRun        int64           `prop:"NextRun"`
+	LastResult     string          `prop:"LastResult"`
+	LastMessage    string          `prop:"LastMessage"`
+	LastSnapshot   string          `prop:"LastSnapshot"`
+	TargetFree     int64           `prop:"TargetFree"`
+	Job            dbus.ObjectPath `prop:"Job"`
 }
 
 // StateName is the profile's State in words.

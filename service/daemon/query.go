@@ -389,7 +389,9 @@ func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []st
 		}
 		// Check what the caller may read before the job starts, so a
 		// refusal is the method's error, not a failed job.
+		readAll := false
 		c, p, err := h.scoped(sender, options, dbusapi.ActionRestore, []string{"to", "overwrite"}, check, func(sc *scope, cat *catalog.Catalog) error {
+			readAll = sc.all
 			s, err := sc.snapshot(snapshot)
 			if err != nil {
 				return err
@@ -419,7 +421,7 @@ func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []st
 				j.phase("restoring")
 				var err error
 				res, err = engine.Restore(j.ctx, r, engine.RestoreOptions{Host: d.opts.Host, Snapshot: snapshot,
-					Paths: paths, To: to, Overwrite: overwrite, Actor: c.actor(), As: as, Progress: j.progress})
+					Paths: paths, To: to, Overwrite: overwrite, Actor: c.actor(), As: as, ReadAll: readAll, Progress: j.progress})
 				return err
 			})
 			if err != nil {

@@ -64,18 +64,46 @@ func (rs *restorer) setBase(dir string) error {
 	if rs.opts.As == nil || dir == "/" {
 		return nil
 	}
-	c := rs.opts.As
-	unix.Setfsuid(0)
-	unix.Setfsgid(0)
-	fd, err := openBeneath(rs.snapRoot, strings.TrimPrefix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
-	unix.Setfsgid(int(c.GID))
-	unix.Setfsuid(int(c.UID))
-	if got, _ := unix.SetfsuidRetUid(-1); got != int(c.UID) {
-		panic("restore: could not give up the service's rights") // never write as root for a user
-	}
+	var fd int
+	err := rs.asService(func() (err error) {
+		fd, err = openBeneath(rs.snapRoot, strings.TrimPrefix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("open stored folder %s: %w", dir, err)
 	}
 	rs.base, rs.baseDir = fd, dir
 	return nil
+}
+
+// asService runs fn with the process's own filesystem identity, then
+// returns to the user's (see restoreAs).
+func (rs *restorer) asService(fn func() error) error {
+	c := rs.opts.As
+	if c == nil {
+		return fn()
+	}
+	unix.Setfsuid(0)
+	unix.Setfsgid(0)
+	err := fn()
+	unix.Setfsgid(int(c.GID))
+	unix.Setfsuid(int(c.UID))
+	if got, _ := unix.SetfsuidRetUid(-1); got != int(c.UID) {
+		panic("restore: could not give up the service's rights") // never write as root for a user
+	}
+	return err
+}
+
+// openStored opens a stored file below the current base for reading:
+// with the user's rights, or the service's with ReadAll.
+func (rs *restorer) openStored(rel string) (int, error) {
+	if rs.opts.As == nil || !rs.opts.ReadAll {
+		return openBeneath(rs.base, rel, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	}
+	var fd int
+	err := rs.asService(func() (err error) {
+		fd, err = openBeneath(rs.base, rel, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+		return err
+	})
+	return fd, err
 }

@@ -38,7 +38,11 @@ type RestoreOptions struct {
 	// for a user): the kernel then refuses what that user could not read
 	// or write, and new files belong to the user. The catalog is still
 	// read with the process's own rights.
-	As       *Credentials
+	As *Credentials
+	// ReadAll, with As, reads the stored files with the process's rights
+	// and only writes with As's: for an administrator allowed to restore
+	// any user's files (the caller has checked that).
+	ReadAll  bool
 	Progress func(Progress)
 	Warn     func(Warning)
 }
@@ -327,7 +331,7 @@ func (rs *restorer) file(dirfd int, name string, v catalog.Version, apply fsmeta
 		}
 	}
 	rel := strings.TrimPrefix(v.Path(), rs.baseDir+"/")
-	sfd, err := openBeneath(rs.base, rel, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	sfd, err := rs.openStored(rel)
 	if err != nil {
 		return fmt.Errorf("open stored copy of %s: %w", v.Path(), err)
 	}

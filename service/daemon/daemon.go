@@ -219,6 +219,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			d.shutdown()
 			return nil
+		case <-d.conn.Context().Done():
+			// The bus is gone (dbus-daemon restarted): without it nobody
+			// can reach the service; exit so systemd restarts it.
+			d.shutdown()
+			return fmt.Errorf("lost the system bus connection: %w", context.Cause(d.conn.Context()))
 		case <-t.C:
 		case <-d.kick:
 		}

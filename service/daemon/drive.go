@@ -73,6 +73,10 @@ func (d *Daemon) updateDrive(info drives.Drive, plugged bool) *drive {
 		d.refreshLists()
 	}
 	dr.mu.Lock()
+	// A late "unmounted" event must not hide the mount the service holds.
+	if info.Present && info.MountPoint == "" && dr.ourMount != "" {
+		info.MountPoint = dr.ourMount
+	}
 	dr.info = info
 	if plugged {
 		dr.justAdded = true
@@ -309,7 +313,7 @@ func (dr *drive) release(gen int) {
 
 // unmountOurs unmounts what the service mounted, whoever still uses it
 // (the service is stopping).
-func (dr *drive) unmountOurs() {
+func (dr *drive) unmountOurs() error {
 	dr.opMu.Lock()
 	defer dr.opMu.Unlock()
 	dr.mu.Lock()
@@ -319,11 +323,16 @@ func (dr *drive) unmountOurs() {
 	dr.gen++
 	dr.mu.Unlock()
 	if ours == "" {
-		return
+		return nil
 	}
 	if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
 		dr.d.logf("unmount %s: %v", ours, err)
+		dr.mu.Lock()
+		dr.ourMount = ours // still ours to unmount later
+		dr.mu.Unlock()
+		return err
 	}
+	return nil
 }
 
 func (dr *drive) name() string {
@@ -444,22 +453,42 @@ func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Varia
 			return kerr.New(kerr.DriveNotFound, "no drive %s", h.uuid)
 		}
 		dr.mu.Lock()
-		users, ours := dr.users, dr.ourMount
+		ours := dr.ourMount
 		dr.mu.Unlock()
-		if users > 0 {
-			return kerr.New(kerr.Busy, "the drive is in use by a running job")
-		}
 		if ours == "" {
 			return kerr.New(kerr.InvalidArgs, "Keepsake did not mount this drive: unmount it where it was mounted")
 		}
-		dr.mu.Lock()
-		dr.users++
-		gen := dr.gen
-		dr.mu.Unlock()
-		dr.release(gen)
+		if j := d.jobOnDrive(h.uuid); j != nil {
+			return kerr.New(kerr.Busy, "the drive is in use by a running %s: wait for it or cancel it", j.op)
+		}
+		// Only browsing keeps it mounted: let go now.
+		if err := dr.unmountOurs(); err != nil {
+			return err
+		}
+		dr.publish()
+		d.conn.Emit(dr.obj.path, dbusapi.DriveInterface+".SafeToRemove")
 		return nil
 	}()
 	return d.callErr("Unmount", err)
+}
+
+// jobOnDrive is a running job (backup, restore, prune…) of a profile
+// whose drive this is.
+func (d *Daemon) jobOnDrive(uuid string) *job {
+	d.mu.Lock()
+	var running []*job
+	for _, j := range d.jobs {
+		if !j.finished() {
+			running = append(running, j)
+		}
+	}
+	d.mu.Unlock()
+	for _, j := range running {
+		if p, err := d.profile(j.profile); err == nil && p.config().Drive == uuid {
+			return j
+		}
+	}
+	return nil
 }
 
 func (d *Daemon) profileList() []*profile {

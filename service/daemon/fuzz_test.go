@@ -164,7 +164,14 @@ func newFuzzFixture(t *testing.T) *fuzzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		// Restored copies of the fixture beside it, should a bug make any.
+		copies, _ := filepath.Glob(dir + " (restored*")
+		for _, c := range copies {
+			os.RemoveAll(c)
+		}
+	})
 	os.Chmod(dir, 0o755)
 	f := &fuzzFixture{s: s, uid: uid, dir: dir, src: filepath.Join(dir, fuzzPrefix+"-src"), tally: map[string]map[string]int{}}
 	realfs.WriteTree(t, f.src, map[string]string{
@@ -330,11 +337,13 @@ func (g fuzzGen) unicode(n int) string {
 	return b.String()
 }
 
-// fixturePath is a path the snapshot holds (or nearly).
+// fixturePath is a path the snapshot holds (or nearly). Never the
+// fixture's own folder: restored "back where it was" it would land in
+// /tmp, outside the fixture (the strays check catches that).
 func (g fuzzGen) fixturePath() string {
 	f := g.f
 	return g.pick(f.src, f.src+"/"+fuzzPrefix+"-a.txt", f.src+"/"+fuzzPrefix+"-sub", f.src+"/"+fuzzPrefix+"-sub/"+fuzzPrefix+"-b.txt",
-		f.src+"/"+fuzzPrefix+"-sub/"+fuzzPrefix+"-ü €.txt", f.src+"/missing", filepath.Dir(f.src), "/")
+		f.src+"/"+fuzzPrefix+"-sub/"+fuzzPrefix+"-ü €.txt", f.src+"/missing", "/")
 }
 
 // source is a folder to back up: the fixture, missing ones, or invalid
@@ -666,14 +675,21 @@ func (f *fuzzFixture) pathFor(g fuzzGen, iface, method string) dbus.ObjectPath {
 	panic("fuzz: unknown interface " + iface)
 }
 
-// strays lists fixture names that turned up outside the fixture.
-func strays() []string {
+// strays lists fixture names that turned up outside the fixture: any
+// in the system's folders, and restored copies of the fixture itself
+// ("ksfuzz-123 (restored ...)") beside it in /tmp, where every user may
+// write. Other runs' fixtures in /tmp are theirs.
+func (f *fuzzFixture) strays() []string {
 	var out []string
-	for _, dir := range []string{"/", "/etc", "/root", "/usr/bin", "/dev", "/home", "/var/tmp", "/tmp"} {
+	for _, dir := range []string{"/", "/etc", "/root", "/usr/bin", "/dev", "/home", "/var/tmp", filepath.Dir(f.dir)} {
 		es, _ := os.ReadDir(dir)
 		for _, e := range es {
+			p := filepath.Join(dir, e.Name())
+			if p == f.dir || dir == filepath.Dir(f.dir) && !strings.HasPrefix(e.Name(), filepath.Base(f.dir)) {
+				continue
+			}
 			if strings.HasPrefix(e.Name(), fuzzPrefix) {
-				out = append(out, filepath.Join(dir, e.Name()))
+				out = append(out, p)
 			}
 		}
 	}
@@ -737,7 +753,7 @@ func TestFuzzMethods(t *testing.T) {
 		t.Errorf("sources of spare: %q", p.Sources)
 	}
 	etcBefore := dirNames("/etc")
-	strayBefore := strays()
+	strayBefore := f.strays()
 
 	type target struct {
 		iface string
@@ -887,7 +903,7 @@ func TestFuzzMethods(t *testing.T) {
 	}
 
 	// Nothing was written outside the fixture.
-	if got := strays(); strings.Join(got, "\n") != strings.Join(strayBefore, "\n") {
+	if got := f.strays(); strings.Join(got, "\n") != strings.Join(strayBefore, "\n") {
 		t.Errorf("fixture files turned up outside the test's folders: %v", got)
 	}
 	if etcAfter := dirNames("/etc"); len(etcAfter) > len(etcBefore) {

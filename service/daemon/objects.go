@@ -35,6 +35,10 @@ func (o *object) Set(name string, v any) {
 	if err == nil && sameValue(cur.Value(), v) {
 		return
 	}
+	// SetMust panics when the change signal cannot be sent (the bus went
+	// away): the service stops through Run's check of the connection, not
+	// by a panic in whichever goroutine published last.
+	defer func() { recover() }()
 	o.props.SetMust(o.iface, name, v)
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
 )
 
 // withRepo runs fn with the profile's repository and catalog open.
@@ -425,7 +427,7 @@ func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []st
 				return err
 			})
 			if err != nil {
-				return "", err
+				return "", writeRefused(err, c)
 			}
 			var where []string
 			for _, it := range res.Items {
@@ -530,4 +532,13 @@ func (h *profileHandler) Verify(sender dbus.Sender, options map[string]dbus.Vari
 
 func freeOf(r *repo.Repo) (free, size int64, err error) {
 	return drivesFree(r.Root)
+}
+
+// writeRefused names a restore the kernel refused for the caller's
+// rights (a destination they may not write to) as NotAuthorized.
+func writeRefused(err error, c caller) error {
+	if kerr.NameOf(err) == kerr.Failed && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return kerr.Wrap(kerr.NotAuthorized, err, "%s may not write there (restores are written with your own rights)", c.name)
+	}
+	return err
 }

@@ -113,7 +113,9 @@ func newFPFixture(t *testing.T) *fpFixture {
 		d, err := f.s.client.Drive(f.drive.uuid)
 		return err == nil && d.Present
 	})
-	settings := client.Options{"sources": []string{f.home}, "interval": uint64(0), "on-change": false, "on-plug": false}
+	// Both users' homes are backed up: their installations are in the
+	// profile's scope (one whose home is not backed up is not recorded).
+	settings := client.Options{"sources": []string{f.home, other.HomeDir}, "interval": uint64(0), "on-change": false, "on-plug": false}
 	if _, err := f.s.client.CreateProfile(fpProfile, settings, nil); err != nil {
 		t.Fatal(err)
 	}

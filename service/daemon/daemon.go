@@ -239,16 +239,22 @@ func (d *Daemon) poke() {
 	}
 }
 
-// shutdown cancels jobs and waits a little for them to clean up.
-func (d *Daemon) shutdown() {
+// runningJobs are the jobs not finished yet.
+func (d *Daemon) runningJobs() []*job {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	var running []*job
 	for _, j := range d.jobs {
 		if !j.finished() {
 			running = append(running, j)
 		}
 	}
-	d.mu.Unlock()
+	return running
+}
+
+// shutdown cancels jobs and waits a little for them to clean up.
+func (d *Daemon) shutdown() {
+	running := d.runningJobs()
 	for _, j := range running {
 		j.cancel(kerr.New(kerr.Cancelled, "the service is stopping"))
 	}

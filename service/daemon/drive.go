@@ -475,15 +475,7 @@ func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Varia
 // jobOnDrive is a running job (backup, restore, prune…) of a profile
 // whose drive this is.
 func (d *Daemon) jobOnDrive(uuid string) *job {
-	d.mu.Lock()
-	var running []*job
-	for _, j := range d.jobs {
-		if !j.finished() {
-			running = append(running, j)
-		}
-	}
-	d.mu.Unlock()
-	for _, j := range running {
+	for _, j := range d.runningJobs() {
 		if p, err := d.profile(j.profile); err == nil && p.config().Drive == uuid {
 			return j
 		}

@@ -1,0 +1,86 @@
+package dbusapi
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+func TestErrorsRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		wantBus  string
+		wantName kerr.Name
+	}{
+		{"named", kerr.New(kerr.Busy, "a backup of profile home is already running"), "io.github.keepsake.Keepsake1.Error.Busy", kerr.Busy},
+		{"invalid args is the standard name", kerr.New(kerr.InvalidArgs, "bad path"), "org.freedesktop.DBus.Error.InvalidArgs", kerr.InvalidArgs},
+		{"unnamed is Failed", errString("disk on fire"), "io.github.keepsake.Keepsake1.Error.Failed", kerr.Failed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			de := ToDBus(tc.err)
+			if de.Name != tc.wantBus || de.Body[0] != tc.err.Error() {
+				t.Fatalf("ToDBus = %s %v", de.Name, de.Body)
+			}
+			back := FromDBus(*de)
+			if kerr.NameOf(back) != tc.wantName || back.Error() != tc.err.Error() {
+				t.Fatalf("FromDBus = %s %q", kerr.NameOf(back), back.Error())
+			}
+		})
+	}
+	foreign := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied", Body: []any{"denied"}})
+	if kerr.NameOf(foreign) != kerr.Failed || !strings.Contains(foreign.Error(), "AccessDenied") {
+		t.Fatalf("a foreign error: %v", foreign)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestPaths(t *testing.T) {
+	for in, want := range map[string]dbus.ObjectPath{
+		"home":           "/io/github/keepsake/Keepsake1/profiles/home",
+		"work-2":         "/io/github/keepsake/Keepsake1/profiles/work_2",
+		"":               "/io/github/keepsake/Keepsake1/profiles/_",
+		"../../x y\x00z": "/io/github/keepsake/Keepsake1/profiles/______x_y_z",
+	} {
+		if got := ProfilePath(in); got != want || !got.IsValid() {
+			t.Errorf("ProfilePath(%q) = %q (valid %v), want %q", in, got, got.IsValid(), want)
+		}
+	}
+	if p := DrivePath("2f7c1b3e-8a9d"); p != "/io/github/keepsake/Keepsake1/drives/2f7c1b3e_8a9d" || !IsDrivePath(p) || IsJobPath(p) {
+		t.Errorf("DrivePath = %q", p)
+	}
+	if p := JobPath(42); p != "/io/github/keepsake/Keepsake1/jobs/42" || !IsJobPath(p) {
+		t.Errorf("JobPath = %q", p)
+	}
+}
+
+type goodManager struct{}
+
+func (goodManager) CreateProfile(dbus.Sender, string, map[string]dbus.Variant, map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
+	return "", nil
+}
+func (goodManager) Reload(dbus.Sender, map[string]dbus.Variant) *dbus.Error { return nil }
+func (goodManager) GetStatus(dbus.Sender, map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
+	return nil, nil
+}
+
+type badManager struct{ goodManager }
+
+func (badManager) Reload(dbus.Sender, string) *dbus.Error { return nil } // wrong signature
+func (badManager) Shutdown() *dbus.Error                  { return nil } // not in the XML
+
+func TestCheckMethods(t *testing.T) {
+	m := MustInterface(ManagerInterface)
+	if err := CheckMethods(m, goodManager{}); err != nil {
+		t.Fatalf("a matching implementation: %v", err)
+	}
+	err := CheckMethods(m, badManager{})
+	if err == nil || !strings.Contains(err.Error(), "Reload: Go takes (s)") || !strings.Contains(err.Error(), "Shutdown: exported by Go but not in the XML") {
+		t.Fatalf("a wrong implementation: %v", err)
+	}
+}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -284,5 +283,3 @@ func usec(t time.Time) int64 {
 	}
 	return t.UnixMicro()
 }
-
-var _ = fmt.Sprintf

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/keepsake/keepsake/service/catalog"
@@ -10,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/service/flatpak"
+	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/service/schedule"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/status"
@@ -72,7 +74,7 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		j.phase("unmounting")
 		release()
 	}()
-	r, err := openRepo(mp)
+	r, err := repo.Open(mp)
 	if err != nil {
 		return "", err
 	}
@@ -306,7 +308,7 @@ func (d *Daemon) onBattery() bool {
 
 // statusList is the state of every profile for the status files.
 func (d *Daemon) statusList() []status.Profile {
-	var out []status.Profile
+	out := []status.Profile{} // never nil: "no profiles" is a state to write once
 	for _, p := range d.profileList() {
 		pc := p.config()
 		ps := d.store.Profile(pc.Name)
@@ -329,16 +331,28 @@ func (d *Daemon) statusList() []status.Profile {
 	return out
 }
 
+// writeStatus rewrites the status files when what they say changed: the
+// scheduler looks every few seconds, and an idle laptop should not write
+// (and fsync) a file each time.
 func (d *Daemon) writeStatus() {
-	if err := status.Write(d.opts.RunDir, d.statusList(), time.Now()); err != nil {
-		d.mu.Lock()
-		first := d.statusErr != err.Error()
-		d.statusErr = err.Error()
-		d.mu.Unlock()
-		if first {
-			d.logf("status files: %v", err)
-		}
+	list := d.statusList()
+	d.mu.Lock()
+	same := d.lastStatus != nil && reflect.DeepEqual(list, d.lastStatus)
+	d.mu.Unlock()
+	if same {
+		return
 	}
+	err := status.Write(d.opts.RunDir, list, time.Now())
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		d.lastStatus, d.statusErr = list, ""
+		return
+	}
+	if d.statusErr != err.Error() {
+		d.logf("status files: %v", err)
+	}
+	d.statusErr = err.Error()
 }
 
 // explainFailure turns the I/O errors of a drive that went away into

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/polkit"
 	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/service/status"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -64,14 +64,15 @@ type Daemon struct {
 	lockFile  *os.File
 	started   time.Time
 
-	mu        sync.Mutex
-	cfg       *config.Config
-	cfgErr    string
-	mgr       *object
-	profiles  map[string]*profile
-	drives    map[string]*drive
-	jobs      map[dbus.ObjectPath]*job
-	statusErr string
+	mu         sync.Mutex
+	cfg        *config.Config
+	cfgErr     string
+	mgr        *object
+	profiles   map[string]*profile
+	drives     map[string]*drive
+	jobs       map[dbus.ObjectPath]*job
+	statusErr  string
+	lastStatus []status.Profile // what the status files say now
 
 	kick chan struct{}
 	ctx  context.Context
@@ -439,8 +440,4 @@ func (d *Daemon) profile(name string) (*profile, error) {
 		return nil, kerr.New(kerr.NotFound, "no profile %q", name)
 	}
 	return p, nil
-}
-
-func isCancel(err error) bool {
-	return errors.Is(err, context.Canceled) || kerr.Is(err, kerr.Cancelled)
 }

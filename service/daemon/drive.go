@@ -342,11 +342,6 @@ func (dr *drive) name() string {
 	return dr.info.UUID
 }
 
-// openRepo opens the repository on a mounted drive.
-func openRepo(mp string) (*repo.Repo, error) {
-	return repo.Open(mp)
-}
-
 // driveHandler carries the Drive interface's methods.
 type driveHandler struct {
 	d    *Daemon
@@ -500,8 +495,6 @@ func (d *Daemon) publishProfiles() {
 	}
 	d.writeStatus()
 }
-
-func drivesFree(dir string) (int64, int64, error) { return drives.Free(dir) }
 
 // deviceGone checks whether the filesystem at mp still answers, by reading
 // the repository marker; a DeviceGone error when it does not (EIO from a

@@ -2,10 +2,7 @@ package daemon_test
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,20 +73,6 @@ func (s *service) waitRunning(job dbus.ObjectPath) client.Job {
 	}
 }
 
-func fileSum(t *testing.T, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // signals collects the service's signals of one name.
 type signals struct {
 	mu   sync.Mutex
@@ -121,8 +104,6 @@ func (sg *signals) count() int {
 	defer sg.mu.Unlock()
 	return len(sg.seen)
 }
-
-func errName(err error) kerr.Name { return kerr.NameOf(err) }
 
 // restoreAndCompare restores a source folder of the latest snapshot
 // through the service into a temp dir and compares it with the source.
@@ -181,8 +162,7 @@ func TestDriveLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := s.nextJob("home", "", 20*time.Second)
-	var fracs []float64
-	j, err := s.client.Wait(t.Context(), job, func(j client.Job) { fracs = append(fracs, j.Progress) })
+	j, err := s.wait(job)
 	if err != nil {
 		t.Fatalf("first backup: %v", err)
 	}
@@ -263,7 +243,7 @@ func TestDriveLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.BackupNow("home", nil); errName(err) != kerr.Busy {
+	if _, err := s.client.BackupNow("home", nil); kerr.NameOf(err) != kerr.Busy {
 		t.Fatalf("second BackupNow: %v, want Busy", err)
 	}
 	if j := s.waitRunning(job); j.Finished {
@@ -272,7 +252,7 @@ func TestDriveLifecycle(t *testing.T) {
 	if err := s.client.Cancel(job, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.wait(job); errName(err) != kerr.Cancelled {
+	if _, err := s.wait(job); kerr.NameOf(err) != kerr.Cancelled {
 		t.Fatalf("cancelled job: %v, want Cancelled", err)
 	}
 	if got := snaps(); strings.Join(got, " ") != strings.Join(before, " ") {
@@ -300,14 +280,27 @@ func TestDriveLifecycle(t *testing.T) {
 	}
 	shutdown(t, mps[0])
 	realfs.UdevTrigger(t, "remove", dr.dev)
-	if _, err := s.wait(job); errName(err) != kerr.DeviceGone {
+	if _, err := s.wait(job); kerr.NameOf(err) != kerr.DeviceGone {
 		t.Fatalf("pulled drive: %v, want DeviceGone", err)
 	}
 	s.waitFor("the dead mount to be detached", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
 	realfs.UdevTrigger(t, "add", dr.dev)
+	// This backup copies the 360 MB the pulled one could not: its Job
+	// reports progress on the way, throttled, and ends at 1.
 	job = s.nextJob("home", job, 30*time.Second)
-	if j, err = s.wait(job); err != nil || j.Trigger != "plug" {
+	var reports []client.Job
+	j, err = s.client.Wait(t.Context(), job, func(j client.Job) { reports = append(reports, j) })
+	if err != nil || j.Trigger != "plug" {
 		t.Fatalf("backup after replug: trigger %q err %v", j.Trigger, err)
+	}
+	midway := 0
+	for _, r := range reports {
+		if !r.Finished && r.BytesDone > 0 && r.Progress > 0 && r.Progress < 1 && r.BytesDone <= r.BytesTotal+360<<20 {
+			midway++
+		}
+	}
+	if midway == 0 || j.Progress != 1 || j.Phase != "done" {
+		t.Fatalf("progress of a 360 MB backup: %d reports midway (of %d), final %v %q", midway, len(reports), j.Progress, j.Phase)
 	}
 	after := snaps()
 	if len(after) != len(before)+1 || strings.Join(after[:len(before)], " ") != strings.Join(before, " ") {
@@ -388,7 +381,7 @@ func TestFATDriveRefused(t *testing.T) {
 		t.Fatalf("FAT drive: %+v", d)
 	}
 	err := s.client.Enroll(uuid, nil)
-	if errName(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "reformat") {
+	if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "reformat") {
 		t.Fatalf("Enroll of a FAT drive: %v, want UnsupportedFilesystem saying to reformat", err)
 	}
 	after := realfs.Digest(t, mnt)

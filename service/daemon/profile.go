@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -291,7 +290,6 @@ func (h *profileHandler) editSource(sender dbus.Sender, path string, options map
 		if !ok {
 			return kerr.New(kerr.NotFound, "no profile %q", h.name)
 		}
-		i := sort.SearchStrings(pc.Sources, path)
 		has := false
 		for _, s := range pc.Sources {
 			has = has || s == path
@@ -302,7 +300,6 @@ func (h *profileHandler) editSource(sender dbus.Sender, path string, options map
 		case !add && !has:
 			return kerr.New(kerr.PathNotFound, "%s is not a folder of profile %s", path, h.name)
 		case add:
-			_ = i
 			pc.Sources = append(pc.Sources, path)
 		default:
 			var keep []string

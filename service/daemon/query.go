@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/service/repo"
@@ -468,7 +469,7 @@ func (h *profileHandler) Prune(sender dbus.Sender, options map[string]dbus.Varia
 			err := d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
 				o := engine.PruneOptions{Host: d.opts.Host, DryRun: dry, Actor: c.actor(), Progress: j.progress}
 				if free != "" {
-					_, size, err := freeOf(r)
+					_, size, err := drives.Free(r.Root)
 					if err != nil {
 						return err
 					}
@@ -528,10 +529,6 @@ func (h *profileHandler) Verify(sender dbus.Sender, options map[string]dbus.Vari
 		return dbusapi.NoPath, d.callErr("Verify", err)
 	}
 	return j.obj.path, nil
-}
-
-func freeOf(r *repo.Repo) (free, size int64, err error) {
-	return drivesFree(r.Root)
 }
 
 // writeRefused names a restore the kernel refused for the caller's

@@ -108,27 +108,23 @@ func Restore(ctx context.Context, r *repo.Repo, opts RestoreOptions) (*RestoreRe
 		owner = *opts.Owner
 	}
 	if opts.As != nil {
-		owner = false
-		return restoreAs(opts.As, func() (*RestoreResult, error) {
-			rs := &restorer{ctx: ctx, cat: cat, snap: s, snapRoot: snapRoot, opts: opts, owner: owner,
-				links: map[[2]uint64]placed{}, res: &RestoreResult{Snapshot: s.Name}, start: time.Now()}
-			defer rs.setBase("/") // closes the last stored folder
-			for _, p := range opts.Paths {
-				if err := rs.item(p); err != nil {
-					return rs.res, err
-				}
-			}
-			return rs.res, nil
-		})
+		owner = false // a user cannot give files away
 	}
 	rs := &restorer{ctx: ctx, cat: cat, snap: s, snapRoot: snapRoot, opts: opts, owner: owner,
 		links: map[[2]uint64]placed{}, res: &RestoreResult{Snapshot: s.Name}, start: time.Now()}
-	for _, p := range opts.Paths {
-		if err := rs.item(p); err != nil {
-			return rs.res, err
+	run := func() (*RestoreResult, error) {
+		defer rs.setBase("/") // closes the last stored folder
+		for _, p := range opts.Paths {
+			if err := rs.item(p); err != nil {
+				return rs.res, err
+			}
 		}
+		return rs.res, nil
 	}
-	return rs.res, nil
+	if opts.As != nil {
+		return restoreAs(opts.As, run)
+	}
+	return run()
 }
 
 type placed struct {

@@ -118,8 +118,8 @@ func (c *Client) Profiles() ([]Profile, error) {
 func (c *Client) Profile(name string) (Profile, error) {
 	p := Profile{Path: dbusapi.ProfilePath(name)}
 	err := c.props(p.Path, dbusapi.ProfileInterface, &p)
-	if de, ok := err.(*kerr.Error); ok && de.Name == kerr.Failed {
-		return p, kerr.New(kerr.NotFound, "no profile %q", name)
+	if kerr.Is(err, kerr.NotFound) {
+		return p, kerr.Wrap(kerr.NotFound, err, "no profile %q", name)
 	}
 	return p, err
 }
@@ -356,8 +356,8 @@ func (c *Client) Jobs() ([]Job, error) {
 func (c *Client) Drive(uuid string) (Drive, error) {
 	d := Drive{Path: dbusapi.DrivePath(uuid)}
 	err := c.props(d.Path, dbusapi.DriveInterface, &d)
-	if de, ok := err.(*kerr.Error); ok && de.Name == kerr.Failed {
-		return d, kerr.New(kerr.DriveNotFound, "no drive %s", uuid)
+	if kerr.Is(err, kerr.NotFound) {
+		return d, kerr.Wrap(kerr.DriveNotFound, err, "no drive %s", uuid)
 	}
 	return d, err
 }

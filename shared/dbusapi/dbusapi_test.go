@@ -30,6 +30,9 @@ func TestErrorsRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	if gone := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownObject", Body: []any{"no object"}}); kerr.NameOf(gone) != kerr.NotFound {
+		t.Fatalf("an unknown object: %v, want NotFound", gone)
+	}
 	foreign := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied", Body: []any{"denied"}})
 	if kerr.NameOf(foreign) != kerr.Failed || !strings.Contains(foreign.Error(), "AccessDenied") {
 		t.Fatalf("a foreign error: %v", foreign)

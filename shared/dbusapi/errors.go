@@ -51,8 +51,13 @@ func FromDBus(err error) error {
 			msg = s
 		}
 	}
-	if de.Name == InvalidArgsError {
+	switch de.Name {
+	case InvalidArgsError:
 		return &kerr.Error{Name: kerr.InvalidArgs, Message: msg}
+	case "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownInterface":
+		// The object is gone (a profile deleted, a job that ended long
+		// ago, a drive never seen): callers test for NotFound.
+		return &kerr.Error{Name: kerr.NotFound, Message: msg, Err: err}
 	}
 	if n, ok := kerr.FromDBusName(de.Name); ok {
 		return &kerr.Error{Name: n, Message: msg}

@@ -58,37 +58,10 @@ ks_bus_start() {
   KS_BUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/keepsake-bus.XXXXXX")
   chmod 755 "$KS_BUS_DIR"
   local sock=$KS_BUS_DIR/system_bus_socket
-  cat > "$KS_BUS_DIR/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include ignore_missing="yes">/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
-  <include>$KS_TOP/data/io.github.keepsake.Keepsake1.conf</include>
-</busconfig>
-EOF
+  mkdir -p "$KS_BUS_DIR/services"
+  sed -e "s|@SOCKET@|$sock|" -e "s|@SERVICEDIR@|$KS_BUS_DIR/services|" \
+    -e "s|@KEEPSAKE_POLICY@|$KS_TOP/data/io.github.keepsake.Keepsake1.conf|" \
+    "$KS_TOP/build-aux/private-system-bus.conf.in" > "$KS_BUS_DIR/bus.conf"
   KS_BUS_PID=$(dbus-daemon --config-file="$KS_BUS_DIR/bus.conf" --fork --print-pid) || {
     ks_log "dbus-daemon did not start"; return 1; }
   export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$sock

@@ -14,7 +14,7 @@ fi
 
 export CGO_ENABLED=1
 echo "== data files: XML well-formed, systemd unit verified"
-for f in data/*.xml data/*.policy data/*.conf; do xmllint --noout --nonet "$f"; done
+for f in data/*.xml data/*.policy data/*.conf build-aux/private-system-bus.conf.in; do xmllint --noout --nonet "$f"; done
 if command -v systemd-analyze >/dev/null; then
   sh systemd/verify-unit.sh systemd-analyze systemd/keepsake.service.in
 elif [ "${CI:-}" = true ]; then

@@ -217,26 +217,12 @@ func svcFlatpakRestore(env *Env, args []string) error {
 			return err
 		}
 		j, err := s.follow(job)
-		ls := resultsOf(j.Result)
-		if env.JSON {
-			ev := map[string]any{"event": "result", "job": string(job), "operation": j.Operation, "message": j.Message, "results": resultMap(ls)}
-			if err != nil {
-				ev["event"], ev["error"] = "error", string(kerr.NameOf(err))
-				env.emit(ev)
-				return quietError{err}
-			}
-			env.emit(ev)
-			return nil
-		}
-		// What was done comes first, also when some of it failed.
-		printResults(env, ls)
-		if err != nil {
-			return err
-		}
+		done := ""
 		if j.Message != "" {
-			fmt.Fprintf(env.Stdout, "flatpak-restore: %s\n", j.Message)
+			done = "flatpak-restore: " + j.Message
 		}
-		return nil
+		return reportRestore(env, map[string]any{"job": string(job), "operation": j.Operation, "message": j.Message},
+			resultsOf(j.Result), err, done)
 	})
 }
 
@@ -515,10 +501,22 @@ func runFlatpakRestore(env *Env, args []string) error {
 	if err == nil && failed > 0 {
 		err = kerr.New(kerr.Failed, "%d of %d failed", failed, len(results))
 	}
+	return reportRestore(env, map[string]any{"snapshot": s.Name, "installation": want}, ls, err,
+		fmt.Sprintf("flatpak-restore: %s of snapshot %s restored; put app data back with: keepsakectl --repo %s restore %s ~/.var/app/APPID",
+			want, s.Name, env.Repo, s.Name))
+}
+
+// reportRestore prints what a Flatpak restore did, through the service or
+// on a drive: one JSON event with the per-ref results, or the results
+// then done (what was done comes first, also when some of it failed).
+func reportRestore(env *Env, ev map[string]any, ls []resultLine, err error, done string) error {
 	if env.JSON {
-		ev := map[string]any{"event": "result", "snapshot": s.Name, "installation": want, "results": resultMap(ls)}
+		ev["event"], ev["results"] = "result", resultMap(ls)
 		if err != nil {
-			ev["event"], ev["error"], ev["message"] = "error", string(kerr.NameOf(err)), err.Error()
+			ev["event"], ev["error"] = "error", string(kerr.NameOf(err))
+			if m, _ := ev["message"].(string); m == "" {
+				ev["message"] = err.Error()
+			}
 			env.emit(ev)
 			return quietError{err}
 		}
@@ -529,7 +527,8 @@ func runFlatpakRestore(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "flatpak-restore: %s of snapshot %s restored; put app data back with: keepsakectl --repo %s restore %s ~/.var/app/APPID\n",
-		want, s.Name, env.Repo, s.Name)
+	if done != "" {
+		fmt.Fprintln(env.Stdout, done)
+	}
 	return nil
 }

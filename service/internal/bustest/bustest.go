@@ -31,12 +31,11 @@ const (
 )
 
 const (
-	polkitd       = "/usr/lib/polkit-1/polkitd"
-	polkitName    = "org.freedesktop.PolicyKit1"
-	polkitPath    = "/org/freedesktop/PolicyKit1/Authority"
-	polkitIface   = "org.freedesktop.PolicyKit1.Authority"
-	polkitBusConf = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf"
-	rulesFile     = "49-keepsake-test.rules"
+	polkitd     = "/usr/lib/polkit-1/polkitd"
+	polkitName  = "org.freedesktop.PolicyKit1"
+	polkitPath  = "/org/freedesktop/PolicyKit1/Authority"
+	polkitIface = "org.freedesktop.PolicyKit1.Authority"
+	rulesFile   = "49-keepsake-test.rules"
 )
 
 // Bus is a private system bus.
@@ -82,7 +81,7 @@ func StartSystemBus(t testing.TB) *Bus {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(busConfig(b, filepath.Join(root, BusPolicyFile))), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(busConfig(t, b, filepath.Join(root, BusPolicyFile))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -112,42 +111,18 @@ func StartSystemBus(t testing.TB) *Bus {
 	return b
 }
 
-// busConfig is the bus configuration. The default policy is Debian's
-// system.conf (itself dbus's upstream default for the system bus).
-func busConfig(b *Bus, keepsakePolicy string) string {
-	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=` + xmlEscape(b.Socket) + `</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>` + xmlEscape(b.ServiceDir) + `</servicedir>
+// BusConfigFile is the private bus's configuration template, shared with
+// build-aux/private-bus.sh.
+const BusConfigFile = "build-aux/private-system-bus.conf.in"
 
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-
-  <include ignore_missing="yes">` + polkitBusConf + `</include>
-  <include>` + xmlEscape(keepsakePolicy) + `</include>
-</busconfig>
-`
+// busConfig fills the template in for b.
+func busConfig(t testing.TB, b *Bus, keepsakePolicy string) string {
+	data, err := os.ReadFile(RepoFile(t, BusConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReplacer("@SOCKET@", xmlEscape(b.Socket), "@SERVICEDIR@", xmlEscape(b.ServiceDir),
+		"@KEEPSAKE_POLICY@", xmlEscape(keepsakePolicy)).Replace(string(data))
 }
 
 func xmlEscape(s string) string {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/xml"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ type object struct {
 func (o *object) Set(name string, v any) {
 	v = busValue(v)
 	cur, err := o.props.Get(o.iface, name)
-	if err == nil && sameValue(cur.Value(), v) {
+	if err == nil && reflect.DeepEqual(cur.Value(), v) {
 		return
 	}
 	// SetMust panics when the change signal cannot be sent (the bus went
@@ -57,26 +58,6 @@ func busValue(v any) any {
 		return out
 	}
 	return v
-}
-
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case []string:
-		y, ok := b.([]string)
-		return ok && strings.Join(x, "\x00") == strings.Join(y, "\x00") && len(x) == len(y)
-	case []dbus.ObjectPath:
-		y, ok := b.([]dbus.ObjectPath)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if x[i] != y[i] {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
 }
 
 func newRegistry(conn *dbus.Conn) (*registry, error) {

@@ -155,13 +155,7 @@ func (p *profile) state() dbusapi.ProfileState {
 func (p *profile) nextRun() time.Time {
 	pc := p.config()
 	ps := p.d.store.Profile(pc.Name)
-	next := schedule.NextDue(pc, ps.LastSuccess)
-	if ps.LastResult != "" && ps.Failures > 0 {
-		if r := schedule.Retry(ps.LastAttempt, ps.Failures); r.After(next) {
-			next = r
-		}
-	}
-	return next
+	return schedule.NextRun(pc, ps.LastSuccess, ps.LastAttempt, ps.Failures, time.Now())
 }
 
 func (p *profile) props() map[string]any {

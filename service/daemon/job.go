@@ -113,8 +113,8 @@ func (j *job) run(work func(j *job) (string, error)) {
 	j.obj.Set("ErrorName", errName)
 	j.obj.Set("Message", msg)
 	if success {
-		j.obj.Set("Progress", float64(1))
 		j.obj.Set("Phase", "done")
+		j.obj.Set("Progress", float64(1))
 	}
 	j.obj.Set("Cancelable", false)
 	j.obj.Set("Finished", true)
@@ -163,24 +163,29 @@ func (j *job) progress(p engine.Progress) {
 	}
 	j.lastEmit = now
 	j.mu.Unlock()
+	// The engine counts an entry's bytes once it is recorded, and copied
+	// bytes once each file is copied: during a copy of new files the
+	// copied bytes run ahead, so take whichever is further.
+	done := max(p.Bytes, p.CopiedBytes, 0)
+	total := max(p.TotalBytes, 0) // the previous snapshot's size: an estimate
 	frac := float64(-1)
 	switch {
-	case p.TotalBytes > 0:
-		frac = float64(p.Bytes) / float64(p.TotalBytes)
-	case p.TotalFiles > 0:
+	case total > 0 && done <= total:
+		frac = float64(done) / float64(total)
+	case total > 0:
+		// More than the estimate (new data): the end is unknown, and
+		// claiming 99% for minutes would be a lie.
+		total = 0
+	case p.TotalFiles > 0 && p.Files <= p.TotalFiles:
 		frac = float64(p.Files) / float64(p.TotalFiles)
-	}
-	if frac > 1 {
-		frac = 0.99 // the estimate was low: never claim done before it is
 	}
 	var rate uint64
 	if s := p.Elapsed.Seconds(); s > 0.5 {
-		rate = uint64(float64(p.Bytes) / s)
+		rate = uint64(float64(done) / s)
 	}
 	var end int64
 	if frac > 0.02 && p.Elapsed > time.Second {
-		total := time.Duration(float64(p.Elapsed) / frac)
-		end = j.started.Add(total).UnixMicro()
+		end = j.started.Add(time.Duration(float64(p.Elapsed) / frac)).UnixMicro()
 	}
 	if p.Phase != "" {
 		j.obj.Set("Phase", p.Phase)
@@ -188,8 +193,8 @@ func (j *job) progress(p engine.Progress) {
 	j.obj.Set("Progress", frac)
 	j.obj.Set("FilesDone", uint64(max(p.Files, 0)))
 	j.obj.Set("FilesTotal", uint64(max(p.TotalFiles, 0)))
-	j.obj.Set("BytesDone", uint64(max(p.Bytes, 0)))
-	j.obj.Set("BytesTotal", uint64(max(p.TotalBytes, 0)))
+	j.obj.Set("BytesDone", uint64(done))
+	j.obj.Set("BytesTotal", uint64(total))
 	j.obj.Set("Rate", rate)
 	j.obj.Set("ExpectedEnd", end)
 }

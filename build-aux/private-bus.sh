@@ -97,16 +97,18 @@ ks_polkit_start() {
   fi
 }
 
-# ks_udevd: the service learns about drives from udev.
+# ks_udevd: the service learns about drives from udev. A control socket
+# left by a killed udevd does not count: udevd must answer a ping.
 ks_udevd() {
-  [ -S /run/udev/control ] && return 0
+  udevadm control --ping --timeout=5 >/dev/null 2>&1 && return 0
+  rm -f /run/udev/control
   local bin
   for bin in /lib/systemd/systemd-udevd /usr/lib/systemd/systemd-udevd; do
     [ -x "$bin" ] && break
   done
   ks_log "starting $bin (it stays running: it is the machine's udev)"
   "$bin" --daemon >/dev/null 2>&1 || true # another may have won the race
-  ks_wait_for 10 test -S /run/udev/control || { ks_log "systemd-udevd did not start"; return 1; }
+  ks_wait_for 10 udevadm control --ping --timeout=1 || { ks_log "systemd-udevd did not start"; return 1; }
   udevadm settle --timeout=10 || true
 }
 

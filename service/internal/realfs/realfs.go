@@ -2,6 +2,7 @@ package realfs
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -40,13 +41,34 @@ func RequireCommands(t testing.TB, names ...string) {
 	}
 }
 
+// commandTimeout bounds every helper command: a daemon that stopped
+// answering (udevd above all) must fail the test that needs it, not hang
+// the whole run until go test's own deadline.
+const commandTimeout = 5 * time.Minute
+
 func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
+	return runWithin(t, commandTimeout, name, args...)
+}
+
+func runWithin(t testing.TB, limit time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := runFor(limit, name, args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return strings.TrimSpace(string(out))
+	return out
+}
+
+// runFor runs a command, killing it after limit; the error says so.
+func runFor(limit time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("no answer within %v: %w", limit, ctx.Err())
+	}
+	return strings.TrimSpace(string(out)), err
 }
 
 // Loop makes a filesystem of fstype (ext4, xfs, btrfs) on a loop device,

@@ -14,12 +14,15 @@
 # Fedora: dnf install gcc golang rsync fuse3 fusefat dosfstools acl attr
 #   e2fsprogs util-linux python3 meson ninja-build systemd-udev dbus-daemon
 #   polkit glib2 libxml2 shadow-utils flatpak ostree busybox gnupg2
+#   gtk4-devel libadwaita-devel pkgconf-pkg-config desktop-file-utils
+#   appstream python3-pyyaml
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
 packages=(gcc rsync fuse3 fusefat dosfstools acl attr e2fsprogs util-linux mount python3 meson ninja-build
   udev dbus polkitd passwd systemd libglib2.0-bin libxml2-utils
-  flatpak ostree busybox-static gpg)
+  flatpak ostree busybox-static gpg
+  libgtk-4-dev libadwaita-1-dev pkg-config desktop-file-utils appstream python3-yaml)
 [ "$#" -gt 0 ] && packages=("$@")
 
 missing=()

@@ -20,9 +20,27 @@ if command -v systemd-analyze >/dev/null; then
 elif [ "${CI:-}" = true ]; then
   echo "keepsake: systemd-analyze is missing (build-aux/deps.sh installs it)" >&2; exit 1
 fi
+echo "== data files: the app's desktop files, metainfo and icons; the Flatpak manifest and vendored modules"
+xmllint --noout --nonet data/icons/hicolor/*/apps/*.svg
+if command -v desktop-file-validate >/dev/null && command -v appstreamcli >/dev/null; then
+  # Made from the .in files the way meson does (@bindir@ is their only placeholder).
+  ( d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
+    for f in data/*.desktop.in data/*.metainfo.xml.in; do sed 's|@bindir@|/usr/bin|g' "$f" >"$d/$(basename "$f" .in)"; done
+    desktop-file-validate "$d"/*.desktop
+    appstreamcli validate --no-net --pedantic "$d"/*.metainfo.xml )
+elif [ "${CI:-}" = true ]; then
+  echo "keepsake: desktop-file-validate or appstreamcli is missing (build-aux/deps.sh installs them)" >&2; exit 1
+fi
+build-aux/check-flatpak.sh
 echo "== go vet"
 go vet ./...
 echo "== go test (race) engine and catalog"
 go test -race -count=1 -timeout 30m ./service/engine/... ./service/catalog/...
-echo "== go test all"
-go test -count=1 -timeout 60m ./...
+echo "== go test all (the app's GTK tests in a virtual X server)"
+if command -v xvfb-run >/dev/null; then
+  xvfb-run -a -s '-screen 0 1280x900x24' go test -count=1 -timeout 60m ./...
+else
+  go test -count=1 -timeout 60m ./...
+fi
+echo "== the app's UI tests: keepsaked, the app and a person's first hour, through AT-SPI"
+build-aux/ui-test.sh

@@ -1,0 +1,36 @@
+package application
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/diamondburned/gotk4/pkg/gdk/v4"
+	"github.com/keepsake/keepsake/app/live"
+)
+
+// benchFirstFrame is for build-aux/bench-app.sh: with
+// KEEPSAKE_BENCH_FIRST_FRAME=1 the app prints the wall-clock time (Unix
+// nanoseconds) of the first frame that shows the service's data — what a
+// person waits for after clicking the launcher — and quits.
+var benchFirstFrame = os.Getenv("KEEPSAKE_BENCH_FIRST_FRAME") == "1"
+
+// benchFrame arms the measurement on the first reading of the service.
+func (a *App) benchFrame(st live.State) {
+	if !benchFirstFrame || st.Read.IsZero() {
+		return
+	}
+	benchFirstFrame = false
+	fc := a.win.FrameClock()
+	if fc == nil {
+		fmt.Println("first-frame", time.Now().UnixNano())
+		a.Quit()
+		return
+	}
+	gdk.BaseFrameClock(fc).ConnectAfterPaint(func() {
+		fmt.Println("first-frame", time.Now().UnixNano())
+		os.Stdout.Sync()
+		a.Quit()
+	})
+	a.win.QueueDraw()
+}

@@ -1,0 +1,273 @@
+package humanize
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// sentences say what went wrong and what to do, for every named error.
+// The service's own message follows as the detail: it names the file,
+// drive or line concerned.
+var sentences = map[kerr.Name]string{
+	kerr.Failed:                "Something went wrong.",
+	kerr.Busy:                  "Another backup or restore is using the drive. Try again when it has finished.",
+	kerr.NotARepository:        "This drive does not hold Keepsake backups yet. Set it up as a backup drive first.",
+	kerr.UnsupportedFilesystem: "This drive cannot hold backups. Reformat it as ext4, XFS or Btrfs to use it.",
+	kerr.NoSpace:               "The backup drive is full. Free some space, or let Keepsake remove old backups by lowering how many it keeps.",
+	kerr.SnapshotNotFound:      "That backup no longer exists. It may have been removed to free space.",
+	kerr.PathNotFound:          "A folder to back up could not be found. Check that it exists and its disk is connected.",
+	kerr.UnsafePath:            "The place to restore to leads somewhere unsafe (a link or a folder outside it). Choose another place.",
+	kerr.InvalidArgs:           "Keepsake did not understand the request.",
+	kerr.CatalogCorrupt:        "The backup drive's index is damaged. Run a verification to repair it.",
+	kerr.Cancelled:             "The backup was cancelled.",
+	kerr.SourceChanged:         "Some files changed while they were being copied. They will be copied next time.",
+	kerr.DeviceGone:            "The backup drive was disconnected during the backup. Plug it in again to finish.",
+	kerr.Damaged:               "Some backed-up files are damaged. Run a repair from the drive's settings.",
+	kerr.DriveNotFound:         "The backup drive is not connected. Plug it in and the backup starts by itself.",
+	kerr.MountFailed:           "The backup drive could not be opened. Check the drive and try again.",
+	kerr.InvalidConfig:         "Keepsake's settings file has a mistake. An administrator must correct it.",
+	kerr.NotAuthorized:         "You are not allowed to do this. An administrator can.",
+	kerr.NotFound:              "The backup service is not running. Start it with “systemctl start keepsake”.",
+}
+
+// Error turns any error from the service into a sentence for a person:
+// never a raw D-Bus error name. The service's message follows when it
+// adds something (a path, a drive, a line of the settings file).
+func Error(err error) string {
+	if err == nil {
+		return ""
+	}
+	err = dbusapi.FromDBus(err)
+	name := kerr.NameOf(err)
+	detail := err.Error()
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		detail = ke.Message
+	}
+	return ErrorText(string(name), detail)
+}
+
+// ErrorText is Error for a name and message already apart (a Job's
+// ErrorName and Message, a Profile's LastResult and LastMessage).
+func ErrorText(name, message string) string {
+	if name == "" {
+		return ""
+	}
+	n := kerr.Name(strings.TrimPrefix(name, kerr.DBusPrefix))
+	if name == dbusapi.InvalidArgsError {
+		n = kerr.InvalidArgs
+	}
+	s, ok := sentences[n]
+	if !ok {
+		s = sentences[kerr.Failed]
+	}
+	message = strings.TrimSpace(message)
+	if message == "" || strings.Contains(message, "org.freedesktop.DBus.Error") || strings.Contains(message, kerr.DBusPrefix) {
+		return s
+	}
+	return s + " (" + upperFirst(message) + ")"
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Size is a byte count the way GNOME shows it (decimal units: "1.2 GB").
+func Size(b int64) string {
+	if b < 0 {
+		return "unknown"
+	}
+	if b < 1000 {
+		if b == 1 {
+			return "1 byte"
+		}
+		return fmt.Sprintf("%d bytes", b)
+	}
+	units := []string{"kB", "MB", "GB", "TB", "PB"}
+	v := float64(b)
+	for _, u := range units {
+		v /= 1000
+		if v < 999.95 || u == "PB" {
+			if v < 10 {
+				return fmt.Sprintf("%.1f %s", v, u)
+			}
+			return fmt.Sprintf("%.0f %s", math.Round(v), u)
+		}
+	}
+	return ""
+}
+
+// When says when something happened relative to now: "just now",
+// "5 minutes ago", "yesterday at 14:05", "12 March at 09:00"; a zero time
+// is "never".
+func When(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return Until(t, now)
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case sameDay(t, now):
+		return "today at " + t.Format("15:04")
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "yesterday at " + t.Format("15:04")
+	case t.Year() == now.Year():
+		return t.Format("2 January at 15:04")
+	}
+	return t.Format("2 January 2006")
+}
+
+// Until says when something will happen: "now", "in 5 minutes",
+// "today at 15:00", "tomorrow at 09:00".
+func Until(t, now time.Time) string {
+	if t.IsZero() {
+		return "not scheduled"
+	}
+	d := t.Sub(now)
+	switch {
+	case d <= 30*time.Second:
+		return "now"
+	case d < time.Hour:
+		return "in " + plural(int(math.Ceil(d.Minutes())), "minute")
+	case sameDay(t, now):
+		return "today at " + t.Format("15:04")
+	case sameDay(t, now.AddDate(0, 0, 1)):
+		return "tomorrow at " + t.Format("15:04")
+	}
+	return t.Format("2 January at 15:04")
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.In(a.Location()).Date()
+	return ay == by && am == bm && ad == bd
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// Duration is a remaining time: "about 3 minutes left".
+func Duration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return ""
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return "about " + plural(int(math.Round(d.Minutes())), "minute")
+	}
+	h := int(d / time.Hour)
+	m := int((d % time.Hour).Round(time.Minute) / time.Minute)
+	if m == 0 {
+		return "about " + plural(h, "hour")
+	}
+	return fmt.Sprintf("about %s %s", plural(h, "hour"), plural(m, "minute"))
+}
+
+// Interval is a schedule: "every hour", "every 30 minutes", "every day";
+// zero is "only when you ask".
+func Interval(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "only when you ask"
+	case d%(24*time.Hour) == 0:
+		if d == 24*time.Hour {
+			return "every day"
+		}
+		return "every " + plural(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		if d == time.Hour {
+			return "every hour"
+		}
+		return "every " + plural(int(d/time.Hour), "hour")
+	}
+	return "every " + plural(int(d.Round(time.Minute)/time.Minute), "minute")
+}
+
+// Operation names a job's work as a heading.
+func Operation(op string) string {
+	switch op {
+	case "backup":
+		return "Backing up"
+	case "restore":
+		return "Restoring"
+	case "prune":
+		return "Removing old backups"
+	case "verify":
+		return "Checking backups"
+	case "flatpak-restore":
+		return "Reinstalling apps"
+	case "app-data-restore":
+		return "Restoring app data"
+	}
+	return "Working"
+}
+
+// Progress is the line under a job's progress bar: files, bytes, rate
+// and time left, whatever the job knows.
+func Progress(j client.Job, now time.Time) string {
+	var parts []string
+	if j.FilesTotal > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d files", j.FilesDone, j.FilesTotal))
+	} else if j.FilesDone > 0 {
+		parts = append(parts, plural(int(j.FilesDone), "file"))
+	}
+	if j.BytesTotal > 0 {
+		parts = append(parts, fmt.Sprintf("%s of %s", Size(int64(j.BytesDone)), Size(int64(j.BytesTotal))))
+	} else if j.BytesDone > 0 {
+		parts = append(parts, Size(int64(j.BytesDone)))
+	}
+	if j.Rate > 0 {
+		parts = append(parts, Size(int64(j.Rate))+"/s")
+	}
+	if j.ExpectedEnd > 0 {
+		if left := client.Time(j.ExpectedEnd).Sub(now); left > 0 {
+			parts = append(parts, Duration(left)+" left")
+		}
+	}
+	if len(parts) == 0 {
+		if j.Phase != "" {
+			return upperFirst(j.Phase) + "…"
+		}
+		return "Starting…"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// State is a profile's state in words, for the overview's headline.
+func State(p client.Profile) string {
+	switch dbusapi.ProfileState(p.State) {
+	case dbusapi.StateIdle:
+		return "Backups are up to date"
+	case dbusapi.StateRunning:
+		return "Backing up…"
+	case dbusapi.StateWaitingForDrive:
+		return "Waiting for the backup drive"
+	case dbusapi.StateFailed:
+		return "The last backup failed"
+	case dbusapi.StateNoDrive:
+		return "No backup drive chosen"
+	case dbusapi.StateDegraded:
+		return "Backups run, but changes are not watched"
+	}
+	return "Not backed up yet"
+}

@@ -1,0 +1,116 @@
+package humanize
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+func TestErrorNeverShowsRawNames(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"named D-Bus error with detail", dbus.Error{Name: kerr.DeviceGone.DBusName(), Body: []any{"drive KeepsakeDemo was removed"}},
+			"The backup drive was disconnected during the backup. Plug it in again to finish. (Drive KeepsakeDemo was removed)"},
+		{"not authorized", &dbus.Error{Name: kerr.NotAuthorized.DBusName(), Body: []any{""}},
+			"You are not allowed to do this. An administrator can."},
+		{"invalid args", dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs", Body: []any{"bad path"}},
+			"Keepsake did not understand the request. (Bad path)"},
+		{"service gone", dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"The name is not activatable"}},
+			"Something went wrong."},
+		{"unknown future name", dbus.Error{Name: kerr.DBusPrefix + "SomethingNew", Body: []any{"x"}},
+			"Something went wrong. (X)"},
+		{"plain Go error", errors.New("boom"), "Something went wrong. (Boom)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Error(c.err)
+			if got != c.want {
+				t.Errorf("Error() = %q, want %q", got, c.want)
+			}
+			if strings.Contains(got, "io.github") || strings.Contains(got, "org.freedesktop") {
+				t.Errorf("raw error name shown: %q", got)
+			}
+		})
+	}
+}
+
+func TestEveryNameHasASentence(t *testing.T) {
+	for _, n := range []kerr.Name{kerr.Failed, kerr.Busy, kerr.NotARepository, kerr.UnsupportedFilesystem, kerr.NoSpace,
+		kerr.SnapshotNotFound, kerr.PathNotFound, kerr.UnsafePath, kerr.InvalidArgs, kerr.CatalogCorrupt, kerr.Cancelled,
+		kerr.SourceChanged, kerr.DeviceGone, kerr.Damaged, kerr.DriveNotFound, kerr.MountFailed, kerr.InvalidConfig,
+		kerr.NotAuthorized, kerr.NotFound} {
+		if sentences[n] == "" {
+			t.Errorf("no sentence for %s", n)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	for in, want := range map[int64]string{-1: "unknown", 0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1.0 kB",
+		1234567: "1.2 MB", 52_000_000_000: "52 GB", 999_960_000: "1.0 GB"} {
+		if got := Size(in); got != want {
+			t.Errorf("Size(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWhenAndUntil(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.Local)
+	cases := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"never", When(time.Time{}, now), "never"},
+		{"seconds", When(now.Add(-20*time.Second), now), "just now"},
+		{"minutes", When(now.Add(-5*time.Minute), now), "5 minutes ago"},
+		{"today", When(now.Add(-3*time.Hour), now), "today at 07:00"},
+		{"yesterday", When(now.Add(-20*time.Hour), now), "yesterday at 14:00"},
+		{"this year", When(time.Date(2026, 3, 12, 9, 0, 0, 0, time.Local), now), "12 March at 09:00"},
+		{"last year", When(time.Date(2025, 3, 12, 9, 0, 0, 0, time.Local), now), "12 March 2025"},
+		{"due now", Until(now.Add(10*time.Second), now), "now"},
+		{"in minutes", Until(now.Add(59*time.Minute+30*time.Second), now), "in 60 minutes"},
+		{"tomorrow", Until(now.Add(23*time.Hour), now), "tomorrow at 09:00"},
+		{"unscheduled", Until(time.Time{}, now), "not scheduled"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestIntervalAndDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "only when you ask", time.Hour: "every hour", 30 * time.Minute: "every 30 minutes",
+		6 * time.Hour: "every 6 hours", 24 * time.Hour: "every day", 48 * time.Hour: "every 2 days"} {
+		if got := Interval(d); got != want {
+			t.Errorf("Interval(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{30 * time.Second: "less than a minute", 3 * time.Minute: "about 3 minutes",
+		time.Hour: "about 1 hour", 90 * time.Minute: "about 1 hour 30 minutes"} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	j := client.Job{FilesDone: 120, FilesTotal: 400, BytesDone: 5_000_000, BytesTotal: 20_000_000, Rate: 2_500_000,
+		ExpectedEnd: now.Add(3 * time.Minute).UnixMicro()}
+	if got, want := Progress(j, now), "120 of 400 files · 5.0 MB of 20 MB · 2.5 MB/s · about 3 minutes left"; got != want {
+		t.Errorf("Progress = %q, want %q", got, want)
+	}
+	if got := Progress(client.Job{Phase: "scanning"}, now); got != "Scanning…" {
+		t.Errorf("Progress of a fresh job = %q", got)
+	}
+}

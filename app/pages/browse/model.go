@@ -1,0 +1,331 @@
+package browse
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// Snapshot is one backup of the timeline.
+type Snapshot struct {
+	Name   string
+	Time   time.Time
+	Files  int64
+	Bytes  int64
+	Pinned bool
+	// Title is the row's title and accessible name ("Today at 10:00");
+	// Subtitle says what it holds ("1234 files · 1.2 GB").
+	Title, Subtitle string
+}
+
+// Snapshots turns ListSnapshots' result into the timeline, newest first.
+func Snapshots(ds []client.Dict, now time.Time) []Snapshot {
+	out := make([]Snapshot, 0, len(ds))
+	for _, d := range ds {
+		s := Snapshot{
+			Name:   d.String("name"),
+			Time:   client.Time(d.Int("time")).In(now.Location()),
+			Files:  d.Int("files"),
+			Bytes:  d.Int("bytes"),
+			Pinned: d.Bool("pinned"),
+		}
+		if s.Name == "" {
+			continue
+		}
+		out = append(out, s)
+	}
+	// The name breaks ties: it is a UTC timestamp, so it sorts like time.
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.After(out[j].Time)
+		}
+		return out[i].Name > out[j].Name
+	})
+	// Several backups in one minute (Back Up Now twice) would share a
+	// title, and titles are what people and tests pick rows by.
+	count := map[string]int{}
+	for i := range out {
+		out[i].Title = DateLabel(out[i].Time, now)
+		count[out[i].Title]++
+	}
+	for i := range out {
+		if count[out[i].Title] > 1 {
+			out[i].Title = dateLabel(out[i].Time, now, "15:04:05")
+		}
+		out[i].Subtitle = snapshotSubtitle(out[i])
+	}
+	return out
+}
+
+func snapshotSubtitle(s Snapshot) string {
+	parts := []string{plural(s.Files, "file"), humanize.Size(s.Bytes)}
+	if s.Pinned {
+		parts = append(parts, "pinned")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// DateLabel is a backup's time as a title, always with the time of day so
+// it stays true all day: "Today at 10:00", "Yesterday at 09:30",
+// "22 November at 10:00", "22 November 2025 at 10:00".
+func DateLabel(t, now time.Time) string {
+	return dateLabel(t, now, "15:04")
+}
+
+func dateLabel(t, now time.Time, clock string) string {
+	if t.IsZero() {
+		return "Unknown Time"
+	}
+	t = t.In(now.Location())
+	switch {
+	case sameDay(t, now):
+		return "Today at " + t.Format(clock)
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "Yesterday at " + t.Format(clock)
+	case t.Year() == now.Year():
+		return t.Format("2 January at " + clock)
+	}
+	return t.Format("2 January 2006 at " + clock)
+}
+
+// lowerDate is DateLabel inside a sentence ("from today at 10:00").
+func lowerDate(t, now time.Time) string {
+	s := DateLabel(t, now)
+	if strings.HasPrefix(s, "Today") || strings.HasPrefix(s, "Yesterday") || strings.HasPrefix(s, "Unknown") {
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.In(a.Location()).Date()
+	return ay == by && am == bm && ad == bd
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// PickSnapshot is the row to show after the timeline was (re)loaded: the
+// backup shown before if it still exists, else the newest; -1 when there
+// is none.
+func PickSnapshot(snaps []Snapshot, current string) int {
+	if len(snaps) == 0 {
+		return -1
+	}
+	for i, s := range snaps {
+		if s.Name == current {
+			return i
+		}
+	}
+	return 0
+}
+
+// StartDir is the folder browsing starts in: the only source itself, or
+// the closest folder holding every source, so what was backed up is at
+// most a few clicks away; "/" without sources.
+func StartDir(sources []string) string {
+	var dirs []string
+	for _, s := range sources {
+		if s == "" || !path.IsAbs(s) {
+			continue
+		}
+		dirs = append(dirs, path.Clean(s))
+	}
+	if len(dirs) == 0 {
+		return "/"
+	}
+	common := dirs[0]
+	for _, d := range dirs[1:] {
+		for !within(d, common) {
+			common = path.Dir(common)
+		}
+	}
+	return common
+}
+
+// within says whether p is dir or below it.
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// Parent is the folder above dir ("/" stays "/").
+func Parent(dir string) string {
+	return path.Dir(path.Clean(dir))
+}
+
+// Crumb is one button of the path bar.
+type Crumb struct {
+	Label, Path string
+}
+
+// Crumbs is the path bar of dir: from "Home" when dir is in the user's
+// home (as the file manager shows it), else from the file system root.
+func Crumbs(dir, home string) []Crumb {
+	dir = path.Clean(dir)
+	var out []Crumb
+	rest := dir
+	if home != "" && home != "/" && within(dir, path.Clean(home)) {
+		home = path.Clean(home)
+		out = append(out, Crumb{Label: "Home", Path: home})
+		rest = strings.TrimPrefix(dir, home)
+	} else {
+		out = append(out, Crumb{Label: "Computer", Path: "/"})
+	}
+	at := out[0].Path
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "" {
+			continue
+		}
+		at = path.Join(at, seg)
+		out = append(out, Crumb{Label: seg, Path: at})
+	}
+	return out
+}
+
+// Entry is one item of a folder in a backup.
+type Entry struct {
+	Name, Path string
+	// Type is file, dir, symlink or other.
+	Type   string
+	Size   int64
+	Mtime  time.Time
+	Target string
+	// Title is the file name (the row's accessible name); Subtitle the
+	// size and when it was modified.
+	Title, Subtitle string
+	Icon            string
+}
+
+// IsDir says whether the entry is a folder one can enter.
+func (e Entry) IsDir() bool { return e.Type == "dir" }
+
+// Entries turns ListDirectory's result for dir into rows: folders first,
+// then by name as a person sorts them (case does not matter).
+func Entries(ds []client.Dict, dir string, now time.Time) []Entry {
+	out := make([]Entry, 0, len(ds))
+	for _, d := range ds {
+		e := Entry{
+			Name:   d.String("name"),
+			Path:   d.String("path"),
+			Type:   d.String("type"),
+			Size:   d.Int("size"),
+			Mtime:  client.Time(d.Int("mtime")),
+			Target: d.String("target"),
+		}
+		if e.Name == "" {
+			continue
+		}
+		if e.Path == "" {
+			e.Path = path.Join(dir, e.Name)
+		}
+		e.Title = e.Name
+		e.Subtitle, e.Icon = describe(e, now)
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.IsDir() != b.IsDir() {
+			return a.IsDir()
+		}
+		if la, lb := strings.ToLower(a.Name), strings.ToLower(b.Name); la != lb {
+			return la < lb
+		}
+		return a.Name < b.Name
+	})
+	return out
+}
+
+func describe(e Entry, now time.Time) (subtitle, icon string) {
+	modified := ""
+	if !e.Mtime.IsZero() {
+		modified = "modified " + humanize.When(e.Mtime.In(now.Location()), now)
+	}
+	join := func(parts ...string) string {
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		s := strings.Join(keep, ", ")
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	switch e.Type {
+	case "dir":
+		return join("folder", modified), "folder-symbolic"
+	case "symlink":
+		if e.Target != "" {
+			return "Link to " + e.Target, "insert-link-symbolic"
+		}
+		return "Link", "insert-link-symbolic"
+	case "file":
+		return join(humanize.Size(e.Size), modified), ""
+	}
+	return join("special file", modified), "text-x-generic-symbolic"
+}
+
+// Tilde shortens a path in the user's home the way GNOME shows it.
+func Tilde(p, home string) string {
+	if home == "" || home == "/" {
+		return p
+	}
+	home = path.Clean(home)
+	if p == home {
+		return "~"
+	}
+	if strings.HasPrefix(p, home+"/") {
+		return "~" + p[len(home):]
+	}
+	return p
+}
+
+// RestoredText is the toast after a restore. The job's message lists
+// where each item went, one a line (a copy beside a newer file has a
+// "(restored …)" name, which is worth seeing).
+func RestoredText(message, fallback, home string) string {
+	var where []string
+	for _, l := range strings.Split(message, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			where = append(where, l)
+		}
+	}
+	switch len(where) {
+	case 0:
+		if fallback == "" {
+			return "Restored"
+		}
+		return "Restored to " + Tilde(fallback, home)
+	case 1:
+		return "Restored to " + Tilde(where[0], home)
+	}
+	return fmt.Sprintf("Restored %d items to %s", len(where), Tilde(path.Dir(where[0]), home))
+}
+
+// ReplaceQuestion is the confirmation before Restore and Replace.
+func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
+	when := lowerDate(s.Time, now)
+	if e.IsDir() {
+		return fmt.Sprintf("Replace “%s”?", e.Name),
+			fmt.Sprintf("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost.", when)
+	}
+	return fmt.Sprintf("Replace “%s”?", e.Name),
+		fmt.Sprintf("The file is replaced with its version from %s. Changes made since then are lost.", when)
+}
+
+// ProgressTitle is the heading above a running restore's progress bar.
+func ProgressTitle(name string) string {
+	return fmt.Sprintf("Restoring “%s”…", name)
+}

@@ -1,0 +1,272 @@
+package deleted
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// File is one file gone from the folder.
+type File struct {
+	Path, Name, Dir, Type string
+	Size                  int64
+	Mtime                 time.Time
+	// LastSnapshot is the newest backup holding it: the one to restore from.
+	LastSnapshot string
+	// LastTime is when that backup was made (zero if its name says not).
+	LastTime time.Time
+}
+
+// FileFromDict reads a Deleted result.
+func FileFromDict(d client.Dict) File {
+	p := d.String("path")
+	dir, name := path.Split(p)
+	if dir != "/" {
+		dir = strings.TrimSuffix(dir, "/")
+	}
+	f := File{Path: p, Name: name, Dir: dir, Type: d.String("type"), Size: d.Int("size"),
+		Mtime: client.Time(d.Int("mtime")), LastSnapshot: d.String("last-snapshot")}
+	f.LastTime, _ = SnapshotTime(f.LastSnapshot)
+	return f
+}
+
+// snapshotLayout is how keepsaked names snapshots: their UTC start time.
+const snapshotLayout = "2006-01-02T150405Z"
+
+// SnapshotTime reads the time in a snapshot's name.
+func SnapshotTime(name string) (time.Time, bool) {
+	if len(name) < len(snapshotLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(snapshotLayout, name[:len(snapshotLayout)])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.Local(), true
+}
+
+// SortFiles puts the most recently deleted first (the newest backup that
+// still held them), then by path.
+func SortFiles(fs []File) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].LastSnapshot != fs[j].LastSnapshot {
+			return fs[i].LastSnapshot > fs[j].LastSnapshot
+		}
+		return fs[i].Path < fs[j].Path
+	})
+}
+
+// Period is a choice of "deleted since".
+type Period struct {
+	Label string
+	// Days back from now; 0 is any time. A month is a calendar month.
+	Days, Months int
+}
+
+// Periods are the choices, in the order the combo row shows them.
+var Periods = []Period{
+	{Label: "In the last day", Days: 1},
+	{Label: "In the last week", Days: 7},
+	{Label: "In the last month", Months: 1},
+	{Label: "At any time"},
+}
+
+// DefaultPeriod is the week: recent enough to be short, long enough to
+// find what someone misses after a few days.
+const DefaultPeriod = 1
+
+// Since is the start of period i before now; zero means any time.
+func Since(i int, now time.Time) time.Time {
+	if i < 0 || i >= len(Periods) {
+		return time.Time{}
+	}
+	p := Periods[i]
+	if p.Days == 0 && p.Months == 0 {
+		return time.Time{}
+	}
+	return now.AddDate(0, -p.Months, -p.Days)
+}
+
+// Options are the Deleted call's options for period i.
+func Options(i int, now time.Time) client.Options {
+	o := client.Options{}
+	if t := Since(i, now); !t.IsZero() {
+		o["since"] = t.UnixMicro()
+	}
+	return o
+}
+
+// Batch is what one Restore call brings back: paths of one snapshot.
+type Batch struct {
+	Snapshot string
+	Paths    []string
+}
+
+// Batches groups files by the snapshot to restore each from (its last),
+// oldest snapshot first, so that one call restores each group.
+func Batches(fs []File) []Batch {
+	by := map[string][]string{}
+	for _, f := range fs {
+		if f.LastSnapshot == "" || f.Path == "" {
+			continue
+		}
+		by[f.LastSnapshot] = append(by[f.LastSnapshot], f.Path)
+	}
+	out := make([]Batch, 0, len(by))
+	for s, ps := range by {
+		sort.Strings(ps)
+		out = append(out, Batch{Snapshot: s, Paths: dedupe(ps)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Snapshot < out[j].Snapshot })
+	return out
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Fraction is the progress of batch i of n, itself at progress (negative
+// when the job does not know); ok is false when nothing can be said.
+func Fraction(i, n int, progress float64) (float64, bool) {
+	if n <= 0 {
+		return 0, false
+	}
+	if progress < 0 {
+		if n == 1 {
+			return 0, false
+		}
+		progress = 0
+	}
+	f := (float64(i) + min(progress, 1)) / float64(n)
+	return min(max(f, 0), 1), true
+}
+
+// Written reads a finished restore job's message: where each item went,
+// one per line.
+func Written(message string) []string {
+	var out []string
+	for _, l := range strings.Split(message, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// RestoreSummary says what a restore did: how many came back, and how
+// many were put beside a file of the same name that exists again.
+func RestoreSummary(requested, written []string) string {
+	asked := map[string]bool{}
+	for _, p := range requested {
+		asked[p] = true
+	}
+	beside := 0
+	for _, w := range written {
+		if !asked[w] {
+			beside++
+		}
+	}
+	n := len(requested)
+	if n == 1 {
+		name := path.Base(requested[0])
+		if beside == 1 && len(written) == 1 {
+			return fmt.Sprintf("“%s” restored as “%s”", name, path.Base(written[0]))
+		}
+		return fmt.Sprintf("“%s” restored", name)
+	}
+	s := fmt.Sprintf("%d files restored", n)
+	switch {
+	case beside == 1:
+		s += ", 1 beside a file of the same name"
+	case beside > 1:
+		s += fmt.Sprintf(", %d beside files of the same name", beside)
+	}
+	return s
+}
+
+// MaxRows is how many files the page lists: past that a list is no help,
+// and a shorter period or a deeper folder is.
+const MaxRows = 1000
+
+// CountText is the line above the list.
+func CountText(total int) string {
+	switch {
+	case total == 1:
+		return "1 file deleted"
+	case total > MaxRows:
+		return fmt.Sprintf("%d files deleted. The %d deleted most recently are shown: choose a shorter time or a folder inside this one to see others.", total, MaxRows)
+	}
+	return fmt.Sprintf("%d files deleted", total)
+}
+
+// SelectedText counts the selection.
+func SelectedText(n int) string {
+	if n == 0 {
+		return "None selected"
+	}
+	return fmt.Sprintf("%d selected", n)
+}
+
+// SizeText is a file's size, or what it is when a size says nothing.
+func SizeText(f File) string {
+	switch f.Type {
+	case "dir":
+		return "Folder"
+	case "symlink":
+		return "Link"
+	}
+	return humanize.Size(f.Size)
+}
+
+// LastText says which backup last held the file.
+func LastText(f File, now time.Time) string {
+	if f.LastTime.IsZero() {
+		return "Last backed up in " + f.LastSnapshot
+	}
+	return "Last backed up " + humanize.When(f.LastTime, now)
+}
+
+// EmptyText says that nothing was deleted, for which folder and time.
+func EmptyText(folder string, period int) string {
+	when := ""
+	switch period {
+	case 0:
+		when = " in the last day"
+	case 1:
+		when = " in the last week"
+	case 2:
+		when = " in the last month"
+	}
+	return "The backups show no file deleted from " + folder + when + "."
+}
+
+// FolderText shows a folder the way the Files app does: the home folder as ~.
+func FolderText(dir, home string) string {
+	home = strings.TrimSuffix(home, "/")
+	switch {
+	case home == "" || home == "/":
+		return dir
+	case dir == home:
+		return "~"
+	case strings.HasPrefix(dir, home+"/"):
+		return "~" + dir[len(home):]
+	}
+	return dir
+}
+
+// Escape makes text safe for labels that read Pango markup (libadwaita
+// rows and status pages): file names can hold & and <.
+func Escape(s string) string { return markupEscaper.Replace(s) }
+
+var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

@@ -1,0 +1,295 @@
+// Package history is the version history of one backed-up file: a
+// window listing the distinct contents it had, newest first, each of
+// which can be opened read-only or restored beside the current file.
+package history
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/core/glib"
+	"github.com/diamondburned/gotk4/pkg/gdk/v4"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+//go:embed history.ui
+var historyUI string
+
+// Window is the history of one file.
+type Window struct {
+	*adw.Window `ui:"root"`
+
+	Title            *adw.WindowTitle  `ui:"title"`
+	Toasts           *adw.ToastOverlay `ui:"toasts"`
+	Stack            *gtk.Stack        `ui:"stack"`
+	VersionList      *gtk.ListBox      `ui:"version_list"`
+	Status           *adw.StatusPage   `ui:"status"`
+	RetryButton      *gtk.Button       `ui:"retry_button"`
+	ProgressRevealer *gtk.Revealer     `ui:"progress_revealer"`
+	ProgressTitle    *gtk.Label        `ui:"progress_title"`
+	ProgressBar      *gtk.ProgressBar  `ui:"progress_bar"`
+	ProgressDetail   *gtk.Label        `ui:"progress_detail"`
+	CancelButton     *gtk.Button       `ui:"cancel_button"`
+
+	env     *ui.Env
+	path    string
+	profile string
+	home    string
+	buttons []*gtk.Button   // every row's buttons, off while a job runs
+	job     dbus.ObjectPath // the running restore ("/" while it starts)
+}
+
+// open windows by path: asking again for a file's history raises its
+// window instead of stacking copies. Touched on the main loop only.
+var open = map[string]*Window{}
+
+// Open shows the version history of path.
+func Open(env *ui.Env, path string) {
+	if w, ok := open[path]; ok {
+		w.Present()
+		return
+	}
+	w := &Window{env: env, path: path, profile: env.Profile()}
+	w.home, _ = os.UserHomeDir()
+	ui.Fill(w, historyUI)
+	name := filepath.Base(path)
+	w.SetTitle(name)
+	w.Title.SetTitle(name)
+	w.Title.SetSubtitle(Subtitle(path, w.home))
+	if parent := env.Window(); parent != nil {
+		w.SetTransientFor(parent)
+	}
+	w.SetModal(false)
+	w.ConnectCloseRequest(func() bool {
+		delete(open, path)
+		return false
+	})
+	w.RetryButton.ConnectClicked(w.load)
+	w.CancelButton.ConnectClicked(w.cancel)
+	open[path] = w
+	w.load()
+	w.Present()
+}
+
+func (w *Window) load() {
+	profile, path := w.profile, w.path
+	w.Stack.SetVisibleChildName("loading")
+	ui.Call(w.env, func(c *client.Client) ([]client.Dict, error) {
+		ds, err := c.Versions(profile, path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("list the versions of %s: %w", path, err)
+		}
+		return ds, nil
+	}, func(ds []client.Dict, err error) {
+		if err != nil {
+			w.showMessage("dialog-warning-symbolic", "Versions Not Available", humanize.Error(err), true)
+			return
+		}
+		w.show(Versions(ds))
+	})
+}
+
+func (w *Window) showMessage(icon, title, description string, retry bool) {
+	w.Status.SetIconName(icon)
+	w.Status.SetTitle(title)
+	w.Status.SetDescription(escape(description))
+	w.RetryButton.SetVisible(retry)
+	w.Stack.SetVisibleChildName("message")
+}
+
+func (w *Window) show(versions []Version) {
+	for c := w.VersionList.FirstChild(); c != nil; c = w.VersionList.FirstChild() {
+		w.VersionList.Remove(c)
+	}
+	w.buttons = nil
+	if len(versions) == 0 {
+		w.showMessage("document-open-recent-symbolic", "No Versions",
+			"This file is not in any backup, or you may not read the backed-up copies.", false)
+		return
+	}
+	latest := ""
+	if prof, ok := w.env.State().Profile(w.profile); ok {
+		latest = prof.LastSnapshot
+	}
+	now := time.Now()
+	for _, v := range versions {
+		title, subtitle := Label(v, w.path, w.home, latest, now)
+		row := adw.NewActionRow()
+		// libadwaita 1.2 reads row titles as markup; these are plain text.
+		row.SetObjectProperty("use-markup", false)
+		row.SetTitle(title)
+		row.SetSubtitle(subtitle)
+		row.SetTitleLines(2)
+		row.SetSubtitleLines(3)
+
+		openButton := gtk.NewButtonWithMnemonic("_Open")
+		openButton.SetTooltipText("Open a read-only copy")
+		openButton.SetVAlign(gtk.AlignCenter)
+		v := v
+		openButton.ConnectClicked(func() { w.open(v) })
+		restoreButton := gtk.NewButtonWithMnemonic("_Restore")
+		restoreButton.SetTooltipText("Restore to the original place, keeping both versions")
+		restoreButton.SetVAlign(gtk.AlignCenter)
+		restoreButton.ConnectClicked(func() { w.restore(v) })
+		row.AddSuffix(openButton)
+		row.AddSuffix(restoreButton)
+		w.buttons = append(w.buttons, openButton, restoreButton)
+		w.VersionList.Append(row)
+	}
+	w.Stack.SetVisibleChildName("list")
+	w.syncButtons()
+}
+
+func (w *Window) syncButtons() {
+	for _, b := range w.buttons {
+		b.SetSensitive(w.job == "")
+	}
+}
+
+// open restores the version into a fresh private folder, makes the copy
+// read-only (it is a look at the past, not a place to edit) and opens it
+// with the default app.
+func (w *Window) open(v Version) {
+	name := filepath.Base(v.Path)
+	w.run(v, "Opening “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+		base := OpenBase(os.Getenv("XDG_RUNTIME_DIR"), userCacheDir(), os.TempDir())
+		if err := os.MkdirAll(base, 0o700); err != nil {
+			return "", fmt.Errorf("make a folder for the copy: %w", err)
+		}
+		// A folder per copy: the restore never has to rename around an
+		// earlier copy, so the app shows the file's own name.
+		dir, err := os.MkdirTemp(base, "open-")
+		if err != nil {
+			return "", fmt.Errorf("make a folder for the copy: %w", err)
+		}
+		job, err := c.Restore(w.profile, v.Snapshot, []string{v.Path}, client.Options{"to": dir})
+		if err != nil {
+			return "", fmt.Errorf("copy %s from %s: %w", v.Path, v.Snapshot, err)
+		}
+		j, err := follow(job)
+		if err != nil {
+			return "", fmt.Errorf("copy %s from %s: %w", v.Path, v.Snapshot, err)
+		}
+		copied := Restored(j.Message, dir, v.Path)
+		if err := os.Chmod(copied, 0o444); err != nil {
+			return "", fmt.Errorf("make the copy read-only: %w", err)
+		}
+		return copied, nil
+	}, func(copied string) {
+		gtk.ShowURI(&w.Window.Window, FileURI(copied), gdk.CURRENT_TIME)
+	})
+}
+
+// restore puts the version back where it was in its latest backup; the
+// service keeps both when the file is there ("name (restored …)").
+func (w *Window) restore(v Version) {
+	name := filepath.Base(v.Path)
+	w.run(v, "Restoring “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+		job, err := c.Restore(w.profile, v.Snapshot, []string{v.Path}, nil)
+		if err != nil {
+			return "", fmt.Errorf("restore %s from %s: %w", v.Path, v.Snapshot, err)
+		}
+		j, err := follow(job)
+		if err != nil {
+			return "", fmt.Errorf("restore %s from %s: %w", v.Path, v.Snapshot, err)
+		}
+		return Restored(j.Message, "", v.Path), nil
+	}, func(where string) {
+		w.Toasts.AddToast(adw.NewToast(escape(RestoredText(where, w.home))))
+	})
+}
+
+// run does work off the main loop with the progress shown, one job at a
+// time; follow waits for a job and feeds the progress bar.
+func (w *Window) run(v Version, title string,
+	work func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error),
+	done func(string)) {
+	if w.job != "" {
+		return
+	}
+	w.job = "/"
+	w.syncButtons()
+	w.ProgressTitle.SetLabel(title)
+	w.ProgressDetail.SetLabel("Starting…")
+	w.ProgressBar.SetFraction(0)
+	w.CancelButton.SetSensitive(false)
+	w.ProgressRevealer.SetRevealChild(true)
+	ui.Call(w.env, func(c *client.Client) (string, error) {
+		return work(c, func(job dbus.ObjectPath) (client.Job, error) {
+			glib.IdleAdd(func() {
+				w.job = job
+				w.CancelButton.SetSensitive(true)
+			})
+			return c.Wait(context.Background(), job, func(j client.Job) {
+				glib.IdleAdd(func() { w.showProgress(j) })
+			})
+		})
+	}, func(result string, err error) {
+		w.job = ""
+		w.ProgressRevealer.SetRevealChild(false)
+		w.syncButtons()
+		switch {
+		case kerr.Is(err, kerr.Cancelled):
+			w.Toasts.AddToast(adw.NewToast("Restore cancelled"))
+		case err != nil:
+			w.Toasts.AddToast(adw.NewToast(escape(humanize.Error(err))))
+		default:
+			done(result)
+		}
+	})
+}
+
+func (w *Window) showProgress(j client.Job) {
+	if j.Finished {
+		return
+	}
+	if j.Progress >= 0 {
+		w.ProgressBar.SetFraction(j.Progress)
+	} else {
+		w.ProgressBar.Pulse()
+	}
+	w.ProgressDetail.SetLabel(humanize.Progress(j, time.Now()))
+	w.CancelButton.SetSensitive(j.Cancelable)
+}
+
+func (w *Window) cancel() {
+	job := w.job
+	if job == "" || job == "/" {
+		return
+	}
+	w.CancelButton.SetSensitive(false)
+	ui.Call(w.env, func(c *client.Client) (struct{}, error) {
+		if err := c.Cancel(job, nil); err != nil {
+			return struct{}{}, fmt.Errorf("cancel the restore: %w", err)
+		}
+		return struct{}{}, nil
+	}, func(_ struct{}, err error) {
+		if err != nil {
+			w.CancelButton.SetSensitive(true)
+			w.Toasts.AddToast(adw.NewToast(escape(humanize.Error(err))))
+		}
+	})
+}
+
+func userCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// escape makes text safe where libadwaita reads Pango markup (toast
+// titles, status page descriptions): paths may hold "&" or "<".
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

@@ -1,0 +1,238 @@
+package history
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// Version is one distinct content a file had.
+type Version struct {
+	SHA256             string
+	Size               int64
+	Mtime, First, Last time.Time
+	// Paths are the names it had; Snapshots every backup holding it.
+	Paths, Snapshots []string
+	// Snapshot and Path are where it is restored from: the latest backup
+	// holding it and the name it had there.
+	Snapshot, Path string
+}
+
+// Versions turns the service's Versions result into rows, newest first.
+// Entries with the same content are merged: one row per content is what
+// "versions" means to a person.
+func Versions(ds []client.Dict) []Version {
+	var out []Version
+	bySHA := map[string]int{}
+	for _, d := range ds {
+		v := Version{
+			SHA256:    d.String("sha256"),
+			Size:      d.Int("size"),
+			Mtime:     client.Time(d.Int("mtime")),
+			First:     client.Time(d.Int("first")),
+			Last:      client.Time(d.Int("last")),
+			Paths:     d.Strings("paths"),
+			Snapshots: d.Strings("snapshots"),
+		}
+		v.Snapshot, v.Path = source(v.Paths, v.Snapshots)
+		if v.Snapshot == "" || v.Path == "" {
+			continue // nothing to restore it from
+		}
+		if v.Last.IsZero() {
+			v.Last = v.First
+		}
+		if i, ok := bySHA[v.SHA256]; ok && v.SHA256 != "" {
+			out[i] = merge(out[i], v)
+			continue
+		}
+		if v.SHA256 != "" {
+			bySHA[v.SHA256] = len(out)
+		}
+		out = append(out, v)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Last.Equal(b.Last) {
+			return a.Last.After(b.Last)
+		}
+		return a.First.After(b.First)
+	})
+	return out
+}
+
+// source picks where a version is restored from. The service lists a
+// version's places in order and concatenates their snapshots in the same
+// order, so the last snapshot belongs to the last path.
+func source(paths, snaps []string) (snapshot, p string) {
+	if len(paths) == 0 || len(snaps) == 0 {
+		return "", ""
+	}
+	return snaps[len(snaps)-1], paths[len(paths)-1]
+}
+
+func merge(a, b Version) Version {
+	out := a
+	if b.Last.After(a.Last) {
+		out.Snapshot, out.Path, out.Last, out.Mtime = b.Snapshot, b.Path, b.Last, b.Mtime
+	}
+	if b.First.Before(a.First) {
+		out.First = b.First
+	}
+	out.Paths = union(a.Paths, b.Paths)
+	out.Snapshots = union(a.Snapshots, b.Snapshots)
+	sort.Strings(out.Snapshots) // names are UTC timestamps
+	return out
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string{}, a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Label is a version's row: the title says when it was first backed up,
+// the subtitle how long it stayed, its size and its other names.
+func Label(v Version, file, home, latest string, now time.Time) (title, subtitle string) {
+	title = DateLabel(v.First, now)
+	var parts []string
+	switch {
+	case latest != "" && v.Snapshot == latest:
+		parts = append(parts, "In the latest backup")
+	case !v.Last.IsZero() && !v.Last.Equal(v.First):
+		parts = append(parts, "Until "+lowerDate(v.Last, now))
+	}
+	parts = append(parts, humanize.Size(v.Size))
+	if r := RenamedFrom(v, file, home); r != "" {
+		parts = append(parts, r)
+	}
+	return title, strings.Join(parts, " · ")
+}
+
+// RenamedFrom names the other names a version had ("" when it only had
+// the file's): just the name when it stayed in the same folder.
+func RenamedFrom(v Version, file, home string) string {
+	var others []string
+	for _, p := range v.Paths {
+		if p == file {
+			continue
+		}
+		if path.Dir(p) == path.Dir(file) {
+			others = append(others, "“"+path.Base(p)+"”")
+		} else {
+			others = append(others, "“"+tilde(p, home)+"”")
+		}
+	}
+	switch len(others) {
+	case 0:
+		return ""
+	case 1:
+		return "Renamed from " + others[0]
+	case 2:
+		return "Renamed from " + others[0] + " and " + others[1]
+	}
+	return fmt.Sprintf("Renamed from %s and %d other names", others[0], len(others)-1)
+}
+
+// DateLabel is a time as a title, with the time of day: "Today at
+// 10:00", "Yesterday at 09:30", "22 November at 10:00", "22 November
+// 2025 at 10:00".
+func DateLabel(t, now time.Time) string {
+	if t.IsZero() {
+		return "Unknown Time"
+	}
+	t = t.In(now.Location())
+	switch {
+	case sameDay(t, now):
+		return "Today at " + t.Format("15:04")
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "Yesterday at " + t.Format("15:04")
+	case t.Year() == now.Year():
+		return t.Format("2 January at 15:04")
+	}
+	return t.Format("2 January 2006 at 15:04")
+}
+
+func lowerDate(t, now time.Time) string {
+	s := DateLabel(t, now)
+	if strings.HasPrefix(s, "Today") || strings.HasPrefix(s, "Yesterday") || strings.HasPrefix(s, "Unknown") {
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.In(a.Location()).Date()
+	return ay == by && am == bm && ad == bd
+}
+
+func tilde(p, home string) string {
+	if home == "" || home == "/" {
+		return p
+	}
+	home = path.Clean(home)
+	if p == home {
+		return "~"
+	}
+	if strings.HasPrefix(p, home+"/") {
+		return "~" + p[len(home):]
+	}
+	return p
+}
+
+// Subtitle is the window's subtitle: the folder the file is in.
+func Subtitle(file, home string) string {
+	return tilde(path.Dir(file), home)
+}
+
+// OpenBase is the folder read-only copies are restored into. The
+// service runs with PrivateTmp=yes, so a folder in /tmp would be the
+// service's own, invisible to the app: the user's runtime folder comes
+// first (private, in memory, emptied at logout), then the cache; the
+// temporary folder only when neither is known.
+func OpenBase(runtimeDir, cacheDir, tempDir string) string {
+	switch {
+	case runtimeDir != "":
+		return filepath.Join(runtimeDir, "keepsake", "versions")
+	case cacheDir != "":
+		return filepath.Join(cacheDir, "keepsake", "versions")
+	}
+	return filepath.Join(tempDir, "keepsake-versions")
+}
+
+// Restored is where a restore put the file: the job's message names it
+// (first line), else the service's rule To/<base name>.
+func Restored(message, to, file string) string {
+	for _, l := range strings.Split(message, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	if to == "" {
+		return file
+	}
+	return filepath.Join(to, path.Base(file))
+}
+
+// RestoredText is the toast after a restore.
+func RestoredText(where, home string) string {
+	return "Restored to " + tilde(where, home)
+}
+
+// FileURI is the file:// URI of an absolute path, escaped.
+func FileURI(p string) string {
+	return (&url.URL{Scheme: "file", Path: p}).String()
+}

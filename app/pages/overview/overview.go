@@ -1,0 +1,222 @@
+package overview
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+)
+
+//go:embed overview.ui
+var overviewUI string
+
+// Page is the overview.
+type Page struct {
+	*gtk.ScrolledWindow `ui:"root"`
+
+	StateIcon    *gtk.Image            `ui:"state_icon"`
+	Headline     *gtk.Label            `ui:"headline"`
+	Summary      *gtk.Label            `ui:"summary"`
+	JobBox       *gtk.Box              `ui:"job_box"`
+	JobTitle     *gtk.Label            `ui:"job_title"`
+	JobProgress  *gtk.ProgressBar      `ui:"job_progress"`
+	JobDetail    *gtk.Label            `ui:"job_detail"`
+	CancelButton *gtk.Button           `ui:"cancel_button"`
+	BackupButton *gtk.Button           `ui:"backup_button"`
+	ErrorGroup   *adw.PreferencesGroup `ui:"error_group"`
+	ErrorRow     *adw.ActionRow        `ui:"error_row"`
+	DriveRow     *adw.ActionRow        `ui:"drive_row"`
+	DriveState   *gtk.Label            `ui:"drive_state"`
+	FoldersRow   *adw.ActionRow        `ui:"folders_row"`
+	ScheduleRow  *adw.ActionRow        `ui:"schedule_row"`
+
+	env *ui.Env
+	job dbus.ObjectPath // the job the progress shows
+}
+
+// New builds the overview.
+func New(env *ui.Env) *Page {
+	p := &Page{env: env}
+	ui.Fill(p, overviewUI)
+	p.BackupButton.ConnectClicked(p.backUpNow)
+	p.CancelButton.ConnectClicked(p.cancel)
+	return p
+}
+
+func (p *Page) backUpNow() {
+	name := p.env.Profile()
+	p.BackupButton.SetSensitive(false)
+	ui.Call(p.env, func(c *client.Client) (dbus.ObjectPath, error) {
+		return c.BackupNow(name, nil)
+	}, func(_ dbus.ObjectPath, err error) {
+		p.BackupButton.SetSensitive(true)
+		if err != nil {
+			p.env.Toast(humanize.Error(err))
+		}
+		p.env.Refresh()
+	})
+}
+
+func (p *Page) cancel() {
+	job := p.job
+	if job == "" {
+		return
+	}
+	p.CancelButton.SetSensitive(false)
+	ui.Call(p.env, func(c *client.Client) (struct{}, error) {
+		return struct{}{}, c.Cancel(job, nil)
+	}, func(_ struct{}, err error) {
+		p.CancelButton.SetSensitive(true)
+		if err != nil {
+			p.env.Toast(humanize.Error(err))
+		}
+		p.env.Refresh()
+	})
+}
+
+// Update shows a reading of the service.
+func (p *Page) Update(st live.State) {
+	prof, ok := st.Profile(p.env.Profile())
+	if !ok {
+		return
+	}
+	now := time.Now()
+	v := View(st, prof, now)
+	p.StateIcon.SetFromIconName(v.Icon)
+	p.Headline.SetLabel(v.Headline)
+	p.Summary.SetLabel(v.Summary)
+	p.ErrorGroup.SetVisible(v.Error != "")
+	p.ErrorRow.SetTitle(v.Error)
+	p.DriveRow.SetTitle(v.DriveTitle)
+	p.DriveRow.SetSubtitle(v.DriveSubtitle)
+	p.DriveState.SetLabel(v.DriveState)
+	p.FoldersRow.SetSubtitle(v.Folders)
+	p.ScheduleRow.SetSubtitle(v.Schedule)
+
+	p.job = ""
+	job, running := st.Job(prof.Job)
+	p.JobBox.SetVisible(running && !job.Finished)
+	p.BackupButton.SetVisible(!(running && !job.Finished))
+	if running && !job.Finished {
+		p.job = job.Path
+		p.JobTitle.SetLabel(humanize.Operation(job.Operation))
+		if job.Progress > 0 {
+			p.JobProgress.SetFraction(job.Progress)
+		} else {
+			p.JobProgress.Pulse()
+		}
+		p.JobDetail.SetLabel(humanize.Progress(job, now))
+		p.CancelButton.SetVisible(job.Cancelable)
+	}
+}
+
+// ViewModel is what the overview shows, computed without GTK.
+type ViewModel struct {
+	Icon, Headline, Summary               string
+	Error                                 string
+	DriveTitle, DriveSubtitle, DriveState string
+	Folders, Schedule                     string
+}
+
+// View computes the overview of a profile.
+func View(st live.State, prof client.Profile, now time.Time) ViewModel {
+	v := ViewModel{Icon: "emblem-ok-symbolic", Headline: humanize.State(prof)}
+	switch dbusapi.ProfileState(prof.State) {
+	case dbusapi.StateFailed:
+		v.Icon = "dialog-warning-symbolic"
+	case dbusapi.StateRunning:
+		v.Icon = "emblem-synchronizing-symbolic"
+	case dbusapi.StateWaitingForDrive, dbusapi.StateNoDrive:
+		v.Icon = "drive-harddisk-symbolic"
+	}
+	if prof.LastSuccess == 0 && dbusapi.ProfileState(prof.State) == dbusapi.StateIdle {
+		v.Headline = "Not backed up yet"
+	}
+	last := "Last backup: " + humanize.When(client.Time(prof.LastSuccess), now)
+	next := ""
+	if prof.NextRun > 0 {
+		next = "Next: " + humanize.Until(client.Time(prof.NextRun), now)
+	} else if prof.Interval == 0 {
+		next = "Backups run when you ask"
+	}
+	v.Summary = strings.TrimSpace(last + "\n" + next)
+	if prof.LastResult != "" && prof.LastResult != "Cancelled" {
+		v.Error = humanize.ErrorText(prof.LastResult, prof.LastMessage)
+	}
+	if prof.WatchProblem != "" && v.Error == "" {
+		v.Error = "Changes are not watched (" + prof.WatchProblem + "), so backups read every folder."
+	}
+
+	v.DriveTitle = "No drive chosen"
+	v.DriveState = ""
+	if d, ok := st.Drive(prof.Drive); ok {
+		v.DriveTitle = DriveName(d)
+		switch {
+		case d.Present:
+			v.DriveState = "Connected"
+		default:
+			v.DriveState = "Not connected"
+		}
+		if d.Warning != "" {
+			v.DriveSubtitle = d.Warning
+		} else if free := freeOf(d, prof); free >= 0 {
+			v.DriveSubtitle = humanize.Size(free) + " free"
+			if d.Size > 0 {
+				v.DriveSubtitle += " of " + humanize.Size(int64(d.Size))
+			}
+		}
+	} else if prof.DriveUUID != "" {
+		v.DriveTitle = "Drive " + prof.DriveUUID
+		v.DriveState = "Not connected"
+	}
+	switch len(prof.Sources) {
+	case 0:
+		v.Folders = "None"
+	case 1, 2, 3:
+		v.Folders = strings.Join(prof.Sources, ", ")
+	default:
+		v.Folders = fmt.Sprintf("%s and %d more", strings.Join(prof.Sources[:2], ", "), len(prof.Sources)-2)
+	}
+	v.Schedule = upper(humanize.Interval(time.Duration(prof.Interval) * time.Second))
+	if prof.OnChange {
+		v.Schedule += ", and after changes"
+	}
+	if prof.OnPlug {
+		v.Schedule += ", and when the drive is plugged in"
+	}
+	return v
+}
+
+func freeOf(d client.Drive, prof client.Profile) int64 {
+	if d.Free >= 0 && (d.Free > 0 || d.Present) {
+		return d.Free
+	}
+	return prof.TargetFree
+}
+
+// DriveName is how a drive is called: its label, else its size.
+func DriveName(d client.Drive) string {
+	if d.Label != "" {
+		return d.Label
+	}
+	if d.Size > 0 {
+		return humanize.Size(int64(d.Size)) + " Drive"
+	}
+	return "Drive " + d.UUID
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

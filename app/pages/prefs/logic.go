@@ -1,0 +1,286 @@
+package prefs
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/pages/setup"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// This file holds the window's decisions, apart from GTK so that go test
+// checks them without a display.
+
+// Interval is one choice of the schedule's combo row.
+type Interval struct {
+	Seconds uint64
+	Label   string
+}
+
+var standardIntervals = []Interval{
+	{3600, "Every hour"},
+	{6 * 3600, "Every 6 hours"},
+	{24 * 3600, "Every day"},
+	{0, "Only when I ask"},
+}
+
+// Intervals lists the combo row's choices and which one the profile has.
+// An interval set elsewhere (the settings file, keepsakectl) gets its own
+// entry, so opening the window does not change it.
+func Intervals(current uint64) ([]Interval, int) {
+	out := append([]Interval(nil), standardIntervals...)
+	for i, iv := range out {
+		if iv.Seconds == current {
+			return out, i
+		}
+	}
+	label := humanize.Interval(time.Duration(current) * time.Second)
+	out = append(out, Interval{current, strings.ToUpper(label[:1]) + label[1:]})
+	return out, len(out) - 1
+}
+
+// Retention is the retention setting taken apart.
+type Retention struct {
+	TimeMachine bool
+	// Counts per tier; 0 keeps none by that tier. KeepLast and Yearly have
+	// no control in the window but survive a change of the others.
+	KeepLast, Hourly, Daily, Weekly, Monthly, Yearly int
+}
+
+// DefaultCustom are the counts offered when switching away from the Time
+// Machine schedule: close to what it keeps, plus a year of monthlies.
+var DefaultCustom = Retention{Hourly: 24, Daily: 30, Weekly: 52, Monthly: 12}
+
+// ParseRetention reads the profile's Retention property ("time-machine",
+// "" or "hourly=24 daily=30 ..."). ok is false for a text it cannot read,
+// which is then shown as the Time Machine schedule.
+func ParseRetention(s string) (r Retention, ok bool) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' })
+	if len(fields) == 0 || len(fields) == 1 && fields[0] == "time-machine" {
+		return Retention{TimeMachine: true}, true
+	}
+	for _, f := range fields {
+		k, v, found := strings.Cut(f, "=")
+		n, err := strconv.Atoi(v)
+		if !found || err != nil || n < 1 {
+			return Retention{TimeMachine: true}, false
+		}
+		switch k {
+		case "keep-last":
+			r.KeepLast = n
+		case "hourly":
+			r.Hourly = n
+		case "daily":
+			r.Daily = n
+		case "weekly":
+			r.Weekly = n
+		case "monthly":
+			r.Monthly = n
+		case "yearly":
+			r.Yearly = n
+		default:
+			return Retention{TimeMachine: true}, false
+		}
+	}
+	return r, true
+}
+
+// String is the setting for Configure. Custom counts that are all zero
+// keep nothing by any tier, which the service reads as the Time Machine
+// schedule: say so rather than send an empty text.
+func (r Retention) String() string {
+	if r.TimeMachine {
+		return "time-machine"
+	}
+	var parts []string
+	for _, t := range []struct {
+		key string
+		n   int
+	}{{"keep-last", r.KeepLast}, {"hourly", r.Hourly}, {"daily", r.Daily}, {"weekly", r.Weekly}, {"monthly", r.Monthly}, {"yearly", r.Yearly}} {
+		if t.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", t.key, t.n))
+		}
+	}
+	if len(parts) == 0 {
+		return "time-machine"
+	}
+	return strings.Join(parts, " ")
+}
+
+// Counts is r's counts, or DefaultCustom's for the Time Machine schedule
+// (what the spin buttons show, dimmed, until Custom is chosen).
+func (r Retention) Counts() Retention {
+	if r.TimeMachine {
+		return DefaultCustom
+	}
+	return r
+}
+
+// MinFree turns what the user typed into the min-free setting: "2%" as it
+// is, a size in decimal units (as GNOME shows them: "20 GB") or binary
+// ones ("20 GiB") as a number of bytes, since the service reads a bare
+// "20G" as GiB. problem is a sentence when the text is not understood.
+func MinFree(text string) (setting, problem string) {
+	const help = "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
+	s := strings.ReplaceAll(strings.TrimSpace(text), ",", ".")
+	if s == "" {
+		return "", help
+	}
+	if v, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
+			return "", "A percentage must be from 0% to 100%."
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64) + "%", ""
+	}
+	i := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = strings.TrimSpace(s[:i]), strings.ToLower(strings.TrimSpace(s[i:]))
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || f < 0 {
+		return "", help
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1, "byte": 1, "bytes": 1,
+		"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	}[unit]
+	if mult == 0 {
+		return "", help
+	}
+	b := f * mult
+	if b > 1<<60 {
+		return "", "That is more space than any drive has."
+	}
+	return strconv.FormatInt(int64(math.Round(b)), 10), ""
+}
+
+// AddPattern adds an exclusion pattern; problem is a sentence when it
+// cannot be added (the service checks the pattern's syntax itself).
+func AddPattern(list []string, pattern string) (out []string, problem string) {
+	p := strings.TrimSpace(pattern)
+	switch {
+	case p == "":
+		return list, "Write a pattern first, such as *.iso or ~/Videos/."
+	case strings.HasPrefix(p, "#"):
+		// The service would read it as a comment and skip nothing.
+		return list, "A pattern cannot start with #. Write \\# for a name that starts with #."
+	}
+	for _, l := range list {
+		if l == p {
+			return list, p + " is already skipped."
+		}
+	}
+	return append(append([]string{}, list...), p), ""
+}
+
+// RemovePattern removes one exclusion pattern.
+func RemovePattern(list []string, pattern string) []string {
+	out := []string{}
+	for _, l := range list {
+		if l != pattern {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// OfflineSubtitle describes the offline copy, with its size once known,
+// so the user knows the cost before switching it on.
+func OfflineSubtitle(size uint64, known bool, problem string) string {
+	s := "Reinstall apps without an internet connection."
+	switch {
+	case problem != "":
+		return s + " Its size is not known: " + problem
+	case !known:
+		return s + " Working out its size…"
+	}
+	return s + " Takes about " + humanize.Size(int64(size)) + " on the drive."
+}
+
+// View is what the window shows of a profile and the drives, computed
+// without GTK; the window redraws only the parts that differ.
+type View struct {
+	DriveTitle, DriveSubtitle, DriveState string
+	HasDrive                              bool
+	Others                                []setup.DriveChoice
+	Sources, Excludes                     []string
+	Intervals                             []Interval
+	Interval                              int
+	OnChange, OnPlug, SkipOnBattery       bool
+	Retention                             Retention
+	Flatpak, FlatpakOffline               bool
+}
+
+// MakeView computes the window's view of a profile.
+func MakeView(prof client.Profile, drives []client.Drive) View {
+	v := View{
+		Sources:        append([]string{}, prof.Sources...),
+		Excludes:       append([]string{}, prof.Excludes...),
+		OnChange:       prof.OnChange,
+		OnPlug:         prof.OnPlug,
+		SkipOnBattery:  prof.SkipOnBattery,
+		Flatpak:        prof.Flatpak,
+		FlatpakOffline: prof.FlatpakOffline,
+	}
+	v.Intervals, v.Interval = Intervals(prof.Interval)
+	v.Retention, _ = ParseRetention(prof.Retention)
+	v.DriveTitle, v.DriveSubtitle, v.DriveState, v.HasDrive = CurrentDrive(prof, drives)
+	v.Others = []setup.DriveChoice{}
+	for _, d := range drives {
+		if d.UUID != prof.DriveUUID {
+			v.Others = append(v.Others, setup.Choice(d))
+		}
+	}
+	return v
+}
+
+// CurrentDrive describes the profile's backup drive.
+func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, state string, ok bool) {
+	if prof.DriveUUID == "" {
+		return "No Drive Chosen", "Choose one of the drives below to back up to.", "", false
+	}
+	var d client.Drive
+	found := false
+	for _, x := range drives {
+		if x.UUID == prof.DriveUUID {
+			d, found = x, true
+		}
+	}
+	if !found {
+		return "Drive " + prof.DriveUUID, "Not connected. Plug it in to back up to it.", "Not Connected", true
+	}
+	var parts []string
+	if d.Size > 0 {
+		parts = append(parts, humanize.Size(int64(d.Size)))
+	}
+	free := d.Free
+	if free < 0 || !d.Present {
+		free = prof.TargetFree
+	}
+	if free >= 0 {
+		s := humanize.Size(free) + " free"
+		if !d.Present {
+			s += " when last seen"
+		}
+		parts = append(parts, s)
+	}
+	if d.Filesystem != "" {
+		parts = append(parts, d.Filesystem)
+	}
+	subtitle = strings.Join(parts, " · ")
+	if d.Warning != "" {
+		subtitle = strings.TrimSpace(subtitle + "\n" + strings.ToUpper(d.Warning[:1]) + d.Warning[1:])
+	}
+	state = "Connected"
+	if !d.Present {
+		state = "Not Connected"
+	}
+	return setup.DriveName(d), subtitle, state, true
+}

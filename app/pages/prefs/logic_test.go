@@ -1,0 +1,183 @@
+package prefs
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+func TestIntervals(t *testing.T) {
+	cases := []struct {
+		current   uint64
+		wantIndex int
+		wantLabel string
+		wantLen   int
+	}{
+		{3600, 0, "Every hour", 4},
+		{6 * 3600, 1, "Every 6 hours", 4},
+		{86400, 2, "Every day", 4},
+		{0, 3, "Only when I ask", 4},
+		{1800, 4, "Every 30 minutes", 5},
+		{7 * 86400, 4, "Every 7 days", 5},
+	}
+	for _, c := range cases {
+		opts, i := Intervals(c.current)
+		if i != c.wantIndex || len(opts) != c.wantLen || opts[i].Label != c.wantLabel || opts[i].Seconds != c.current {
+			t.Errorf("Intervals(%d) = %v, %d; want %q at %d of %d", c.current, opts, i, c.wantLabel, c.wantIndex, c.wantLen)
+		}
+	}
+}
+
+func TestRetention(t *testing.T) {
+	cases := []struct {
+		in     string
+		want   Retention
+		ok     bool
+		output string
+	}{
+		{"time-machine", Retention{TimeMachine: true}, true, "time-machine"},
+		{"", Retention{TimeMachine: true}, true, "time-machine"},
+		{"hourly=24 daily=30 weekly=8", Retention{Hourly: 24, Daily: 30, Weekly: 8}, true, "hourly=24 daily=30 weekly=8"},
+		{"keep-last=10,yearly=3 monthly=12", Retention{KeepLast: 10, Monthly: 12, Yearly: 3}, true, "keep-last=10 monthly=12 yearly=3"},
+		{"hourly=x", Retention{TimeMachine: true}, false, "time-machine"},
+		{"fortnightly=2", Retention{TimeMachine: true}, false, "time-machine"},
+		{"daily=0", Retention{TimeMachine: true}, false, "time-machine"},
+	}
+	for _, c := range cases {
+		got, ok := ParseRetention(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseRetention(%q) = %+v, %v; want %+v, %v", c.in, got, ok, c.want, c.ok)
+		}
+		if s := got.String(); s != c.output {
+			t.Errorf("ParseRetention(%q).String() = %q, want %q", c.in, s, c.output)
+		}
+	}
+	if s := (Retention{}).String(); s != "time-machine" {
+		t.Errorf("all-zero custom counts = %q, want time-machine", s)
+	}
+	if c := (Retention{TimeMachine: true}).Counts(); c != DefaultCustom {
+		t.Errorf("Counts() of Time Machine = %+v", c)
+	}
+}
+
+func TestMinFree(t *testing.T) {
+	cases := []struct {
+		in, want string
+		bad      bool
+	}{
+		{"2%", "2%", false},
+		{" 2.5 % ", "2.5%", false},
+		{"2,5%", "2.5%", false},
+		{"20 GB", "20000000000", false},
+		{"20GB", "20000000000", false},
+		{"20 gb", "20000000000", false},
+		{"1.5 TB", "1500000000000", false},
+		{"500 MB", "500000000", false},
+		{"20 GiB", "21474836480", false},
+		{"1048576", "1048576", false},
+		{"", "", true},
+		{"lots", "", true},
+		{"101%", "", true},
+		{"-5%", "", true},
+		{"20 parsecs", "", true},
+		{"99999999 TB", "", true},
+	}
+	for _, c := range cases {
+		got, problem := MinFree(c.in)
+		if got != c.want || (problem != "") != c.bad {
+			t.Errorf("MinFree(%q) = %q, %q; want %q, bad %v", c.in, got, problem, c.want, c.bad)
+		}
+		if problem != "" && !strings.HasSuffix(problem, ".") {
+			t.Errorf("MinFree(%q) problem %q is not a sentence", c.in, problem)
+		}
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	list := []string{"*.iso"}
+	cases := []struct {
+		pattern string
+		want    []string
+		bad     bool
+	}{
+		{"~/Videos/", []string{"*.iso", "~/Videos/"}, false},
+		{"  node_modules/ ", []string{"*.iso", "node_modules/"}, false},
+		{"*.iso", list, true},
+		{"", list, true},
+		{"#notes", list, true},
+		{`\#notes`, []string{"*.iso", `\#notes`}, false},
+	}
+	for _, c := range cases {
+		got, problem := AddPattern(list, c.pattern)
+		if !reflect.DeepEqual(got, c.want) || (problem != "") != c.bad {
+			t.Errorf("AddPattern(%q) = %q, %q", c.pattern, got, problem)
+		}
+	}
+	if len(list) != 1 {
+		t.Errorf("AddPattern changed its input: %q", list)
+	}
+	if got := RemovePattern([]string{"a", "b", "a"}, "a"); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Errorf("RemovePattern = %q", got)
+	}
+	if got := RemovePattern([]string{"a"}, "a"); got == nil {
+		t.Error("RemovePattern must give an empty list, not nil: the service is told there are none")
+	}
+}
+
+func TestOfflineSubtitle(t *testing.T) {
+	if got := OfflineSubtitle(1_900_000_000, true, ""); !strings.Contains(got, "about 1.9 GB") {
+		t.Errorf("OfflineSubtitle = %q", got)
+	}
+	if got := OfflineSubtitle(0, false, ""); !strings.Contains(got, "Working out") {
+		t.Errorf("OfflineSubtitle = %q", got)
+	}
+	if got := OfflineSubtitle(0, false, "The backup service is not running."); !strings.Contains(got, "not known") {
+		t.Errorf("OfflineSubtitle = %q", got)
+	}
+}
+
+func TestMakeView(t *testing.T) {
+	drives := []client.Drive{
+		{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
+		{UUID: "d2", Label: "CAMERA", Filesystem: "vfat", Size: 64e9, Free: 1e9, Present: true, Unusable: "FAT cannot keep hard links"},
+		{UUID: "d3", Label: "Spare", Filesystem: "xfs", Size: 2e12, Free: 2e12, Present: true},
+	}
+	prof := client.Profile{
+		Name: "alice", Sources: []string{"/home/alice"}, DriveUUID: "d1", Interval: 86400,
+		OnChange: true, Retention: "daily=7", Flatpak: true, TargetFree: 3e11,
+	}
+	v := MakeView(prof, drives)
+	if v.DriveTitle != "Passport" || v.DriveState != "Connected" || !v.HasDrive || v.DriveSubtitle != "1.0 TB · 400 GB free · ext4" {
+		t.Errorf("drive = %q / %q / %q", v.DriveTitle, v.DriveSubtitle, v.DriveState)
+	}
+	if len(v.Others) != 2 || v.Others[0].Selectable() || !v.Others[1].Selectable() {
+		t.Errorf("others = %+v: the FAT drive is listed with its reason, the spare can be used", v.Others)
+	}
+	if v.Others[0].Subtitle != "FAT cannot keep hard links" {
+		t.Errorf("unusable subtitle = %q", v.Others[0].Subtitle)
+	}
+	if v.Interval != 2 || v.Retention != (Retention{Daily: 7}) || !v.OnChange || v.OnPlug || !v.Flatpak {
+		t.Errorf("view = %+v", v)
+	}
+
+	// The drive unplugged: its free space when last seen, and a warning.
+	drives[0].Present, drives[0].Free, drives[0].Warning = false, -1, "not seen for 15 days"
+	v = MakeView(prof, drives)
+	if v.DriveState != "Not Connected" || !strings.Contains(v.DriveSubtitle, "300 GB free when last seen") || !strings.Contains(v.DriveSubtitle, "Not seen for 15 days") {
+		t.Errorf("absent drive = %q / %q", v.DriveSubtitle, v.DriveState)
+	}
+
+	prof.DriveUUID = ""
+	v = MakeView(prof, drives)
+	if v.HasDrive || v.DriveTitle != "No Drive Chosen" || len(v.Others) != 3 {
+		t.Errorf("no drive: %q, %d others", v.DriveTitle, len(v.Others))
+	}
+
+	// Two readings of the same service give the same view, so the window
+	// does not redraw (and lose focus) on every refresh.
+	if !reflect.DeepEqual(MakeView(prof, drives), MakeView(prof, drives)) {
+		t.Error("MakeView is not stable")
+	}
+}

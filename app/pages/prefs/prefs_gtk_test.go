@@ -1,0 +1,129 @@
+package prefs
+
+import (
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// TestWindowWithDisplay builds the window from its .ui file and checks
+// that a change the service refuses (here: there is no service) puts the
+// control back. It needs a display: run it under xvfb-run.
+func TestWindowWithDisplay(t *testing.T) {
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		t.Skip("no display")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	gtk.Init()
+	adw.Init()
+
+	main := gtk.NewWindow()
+	st := live.State{
+		Profiles: []client.Profile{{
+			Name: "alice", Sources: []string{"/home/alice", "/srv/music"}, Excludes: []string{"*.iso"},
+			DriveUUID: "d1", Interval: 1800, OnChange: true, OnPlug: true, Retention: "daily=7 yearly=2", Flatpak: true,
+		}},
+		Drives: []client.Drive{
+			{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
+			{UUID: "d2", Label: "CAMERA", Filesystem: "vfat", Present: true, Unusable: "FAT cannot keep hard links"},
+			{UUID: "d3", Label: "Spare", Filesystem: "xfs", Size: 2e12, Free: 2e12, Present: true},
+		},
+	}
+	env := &ui.Env{
+		Client:  func() *client.Client { return nil },
+		State:   func() live.State { return st },
+		Profile: func() string { return "alice" },
+		Window:  func() *gtk.Window { return main },
+		Toast:   func(string) {},
+		Refresh: func() {},
+	}
+	Open(env)
+	w := current
+	if w == nil {
+		t.Fatal("no window")
+	}
+	pump()
+
+	if got := w.DriveRow.Title(); got != "Passport" {
+		t.Errorf("drive row = %q", got)
+	}
+	if len(w.otherRow) != 2 || len(w.srcRows) != 2 || len(w.exclRows) != 1 {
+		t.Errorf("rows: %d other drives, %d folders, %d patterns", len(w.otherRow), len(w.srcRows), len(w.exclRows))
+	}
+	if got := w.view.Intervals[w.IntervalRow.Selected()].Label; got != "Every 30 minutes" {
+		t.Errorf("interval shown = %q", got)
+	}
+	if !w.Custom.Active() || w.Daily.ValueAsInt() != 7 || w.Hourly.ValueAsInt() != 0 || !w.DailyRow.Sensitive() {
+		t.Errorf("retention shown: custom %v, daily %d", w.Custom.Active(), w.Daily.ValueAsInt())
+	}
+
+	// The user turns "After Changes" off; the service cannot be reached,
+	// so the switch goes back on.
+	w.OnChange.SetActive(false)
+	if w.OnChange.Sensitive() {
+		t.Error("the switch stays editable while its change is on the way")
+	}
+	waitFor(t, func() bool { return w.pending == 0 })
+	if !w.OnChange.Active() || !w.OnChange.Sensitive() {
+		t.Errorf("after a refused change the switch is active %v, sensitive %v", w.OnChange.Active(), w.OnChange.Sensitive())
+	}
+
+	// Time Machine chosen, refused: back to the custom counts.
+	w.TimeMachine.SetActive(true)
+	waitFor(t, func() bool { return w.pending == 0 })
+	if !w.Custom.Active() {
+		t.Error("retention not put back")
+	}
+
+	// A bad minimum free space never reaches the service.
+	w.MinFree.SetText("lots")
+	w.MinFreeSet.Emit("clicked")
+	if w.pending != 0 {
+		t.Error("a value MinFree refused was sent")
+	}
+
+	// The service's state changes elsewhere: the window follows.
+	st.Profiles[0].OnPlug = false
+	st.Drives = st.Drives[:2]
+	w.follow()
+	if w.OnPlug.Active() || len(w.otherRow) != 1 {
+		t.Errorf("after a change elsewhere: on-plug %v, %d other drives", w.OnPlug.Active(), len(w.otherRow))
+	}
+
+	Open(env)
+	if current != w {
+		t.Error("a second window was opened")
+	}
+	w.Close()
+	pump()
+	if current != nil {
+		t.Error("closed window still current")
+	}
+}
+
+func pump() {
+	ctx := glib.MainContextDefault()
+	for ctx.Iteration(false) {
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		pump()
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,206 @@
+package search
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// Limit is how many hits (versions, not files) one search asks for: a
+// short name can match a great many, and a person narrows the search
+// rather than scrolls through thousands.
+const Limit = 1000
+
+// Hit is one row of Search: one version of one path.
+type Hit struct {
+	Path, Type                  string
+	Size                        int64
+	Mtime, First, Last          time.Time
+	FirstSnapshot, LastSnapshot string
+}
+
+// HitFromDict reads a Search result.
+func HitFromDict(d client.Dict) Hit {
+	h := Hit{
+		Path: d.String("path"), Type: d.String("type"), Size: d.Int("size"),
+		Mtime: client.Time(d.Int("mtime")), First: client.Time(d.Int("first")), Last: client.Time(d.Int("last")),
+	}
+	if s := d.Strings("snapshots"); len(s) > 0 {
+		h.FirstSnapshot, h.LastSnapshot = s[0], s[len(s)-1]
+	}
+	return h
+}
+
+// Group is one file of the results: every version found at its path.
+type Group struct {
+	Path, Name, Dir, Type string
+	Versions              int
+	// Size and Mtime are the newest version's.
+	Size  int64
+	Mtime time.Time
+	// First and Last are the oldest and newest backups holding the path.
+	First, Last  time.Time
+	LastSnapshot string
+}
+
+// GroupHits turns one row per version into one group per path, the most
+// recently seen first. Folders are left out: their history is their
+// files', which a search finds by their own names.
+func GroupHits(hits []Hit) []Group {
+	byPath := map[string]*Group{}
+	var order []*Group
+	for _, h := range hits {
+		if h.Type == "dir" || h.Path == "" {
+			continue
+		}
+		g, ok := byPath[h.Path]
+		if !ok {
+			dir, name := path.Split(h.Path)
+			if dir != "/" {
+				dir = strings.TrimSuffix(dir, "/")
+			}
+			g = &Group{Path: h.Path, Name: name, Dir: dir, Type: h.Type, First: h.First}
+			byPath[h.Path] = g
+			order = append(order, g)
+		}
+		g.Versions++
+		if g.First.IsZero() || !h.First.IsZero() && h.First.Before(g.First) {
+			g.First = h.First
+		}
+		if g.Versions == 1 || h.Last.After(g.Last) {
+			g.Last, g.LastSnapshot = h.Last, h.LastSnapshot
+			g.Size, g.Mtime, g.Type = h.Size, h.Mtime, h.Type
+		}
+	}
+	out := make([]Group, len(order))
+	for i, g := range order {
+		out[i] = *g
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Last.Equal(out[j].Last) {
+			return out[i].Last.After(out[j].Last)
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out
+}
+
+// Pattern is what a person typed as the service's pattern: blank means no
+// search at all, and spaces around a name are never meant.
+func Pattern(text string) string { return strings.TrimSpace(text) }
+
+// Query searches every backup of profile for text and groups the hits by
+// file: the whole of one search-as-you-type step, off the main loop.
+func Query(c *client.Client, profile, text string) ([]Group, error) {
+	gs, _, err := query(c, profile, text, "")
+	return gs, err
+}
+
+// query is Query restricted to a folder ("" = everywhere); truncated says
+// the service stopped at Limit hits.
+func query(c *client.Client, profile, text, folder string) (groups []Group, truncated bool, err error) {
+	pattern := Pattern(text)
+	if pattern == "" {
+		return nil, false, nil
+	}
+	opts := client.Options{"limit": uint32(Limit)}
+	if folder != "" {
+		opts["in"] = folder
+	}
+	ds, err := c.Search(profile, pattern, opts)
+	if err != nil {
+		return nil, false, fmt.Errorf("search backups of %s for %q: %w", profile, pattern, err)
+	}
+	hits := make([]Hit, len(ds))
+	for i, d := range ds {
+		hits[i] = HitFromDict(d)
+	}
+	return GroupHits(hits), len(ds) >= Limit, nil
+}
+
+// VersionsText counts a file's versions.
+func VersionsText(n int) string {
+	if n == 1 {
+		return "1 version"
+	}
+	return fmt.Sprintf("%d versions", n)
+}
+
+// SeenText says when a file was last backed up: a file the newest backup
+// holds is simply there; any other was deleted or renamed since.
+func SeenText(g Group, latestSnapshot string, now time.Time) string {
+	if latestSnapshot != "" && g.LastSnapshot == latestSnapshot {
+		return "In latest backup"
+	}
+	if g.Last.IsZero() {
+		return ""
+	}
+	return "Last seen " + humanize.When(g.Last, now)
+}
+
+// FolderText shows a folder the way the Files app does: the home folder as ~.
+func FolderText(dir, home string) string {
+	home = strings.TrimSuffix(home, "/")
+	switch {
+	case home == "" || home == "/":
+		return dir
+	case dir == home:
+		return "~"
+	case strings.HasPrefix(dir, home+"/"):
+		return "~" + dir[len(home):]
+	}
+	return dir
+}
+
+// Summary is the line above the results.
+func Summary(groups []Group, truncated bool, folder, home string) string {
+	n := len(groups)
+	var s string
+	switch {
+	case truncated:
+		s = fmt.Sprintf("The first %d files found. Type more of the name to find fewer.", n)
+	case n == 1:
+		s = "1 file found"
+	default:
+		s = fmt.Sprintf("%d files found", n)
+	}
+	if folder != "" && !truncated {
+		s += " in " + FolderText(folder, home)
+	}
+	return s
+}
+
+// NoResultsText explains an empty result and what to try.
+func NoResultsText(pattern, folder, home string) string {
+	s := "No backed-up file has “" + pattern + "” in its name"
+	if folder != "" {
+		s += " in " + FolderText(folder, home)
+	}
+	s += "."
+	if !strings.ContainsAny(pattern, "*?[") {
+		s += " Try part of the name, or a pattern like *.odt."
+	}
+	return s
+}
+
+// Icon is the symbolic icon of an entry type.
+func Icon(typ string) string {
+	if typ == "symlink" {
+		return "emblem-symbolic-link-symbolic"
+	}
+	return "text-x-generic-symbolic"
+}
+
+// Escape makes text safe to show in a label that reads Pango markup (the
+// titles and descriptions of libadwaita rows, groups and status pages):
+// file names can hold & and <.
+func Escape(s string) string {
+	return markupEscaper.Replace(s)
+}
+
+var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

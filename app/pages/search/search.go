@@ -1,0 +1,204 @@
+package search
+
+import (
+	_ "embed"
+	"os"
+	"time"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/gio/v2"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/diamondburned/gotk4/pkg/pango"
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+//go:embed search.ui
+var searchUI string
+
+// Page searches every backup by file name as the user types.
+type Page struct {
+	*gtk.Box `ui:"root"`
+
+	Entry            *gtk.SearchEntry    `ui:"entry"`
+	Spinner          *gtk.Spinner        `ui:"spinner"`
+	ScopeLabel       *gtk.Label          `ui:"scope_label"`
+	EverywhereButton *gtk.Button         `ui:"everywhere_button"`
+	FolderButton     *gtk.Button         `ui:"folder_button"`
+	Stack            *gtk.Stack          `ui:"stack"`
+	NonePage         *adw.StatusPage     `ui:"none_page"`
+	ErrorPage        *adw.StatusPage     `ui:"error_page"`
+	Scroller         *gtk.ScrolledWindow `ui:"scroller"`
+	Summary          *gtk.Label          `ui:"summary"`
+	Results          *gtk.ListBox        `ui:"results"`
+
+	env  *ui.Env
+	home string
+	// folder limits the search to one folder ("" = everywhere).
+	folder string
+	// gen numbers searches: only the newest one's results are shown, so a
+	// slow answer to an old query never replaces a newer one.
+	gen     uint64
+	profile string
+	latest  string // the profile's newest snapshot
+	chooser *gtk.FileChooserNative
+}
+
+// New builds the search page.
+func New(env *ui.Env) *Page {
+	p := &Page{env: env}
+	p.home, _ = os.UserHomeDir()
+	ui.Fill(p, searchUI)
+	// GtkSearchEntry emits search-changed 150 ms after the last keystroke
+	// (at once on Enter): that is the debounce.
+	p.Entry.ConnectSearchChanged(p.search)
+	p.Entry.ConnectStopSearch(func() { p.Entry.SetText("") })
+	// Typing anywhere on the page goes to the search entry.
+	p.Entry.SetKeyCaptureWidget(p.Box)
+	p.FolderButton.ConnectClicked(p.chooseFolder)
+	p.EverywhereButton.ConnectClicked(func() { p.setFolder("") })
+	return p
+}
+
+// Update follows the service: the profile shown and its newest snapshot.
+func (p *Page) Update(st live.State) {
+	name := p.env.Profile()
+	prof, ok := st.Profile(name)
+	if !ok {
+		return
+	}
+	p.latest = prof.LastSnapshot
+	if name != p.profile {
+		first := p.profile == ""
+		p.profile = name
+		if !first {
+			p.search()
+		}
+	}
+}
+
+func (p *Page) setFolder(dir string) {
+	p.folder = dir
+	p.EverywhereButton.SetVisible(dir != "")
+	if dir == "" {
+		p.ScopeLabel.SetLabel("In all backed-up folders")
+		p.ScopeLabel.SetTooltipText("")
+	} else {
+		p.ScopeLabel.SetLabel("Only in " + FolderText(dir, p.home))
+		p.ScopeLabel.SetTooltipText(dir)
+	}
+	p.search()
+}
+
+func (p *Page) chooseFolder() {
+	fc := gtk.NewFileChooserNative("Search Only in Folder", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Select", "_Cancel")
+	fc.SetModal(true)
+	start := p.folder
+	if start == "" {
+		start = p.home
+	}
+	if start != "" {
+		_ = fc.SetCurrentFolder(gio.NewFileForPath(start)) // only a starting point
+	}
+	// The dialog lives until it answers: keep it from the garbage collector.
+	p.chooser = fc
+	fc.ConnectResponse(func(resp int) {
+		defer func() { fc.Destroy(); p.chooser = nil }()
+		if resp != int(gtk.ResponseAccept) {
+			return
+		}
+		if f := fc.File(); f != nil && f.Path() != "" {
+			p.setFolder(f.Path())
+		}
+	})
+	fc.Show()
+}
+
+type answer struct {
+	groups    []Group
+	truncated bool
+}
+
+// search runs the query in the entry, off the main loop.
+func (p *Page) search() {
+	p.gen++
+	gen := p.gen
+	pattern := Pattern(p.Entry.Text())
+	if pattern == "" {
+		p.spin(false)
+		p.Stack.SetVisibleChildName("empty")
+		return
+	}
+	profile, folder := p.env.Profile(), p.folder
+	p.spin(true)
+	if p.Stack.VisibleChildName() == "empty" {
+		p.Stack.SetVisibleChildName("searching")
+	}
+	ui.Call(p.env, func(c *client.Client) (answer, error) {
+		gs, trunc, err := query(c, profile, pattern, folder)
+		return answer{gs, trunc}, err
+	}, func(a answer, err error) {
+		if gen != p.gen {
+			return
+		}
+		p.spin(false)
+		switch {
+		case err != nil:
+			p.ErrorPage.SetDescription(Escape(humanize.Error(err)))
+			p.Stack.SetVisibleChildName("error")
+		case len(a.groups) == 0:
+			p.NonePage.SetDescription(Escape(NoResultsText(pattern, folder, p.home)))
+			p.Stack.SetVisibleChildName("none")
+		default:
+			p.show(a, folder)
+		}
+	})
+}
+
+func (p *Page) spin(on bool) {
+	p.Spinner.SetSpinning(on)
+	p.Spinner.SetVisible(on)
+}
+
+func (p *Page) show(a answer, folder string) {
+	p.Summary.SetLabel(Summary(a.groups, a.truncated, folder, p.home))
+	for w := p.Results.FirstChild(); w != nil; w = p.Results.FirstChild() {
+		p.Results.Remove(w)
+	}
+	now := time.Now()
+	for _, g := range a.groups {
+		p.Results.Append(p.row(g, now))
+	}
+	p.Scroller.VAdjustment().SetValue(0)
+	p.Stack.SetVisibleChildName("results")
+}
+
+func (p *Page) row(g Group, now time.Time) *adw.ActionRow {
+	row := adw.NewActionRow()
+	row.SetTitle(Escape(g.Name))
+	row.SetSubtitle(Escape(FolderText(g.Dir, p.home)))
+	row.SetTitleLines(2)
+	row.SetSubtitleLines(1)
+	row.SetTooltipText(g.Path)
+	row.SetActivatable(true)
+	row.AddPrefix(gtk.NewImageFromIconName(Icon(g.Type)))
+
+	facts := gtk.NewBox(gtk.OrientationVertical, 0)
+	facts.SetVAlign(gtk.AlignCenter)
+	for _, text := range []string{VersionsText(g.Versions), SeenText(g, p.latest, now)} {
+		l := gtk.NewLabel(text)
+		l.SetXAlign(1)
+		l.SetEllipsize(pango.EllipsizeEnd)
+		l.AddCSSClass("dim-label")
+		l.AddCSSClass("caption")
+		facts.Append(l)
+	}
+	row.AddSuffix(facts)
+	row.AddSuffix(gtk.NewImageFromIconName("go-next-symbolic"))
+
+	path := g.Path
+	row.ConnectActivated(func() { p.env.History(path) })
+	return row
+}

@@ -1,0 +1,422 @@
+// Package setup is the first-run setup: choose a drive, the folders and
+// the schedule, then start the first backup. The window shows it while
+// the user has no backup profile.
+package setup
+
+import (
+	_ "embed"
+	"os"
+	"os/user"
+	"path/filepath"
+	"reflect"
+	"strconv"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
+	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+//go:embed setup.ui
+var setupUI string
+
+// steps are the stack's pages, in order.
+var steps = []string{"drive", "folders", "schedule", "finish"}
+
+// Page is the first-run setup.
+type Page struct {
+	*gtk.Box `ui:"root"`
+
+	Steps           *gtk.Stack            `ui:"steps"`
+	DriveList       *gtk.ListBox          `ui:"drive_list"`
+	AddFolderButton *gtk.Button           `ui:"add_folder_button"`
+	FolderList      *gtk.ListBox          `ui:"folder_list"`
+	SkipGroup       *adw.PreferencesGroup `ui:"skip_group"`
+	SkipRow         *adw.ActionRow        `ui:"skip_downloads_row"`
+	SkipDownloads   *gtk.Switch           `ui:"skip_downloads"`
+	FolderNote      *gtk.Label            `ui:"folder_note"`
+	Hourly          *gtk.CheckButton      `ui:"hourly"`
+	Daily           *gtk.CheckButton      `ui:"daily"`
+	Manual          *gtk.CheckButton      `ui:"manual"`
+	OnChange        *gtk.Switch           `ui:"on_change"`
+	OnPlug          *gtk.Switch           `ui:"on_plug"`
+	SummaryDrive    *adw.ActionRow        `ui:"summary_drive"`
+	SummaryFolders  *adw.ActionRow        `ui:"summary_folders"`
+	SummarySchedule *adw.ActionRow        `ui:"summary_schedule"`
+	AdminNote       *gtk.Label            `ui:"admin_note"`
+	ErrorLabel      *gtk.Label            `ui:"error_label"`
+	BusyBox         *gtk.Box              `ui:"busy_box"`
+	BusySpinner     *gtk.Spinner          `ui:"busy_spinner"`
+	BusyLabel       *gtk.Label            `ui:"busy_label"`
+	StartButton     *gtk.Button           `ui:"start_button"`
+	FinishButton    *gtk.Button           `ui:"finish_button"`
+	BackButton      *gtk.Button           `ui:"back_button"`
+	NextButton      *gtk.Button           `ui:"next_button"`
+	StepLabel       *gtk.Label            `ui:"step_label"`
+
+	env  *ui.Env
+	done func()
+
+	home      string
+	downloads string
+	login     string
+
+	drives    []DriveChoice
+	driveRows []*adw.ActionRow
+	drive     string // UUID of the chosen drive
+	// building is set while the drive rows are rebuilt, so the radio
+	// buttons' toggles of that moment are not taken for the user's.
+	building bool
+
+	folders    []string
+	folderRows []*adw.ActionRow
+	chooser    *gtk.FileChooserNative
+
+	taken   []string // profile names in use, for a name of our own
+	running bool
+	prog    Progress
+}
+
+// New builds the first-run setup; done is called when it is finished.
+func New(env *ui.Env, done func()) *Page {
+	p := &Page{env: env, done: done}
+	ui.Fill(p, setupUI)
+
+	p.home = glib.GetHomeDir()
+	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
+		p.home = filepath.Clean(h)
+	}
+	p.downloads = filepath.Clean(glib.GetUserSpecialDir(glib.UserDirectoryDownload))
+	p.login = glib.GetUserName()
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		p.login = u.Username
+	}
+	if p.home != "" && p.home != "/" {
+		p.folders = []string{p.home}
+	}
+
+	p.BackButton.ConnectClicked(func() { p.move(-1) })
+	p.NextButton.ConnectClicked(func() { p.move(+1) })
+	p.AddFolderButton.ConnectClicked(p.chooseFolder)
+	p.StartButton.ConnectClicked(p.start)
+	p.FinishButton.ConnectClicked(func() {
+		if !p.running {
+			p.done()
+		}
+	})
+	for _, c := range []*gtk.CheckButton{p.Hourly, p.Daily, p.Manual} {
+		c.ConnectToggled(p.updateSummary)
+	}
+	for _, s := range []*gtk.Switch{p.OnChange, p.OnPlug, p.SkipDownloads} {
+		s.NotifyProperty("active", p.updateSummary)
+	}
+
+	p.showFolders()
+	p.Steps.SetVisibleChildName(steps[0])
+	p.updateNav()
+	return p
+}
+
+// Update shows a reading of the service: the drive list follows drives
+// being plugged in and out.
+func (p *Page) Update(st live.State) {
+	if st.Err != nil {
+		return
+	}
+	p.taken = p.taken[:0]
+	for _, prof := range st.Profiles {
+		p.taken = append(p.taken, prof.Name)
+	}
+	choices := DriveChoices(st.Drives)
+	if reflect.DeepEqual(choices, p.drives) {
+		return
+	}
+	p.drives = choices
+	if !p.running {
+		p.drive = PickDrive(choices, p.drive)
+	}
+	p.showDrives()
+	p.updateNav()
+	p.updateSummary()
+}
+
+func (p *Page) showDrives() {
+	p.building = true
+	defer func() { p.building = false }()
+	for _, r := range p.driveRows {
+		p.DriveList.Remove(r)
+	}
+	p.driveRows = p.driveRows[:0]
+	var group *gtk.CheckButton
+	for _, d := range p.drives {
+		d := d
+		row := NewRow(d.Title, d.Subtitle)
+		if d.Selectable() {
+			check := gtk.NewCheckButton()
+			check.SetVAlign(gtk.AlignCenter)
+			SetName(check, d.Title)
+			if group == nil {
+				group = check
+			} else {
+				check.SetGroup(group)
+			}
+			check.SetActive(d.UUID == p.drive)
+			check.ConnectToggled(func() {
+				if p.building || !check.Active() {
+					return
+				}
+				p.drive = d.UUID
+				p.updateNav()
+				p.updateSummary()
+			})
+			row.AddPrefix(check)
+			row.SetActivatableWidget(check)
+			row.SetSensitive(!p.running)
+		} else {
+			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
+			img.SetTooltipText("Cannot hold backups")
+			img.AddCSSClass("dim-label")
+			row.AddPrefix(img)
+		}
+		p.DriveList.Append(row)
+		p.driveRows = append(p.driveRows, row)
+	}
+}
+
+func (p *Page) chooseFolder() {
+	fc := gtk.NewFileChooserNative("Add a Folder to Back Up", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Add", "_Cancel")
+	fc.SetModal(true)
+	if p.home != "" {
+		// A failure only means the dialog opens somewhere else.
+		_ = fc.SetCurrentFolder(gioFile(p.home))
+	}
+	fc.ConnectResponse(func(resp int) {
+		defer func() {
+			fc.Destroy()
+			p.chooser = nil
+		}()
+		if resp != int(gtk.ResponseAccept) {
+			return
+		}
+		f := fc.File()
+		if f == nil {
+			return
+		}
+		folders, note := AddFolder(p.folders, f.Path())
+		p.folders = folders
+		p.note(note)
+		p.showFolders()
+	})
+	// Keep it referenced until it answers: a native dialog has no parent
+	// widget holding it.
+	p.chooser = fc
+	fc.Show()
+}
+
+func (p *Page) note(s string) {
+	p.FolderNote.SetLabel(s)
+	p.FolderNote.SetVisible(s != "")
+}
+
+func (p *Page) showFolders() {
+	for _, r := range p.folderRows {
+		p.FolderList.Remove(r)
+	}
+	p.folderRows = p.folderRows[:0]
+	for _, f := range p.folders {
+		f := f
+		row := NewRow(FolderTitle(f, p.home), f)
+		icon := "folder-symbolic"
+		if f == p.home {
+			icon = "user-home-symbolic"
+		}
+		row.AddPrefix(gtk.NewImageFromIconName(icon))
+		remove := gtk.NewButtonFromIconName("list-remove-symbolic")
+		remove.SetVAlign(gtk.AlignCenter)
+		remove.AddCSSClass("flat")
+		SetName(remove, "Remove Folder")
+		remove.ConnectClicked(func() {
+			p.folders = RemoveFolder(p.folders, f)
+			p.note("")
+			p.showFolders()
+		})
+		row.AddSuffix(remove)
+		p.FolderList.Append(row)
+		p.folderRows = append(p.folderRows, row)
+	}
+	p.SkipGroup.SetVisible(OfferSkip(p.downloads, p.home, p.folders))
+	SetRowText(p.SkipRow, "Skip Downloads", "Downloaded files can usually be downloaded again ("+p.downloads+")")
+	p.updateNav()
+	p.updateSummary()
+}
+
+func (p *Page) index() int {
+	cur := p.Steps.VisibleChildName()
+	for i, s := range steps {
+		if s == cur {
+			return i
+		}
+	}
+	return 0
+}
+
+func (p *Page) move(by int) {
+	i := p.index() + by
+	if i < 0 || i >= len(steps) || (by > 0 && !p.canLeave(p.index())) {
+		return
+	}
+	p.Steps.SetVisibleChildName(steps[i])
+	p.updateNav()
+	p.updateSummary()
+}
+
+// canLeave reports whether the step has what the next ones need.
+func (p *Page) canLeave(i int) bool {
+	switch steps[i] {
+	case "drive":
+		return p.chosen().Selectable() && p.drive != ""
+	case "folders":
+		return len(p.folders) > 0
+	}
+	return true
+}
+
+func (p *Page) updateNav() {
+	i := p.index()
+	p.StepLabel.SetLabel("Step " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(steps)))
+	p.BackButton.SetVisible(i > 0)
+	p.BackButton.SetSensitive(!p.running)
+	last := i == len(steps)-1
+	p.NextButton.SetVisible(!last)
+	p.NextButton.SetSensitive(!p.running && p.canLeave(i))
+	switch {
+	case steps[i] == "drive" && !p.canLeave(i):
+		p.NextButton.SetTooltipText("Choose a drive first")
+	case steps[i] == "folders" && !p.canLeave(i):
+		p.NextButton.SetTooltipText("Add a folder first")
+	default:
+		p.NextButton.SetTooltipText("")
+	}
+	p.StartButton.SetSensitive(!p.running && p.canLeave(0) && p.canLeave(1))
+	p.AddFolderButton.SetSensitive(!p.running)
+	p.FinishButton.SetSensitive(!p.running)
+}
+
+func (p *Page) chosen() DriveChoice {
+	for _, d := range p.drives {
+		if d.UUID == p.drive {
+			return d
+		}
+	}
+	return DriveChoice{Reason: "No drive chosen"}
+}
+
+func (p *Page) choices() Choices {
+	c := Choices{
+		Drive:    p.chosen(),
+		Folders:  append([]string(nil), p.folders...),
+		Schedule: Hourly,
+		OnChange: p.OnChange.Active(),
+		OnPlug:   p.OnPlug.Active(),
+	}
+	switch {
+	case p.Daily.Active():
+		c.Schedule = Daily
+	case p.Manual.Active():
+		c.Schedule = Manual
+	}
+	if p.SkipDownloads.Active() && OfferSkip(p.downloads, p.home, p.folders) {
+		c.Skip = []string{p.downloads}
+	}
+	return c
+}
+
+func (p *Page) updateSummary() {
+	c := p.choices()
+	drive := "No drive chosen"
+	if c.Drive.UUID != "" {
+		drive = c.Drive.Title
+	}
+	SetRowText(p.SummaryDrive, "Drive", drive)
+	SetRowText(p.SummaryFolders, "Folders", Summary(c.Folders, p.home))
+	SetRowText(p.SummarySchedule, "Schedule", ScheduleSummary(c))
+	// Only enrolling a drive needs the password; say so only then.
+	p.AdminNote.SetVisible(p.prog.Drive != c.Drive.UUID)
+}
+
+func (p *Page) start() {
+	if p.running || !p.canLeave(0) || !p.canLeave(1) {
+		return
+	}
+	c := p.choices()
+	name := p.prog.Name
+	if name == "" {
+		name = ProfileName(p.login, p.taken)
+	}
+	prog := p.prog
+	p.FinishButton.SetVisible(false)
+	p.setRunning(true, "")
+	ui.Call(p.env, func(cl *client.Client) (result, error) {
+		prog, step, err := Run(cl, name, c, prog, func(s Step) {
+			coreglib.IdleAdd(func() { p.BusyLabel.SetLabel(s.Doing()) })
+		})
+		return result{prog: prog, step: step, ran: true}, err
+	}, func(r result, err error) {
+		if !r.ran {
+			// No connection: nothing ran, and what earlier attempts did
+			// still stands.
+			r.prog, r.step = prog, 0
+			if plan := Plan(c, prog); len(plan) > 0 {
+				r.step = plan[0]
+			}
+		}
+		p.prog = r.prog
+		p.env.Refresh()
+		switch {
+		case err == nil:
+			p.setRunning(false, "")
+			p.env.Toast(Finished(c, r.prog))
+			p.done()
+		case r.step == StepBackup:
+			// Everything is saved: the user may try the backup again or
+			// leave, and back up later from the overview.
+			p.setRunning(false, Failure(r.step, r.prog, err))
+			p.FinishButton.SetVisible(true)
+		default:
+			p.setRunning(false, Failure(r.step, r.prog, err))
+		}
+	})
+}
+
+type result struct {
+	prog Progress
+	step Step
+	ran  bool
+}
+
+func (p *Page) setRunning(running bool, problem string) {
+	p.running = running
+	p.BusyBox.SetVisible(running)
+	if running {
+		p.BusyLabel.SetLabel("Saving your choices…")
+		p.BusySpinner.Start()
+	} else {
+		p.BusySpinner.Stop()
+	}
+	p.ErrorLabel.SetLabel(problem)
+	p.ErrorLabel.SetVisible(problem != "")
+	if problem != "" {
+		p.StartButton.SetLabel("_Try Again")
+	}
+	for _, r := range p.driveRows {
+		r.SetSensitive(!running)
+	}
+	for _, r := range p.folderRows {
+		r.SetSensitive(!running)
+	}
+	p.updateNav()
+	p.updateSummary()
+}

@@ -1,0 +1,129 @@
+package setup
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+// TestPageWithDisplay builds the page from its .ui file and walks the
+// steps without a service (every call fails with "not running"). It needs
+// a display: run it under xvfb-run.
+func TestPageWithDisplay(t *testing.T) {
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		t.Skip("no display")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	gtk.Init()
+	adw.Init()
+
+	win := gtk.NewWindow()
+	var toasts []string
+	done := false
+	env := &ui.Env{
+		Client:  func() *client.Client { return nil },
+		State:   func() live.State { return live.State{} },
+		Profile: func() string { return "" },
+		Window:  func() *gtk.Window { return win },
+		Toast:   func(m string) { toasts = append(toasts, m) },
+		Refresh: func() {},
+	}
+	p := New(env, func() { done = true })
+	win.SetChild(p)
+	win.SetDefaultSize(360, 600)
+	win.Present()
+	pump()
+
+	if p.NextButton.Sensitive() {
+		t.Error("Next is possible without a drive")
+	}
+	p.Update(live.State{Drives: []client.Drive{
+		{UUID: "fat", Label: "CAMERA", Filesystem: "vfat", Size: 64e9, Free: 1e9, Present: true, Unusable: "FAT cannot keep hard links"},
+		{UUID: "ext", Label: "Passport & Co", Filesystem: "ext4", Size: 1e12, Free: 9e11, Present: true},
+	}})
+	pump()
+	if len(p.driveRows) != 2 {
+		t.Fatalf("%d drive rows, want 2", len(p.driveRows))
+	}
+	if p.driveRows[0].ActivatableWidget() != nil {
+		t.Error("the FAT drive can be chosen")
+	}
+	if got := p.driveRows[1].Title(); got != "Passport & Co" {
+		t.Errorf("title = %q: markup characters must show as written", got)
+	}
+	if p.drive != "ext" || !p.NextButton.Sensitive() {
+		t.Fatalf("lone usable drive not chosen (%q), or Next not possible", p.drive)
+	}
+
+	p.NextButton.Emit("clicked")
+	if got := p.Steps.VisibleChildName(); got != "folders" {
+		t.Fatalf("after Next: step %q", got)
+	}
+	if len(p.folderRows) != 1 || p.folderRows[0].Title() != "Home Folder" {
+		t.Errorf("folders = %v", p.folders)
+	}
+	p.NextButton.Emit("clicked")
+	p.Daily.SetActive(true)
+	p.NextButton.Emit("clicked")
+	if got := p.Steps.VisibleChildName(); got != "finish" || p.NextButton.Visible() {
+		t.Fatalf("step %q, Next visible %v", got, p.NextButton.Visible())
+	}
+	if got := p.SummarySchedule.Subtitle(); !strings.HasPrefix(got, "Every day") {
+		t.Errorf("schedule summary = %q", got)
+	}
+
+	p.StartButton.Emit("clicked")
+	if !p.running || p.BackButton.Sensitive() {
+		t.Error("the page does not look busy while it works")
+	}
+	waitFor(t, func() bool { return !p.running })
+	if done {
+		t.Fatal("done called although nothing could be saved")
+	}
+	msg := p.ErrorLabel.Label()
+	if !p.ErrorLabel.Visible() || !strings.HasPrefix(msg, "Nothing was saved yet. The backup service is not running") {
+		t.Errorf("error shown = %q (visible %v)", msg, p.ErrorLabel.Visible())
+	}
+	if strings.Contains(msg, "io.github") {
+		t.Errorf("raw error name shown: %q", msg)
+	}
+	if got := p.StartButton.Label(); got != "_Try Again" {
+		t.Errorf("start button = %q", got)
+	}
+
+	// The drive unplugged meanwhile: the choice goes, and so does Start.
+	p.Update(live.State{Drives: []client.Drive{{UUID: "fat", Label: "CAMERA", Present: true, Unusable: "FAT"}}})
+	if p.drive != "" || p.StartButton.Sensitive() {
+		t.Errorf("drive %q still chosen after it was unplugged", p.drive)
+	}
+	win.Destroy()
+	pump()
+}
+
+func pump() {
+	ctx := glib.MainContextDefault()
+	for ctx.Iteration(false) {
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		pump()
+		time.Sleep(10 * time.Millisecond)
+	}
+}

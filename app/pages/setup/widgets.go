@@ -1,0 +1,50 @@
+package setup
+
+import (
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
+	"github.com/diamondburned/gotk4/pkg/gio/v2"
+	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+)
+
+// NewRow makes a row whose title and subtitle are shown as written: drive
+// labels and folder names may hold '&' or '<', which libadwaita would
+// otherwise read as markup. The title is also the row's accessible name.
+func NewRow(title, subtitle string) *adw.ActionRow {
+	row := adw.NewActionRow()
+	SetRowText(row, title, subtitle)
+	row.SetSubtitleLines(0)
+	return row
+}
+
+// SetRowText sets a row's title and subtitle as plain text.
+func SetRowText(row *adw.ActionRow, title, subtitle string) {
+	if !Plain(coreglib.InternObject(row)) {
+		title, subtitle = escape(title), escape(subtitle)
+	}
+	row.SetTitle(title)
+	row.SetSubtitle(subtitle)
+}
+
+// Plain turns off markup on a row (libadwaita 1.2's use-markup) and
+// reports whether it could; older versions always read markup.
+func Plain(obj *coreglib.Object) bool {
+	if obj.PropertyType("use-markup") == coreglib.TypeInvalid {
+		return false
+	}
+	obj.SetObjectProperty("use-markup", false)
+	return true
+}
+
+func escape(s string) string { return glib.MarkupEscapeText(s, len(s)) }
+
+// SetName gives a widget without a visible label its tooltip and its
+// accessible name, which is what the UI tests find it by.
+func SetName(w gtk.Widgetter, name string) {
+	base := gtk.BaseWidget(w)
+	base.SetTooltipText(name)
+	base.UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []coreglib.Value{*coreglib.NewValue(name)})
+}
+
+func gioFile(path string) *gio.File { return gio.NewFileForPath(path) }

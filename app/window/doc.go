@@ -1,0 +1,6 @@
+// Package window is the app's main window: a view switcher over the
+// pages (overview, browse, search, deleted files, apps), the first-run
+// setup when the user has no backup yet, a page that says what to do when
+// keepsaked is not there, and the notifications the service's events
+// deserve.
+package window

@@ -1,0 +1,219 @@
+package window
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/pages/apps"
+	"github.com/keepsake/keepsake/app/pages/browse"
+	"github.com/keepsake/keepsake/app/pages/deleted"
+	"github.com/keepsake/keepsake/app/pages/history"
+	"github.com/keepsake/keepsake/app/pages/overview"
+	"github.com/keepsake/keepsake/app/pages/search"
+	"github.com/keepsake/keepsake/app/pages/setup"
+	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+//go:embed window.ui
+var windowUI string
+
+// page is what the view switcher shows: a widget that follows the service.
+type page interface {
+	gtk.Widgetter
+	Update(live.State)
+}
+
+// Window is the main window.
+type Window struct {
+	*adw.ApplicationWindow
+
+	Root          *gtk.Box               `ui:"root"`
+	Toasts        *adw.ToastOverlay      `ui:"toasts"`
+	Top           *gtk.Stack             `ui:"top"`
+	Views         *adw.ViewStack         `ui:"views"`
+	SwitcherBar   *adw.ViewSwitcherBar   `ui:"switcher_bar"`
+	SwitcherTitle *adw.ViewSwitcherTitle `ui:"switcher_title"`
+	MissingPage   *adw.StatusPage        `ui:"missing_page"`
+	MissingFix    *gtk.Label             `ui:"missing_fix"`
+	RetryButton   *gtk.Button            `ui:"retry_button"`
+	SetupSlot     *adw.Bin               `ui:"setup_slot"`
+
+	env   *ui.Env
+	pages []page
+	setup *setup.Page
+	// inSetup keeps the setup on screen once started, even after the
+	// profile it creates appears, until the user finishes it.
+	inSetup bool
+
+	mu     sync.Mutex // guards client and state, set from the watcher's goroutine
+	client *client.Client
+	state  live.State
+}
+
+// Options configures the window.
+type Options struct {
+	// Watcher refreshes the service's state; Env.Refresh pokes it.
+	Watcher *live.Watcher
+}
+
+// New builds the main window of app.
+func New(app *adw.Application, opts Options) *Window {
+	w := &Window{ApplicationWindow: adw.NewApplicationWindow(&app.Application)}
+	ui.Fill(w, windowUI)
+	w.SetTitle("Keepsake")
+	w.SetDefaultSize(defaultSize())
+	w.SetSizeRequest(360, 400)
+	w.SetContent(w.Root)
+	w.SetHideOnClose(true) // the app keeps running in the background (tray, notifications)
+	w.SwitcherTitle.NotifyProperty("title-visible", func() {
+		w.SwitcherBar.SetReveal(w.SwitcherTitle.TitleVisible())
+	})
+
+	w.env = &ui.Env{
+		Client:  w.currentClient,
+		State:   w.currentState,
+		Profile: w.profileName,
+		Window:  func() *gtk.Window { return &w.ApplicationWindow.ApplicationWindow.Window },
+		Toast:   func(msg string) { w.Toasts.AddToast(adw.NewToast(msg)) },
+		Refresh: func() {
+			if opts.Watcher != nil {
+				opts.Watcher.Refresh()
+			}
+		},
+		Show: func(name string) {
+			w.showTop("main")
+			w.Views.SetVisibleChildName(name)
+		},
+	}
+	w.env.History = func(path string) { history.Open(w.env, path) }
+
+	add := func(p page, name, title, icon string) {
+		vp := w.Views.AddTitled(p, name, title)
+		vp.SetIconName(icon)
+		w.pages = append(w.pages, p)
+	}
+	add(overview.New(w.env), "overview", "Overview", "go-home-symbolic")
+	add(browse.New(w.env), "browse", "Browse", "document-open-recent-symbolic")
+	add(search.New(w.env), "search", "Search", "system-search-symbolic")
+	add(deleted.New(w.env), "deleted", "Deleted", "user-trash-symbolic")
+	add(apps.New(w.env), "apps", "Apps", "view-app-grid-symbolic")
+
+	w.RetryButton.ConnectClicked(func() {
+		w.showTop("connecting")
+		w.env.Refresh()
+	})
+	return w
+}
+
+// defaultSize is the window's first size; KEEPSAKE_WINDOW_SIZE=WxH
+// overrides it (screenshots at phone width, 360x720).
+func defaultSize() (int, int) {
+	var w, h int
+	if _, err := fmt.Sscanf(os.Getenv("KEEPSAKE_WINDOW_SIZE"), "%dx%d", &w, &h); err == nil && w >= 360 && h >= 400 {
+		return w, h
+	}
+	return 900, 680
+}
+
+// Env is the environment the pages share (for the preferences window).
+func (w *Window) Env() *ui.Env { return w.env }
+
+func (w *Window) currentClient() *client.Client {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.client
+}
+
+func (w *Window) currentState() live.State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state
+}
+
+// profileName picks the profile the app shows: the user's own, else the
+// first one the service has (an administrator's whole-machine profile).
+func (w *Window) profileName() string {
+	st := w.currentState()
+	return ownProfile(st, uint32(os.Getuid()))
+}
+
+func ownProfile(st live.State, uid uint32) string {
+	for _, p := range st.Profiles {
+		if p.Owner == uid {
+			return p.Name
+		}
+	}
+	if len(st.Profiles) > 0 {
+		return st.Profiles[0].Name
+	}
+	return ""
+}
+
+// SetClient is called from the watcher's goroutine when it (re)connects.
+func (w *Window) SetClient(c *client.Client) {
+	w.mu.Lock()
+	w.client = c
+	w.mu.Unlock()
+}
+
+// Update shows a new reading of the service; it runs on the main loop.
+func (w *Window) Update(st live.State) {
+	w.mu.Lock()
+	w.state = st
+	w.mu.Unlock()
+	if st.Err != nil {
+		w.MissingFix.SetLabel(missingText(st.Err))
+		w.showTop("missing")
+		return
+	}
+	if len(st.Profiles) == 0 || w.inSetup {
+		w.showSetup(st)
+		return
+	}
+	w.showTop("main")
+	for _, p := range w.pages {
+		p.Update(st)
+	}
+}
+
+func (w *Window) showSetup(st live.State) {
+	if w.setup == nil {
+		w.setup = setup.New(w.env, func() {
+			w.inSetup = false
+			w.env.Show("overview")
+			w.env.Refresh()
+		})
+		w.SetupSlot.SetChild(w.setup)
+	}
+	w.inSetup = true
+	w.setup.Update(st)
+	w.showTop("setup")
+}
+
+// showTop switches the window's content; the page switcher only makes
+// sense over the pages.
+func (w *Window) showTop(name string) {
+	w.Top.SetVisibleChildName(name)
+	main := name == "main"
+	w.SwitcherTitle.SetViewSwitcherEnabled(main)
+	w.SwitcherBar.SetVisible(main)
+}
+
+// missingText tells how to get the service running, by what went wrong.
+func missingText(err error) string {
+	if kerr.Is(err, kerr.NotFound) || kerr.Is(err, kerr.Failed) {
+		return "Keepsake backs up with a service that runs in the background, and it is not reachable: " +
+			humanize.Error(err) + "\n\nIf Keepsake is installed, start the service with\n" +
+			"sudo systemctl enable --now keepsake.service\n\n" +
+			"If it is not installed, install the “keepsake” package of your distribution."
+	}
+	return humanize.Error(err)
+}

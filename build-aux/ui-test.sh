@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The app's UI tests, for real: keepsaked on a private system bus with
+# polkitd and udevd, an ext4 loop-device "USB drive", and the Keepsake app
+# under Xvfb as an ordinary desktop user, driven through AT-SPI the way a
+# person would (app/uitest/ui_test.py). Screenshots of every page land in
+# $KEEPSAKE_UI_ARTIFACTS (default _artifacts/ui).
+#
+#   sudo build-aux/ui-test.sh
+#
+# As a normal user it skips and says why (with CI=true that is a failure).
+# Steps that need root in the middle of the test (pulling the drive) are
+# asked for through a FIFO that this script serves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+skip() {
+  if [ "${CI:-}" = true ]; then echo "keepsake ui-test: FAIL: $* (CI runs every integration test)" >&2; exit 1; fi
+  echo "keepsake ui-test: SKIP: $*" >&2; exit 0
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root (a private system bus, polkitd, loop devices, another user)"
+build-aux/deps.sh xvfb xauth python3-pyatspi at-spi2-core dunst imagemagick xdotool libgtk-4-dev libadwaita-1-dev \
+  dbus polkitd udev e2fsprogs util-linux passwd >/dev/null || skip "cannot install the UI test packages"
+
+art=${KEEPSAKE_UI_ARTIFACTS:-$top/_artifacts/ui}
+mkdir -p "$art"
+rm -f "$art"/*.png "$art"/*.log
+work=$(mktemp -d /var/tmp/keepsake-ui.XXXXXX)
+chmod 755 "$work"
+user=keepsake-ui
+echo "== building keepsaked, keepsakectl and the app"
+export CGO_ENABLED=1
+go build -o "$work/bin/keepsaked" ./service/cmd/keepsaked
+go build -o "$work/bin/keepsakectl" ./service/cmd/keepsakectl
+go build -o "$work/bin/keepsake" ./app/cmd/keepsake
+chmod -R a+rX "$work/bin"
+
+. build-aux/private-bus.sh
+finish() {
+  local rc=$?
+  [ -n "${ctl_pid:-}" ] && kill "$ctl_pid" 2>/dev/null || true
+  pkill -u "$user" 2>/dev/null || true
+  ks_cleanup
+  [ -f "$work/daemon/keepsaked.log" ] && cp "$work/daemon/keepsaked.log" "$art/keepsaked.log"
+  rm -rf "$work"
+  exit $rc
+}
+trap finish EXIT
+
+echo "== a desktop user with files"
+id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
+home=$(getent passwd "$user" | cut -d: -f6)
+rm -rf "$home/Documents" "$home/Pictures" "$home/.var" "$home/.cache"
+runuser -u "$user" -- mkdir -p "$home/Documents/Projects" "$home/Pictures"
+runuser -u "$user" -- sh -c "printf 'Quarterly report, first draft.\n' > '$home/Documents/report.txt'"
+runuser -u "$user" -- sh -c "printf 'notes\n' > '$home/Documents/Projects/notes.md'"
+runuser -u "$user" -- sh -c "head -c 3000000 /dev/urandom > '$home/Pictures/holiday.jpg'"
+runuser -u "$user" -- sh -c "printf 'todo\n' > '$home/Documents/todo.txt'"
+
+echo "== private system bus, polkitd, udevd, the drive, keepsaked"
+ks_bus_start
+# No login session exists on the private bus, so polkit would treat the
+# user as remote. The rule gives the test user what an administrator at the
+# desktop has after typing the password (configure: enrolling the drive).
+rules="polkit.addRule(function(action, subject) {
+  if (subject.user == '$user' && action.id.indexOf('io.github.keepsake.keepsake1.') == 0 &&
+      action.id != 'io.github.keepsake.keepsake1.browse-all')
+    return polkit.Result.YES;
+});"
+ks_polkit_start "$rules"
+ks_udevd
+ks_drive_make "$work/drive.img" "Backup Drive" 400
+ks_daemon_start "$work/bin/keepsaked" "$work/daemon"
+
+# Root's side of the test: the driver writes a request line into the FIFO
+# and waits for its answer file.
+ctl=$work/ctl
+mkdir -p "$ctl" "$work/shots"; chown "$user" "$work/shots"; mkfifo "$ctl/requests"; chown "$user" "$ctl" "$ctl/requests"
+serve() {
+  local n=0 req
+  while true; do
+    while read -r req; do
+      n=$((n + 1))
+      case "$req" in
+        pull)  # the drive is pulled: unmounted under the service and gone from udev
+          for m in $(findmnt -rn -S "$KS_LOOP" -o TARGET 2>/dev/null | sort -r); do umount -l "$m" || true; done
+          udevadm trigger --action=remove --settle "$KS_LOOP"; echo ok > "$ctl/answer.$n" ;;
+        plug)  udevadm trigger --action=add --settle "$KS_LOOP"; echo ok > "$ctl/answer.$n" ;;
+        stop-service) ks_stop "$KS_DAEMON_PID" 30; KS_DAEMON_PID=; echo ok > "$ctl/answer.$n" ;;
+        *) echo "unknown request $req" > "$ctl/answer.$n" ;;
+      esac
+      chmod 644 "$ctl/answer.$n"
+    done < "$ctl/requests"
+  done
+}
+serve &
+ctl_pid=$!
+
+echo "== the app under Xvfb, driven through AT-SPI"
+runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LANG=C.UTF-8 \
+  DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+  KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
+  KEEPSAKE_DRIVE_UUID="$KS_UUID" GDK_BACKEND=x11 GSK_RENDERER=cairo NO_AT_BRIDGE=0 \
+  xvfb-run -a -s '-screen 0 1280x900x24' dbus-run-session -- /usr/bin/python3 "$top/app/uitest/ui_test.py" \
+  2>&1 | tee "$art/ui-test.log"
+rc=${PIPESTATUS[0]}
+cp "$work"/shots/*.png "$art/" 2>/dev/null || true
+cp "$work"/shots/*.log "$art/" 2>/dev/null || true
+[ "$rc" -eq 0 ] || { echo "keepsake ui-test: FAILED (log and screenshots in $art)" >&2; exit "$rc"; }
+echo "keepsake ui-test: passed; screenshots in $art"

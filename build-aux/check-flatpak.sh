@@ -9,8 +9,11 @@
 #     by build-aux/dist-vendor.sh (what `meson dist` runs), then every
 #     package's imports are resolved with -mod=vendor, no proxy and an empty
 #     module cache, and the service and shared packages are built that way.
-#     The app is only resolved (go list), not built: built from vendor/,
-#     gotk4 is compiled again from scratch (11+ minutes of cgo).
+#     The app is only resolved (go list), not built: unless Go's cache holds
+#     a -trimpath build of gotk4 (meson's builds are -trimpath; go test's and
+#     this script's are not, and without -trimpath a vendored package is a
+#     different package to the cache), that means compiling gotk4 again
+#     (11+ minutes of cgo).
 # With CI=true a missing tool fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,7 +97,8 @@ fi
 # 2. The vendored modules, on a copy: the working tree is never touched.
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-rsync -a --exclude=/.git --exclude=/_build --exclude=/build --exclude='*.test' ./ "$tmp/src/"
+# Top-level .* and _* (.git, _build, test artifacts) are not sources; Go skips them anyway.
+rsync -a --exclude='/.*' --exclude='/_*' --exclude=/build --exclude='*.test' ./ "$tmp/src/"
 if [ -f vendor/modules.txt ]; then
   # A dist archive (or a tree vendored by hand): check the vendor/ it has.
   echo "check-flatpak: using the tree's vendor/"

@@ -66,6 +66,7 @@ func Run(opts Options, gtkArgs []string) int {
 func (a *App) startup() {
 	// The app lives on without a window: notifications and the tray need it.
 	a.Hold()
+	addIcons()
 	a.addAction("preferences", []string{"<Control>comma"}, func() { prefs.Open(a.win.Env()) })
 	a.addAction("about", nil, a.about)
 	a.addAction("open", nil, a.present)

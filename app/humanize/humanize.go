@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -34,8 +35,27 @@ var sentences = map[kerr.Name]string{
 	kerr.MountFailed:           "The backup drive could not be opened. Check the drive and try again.",
 	kerr.InvalidConfig:         "Keepsake's settings file has a mistake. An administrator must correct it.",
 	kerr.NotAuthorized:         "You are not allowed to do this. An administrator can.",
-	kerr.NotFound:              "The backup service is not running. Start it with “systemctl start keepsake”.",
+	kerr.NotFound:              "It is no longer there: it may have been removed meanwhile.",
 }
+
+// serviceMissing is NotFound when it is the service itself that is not
+// there: nothing answers on the bus.
+const serviceMissing = "The backup service is not running. Start it with “systemctl start keepsake”."
+
+// busGone are the bus's own errors for a service that is not running or
+// went away during the call.
+var busGone = []string{
+	"org.freedesktop.DBus.Error.ServiceUnknown",
+	"org.freedesktop.DBus.Error.NameHasNoOwner",
+	"org.freedesktop.DBus.Error.NoReply",
+	"org.freedesktop.DBus.Error.Disconnected",
+	"org.freedesktop.DBus.Error.NoServer",
+	"org.freedesktop.DBus.Error.FileNotFound",
+}
+
+// ErrNoService is the error of a call made while the app has no
+// connection to the service.
+var ErrNoService = kerr.New(kerr.NotFound, "")
 
 // Error turns any error from the service into a sentence for a person:
 // never a raw D-Bus error name. The service's message follows when it
@@ -44,12 +64,31 @@ func Error(err error) string {
 	if err == nil {
 		return ""
 	}
+	raw := err.Error()
+	for _, n := range busGone {
+		if strings.Contains(raw, n) {
+			return serviceMissing
+		}
+	}
+	var de dbus.Error
+	if errors.As(err, &de) {
+		for _, n := range busGone {
+			if de.Name == n {
+				return serviceMissing
+			}
+		}
+	}
 	err = dbusapi.FromDBus(err)
 	name := kerr.NameOf(err)
 	detail := err.Error()
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		detail = ke.Message
+	}
+	if name == kerr.NotFound && (detail == "" || errors.Is(err, ErrNoService)) {
+		// The app's own "no connection" (ui.Call without a client), or
+		// client.Connect failing to reach the bus at all.
+		return serviceMissing
 	}
 	return ErrorText(string(name), detail)
 }
@@ -142,7 +181,7 @@ func Until(t, now time.Time) string {
 	switch {
 	case d <= 30*time.Second:
 		return "now"
-	case d < time.Hour:
+	case d < 45*time.Minute:
 		return "in " + plural(int(math.Ceil(d.Minutes())), "minute")
 	case sameDay(t, now):
 		return "today at " + t.Format("15:04")
@@ -226,12 +265,14 @@ func Operation(op string) string {
 // and time left, whatever the job knows.
 func Progress(j client.Job, now time.Time) string {
 	var parts []string
-	if j.FilesTotal > 0 {
+	// A total is the service's estimate (the previous snapshot's size): once
+	// the work outgrows it, only what is done is worth saying.
+	if j.FilesTotal > 0 && j.FilesDone <= j.FilesTotal {
 		parts = append(parts, fmt.Sprintf("%d of %d files", j.FilesDone, j.FilesTotal))
 	} else if j.FilesDone > 0 {
 		parts = append(parts, plural(int(j.FilesDone), "file"))
 	}
-	if j.BytesTotal > 0 {
+	if j.BytesTotal > 0 && j.BytesDone <= j.BytesTotal {
 		parts = append(parts, fmt.Sprintf("%s of %s", Size(int64(j.BytesDone)), Size(int64(j.BytesTotal))))
 	} else if j.BytesDone > 0 {
 		parts = append(parts, Size(int64(j.BytesDone)))

@@ -24,7 +24,10 @@ func TestErrorNeverShowsRawNames(t *testing.T) {
 		{"invalid args", dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs", Body: []any{"bad path"}},
 			"Keepsake did not understand the request. (Bad path)"},
 		{"service gone", dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"The name is not activatable"}},
-			"Something went wrong."},
+			"The backup service is not running. Start it with “systemctl start keepsake”."},
+		{"no connection", ErrNoService, "The backup service is not running. Start it with “systemctl start keepsake”."},
+		{"something gone", dbus.Error{Name: kerr.NotFound.DBusName(), Body: []any{"snapshot x recorded no Flatpak installation"}},
+			"It is no longer there: it may have been removed meanwhile. (Snapshot x recorded no Flatpak installation)"},
 		{"unknown future name", dbus.Error{Name: kerr.DBusPrefix + "SomethingNew", Body: []any{"x"}},
 			"Something went wrong. (X)"},
 		{"plain Go error", errors.New("boom"), "Something went wrong. (Boom)"},
@@ -77,7 +80,8 @@ func TestWhenAndUntil(t *testing.T) {
 		{"this year", When(time.Date(2026, 3, 12, 9, 0, 0, 0, time.Local), now), "12 March at 09:00"},
 		{"last year", When(time.Date(2025, 3, 12, 9, 0, 0, 0, time.Local), now), "12 March 2025"},
 		{"due now", Until(now.Add(10*time.Second), now), "now"},
-		{"in minutes", Until(now.Add(59*time.Minute+30*time.Second), now), "in 60 minutes"},
+		{"in minutes", Until(now.Add(29*time.Minute+30*time.Second), now), "in 30 minutes"},
+		{"in an hour", Until(now.Add(59*time.Minute+30*time.Second), now), "today at 10:59"},
 		{"tomorrow", Until(now.Add(23*time.Hour), now), "tomorrow at 09:00"},
 		{"unscheduled", Until(time.Time{}, now), "not scheduled"},
 	}
@@ -109,6 +113,9 @@ func TestProgress(t *testing.T) {
 		ExpectedEnd: now.Add(3 * time.Minute).UnixMicro()}
 	if got, want := Progress(j, now), "120 of 400 files · 5.0 MB of 20 MB · 2.5 MB/s · about 3 minutes left"; got != want {
 		t.Errorf("Progress = %q, want %q", got, want)
+	}
+	if got, want := Progress(client.Job{FilesDone: 13559, FilesTotal: 9, BytesDone: 213e6, BytesTotal: 3e6}, now), "13559 files · 213 MB"; got != want {
+		t.Errorf("Progress past the estimate = %q, want %q", got, want)
 	}
 	if got := Progress(client.Job{Phase: "scanning"}, now); got != "Scanning…" {
 		t.Errorf("Progress of a fresh job = %q", got)

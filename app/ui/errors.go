@@ -1,5 +1,5 @@
 package ui
 
-import "github.com/keepsake/keepsake/shared/kerr"
+import "github.com/keepsake/keepsake/app/humanize"
 
-var errNoService = kerr.New(kerr.NotFound, "")
+var errNoService = humanize.ErrNoService

@@ -32,7 +32,7 @@ def app_named(name, timeout=TIMEOUT):
     raise UIError(f"application {name!r} did not appear on the accessibility bus")
 
 
-def walk(node, depth=0, limit=60):
+def walk(node, depth=0, limit=60, hidden=False):
     """Every accessible below node (breadth first), skipping hidden ones."""
     queue = [(node, 0)]
     while queue:
@@ -52,8 +52,8 @@ def walk(node, depth=0, limit=60):
             if c is None:
                 continue
             try:
-                st = c.getState()
-                if not st.contains(pyatspi.STATE_VISIBLE) or not st.contains(pyatspi.STATE_SHOWING):
+                # GTK 4.8 never sets SHOWING below the window: VISIBLE it is.
+                if not hidden and not c.getState().contains(pyatspi.STATE_VISIBLE):
                     continue
             except Exception:
                 continue
@@ -67,11 +67,47 @@ def role_name(n):
         return "?"
 
 
-def matches(n, name=None, role=None, contains=None):
+def clean_name(n):
+    """A widget's accessible name without GTK 4.8's mnemonic echo: a
+    button labelled "_Restore" is named "_Restore Restore"."""
     try:
         nm = n.name or ""
     except Exception:
+        return ""
+    for i in range(1, len(nm)):
+        head, tail = nm[:i], nm[i + 1:]
+        if nm[i] == " " and head.replace("_", "") == tail:
+            return tail
+    return nm
+
+
+def on_screen(n):
+    """Drawn with a size: GTK 4.8 gives widgets on hidden pages (a stack's
+    other children) an empty box, and never sets SHOWING."""
+    try:
+        e = n.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    except Exception:
         return False
+    if e.width <= 0 or e.height <= 0:
+        return False
+    # A widget hidden after it was drawn keeps its old box: every
+    # ancestor must still be visible.
+    a, depth = n, 0
+    while a is not None and depth < 40:
+        try:
+            if role_name(a) == "application":
+                return True
+            if not a.getState().contains(pyatspi.STATE_VISIBLE):
+                return False
+            a = a.parent
+        except Exception:
+            return False
+        depth += 1
+    return True
+
+
+def matches(n, name=None, role=None, contains=None):
+    nm = clean_name(n)
     if role is not None and role_name(n) != role:
         return False
     if name is not None and nm != name:
@@ -81,15 +117,15 @@ def matches(n, name=None, role=None, contains=None):
     return True
 
 
-def find_all(root, name=None, role=None, contains=None):
-    return [n for n in walk(root) if matches(n, name, role, contains)]
+def find_all(root, name=None, role=None, contains=None, hidden=False):
+    return [n for n in walk(root, hidden=hidden) if matches(n, name, role, contains) and (hidden or on_screen(n))]
 
 
-def find(root, name=None, role=None, contains=None, timeout=TIMEOUT):
+def find(root, name=None, role=None, contains=None, timeout=TIMEOUT, hidden=False):
     """The first showing widget that matches; waits for it to appear."""
     deadline = time.time() + timeout
     while True:
-        found = find_all(root, name, role, contains)
+        found = find_all(root, name, role, contains, hidden)
         if found:
             return found[0]
         if time.time() > deadline:
@@ -109,7 +145,8 @@ def dump(root, limit=400):
     lines = []
     for n in walk(root):
         try:
-            lines.append(f"  {role_name(n)}: {n.name!r}")
+            if on_screen(n):
+                lines.append(f"  {role_name(n)}: {clean_name(n)!r}")
         except Exception:
             pass
         if len(lines) >= limit:
@@ -119,20 +156,52 @@ def dump(root, limit=400):
 
 
 def click(node):
-    """Activates a button, switch, check box or row (its first action)."""
+    """Activates a button, switch, check box or row: its first action, or,
+    for widgets GTK 4.8 gives no action (check and radio buttons), a mouse
+    click in its middle."""
     try:
         act = node.queryAction()
+        n = act.nActions
     except NotImplementedError:
-        raise UIError(f"{role_name(node)} {node.name!r} has no action")
-    for i in range(act.nActions):
+        n = 0
+    if n == 0:
+        mouse_click(node)
+        return
+    for i in range(n):
         if act.getName(i) in ("click", "activate", "press", "toggle"):
             act.doAction(i)
             return
     act.doAction(0)
 
 
+def window_origin(node):
+    """Where the node's toplevel X window is on the screen."""
+    top = node
+    while top.parent is not None and role_name(top.parent) != "application":
+        top = top.parent
+    title = top.name or "Keepsake"
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                         capture_output=True, text=True).stdout.split()
+    if not ids:
+        return 0, 0
+    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]], capture_output=True, text=True).stdout
+    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    return int(geo.get("X", 0)), int(geo.get("Y", 0))
+
+
+def mouse_click(node):
+    e = node.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    if e.width <= 0 or e.height <= 0:
+        raise UIError(f"{role_name(node)} {clean_name(node)!r} is not on screen to click")
+    ox, oy = window_origin(node)
+    subprocess.run(["xdotool", "mousemove", "--sync", str(ox + e.x + e.width // 2), str(oy + e.y + e.height // 2),
+                    "click", "1"], check=True)
+
+
 def focus(node):
-    node.queryComponent().grabFocus()
+    """Focuses a widget by clicking it (GTK 4.8 does not implement
+    Component.grabFocus)."""
+    mouse_click(node)
 
 
 def type_text(node, text, clear=True):
@@ -150,7 +219,7 @@ def key(*keys):
 
 def text_of(root, role="label"):
     """Every label's text on screen, joined (for assertions on messages)."""
-    return "\n".join(n.name or "" for n in find_all(root, role=role))
+    return "\n".join(clean_name(n) for n in find_all(root, role=role))
 
 
 def wait_text(root, contains, timeout=TIMEOUT, role=None):
@@ -158,9 +227,9 @@ def wait_text(root, contains, timeout=TIMEOUT, role=None):
     return find(root, contains=contains, role=role, timeout=timeout)
 
 
-def screenshot(title, path):
+def screenshot(title, path, settle=0.6):
     """The pixels of the X window with that title (import -window)."""
-    time.sleep(0.6)  # let animations and the last frame settle
+    time.sleep(settle)  # let animations and the last frame settle
     ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
                          capture_output=True, text=True).stdout.split()
     target = ids[-1] if ids else "root"

@@ -25,6 +25,7 @@ SHOTS = os.environ["KEEPSAKE_UI_ARTIFACTS"]
 CTL = os.environ["KEEPSAKE_UI_CTL"]
 APP = os.environ["KEEPSAKE_APP"]
 REPORT = os.path.join(HOME, "Documents", "report.txt")
+TODO = os.path.join(HOME, "Documents", "todo.txt")
 FIRST = b"Quarterly report, first draft.\n"
 SECOND = b"Quarterly report, final.\n"
 
@@ -54,9 +55,9 @@ def step(msg):
     print(f"== {msg}", flush=True)
 
 
-def shot(name, title="Keepsake"):
+def shot(name, title="Keepsake", settle=0.6):
     path = os.path.join(SHOTS, name + ".png")
-    atspi.screenshot(title, path)
+    atspi.screenshot(title, path, settle)
     print(f"   screenshot {path}", flush=True)
 
 
@@ -107,8 +108,39 @@ def main_window(app):
 
 
 def wait_idle(win, timeout=120):
-    """Until the overview says the backups are up to date."""
-    find(win, name="Backups are up to date", timeout=timeout)
+    """Until the overview says the backups are up to date. The headline is
+    found once and then read: walking the whole window is slow."""
+    deadline = time.time() + timeout
+    headline = None
+    while headline is None:
+        for text in ("Backups are up to date", "Backing up…", "Not backed up yet"):
+            found = find_all(win, name=text, role="label")
+            if found:
+                headline = found[0]
+                break
+        if headline is None:
+            if time.time() > deadline:
+                raise UIError("the overview has no headline:\n" + atspi.dump(win))
+            time.sleep(0.5)
+    while headline.name != "Backups are up to date":
+        if time.time() > deadline:
+            raise UIError(f"the overview still says {headline.name!r}")
+        time.sleep(0.2)
+
+
+def make_work(n_small=20000, big_mb=200):
+    """A day's work: many small files and some big ones, so the next backup
+    runs long enough to watch its progress."""
+    root = os.path.join(HOME, "Work")
+    os.makedirs(root, exist_ok=True)
+    for i in range(n_small):
+        d = os.path.join(root, f"batch{i // 500:03d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"note{i:05d}.txt"), "w") as f:
+            f.write(f"note {i}\n")
+    for i in range(big_mb // 20):
+        with open(os.path.join(root, f"video{i:02d}.bin"), "wb") as f:
+            f.write(os.urandom(20 << 20))
 
 
 def run(s):
@@ -122,18 +154,22 @@ def run(s):
 
     step("the first backup runs and finishes")
     wait_idle(win, timeout=180)
+    find(win, contains="Last backup: just now")
     shot("overview")
-    assert find_all(win, contains="Last backup: just now") or find_all(win, contains="minute"), atspi.dump(win)
 
-    step("change the report and back up again with Back Up Now, watching progress")
+    step("a day's work: the report changes, a file is deleted, new files")
     with open(REPORT, "wb") as f:
         f.write(SECOND)
+    with open(TODO, "rb") as f:
+        todo = f.read()
+    os.remove(TODO)
+    make_work()
     flows.back_up_now(win, shot)
-    wait_idle(win, timeout=180)
+    wait_idle(win, timeout=300)
 
     flows.search_history_restore(win, app, shot, REPORT, FIRST, SECOND)
     flows.browse(win, app, shot)
-    flows.deleted(win, app, shot)
+    flows.deleted(win, app, shot, TODO, todo)
     flows.apps(win, app, shot)
     flows.preferences(win, app, shot)
 
@@ -144,8 +180,6 @@ def run(s):
     find(win, contains="The backup drive is not connected", timeout=60)
     s.wait_notification("Backup failed")
     shot("overview-failed")
-
-    step("plug it back")
     root("plug")
 
     step("quit, and start again at 360 px wide with the dark style")

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
@@ -19,7 +20,6 @@ import (
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
-	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 //go:embed window.ui
@@ -106,6 +106,15 @@ func New(app *adw.Application, opts Options) *Window {
 	add(deleted.New(w.env), "deleted", "Deleted", "user-trash-symbolic")
 	add(apps.New(w.env), "apps", "Apps", "view-app-grid-symbolic")
 
+	// Made now, not when first needed: GTK 4.8 does not tell assistive
+	// technologies about a child added to an AdwBin that is already shown.
+	w.setup = setup.New(w.env, func() {
+		w.inSetup = false
+		w.env.Show("overview")
+		w.env.Refresh()
+	})
+	w.SetupSlot.SetChild(w.setup)
+
 	w.RetryButton.ConnectClicked(func() {
 		w.showTop("connecting")
 		w.env.Refresh()
@@ -185,14 +194,6 @@ func (w *Window) Update(st live.State) {
 }
 
 func (w *Window) showSetup(st live.State) {
-	if w.setup == nil {
-		w.setup = setup.New(w.env, func() {
-			w.inSetup = false
-			w.env.Show("overview")
-			w.env.Refresh()
-		})
-		w.SetupSlot.SetChild(w.setup)
-	}
 	w.inSetup = true
 	w.setup.Update(st)
 	w.showTop("setup")
@@ -207,13 +208,14 @@ func (w *Window) showTop(name string) {
 	w.SwitcherBar.SetVisible(main)
 }
 
-// missingText tells how to get the service running, by what went wrong.
+// missingText tells how to get the service running. The cause is only
+// added when it is something else than the service not being there.
 func missingText(err error) string {
-	if kerr.Is(err, kerr.NotFound) || kerr.Is(err, kerr.Failed) {
-		return "Keepsake backs up with a service that runs in the background, and it is not reachable: " +
-			humanize.Error(err) + "\n\nIf Keepsake is installed, start the service with\n" +
-			"sudo systemctl enable --now keepsake.service\n\n" +
-			"If it is not installed, install the “keepsake” package of your distribution."
+	text := "Keepsake backs up with a service that runs in the background, even when nobody is logged in. " +
+		"If Keepsake is installed, start the service with\n\nsudo systemctl enable --now keepsake.service\n\n" +
+		"If it is not installed, install the “keepsake” package of your distribution."
+	if why := humanize.Error(err); !strings.HasPrefix(why, "The backup service is not running") {
+		text += "\n\n" + why
 	}
-	return humanize.Error(err)
+	return text
 }

@@ -9,28 +9,17 @@ import (
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
-// requireDisplay skips without an X or Wayland display (or fails under
-// CI, whose test command runs these tests inside xvfb-run).
-func requireDisplay(t *testing.T) {
-	t.Helper()
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GTK tests need a display; CI runs them under xvfb-run")
-		}
-		t.Skip("needs a display (run under xvfb-run)")
-	}
-}
-
 // TestWindowShowsEveryState builds the real window with every page from
 // their .ui files (a mistake in one aborts GTK, failing the test) and feeds
 // it the states the service can be in, checking which screen shows.
 func TestWindowShowsEveryState(t *testing.T) {
-	requireDisplay(t)
+	gtktest.RequireDisplay(t)
 	gtk.Init()
 	app := adw.NewApplication("io.github.keepsake.KeepsakeTest", gio.ApplicationNonUnique)
 	var failures []string

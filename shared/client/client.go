@@ -299,7 +299,11 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 		select {
 		case <-ctx.Done():
 			return j, ctx.Err()
-		case s := <-ch:
+		case s, ok := <-ch:
+			if !ok || s == nil {
+				// The connection closed (the bus or the service went away).
+				return j, kerr.New(kerr.NotFound, "lost the connection to the backup service while following job %s", path)
+			}
 			if s.Path != path {
 				continue
 			}

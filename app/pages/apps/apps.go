@@ -1,7 +1,6 @@
 package apps
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
-	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
@@ -49,9 +47,10 @@ type Page struct {
 	env       *ui.Env
 	home, me  string
 	profile   string
-	latest    string // the profile's newest snapshot when the list was read
+	seen      string // the newest snapshot and drive presence the list was read with
 	recording bool   // the profile records Flatpak apps
 	snaps     []Snapshot
+	chosen    bool // the user picked a backup: keep it when the list changes
 	// filling is set while the snapshot list is replaced, whose selection
 	// changes are not the user's.
 	filling bool
@@ -77,6 +76,7 @@ func New(env *ui.Env) *Page {
 	ui.Fill(p, appsUI)
 	p.SnapshotRow.NotifyProperty("selected", func() {
 		if !p.filling {
+			p.chosen = true
 			p.loadApps()
 		}
 	})
@@ -94,13 +94,17 @@ func (p *Page) Update(st live.State) {
 		return
 	}
 	p.recording = prof.Flatpak
-	if prof.Name == p.profile && prof.LastSnapshot == p.latest {
+	// The backups are read again after each new one, and when the drive
+	// comes or goes (they are on it: without it, listing them fails).
+	d, _ := st.Drive(prof.Drive)
+	seen := fmt.Sprintf("%s|%t", prof.LastSnapshot, d.Present)
+	if prof.Name == p.profile && seen == p.seen {
 		return
 	}
 	if prof.Name != p.profile {
-		p.snaps = nil
+		p.snaps, p.chosen = nil, false
 	}
-	p.profile, p.latest = prof.Name, prof.LastSnapshot
+	p.profile, p.seen = prof.Name, seen
 	if p.busy {
 		p.stale = true // read when the job is over: the list must not move under it
 		return
@@ -130,7 +134,11 @@ func (p *Page) selectedSnapshot() (Snapshot, bool) {
 // loadSnapshots fills the backup choice, keeping the one chosen.
 func (p *Page) loadSnapshots() {
 	profile := p.profile
-	keep, _ := p.selectedSnapshot()
+	// Without a choice the newest backup is shown, also after a new one.
+	var keep Snapshot
+	if p.chosen {
+		keep, _ = p.selectedSnapshot()
+	}
 	ui.Call(p.env, func(c *client.Client) ([]Snapshot, error) {
 		ds, err := c.Snapshots(profile, nil)
 		if err != nil {
@@ -384,9 +392,7 @@ func (p *Page) reinstall(refs map[string][]string) {
 	ui.Call(p.env, func(c *client.Client) ([]Outcome, error) {
 		var all []Outcome
 		for step, in := range insts {
-			outs, err := reinstallOne(c, profile, snap.Name, in, refs[in], func(j client.Job) {
-				coreglib.IdleAdd(func() { p.progress(j, step, len(insts)) })
-			})
+			outs, err := reinstallOne(c, profile, snap.Name, in, refs[in], func(j client.Job) { p.progress(j, step, len(insts)) })
 			if len(outs) == 0 && err != nil {
 				outs = []Outcome{{Installation: in, Kind: "installation", Ref: in, Status: Failed, Reason: humanize.Error(err)}}
 			}
@@ -394,8 +400,12 @@ func (p *Page) reinstall(refs map[string][]string) {
 		}
 		SortOutcomes(all)
 		return all, nil
-	}, func(outs []Outcome, _ error) {
+	}, func(outs []Outcome, err error) {
 		p.setBusy(false, "")
+		if err != nil { // no service: nothing was tried
+			p.env.Toast(humanize.Error(err))
+			return
+		}
 		p.env.Toast(Tally(outs))
 		p.showResults(outs)
 		for k := range p.selected {
@@ -407,12 +417,13 @@ func (p *Page) reinstall(refs map[string][]string) {
 
 // reinstallOne runs and follows one installation's job; its outcomes come
 // from the job's Result even when the job failed (it fails when any app did).
+// progress gets the readings on the main loop.
 func reinstallOne(c *client.Client, profile, snapshot, installation string, refs []string, progress func(client.Job)) ([]Outcome, error) {
 	path, err := c.RestoreFlatpaks(profile, snapshot, refs, client.Options{"installation": installation})
 	if err != nil {
 		return nil, fmt.Errorf("reinstall apps of %s: %w", installation, err)
 	}
-	j, werr := c.Wait(context.Background(), path, progress)
+	j, werr := ui.Wait(c, path, progress)
 	res := j.Result
 	// The Result is set just before the job completes; read it again in
 	// case its change signal was missed.
@@ -422,14 +433,7 @@ func reinstallOne(c *client.Client, profile, snapshot, installation string, refs
 	if werr != nil {
 		werr = fmt.Errorf("reinstall apps of %s: %w", installation, werr)
 	}
-	return ParseResult(installation, resultOrEmpty(res)), werr
-}
-
-func resultOrEmpty(m map[string]dbus.Variant) map[string]dbus.Variant {
-	if m == nil {
-		return map[string]dbus.Variant{}
-	}
-	return m
+	return ParseResult(installation, res), werr
 }
 
 func (p *Page) showResults(outs []Outcome) {
@@ -500,9 +504,7 @@ func (p *Page) rollBack(a App, snap Snapshot, overwrite bool) {
 		if err != nil {
 			return "", fmt.Errorf("roll back data of %s: %w", a.ID, err)
 		}
-		j, err := c.Wait(context.Background(), path, func(j client.Job) {
-			coreglib.IdleAdd(func() { p.progress(j, 0, 1) })
-		})
+		j, err := ui.Wait(c, path, func(j client.Job) { p.progress(j, 0, 1) })
 		if err != nil {
 			return "", fmt.Errorf("roll back data of %s: %w", a.ID, err)
 		}

@@ -1,17 +1,12 @@
 package apps
 
 import (
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	"github.com/diamondburned/gotk4/pkg/glib/v2"
-	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
-	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -20,21 +15,11 @@ import (
 // service gone (the error is said in words), then shows a listing and a
 // reinstall's results. It needs a display (xvfb-run).
 func TestPageWithoutService(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		t.Skip("needs a display: run under xvfb-run")
-	}
-	runtime.LockOSThread()
-	gtk.Init()
-	adw.Init()
-	env := &ui.Env{
-		Client:  func() *client.Client { return nil },
-		Profile: func() string { return "home" },
-		Window:  func() *gtk.Window { return nil },
-		Toast:   func(string) {},
-	}
+	gtktest.Init(t)
+	env, _ := gtktest.Env("home", nil)
 	p := New(env)
 	p.Update(live.State{Profiles: []client.Profile{{Name: "home", LastSnapshot: "2026-11-22T100000Z", Flatpak: true}}})
-	waitFor(t, func() bool { return p.Stack.VisibleChildName() == "error" })
+	gtktest.WaitFor(t, func() bool { return p.Stack.VisibleChildName() == "error" })
 	if d := p.ErrorPage.Description(); !strings.Contains(d, "not running") {
 		t.Errorf("error description = %q", d)
 	}
@@ -63,19 +48,5 @@ func TestPageWithoutService(t *testing.T) {
 	})
 	if !p.ResultsBox.IsVisible() || p.ResultsList.RowAtIndex(0) == nil || p.ResultsList.RowAtIndex(1) != nil {
 		t.Error("results: want one row (the app; the remote that worked is not worth one)")
-	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	ctx := glib.MainContextDefault()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		for ctx.Iteration(false) {
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -5,12 +5,10 @@
 package browse
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
@@ -80,7 +78,7 @@ type Page struct {
 	// navigate or reload.
 	quiet bool
 
-	job     dbus.ObjectPath // the running restore ("" = none)
+	jobs    *ui.JobBar // the restore under way
 	chooser *gtk.FileChooserNative
 }
 
@@ -89,6 +87,10 @@ func New(env *ui.Env) *Page {
 	p := &Page{env: env, dir: "/"}
 	p.home, _ = os.UserHomeDir()
 	ui.Fill(p, browseUI)
+	p.jobs = ui.NewJobBar(env, ui.JobBar{
+		Revealer: p.ProgressRevealer, Title: p.ProgressTitle, Bar: p.ProgressBar,
+		Detail: p.ProgressDetail, Cancel: p.CancelButton,
+	}, env.Toast, p.syncActions)
 
 	p.NotifyProperty("folded", p.syncFolded)
 	p.syncFolded()
@@ -131,7 +133,6 @@ func New(env *ui.Env) *Page {
 			p.env.History(e.Path)
 		}
 	})
-	p.CancelButton.ConnectClicked(p.cancel)
 
 	p.showCrumbs()
 	p.showFolderMessage("document-open-recent-symbolic", "No Backup Chosen", "Choose a backup to see its files.", false)
@@ -193,7 +194,7 @@ func (p *Page) loadSnapshots() {
 			p.clearList(p.SnapshotList)
 			p.TimelineStatus.SetIconName("dialog-warning-symbolic")
 			p.TimelineStatus.SetTitle("Backups Not Available")
-			p.TimelineStatus.SetDescription(escape(humanize.Error(err)))
+			p.TimelineStatus.SetDescription(ui.Escape(humanize.Error(err)))
 			p.TimelineRetry.SetVisible(true)
 			p.TimelineStack.SetVisibleChildName("message")
 			p.showFolderMessage("dialog-warning-symbolic", "Backups Not Available", humanize.Error(err), false)
@@ -379,7 +380,7 @@ func entryRow(e Entry, enter func(string)) *adw.ActionRow {
 func (p *Page) showFolderMessage(icon, title, description string, retry bool) {
 	p.FolderStatus.SetIconName(icon)
 	p.FolderStatus.SetTitle(title)
-	p.FolderStatus.SetDescription(escape(description))
+	p.FolderStatus.SetDescription(ui.Escape(description))
 	p.FolderRetry.SetVisible(retry)
 	p.FolderStack.SetVisibleChildName("message")
 	p.syncActions()
@@ -416,7 +417,7 @@ func (p *Page) snapshot() (Snapshot, bool) {
 // the service runs one job per profile anyway.
 func (p *Page) syncActions() {
 	e, ok := p.selected()
-	free := ok && p.job == "" && p.chooser == nil
+	free := ok && !p.jobs.Busy() && p.chooser == nil
 	p.RestoreButton.SetSensitive(free)
 	p.RestoreToButton.SetSensitive(free)
 	p.ReplaceButton.SetSensitive(free)
@@ -479,80 +480,25 @@ func (p *Page) chooseDestination() {
 // to its end; the waiting happens off the main loop.
 func (p *Page) restore(e Entry, opts client.Options) {
 	profile, snap := p.profile, p.snap
-	if snap == "" || p.job != "" {
+	if snap == "" || p.jobs.Busy() {
 		return
 	}
-	p.job = "/" // taken until the real path is known
-	p.syncActions()
-	p.ProgressTitle.SetLabel(ProgressTitle(e.Name))
-	p.ProgressDetail.SetLabel("Starting…")
-	p.ProgressBar.SetFraction(0)
-	p.CancelButton.SetSensitive(false)
-	p.ProgressRevealer.SetRevealChild(true)
 	fallback := e.Path
 	if to, ok := opts["to"].(string); ok {
 		fallback = filepath.Join(to, e.Name)
 	}
-	ui.Call(p.env, func(c *client.Client) (client.Job, error) {
+	ui.RunJob(p.jobs, ProgressTitle(e.Name), func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (client.Job, error) {
 		job, err := c.Restore(profile, snap, []string{e.Path}, opts)
 		if err != nil {
 			return client.Job{}, fmt.Errorf("restore %s from %s: %w", e.Path, snap, err)
 		}
-		glib.IdleAdd(func() {
-			p.job = job
-			p.CancelButton.SetSensitive(true)
-		})
-		j, err := c.Wait(context.Background(), job, func(j client.Job) {
-			glib.IdleAdd(func() { p.showProgress(j) })
-		})
+		j, err := follow(job)
 		if err != nil {
 			return j, fmt.Errorf("restore %s from %s: %w", e.Path, snap, err)
 		}
 		return j, nil
-	}, func(j client.Job, err error) {
-		p.job = ""
-		p.ProgressRevealer.SetRevealChild(false)
-		p.syncActions()
-		switch {
-		case kerr.Is(err, kerr.Cancelled):
-			p.env.Toast("Restore cancelled")
-		case err != nil:
-			p.env.Toast(escape(humanize.Error(err)))
-		default:
-			p.env.Toast(escape(RestoredText(j.Message, fallback, p.home)))
-		}
-	})
-}
-
-func (p *Page) showProgress(j client.Job) {
-	if j.Finished {
-		return
-	}
-	if j.Progress >= 0 {
-		p.ProgressBar.SetFraction(j.Progress)
-	} else {
-		p.ProgressBar.Pulse()
-	}
-	p.ProgressDetail.SetLabel(humanize.Progress(j, time.Now()))
-	p.CancelButton.SetSensitive(j.Cancelable)
-}
-
-func (p *Page) cancel() {
-	job := p.job
-	if job == "" || job == "/" {
-		return
-	}
-	p.CancelButton.SetSensitive(false)
-	ui.Call(p.env, func(c *client.Client) (struct{}, error) {
-		if err := c.Cancel(job, nil); err != nil {
-			return struct{}{}, fmt.Errorf("cancel the restore: %w", err)
-		}
-		return struct{}{}, nil
-	}, func(_ struct{}, err error) {
-		if err != nil {
-			p.CancelButton.SetSensitive(true)
-			p.env.Toast(escape(humanize.Error(err)))
-		}
+	}, func(j client.Job) {
+		p.env.Toast(ui.Escape(RestoredText(j.Message, fallback, p.home)))
 	})
 }
 
@@ -578,7 +524,3 @@ func plainTitle(row *adw.ActionRow) {
 func setAccessibleLabel(w *gtk.Widget, label string) {
 	w.UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []glib.Value{*glib.NewValue(label)})
 }
-
-// escape makes text safe where libadwaita reads Pango markup (status page
-// descriptions, toast titles): paths may hold "&" or "<".
-var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

@@ -1,7 +1,6 @@
 package deleted
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -45,7 +44,8 @@ type Page struct {
 	env     *ui.Env
 	home    string
 	profile string
-	latest  string // the newest snapshot the list was read after
+	seen    string // the newest snapshot and drive presence the list was read with
+	latest  string // the newest snapshot
 	folder  string
 	// gen numbers listings: only the newest is shown.
 	gen uint64
@@ -82,8 +82,12 @@ func (p *Page) Update(st live.State) {
 	if !ok {
 		return
 	}
+	// The list is read again after each new backup, and when the drive
+	// comes or goes (the backups are on it: without it, listing fails).
+	d, _ := st.Drive(prof.Drive)
+	seen := fmt.Sprintf("%s|%t", prof.LastSnapshot, d.Present)
 	if prof.Name != p.profile {
-		p.profile, p.latest = prof.Name, prof.LastSnapshot
+		p.profile, p.seen, p.latest = prof.Name, seen, prof.LastSnapshot
 		p.restored = map[string]bool{}
 		folder := ""
 		if len(prof.Sources) > 0 {
@@ -92,10 +96,13 @@ func (p *Page) Update(st live.State) {
 		p.setFolder(folder)
 		return
 	}
-	if prof.LastSnapshot != p.latest {
+	if seen != p.seen {
+		p.seen = seen
+		if prof.LastSnapshot != p.latest {
+			// A new backup has seen the restored files again.
+			p.restored = map[string]bool{}
+		}
 		p.latest = prof.LastSnapshot
-		// A new backup has seen the restored files again.
-		p.restored = map[string]bool{}
 		if p.busy {
 			p.stale = true // listed again when the restore is over
 			return
@@ -304,9 +311,7 @@ func (p *Page) restore() {
 			if err != nil {
 				return o, fmt.Errorf("restore from backup %s: %w", b.Snapshot, err)
 			}
-			j, err := c.Wait(context.Background(), job, func(j client.Job) {
-				coreglib.IdleAdd(func() { p.progress(i, len(batches), j) })
-			})
+			j, err := ui.Wait(c, job, func(j client.Job) { p.progress(i, len(batches), j) })
 			if err != nil {
 				return o, fmt.Errorf("restore from backup %s: %w", b.Snapshot, err)
 			}

@@ -1,17 +1,11 @@
 package deleted
 
 import (
-	"os"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	"github.com/diamondburned/gotk4/pkg/glib/v2"
-	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
-	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -20,18 +14,8 @@ import (
 // (the error is said in words), then shows and selects a listing. It
 // needs a display (xvfb-run).
 func TestPageWithoutService(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		t.Skip("needs a display: run under xvfb-run")
-	}
-	runtime.LockOSThread()
-	gtk.Init()
-	adw.Init()
-	env := &ui.Env{
-		Client:  func() *client.Client { return nil },
-		Profile: func() string { return "home" },
-		Window:  func() *gtk.Window { return nil },
-		Toast:   func(string) {},
-	}
+	gtktest.Init(t)
+	env, _ := gtktest.Env("home", nil)
 	p := New(env)
 	if p.SinceRow.Selected() != DefaultPeriod {
 		t.Errorf("since = %d, want %d", p.SinceRow.Selected(), DefaultPeriod)
@@ -40,7 +24,7 @@ func TestPageWithoutService(t *testing.T) {
 	if p.folder != "/home/ann" {
 		t.Errorf("folder = %q, want the first source", p.folder)
 	}
-	waitFor(t, func() bool { return p.Stack.VisibleChildName() == "error" })
+	gtktest.WaitFor(t, func() bool { return p.Stack.VisibleChildName() == "error" })
 	if d := p.ErrorPage.Description(); !strings.Contains(d, "not running") {
 		t.Errorf("error description = %q", d)
 	}
@@ -59,19 +43,5 @@ func TestPageWithoutService(t *testing.T) {
 	p.checks["/home/ann/a.txt"].SetActive(false)
 	if len(p.selected) != 1 {
 		t.Errorf("unchecking left %d selected", len(p.selected))
-	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	ctx := glib.MainContextDefault()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		for ctx.Iteration(false) {
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

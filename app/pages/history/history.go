@@ -9,18 +9,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	"github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gdk/v4"
+	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
-	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 //go:embed history.ui
@@ -46,8 +44,8 @@ type Window struct {
 	path    string
 	profile string
 	home    string
-	buttons []*gtk.Button   // every row's buttons, off while a job runs
-	job     dbus.ObjectPath // the running restore ("/" while it starts)
+	buttons []*gtk.Button // every row's buttons, off while a job runs
+	jobs    *ui.JobBar
 }
 
 // open windows by path: asking again for a file's history raises its
@@ -63,6 +61,10 @@ func Open(env *ui.Env, path string) {
 	w := &Window{env: env, path: path, profile: env.Profile()}
 	w.home, _ = os.UserHomeDir()
 	ui.Fill(w, historyUI)
+	w.jobs = ui.NewJobBar(env, ui.JobBar{
+		Revealer: w.ProgressRevealer, Title: w.ProgressTitle, Bar: w.ProgressBar,
+		Detail: w.ProgressDetail, Cancel: w.CancelButton,
+	}, w.toast, w.syncButtons)
 	name := filepath.Base(path)
 	w.SetTitle(name)
 	w.Title.SetTitle(name)
@@ -76,7 +78,6 @@ func Open(env *ui.Env, path string) {
 		return false
 	})
 	w.RetryButton.ConnectClicked(w.load)
-	w.CancelButton.ConnectClicked(w.cancel)
 	open[path] = w
 	w.load()
 	w.Present()
@@ -103,7 +104,7 @@ func (w *Window) load() {
 func (w *Window) showMessage(icon, title, description string, retry bool) {
 	w.Status.SetIconName(icon)
 	w.Status.SetTitle(title)
-	w.Status.SetDescription(escape(description))
+	w.Status.SetDescription(ui.Escape(description))
 	w.RetryButton.SetVisible(retry)
 	w.Stack.SetVisibleChildName("message")
 }
@@ -130,8 +131,8 @@ func (w *Window) show(versions []Version) {
 		row.SetObjectProperty("use-markup", false)
 		row.SetTitle(title)
 		row.SetSubtitle(subtitle)
-		row.SetTitleLines(2)
-		row.SetSubtitleLines(3)
+		row.SetTitleLines(0)
+		row.SetSubtitleLines(0)
 
 		openButton := gtk.NewButtonWithMnemonic("_Open")
 		openButton.SetTooltipText("Open a read-only copy")
@@ -153,7 +154,7 @@ func (w *Window) show(versions []Version) {
 
 func (w *Window) syncButtons() {
 	for _, b := range w.buttons {
-		b.SetSensitive(w.job == "")
+		b.SetSensitive(!w.jobs.Busy())
 	}
 }
 
@@ -162,7 +163,7 @@ func (w *Window) syncButtons() {
 // with the default app.
 func (w *Window) open(v Version) {
 	name := filepath.Base(v.Path)
-	w.run(v, "Opening “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+	ui.RunJob(w.jobs, "Opening “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
 		base := OpenBase(os.Getenv("XDG_RUNTIME_DIR"), userCacheDir(), os.TempDir())
 		if err := os.MkdirAll(base, 0o700); err != nil {
 			return "", fmt.Errorf("make a folder for the copy: %w", err)
@@ -187,7 +188,14 @@ func (w *Window) open(v Version) {
 		}
 		return copied, nil
 	}, func(copied string) {
-		gtk.ShowURI(&w.Window.Window, FileURI(copied), gdk.CURRENT_TIME)
+		parent := &w.Window.Window
+		// ShowURIFull rather than ShowURI: GTK's own failure dialog would
+		// say "Could not show link" and hide where the copy is.
+		gtk.ShowURIFull(context.Background(), parent, FileURI(copied), gdk.CURRENT_TIME, func(res gio.AsyncResulter) {
+			if err := gtk.ShowURIFullFinish(parent, res); err != nil {
+				w.toast(ui.Escape(OpenFailedText(copied, w.home)))
+			}
+		})
 	})
 }
 
@@ -195,7 +203,7 @@ func (w *Window) open(v Version) {
 // service keeps both when the file is there ("name (restored …)").
 func (w *Window) restore(v Version) {
 	name := filepath.Base(v.Path)
-	w.run(v, "Restoring “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+	ui.RunJob(w.jobs, "Restoring “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
 		job, err := c.Restore(w.profile, v.Snapshot, []string{v.Path}, nil)
 		if err != nil {
 			return "", fmt.Errorf("restore %s from %s: %w", v.Path, v.Snapshot, err)
@@ -206,79 +214,7 @@ func (w *Window) restore(v Version) {
 		}
 		return Restored(j.Message, "", v.Path), nil
 	}, func(where string) {
-		w.Toasts.AddToast(adw.NewToast(escape(RestoredText(where, w.home))))
-	})
-}
-
-// run does work off the main loop with the progress shown, one job at a
-// time; follow waits for a job and feeds the progress bar.
-func (w *Window) run(v Version, title string,
-	work func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error),
-	done func(string)) {
-	if w.job != "" {
-		return
-	}
-	w.job = "/"
-	w.syncButtons()
-	w.ProgressTitle.SetLabel(title)
-	w.ProgressDetail.SetLabel("Starting…")
-	w.ProgressBar.SetFraction(0)
-	w.CancelButton.SetSensitive(false)
-	w.ProgressRevealer.SetRevealChild(true)
-	ui.Call(w.env, func(c *client.Client) (string, error) {
-		return work(c, func(job dbus.ObjectPath) (client.Job, error) {
-			glib.IdleAdd(func() {
-				w.job = job
-				w.CancelButton.SetSensitive(true)
-			})
-			return c.Wait(context.Background(), job, func(j client.Job) {
-				glib.IdleAdd(func() { w.showProgress(j) })
-			})
-		})
-	}, func(result string, err error) {
-		w.job = ""
-		w.ProgressRevealer.SetRevealChild(false)
-		w.syncButtons()
-		switch {
-		case kerr.Is(err, kerr.Cancelled):
-			w.Toasts.AddToast(adw.NewToast("Restore cancelled"))
-		case err != nil:
-			w.Toasts.AddToast(adw.NewToast(escape(humanize.Error(err))))
-		default:
-			done(result)
-		}
-	})
-}
-
-func (w *Window) showProgress(j client.Job) {
-	if j.Finished {
-		return
-	}
-	if j.Progress >= 0 {
-		w.ProgressBar.SetFraction(j.Progress)
-	} else {
-		w.ProgressBar.Pulse()
-	}
-	w.ProgressDetail.SetLabel(humanize.Progress(j, time.Now()))
-	w.CancelButton.SetSensitive(j.Cancelable)
-}
-
-func (w *Window) cancel() {
-	job := w.job
-	if job == "" || job == "/" {
-		return
-	}
-	w.CancelButton.SetSensitive(false)
-	ui.Call(w.env, func(c *client.Client) (struct{}, error) {
-		if err := c.Cancel(job, nil); err != nil {
-			return struct{}{}, fmt.Errorf("cancel the restore: %w", err)
-		}
-		return struct{}{}, nil
-	}, func(_ struct{}, err error) {
-		if err != nil {
-			w.CancelButton.SetSensitive(true)
-			w.Toasts.AddToast(adw.NewToast(escape(humanize.Error(err))))
-		}
+		w.toast(ui.Escape(RestoredText(where, w.home)))
 	})
 }
 
@@ -290,6 +226,7 @@ func userCacheDir() string {
 	return d
 }
 
-// escape makes text safe where libadwaita reads Pango markup (toast
-// titles, status page descriptions): paths may hold "&" or "<".
-var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+// toast shows a message in this window, not the main one behind it.
+func (w *Window) toast(message string) {
+	w.Toasts.AddToast(adw.NewToast(message))
+}

@@ -232,6 +232,12 @@ func RestoredText(where, home string) string {
 	return "Restored to " + tilde(where, home)
 }
 
+// OpenFailedText is the toast when no app opens a read-only copy: the
+// copy exists, so saying where lets the person open it another way.
+func OpenFailedText(copied, home string) string {
+	return fmt.Sprintf("No app is set up to open “%s”. The read-only copy is in %s", path.Base(copied), tilde(path.Dir(copied), home))
+}
+
 // FileURI is the file:// URI of an absolute path, escaped.
 func FileURI(p string) string {
 	return (&url.URL{Scheme: "file", Path: p}).String()

@@ -150,6 +150,13 @@ func TestRestored(t *testing.T) {
 	}
 }
 
+func TestOpenFailedText(t *testing.T) {
+	got := OpenFailedText("/home/me/.cache/keepsake/versions/open-1/report.odt", "/home/me")
+	if want := "No app is set up to open “report.odt”. The read-only copy is in ~/.cache/keepsake/versions/open-1"; got != want {
+		t.Errorf("OpenFailedText = %q, want %q", got, want)
+	}
+}
+
 func TestFileURI(t *testing.T) {
 	cases := map[string]string{
 		"/run/user/1000/a b.odt": "file:///run/user/1000/a%20b.odt",

@@ -92,6 +92,12 @@ func (p *Page) Update(st live.State) {
 	now := time.Now()
 	v := View(st, prof, now)
 	p.StateIcon.SetFromIconName(v.Icon)
+	// The app's own icon is in colour; the symbolic state icons are dimmed.
+	if strings.HasSuffix(v.Icon, "-symbolic") {
+		p.StateIcon.AddCSSClass("dim-label")
+	} else {
+		p.StateIcon.RemoveCSSClass("dim-label")
+	}
 	p.Headline.SetLabel(v.Headline)
 	p.Summary.SetLabel(v.Summary)
 	p.ErrorGroup.SetVisible(v.Error != "")
@@ -104,9 +110,15 @@ func (p *Page) Update(st live.State) {
 
 	p.job = ""
 	job, running := st.Job(prof.Job)
-	p.JobBox.SetVisible(running && !job.Finished)
-	p.BackupButton.SetVisible(!(running && !job.Finished))
-	if running && !job.Finished {
+	running = running && !job.Finished
+	p.JobBox.SetVisible(running)
+	p.BackupButton.SetVisible(!running)
+	if !running {
+		// Cleared, not only hidden: assistive technologies (and the UI
+		// tests) read the text of hidden widgets too in GTK 4.8.
+		p.JobTitle.SetLabel("")
+		p.JobDetail.SetLabel("")
+	} else {
 		p.job = job.Path
 		p.JobTitle.SetLabel(humanize.Operation(job.Operation))
 		if job.Progress > 0 {
@@ -129,7 +141,7 @@ type ViewModel struct {
 
 // View computes the overview of a profile.
 func View(st live.State, prof client.Profile, now time.Time) ViewModel {
-	v := ViewModel{Icon: "emblem-ok-symbolic", Headline: humanize.State(prof)}
+	v := ViewModel{Icon: "io.github.keepsake.Keepsake", Headline: humanize.State(prof)}
 	switch dbusapi.ProfileState(prof.State) {
 	case dbusapi.StateFailed:
 		v.Icon = "dialog-warning-symbolic"

@@ -200,6 +200,8 @@ func OfflineSubtitle(size uint64, known bool, problem string) string {
 		return s + " Its size is not known: " + problem
 	case !known:
 		return s + " Working out its size…"
+	case size == 0:
+		return s + " No apps are installed yet, so there is nothing to copy."
 	}
 	return s + " Takes about " + humanize.Size(int64(size)) + " on the drive."
 }

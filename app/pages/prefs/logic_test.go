@@ -130,6 +130,9 @@ func TestOfflineSubtitle(t *testing.T) {
 	if got := OfflineSubtitle(1_900_000_000, true, ""); !strings.Contains(got, "about 1.9 GB") {
 		t.Errorf("OfflineSubtitle = %q", got)
 	}
+	if got := OfflineSubtitle(0, true, ""); !strings.Contains(got, "nothing to copy") {
+		t.Errorf("OfflineSubtitle = %q", got)
+	}
 	if got := OfflineSubtitle(0, false, ""); !strings.Contains(got, "Working out") {
 		t.Errorf("OfflineSubtitle = %q", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -79,7 +80,8 @@ type Window struct {
 	// edit waiting to be sent); the periodic refresh waits for them, so it
 	// does not put back a value about to change.
 	pending  int
-	retEdit  uint // generation of the latest retention edit, for the debounce
+	changed  time.Time // when the last change's read-back arrived
+	retEdit  uint      // generation of the latest retention edit, for the debounce
 	closed   bool
 	chooser  *gtk.FileChooserNative
 	otherRow []gtk.Widgetter
@@ -224,7 +226,9 @@ func (w *Window) follow() {
 		return
 	}
 	st := w.env.State()
-	if st.Err != nil {
+	// A reading older than the last change's read-back is stale: showing
+	// it would flip a control back until the next one.
+	if st.Err != nil || st.Read.Before(w.changed) {
 		return
 	}
 	prof, ok := st.Profile(w.name)
@@ -342,6 +346,7 @@ func (w *Window) change(op func(c *client.Client) error, done func(error), busy 
 		return r, err
 	}, func(r reading, err error) {
 		w.pending--
+		w.changed = time.Now()
 		if w.closed {
 			return
 		}

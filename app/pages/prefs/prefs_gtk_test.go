@@ -1,16 +1,12 @@
 package prefs
 
 import (
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
-	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -18,13 +14,7 @@ import (
 // that a change the service refuses (here: there is no service) puts the
 // control back. It needs a display: run it under xvfb-run.
 func TestWindowWithDisplay(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		t.Skip("no display")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	gtk.Init()
-	adw.Init()
+	gtktest.Init(t)
 
 	main := gtk.NewWindow()
 	st := live.State{
@@ -38,20 +28,14 @@ func TestWindowWithDisplay(t *testing.T) {
 			{UUID: "d3", Label: "Spare", Filesystem: "xfs", Size: 2e12, Free: 2e12, Present: true},
 		},
 	}
-	env := &ui.Env{
-		Client:  func() *client.Client { return nil },
-		State:   func() live.State { return st },
-		Profile: func() string { return "alice" },
-		Window:  func() *gtk.Window { return main },
-		Toast:   func(string) {},
-		Refresh: func() {},
-	}
+	env, _ := gtktest.Env("alice", main)
+	env.State = func() live.State { return st }
 	Open(env)
 	w := current
 	if w == nil {
 		t.Fatal("no window")
 	}
-	pump()
+	gtktest.Pump()
 
 	if got := w.DriveRow.Title(); got != "Passport" {
 		t.Errorf("drive row = %q", got)
@@ -72,14 +56,14 @@ func TestWindowWithDisplay(t *testing.T) {
 	if w.OnChange.Sensitive() {
 		t.Error("the switch stays editable while its change is on the way")
 	}
-	waitFor(t, func() bool { return w.pending == 0 })
+	gtktest.WaitFor(t, func() bool { return w.pending == 0 })
 	if !w.OnChange.Active() || !w.OnChange.Sensitive() {
 		t.Errorf("after a refused change the switch is active %v, sensitive %v", w.OnChange.Active(), w.OnChange.Sensitive())
 	}
 
 	// Time Machine chosen, refused: back to the custom counts.
 	w.TimeMachine.SetActive(true)
-	waitFor(t, func() bool { return w.pending == 0 })
+	gtktest.WaitFor(t, func() bool { return w.pending == 0 })
 	if !w.Custom.Active() {
 		t.Error("retention not put back")
 	}
@@ -95,6 +79,11 @@ func TestWindowWithDisplay(t *testing.T) {
 	st.Profiles[0].OnPlug = false
 	st.Drives = st.Drives[:2]
 	w.follow()
+	if !w.OnPlug.Active() {
+		t.Error("a reading older than the last change was shown")
+	}
+	st.Read = time.Now()
+	w.follow()
 	if w.OnPlug.Active() || len(w.otherRow) != 1 {
 		t.Errorf("after a change elsewhere: on-plug %v, %d other drives", w.OnPlug.Active(), len(w.otherRow))
 	}
@@ -104,26 +93,8 @@ func TestWindowWithDisplay(t *testing.T) {
 		t.Error("a second window was opened")
 	}
 	w.Close()
-	pump()
+	gtktest.Pump()
 	if current != nil {
 		t.Error("closed window still current")
-	}
-}
-
-func pump() {
-	ctx := glib.MainContextDefault()
-	for ctx.Iteration(false) {
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		pump()
-		time.Sleep(10 * time.Millisecond)
 	}
 }

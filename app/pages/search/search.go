@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	"github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/diamondburned/gotk4/pkg/pango"
@@ -44,6 +45,7 @@ type Page struct {
 	profile string
 	latest  string // the profile's newest snapshot
 	chooser *gtk.FileChooserNative
+	timer   glib.SourceHandle // the pending debounced search
 }
 
 // New builds the search page.
@@ -51,9 +53,11 @@ func New(env *ui.Env) *Page {
 	p := &Page{env: env}
 	p.home, _ = os.UserHomeDir()
 	ui.Fill(p, searchUI)
-	// GtkSearchEntry emits search-changed 150 ms after the last keystroke
-	// (at once on Enter): that is the debounce.
-	p.Entry.ConnectSearchChanged(p.search)
+	// GtkSearchEntry's own delay applies to typing only, not to text set
+	// otherwise (pasted, or through accessibility): debounce every change
+	// the same way. Enter searches at once.
+	p.Entry.ConnectChanged(p.debounce)
+	p.Entry.ConnectActivate(p.searchNow)
 	p.Entry.ConnectStopSearch(func() { p.Entry.SetText("") })
 	// Typing anywhere on the page goes to the search entry.
 	p.Entry.SetKeyCaptureWidget(p.Box)
@@ -114,6 +118,34 @@ func (p *Page) chooseFolder() {
 		}
 	})
 	fc.Show()
+}
+
+// Debounce is how long the text must stay unchanged before it is searched.
+const Debounce = 150 * time.Millisecond
+
+func (p *Page) debounce() {
+	if p.timer != 0 {
+		glib.SourceRemove(p.timer)
+	}
+	// A blank entry needs no service: the empty state shows at once, but
+	// from the main loop, since replacing the text empties it on the way.
+	delay := Debounce
+	if Pattern(p.Entry.Text()) == "" {
+		delay = 0
+	}
+	p.timer = glib.TimeoutAdd(uint(delay/time.Millisecond), func() bool {
+		p.timer = 0
+		p.search()
+		return false
+	})
+}
+
+func (p *Page) searchNow() {
+	if p.timer != 0 {
+		glib.SourceRemove(p.timer)
+		p.timer = 0
+	}
+	p.search()
 }
 
 type answer struct {

@@ -1,17 +1,12 @@
 package setup
 
 import (
-	"os"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
-	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -19,30 +14,16 @@ import (
 // steps without a service (every call fails with "not running"). It needs
 // a display: run it under xvfb-run.
 func TestPageWithDisplay(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		t.Skip("no display")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	gtk.Init()
-	adw.Init()
+	gtktest.Init(t)
 
 	win := gtk.NewWindow()
-	var toasts []string
 	done := false
-	env := &ui.Env{
-		Client:  func() *client.Client { return nil },
-		State:   func() live.State { return live.State{} },
-		Profile: func() string { return "" },
-		Window:  func() *gtk.Window { return win },
-		Toast:   func(m string) { toasts = append(toasts, m) },
-		Refresh: func() {},
-	}
+	env, _ := gtktest.Env("", win)
 	p := New(env, func() { done = true })
 	win.SetChild(p)
 	win.SetDefaultSize(360, 600)
 	win.Present()
-	pump()
+	gtktest.Pump()
 
 	if p.NextButton.Sensitive() {
 		t.Error("Next is possible without a drive")
@@ -51,7 +32,7 @@ func TestPageWithDisplay(t *testing.T) {
 		{UUID: "fat", Label: "CAMERA", Filesystem: "vfat", Size: 64e9, Free: 1e9, Present: true, Unusable: "FAT cannot keep hard links"},
 		{UUID: "ext", Label: "Passport & Co", Filesystem: "ext4", Size: 1e12, Free: 9e11, Present: true},
 	}})
-	pump()
+	gtktest.Pump()
 	if len(p.driveRows) != 2 {
 		t.Fatalf("%d drive rows, want 2", len(p.driveRows))
 	}
@@ -86,7 +67,7 @@ func TestPageWithDisplay(t *testing.T) {
 	if !p.running || p.BackButton.Sensitive() {
 		t.Error("the page does not look busy while it works")
 	}
-	waitFor(t, func() bool { return !p.running })
+	gtktest.WaitFor(t, func() bool { return !p.running })
 	if done {
 		t.Fatal("done called although nothing could be saved")
 	}
@@ -107,23 +88,5 @@ func TestPageWithDisplay(t *testing.T) {
 		t.Errorf("drive %q still chosen after it was unplugged", p.drive)
 	}
 	win.Destroy()
-	pump()
-}
-
-func pump() {
-	ctx := glib.MainContextDefault()
-	for ctx.Iteration(false) {
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		pump()
-		time.Sleep(10 * time.Millisecond)
-	}
+	gtktest.Pump()
 }

@@ -64,7 +64,7 @@ keepsakectl backup-now >/dev/null
 # The drive stays mounted for the --repo comparison.
 mnt=$work/mnt; mkdir -p "$mnt"
 until [ -z "$(findmnt -rn -S "$KS_LOOP" -o TARGET)" ]; do sleep 0.2; done
-mount -o ro "$KS_LOOP" "$mnt"
+mount "$KS_LOOP" "$mnt" # read-write: SQLite opens its WAL
 
 echo "== (a) start-up to the first frame with data, $reps runs each"
 firstframe() { # CMD...: seconds from exec to the printed first frame
@@ -91,7 +91,7 @@ search_json=$(KEEPSAKE_BENCH_BUS=1 KEEPSAKE_BENCH_PROFILE=bench KEEPSAKE_BENCH_T
 cli=()
 for i in $(seq ${#pattern}); do
   t0=$(date +%s%N)
-  keepsakectl --repo "$mnt" --host bench search "${pattern:0:$i}" >/dev/null
+  keepsakectl --repo "$mnt" --host bench search "${pattern:0:$i}" >/dev/null || { echo "bench-app: keepsakectl search failed" >&2; exit 1; }
   t1=$(date +%s%N)
   cli+=("$(python3 -c "print(($t1 - $t0) / 1e9)")")
 done

@@ -312,3 +312,24 @@ func State(p client.Profile) string {
 	}
 	return "Not backed up yet"
 }
+
+// Folder shows a folder the way the Files app does: the home folder as ~.
+func Folder(dir, home string) string {
+	home = strings.TrimSuffix(home, "/")
+	switch {
+	case home == "" || home == "/":
+		return dir
+	case dir == home:
+		return "~"
+	case strings.HasPrefix(dir, home+"/"):
+		return "~" + dir[len(home):]
+	}
+	return dir
+}
+
+// Escape makes text safe to show where libadwaita reads Pango markup (the
+// titles and descriptions of rows, groups, status pages and toasts): file
+// names and messages can hold & and <.
+func Escape(s string) string { return markupEscaper.Replace(s) }
+
+var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

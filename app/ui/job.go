@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/diamondburned/gotk4/pkg/core/glib"
@@ -13,10 +12,6 @@ import (
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
-
-// Escape makes text safe where libadwaita reads Pango markup (status page
-// descriptions, toast titles): paths may hold "&" or "<".
-var Escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 // Wait follows job to its end; it blocks, so it belongs off the main loop,
 // and it hands every reading to progress on the main loop.
@@ -94,7 +89,7 @@ func RunJob[T any](b *JobBar, title string,
 		case kerr.Is(err, kerr.Cancelled):
 			b.toast("Restore cancelled")
 		case err != nil:
-			b.toast(Escape(humanize.Error(err)))
+			b.toast(humanize.Escape(humanize.Error(err)))
 		default:
 			done(result)
 		}
@@ -128,7 +123,7 @@ func (b *JobBar) cancel() {
 	}, func(_ struct{}, err error) {
 		if err != nil {
 			b.Cancel.SetSensitive(true)
-			b.toast(Escape(humanize.Error(err)))
+			b.toast(humanize.Escape(humanize.Error(err)))
 		}
 	})
 }

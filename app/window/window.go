@@ -20,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 //go:embed window.ui
@@ -214,7 +215,8 @@ func missingText(err error) string {
 	text := "Keepsake backs up with a service that runs in the background, even when nobody is logged in. " +
 		"If Keepsake is installed, start the service with\n\nsudo systemctl enable --now keepsake.service\n\n" +
 		"If it is not installed, install the “keepsake” package of your distribution."
-	if why := humanize.Error(err); !strings.HasPrefix(why, "The backup service is not running") {
+	// NotFound is the service itself not being there: said above already.
+	if why := humanize.Error(err); !kerr.Is(err, kerr.NotFound) && !strings.HasPrefix(why, "The backup service is not running") {
 		text += "\n\n" + why
 	}
 	return text

@@ -151,7 +151,7 @@ func (p *Page) loadSnapshots() {
 		}
 		if err != nil {
 			p.gen++ // whatever list was coming is for a state gone by
-			p.ErrorPage.SetDescription(Escape(humanize.Error(err)))
+			p.ErrorPage.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.Stack.SetVisibleChildName("error")
 			p.ActionBar.SetRevealed(false)
 			return
@@ -206,7 +206,7 @@ func (p *Page) loadApps() {
 			return
 		}
 		if err != nil {
-			p.ErrorPage.SetDescription(Escape(humanize.Error(err)))
+			p.ErrorPage.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.Stack.SetVisibleChildName("error")
 			return
 		}
@@ -241,7 +241,7 @@ func (p *Page) show(insts []Installation) {
 	p.checks = map[string]*gtk.CheckButton{}
 	keep := map[string]bool{}
 	if len(insts) == 0 {
-		p.NonePage.SetDescription(Escape(NoAppsText(p.recording)))
+		p.NonePage.SetDescription(humanize.Escape(NoAppsText(p.recording)))
 		p.Stack.SetVisibleChildName("none")
 		p.ActionBar.SetRevealed(false)
 		p.selected = keep
@@ -249,8 +249,8 @@ func (p *Page) show(insts []Installation) {
 	}
 	for _, in := range insts {
 		g := adw.NewPreferencesGroup()
-		g.SetTitle(Escape(InstallationTitle(in.Name, p.me)))
-		g.SetDescription(Escape(InstallationDescription(in.Name, p.me)))
+		g.SetTitle(humanize.Escape(InstallationTitle(in.Name, p.me)))
+		g.SetDescription(humanize.Escape(InstallationDescription(in.Name, p.me)))
 		for _, a := range in.Apps {
 			k := key(in.Name, a.Ref)
 			if p.selected[k] {
@@ -269,8 +269,8 @@ func (p *Page) show(insts []Installation) {
 
 func (p *Page) row(a App, selected bool) *adw.ActionRow {
 	row := adw.NewActionRow()
-	row.SetTitle(Escape(a.Name))
-	row.SetSubtitle(Escape(Subtitle(a)))
+	row.SetTitle(humanize.Escape(a.Name))
+	row.SetSubtitle(humanize.Escape(Subtitle(a)))
 	row.SetTooltipText(a.Ref)
 
 	check := gtk.NewCheckButton()
@@ -443,12 +443,12 @@ func (p *Page) showResults(outs []Outcome) {
 	shown := Shown(outs)
 	for _, o := range shown {
 		row := adw.NewActionRow()
-		row.SetTitle(Escape(OutcomeTitle(o, p.names, p.me)))
+		row.SetTitle(humanize.Escape(OutcomeTitle(o, p.names, p.me)))
 		text := OutcomeText(o)
 		if o.Kind == "data" && o.Status == Restored {
-			text = "Restored to " + FolderText(o.Reason, p.home)
+			text = "Restored to " + humanize.Folder(o.Reason, p.home)
 		}
-		row.SetSubtitle(Escape(text))
+		row.SetSubtitle(humanize.Escape(text))
 		img := gtk.NewImageFromIconName(OutcomeIcon(o))
 		if o.Status == Failed {
 			img.AddCSSClass("error")

@@ -2,6 +2,7 @@ package apps
 
 import (
 	"fmt"
+	"github.com/keepsake/keepsake/app/humanize"
 	"path"
 	"sort"
 	"strings"
@@ -427,21 +428,7 @@ func DataRestoredText(name, to, home string) string {
 	if to == "" {
 		return "Data of " + name + " restored"
 	}
-	return "Data of " + name + " restored to " + FolderText(to, home)
-}
-
-// FolderText shows a path the way the Files app does: the home folder as ~.
-func FolderText(dir, home string) string {
-	home = strings.TrimSuffix(home, "/")
-	switch {
-	case home == "" || home == "/":
-		return dir
-	case dir == home:
-		return "~"
-	case strings.HasPrefix(dir, home+"/"):
-		return "~" + dir[len(home):]
-	}
-	return dir
+	return "Data of " + name + " restored to " + humanize.Folder(to, home)
 }
 
 func upperFirst(s string) string {
@@ -450,9 +437,3 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
-
-// Escape makes text safe for labels that read Pango markup (libadwaita
-// rows, groups and status pages).
-func Escape(s string) string { return markupEscaper.Replace(s) }
-
-var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"github.com/keepsake/keepsake/app/humanize"
 	"reflect"
 	"strings"
 	"testing"
@@ -265,7 +266,7 @@ func TestTexts(t *testing.T) {
 		{DataRestoredText("Maps", "", "/home/ann"), "Data of Maps restored"},
 		{RefID("app/org.gnome.Maps/x86_64/stable"), "org.gnome.Maps"},
 		{RefID("flathub"), "flathub"},
-		{Escape("A & <B>"), "A &amp; &lt;B&gt;"},
+		{humanize.Escape("A & <B>"), "A &amp; &lt;B&gt;"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {

@@ -194,7 +194,7 @@ func (p *Page) loadSnapshots() {
 			p.clearList(p.SnapshotList)
 			p.TimelineStatus.SetIconName("dialog-warning-symbolic")
 			p.TimelineStatus.SetTitle("Backups Not Available")
-			p.TimelineStatus.SetDescription(ui.Escape(humanize.Error(err)))
+			p.TimelineStatus.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.TimelineRetry.SetVisible(true)
 			p.TimelineStack.SetVisibleChildName("message")
 			p.showFolderMessage("dialog-warning-symbolic", "Backups Not Available", humanize.Error(err), false)
@@ -380,7 +380,7 @@ func entryRow(e Entry, enter func(string)) *adw.ActionRow {
 func (p *Page) showFolderMessage(icon, title, description string, retry bool) {
 	p.FolderStatus.SetIconName(icon)
 	p.FolderStatus.SetTitle(title)
-	p.FolderStatus.SetDescription(ui.Escape(description))
+	p.FolderStatus.SetDescription(humanize.Escape(description))
 	p.FolderRetry.SetVisible(retry)
 	p.FolderStack.SetVisibleChildName("message")
 	p.syncActions()
@@ -498,7 +498,7 @@ func (p *Page) restore(e Entry, opts client.Options) {
 		}
 		return j, nil
 	}, func(j client.Job) {
-		p.env.Toast(ui.Escape(RestoredText(j.Message, fallback, p.home)))
+		p.env.Toast(humanize.Escape(RestoredText(j.Message, fallback, p.home)))
 	})
 }
 

@@ -116,7 +116,7 @@ func (p *Page) setFolder(dir string) {
 	if dir == "" {
 		p.FolderRow.SetSubtitle("None chosen")
 	} else {
-		p.FolderRow.SetSubtitle(Escape(FolderText(dir, p.home)))
+		p.FolderRow.SetSubtitle(humanize.Escape(humanize.Folder(dir, p.home)))
 	}
 	p.load()
 }
@@ -174,10 +174,10 @@ func (p *Page) load() {
 		}
 		switch {
 		case err != nil:
-			p.ErrorPage.SetDescription(Escape(humanize.Error(err)))
+			p.ErrorPage.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.Stack.SetVisibleChildName("error")
 		case len(fs) == 0:
-			p.EmptyPage.SetDescription(Escape(EmptyText(FolderText(folder, p.home), period)))
+			p.EmptyPage.SetDescription(humanize.Escape(EmptyText(humanize.Folder(folder, p.home), period)))
 			p.Stack.SetVisibleChildName("empty")
 		default:
 			p.show(fs)
@@ -213,8 +213,8 @@ func (p *Page) show(fs []File) {
 
 func (p *Page) row(f File, selected bool, now time.Time) *adw.ActionRow {
 	row := adw.NewActionRow()
-	row.SetTitle(Escape(f.Name))
-	row.SetSubtitle(Escape(FolderText(f.Dir, p.home)))
+	row.SetTitle(humanize.Escape(f.Name))
+	row.SetSubtitle(humanize.Escape(humanize.Folder(f.Dir, p.home)))
 	row.SetTitleLines(2)
 	row.SetSubtitleLines(1)
 	row.SetTooltipText(f.Path)

@@ -250,23 +250,3 @@ func EmptyText(folder string, period int) string {
 	}
 	return "The backups show no file deleted from " + folder + when + "."
 }
-
-// FolderText shows a folder the way the Files app does: the home folder as ~.
-func FolderText(dir, home string) string {
-	home = strings.TrimSuffix(home, "/")
-	switch {
-	case home == "" || home == "/":
-		return dir
-	case dir == home:
-		return "~"
-	case strings.HasPrefix(dir, home+"/"):
-		return "~" + dir[len(home):]
-	}
-	return dir
-}
-
-// Escape makes text safe for labels that read Pango markup (libadwaita
-// rows and status pages): file names can hold & and <.
-func Escape(s string) string { return markupEscaper.Replace(s) }
-
-var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

@@ -1,6 +1,7 @@
 package deleted
 
 import (
+	"github.com/keepsake/keepsake/app/humanize"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,8 +165,8 @@ func TestTexts(t *testing.T) {
 		{"last unknown", LastText(File{LastSnapshot: "odd"}, now), "Last backed up in odd"},
 		{"empty week", EmptyText("~/Documents", 1), "The backups show no file deleted from ~/Documents in the last week."},
 		{"empty any", EmptyText("/srv", 3), "The backups show no file deleted from /srv."},
-		{"folder", FolderText("/home/a/x", "/home/a"), "~/x"},
-		{"escape", Escape("a&b<c>"), "a&amp;b&lt;c&gt;"},
+		{"folder", humanize.Folder("/home/a/x", "/home/a"), "~/x"},
+		{"escape", humanize.Escape("a&b<c>"), "a&amp;b&lt;c&gt;"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {

@@ -104,7 +104,7 @@ func (w *Window) load() {
 func (w *Window) showMessage(icon, title, description string, retry bool) {
 	w.Status.SetIconName(icon)
 	w.Status.SetTitle(title)
-	w.Status.SetDescription(ui.Escape(description))
+	w.Status.SetDescription(humanize.Escape(description))
 	w.RetryButton.SetVisible(retry)
 	w.Stack.SetVisibleChildName("message")
 }
@@ -193,7 +193,7 @@ func (w *Window) open(v Version) {
 		// say "Could not show link" and hide where the copy is.
 		gtk.ShowURIFull(context.Background(), parent, FileURI(copied), gdk.CURRENT_TIME, func(res gio.AsyncResulter) {
 			if err := gtk.ShowURIFullFinish(parent, res); err != nil {
-				w.toast(ui.Escape(OpenFailedText(copied, w.home)))
+				w.toast(humanize.Escape(OpenFailedText(copied, w.home)))
 			}
 		})
 	})
@@ -214,7 +214,7 @@ func (w *Window) restore(v Version) {
 		}
 		return Restored(j.Message, "", v.Path), nil
 	}, func(where string) {
-		w.toast(ui.Escape(RestoredText(where, w.home)))
+		w.toast(humanize.Escape(RestoredText(where, w.home)))
 	})
 }
 

@@ -143,20 +143,6 @@ func SeenText(g Group, latestSnapshot string, now time.Time) string {
 	return "Last seen " + humanize.When(g.Last, now)
 }
 
-// FolderText shows a folder the way the Files app does: the home folder as ~.
-func FolderText(dir, home string) string {
-	home = strings.TrimSuffix(home, "/")
-	switch {
-	case home == "" || home == "/":
-		return dir
-	case dir == home:
-		return "~"
-	case strings.HasPrefix(dir, home+"/"):
-		return "~" + dir[len(home):]
-	}
-	return dir
-}
-
 // Summary is the line above the results.
 func Summary(groups []Group, truncated bool, folder, home string) string {
 	n := len(groups)
@@ -170,7 +156,7 @@ func Summary(groups []Group, truncated bool, folder, home string) string {
 		s = fmt.Sprintf("%d files found", n)
 	}
 	if folder != "" && !truncated {
-		s += " in " + FolderText(folder, home)
+		s += " in " + humanize.Folder(folder, home)
 	}
 	return s
 }
@@ -179,7 +165,7 @@ func Summary(groups []Group, truncated bool, folder, home string) string {
 func NoResultsText(pattern, folder, home string) string {
 	s := "No backed-up file has “" + pattern + "” in its name"
 	if folder != "" {
-		s += " in " + FolderText(folder, home)
+		s += " in " + humanize.Folder(folder, home)
 	}
 	s += "."
 	if !strings.ContainsAny(pattern, "*?[") {
@@ -195,12 +181,3 @@ func Icon(typ string) string {
 	}
 	return "text-x-generic-symbolic"
 }
-
-// Escape makes text safe to show in a label that reads Pango markup (the
-// titles and descriptions of libadwaita rows, groups and status pages):
-// file names can hold & and <.
-func Escape(s string) string {
-	return markupEscaper.Replace(s)
-}
-
-var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")

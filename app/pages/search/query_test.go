@@ -1,6 +1,7 @@
 package search
 
 import (
+	"github.com/keepsake/keepsake/app/humanize"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,11 +70,11 @@ func TestTexts(t *testing.T) {
 		{"gone", SeenText(Group{LastSnapshot: "A", Last: now.Add(-24 * time.Hour)}, "L", now), "Last seen yesterday at 12:00"},
 		{"unknown latest", SeenText(Group{LastSnapshot: "A", Last: now.Add(-5 * time.Minute)}, "", now), "Last seen 5 minutes ago"},
 		{"no time", SeenText(Group{}, "L", now), ""},
-		{"home", FolderText("/home/ann", "/home/ann"), "~"},
-		{"in home", FolderText("/home/ann/Documents", "/home/ann/"), "~/Documents"},
-		{"lookalike", FolderText("/home/anna/x", "/home/ann"), "/home/anna/x"},
-		{"elsewhere", FolderText("/srv/data", "/home/ann"), "/srv/data"},
-		{"no home", FolderText("/srv", ""), "/srv"},
+		{"home", humanize.Folder("/home/ann", "/home/ann"), "~"},
+		{"in home", humanize.Folder("/home/ann/Documents", "/home/ann/"), "~/Documents"},
+		{"lookalike", humanize.Folder("/home/anna/x", "/home/ann"), "/home/anna/x"},
+		{"elsewhere", humanize.Folder("/srv/data", "/home/ann"), "/srv/data"},
+		{"no home", humanize.Folder("/srv", ""), "/srv"},
 		{"summary one", Summary(make([]Group, 1), false, "", ""), "1 file found"},
 		{"summary folder", Summary(make([]Group, 3), false, "/home/ann/Music", "/home/ann"), "3 files found in ~/Music"},
 		{"summary cut", Summary(make([]Group, 400), true, "/x", ""), "The first 400 files found. Type more of the name to find fewer."},
@@ -81,8 +82,8 @@ func TestTexts(t *testing.T) {
 		{"none glob", NoResultsText("*.odt", "/home/ann/Work", "/home/ann"), "No backed-up file has “*.odt” in its name in ~/Work."},
 		{"icon file", Icon("file"), "text-x-generic-symbolic"},
 		{"icon link", Icon("symlink"), "emblem-symbolic-link-symbolic"},
-		{"escape", Escape(`Tom & Jerry <1>.txt`), "Tom &amp; Jerry &lt;1&gt;.txt"},
-		{"escape quotes", Escape(`it's "x"`), "it&apos;s &quot;x&quot;"},
+		{"escape", humanize.Escape(`Tom & Jerry <1>.txt`), "Tom &amp; Jerry &lt;1&gt;.txt"},
+		{"escape quotes", humanize.Escape(`it's "x"`), "it&apos;s &quot;x&quot;"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {

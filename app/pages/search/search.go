@@ -90,7 +90,7 @@ func (p *Page) setFolder(dir string) {
 		p.ScopeLabel.SetLabel("In all backed-up folders")
 		p.ScopeLabel.SetTooltipText("")
 	} else {
-		p.ScopeLabel.SetLabel("Only in " + FolderText(dir, p.home))
+		p.ScopeLabel.SetLabel("Only in " + humanize.Folder(dir, p.home))
 		p.ScopeLabel.SetTooltipText(dir)
 	}
 	p.search()
@@ -178,10 +178,10 @@ func (p *Page) search() {
 		p.spin(false)
 		switch {
 		case err != nil:
-			p.ErrorPage.SetDescription(Escape(humanize.Error(err)))
+			p.ErrorPage.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.Stack.SetVisibleChildName("error")
 		case len(a.groups) == 0:
-			p.NonePage.SetDescription(Escape(NoResultsText(pattern, folder, p.home)))
+			p.NonePage.SetDescription(humanize.Escape(NoResultsText(pattern, folder, p.home)))
 			p.Stack.SetVisibleChildName("none")
 		default:
 			p.show(a, folder)
@@ -209,8 +209,8 @@ func (p *Page) show(a answer, folder string) {
 
 func (p *Page) row(g Group, now time.Time) *adw.ActionRow {
 	row := adw.NewActionRow()
-	row.SetTitle(Escape(g.Name))
-	row.SetSubtitle(Escape(FolderText(g.Dir, p.home)))
+	row.SetTitle(humanize.Escape(g.Name))
+	row.SetSubtitle(humanize.Escape(humanize.Folder(g.Dir, p.home)))
 	row.SetTitleLines(2)
 	row.SetSubtitleLines(1)
 	row.SetTooltipText(g.Path)

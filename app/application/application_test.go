@@ -1,0 +1,64 @@
+package application
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/shared/client"
+)
+
+func TestNotificationFor(t *testing.T) {
+	drive := client.Drive{Label: "Backup Drive"}
+	cases := []struct {
+		name    string
+		e       live.Event
+		success bool
+		want    Notification
+		ok      bool
+	}{
+		{"failure, in words", live.Event{Kind: live.BackupFailed, ErrorName: "NoSpace", Message: ""}, false,
+			Notification{ID: "backup-failed", Title: "Backup failed", Urgent: true,
+				Body: "The backup drive is full. Free some space, or let Keepsake remove old backups by lowering how many it keeps."}, true},
+		{"success is quiet", live.Event{Kind: live.BackupSucceeded}, false, Notification{ID: "backup-done", Title: "Backup finished", Body: "Your files are backed up."}, false},
+		{"success when asked", live.Event{Kind: live.BackupSucceeded}, true, Notification{ID: "backup-done", Title: "Backup finished", Body: "Your files are backed up."}, true},
+		{"plugged in", live.Event{Kind: live.DriveBackupStarted, Drive: drive}, false,
+			Notification{ID: "drive-connected", Title: "Backup drive connected", Body: "Backing up to Backup Drive…"}, true},
+		{"safe to remove", live.Event{Kind: live.SafeToRemove, Drive: drive}, false,
+			Notification{ID: "safe-to-remove", Title: "Safe to remove the backup drive", Body: "Backup Drive can be unplugged now."}, true},
+		{"missing", live.Event{Kind: live.DriveMissing, Drive: drive, Message: "Not seen for 14 days"}, false,
+			Notification{ID: "drive-missing", Title: "Backup drive not seen for a while", Urgent: true,
+				Body: "Not seen for 14 days. Plug in Backup Drive to back up."}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := NotificationFor(c.e, c.success)
+			if ok != c.ok || (ok && !reflect.DeepEqual(got, c.want)) {
+				t.Errorf("NotificationFor = %+v, %v; want %+v, %v", got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
+func TestTrayStatus(t *testing.T) {
+	job := client.Job{Path: "/j", Operation: "backup", Progress: 0.42}
+	st := live.State{Profiles: []client.Profile{{Name: "home", Job: "/j", LastResult: ""}}, Jobs: []client.Job{job}}
+	if got := TrayStatus(st, "home"); got.Text != "Backing up 42%" || !got.Running || got.Problem {
+		t.Errorf("running: %+v", got)
+	}
+	if got := TrayStatus(live.State{Err: errors.New("gone")}, "home"); !got.Problem || got.Text != "Backup service not running" {
+		t.Errorf("no service: %+v", got)
+	}
+	failed := live.State{Profiles: []client.Profile{{Name: "home", Job: "/", LastResult: "DeviceGone", State: 4}}}
+	if got := TrayStatus(failed, "home"); !got.Problem || got.Running || got.Text != "The last backup failed" {
+		t.Errorf("failed: %+v", got)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	o, rest := ParseArgs([]string{"keepsake", "--hide-window", "--gapplication-service", "--no-tray"})
+	if !o.HideWindow || !o.NoTray || o.NotifySuccess || !reflect.DeepEqual(rest, []string{"keepsake", "--gapplication-service"}) {
+		t.Errorf("ParseArgs = %+v, %v", o, rest)
+	}
+}

@@ -1,0 +1,76 @@
+package overview
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+)
+
+func TestView(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.Local)
+	drive := client.Drive{Path: "/d", UUID: "u", Label: "Backup Drive", Present: true, Size: 500e9, Free: 200e9}
+	base := client.Profile{Name: "home", Sources: []string{"/home/me"}, Drive: "/d", DriveUUID: "u", Interval: 3600,
+		State: uint32(dbusapi.StateIdle), LastSuccess: now.Add(-5 * time.Minute).UnixMicro(), NextRun: now.Add(55 * time.Minute).UnixMicro()}
+	with := func(f func(p *client.Profile)) client.Profile { p := base; f(&p); return p }
+	cases := []struct {
+		name  string
+		prof  client.Profile
+		drive client.Drive
+		check func(v ViewModel) string
+	}{
+		{"up to date", base, drive, func(v ViewModel) string {
+			if v.Headline != "Backups are up to date" || !strings.Contains(v.Summary, "5 minutes ago") || v.Error != "" ||
+				v.DriveSubtitle != "200 GB free of 500 GB" || v.DriveState != "Connected" || v.Schedule != "Every hour" {
+				return "wrong view"
+			}
+			return ""
+		}},
+		{"never backed up", with(func(p *client.Profile) { p.LastSuccess = 0 }), drive, func(v ViewModel) string {
+			if v.Headline != "Not backed up yet" || !strings.Contains(v.Summary, "never") {
+				return "wrong view"
+			}
+			return ""
+		}},
+		{"failed: the error in words, never its name", with(func(p *client.Profile) {
+			p.State, p.LastResult, p.LastMessage = uint32(dbusapi.StateFailed), "DeviceGone", "drive pulled"
+		}), drive, func(v ViewModel) string {
+			if v.Icon != "dialog-warning-symbolic" || !strings.HasPrefix(v.Error, "The backup drive was disconnected") || strings.Contains(v.Error, "DeviceGone") {
+				return "wrong error: " + v.Error
+			}
+			return ""
+		}},
+		{"cancelled is no problem", with(func(p *client.Profile) { p.LastResult = "Cancelled" }), drive, func(v ViewModel) string {
+			if v.Error != "" {
+				return "error shown: " + v.Error
+			}
+			return ""
+		}},
+		{"drive away, missing for days", base, client.Drive{Path: "/d", UUID: "u", Warning: "not seen for 15 days"}, func(v ViewModel) string {
+			if v.DriveState != "Not connected" || v.DriveSubtitle != "not seen for 15 days" || v.DriveTitle != "Drive u" {
+				return "wrong drive row"
+			}
+			return ""
+		}},
+		{"many folders, manual schedule", with(func(p *client.Profile) {
+			p.Sources, p.Interval, p.NextRun, p.OnChange, p.OnPlug = []string{"/a", "/b", "/c", "/d"}, 0, 0, true, true
+		}), drive, func(v ViewModel) string {
+			if v.Folders != "/a, /b and 2 more" || v.Schedule != "Only when you ask, and after changes, and when the drive is plugged in" ||
+				!strings.Contains(v.Summary, "Backups run when you ask") {
+				return "wrong folders or schedule"
+			}
+			return ""
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := View(live.State{Drives: []client.Drive{c.drive}}, c.prof, now)
+			if msg := c.check(v); msg != "" {
+				t.Errorf("%s: %+v", msg, v)
+			}
+		})
+	}
+}

@@ -32,7 +32,7 @@ func TestMountRefuses(t *testing.T) {
 		{"no filesystem type", with(func(d *Drive) { d.FSType = "" }), "", kerr.UnsupportedFilesystem},
 		{"locked LUKS", with(func(d *Drive) { d.FSType = "crypto_LUKS"; d.Locked = true }), "", kerr.UnsupportedFilesystem},
 		{"relative base", good, "run/keepsake", kerr.InvalidArgs},
-		{"unclean base", good, "/run/../tmp/keepsake", kerr.InvalidArgs},
+		{"unclean base", good, "UNCLEAN", kerr.InvalidArgs},
 	}
 	if os.Geteuid() == 0 {
 		// The device exists and holds a filesystem, but not the one asked
@@ -47,8 +47,14 @@ func TestMountRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base := tt.base
-			if base == "" {
+			switch base {
+			case "":
 				base = filepath.Join(t.TempDir(), "keepsake")
+			case "UNCLEAN":
+				// Absolute but not clean, in a folder of the test's own, so
+				// that nothing else on the machine can be taken for a
+				// leftover.
+				base = t.TempDir() + "/sub/../keepsake"
 			}
 			mnt, err := Mount(tt.d, base)
 			if kerr.NameOf(err) != tt.want {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"github.com/keepsake/keepsake/service/catalog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,6 +33,86 @@ type drive struct {
 	users     int    // jobs using the drive
 	gen       int    // bumped when the drive goes away: older releases are void
 	justAdded bool   // plugged in since the scheduler last looked
+
+	// The catalog kept open between queries: opening it (schema check, a
+	// cold page cache) costs more than most queries, and the app searches
+	// as the user types. It is closed after catIdle without queries, so
+	// that a drive the user mounted can be ejected soon after browsing.
+	catMu    sync.Mutex
+	cat      *catalog.Catalog
+	catMP    string
+	catInUse int
+	catUsed  time.Time
+	catTimer *time.Timer
+}
+
+// catIdle is how long the catalog stays open without queries.
+const catIdle = 5 * time.Second
+
+// queryCatalog is the catalog of the repository at mount point mp, kept
+// open between queries; done must be called when the query is over. The
+// caller holds a use of the drive (acquire), so it stays mounted.
+func (dr *drive) queryCatalog(mp, path string) (cat *catalog.Catalog, done func(), err error) {
+	dr.catMu.Lock()
+	defer dr.catMu.Unlock()
+	if dr.cat == nil || dr.catMP != mp {
+		if dr.cat != nil && dr.catInUse == 0 {
+			dr.cat.Close()
+		}
+		// A query still using the old one closes it when it ends.
+		dr.catInUse = 0
+		if dr.cat, err = catalog.Open(path); err != nil {
+			dr.cat = nil
+			return nil, nil, err
+		}
+		dr.catMP = mp
+	}
+	dr.catInUse++
+	cat = dr.cat
+	var once sync.Once
+	return cat, func() { once.Do(func() { dr.doneCatalog(cat) }) }, nil
+}
+
+func (dr *drive) doneCatalog(cat *catalog.Catalog) {
+	dr.catMu.Lock()
+	defer dr.catMu.Unlock()
+	if cat != dr.cat {
+		cat.Close() // replaced or closed meanwhile: this query was its last user
+		return
+	}
+	dr.catInUse--
+	dr.catUsed = time.Now()
+	if dr.catTimer == nil {
+		dr.catTimer = time.AfterFunc(catIdle, dr.closeIdleCatalog)
+	} else {
+		dr.catTimer.Reset(catIdle)
+	}
+}
+
+func (dr *drive) closeIdleCatalog() {
+	dr.catMu.Lock()
+	defer dr.catMu.Unlock()
+	if dr.cat == nil || dr.catInUse > 0 {
+		return
+	}
+	if idle := time.Since(dr.catUsed); idle < catIdle {
+		dr.catTimer.Reset(catIdle - idle)
+		return
+	}
+	dr.cat.Close()
+	dr.cat, dr.catMP = nil, ""
+}
+
+// closeCatalog closes the kept catalog now (before an unmount, which its
+// open files would make fail, and when the drive is gone); a query still
+// running closes it when it ends.
+func (dr *drive) closeCatalog() {
+	dr.catMu.Lock()
+	defer dr.catMu.Unlock()
+	if dr.cat != nil && dr.catInUse == 0 {
+		dr.cat.Close()
+	}
+	dr.cat, dr.catMP, dr.catInUse = nil, "", 0
 }
 
 // unusableReason says why a filesystem cannot hold snapshots, before
@@ -205,6 +286,7 @@ func (dr *drive) gone() {
 	dr.users = 0
 	dr.gen++
 	dr.mu.Unlock()
+	dr.closeCatalog()
 	d := dr.d
 	d.mu.Lock()
 	var victims []*job
@@ -276,7 +358,11 @@ func (dr *drive) release(gen int) {
 	last := dr.users == 0
 	mp, ours := dr.info.MountPoint, dr.ourMount
 	dr.mu.Unlock()
-	if !last || mp == "" {
+	if !last {
+		return
+	}
+	dr.closeCatalog()
+	if mp == "" {
 		return
 	}
 	if f, err := os.Open(mp); err == nil {
@@ -322,6 +408,7 @@ func (dr *drive) unmountOurs() error {
 	dr.users = 0
 	dr.gen++
 	dr.mu.Unlock()
+	dr.closeCatalog()
 	if ours == "" {
 		return nil
 	}

@@ -38,11 +38,11 @@ func (d *Daemon) withRepo(p *profile, fn func(r *repo.Repo, cat *catalog.Catalog
 	if err != nil {
 		return err
 	}
-	cat, err := catalog.Open(r.CatalogPath())
+	cat, done, err := dr.queryCatalog(mp, r.CatalogPath())
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
+	defer done()
 	return fn(r, cat)
 }
 

@@ -333,3 +333,31 @@ func Folder(dir, home string) string {
 func Escape(s string) string { return markupEscaper.Replace(s) }
 
 var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")
+
+// DateTitle is a moment as a row's title: "Today at 10:00", "Yesterday
+// at 09:15", "2 March at 14:00", "2 March 2025 at 14:00". clock is the
+// time's layout: "15:04", or "15:04:05" to tell two in one minute apart.
+func DateTitle(t, now time.Time, clock string) string {
+	if t.IsZero() {
+		return "Unknown Time"
+	}
+	t = t.In(now.Location())
+	switch {
+	case sameDay(t, now):
+		return "Today at " + t.Format(clock)
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return "Yesterday at " + t.Format(clock)
+	case t.Year() == now.Year():
+		return t.Format("2 January at " + clock)
+	}
+	return t.Format("2 January 2006 at " + clock)
+}
+
+// DateInSentence is DateTitle inside a sentence ("from today at 10:00").
+func DateInSentence(t, now time.Time, clock string) string {
+	s := DateTitle(t, now, clock)
+	if strings.HasPrefix(s, "Today") || strings.HasPrefix(s, "Yesterday") || strings.HasPrefix(s, "Unknown") {
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}

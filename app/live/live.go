@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -238,26 +237,14 @@ func (w *Watcher) report(prev, cur State) State {
 	return cur
 }
 
-// Read takes one reading of the service.
+// Read takes one reading of the service, in one call.
 func Read(c *client.Client) State {
 	st := State{Read: time.Now()}
-	m, err := c.Manager()
+	objs, err := c.Objects()
 	if err != nil {
 		st.Err = err
 		return st
 	}
-	st.Manager = m
-	if st.Profiles, err = c.Profiles(); err != nil {
-		st.Err = err
-		return st
-	}
-	sort.Slice(st.Profiles, func(i, j int) bool { return st.Profiles[i].Name < st.Profiles[j].Name })
-	if st.Drives, err = c.Drives(); err != nil {
-		st.Err = err
-		return st
-	}
-	if st.Jobs, err = c.Jobs(); err != nil {
-		st.Err = err
-	}
+	st.Manager, st.Profiles, st.Drives, st.Jobs = objs.Manager, objs.Profiles, objs.Drives, objs.Jobs
 	return st
 }

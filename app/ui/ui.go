@@ -81,3 +81,9 @@ func Call[T any](env *Env, f func(c *client.Client) (T, error), done func(T, err
 		return f(c)
 	}, done)
 }
+
+// SetAccessibleName names a widget for screen readers (and the UI tests,
+// which find widgets by these names) when it shows no text of its own.
+func SetAccessibleName(w gtk.Widgetter, name string) {
+	gtk.BaseWidget(w).UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []glib.Value{*glib.NewValue(name)})
+}

@@ -218,7 +218,8 @@ def preferences(win, app, shot):
     step("preferences: drives, folders, schedule, apps")
     activate_action("preferences")
     prefs = window_named(app, "Preferences")
-    find(prefs, name="Use This Drive", role="push button", timeout=30) if find_all(prefs, name="Use This Drive") else None
+    # The drive the service reports, with its size: the page reads the service.
+    find(prefs, contains="1.1 GB", role="label", timeout=30)
     shot("preferences", title="Preferences")
     for page in ("Folders", "Schedule", "Apps"):
         for n in find_all(prefs, name=page):

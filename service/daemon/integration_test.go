@@ -2,10 +2,12 @@ package daemon_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -463,6 +465,25 @@ func TestObjectsMatchXML(t *testing.T) {
 		}
 	}
 	s.wait(job)
+	// One reading of the whole tree (what the app does on every signal)
+	// says what the per-kind calls say.
+	objs, err := s.client.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err1 := s.client.Manager()
+	ps, err2 := s.client.Profiles()
+	ds, err3 := s.client.Drives()
+	js, err4 := s.client.Jobs()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(objs, client.Objects{Manager: m, Profiles: ps, Drives: ds, Jobs: js}) {
+		t.Errorf("Objects() = %+v\nper kind: %+v %+v %+v %+v", objs, m, ps, ds, js)
+	}
+	if len(objs.Profiles) != 1 || objs.Profiles[0].Name != "xml-check" || len(objs.Jobs) == 0 || objs.Manager.Version == "" {
+		t.Errorf("Objects() misses the profile, the job or the manager: %+v", objs)
+	}
 	// busctl walks the tree from the root.
 	out, err := exec.Command("busctl", "--address="+s.bus.Address, "tree", dbusapi.BusName).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "/io/github/keepsake/Keepsake1/profiles/xml_check") {

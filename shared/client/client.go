@@ -94,24 +94,81 @@ func (c *Client) objects() (map[dbus.ObjectPath]map[string]map[string]dbus.Varia
 	return out, call.Store(&out)
 }
 
+// collect decodes every object implementing iface.
+func collect[T any](objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant, iface string, withPath func(dbus.ObjectPath) T) ([]T, error) {
+	var out []T
+	for p, ifs := range objs {
+		if props, ok := ifs[iface]; ok {
+			v := withPath(p)
+			if err := decode(props, &v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func profilesOf(objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant) ([]Profile, error) {
+	out, err := collect(objs, dbusapi.ProfileInterface, func(p dbus.ObjectPath) Profile { return Profile{Path: p} })
+	sortBy(out, func(p Profile) string { return p.Name })
+	return out, err
+}
+
+func drivesOf(objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant) ([]Drive, error) {
+	out, err := collect(objs, dbusapi.DriveInterface, func(p dbus.ObjectPath) Drive { return Drive{Path: p} })
+	sortBy(out, func(d Drive) string { return d.Label + "\x00" + d.UUID })
+	return out, err
+}
+
+func jobsOf(objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant) ([]Job, error) {
+	out, err := collect(objs, dbusapi.JobInterface, func(p dbus.ObjectPath) Job { return Job{Path: p} })
+	sortBy(out, func(j Job) string { return fmt.Sprintf("%020d", j.Started) + string(j.Path) })
+	return out, err
+}
+
 // Profiles lists every profile.
 func (c *Client) Profiles() ([]Profile, error) {
 	objs, err := c.objects()
 	if err != nil {
 		return nil, err
 	}
-	var out []Profile
-	for p, ifs := range objs {
-		if props, ok := ifs[dbusapi.ProfileInterface]; ok {
-			pr := Profile{Path: p}
-			if err := decode(props, &pr); err != nil {
-				return nil, err
-			}
-			out = append(out, pr)
-		}
+	return profilesOf(objs)
+}
+
+// Objects is every object of the service at one moment.
+type Objects struct {
+	Manager  Manager
+	Profiles []Profile
+	Drives   []Drive
+	Jobs     []Job
+}
+
+// Objects reads the manager, profiles, drives and jobs in one call: a
+// client following the service (the app, on every signal) should not
+// ask for the whole object tree once per kind.
+func (c *Client) Objects() (Objects, error) {
+	var o Objects
+	objs, err := c.objects()
+	if err != nil {
+		return o, err
 	}
-	sortBy(out, func(p Profile) string { return p.Name })
-	return out, nil
+	if props, ok := objs[dbusapi.ManagerPath][dbusapi.ManagerInterface]; ok {
+		err = decode(props, &o.Manager)
+	} else {
+		o.Manager, err = c.Manager()
+	}
+	if err != nil {
+		return o, err
+	}
+	if o.Profiles, err = profilesOf(objs); err != nil {
+		return o, err
+	}
+	if o.Drives, err = drivesOf(objs); err != nil {
+		return o, err
+	}
+	o.Jobs, err = jobsOf(objs)
+	return o, err
 }
 
 // Profile reads one profile by name.
@@ -130,18 +187,7 @@ func (c *Client) Drives() ([]Drive, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Drive
-	for p, ifs := range objs {
-		if props, ok := ifs[dbusapi.DriveInterface]; ok {
-			d := Drive{Path: p}
-			if err := decode(props, &d); err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-	}
-	sortBy(out, func(d Drive) string { return d.Label + "\x00" + d.UUID })
-	return out, nil
+	return drivesOf(objs)
 }
 
 // Job reads a job's properties.
@@ -342,18 +388,7 @@ func (c *Client) Jobs() ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Job
-	for p, ifs := range objs {
-		if props, ok := ifs[dbusapi.JobInterface]; ok {
-			j := Job{Path: p}
-			if err := decode(props, &j); err != nil {
-				return nil, err
-			}
-			out = append(out, j)
-		}
-	}
-	sortBy(out, func(j Job) string { return fmt.Sprintf("%020d", j.Started) + string(j.Path) })
-	return out, nil
+	return jobsOf(objs)
 }
 
 // Drive reads one drive by filesystem UUID.

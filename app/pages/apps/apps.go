@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/humanize"
@@ -275,7 +274,7 @@ func (p *Page) row(a App, selected bool) *adw.ActionRow {
 
 	check := gtk.NewCheckButton()
 	check.SetVAlign(gtk.AlignCenter)
-	setLabel(&check.Widget, "Select "+a.Name)
+	ui.SetAccessibleName(check, "Select "+a.Name)
 	check.SetActive(selected)
 	row.AddPrefix(check)
 	row.SetActivatableWidget(check)
@@ -293,7 +292,7 @@ func (p *Page) row(a App, selected bool) *adw.ActionRow {
 		b := gtk.NewButtonFromIconName("edit-undo-symbolic")
 		b.SetVAlign(gtk.AlignCenter)
 		b.SetTooltipText("Roll Back Data…")
-		setLabel(&b.Widget, "Roll Back Data of "+a.Name+"…")
+		ui.SetAccessibleName(b, "Roll Back Data of "+a.Name+"…")
 		b.AddCSSClass("flat")
 		app := a
 		b.ConnectClicked(func() { p.confirmRollBack(app) })
@@ -520,9 +519,4 @@ func (p *Page) rollBack(a App, snap Snapshot, overwrite bool) {
 		}
 		p.env.Toast(DataRestoredText(a.Name, to, p.home))
 	})
-}
-
-// setLabel names a widget for screen readers and UI tests.
-func setLabel(w *gtk.Widget, label string) {
-	w.UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []coreglib.Value{*coreglib.NewValue(label)})
 }

@@ -245,7 +245,7 @@ func (p *Page) showSnapshots(snaps []Snapshot) {
 }
 
 func snapshotLine(s Snapshot) string {
-	return "Backup of " + lowerDate(s.Time, time.Now())
+	return "Backup of " + humanize.DateInSentence(s.Time, time.Now(), "15:04")
 }
 
 // showSnapshot shows the same folder in another snapshot.
@@ -453,27 +453,14 @@ func (p *Page) chooseDestination() {
 	if !ok || p.chooser != nil {
 		return
 	}
-	fc := gtk.NewFileChooserNative("Restore To", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Restore Here", "_Cancel")
-	fc.SetModal(true)
-	// Kept on the page until it answers: nothing else holds the Go side
-	// of a native dialog while it is open.
-	p.chooser = fc
-	p.syncActions()
-	fc.ConnectResponse(func(resp int) {
-		dest := ""
-		if resp == int(gtk.ResponseAccept) {
-			if f := fc.File(); f != nil {
-				dest = f.Path()
-			}
-		}
-		fc.Destroy()
+	p.chooser = ui.ChooseFolder(p.env.Window(), "Restore To", "_Restore Here", "", func(dest string) {
 		p.chooser = nil
 		p.syncActions()
 		if dest != "" {
 			p.restore(e, client.Options{"to": filepath.Clean(dest)})
 		}
 	})
-	fc.Show()
+	p.syncActions()
 }
 
 // restore starts restoring e from the snapshot shown and follows the job

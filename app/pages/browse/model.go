@@ -50,12 +50,12 @@ func Snapshots(ds []client.Dict, now time.Time) []Snapshot {
 	// title, and titles are what people and tests pick rows by.
 	count := map[string]int{}
 	for i := range out {
-		out[i].Title = DateLabel(out[i].Time, now)
+		out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04")
 		count[out[i].Title]++
 	}
 	for i := range out {
 		if count[out[i].Title] > 1 {
-			out[i].Title = dateLabel(out[i].Time, now, "15:04:05")
+			out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04:05")
 		}
 		out[i].Subtitle = snapshotSubtitle(out[i])
 	}
@@ -68,44 +68,6 @@ func snapshotSubtitle(s Snapshot) string {
 		parts = append(parts, "pinned")
 	}
 	return strings.Join(parts, " · ")
-}
-
-// DateLabel is a backup's time as a title, always with the time of day so
-// it stays true all day: "Today at 10:00", "Yesterday at 09:30",
-// "22 November at 10:00", "22 November 2025 at 10:00".
-func DateLabel(t, now time.Time) string {
-	return dateLabel(t, now, "15:04")
-}
-
-func dateLabel(t, now time.Time, clock string) string {
-	if t.IsZero() {
-		return "Unknown Time"
-	}
-	t = t.In(now.Location())
-	switch {
-	case sameDay(t, now):
-		return "Today at " + t.Format(clock)
-	case sameDay(t, now.AddDate(0, 0, -1)):
-		return "Yesterday at " + t.Format(clock)
-	case t.Year() == now.Year():
-		return t.Format("2 January at " + clock)
-	}
-	return t.Format("2 January 2006 at " + clock)
-}
-
-// lowerDate is DateLabel inside a sentence ("from today at 10:00").
-func lowerDate(t, now time.Time) string {
-	s := DateLabel(t, now)
-	if strings.HasPrefix(s, "Today") || strings.HasPrefix(s, "Yesterday") || strings.HasPrefix(s, "Unknown") {
-		return strings.ToLower(s[:1]) + s[1:]
-	}
-	return s
-}
-
-func sameDay(a, b time.Time) bool {
-	ay, am, ad := a.Date()
-	by, bm, bd := b.In(a.Location()).Date()
-	return ay == by && am == bm && ad == bd
 }
 
 func plural(n int64, unit string) string {
@@ -316,7 +278,7 @@ func RestoredText(message, fallback, home string) string {
 
 // ReplaceQuestion is the confirmation before Restore and Replace.
 func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
-	when := lowerDate(s.Time, now)
+	when := humanize.DateInSentence(s.Time, now, "15:04")
 	if e.IsDir() {
 		return fmt.Sprintf("Replace “%s”?", e.Name),
 			fmt.Sprintf("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost.", when)

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
-	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
-	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/diamondburned/gotk4/pkg/pango"
 	"github.com/keepsake/keepsake/app/humanize"
@@ -122,27 +120,16 @@ func (p *Page) setFolder(dir string) {
 }
 
 func (p *Page) chooseFolder() {
-	fc := gtk.NewFileChooserNative("Choose a Folder", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Select", "_Cancel")
-	fc.SetModal(true)
 	start := p.folder
 	if start == "" {
 		start = p.home
 	}
-	if start != "" {
-		_ = fc.SetCurrentFolder(gio.NewFileForPath(start)) // only a starting point
-	}
-	// The dialog lives until it answers: keep it from the garbage collector.
-	p.chooser = fc
-	fc.ConnectResponse(func(resp int) {
-		defer func() { fc.Destroy(); p.chooser = nil }()
-		if resp != int(gtk.ResponseAccept) {
-			return
-		}
-		if f := fc.File(); f != nil && f.Path() != "" {
-			p.setFolder(f.Path())
+	p.chooser = ui.ChooseFolder(p.env.Window(), "Choose a Folder", "_Select", start, func(path string) {
+		p.chooser = nil
+		if path != "" {
+			p.setFolder(path)
 		}
 	})
-	fc.Show()
 }
 
 // load lists the deleted files of the folder and period, off the main loop.
@@ -221,7 +208,7 @@ func (p *Page) row(f File, selected bool, now time.Time) *adw.ActionRow {
 
 	check := gtk.NewCheckButton()
 	check.SetVAlign(gtk.AlignCenter)
-	setLabel(&check.Widget, "Select "+f.Name)
+	ui.SetAccessibleName(check, "Select "+f.Name)
 	check.SetActive(selected)
 	row.AddPrefix(check)
 	row.SetActivatableWidget(check)
@@ -350,9 +337,4 @@ func (p *Page) progress(i, n int, j client.Job) {
 		p.ProgressBar.Pulse()
 	}
 	p.ProgressDetail.SetLabel(humanize.Progress(j, time.Now()))
-}
-
-// setLabel names a widget for screen readers and UI tests.
-func setLabel(w *gtk.Widget, label string) {
-	w.UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []coreglib.Value{*coreglib.NewValue(label)})
 }

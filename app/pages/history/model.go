@@ -106,13 +106,13 @@ func union(a, b []string) []string {
 // Label is a version's row: the title says when it was first backed up,
 // the subtitle how long it stayed, its size and its other names.
 func Label(v Version, file, home, latest string, now time.Time) (title, subtitle string) {
-	title = DateLabel(v.First, now)
+	title = humanize.DateTitle(v.First, now, "15:04")
 	var parts []string
 	switch {
 	case latest != "" && v.Snapshot == latest:
 		parts = append(parts, "In the latest backup")
 	case !v.Last.IsZero() && !v.Last.Equal(v.First):
-		parts = append(parts, "Until "+lowerDate(v.Last, now))
+		parts = append(parts, "Until "+humanize.DateInSentence(v.Last, now, "15:04"))
 	}
 	parts = append(parts, humanize.Size(v.Size))
 	if r := RenamedFrom(v, file, home); r != "" {
@@ -144,39 +144,6 @@ func RenamedFrom(v Version, file, home string) string {
 		return "Renamed from " + others[0] + " and " + others[1]
 	}
 	return fmt.Sprintf("Renamed from %s and %d other names", others[0], len(others)-1)
-}
-
-// DateLabel is a time as a title, with the time of day: "Today at
-// 10:00", "Yesterday at 09:30", "22 November at 10:00", "22 November
-// 2025 at 10:00".
-func DateLabel(t, now time.Time) string {
-	if t.IsZero() {
-		return "Unknown Time"
-	}
-	t = t.In(now.Location())
-	switch {
-	case sameDay(t, now):
-		return "Today at " + t.Format("15:04")
-	case sameDay(t, now.AddDate(0, 0, -1)):
-		return "Yesterday at " + t.Format("15:04")
-	case t.Year() == now.Year():
-		return t.Format("2 January at 15:04")
-	}
-	return t.Format("2 January 2006 at 15:04")
-}
-
-func lowerDate(t, now time.Time) string {
-	s := DateLabel(t, now)
-	if strings.HasPrefix(s, "Today") || strings.HasPrefix(s, "Yesterday") || strings.HasPrefix(s, "Unknown") {
-		return strings.ToLower(s[:1]) + s[1:]
-	}
-	return s
-}
-
-func sameDay(a, b time.Time) bool {
-	ay, am, ad := a.Date()
-	by, bm, bd := b.In(a.Location()).Date()
-	return ay == by && am == bm && ad == bd
 }
 
 func tilde(p, home string) string {

@@ -455,23 +455,11 @@ func (w *Window) showSources(sources []string) {
 }
 
 func (w *Window) chooseSource() {
-	fc := gtk.NewFileChooserNative("Add a Folder to Back Up", &w.PreferencesWindow.Window.Window, gtk.FileChooserActionSelectFolder, "_Add", "_Cancel")
-	fc.SetModal(true)
-	// A failure only means the dialog opens somewhere else.
-	_ = fc.SetCurrentFolder(gio.NewFileForPath(w.home))
-	fc.ConnectResponse(func(resp int) {
-		defer func() {
-			fc.Destroy()
-			w.chooser = nil
-		}()
-		if resp != int(gtk.ResponseAccept) || w.closed {
+	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, "Add a Folder to Back Up", "_Add", w.home, func(path string) {
+		w.chooser = nil
+		if path == "" || w.closed {
 			return
 		}
-		f := fc.File()
-		if f == nil {
-			return
-		}
-		path := f.Path()
 		if _, note := setup.AddFolder(w.prof.Sources, path); note != "" {
 			w.toast(note)
 			return
@@ -479,9 +467,6 @@ func (w *Window) chooseSource() {
 		name := w.name
 		w.change(func(c *client.Client) error { return c.AddSource(name, filepath.Clean(path), nil) }, nil, w.AddSource)
 	})
-	// Keep it referenced until it answers: no widget holds a native dialog.
-	w.chooser = fc
-	fc.Show()
 }
 
 func (w *Window) showExcludes(excludes []string) {

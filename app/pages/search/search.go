@@ -7,7 +7,6 @@ import (
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/core/glib"
-	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/diamondburned/gotk4/pkg/pango"
 	"github.com/keepsake/keepsake/app/humanize"
@@ -97,27 +96,16 @@ func (p *Page) setFolder(dir string) {
 }
 
 func (p *Page) chooseFolder() {
-	fc := gtk.NewFileChooserNative("Search Only in Folder", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Select", "_Cancel")
-	fc.SetModal(true)
 	start := p.folder
 	if start == "" {
 		start = p.home
 	}
-	if start != "" {
-		_ = fc.SetCurrentFolder(gio.NewFileForPath(start)) // only a starting point
-	}
-	// The dialog lives until it answers: keep it from the garbage collector.
-	p.chooser = fc
-	fc.ConnectResponse(func(resp int) {
-		defer func() { fc.Destroy(); p.chooser = nil }()
-		if resp != int(gtk.ResponseAccept) {
-			return
-		}
-		if f := fc.File(); f != nil && f.Path() != "" {
-			p.setFolder(f.Path())
+	p.chooser = ui.ChooseFolder(p.env.Window(), "Search Only in Folder", "_Select", start, func(path string) {
+		p.chooser = nil
+		if path != "" {
+			p.setFolder(path)
 		}
 	})
-	fc.Show()
 }
 
 // Debounce is how long the text must stay unchanged before it is searched.

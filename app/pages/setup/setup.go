@@ -187,33 +187,16 @@ func (p *Page) showDrives() {
 }
 
 func (p *Page) chooseFolder() {
-	fc := gtk.NewFileChooserNative("Add a Folder to Back Up", p.env.Window(), gtk.FileChooserActionSelectFolder, "_Add", "_Cancel")
-	fc.SetModal(true)
-	if p.home != "" {
-		// A failure only means the dialog opens somewhere else.
-		_ = fc.SetCurrentFolder(gioFile(p.home))
-	}
-	fc.ConnectResponse(func(resp int) {
-		defer func() {
-			fc.Destroy()
-			p.chooser = nil
-		}()
-		if resp != int(gtk.ResponseAccept) {
+	p.chooser = ui.ChooseFolder(p.env.Window(), "Add a Folder to Back Up", "_Add", p.home, func(path string) {
+		p.chooser = nil
+		if path == "" {
 			return
 		}
-		f := fc.File()
-		if f == nil {
-			return
-		}
-		folders, note := AddFolder(p.folders, f.Path())
+		folders, note := AddFolder(p.folders, path)
 		p.folders = folders
 		p.note(note)
 		p.showFolders()
 	})
-	// Keep it referenced until it answers: a native dialog has no parent
-	// widget holding it.
-	p.chooser = fc
-	fc.Show()
 }
 
 func (p *Page) note(s string) {

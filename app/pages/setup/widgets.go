@@ -3,9 +3,9 @@ package setup
 import (
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
-	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/ui"
 )
 
 // NewRow makes a row whose title and subtitle are shown as written: drive
@@ -42,9 +42,6 @@ func escape(s string) string { return glib.MarkupEscapeText(s, len(s)) }
 // SetName gives a widget without a visible label its tooltip and its
 // accessible name, which is what the UI tests find it by.
 func SetName(w gtk.Widgetter, name string) {
-	base := gtk.BaseWidget(w)
-	base.SetTooltipText(name)
-	base.UpdateProperty([]gtk.AccessibleProperty{gtk.AccessiblePropertyLabel}, []coreglib.Value{*coreglib.NewValue(name)})
+	gtk.BaseWidget(w).SetTooltipText(name)
+	ui.SetAccessibleName(w, name)
 }
-
-func gioFile(path string) *gio.File { return gio.NewFileForPath(path) }

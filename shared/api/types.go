@@ -1,0 +1,171 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Mode is a file's permission bits (and setuid, setgid, sticky): u on the
+// bus, "0644" in JSON.
+type Mode uint32
+
+func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// MarshalJSON writes the octal form people read.
+func (m Mode) MarshalJSON() ([]byte, error) { return json.Marshal(m.String()) }
+
+// UnmarshalJSON reads the octal form.
+func (m *Mode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(s, 8, 32)
+	*m = Mode(n)
+	return err
+}
+
+// Entry types.
+const (
+	TypeFile    = "file"
+	TypeDir     = "dir"
+	TypeSymlink = "symlink"
+)
+
+// Snapshot is one snapshot of a host (ListSnapshots).
+type Snapshot struct {
+	Name   string    `key:"name" json:"name"`
+	Host   string    `key:"host" json:"host"`
+	Time   time.Time `key:"time" json:"time"`
+	Files  uint64    `key:"files" json:"files"`
+	Bytes  uint64    `key:"bytes" json:"bytes"`
+	Pinned bool      `key:"pinned" json:"pinned"`
+}
+
+// Entry is a file, folder or link as a snapshot holds it (ListDirectory).
+type Entry struct {
+	Path Path `key:"path" json:"path"`
+	Name Path `key:"name" json:"name"`
+	// Type is file, dir, symlink, fifo, socket, chardev or blockdev.
+	Type  string    `key:"type" json:"type"`
+	Size  uint64    `key:"size" json:"size"`
+	Mode  Mode      `key:"mode" json:"mode"`
+	UID   uint32    `key:"uid" json:"uid"`
+	GID   uint32    `key:"gid" json:"gid"`
+	User  string    `key:"user" json:"user"`
+	Group string    `key:"group" json:"group"`
+	Mtime time.Time `key:"mtime" json:"mtime"`
+	// Target is a symlink's target ("" otherwise).
+	Target Path `key:"target" json:"target"`
+}
+
+// SearchHit is one version of a file whose name matched (Search).
+type SearchHit struct {
+	Entry
+	// Snapshots hold this version, oldest first.
+	Snapshots []string  `key:"snapshots" json:"snapshots"`
+	First     time.Time `key:"first" json:"first"`
+	Last      time.Time `key:"last" json:"last"`
+}
+
+// Version is one distinct content a file had (Versions).
+type Version struct {
+	SHA256 string    `key:"sha256" json:"sha256"`
+	Size   uint64    `key:"size" json:"size"`
+	Mtime  time.Time `key:"mtime" json:"mtime"`
+	// Paths it had while it had this content (renames followed).
+	Paths     []Path    `key:"paths" json:"paths"`
+	Snapshots []string  `key:"snapshots" json:"snapshots"`
+	First     time.Time `key:"first" json:"first"`
+	Last      time.Time `key:"last" json:"last"`
+}
+
+// DeletedFile is a file gone from a folder (Deleted).
+type DeletedFile struct {
+	Entry
+	// LastSnapshot is the newest snapshot that holds it.
+	LastSnapshot string `key:"last-snapshot" json:"last_snapshot"`
+}
+
+// Status is a profile's state as /run/keepsake/status.json says (GetStatus).
+type Status struct {
+	Name         string    `key:"name" json:"name"`
+	State        string    `key:"state" json:"state"`
+	Result       string    `key:"result" json:"result"`
+	Message      string    `key:"message" json:"message"`
+	LastSuccess  time.Time `key:"last-success" json:"last_success"`
+	LastAttempt  time.Time `key:"last-attempt" json:"last_attempt"`
+	NextDue      time.Time `key:"next-due" json:"next_due"`
+	Drive        string    `key:"drive" json:"drive"`
+	DrivePresent bool      `key:"drive-present" json:"drive_present"`
+	// TargetFree is -1 when unknown.
+	TargetFree int64 `key:"target-free" json:"target_free"`
+}
+
+// FlatpakRef is an app or runtime a snapshot recorded, beside what is
+// installed now (ListFlatpaks).
+type FlatpakRef struct {
+	// Installation is "system" or "user:NAME".
+	Installation  string `key:"installation" json:"installation"`
+	Ref           string `key:"ref" json:"ref"`
+	Kind          string `key:"kind" json:"kind"`
+	ID            string `key:"id" json:"id"`
+	Branch        string `key:"branch" json:"branch"`
+	Origin        string `key:"origin" json:"origin"`
+	Version       string `key:"version" json:"version"`
+	Commit        string `key:"commit" json:"commit"`
+	InstalledSize uint64 `key:"installed-size" json:"installed_size"`
+	// State: missing, older, newer, same or different.
+	State            string `key:"state" json:"state"`
+	InstalledVersion string `key:"installed-version" json:"installed_version"`
+	// Data: the snapshot holds the caller's ~/.var/app/ID.
+	Data bool `key:"data" json:"data"`
+}
+
+// BackupResult is the Result of a backup Job.
+type BackupResult struct {
+	Snapshot    string `key:"snapshot" json:"snapshot"`
+	Files       uint64 `key:"files" json:"files"`
+	Dirs        uint64 `key:"dirs" json:"dirs"`
+	Bytes       uint64 `key:"bytes" json:"bytes"`
+	Copied      uint64 `key:"copied" json:"copied"`
+	CopiedBytes uint64 `key:"copied-bytes" json:"copied_bytes"`
+	New         uint64 `key:"new" json:"new"`
+	Modified    uint64 `key:"modified" json:"modified"`
+	Deleted     uint64 `key:"deleted" json:"deleted"`
+	Moved       uint64 `key:"moved" json:"moved"`
+	ReadDirs    uint64 `key:"read-dirs" json:"read_dirs"`
+	ReusedDirs  uint64 `key:"reused-dirs" json:"reused_dirs"`
+	FullScan    bool   `key:"full-scan" json:"full_scan"`
+	Warnings    uint32 `key:"warnings" json:"warnings"`
+}
+
+// RestoreResult is the Result of a restore Job.
+type RestoreResult struct {
+	Snapshot string `key:"snapshot" json:"snapshot"`
+	Files    uint64 `key:"files" json:"files"`
+	Dirs     uint64 `key:"dirs" json:"dirs"`
+	Bytes    uint64 `key:"bytes" json:"bytes"`
+	// Paths restored and where each went, in the same order.
+	Paths    []Path `key:"paths" json:"paths"`
+	Restored []Path `key:"restored" json:"restored"`
+}
+
+// PruneResult is the Result of a prune Job.
+type PruneResult struct {
+	DryRun  bool     `key:"dry-run" json:"dry_run"`
+	Removed []string `key:"removed" json:"removed"`
+	// Freed bytes (a dry run: an estimate).
+	Freed uint64 `key:"freed" json:"freed"`
+}
+
+// VerifyResult is the Result of a verify Job.
+type VerifyResult struct {
+	Files uint64 `key:"files" json:"files"`
+	Bytes uint64 `key:"bytes" json:"bytes"`
+	// Damaged: "SNAPSHOT PATH: what is wrong", one per problem.
+	Damaged         []string `key:"damaged" json:"damaged"`
+	CatalogProblems []string `key:"catalog-problems" json:"catalog_problems"`
+}

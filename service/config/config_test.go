@@ -391,7 +391,7 @@ func TestProfileValidate(t *testing.T) {
 		{"short interval", func(p *Profile) { p.Interval = time.Second }, `profile "home": interval: 1s is shorter than 1m (use off to disable timed backups)`},
 		{"negative quiet", func(p *Profile) { p.Quiet = -1 }, `profile "home": quiet: is negative`},
 		{"bad retention", func(p *Profile) { p.Retention = "weekly=x" }, `profile "home": retention: weekly=x: the count must be a whole number of at least 1`},
-		{"bad min-free", func(p *Profile) { p.MinFree = "2 GiB" }, `profile "home": min-free: cannot read "2 GiB" as a size (use 2%, 500M or 20GiB)`},
+		{"bad min-free", func(p *Profile) { p.MinFree = "2 GiBs" }, `profile "home": min-free: cannot read "2 GiBs" as a size (use 2%, 500M or 20GiB)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -511,7 +511,7 @@ func TestMinFreeBytes(t *testing.T) {
 			}
 		})
 	}
-	for _, in := range []string{"x", "-1G", "2 G", "%", "101%", "NaN", "1e30"} {
+	for _, in := range []string{"x", "-1G", "2 Gs", "%", "101%", "NaN", "1e30"} {
 		if _, err := MinFreeBytes(in, capacity); !kerr.Is(err, kerr.InvalidArgs) {
 			t.Errorf("MinFreeBytes(%q) = %v, want InvalidArgs", in, err)
 		}

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/retention"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -18,56 +18,10 @@ import (
 // alone ("is not an absolute path"); Parse puts the file, line and key in
 // front of it and Validate the profile and field, so both read naturally.
 
-// parseDuration reads a Go duration ("90s", "1h30m") or whole days with an
-// optional Go duration after them ("1d", "7d", "1d12h"): people think of
-// daily and weekly backups in days, which Go durations lack.
-func parseDuration(s string) (time.Duration, error) {
-	bad := fmt.Errorf("cannot read %q as a duration (use 30m, 1h, 1d)", s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.ParseUint(s[:i], 10, 16)
-		if err != nil {
-			return 0, bad
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, bad
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	if days+d < days {
-		return 0, bad // overflow: hundreds of years
-	}
-	return days + d, nil
-}
+// parseDuration and formatDuration are the one grammar of durations.
+func parseDuration(s string) (time.Duration, error) { return grammar.ParseDuration(s) }
 
-// formatDuration is the inverse of parseDuration, in the shortest plain
-// form: 1d, 36h becomes 1d12h, 90m becomes 1h30m.
-func formatDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	if d%time.Second != 0 {
-		return d.String() // sub-second: rare, and Go's form parses back
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		d    time.Duration
-		unit string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if n := d / u.d; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.unit)
-			d -= n * u.d
-		}
-	}
-	return b.String()
-}
+func formatDuration(d time.Duration) string { return grammar.FormatDuration(d) }
 
 func parseInterval(s string) (time.Duration, error) {
 	if strings.EqualFold(s, "off") {
@@ -259,26 +213,11 @@ func RetentionText(p retention.Policy) string {
 // "1.5T" or "1048576"; K, M, G, T and P are powers of 1024 with or without
 // "iB"/"B", as df and du print them.
 func parseSize(s string) (n float64, pct bool, err error) {
-	bad := fmt.Errorf("cannot read %q as a size (use 2%%, 500M or 20GiB)", s)
-	if v, ok := strings.CutSuffix(s, "%"); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
-			return 0, false, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
-		}
-		return f, true, nil
+	z, err := grammar.ParseSize(s)
+	if z.IsPct {
+		return z.Percent, true, err
 	}
-	v := strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")
-	mult := 1.0
-	if k := len(v); k > 0 {
-		if i := strings.IndexByte("KMGTP", v[k-1]&^0x20); i >= 0 {
-			mult, v = math.Ldexp(1, 10*(i+1)), v[:k-1]
-		}
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f*mult > math.MaxInt64/2 {
-		return 0, false, bad
-	}
-	return f * mult, false, nil
+	return float64(z.Bytes), false, err
 }
 
 func checkMinFree(s string) error {

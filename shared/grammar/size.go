@@ -1,0 +1,72 @@
+package grammar
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Size is a size as typed: bytes, or a percentage of a drive.
+type Size struct {
+	Bytes   int64
+	Percent float64
+	IsPct   bool
+}
+
+// ParseSize reads "1048576", "500K", "500M", "2G", "1.5T", "1P" (binary
+// units; "2GiB", "2GB", "2 G" mean the same) or "10%".
+func ParseSize(s string) (Size, error) {
+	t := strings.TrimSpace(s)
+	if v, ok := strings.CutSuffix(t, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
+			return Size{}, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
+		}
+		return Size{Percent: f, IsPct: true}, nil
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(t, "B"), "b"), "i")
+	mult := 1.0
+	if k := len(v); k > 0 {
+		if i := strings.IndexByte("KMGTP", v[k-1]&^0x20); i >= 0 {
+			mult, v = math.Ldexp(1, 10*(i+1)), v[:k-1]
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f*mult > math.MaxInt64/2 {
+		return Size{}, fmt.Errorf("cannot read %q as a size (use 2%%, 500M or 20GiB)", s)
+	}
+	return Size{Bytes: int64(f * mult)}, nil
+}
+
+// Of is the size in bytes on a drive of capacity bytes.
+func (z Size) Of(capacity int64) int64 {
+	if z.IsPct {
+		return int64(z.Percent / 100 * float64(capacity))
+	}
+	return z.Bytes
+}
+
+// String writes the size so that ParseSize reads it back.
+func (z Size) String() string {
+	if z.IsPct {
+		return strconv.FormatFloat(z.Percent, 'f', -1, 64) + "%"
+	}
+	return FormatSize(z.Bytes)
+}
+
+// FormatSize writes bytes in the largest binary unit that keeps three
+// significant digits: 512, 1.5K, 20G.
+func FormatSize(n int64) string {
+	f := float64(n)
+	for i, u := range []string{"", "K", "M", "G", "T", "P"} {
+		if f < 1024 || i == 5 {
+			if i == 0 {
+				return strconv.FormatInt(n, 10)
+			}
+			return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) + u
+		}
+		f /= 1024
+	}
+	return strconv.FormatInt(n, 10)
+}

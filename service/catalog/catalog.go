@@ -55,6 +55,35 @@ func Open(p string) (*Catalog, error) {
 	return &Catalog{db: db, ro: ro, path: p}, nil
 }
 
+// OpenReadOnly opens an existing catalog for reading only: a user who may
+// read the drive but not write to it lists and searches it this way. It
+// never creates, migrates or writes anything.
+func OpenReadOnly(p string) (*Catalog, error) {
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
+	base := "file:" + (&url.URL{Path: p}).EscapedPath() + "?mode=ro&_busy_timeout=10000&_query_only=1&_cache_size=-16384"
+	// A WAL database needs its -shm file even to read; where it cannot be
+	// made (a read-only drive, a folder the user may not write) and no
+	// writer is running, the file is read as it is (immutable).
+	var err error
+	for _, file := range []string{base, base + "&immutable=1"} {
+		var db *sql.DB
+		if db, err = sql.Open("sqlite3", file); err != nil {
+			return nil, fmt.Errorf("open catalog %s: %w", p, err)
+		}
+		var n int
+		if err = db.QueryRow(`SELECT count(*) FROM snapshots`).Scan(&n); err == nil {
+			return &Catalog{db: db, ro: db, path: p}, nil
+		}
+		db.Close()
+		if isCorrupt(err) {
+			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged", p)
+		}
+	}
+	return nil, fmt.Errorf("open catalog %s: %w", p, err)
+}
+
 // fillNames builds the name table of a catalog written before it existed.
 func fillNames(db *sql.DB) error {
 	var done int

@@ -10,8 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/service/catalog"
-	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -29,10 +28,10 @@ type caller struct {
 
 func (c caller) root() bool { return c.uid == 0 }
 
-func (c caller) actor() catalog.Actor { return catalog.Actor{UID: int(c.uid), User: c.name} }
-
-func (c caller) credentials() *engine.Credentials {
-	return &engine.Credentials{UID: c.uid, GID: c.gid, Groups: c.groups}
+// uc is the caller as the use cases see them; all: they may see every
+// user's files (root, or browse-all granted with the all-users option).
+func (c caller) uc(all bool) usecase.Caller {
+	return usecase.Caller{UID: c.uid, GID: c.gid, Groups: c.groups, Name: c.name, Home: c.home, All: all || c.root()}
 }
 
 // identify asks the bus daemon for the sender's uid (and groups where the
@@ -143,37 +142,6 @@ func (c caller) insideHome(p string) bool {
 		return false
 	}
 	return p == c.home || strings.HasPrefix(p, c.home+"/")
-}
-
-// mayAccess applies the classic permission bits for c to an entry with
-// the stored owner, group and mode; want is a mask of 4 (read), 2 (write)
-// and 1 (search/execute).
-func (c caller) mayAccess(uid, gid, mode uint32, want uint32) bool {
-	if c.root() {
-		return true
-	}
-	var bits uint32
-	switch {
-	case uid == c.uid:
-		bits = (mode >> 6) & 7
-	case c.inGroup(gid):
-		bits = (mode >> 3) & 7
-	default:
-		bits = mode & 7
-	}
-	return bits&want == want
-}
-
-func (c caller) inGroup(gid uint32) bool {
-	if gid == c.gid {
-		return true
-	}
-	for _, g := range c.groups {
-		if g == gid {
-			return true
-		}
-	}
-	return false
 }
 
 // callErr turns err into what a D-Bus caller sees, logging unexpected ones.

@@ -15,6 +15,7 @@ import (
 	"github.com/keepsake/keepsake/service/schedule"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/status"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -137,11 +138,11 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	if err != nil {
 		return "", d.explainFailure(err, mp, pc.Drive)
 	}
-	j.setResult(map[string]any{"snapshot": res.Snapshot, "files": uint64(res.Files), "bytes": uint64(res.Bytes),
-		"copied": uint64(res.Copied), "copied-bytes": uint64(res.CopiedBytes), "new": uint64(res.New),
-		"modified": uint64(res.Modified), "deleted": uint64(res.Deleted), "moved": uint64(res.Moved),
-		"read-dirs": uint64(res.ReadDirs), "reused-dirs": uint64(res.ReusedDirs), "full-scan": !useJournal,
-		"warnings": uint32(len(res.Warnings))})
+	sum := api.BackupResult{Snapshot: res.Snapshot, Files: uint64(res.Files), Dirs: uint64(res.Dirs), Bytes: uint64(res.Bytes),
+		Copied: uint64(res.Copied), CopiedBytes: uint64(res.CopiedBytes), New: uint64(res.New), Modified: uint64(res.Modified),
+		Deleted: uint64(res.Deleted), Moved: uint64(res.Moved), ReadDirs: uint64(res.ReadDirs), ReusedDirs: uint64(res.ReusedDirs),
+		FullScan: !useJournal, Warnings: uint32(len(res.Warnings))}
+	j.setResult(api.ToDict(sum))
 	if w != nil {
 		if err := w.Commit(token, !useJournal); err != nil {
 			d.logf("profile %s: journal: %v", pc.Name, err)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"github.com/keepsake/keepsake/service/catalog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -39,7 +39,7 @@ type drive struct {
 	// as the user types. It is closed after catIdle without queries, so
 	// that a drive the user mounted can be ejected soon after browsing.
 	catMu    sync.Mutex
-	cat      *catalog.Catalog
+	cat      *usecase.Repo
 	catMP    string
 	catInUse int
 	catUsed  time.Time
@@ -49,10 +49,10 @@ type drive struct {
 // catIdle is how long the catalog stays open without queries.
 const catIdle = 5 * time.Second
 
-// queryCatalog is the catalog of the repository at mount point mp, kept
-// open between queries; done must be called when the query is over. The
-// caller holds a use of the drive (acquire), so it stays mounted.
-func (dr *drive) queryCatalog(mp, path string) (cat *catalog.Catalog, done func(), err error) {
+// queryRepo is the repository at mount point mp (drv) with its catalog,
+// kept open between queries; done must be called when the query is over.
+// The caller holds a use of the drive (acquire), so it stays mounted.
+func (dr *drive) queryRepo(mp string, drv *usecase.Drive, host string) (x *usecase.Repo, done func(), err error) {
 	dr.catMu.Lock()
 	defer dr.catMu.Unlock()
 	if dr.cat == nil || dr.catMP != mp {
@@ -61,23 +61,23 @@ func (dr *drive) queryCatalog(mp, path string) (cat *catalog.Catalog, done func(
 		}
 		// A query still using the old one closes it when it ends.
 		dr.catInUse = 0
-		if dr.cat, err = catalog.Open(path); err != nil {
+		if dr.cat, err = drv.Repo(host); err != nil {
 			dr.cat = nil
 			return nil, nil, err
 		}
 		dr.catMP = mp
 	}
 	dr.catInUse++
-	cat = dr.cat
+	x = dr.cat
 	var once sync.Once
-	return cat, func() { once.Do(func() { dr.doneCatalog(cat) }) }, nil
+	return x, func() { once.Do(func() { dr.doneRepo(x) }) }, nil
 }
 
-func (dr *drive) doneCatalog(cat *catalog.Catalog) {
+func (dr *drive) doneRepo(x *usecase.Repo) {
 	dr.catMu.Lock()
 	defer dr.catMu.Unlock()
-	if cat != dr.cat {
-		cat.Close() // replaced or closed meanwhile: this query was its last user
+	if x != dr.cat {
+		x.Close() // replaced or closed meanwhile: this query was its last user
 		return
 	}
 	dr.catInUse--

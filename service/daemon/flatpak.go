@@ -12,6 +12,7 @@ import (
 	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/service/flatpak"
 	"github.com/keepsake/keepsake/service/repo"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -106,11 +107,11 @@ func mayUseInstallation(c caller, all bool, in flatpak.Installation) bool {
 func dataHome(c caller, in flatpak.Installation) (string, *engine.Credentials) {
 	if in.Scope != flatpak.ScopeSystem {
 		if in.UID == c.uid {
-			return in.Home, c.credentials()
+			return in.Home, c.uc(false).Credentials()
 		}
 		return in.Home, &engine.Credentials{UID: in.UID, GID: in.GID}
 	}
-	return c.home, c.credentials()
+	return c.home, c.uc(false).Credentials()
 }
 
 // ListFlatpaks compares a snapshot's apps with what is installed now.
@@ -119,12 +120,15 @@ func (h *profileHandler) ListFlatpaks(sender dbus.Sender, snapshot string, optio
 	out := []map[string]dbus.Variant{}
 	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers)
 	if err == nil {
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, options, cat)
+		err = d.withRepo(p, func(x *usecase.Repo) error {
+			r, cat := x.R, x.Cat
+			_ = r
+			all, err := d.seesAll(c, options)
 			if err != nil {
 				return err
 			}
-			s, err := sc.snapshot(snapshot)
+			sc := x.Scope(c.uc(all))
+			s, err := x.Snapshot(snapshot)
 			if err != nil {
 				return err
 			}
@@ -133,7 +137,7 @@ func (h *profileHandler) ListFlatpaks(sender dbus.Sender, snapshot string, optio
 				return err
 			}
 			for _, inv := range invs {
-				if !mayUseInstallation(c, sc.all, inv.Installation) {
+				if !mayUseInstallation(c, sc.C.All, inv.Installation) {
 					continue
 				}
 				now, _ := flatpak.Collect(context.Background(), inv.Installation, d.flatpakOptions())
@@ -151,7 +155,7 @@ func (h *profileHandler) ListFlatpaks(sender dbus.Sender, snapshot string, optio
 						m["installed-version"] = dbus.MakeVariant(st.Installed.Version)
 					}
 					if st.Ref.Kind == flatpak.KindApp && home != "" {
-						if v, err := cat.Lookup(s, flatpak.DataDir(home, st.Ref.ID)); err == nil && sc.canRead(s, v) {
+						if v, err := cat.Lookup(s, flatpak.DataDir(home, st.Ref.ID)); err == nil && sc.CanSee(s, v) {
 							m["data"] = dbus.MakeVariant(true)
 						}
 					}
@@ -212,8 +216,10 @@ func (h *profileHandler) RestoreFlatpaks(sender dbus.Sender, snapshot string, re
 			return nil, err
 		}
 		var inv flatpak.Inventory
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			s, err := cat.Snapshot(d.opts.Host, snapshot)
+		err = d.withRepo(p, func(x *usecase.Repo) error {
+			r, cat := x.R, x.Cat
+			_ = r
+			s, err := x.Snapshot(snapshot)
 			if err != nil {
 				return err
 			}
@@ -264,7 +270,9 @@ func (h *profileHandler) RestoreFlatpaks(sender dbus.Sender, snapshot string, re
 
 func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string, inv flatpak.Inventory, refs []string, offline, withData, overwrite bool) (string, error) {
 	var msg string
-	err := d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
+	err := d.withRepo(p, func(x *usecase.Repo) error {
+		r, cat := x.R, x.Cat
+		_ = r
 		o := flatpak.RestoreOptions{Refs: refs, Options: d.flatpakOptions()}
 		if offline {
 			o.SideloadRepo = offlineDir(r, d.opts.Host, inv.Installation)
@@ -277,7 +285,7 @@ func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string
 		}
 		j.phase("installing")
 		results, err := flatpak.Restore(j.ctx, inv, o)
-		summary := map[string]any{}
+		summary := map[string]dbus.Variant{}
 		installed, failed := 0, 0
 		var apps []string
 		for _, res := range results {
@@ -288,7 +296,7 @@ func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string
 			} else if res.Kind == flatpak.KindApp || res.Kind == flatpak.KindRuntime {
 				installed++
 			}
-			summary[res.Kind+" "+res.Ref] = v
+			summary[res.Kind+" "+res.Ref] = dbus.MakeVariant(v)
 			if res.Kind == flatpak.KindApp && res.Outcome != flatpak.OutcomeFailed {
 				apps = append(apps, refID(res.Ref))
 			}
@@ -299,7 +307,7 @@ func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string
 		}
 		if withData {
 			home, creds := dataHome(c, inv.Installation)
-			s, err := cat.Snapshot(d.opts.Host, snapshot)
+			s, err := x.Snapshot(snapshot)
 			if err != nil {
 				return err
 			}
@@ -312,13 +320,13 @@ func (d *Daemon) runFlatpakRestore(j *job, p *profile, c caller, snapshot string
 			if len(paths) > 0 {
 				j.phase("restoring app data")
 				res, err := engine.Restore(j.ctx, r, engine.RestoreOptions{Host: d.opts.Host, Snapshot: snapshot,
-					Paths: paths, Overwrite: overwrite, Actor: c.actor(), As: asUnlessRoot(creds), Progress: j.progress})
+					Paths: paths, Overwrite: overwrite, Actor: c.uc(false).Actor(), As: asUnlessRoot(creds), Progress: j.progress})
 				if err != nil {
-					summary["data"] = "failed: " + err.Error()
+					summary["data"] = dbus.MakeVariant("failed: " + err.Error())
 					failed++
 				} else {
 					for _, it := range res.Items {
-						summary["data "+it.Path] = "restored to " + it.To
+						summary["data "+it.Path] = dbus.MakeVariant("restored to " + it.To)
 					}
 				}
 			}
@@ -380,12 +388,11 @@ func (h *profileHandler) RestoreAppData(sender dbus.Sender, snapshot, appID stri
 			return nil, err
 		}
 		path := flatpak.DataDir(c.home, appID)
-		err = d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
-			sc, err := d.newScope(c, nil, cat)
-			if err != nil {
-				return err
-			}
-			s, err := sc.snapshot(snapshot)
+		err = d.withRepo(p, func(x *usecase.Repo) error {
+			r, cat := x.R, x.Cat
+			_ = r
+			sc := x.Scope(c.uc(false))
+			s, err := x.Snapshot(snapshot)
 			if err != nil {
 				return err
 			}
@@ -394,7 +401,7 @@ func (h *profileHandler) RestoreAppData(sender dbus.Sender, snapshot, appID stri
 			if err != nil {
 				return kerr.New(kerr.PathNotFound, "snapshot %s holds no data of %s (%s)", s.Name, appID, path)
 			}
-			if !sc.canRead(s, v) {
+			if !sc.CanSee(s, v) {
 				return kerr.New(kerr.NotAuthorized, "you may not restore %s", path)
 			}
 			return nil
@@ -404,10 +411,11 @@ func (h *profileHandler) RestoreAppData(sender dbus.Sender, snapshot, appID stri
 		}
 		return d.startJob("app-data-restore", h.name, "manual", c.uid, func(j *job) (string, error) {
 			var to string
-			err := d.withRepo(p, func(r *repo.Repo, cat *catalog.Catalog) error {
+			err := d.withRepo(p, func(x *usecase.Repo) error {
+				r := x.R
 				j.phase("restoring")
 				res, err := engine.Restore(j.ctx, r, engine.RestoreOptions{Host: d.opts.Host, Snapshot: snapshot,
-					Paths: []string{path}, Overwrite: overwrite, Actor: c.actor(), As: asUnlessRoot(c.credentials()), Progress: j.progress})
+					Paths: []string{path}, Overwrite: overwrite, Actor: c.uc(false).Actor(), As: asUnlessRoot(c.uc(false).Credentials()), Progress: j.progress})
 				if err == nil && len(res.Items) == 1 {
 					to = res.Items[0].To
 				}

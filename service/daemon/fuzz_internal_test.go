@@ -3,6 +3,8 @@ package daemon
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -124,7 +126,12 @@ func FuzzSearchOptions(f *testing.F) {
 	f.Add("a\x00b", "in", byte(0), "/a/../b", int64(0), uint64(0), false)
 	f.Add(strings.Repeat("a", 4097), "in", byte(1), "", int64(0), uint64(0), true)
 	f.Fuzz(func(t *testing.T, pattern, key string, kind byte, s string, n int64, u uint64, b bool) {
-		o, err := searchOptions(pattern, map[string]dbus.Variant{key: fuzzVariant(kind, s, n, u, b)})
+		var opts api.SearchOptions
+		err := api.FromOptions(map[string]dbus.Variant{key: fuzzVariant(kind, s, n, u, b)}, &opts)
+		var o usecase.SearchRequest
+		if err == nil {
+			o, err = usecase.SearchRequest{Pattern: pattern, In: string(opts.In), Since: opts.Since, Until: opts.Until, Limit: int(opts.Limit)}.Check()
+		}
 		if err != nil {
 			if name := kerr.NameOf(err); name != kerr.InvalidArgs {
 				t.Fatalf("%s error %v, want InvalidArgs", name, err)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/service/state"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -38,11 +38,7 @@ type job struct {
 }
 
 // setResult records the figures shown in the Result property at the end.
-func (j *job) setResult(m map[string]any) {
-	r := map[string]dbus.Variant{}
-	for k, v := range m {
-		r[k] = dbus.MakeVariant(v)
-	}
+func (j *job) setResult(r map[string]dbus.Variant) {
 	j.mu.Lock()
 	j.res = r
 	j.mu.Unlock()
@@ -154,7 +150,7 @@ func (j *job) cancel(cause error) {
 func (j *job) phase(s string) { j.obj.Set("Phase", s) }
 
 // progress publishes an engine progress report, at most every progressEvery.
-func (j *job) progress(p engine.Progress) {
+func (j *job) progress(p usecase.Progress) {
 	j.mu.Lock()
 	now := time.Now()
 	if now.Sub(j.lastEmit) < progressEvery {

@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/schedule"
 	"github.com/keepsake/keepsake/service/watch"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -345,6 +346,23 @@ func (d *Daemon) enter(sender dbus.Sender, name string, options map[string]dbus.
 		return c, nil, err
 	}
 	if err := checkOptions(options, allowed...); err != nil {
+		return c, nil, err
+	}
+	if err := d.authorize(c, action, options); err != nil {
+		return c, nil, err
+	}
+	p, err := d.profile(name)
+	return c, p, err
+}
+
+// enterWith is enter for a method whose options are one of shared/api's
+// option structs: unknown keys and wrong types are refused by name.
+func (d *Daemon) enterWith(sender dbus.Sender, name string, options map[string]dbus.Variant, dst any, action string) (caller, *profile, error) {
+	c, err := d.identify(sender)
+	if err != nil {
+		return c, nil, err
+	}
+	if err := api.FromOptions(options, dst); err != nil {
 		return c, nil, err
 	}
 	if err := d.authorize(c, action, options); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
 )
@@ -198,15 +199,4 @@ func syncFS(dir string) error {
 
 // Free reports the bytes available to the service and the total size of
 // the filesystem mounted at mountPoint.
-func Free(mountPoint string) (free, size int64, err error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(mountPoint, &st); err != nil {
-		return 0, 0, fmt.Errorf("statfs %s: %w", mountPoint, err)
-	}
-	// Block counts are in fragment-size units; f_frsize is 0 on old kernels.
-	unit := st.Frsize
-	if unit == 0 {
-		unit = st.Bsize
-	}
-	return int64(st.Bavail) * unit, int64(st.Blocks) * unit, nil
-}
+func Free(mountPoint string) (free, size int64, err error) { return repo.Space(mountPoint) }

@@ -254,11 +254,8 @@ func removeSnapshotDir(r *repo.Repo, cat *catalog.Catalog, host, name string) er
 
 // FreeSpace is the space available to the caller on the filesystem of dir.
 func FreeSpace(dir string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("free space of %s: %w", dir, err)
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
+	free, _, err := repo.Space(dir)
+	return free, err
 }
 
 // RemoveTree deletes a folder tree with several goroutines: a snapshot is

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -155,7 +156,15 @@ func FromDict(m Dict, dst any) error {
 		}
 		want := Signature(f.typ)
 		if got := v.Signature().String(); got != want {
-			return fmt.Errorf("key %q is %s, expected %s", f.key, got, want)
+			n, ok := integer(v.Value())
+			if !ok || !strings.Contains("yqnuixt", want) {
+				return fmt.Errorf("key %q is %s, expected %s", f.key, got, want)
+			}
+			// busctl and gdbus users write numbers with whatever integer
+			// type comes to mind: take any that fits.
+			if v, ok = fitInteger(n, want); !ok {
+				return fmt.Errorf("key %q: %v does not fit %s", f.key, n, want)
+			}
 		}
 		fv := rv.FieldByIndex(f.index)
 		typ := f.typ
@@ -236,3 +245,39 @@ func Stamp(t time.Time) time.Time { return FromMicros(Micros(t)) }
 
 // jsonKey is the JSON name of a key.
 func jsonKey(key string) string { return strings.ReplaceAll(key, "-", "_") }
+
+// integer reads any D-Bus integer as an int64 (a uint64 above MaxInt64
+// does not fit any field Keepsake has).
+func integer(x any) (int64, bool) {
+	switch n := x.(type) {
+	case byte:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case uint16:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	case int64:
+		return n, true
+	case uint64:
+		return int64(n), n <= math.MaxInt64
+	}
+	return 0, false
+}
+
+func fitInteger(n int64, sig string) (dbus.Variant, bool) {
+	switch sig {
+	case "t":
+		return dbus.MakeVariant(uint64(n)), n >= 0
+	case "x":
+		return dbus.MakeVariant(n), true
+	case "u":
+		return dbus.MakeVariant(uint32(n)), n >= 0 && n <= math.MaxUint32
+	case "i":
+		return dbus.MakeVariant(int32(n)), n >= math.MinInt32 && n <= math.MaxInt32
+	}
+	return dbus.Variant{}, false
+}

@@ -64,6 +64,12 @@ type Daemon struct {
 	lockFile  *os.File
 	started   time.Time
 
+	// cfgMu serialises configuration changes (changeConfig, Reload): each
+	// reads the configuration, writes the file and applies it before the
+	// next one reads, so no change is lost to another made meanwhile.
+	// It is taken before mu, never while holding it.
+	cfgMu sync.Mutex
+
 	mu         sync.Mutex
 	cfg        *config.Config
 	cfgErr     string
@@ -303,6 +309,8 @@ func (d *Daemon) logf(format string, args ...any) { d.opts.Logf(format, args...)
 // Reload re-reads the configuration file. A bad file keeps the last good
 // configuration and the error is returned (and shown as ConfigError).
 func (d *Daemon) Reload() error {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
 	cfg, err := config.Load(d.opts.ConfigPath)
 	d.mu.Lock()
 	if err != nil {
@@ -323,8 +331,11 @@ func (d *Daemon) Reload() error {
 }
 
 // changeConfig edits a copy of the configuration, validates and saves it,
-// then applies it.
+// then applies it, all under cfgMu: edit must not change the configuration
+// itself.
 func (d *Daemon) changeConfig(edit func(c *config.Config) error) error {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
 	d.mu.Lock()
 	c := cloneConfig(d.cfg)
 	d.mu.Unlock()
@@ -353,7 +364,8 @@ func cloneConfig(c *config.Config) *config.Config {
 	return &n
 }
 
-// applyConfig makes the objects match cfg.
+// applyConfig makes the objects match cfg. Caller holds cfgMu (or is New,
+// before anything else can run).
 func (d *Daemon) applyConfig(cfg *config.Config) {
 	d.mu.Lock()
 	d.cfg = cfg

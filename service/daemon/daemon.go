@@ -81,7 +81,12 @@ type Daemon struct {
 	lastStatus []status.Profile // what the status files say now
 
 	kick chan struct{}
-	ctx  context.Context
+	// ctx lasts as long as the service: jobs, and the commands methods
+	// run, end with it. New sets it before anything can read it; Run ends
+	// it when it returns (after shutdown has cancelled the jobs with a
+	// reason), Close when Run was never called.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New claims the bus name, loads the configuration and state and exports
@@ -112,7 +117,8 @@ func New(opts Options) (*Daemon, error) {
 		opts.Tick = 5 * time.Second
 	}
 	d := &Daemon{opts: opts, profiles: map[string]*profile{}, drives: map[string]*drive{},
-		jobs: map[dbus.ObjectPath]*job{}, kick: make(chan struct{}, 1), started: time.Now(), ctx: context.Background()}
+		jobs: map[dbus.ObjectPath]*job{}, kick: make(chan struct{}, 1), started: time.Now()}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 
 	for _, dir := range []string{opts.StateDir, opts.RunDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -210,7 +216,7 @@ func New(opts Options) (*Daemon, error) {
 
 // Run serves until ctx ends: drive events, schedules, watchers.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.ctx = ctx
+	defer d.cancel()
 	if d.monitor != nil {
 		go func() {
 			if err := d.monitor.Run(ctx); err != nil && ctx.Err() == nil {
@@ -286,6 +292,7 @@ func (d *Daemon) shutdown() {
 
 // Close releases what New took (the bus connection only if New made it).
 func (d *Daemon) Close() {
+	d.cancel()
 	d.mu.Lock()
 	for _, p := range d.profiles {
 		if p.watcher != nil {

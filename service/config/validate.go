@@ -10,8 +10,9 @@ import (
 const MaxNameLen = 64
 
 // ValidName checks a profile name: 1 to 64 ASCII letters, digits, '-' or
-// '_'. Names become D-Bus object path elements (with '-' mapped to '_'),
-// which allow nothing else. A bad name is a kerr.InvalidArgs error.
+// '_'. Names become D-Bus object path elements (escaped, see
+// dbusapi.ProfilePath) and file names. A bad name is a kerr.InvalidArgs
+// error.
 func ValidName(name string) error {
 	if err := checkName(name); err != nil {
 		return kerr.New(kerr.InvalidArgs, "profile name %q: %v", name, err)

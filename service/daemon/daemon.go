@@ -64,6 +64,12 @@ type Daemon struct {
 	lockFile  *os.File
 	started   time.Time
 
+	// cfgMu serialises configuration changes (changeConfig, Reload): each
+	// reads the configuration, writes the file and applies it before the
+	// next one reads, so no change is lost to another made meanwhile.
+	// It is taken before mu, never while holding it.
+	cfgMu sync.Mutex
+
 	mu         sync.Mutex
 	cfg        *config.Config
 	cfgErr     string
@@ -75,7 +81,12 @@ type Daemon struct {
 	lastStatus []status.Profile // what the status files say now
 
 	kick chan struct{}
-	ctx  context.Context
+	// ctx lasts as long as the service: jobs, and the commands methods
+	// run, end with it. New sets it before anything can read it; Run ends
+	// it when it returns (after shutdown has cancelled the jobs with a
+	// reason), Close when Run was never called.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New claims the bus name, loads the configuration and state and exports
@@ -106,7 +117,8 @@ func New(opts Options) (*Daemon, error) {
 		opts.Tick = 5 * time.Second
 	}
 	d := &Daemon{opts: opts, profiles: map[string]*profile{}, drives: map[string]*drive{},
-		jobs: map[dbus.ObjectPath]*job{}, kick: make(chan struct{}, 1), started: time.Now(), ctx: context.Background()}
+		jobs: map[dbus.ObjectPath]*job{}, kick: make(chan struct{}, 1), started: time.Now()}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 
 	for _, dir := range []string{opts.StateDir, opts.RunDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -204,7 +216,7 @@ func New(opts Options) (*Daemon, error) {
 
 // Run serves until ctx ends: drive events, schedules, watchers.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.ctx = ctx
+	defer d.cancel()
 	if d.monitor != nil {
 		go func() {
 			if err := d.monitor.Run(ctx); err != nil && ctx.Err() == nil {
@@ -280,6 +292,7 @@ func (d *Daemon) shutdown() {
 
 // Close releases what New took (the bus connection only if New made it).
 func (d *Daemon) Close() {
+	d.cancel()
 	d.mu.Lock()
 	for _, p := range d.profiles {
 		if p.watcher != nil {
@@ -303,6 +316,8 @@ func (d *Daemon) logf(format string, args ...any) { d.opts.Logf(format, args...)
 // Reload re-reads the configuration file. A bad file keeps the last good
 // configuration and the error is returned (and shown as ConfigError).
 func (d *Daemon) Reload() error {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
 	cfg, err := config.Load(d.opts.ConfigPath)
 	d.mu.Lock()
 	if err != nil {
@@ -323,8 +338,11 @@ func (d *Daemon) Reload() error {
 }
 
 // changeConfig edits a copy of the configuration, validates and saves it,
-// then applies it.
+// then applies it, all under cfgMu: edit must not change the configuration
+// itself.
 func (d *Daemon) changeConfig(edit func(c *config.Config) error) error {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
 	d.mu.Lock()
 	c := cloneConfig(d.cfg)
 	d.mu.Unlock()
@@ -353,7 +371,8 @@ func cloneConfig(c *config.Config) *config.Config {
 	return &n
 }
 
-// applyConfig makes the objects match cfg.
+// applyConfig makes the objects match cfg. Caller holds cfgMu (or is New,
+// before anything else can run).
 func (d *Daemon) applyConfig(cfg *config.Config) {
 	d.mu.Lock()
 	d.cfg = cfg

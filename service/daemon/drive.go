@@ -356,7 +356,7 @@ func (dr *drive) release(gen int) {
 	}
 	dr.users--
 	last := dr.users == 0
-	mp, ours := dr.info.MountPoint, dr.ourMount
+	mp, ours, uuid := dr.info.MountPoint, dr.ourMount, dr.info.UUID
 	dr.mu.Unlock()
 	if !last {
 		return
@@ -370,7 +370,7 @@ func (dr *drive) release(gen int) {
 		f.Close()
 	}
 	if free, size, err := drives.Free(mp); err == nil {
-		dr.d.store.UpdateDrive(dr.info.UUID, func(s *state.DriveState) { s.Free, s.Size = free, size })
+		dr.d.store.UpdateDrive(uuid, func(s *state.DriveState) { s.Free, s.Size = free, size })
 	}
 	if ours != "" {
 		if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
@@ -422,11 +422,15 @@ func (dr *drive) unmountOurs() error {
 	return nil
 }
 
+// name is how messages call the drive. Caller must not hold dr.mu.
 func (dr *drive) name() string {
-	if dr.info.Label != "" {
-		return fmt.Sprintf("%q (%s)", dr.info.Label, dr.info.UUID)
+	dr.mu.Lock()
+	label, uuid := dr.info.Label, dr.info.UUID
+	dr.mu.Unlock()
+	if label != "" {
+		return fmt.Sprintf("%q (%s)", label, uuid)
 	}
-	return dr.info.UUID
+	return uuid
 }
 
 // driveHandler carries the Drive interface's methods.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/catalog"
@@ -22,6 +23,18 @@ import (
 const FlatpakFile = "flatpak.txt"
 
 func (d *Daemon) flatpakOptions() flatpak.Options { return flatpak.Options{Env: d.opts.FlatpakEnv} }
+
+// flatpakQueryTimeout bounds the flatpak commands a method runs while its
+// caller waits (jobs use their own context, which Cancel ends): D-Bus
+// callers give up after 25 s by default, and a flatpak that hangs must
+// not outlive them for long.
+const flatpakQueryTimeout = time.Minute
+
+// flatpakQueryContext is the context of those commands: it ends with the
+// service or after flatpakQueryTimeout.
+func (d *Daemon) flatpakQueryContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(d.ctx, flatpakQueryTimeout)
+}
 
 // installationName is how the interface names an installation.
 func installationName(in flatpak.Installation) string {
@@ -119,6 +132,8 @@ func (h *profileHandler) ListFlatpaks(sender dbus.Sender, snapshot string, optio
 	d := h.d
 	out := []map[string]dbus.Variant{}
 	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBrowse, dbusapi.OptAllUsers)
+	ctx, cancel := d.flatpakQueryContext()
+	defer cancel()
 	if err == nil {
 		err = d.withRepo(p, func(x *usecase.Repo) error {
 			r, cat := x.R, x.Cat
@@ -140,7 +155,10 @@ func (h *profileHandler) ListFlatpaks(sender dbus.Sender, snapshot string, optio
 				if !mayUseInstallation(c, sc.C.All, inv.Installation) {
 					continue
 				}
-				now, _ := flatpak.Collect(context.Background(), inv.Installation, d.flatpakOptions())
+				now, _ := flatpak.Collect(ctx, inv.Installation, d.flatpakOptions())
+				if ctx.Err() != nil {
+					return kerr.Wrap(kerr.Failed, ctx.Err(), "flatpak did not list the installed apps in time")
+				}
 				home, _ := dataHome(c, inv.Installation)
 				for _, st := range flatpak.Compare(inv, now) {
 					m := map[string]dbus.Variant{
@@ -437,7 +455,9 @@ func (h *profileHandler) FlatpakOfflineSize(sender dbus.Sender, options map[stri
 	if err != nil {
 		return 0, d.callErr("FlatpakOfflineSize", err)
 	}
-	invs, _ := d.collectFlatpaks(context.Background(), p.config().Sources)
+	ctx, cancel := d.flatpakQueryContext()
+	defer cancel()
+	invs, _ := d.collectFlatpaks(ctx, p.config().Sources)
 	var n int64
 	for _, inv := range invs {
 		n += flatpak.EstimateUSB(inv)

@@ -112,6 +112,10 @@ func (s *service) stop() {
 		<-done
 	}
 	s.cmd = nil
+	// Built with -race under go test -race: a race it found fails the test.
+	if strings.Contains(s.log.String(), "WARNING: DATA RACE") {
+		s.t.Errorf("keepsaked reported a data race")
+	}
 	if s.t.Failed() {
 		s.t.Logf("keepsaked log:\n%s", s.log.String())
 	}

@@ -486,7 +486,7 @@ func TestObjectsMatchXML(t *testing.T) {
 	}
 	// busctl walks the tree from the root.
 	out, err := exec.Command("busctl", "--address="+s.bus.Address, "tree", dbusapi.BusName).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "/io/github/keepsake/Keepsake1/profiles/xml_check") {
+	if err != nil || !strings.Contains(string(out), "/io/github/keepsake/Keepsake1/profiles/xml_2dcheck") {
 		t.Fatalf("busctl tree: %v\n%s", err, out)
 	}
 }

@@ -103,7 +103,7 @@ func (j *job) run(work func(j *job) (string, error)) {
 	j.fin = true
 	j.mu.Unlock()
 	if r := j.result(); r != nil {
-		j.obj.props.SetMust(dbusapi.JobInterface, "Result", r)
+		j.obj.Set("Result", r)
 	}
 	// Finished goes last: a reader that sees it sees the outcome too.
 	j.obj.Set("ErrorName", errName)

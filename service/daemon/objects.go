@@ -20,6 +20,9 @@ type registry struct {
 	conn *dbus.Conn
 	mu   sync.Mutex
 	objs map[dbus.ObjectPath]*object
+	// exportMu serialises conn.Export: godbus reads its table of objects
+	// unlocked while exporting and unexporting, so two at once race.
+	exportMu sync.Mutex
 }
 
 // object is one exported entity with one Keepsake interface.
@@ -27,11 +30,20 @@ type object struct {
 	path  dbus.ObjectPath
 	iface string
 	props *prop.Properties
+	// mu orders changes of the values against readers that hand them
+	// out. prop stores a new list or dictionary into the old one's memory
+	// (godbus's Store reuses a slice's array and adds to a map in place),
+	// so a value handed out must be a copy taken under mu.RLock, not the
+	// stored one, which a later Set would change while the reply is
+	// encoded.
+	mu sync.RWMutex
 }
 
 // Set changes a property and emits PropertiesChanged when it differs.
 func (o *object) Set(name string, v any) {
 	v = busValue(v)
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	cur, err := o.props.Get(o.iface, name)
 	if err == nil && reflect.DeepEqual(cur.Value(), v) {
 		return
@@ -41,6 +53,65 @@ func (o *object) Set(name string, v any) {
 	// by a panic in whichever goroutine published last.
 	defer func() { recover() }()
 	o.props.SetMust(o.iface, name, v)
+}
+
+// values are copies of the properties of o's interface (see mu).
+func (o *object) values() (map[string]dbus.Variant, *dbus.Error) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	all, err := o.props.GetAll(o.iface)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range all {
+		all[k] = detach(v)
+	}
+	return all, nil
+}
+
+// detach copies the list or dictionary in v, which may share memory with
+// a stored property; other values are immutable.
+func detach(v dbus.Variant) dbus.Variant {
+	rv := reflect.ValueOf(v.Value())
+	switch rv.Kind() {
+	case reflect.Slice:
+		c := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+		reflect.Copy(c, rv)
+		return dbus.MakeVariantWithSignature(c.Interface(), v.Signature())
+	case reflect.Map:
+		c := reflect.MakeMapWithSize(rv.Type(), rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			c.SetMapIndex(it.Key(), it.Value())
+		}
+		return dbus.MakeVariantWithSignature(c.Interface(), v.Signature())
+	}
+	return v
+}
+
+// properties serves org.freedesktop.DBus.Properties for an object in
+// place of prop's own methods, with copies of the values (see object.mu).
+type properties struct{ o *object }
+
+func (p properties) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	p.o.mu.RLock()
+	defer p.o.mu.RUnlock()
+	v, err := p.o.props.Get(iface, name)
+	if err != nil {
+		return v, err
+	}
+	return detach(v), nil
+}
+
+func (p properties) GetAll(iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if iface != p.o.iface {
+		return p.o.props.GetAll(iface) // prop's answer to an unknown interface
+	}
+	return p.o.values()
+}
+
+// Set refuses: every property is read-only (changes go through methods).
+func (p properties) Set(iface, name string, v dbus.Variant) *dbus.Error {
+	return p.o.props.Set(iface, name, v)
 }
 
 // busValue keeps strings valid for D-Bus (see busText): godbus cannot
@@ -95,21 +166,29 @@ func (r *registry) add(path dbus.ObjectPath, iface string, handler any, props ma
 	for k, v := range props {
 		pm[k] = &prop.Prop{Value: busValue(v), Writable: false, Emit: prop.EmitTrue}
 	}
-	if err := r.conn.Export(handler, path, iface); err != nil {
-		return nil, err
-	}
-	ps, err := prop.Export(r.conn, path, prop.Map{iface: pm})
+	o := &object{path: path, iface: iface}
+	err := func() error {
+		r.exportMu.Lock()
+		defer r.exportMu.Unlock()
+		if err := r.conn.Export(handler, path, iface); err != nil {
+			return err
+		}
+		var err error
+		if o.props, err = prop.Export(r.conn, path, prop.Map{iface: pm}); err != nil {
+			return err
+		}
+		if err := r.conn.Export(properties{o}, path, dbusapi.PropertiesInterface); err != nil {
+			return err
+		}
+		return r.conn.Export(introspectable{r, path}, path, "org.freedesktop.DBus.Introspectable")
+	}()
 	if err != nil {
-		return nil, err
-	}
-	o := &object{path: path, iface: iface, props: ps}
-	if err := r.conn.Export(introspectable{r, path}, path, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	r.objs[path] = o
 	r.mu.Unlock()
-	all, _ := ps.GetAll(iface)
+	all, _ := o.values()
 	r.conn.Emit(dbusapi.RootPath, dbusapi.ObjectManagerInterface+".InterfacesAdded", path,
 		map[string]map[string]dbus.Variant{iface: all})
 	return o, nil
@@ -124,9 +203,11 @@ func (r *registry) remove(path dbus.ObjectPath) {
 	if !ok {
 		return
 	}
+	r.exportMu.Lock()
 	r.conn.Export(nil, path, o.iface)
 	r.conn.Export(nil, path, dbusapi.PropertiesInterface)
 	r.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+	r.exportMu.Unlock()
 	r.conn.Emit(dbusapi.RootPath, dbusapi.ObjectManagerInterface+".InterfacesRemoved", path, []string{o.iface})
 }
 
@@ -138,7 +219,7 @@ func (m objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[s
 	defer m.r.mu.Unlock()
 	out := map[dbus.ObjectPath]map[string]map[string]dbus.Variant{}
 	for p, o := range m.r.objs {
-		all, err := o.props.GetAll(o.iface)
+		all, err := o.values()
 		if err != nil {
 			return nil, err
 		}

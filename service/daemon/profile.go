@@ -115,8 +115,9 @@ func (p *profile) startWatcher() {
 func (p *profile) setWatchErr(s string) {
 	p.mu.Lock()
 	p.watchErr = s
+	name := p.cfg.Name
 	p.mu.Unlock()
-	p.d.logf("profile %s: %s", p.cfg.Name, s)
+	p.d.logf("profile %s: %s", name, s)
 }
 
 // watchProblem is "" when every folder is watched.

@@ -25,10 +25,15 @@ const journalHeader = "keepsake-journal 1"
 
 type journal struct {
 	path string
-	f    *os.File // opened for appending
-	buf  []byte   // records not yet written
-	// lines in the file, to compact a journal that grew with records that
-	// no longer matter.
+	// f is the file opened for appending. Only file operations use it,
+	// one at a time and in order (see Watcher.queueIO), and openJournal
+	// before any of them.
+	f *os.File
+	// buf holds the records not yet taken by a write, and lines counts
+	// the lines the file has or will have once the queued operations are
+	// done, to compact a journal that grew with records that no longer
+	// matter. The Watcher's mu guards both.
+	buf   []byte
 	lines int
 }
 
@@ -61,6 +66,7 @@ func openJournal(path string) (*journal, loaded, error) {
 	if err := j.rewrite(recs); err != nil {
 		return nil, loaded{}, err
 	}
+	j.lines = len(recs)
 	return j, ld, nil
 }
 
@@ -137,26 +143,33 @@ func parseRecord(line string) (kind byte, arg string, ok bool) {
 func dirRecord(p string) string       { return "D " + strconv.Quote(p) }
 func fullRecord(reason string) string { return "F " + strconv.Quote(reason) }
 
-// add queues a record; flush writes the queued records.
+// add queues a record; take hands the queued records to a write. Caller
+// holds the Watcher's mu.
 func (j *journal) add(rec string) {
 	j.buf = append(j.buf, rec...)
 	j.buf = append(j.buf, '\n')
 	j.lines++
 }
 
-// flush writes the queued records and syncs them: one fsync for however
-// many records a burst of changes produced.
-func (j *journal) flush() error {
-	if len(j.buf) == 0 {
+func (j *journal) take() []byte {
+	b := j.buf
+	j.buf = nil
+	return b
+}
+
+// write appends records taken from the queue and syncs them: one fsync
+// for however many records a burst of changes produced. A file operation
+// (see Watcher.queueIO).
+func (j *journal) write(b []byte) error {
+	if len(b) == 0 {
 		return nil
 	}
 	if j.f == nil {
 		return fmt.Errorf("write journal %s: closed", j.path)
 	}
-	if _, err := j.f.Write(j.buf); err != nil {
+	if _, err := j.f.Write(b); err != nil {
 		return fmt.Errorf("write journal %s: %w", j.path, err)
 	}
-	j.buf = j.buf[:0]
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync journal %s: %w", j.path, err)
 	}
@@ -164,7 +177,8 @@ func (j *journal) flush() error {
 }
 
 // rewrite replaces the journal with exactly recs (compaction), atomically:
-// a crash leaves either the old or the new file.
+// a crash leaves either the old or the new file. A file operation (see
+// Watcher.queueIO); the caller resets buf and lines when it takes recs.
 func (j *journal) rewrite(recs []string) error {
 	tmp := j.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -201,13 +215,13 @@ func (j *journal) rewrite(recs []string) error {
 	if err != nil {
 		return fmt.Errorf("open journal %s: %w", j.path, err)
 	}
-	j.buf = j.buf[:0]
-	j.lines = len(recs)
 	return nil
 }
 
-func (j *journal) close() error {
-	err := j.flush()
+// close writes the last records taken from the queue and closes the
+// file. A file operation (see Watcher.queueIO).
+func (j *journal) close(b []byte) error {
+	err := j.write(b)
 	if j.f != nil {
 		if cerr := j.f.Close(); err == nil {
 			err = cerr

@@ -88,6 +88,7 @@ type Watcher struct {
 	missing    map[string]bool // roots that do not exist (or vanished)
 	journalErr error           // the last failed journal write
 	closed     bool
+	ioDone     chan struct{} // closed when the last queued file operation is done (queueIO)
 
 	done    chan struct{}
 	exited  chan struct{}
@@ -128,7 +129,9 @@ func New(roots []string, opts Options) (*Watcher, error) {
 		missing: map[string]bool{},
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
+		ioDone:  make(chan struct{}),
 	}
+	close(w.ioDone) // no file operation before the first
 	j, ld, err := openJournal(opts.JournalPath)
 	if err != nil {
 		return nil, err
@@ -157,7 +160,7 @@ func New(roots []string, opts Options) (*Watcher, error) {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		if !w.limitError(err) {
-			j.close()
+			j.close(j.take())
 			return nil, fmt.Errorf("start watching: %w", err)
 		}
 	} else {
@@ -218,12 +221,78 @@ func (w *Watcher) Close() error {
 		w.fsw = nil
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = true
-	if jerr := w.j.close(); err == nil {
+	w.closed = true // no record is added after this
+	buf := w.j.take()
+	turn := w.queueIO()
+	w.mu.Unlock()
+	jerr := w.runIO(turn, func() error { return w.j.close(buf) }, nil)
+	if err == nil {
 		err = jerr
 	}
 	return err
+}
+
+// The journal's file is written and synced without holding mu, so that a
+// slow fsync holds up neither the recording of changes nor State. The
+// order of the file operations is kept all the same: each takes what it
+// writes from memory (the queued records, or the live records for a
+// compaction) and its place in line (queueIO) in one critical section of
+// mu, and runs only once the operation before it in line has finished
+// (runIO). The file thus goes through the states of memory in the order
+// they were taken. In particular, records taken after a compaction took
+// its snapshot are appended after the compaction's rename, to the new
+// file, and never to the old file which the rename would then replace
+// (losing them); and a compaction never replaces records appended after
+// its snapshot, since their write comes after it in line. Records added
+// while an operation runs wait in the queue for the next write.
+//
+// A failed write drops the records it took: journalErr then asks for a
+// full scan, which covers them, and the next compaction writes everything
+// still live from memory.
+
+// queueIO takes the next place in line for a file operation. Caller holds
+// mu and has just taken what the operation writes.
+func (w *Watcher) queueIO() ioTurn {
+	t := ioTurn{prev: w.ioDone, done: make(chan struct{})}
+	w.ioDone = t.done
+	return t
+}
+
+// ioTurn is a place in line: prev is closed when the operation before is
+// done; closing done lets the next one go.
+type ioTurn struct{ prev, done chan struct{} }
+
+// runIO waits for its turn, runs op without mu, then calls record (if
+// any) with op's error holding mu, and lets the next operation go. Caller
+// does not hold mu.
+func (w *Watcher) runIO(t ioTurn, op func() error, record func(error)) error {
+	<-t.prev
+	err := op()
+	if record != nil {
+		w.mu.Lock()
+		record(err)
+		w.mu.Unlock()
+	}
+	close(t.done)
+	return err
+}
+
+// writeJournal writes and syncs the records queued so far. Caller does
+// not hold mu.
+func (w *Watcher) writeJournal() {
+	w.mu.Lock()
+	buf := w.j.take()
+	if len(buf) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	turn := w.queueIO()
+	w.mu.Unlock()
+	w.runIO(turn, func() error { return w.j.write(buf) }, func(err error) {
+		if err != nil {
+			w.journalErr = err
+		}
+	})
 }
 
 // Batch returns the directories changed since the last Commit, whether a
@@ -237,10 +306,8 @@ func (w *Watcher) Close() error {
 // have changed. Directories that no longer exist are left out (their
 // parent is listed), and are forgotten by Commit like the others.
 func (w *Watcher) Batch() (dirs []string, full bool, token uint64) {
+	w.writeJournal() // a failure asks for a full scan in this batch
 	w.mu.Lock()
-	if err := w.j.flush(); err != nil {
-		w.journalErr = err
-	}
 	cand := make([]string, 0, len(w.dirty))
 	for d := range w.dirty {
 		cand = append(cand, d)
@@ -270,11 +337,12 @@ func (w *Watcher) fullNeeded() bool {
 // scans regardless.
 func (w *Watcher) Commit(token uint64, full bool) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return errors.New("watch: commit after close")
 	}
 	if token > w.seq {
+		w.mu.Unlock()
 		return fmt.Errorf("watch: unknown batch token %d", token)
 	}
 	for d, s := range w.dirty {
@@ -285,16 +353,16 @@ func (w *Watcher) Commit(token uint64, full bool) error {
 	if full && w.needFull && w.fullSeq <= token {
 		w.needFull, w.fullReason = false, ""
 	}
-	if err := w.compact(); err != nil {
-		w.journalErr = err
-		return err
-	}
-	w.journalErr = nil
-	return nil
+	compact := w.compact()
+	w.mu.Unlock()
+	return compact(func(err error) { w.journalErr = err })
 }
 
-// compact rewrites the journal with what is live now. Caller holds mu.
-func (w *Watcher) compact() error {
+// compact takes what is live now and a place in line to rewrite the
+// journal with it. Caller holds mu, and calls the function returned after
+// releasing it: it does the rewrite, calls record with the outcome
+// holding mu, and returns the outcome.
+func (w *Watcher) compact() func(record func(error)) error {
 	recs := make([]string, 0, len(w.dirty)+1)
 	if w.needFull {
 		recs = append(recs, fullRecord(w.fullReason))
@@ -307,7 +375,12 @@ func (w *Watcher) compact() error {
 	for _, d := range dirs {
 		recs = append(recs, dirRecord(d))
 	}
-	return w.j.rewrite(recs)
+	// The queued records are live ones too (or committed): recs has them.
+	w.j.buf, w.j.lines = nil, len(recs)
+	turn := w.queueIO()
+	return func(record func(error)) error {
+		return w.runIO(turn, func() error { return w.j.rewrite(recs) }, record)
+	}
 }
 
 // MarkFull asks for a full scan in the next batch (e.g. the daily rescan).
@@ -406,16 +479,18 @@ func (w *Watcher) loop() {
 			w.retryRoots()
 		case <-flush.C:
 			w.mu.Lock()
-			var err error
 			if w.j.lines > 2*len(w.dirty)+1024 {
-				err = w.compact()
+				compact := w.compact()
+				w.mu.Unlock()
+				compact(func(err error) {
+					if err != nil {
+						w.journalErr = err
+					}
+				})
 			} else {
-				err = w.j.flush()
+				w.mu.Unlock()
+				w.writeJournal()
 			}
-			if err != nil {
-				w.journalErr = err
-			}
-			w.mu.Unlock()
 		}
 	}
 }

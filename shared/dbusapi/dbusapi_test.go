@@ -46,19 +46,34 @@ func (e errString) Error() string { return string(e) }
 func TestPaths(t *testing.T) {
 	for in, want := range map[string]dbus.ObjectPath{
 		"home":           "/io/github/keepsake/Keepsake1/profiles/home",
-		"work-2":         "/io/github/keepsake/Keepsake1/profiles/work_2",
+		"work-2":         "/io/github/keepsake/Keepsake1/profiles/work_2d2",
+		"work_2":         "/io/github/keepsake/Keepsake1/profiles/work_5f2",
 		"":               "/io/github/keepsake/Keepsake1/profiles/_",
-		"../../x y\x00z": "/io/github/keepsake/Keepsake1/profiles/______x_y_z",
+		"../../x y\x00z": "/io/github/keepsake/Keepsake1/profiles/_2e_2e_2f_2e_2e_2fx_20y_00z",
 	} {
 		if got := ProfilePath(in); got != want || !got.IsValid() {
 			t.Errorf("ProfilePath(%q) = %q (valid %v), want %q", in, got, got.IsValid(), want)
 		}
+		if back, ok := ProfileName(want); !ok || back != in {
+			t.Errorf("ProfileName(%q) = %q, %v, want %q", want, back, ok, in)
+		}
 	}
-	if p := DrivePath("2f7c1b3e-8a9d"); p != "/io/github/keepsake/Keepsake1/drives/2f7c1b3e_8a9d" || !IsDrivePath(p) || IsJobPath(p) {
+	if p := DrivePath("2f7c1b3e-8a9d"); p != "/io/github/keepsake/Keepsake1/drives/2f7c1b3e_2d8a9d" || !IsDrivePath(p) || IsJobPath(p) {
 		t.Errorf("DrivePath = %q", p)
+	}
+	if u, ok := DriveUUID("/io/github/keepsake/Keepsake1/drives/2f7c1b3e_2d8a9d"); !ok || u != "2f7c1b3e-8a9d" {
+		t.Errorf("DriveUUID = %q, %v", u, ok)
 	}
 	if p := JobPath(42); p != "/io/github/keepsake/Keepsake1/jobs/42" || !IsJobPath(p) {
 		t.Errorf("JobPath = %q", p)
+	}
+	for _, p := range []dbus.ObjectPath{JobPath(1), ManagerPath, DrivePath("x"), RootPath} {
+		if n, ok := ProfileName(p); ok {
+			t.Errorf("ProfileName(%q) = %q, want not a profile", p, n)
+		}
+	}
+	if u, ok := DriveUUID(ProfilePath("x")); ok {
+		t.Errorf("DriveUUID of a profile = %q", u)
 	}
 }
 

@@ -77,13 +77,14 @@ func (s ProfileState) String() string {
 	return "unknown"
 }
 
-// ProfilePath is the object of the profile called name. Names are
-// [A-Za-z0-9_-]; '-' is not allowed in object paths and becomes '_'.
+// ProfilePath is the object of the profile called name. The name is
+// escaped (see escape), so distinct names have distinct paths.
 func ProfilePath(name string) dbus.ObjectPath {
 	return dbus.ObjectPath(profilesPath + escape(name))
 }
 
-// DrivePath is the object of the drive with filesystem UUID uuid.
+// DrivePath is the object of the drive with filesystem UUID uuid, escaped
+// like a profile name.
 func DrivePath(uuid string) dbus.ObjectPath {
 	return dbus.ObjectPath(drivesPath + escape(uuid))
 }
@@ -98,17 +99,79 @@ func IsProfilePath(p dbus.ObjectPath) bool { return strings.HasPrefix(string(p),
 func IsDrivePath(p dbus.ObjectPath) bool   { return strings.HasPrefix(string(p), drivesPath) }
 func IsJobPath(p dbus.ObjectPath) bool     { return strings.HasPrefix(string(p), jobsPath) }
 
-// escape maps every byte outside [A-Za-z0-9_] to '_' so any name is a
-// valid path element; an empty name becomes "_".
+// ProfileName is the name of the profile whose object is p (the inverse
+// of ProfilePath); false when p is not such a path.
+func ProfileName(p dbus.ObjectPath) (string, bool) {
+	return unescape(strings.TrimPrefix(string(p), profilesPath), IsProfilePath(p))
+}
+
+// DriveUUID is the filesystem UUID of the drive whose object is p (the
+// inverse of DrivePath); false when p is not such a path.
+func DriveUUID(p dbus.ObjectPath) (string, bool) {
+	return unescape(strings.TrimPrefix(string(p), drivesPath), IsDrivePath(p))
+}
+
+// escape makes any string a valid object path element, reversibly, the
+// way systemd's bus_label_escape does: ASCII letters and digits stay,
+// every other byte becomes '_' and its two lowercase hex digits ("work-2"
+// is "work_2d2", "work_2" is "work_5f2"), and the empty string is "_".
 func escape(s string) string {
 	if s == "" {
 		return "_"
 	}
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			b[i] = '_'
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isAlnum(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '_', hex[c>>4], hex[c&0xf])
 		}
 	}
 	return string(b)
+}
+
+// unescape is the inverse of escape. It accepts only what escape makes
+// (lowercase hex, no escaped letter or digit), so that each name has one
+// path; ok is false for anything else, or when ok is passed false.
+func unescape(e string, ok bool) (string, bool) {
+	if !ok || e == "" {
+		return "", false
+	}
+	if e == "_" {
+		return "", true
+	}
+	b := make([]byte, 0, len(e))
+	for i := 0; i < len(e); i++ {
+		c := e[i]
+		switch {
+		case isAlnum(c):
+			b = append(b, c)
+		case c == '_' && i+2 < len(e):
+			hi, ok1 := unhex(e[i+1])
+			lo, ok2 := unhex(e[i+2])
+			if !ok1 || !ok2 || isAlnum(hi<<4|lo) {
+				return "", false
+			}
+			b = append(b, hi<<4|lo)
+			i += 2
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }

@@ -166,7 +166,8 @@ type buildResult struct {
 }
 
 // Build compiles a main package of this module once per test process and
-// returns the binary's path.
+// returns the binary's path. Under go test -race the binary has the race
+// detector too, which reports to its stderr ("WARNING: DATA RACE").
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	v, _ := builds.LoadOrStore(pkg, &buildResult{})
@@ -178,7 +179,11 @@ func Build(t testing.TB, pkg string) string {
 			return
 		}
 		b.path = filepath.Join(dir, filepath.Base(pkg))
-		out, err := exec.Command("go", "build", "-o", b.path, "github.com/keepsake/keepsake/"+pkg).CombinedOutput()
+		args := []string{"build", "-o", b.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "github.com/keepsake/keepsake/"+pkg)...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}

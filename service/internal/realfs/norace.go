@@ -1,0 +1,5 @@
+//go:build !race
+
+package realfs
+
+const raceEnabled = false

@@ -6,15 +6,11 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/config"
-	"github.com/keepsake/keepsake/service/drives"
-	"github.com/keepsake/keepsake/service/engine"
-	"github.com/keepsake/keepsake/service/flatpak"
-	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/service/schedule"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/status"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -75,19 +71,18 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		j.phase("unmounting")
 		release()
 	}()
-	r, err := repo.Open(mp)
+	drv, err := usecase.OpenDrive(mp)
 	if err != nil {
 		return "", err
 	}
-	if err := d.applyRetention(r, pc); err != nil {
+	policy, err := config.RetentionPolicy(pc.Retention)
+	if err != nil {
 		return "", err
 	}
-	var minFree int64
-	if pc.MinFree != "" {
-		if _, size, err := drives.Free(mp); err == nil {
-			minFree, _ = config.MinFreeBytes(pc.MinFree, size)
-		}
+	if err := drv.ApplyPolicy(policy, usecase.Actor{UID: 0, User: "keepsaked (profile " + pc.Name + ")"}); err != nil {
+		return "", err
 	}
+	minFree, _ := drv.MinFreeBytes(pc.MinFree) // a bad text was refused when it was set
 
 	p.mu.Lock()
 	w := p.watcher
@@ -110,38 +105,29 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		_, _, token = w.Batch()
 	}
 
-	var extras []engine.Extra
-	var invs []flatpak.Inventory
+	var fp usecase.FlatpakRecord
 	if pc.Flatpak {
 		j.phase("recording Flatpak apps")
-		var warns []string
-		invs, warns = d.collectFlatpaks(j.ctx, pc.Sources)
-		for _, w := range warns {
+		fp = usecase.RecordFlatpaks(j.ctx, pc.Sources, d.flatpakOptions())
+		for _, w := range fp.Warnings {
 			d.logf("profile %s: %s", pc.Name, w)
-		}
-		if len(invs) > 0 {
-			extras = append(extras, engine.Extra{Name: FlatpakFile, Data: flatpak.Text(invs)})
 		}
 	}
 
 	j.phase("backing up")
-	res, err := engine.Backup(j.ctx, r, engine.BackupOptions{
-		Extras:      extras,
+	sum, _, err := drv.Backup(j.ctx, usecase.BackupRequest{
+		Extras:      fp.Extras(),
 		Host:        d.opts.Host,
 		Sources:     pc.Sources,
 		Excludes:    pc.Excludes,
 		ChangedDirs: changed,
-		Actor:       catalog.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
+		Actor:       usecase.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
 		MinFree:     minFree,
 		Progress:    j.progress,
 	})
 	if err != nil {
 		return "", d.explainFailure(err, mp, pc.Drive)
 	}
-	sum := api.BackupResult{Snapshot: res.Snapshot, Files: uint64(res.Files), Dirs: uint64(res.Dirs), Bytes: uint64(res.Bytes),
-		Copied: uint64(res.Copied), CopiedBytes: uint64(res.CopiedBytes), New: uint64(res.New), Modified: uint64(res.Modified),
-		Deleted: uint64(res.Deleted), Moved: uint64(res.Moved), ReadDirs: uint64(res.ReadDirs), ReusedDirs: uint64(res.ReusedDirs),
-		FullScan: !useJournal, Warnings: uint32(len(res.Warnings))}
 	j.setResult(api.ToDict(sum))
 	if w != nil {
 		if err := w.Commit(token, !useJournal); err != nil {
@@ -153,40 +139,18 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		p.lastFull = time.Now()
 		p.mu.Unlock()
 	}
-	if pc.FlatpakOffline && len(invs) > 0 {
+	if pc.FlatpakOffline && len(fp.Installations()) > 0 {
 		j.phase("updating the offline copy of the Flatpak apps")
-		for _, w := range d.updateOffline(j.ctx, r, invs) {
+		for _, w := range drv.UpdateFlatpakOffline(j.ctx, d.opts.Host, fp, d.flatpakOptions()) {
 			d.logf("profile %s: %s", pc.Name, w)
 		}
 	}
 	j.phase("pruning")
-	if _, err := engine.Prune(j.ctx, r, engine.PruneOptions{Host: d.opts.Host,
-		Actor: catalog.Actor{UID: 0, User: "keepsaked (retention)"}}); err != nil {
+	if err := drv.Prune(j.ctx, d.opts.Host, usecase.Actor{UID: 0, User: "keepsaked (retention)"}); err != nil {
 		// The backup is safe on the drive; a failed prune is said, not fatal.
 		d.logf("profile %s: prune after backup: %v", pc.Name, err)
 	}
-	return res.Snapshot, nil
-}
-
-// applyRetention stores the profile's policy in the repository when it differs.
-func (d *Daemon) applyRetention(r interface{ CatalogPath() string }, pc config.Profile) error {
-	want, err := config.RetentionPolicy(pc.Retention)
-	if err != nil {
-		return err
-	}
-	cat, err := catalog.Open(r.CatalogPath())
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
-	have, err := cat.Policy()
-	if err != nil {
-		return err
-	}
-	if have == want {
-		return nil
-	}
-	return cat.SetPolicy(want, catalog.Actor{UID: 0, User: "keepsaked (profile " + pc.Name + ")"})
+	return sum.Snapshot, nil
 }
 
 // finishBackup records the outcome, writes the status files and runs the
@@ -363,7 +327,7 @@ func (d *Daemon) explainFailure(err error, mp, uuid string) error {
 	if kerr.Is(err, kerr.Cancelled) || kerr.Is(err, kerr.DeviceGone) {
 		return err
 	}
-	if gone := deviceGone(mp); gone != nil {
+	if gone := usecase.DeviceGone(mp); gone != nil {
 		return gone
 	}
 	for i := 0; i < 10; i++ {

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/service/drives"
-	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
@@ -374,7 +372,7 @@ func (dr *drive) release(gen int) {
 	}
 	if ours != "" {
 		if err := drives.Unmount(ours, dr.d.opts.RunDir); err != nil {
-			if deviceGone(ours) == nil {
+			if usecase.DeviceGone(ours) == nil {
 				dr.d.logf("unmount %s: %v", ours, err)
 				return
 			}
@@ -491,11 +489,11 @@ func (h *driveHandler) Enroll(sender dbus.Sender, options map[string]dbus.Varian
 			return err
 		}
 		defer release()
-		if _, err := repo.Open(mp); err != nil {
+		if _, err := usecase.OpenDrive(mp); err != nil {
 			if !kerr.Is(err, kerr.NotARepository) {
 				return err
 			}
-			if _, err := repo.Init(mp); err != nil {
+			if _, err := usecase.InitDrive(mp, c.uc(false).Actor()); err != nil {
 				return err
 			}
 			d.logf("drive %s enrolled by %s: repository written to %s", h.uuid, c.name, filepath.Join(mp, "Keepsake"))
@@ -585,17 +583,4 @@ func (d *Daemon) publishProfiles() {
 		p.publish()
 	}
 	d.writeStatus()
-}
-
-// deviceGone checks whether the filesystem at mp still answers, by reading
-// the repository marker; a DeviceGone error when it does not (EIO from a
-// pulled USB drive, ENODEV, ENXIO).
-func deviceGone(mp string) error {
-	_, err := os.ReadFile(filepath.Join(repo.Resolve(mp), repo.MarkerName))
-	for _, e := range []error{unix.EIO, unix.ENODEV, unix.ENXIO, unix.ESHUTDOWN} {
-		if errors.Is(err, e) {
-			return kerr.Wrap(kerr.DeviceGone, err, "the backup drive stopped answering (unplugged or failing): nothing half-done is kept; plug it in again to finish")
-		}
-	}
-	return nil
 }

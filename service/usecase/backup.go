@@ -2,6 +2,9 @@ package usecase
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/engine"
@@ -9,6 +12,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
 )
 
 // BackupRequest is one backup run (the engine's options: sources,
@@ -44,6 +48,20 @@ func InitDrive(dir string, a Actor) (*Drive, error) {
 		return nil, err
 	}
 	return &Drive{R: r}, nil
+}
+
+// DeviceGone checks whether the filesystem of the drive mounted at mp
+// still answers, by reading the repository marker: a DeviceGone error
+// when it does not (EIO from a pulled USB drive, ENODEV, ENXIO), nil
+// otherwise (an answer that is an error of another kind included).
+func DeviceGone(mp string) error {
+	_, err := os.ReadFile(filepath.Join(repo.Resolve(mp), repo.MarkerName))
+	for _, e := range []error{unix.EIO, unix.ENODEV, unix.ENXIO, unix.ESHUTDOWN} {
+		if errors.Is(err, e) {
+			return kerr.Wrap(kerr.DeviceGone, err, "the backup drive stopped answering (unplugged or failing): nothing half-done is kept; plug it in again to finish")
+		}
+	}
+	return nil
 }
 
 // Marker is what a repository says of itself.

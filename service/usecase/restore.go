@@ -74,12 +74,18 @@ func CheckRestoreArgs(q RestoreRequest) error {
 // Restore brings entries back, read and written with the caller's rights
 // (root: the process's own), after CheckRestore.
 func (x *Repo) Restore(ctx context.Context, c Caller, q RestoreRequest) (api.RestoreResult, error) {
-	var out api.RestoreResult
 	name, err := x.CheckRestore(c, q)
 	if err != nil {
-		return out, err
+		return api.RestoreResult{}, err
 	}
-	res, err := engine.Restore(ctx, x.R, engine.RestoreOptions{Host: x.Host, Snapshot: name, Paths: q.Paths, To: q.To,
+	q.Snapshot = name
+	return x.restore(ctx, c, q)
+}
+
+// restore restores a checked request (q.Snapshot is a snapshot's name).
+func (x *Repo) restore(ctx context.Context, c Caller, q RestoreRequest) (api.RestoreResult, error) {
+	var out api.RestoreResult
+	res, err := engine.Restore(ctx, x.R, engine.RestoreOptions{Host: x.Host, Snapshot: q.Snapshot, Paths: q.Paths, To: q.To,
 		Overwrite: q.Overwrite, Actor: c.Actor(), As: c.Credentials(), ReadAll: c.All && !c.Root(),
 		Progress: q.Progress, Warn: q.Warn})
 	if err != nil {

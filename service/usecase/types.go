@@ -3,6 +3,7 @@ package usecase
 import (
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/flatpak"
 	"github.com/keepsake/keepsake/service/retention"
 )
 
@@ -26,6 +27,9 @@ type (
 	Usage          = catalog.Usage
 	DuplicateGroup = catalog.DuplicateGroup
 	Policy         = retention.Policy
+	// FlatpakOptions say how flatpak runs on this machine (the front
+	// end's environment, e.g. FLATPAK_SYSTEM_DIR).
+	FlatpakOptions = flatpak.Options
 )
 
 // CurrentActor names the process's user in the audit log.

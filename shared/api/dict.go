@@ -89,8 +89,18 @@ func Keys(v any) []string {
 	return out
 }
 
+// Dicter is a value whose dictionary has no fixed keys (the Result of a
+// Flatpak restore): it converts itself.
+type Dicter interface{ ToDict() Dict }
+
+// DictReader reads a dictionary with no fixed keys into itself.
+type DictReader interface{ FromDict(Dict) error }
+
 // ToDict turns a struct (or pointer to one) into an a{sv} dictionary.
 func ToDict(v any) Dict {
+	if d, ok := v.(Dicter); ok {
+		return d.ToDict()
+	}
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	m := Dict{}
 	for _, f := range fields(rv.Type()) {
@@ -148,6 +158,9 @@ func ToDict(v any) Dict {
 // the struct does not know are ignored (a newer service may send more); a
 // known key of the wrong type is an error naming it.
 func FromDict(m Dict, dst any) error {
+	if d, ok := dst.(DictReader); ok {
+		return d.FromDict(m)
+	}
 	rv := reflect.ValueOf(dst).Elem()
 	for _, f := range fields(rv.Type()) {
 		v, ok := m[f.key]

@@ -10,7 +10,8 @@ const DictKeysAnnotation = "io.github.keepsake.Keepsake1.DictKeys"
 // ("Interface.Member.arg", or "Interface.Property.operation" for the
 // Job's Result) to the struct that carries it. TestKeysMatchXML checks
 // both ways: every entry against its annotation, every annotation against
-// an entry.
+// an entry. A flatpak-restore Job's Result has no fixed keys and so no
+// entry: FlatpakRestoreResult converts itself (ToDict, FromDict).
 var Dicts = map[string]any{
 	"Manager.CreateProfile.settings":     Settings{},
 	"Manager.GetStatus.profiles":         Status{},

@@ -117,7 +117,8 @@ type FlatpakRef struct {
 	Version       string `key:"version" json:"version"`
 	Commit        string `key:"commit" json:"commit"`
 	InstalledSize uint64 `key:"installed-size" json:"installed_size"`
-	// State: missing, older, newer, same or different.
+	// State: missing, older, newer, same or different; unknown when
+	// this machine's installation could not be looked at.
 	State            string `key:"state" json:"state"`
 	InstalledVersion string `key:"installed-version" json:"installed_version"`
 	// Data: the snapshot holds the caller's ~/.var/app/ID.

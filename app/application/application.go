@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"github.com/keepsake/keepsake/shared/version"
 	"os"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
@@ -20,9 +21,6 @@ import (
 
 // ID is the application id (desktop file, D-Bus name, GSettings).
 const ID = "io.github.keepsake.Keepsake"
-
-// Version is set by the build (meson passes -X).
-var Version = "0.1.0"
 
 // Options are the command line's choices.
 type Options struct {
@@ -154,7 +152,7 @@ func (a *App) about() {
 	d := gtk.NewAboutDialog()
 	d.SetProgramName("Keepsake")
 	d.SetLogoIconName(ID)
-	d.SetVersion(Version)
+	d.SetVersion(version.Version)
 	d.SetComments("Back up your files and apps, and bring them back")
 	d.SetWebsite("https://github.com/keepsake/keepsake")
 	d.SetLicenseType(gtk.LicenseGPL30)

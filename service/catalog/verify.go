@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"github.com/keepsake/keepsake/shared/kerr"
 	"strconv"
 )
 
@@ -18,6 +19,9 @@ func (c *Catalog) StoredFiles(s Snapshot, slice, of int, fn func(Version) error)
 	}
 	rows, err := c.db.Query(`SELECT `+versionCols+versionFrom+q+` ORDER BY d.path, v.name`, args...)
 	if err != nil {
+		if isCorrupt(err) {
+			return kerr.Wrap(kerr.CatalogCorrupt, err, "the catalog is damaged where it lists the files of %s", s.Name)
+		}
 		return fmt.Errorf("files of %s: %w", s.Name, err)
 	}
 	defer rows.Close()

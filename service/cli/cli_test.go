@@ -19,12 +19,17 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "usage: keepsakectl"},
 		{"unknown command", []string{"--repo", "/x", "frobnicate"}, `unknown command "frobnicate"`},
-		{"drive-only command without --repo", []string{"init"}, "--repo DIR is required"},
+		{"did you mean", []string{"snapshot"}, "Did you mean this?\n\tsnapshots"},
+		{"drive-only command without --repo", []string{"init"}, "init works on a drive: add --repo DIR"},
 		{"service command with --repo", []string{"--repo", "/x", "backup-now"}, "talks to the service: leave out --repo"},
-		{"unknown option", []string{"--bogus"}, "unknown option --bogus"},
+		{"unknown option", []string{"--bogus"}, "unknown flag: --bogus"},
+		{"unreadable time", []string{"--repo", "/x", "search", "x", "--since", "notatime"}, `--since: cannot read the time "notatime"`},
+		{"sample over 100", []string{"verify", "--sample", "150"}, "sample is a percentage"},
+		{"host without --repo", []string{"--host", "h", "snapshots"}, "--host picks a computer's backups on a drive"},
 		{"backup without source", []string{"--repo", "/x", "backup"}, "at least one SOURCE"},
 		{"restore without path", []string{"--repo", "/x", "restore", "latest"}, "restore SNAPSHOT PATH"},
-		{"bad flag", []string{"--repo", "/x", "backup", "--nope", "/src"}, "flag provided but not defined"},
+		{"bad flag", []string{"--repo", "/x", "backup", "--nope", "/src"}, "backup: unknown flag: --nope"},
+		{"flags after the command", []string{"snapshots", "--repo", "/x", "--json", "extra"}, "usage: keepsakectl snapshots"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,8 +133,8 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	if code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb, Terminal: true}, []string{"--repo", drive, "backup", src}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "%") || !strings.Contains(errb.String(), "ETA") || !strings.Contains(errb.String(), "[") {
-		t.Errorf("no bar with ETA on the second run: %q", errb.String())
+	if !strings.Contains(errb.String(), "%") || !strings.Contains(errb.String(), " left") || !strings.Contains(errb.String(), "[") {
+		t.Errorf("no bar with time left on the second run: %q", errb.String())
 	}
 }
 

@@ -2,76 +2,262 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
-	"syscall"
-	"text/tabwriter"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/service/catalog"
-	"github.com/keepsake/keepsake/service/flatpak"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/spf13/cobra"
 )
 
-// flatpakFile is the name of the Flatpak inventory a snapshot carries, in
-// <snapshot>/.keepsake/ and in the catalog (keepsaked writes it).
-const flatpakFile = "flatpak.txt"
-
-const (
-	flatpaksUsage       = "flatpaks [SNAPSHOT] [--all-users]"
-	flatpakRestoreUsage = "flatpak-restore SNAPSHOT [REF|APPID...] [--installation system|user:NAME] [--offline] [--no-data] [--overwrite]"
-	appDataRestoreUsage = "app-data-restore SNAPSHOT APPID [--overwrite]"
-	repoFlatpaksUsage   = "flatpaks [SNAPSHOT]"
-	repoRestoreUsage    = "flatpak-restore SNAPSHOT [REF|APPID...] [--installation system|user:NAME] [--offline]"
-)
-
-// flatpakRow is one saved app or runtime beside what is installed now: the
-// keys of the service's ListFlatpaks, so --json reads the same with or
-// without --repo.
-type flatpakRow struct {
-	Installation     string `json:"installation"`
-	Ref              string `json:"ref"`
-	Kind             string `json:"kind"`
-	ID               string `json:"id"`
-	Branch           string `json:"branch"`
-	Origin           string `json:"origin"`
-	Version          string `json:"version"`
-	Commit           string `json:"commit"`
-	InstalledSize    int64  `json:"installed-size"`
-	State            string `json:"state"`
-	InstalledVersion string `json:"installed-version"`
-	Data             bool   `json:"data"`
+// localFlatpak runs this machine's flatpak; a FLATPAK_SYSTEM_DIR in the
+// environment says where its system installation is, as for keepsaked.
+func localFlatpak() usecase.FlatpakOptions {
+	var o usecase.FlatpakOptions
+	if v, ok := os.LookupEnv("FLATPAK_SYSTEM_DIR"); ok {
+		o.Env = append(o.Env, "FLATPAK_SYSTEM_DIR="+v)
+	}
+	return o
 }
 
-func rowFromDict(d client.Dict) flatpakRow {
-	return flatpakRow{Installation: d.String("installation"), Ref: d.String("ref"), Kind: d.String("kind"), ID: d.String("id"),
-		Branch: d.String("branch"), Origin: d.String("origin"), Version: d.String("version"), Commit: d.String("commit"),
-		InstalledSize: d.Int("installed-size"), State: d.String("state"), InstalledVersion: d.String("installed-version"), Data: d.Bool("data")}
+// Flatpaks lists a snapshot's apps beside what this machine has.
+func (b *driveBackend) Flatpaks(ctx context.Context, snapshot string, all bool) ([]api.FlatpakRef, error) {
+	c, err := b.caller(all)
+	if err != nil {
+		return nil, err
+	}
+	return b.x.ListFlatpaks(ctx, c, usecase.FlatpakListRequest{Snapshot: snapshot, Flatpak: localFlatpak()})
 }
 
-// printFlatpaks prints rows as a table, or one JSON object a line.
-func printFlatpaks(env *Env, rows []flatpakRow) error {
-	if env.JSON {
-		for _, r := range rows {
-			env.emit(r)
+// RestoreFlatpaks reinstalls a snapshot's apps here with no service: root
+// for the system installation; a user's own, as that user or root.
+func (b *driveBackend) RestoreFlatpaks(ctx context.Context, q usecase.FlatpakRestoreRequest, bar *progressBar) (api.FlatpakRestoreResult, error) {
+	q.Flatpak = localFlatpak()
+	plan, err := b.x.PlanFlatpakRestore(ctx, b.c, q)
+	if err != nil {
+		return api.FlatpakRestoreResult{}, err
+	}
+	if plan.NeedsAdmin && !b.c.Root() {
+		return api.FlatpakRestoreResult{}, kerr.New(kerr.NotAuthorized, "restoring the %s installation needs root: run keepsakectl as root", plan.Installation)
+	}
+	if err := plan.Check(); err != nil {
+		return api.FlatpakRestoreResult{}, err
+	}
+	defer bar.done()
+	return plan.Run(ctx, usecase.FlatpakProgress{Installed: bar.step, Progress: bar.engine})
+}
+
+// RestoreAppData puts one app's ~/.var/app/ID back as the user.
+func (b *driveBackend) RestoreAppData(ctx context.Context, q usecase.AppDataRequest, bar *progressBar) (api.RestoreResult, error) {
+	q.Progress = bar.engine
+	defer bar.done()
+	return b.x.RestoreAppData(ctx, b.c, q)
+}
+
+func (b *busBackend) Flatpaks(ctx context.Context, snapshot string, all bool) ([]api.FlatpakRef, error) {
+	p, err := b.name(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.c.Flatpaks(ctx, p, snapshot, b.list(all))
+}
+
+func (b *busBackend) RestoreFlatpaks(ctx context.Context, q usecase.FlatpakRestoreRequest, bar *progressBar) (api.FlatpakRestoreResult, error) {
+	data := q.Data
+	j, err := b.follow(ctx, func(p string) (dbus.ObjectPath, error) {
+		return b.c.RestoreFlatpaks(ctx, p, q.Snapshot, q.Refs, api.FlatpakRestoreOptions{Auth: b.auth(),
+			Installation: q.Installation, Offline: q.Offline, Data: &data, Overwrite: q.Overwrite})
+	}, bar)
+	var res api.FlatpakRestoreResult
+	if len(j.Result) > 0 {
+		if rerr := res.FromDict(j.Result); rerr != nil && err == nil {
+			err = rerr
 		}
-		return nil
 	}
-	if len(rows) == 0 {
+	return res, err
+}
+
+func (b *busBackend) RestoreAppData(ctx context.Context, q usecase.AppDataRequest, bar *progressBar) (api.RestoreResult, error) {
+	j, err := b.follow(ctx, func(p string) (dbus.ObjectPath, error) {
+		return b.c.RestoreAppData(ctx, p, q.Snapshot, q.AppID, api.AppDataOptions{Auth: b.auth(), Overwrite: q.Overwrite})
+	}, bar)
+	if err != nil {
+		return api.RestoreResult{}, err
+	}
+	return j.RestoreResult()
+}
+
+// step shows one ref of a Flatpak restore done.
+func (b *progressBar) step(done, total int, ref string) {
+	if b.env.JSON {
+		b.mu.Lock()
+		b.env.emit(map[string]any{"event": "progress", "done": done, "total": total, "ref": ref})
+		b.mu.Unlock()
+		return
+	}
+	b.println(fmt.Sprintf("[%d/%d] %s", done, total, ref))
+}
+
+// flatpakCommands work both ways: the apps a snapshot recorded, putting
+// them back, and one app's data.
+func flatpakCommands(env *Env) []*cobra.Command {
+	var all bool
+	list := &cobra.Command{
+		Use:   "flatpaks [SNAPSHOT]",
+		Short: "The Flatpak apps a snapshot recorded beside what is installed now",
+		Args:  args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			snapshot := "latest"
+			if len(a) == 1 {
+				snapshot = a[0]
+			}
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			refs, err := b.Flatpaks(env.ctx, snapshot, all)
+			if err != nil {
+				return err
+			}
+			printQuery(env, refs, printFlatpaks)
+			return nil
+		}),
+	}
+	list.Flags().BoolVar(&all, "all-users", false, "every user's installation (administrators; on a drive: root)")
+
+	var inst string
+	var offline, noData, overwrite bool
+	restore := &cobra.Command{
+		Use:   "flatpak-restore SNAPSHOT [REF|APPID...]",
+		Short: "Reinstall a snapshot's Flatpak apps and put their data back",
+		Long: `Reinstall the listed apps (all if none) of one installation as the snapshot
+recorded them (default: yours; root's: system): missing remotes are added,
+apps installed from their remote or with --offline from the copy on the
+drive, overrides re-applied, and each app's ~/.var/app data put back.
+One app failing never stops the others; the command then exits 1.`,
+		Args: args(1, -1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			q := usecase.FlatpakRestoreRequest{Snapshot: a[0], Refs: a[1:], Installation: inst, Offline: offline, Data: !noData, Overwrite: overwrite}
+			if inst != "" {
+				if err := usecase.CheckInstallation(inst); err != nil {
+					return usagef("--installation is \"system\" or \"user:NAME\", not %q", inst)
+				}
+			}
+			if err := usecase.CheckFlatpakRestoreArgs(q); err != nil {
+				return usagef("flatpak-restore: %v", err)
+			}
+			b, err := env.open(readWrite)
+			if err != nil {
+				return err
+			}
+			res, err := b.RestoreFlatpaks(env.ctx, q, newProgressBar(env))
+			if len(res.Outcomes) == 0 && err != nil {
+				return err
+			}
+			_, failed := res.Counts()
+			if err == nil && failed > 0 {
+				err = kerr.New(kerr.Failed, "%s of %d failed", grammar.Count(int64(failed), "thing", "things"), len(res.Outcomes))
+			}
+			env.printResult(res, func() {
+				tw := table(env)
+				for _, o := range res.Outcomes {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Kind, o.Ref, outcome(o))
+				}
+				tw.Flush()
+				fmt.Fprintln(env.Stdout, res.Summary())
+			})
+			if err != nil && env.JSON {
+				return quietError{err}
+			}
+			return err
+		}),
+	}
+	f := restore.Flags()
+	f.StringVar(&inst, "installation", "", "which installation: `system` or user:NAME")
+	f.BoolVar(&offline, "offline", false, "install from the offline copy on the drive")
+	f.BoolVar(&noData, "no-data", false, "leave the apps' data (~/.var/app) as it is")
+	f.BoolVar(&overwrite, "overwrite", false, "replace newer app data instead of restoring beside it")
+
+	var dataOverwrite bool
+	appData := &cobra.Command{
+		Use:   "app-data-restore SNAPSHOT APPID",
+		Short: "Roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot",
+		Args:  args(2, 2),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			if err := usecase.CheckAppID(a[1]); err != nil {
+				return usagef("app-data-restore: %v", err)
+			}
+			b, err := env.open(readWrite)
+			if err != nil {
+				return err
+			}
+			res, err := b.RestoreAppData(env.ctx, usecase.AppDataRequest{Snapshot: a[0], AppID: a[1], Overwrite: dataOverwrite}, newProgressBar(env))
+			if err != nil {
+				return err
+			}
+			env.printResult(res, func() {
+				for i := range res.Paths {
+					fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
+				}
+				fmt.Fprintln(env.Stdout, res.Summary())
+			})
+			return nil
+		}),
+	}
+	appData.Flags().BoolVar(&dataOverwrite, "overwrite", false, "replace newer data instead of restoring beside it")
+
+	size := &cobra.Command{
+		Use:   "flatpak-offline-size",
+		Short: "What an offline copy of the Flatpak apps would take on the drive",
+		Args:  args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			if env.Repo != "" {
+				return usagef("flatpak-offline-size talks to the service: leave out --repo")
+			}
+			b, err := env.bus()
+			if err != nil {
+				return err
+			}
+			p, err := b.name(env.ctx)
+			if err != nil {
+				return err
+			}
+			n, err := b.c.FlatpakOfflineSize(env.ctx, p, b.auth())
+			if err != nil {
+				return err
+			}
+			env.done(map[string]any{"bytes": n}, "an offline copy of the Flatpak apps takes about %s on the drive", humanBytes(int64(n)))
+			return nil
+		}),
+	}
+	size.GroupID = "service"
+	return []*cobra.Command{list, restore, appData, size}
+}
+
+// outcome is what became of one thing, in words.
+func outcome(o api.FlatpakOutcome) string {
+	switch o.Outcome {
+	case api.OutcomeFailed:
+		if o.Message != "" {
+			return "failed: " + o.Message
+		}
+	case api.OutcomeRestored:
+		return "restored to " + string(o.To)
+	}
+	return o.Outcome
+}
+
+func printFlatpaks(env *Env, refs []api.FlatpakRef) {
+	if len(refs) == 0 {
 		fmt.Fprintln(env.Stdout, "no Flatpak apps recorded that you may see")
-		return nil
+		return
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	tw := table(env)
 	fmt.Fprintln(tw, "INSTALLATION\tKIND\tID\tBRANCH\tVERSION\tSTATE\tDATA")
-	for _, r := range rows {
+	for _, r := range refs {
 		version := r.Version
 		if version == "" {
 			version = "-"
@@ -81,7 +267,7 @@ func printFlatpaks(env *Env, rows []flatpakRow) error {
 			version += " → " + r.InstalledVersion
 		}
 		data := "-"
-		if r.Kind == flatpak.KindApp {
+		if r.Kind == "app" {
 			data = "no"
 			if r.Data {
 				data = "yes"
@@ -89,446 +275,5 @@ func printFlatpaks(env *Env, rows []flatpakRow) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Installation, r.Kind, r.ID, r.Branch, version, r.State, data)
 	}
-	return tw.Flush()
-}
-
-// checkInstallation accepts "system" or "user:NAME".
-func checkInstallation(s string) error {
-	if s == "system" {
-		return nil
-	}
-	if name, ok := strings.CutPrefix(s, "user:"); ok && name != "" && !strings.ContainsAny(name, "/:\x00 ") {
-		return nil
-	}
-	return usagef("--installation is \"system\" or \"user:NAME\", not %q", s)
-}
-
-// resultLine is one thing a Flatpak restore did: kind (app, runtime,
-// remote, override, pin, mask, data), what, and the outcome ("installed",
-// "present", "failed: why", "restored to PATH").
-type resultLine struct{ kind, ref, outcome string }
-
-// kindOrder is the order a restore works in, which is how its results read.
-var kindOrder = map[string]int{flatpak.KindRemote: 0, flatpak.KindRuntime: 1, flatpak.KindApp: 2,
-	flatpak.KindOverride: 3, flatpak.KindPin: 4, flatpak.KindMask: 5, "data": 6}
-
-func sortResults(ls []resultLine) {
-	sort.SliceStable(ls, func(i, j int) bool {
-		a, b := ls[i], ls[j]
-		ra, oka := kindOrder[a.kind]
-		rb, okb := kindOrder[b.kind]
-		if !oka {
-			ra = len(kindOrder)
-		}
-		if !okb {
-			rb = len(kindOrder)
-		}
-		if ra != rb {
-			return ra < rb
-		}
-		return a.ref < b.ref
-	})
-}
-
-// resultsOf reads a Flatpak restore job's Result: one key "KIND REF" per
-// thing done, its value the outcome.
-func resultsOf(res map[string]dbus.Variant) []resultLine {
-	var out []resultLine
-	for k, v := range res {
-		kind, ref, _ := strings.Cut(k, " ")
-		outcome, ok := v.Value().(string)
-		if !ok {
-			outcome = fmt.Sprint(v.Value())
-		}
-		out = append(out, resultLine{kind, ref, outcome})
-	}
-	sortResults(out)
-	return out
-}
-
-func printResults(env *Env, ls []resultLine) {
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	for _, l := range ls {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.kind, l.ref, l.outcome)
-	}
 	tw.Flush()
-}
-
-func resultMap(ls []resultLine) map[string]string {
-	m := map[string]string{}
-	for _, l := range ls {
-		m[l.kind+" "+l.ref] = l.outcome
-	}
-	return m
-}
-
-// svcFlatpaks lists a snapshot's Flatpak apps beside what is installed.
-func svcFlatpaks(env *Env, args []string) error {
-	fs := flags("flatpaks")
-	all := fs.Bool("all-users", false, "")
-	return withProfile(env, fs, args, 0, 1, flatpaksUsage, func(s *svc, name string, pos []string) error {
-		snapshot := "latest"
-		if len(pos) == 1 {
-			snapshot = pos[0]
-		}
-		o := s.opts()
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.Flatpaks(name, snapshot, o)
-		if err != nil {
-			return err
-		}
-		rows := make([]flatpakRow, 0, len(ds))
-		for _, d := range ds {
-			rows = append(rows, rowFromDict(d))
-		}
-		return printFlatpaks(env, rows)
-	})
-}
-
-// svcFlatpakRestore reinstalls a snapshot's apps through the service and
-// says what became of each.
-func svcFlatpakRestore(env *Env, args []string) error {
-	fs := flags("flatpak-restore")
-	inst := fs.String("installation", "", "")
-	offline := fs.Bool("offline", false, "")
-	noData := fs.Bool("no-data", false, "")
-	overwrite := fs.Bool("overwrite", false, "")
-	return withProfile(env, fs, args, 1, -1, flatpakRestoreUsage, func(s *svc, name string, pos []string) error {
-		o := s.opts()
-		if *inst != "" {
-			if err := checkInstallation(*inst); err != nil {
-				return err
-			}
-			o["installation"] = *inst
-		}
-		if *offline {
-			o["offline"] = true
-		}
-		if *noData {
-			o["data"] = false
-		}
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		job, err := s.c.RestoreFlatpaks(name, pos[0], pos[1:], o)
-		if err != nil {
-			return err
-		}
-		j, err := s.follow(job)
-		done := ""
-		if j.Message != "" {
-			done = "flatpak-restore: " + j.Message
-		}
-		return reportRestore(env, map[string]any{"job": string(job), "operation": j.Operation, "message": j.Message},
-			resultsOf(j.Result), err, done)
-	})
-}
-
-// svcAppDataRestore rolls one app's ~/.var/app/ID back to a snapshot.
-func svcAppDataRestore(env *Env, args []string) error {
-	fs := flags("app-data-restore")
-	overwrite := fs.Bool("overwrite", false, "")
-	return withProfile(env, fs, args, 2, 2, appDataRestoreUsage, func(s *svc, name string, pos []string) error {
-		o := s.opts()
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.RestoreAppData(name, pos[0], pos[1], o) })
-	})
-}
-
-// svcFlatpakOfflineSize says what turning flatpak-offline on would cost.
-func svcFlatpakOfflineSize(env *Env, args []string) error {
-	return withProfile(env, flags("flatpak-offline-size"), args, 0, 0, "flatpak-offline-size takes no arguments", func(s *svc, name string, _ []string) error {
-		n, err := s.c.FlatpakOfflineSize(name, s.opts())
-		if err != nil {
-			return err
-		}
-		if env.JSON {
-			env.emit(map[string]any{"event": "result", "bytes": n})
-			return nil
-		}
-		fmt.Fprintf(env.Stdout, "an offline copy of the installed Flatpak apps takes about %s (%d bytes) on the drive\n", humanBytes(int64(n)), n)
-		fmt.Fprintln(env.Stdout, "turn it on with: keepsakectl configure flatpak-offline=yes")
-		return nil
-	})
-}
-
-// On the drive directly (--repo): disaster recovery with no service.
-
-// localOptions runs this machine's flatpak; a FLATPAK_SYSTEM_DIR in the
-// environment says where its system installation is, as for keepsaked.
-func localOptions() flatpak.Options {
-	var o flatpak.Options
-	if v, ok := os.LookupEnv("FLATPAK_SYSTEM_DIR"); ok {
-		o.Env = append(o.Env, "FLATPAK_SYSTEM_DIR="+v)
-	}
-	return o
-}
-
-func installationName(in flatpak.Installation) string {
-	if in.Scope == flatpak.ScopeSystem {
-		return "system"
-	}
-	return "user:" + in.User
-}
-
-// offlineName is the folder of an installation's offline copy below
-// <repo>/flatpak-offline/<host>/ (see keepsaked).
-func offlineName(in flatpak.Installation) string {
-	if in.Scope == flatpak.ScopeSystem {
-		return "system"
-	}
-	return "user-" + in.User
-}
-
-// localInstallation is where a recorded installation lives on this
-// machine, which may not be the one that was backed up: the system
-// installation flatpak names here, and the user of that name's home.
-func localInstallation(ctx context.Context, saved flatpak.Installation, opts flatpak.Options) (flatpak.Installation, error) {
-	if saved.Scope == flatpak.ScopeSystem {
-		insts, err := flatpak.Installations(ctx, flatpak.Options{Env: opts.Env, Users: []flatpak.Installation{}})
-		if err != nil {
-			return saved, err
-		}
-		for _, in := range insts {
-			if in.Scope == flatpak.ScopeSystem {
-				return in, nil
-			}
-		}
-		// None yet (or no flatpak): where it was.
-		return saved, nil
-	}
-	u, err := user.Lookup(saved.User)
-	if err != nil {
-		return saved, kerr.New(kerr.NotFound, "user %s does not exist on this machine: create the account first, then restore its apps", saved.User)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil || !filepath.IsAbs(u.HomeDir) || u.HomeDir == "/" {
-		return saved, kerr.New(kerr.NotFound, "user %s has no usable home folder on this machine", saved.User)
-	}
-	return flatpak.Installation{Scope: flatpak.ScopeUser, User: u.Username, UID: uint32(uid), GID: uint32(gid),
-		Home: u.HomeDir, Dir: filepath.Join(u.HomeDir, ".local", "share", "flatpak")}, nil
-}
-
-// repoInventories reads what a snapshot on the drive recorded.
-func repoInventories(c *catalog.Catalog, s catalog.Snapshot) ([]flatpak.Inventory, error) {
-	data, err := c.SnapshotFile(s, flatpakFile)
-	if kerr.Is(err, kerr.PathNotFound) {
-		return nil, kerr.New(kerr.NotFound, "snapshot %s recorded no Flatpak apps (Flatpak backup was off, or flatpak was not installed)", s.Name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	invs, err := flatpak.ParseText(data)
-	if err != nil {
-		return nil, fmt.Errorf("read %s of snapshot %s: %w", flatpakFile, s.Name, err)
-	}
-	return invs, nil
-}
-
-// runFlatpaks lists what a snapshot recorded beside what this machine has.
-func runFlatpaks(env *Env, args []string) error {
-	fs := flag.NewFlagSet("flatpaks", flag.ContinueOnError)
-	pos, err := positional(fs, args, 0, 1, repoFlatpaksUsage)
-	if err != nil {
-		return err
-	}
-	snapshot := "latest"
-	if len(pos) == 1 {
-		snapshot = pos[0]
-	}
-	_, c, err := openCatalog(env)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := c.Snapshot(env.Host, snapshot)
-	if err != nil {
-		return err
-	}
-	invs, err := repoInventories(c, s)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	opts := localOptions()
-	// Apps of the system installation keep their data in each user's
-	// home: show the one of whoever asks.
-	myHome := ""
-	if u, err := user.Current(); err == nil {
-		myHome = u.HomeDir
-	}
-	rows := []flatpakRow{}
-	for _, inv := range invs {
-		now := flatpak.Inventory{Installation: inv.Installation}
-		home := myHome
-		unknown := false
-		if in, err := localInstallation(ctx, inv.Installation, opts); err == nil {
-			if inv.Installation.Scope == flatpak.ScopeUser {
-				home = in.Home
-			}
-			if now, err = flatpak.Collect(ctx, in, opts); err != nil && !kerr.Is(err, kerr.NotFound) {
-				// flatpak missing is "nothing installed"; anything else
-				// means this machine could not be looked at.
-				fmt.Fprintf(env.Stderr, "keepsakectl: cannot look at installation %s on this machine: %v\n", installationName(inv.Installation), err)
-				unknown = true
-			}
-		} else if inv.Installation.Scope == flatpak.ScopeUser {
-			home = inv.Installation.Home
-		}
-		for _, st := range flatpak.Compare(inv, now) {
-			r := flatpakRow{Installation: installationName(inv.Installation), Ref: st.Ref.Ref, Kind: st.Ref.Kind, ID: st.Ref.ID,
-				Branch: st.Ref.Branch, Origin: st.Ref.Origin, Version: st.Ref.Version, Commit: st.Ref.Commit,
-				InstalledSize: max(st.Ref.InstalledSize, 0), State: st.State}
-			if unknown {
-				r.State = "unknown"
-			}
-			if st.Installed != nil {
-				r.InstalledVersion = st.Installed.Version
-			}
-			if st.Ref.Kind == flatpak.KindApp {
-				if p := flatpak.DataDir(home, st.Ref.ID); p != "" {
-					_, err := c.Lookup(s, p)
-					r.Data = err == nil
-				}
-			}
-			rows = append(rows, r)
-		}
-	}
-	return printFlatpaks(env, rows)
-}
-
-// runFlatpakRestore reinstalls a snapshot's apps on this machine with no
-// service: as root for the system installation; for a user's, as root or
-// that user (flatpak then runs as the user).
-func runFlatpakRestore(env *Env, args []string) error {
-	fs := flag.NewFlagSet("flatpak-restore", flag.ContinueOnError)
-	inst := fs.String("installation", "", "")
-	offline := fs.Bool("offline", false, "")
-	pos, err := positional(fs, args, 1, -1, repoRestoreUsage)
-	if err != nil {
-		return err
-	}
-	euid := os.Geteuid()
-	want := *inst
-	if want != "" {
-		if err := checkInstallation(want); err != nil {
-			return err
-		}
-	} else if euid == 0 {
-		want = "system"
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			return fmt.Errorf("who am I: %w", err)
-		}
-		want = "user:" + u.Username
-	}
-
-	r, c, err := openCatalog(env)
-	if err != nil {
-		return err
-	}
-	s, err := c.Snapshot(env.Host, pos[0])
-	if err != nil {
-		c.Close()
-		return err
-	}
-	invs, err := repoInventories(c, s)
-	c.Close()
-	if err != nil {
-		return err
-	}
-	var inv flatpak.Inventory
-	var have []string
-	found := false
-	for _, x := range invs {
-		have = append(have, installationName(x.Installation))
-		if installationName(x.Installation) == want {
-			inv, found = x, true
-		}
-	}
-	if !found {
-		return kerr.New(kerr.NotFound, "snapshot %s recorded no Flatpak installation %q (it has: %s)", s.Name, want, strings.Join(have, ", "))
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	opts := localOptions()
-	local, err := localInstallation(ctx, inv.Installation, opts)
-	if err != nil {
-		return err
-	}
-	if euid != 0 {
-		if local.Scope == flatpak.ScopeSystem {
-			return kerr.New(kerr.NotAuthorized, "restoring the system installation needs root: run keepsakectl as root")
-		}
-		if uint32(euid) != local.UID {
-			return kerr.New(kerr.NotAuthorized, "the installation of %s is restored by %s or root", local.User, local.User)
-		}
-	}
-	o := flatpak.RestoreOptions{Refs: pos[1:], Options: opts}
-	if *offline {
-		o.SideloadRepo = filepath.Join(r.Root, "flatpak-offline", env.Host, offlineName(inv.Installation))
-	}
-	o.Progress = func(done, total int, ref string) {
-		if env.JSON {
-			env.emit(map[string]any{"event": "progress", "done": done, "total": total, "ref": ref})
-		} else {
-			fmt.Fprintf(env.Stderr, "[%d/%d] %s\n", done, total, ref)
-		}
-	}
-	inv.Installation = local
-	results, err := flatpak.Restore(ctx, inv, o)
-	var ls []resultLine
-	failed := 0
-	for _, res := range results {
-		outcome := res.Outcome
-		switch {
-		case res.Outcome == flatpak.OutcomeFailed:
-			outcome += ": " + res.Message
-			failed++
-		case res.Message != "":
-			outcome += " (" + res.Message + ")"
-		}
-		ls = append(ls, resultLine{res.Kind, res.Ref, outcome})
-	}
-	sortResults(ls)
-	if err == nil && failed > 0 {
-		err = kerr.New(kerr.Failed, "%d of %d failed", failed, len(results))
-	}
-	return reportRestore(env, map[string]any{"snapshot": s.Name, "installation": want}, ls, err,
-		fmt.Sprintf("flatpak-restore: %s of snapshot %s restored; put app data back with: keepsakectl --repo %s restore %s ~/.var/app/APPID",
-			want, s.Name, env.Repo, s.Name))
-}
-
-// reportRestore prints what a Flatpak restore did, through the service or
-// on a drive: one JSON event with the per-ref results, or the results
-// then done (what was done comes first, also when some of it failed).
-func reportRestore(env *Env, ev map[string]any, ls []resultLine, err error, done string) error {
-	if env.JSON {
-		ev["event"], ev["results"] = "result", resultMap(ls)
-		if err != nil {
-			ev["event"], ev["error"] = "error", string(kerr.NameOf(err))
-			if m, _ := ev["message"].(string); m == "" {
-				ev["message"] = err.Error()
-			}
-			env.emit(ev)
-			return quietError{err}
-		}
-		env.emit(ev)
-		return nil
-	}
-	printResults(env, ls)
-	if err != nil {
-		return err
-	}
-	if done != "" {
-		fmt.Fprintln(env.Stdout, done)
-	}
-	return nil
 }

@@ -19,13 +19,11 @@ import (
 )
 
 type pruneJSON struct {
-	DryRun  bool `json:"dry_run"`
-	Removed []struct {
-		Name  string
-		Freed int64
-	}
-	Kept  int
-	Freed int64
+	DryRun       bool `json:"dry_run"`
+	Removed      []string
+	RemovedFreed []int64 `json:"removed_freed"`
+	Kept         int
+	Freed        int64
 }
 
 // fiveSnapshots makes five snapshots, each with a file of its own.
@@ -61,11 +59,11 @@ func TestPruneKeepsPolicyNewestAndPinned(t *testing.T) {
 	keptDigest := realfs.Digest(t, filepath.Join(host, snaps[3]))
 
 	lastJSON(t, mustCtl(t, drive, "--json", "prune", "--dry-run"), &res)
-	if !res.DryRun || len(res.Removed) != 2 || res.Removed[0].Name != snaps[1] || res.Removed[1].Name != snaps[2] {
+	if !res.DryRun || len(res.Removed) != 2 || res.Removed[0] != snaps[1] || res.Removed[1] != snaps[2] {
 		t.Fatalf("dry run: %+v", res)
 	}
-	if res.Removed[0].Freed != 2000 || res.Removed[1].Freed != 3000 {
-		t.Errorf("estimated freed bytes: %+v, want each snapshot's own file", res.Removed)
+	if res.RemovedFreed[0] != 2000 || res.RemovedFreed[1] != 3000 {
+		t.Errorf("estimated freed bytes: %+v, want each snapshot's own file", res.RemovedFreed)
 	}
 	if s := snapshots(t, drive); len(s) != 5 {
 		t.Fatalf("dry run removed snapshots: %+v", s)
@@ -110,7 +108,7 @@ func TestPruneKeepsPolicyNewestAndPinned(t *testing.T) {
 	// Unpinned, the oldest goes too.
 	mustCtl(t, drive, "unpin", snaps[0])
 	lastJSON(t, mustCtl(t, drive, "--json", "prune"), &res)
-	if len(res.Removed) != 1 || res.Removed[0].Name != snaps[0] {
+	if len(res.Removed) != 1 || res.Removed[0] != snaps[0] {
 		t.Errorf("after unpin: %+v", res)
 	}
 	_ = src
@@ -139,17 +137,15 @@ func TestPruneFreeThinsOldestButNeverNewest(t *testing.T) {
 	drive, _, snaps := fiveSnapshots(t)
 	var res pruneJSON
 	lastJSON(t, mustCtl(t, drive, "--json", "prune", "--free", "100%"), &res)
-	if len(res.Removed) != 4 || res.Removed[0].Name != snaps[0] || res.Kept != 1 {
+	if len(res.Removed) != 4 || res.Removed[0] != snaps[0] || res.Kept != 1 {
 		t.Fatalf("--free 100%%: %+v", res)
 	}
 	if s := snapshots(t, drive); len(s) != 1 || s[0].Name != snaps[4] {
 		t.Errorf("left %+v, want only the newest", s)
 	}
-	out, _, code := ctl(t, drive, "--json", "prune", "--free", "lots")
-	var e jsonError
-	lastJSON(t, out, &e)
-	if code != 1 || e.Error != "InvalidArgs" {
-		t.Errorf("bad size: %d %+v", code, e)
+	_, errs, code := ctl(t, drive, "--json", "prune", "--free", "lots")
+	if code != 2 || !strings.Contains(errs, `cannot read "lots" as a size`) {
+		t.Errorf("bad size: %d %s", code, errs)
 	}
 }
 
@@ -221,7 +217,7 @@ func TestTwoHostsOnOneDrive(t *testing.T) {
 		run("desktop", "backup", src)
 	}
 	var all []snapshotJSON
-	lastJSON(t, run("laptop", "--json", "snapshots"), &all)
+	lastJSON(t, run("laptop", "--json", "snapshots", "--all-hosts"), &all)
 	hosts := map[string]int{}
 	for _, s := range all {
 		hosts[s.Host]++
@@ -239,14 +235,20 @@ func TestTwoHostsOnOneDrive(t *testing.T) {
 	if len(res.Removed) != 1 {
 		t.Errorf("prune --all-hosts removed %+v, want desktop's older one", res.Removed)
 	}
-	lastJSON(t, run("laptop", "--json", "snapshots"), &all)
+	lastJSON(t, run("laptop", "--json", "snapshots", "--all-hosts"), &all)
 	if len(all) != 2 || all[0].Host == all[1].Host {
 		t.Errorf("left %+v, want the newest of each host", all)
 	}
-	// Each host restores its own files.
+	// Each host searches and restores its own files.
 	var hits []struct{ Host string }
 	lastJSON(t, run("desktop", "--json", "search", "a.txt"), &hits)
-	if len(hits) != 2 {
-		t.Errorf("search over both hosts: %+v", hits)
+	if len(hits) != 1 {
+		t.Errorf("search as desktop: %+v, want desktop's one version", hits)
+	}
+	// Without --host, on a machine called neither, the error names both.
+	var out, errb bytes.Buffer
+	if code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb, ThisHost: "newbox"}, []string{"--repo", drive, "snapshots"}); code != 1 ||
+		!strings.Contains(errb.String(), "desktop, laptop") || !strings.Contains(errb.String(), "--host") {
+		t.Errorf("no --host with two hosts: exit %d %s", code, errb.String())
 	}
 }

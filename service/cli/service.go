@@ -1,652 +1,312 @@
 package cli
 
 import (
-	"context"
-	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
-	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/spf13/cobra"
 )
 
-// serviceCommands talk to keepsaked over the system bus: what runs
-// without --repo.
-var serviceCommands []command
-
-func init() {
-	serviceCommands = []command{
-		{"status", "status", "each profile's state, last and next backup, drive and free space", svcStatus},
-		{"profiles", "profiles", "list backup profiles and their settings", svcProfiles},
-		{"create-profile", "create-profile NAME [--drive UUID] [--exclude PATTERN]... SOURCE...", "make a backup profile", svcCreateProfile},
-		{"configure", "configure [KEY=VALUE]... (sources=/a:/b excludes=... drive=UUID interval=3600 on-change=yes quiet=300 on-plug=yes skip-on-battery=no retention=... min-free=2% flatpak=yes flatpak-offline=no)", "change the profile's settings (administrators)", svcConfigure},
-		{"add-source", "add-source DIR", "back up one more folder", svcAddSource},
-		{"remove-source", "remove-source DIR", "stop backing up a folder", svcRemoveSource},
-		{"delete-profile", "delete-profile", "forget the profile (its snapshots stay on the drive)", svcDeleteProfile},
-		{"drives", "drives", "drives the service knows: present, enrolled, free space, why one cannot be used", svcDrives},
-		{"enroll", "enroll UUID", "write a repository to a drive and make it the profile's drive", svcEnroll},
-		{"unmount", "unmount UUID", "unmount a drive the service mounted", svcUnmount},
-		{"backup-now", "backup-now [--full] [--no-wait]", "back up now and show progress", svcBackupNow},
-		{"snapshots", "snapshots", "list snapshots", svcSnapshots},
-		{"ls", "ls SNAPSHOT [PATH]", "list a folder of a snapshot", svcLs},
-		{"search", "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", "find files by name in every snapshot", svcSearch},
-		{"versions", "versions PATH", "the distinct versions of a file", svcVersions},
-		{"deleted", "deleted DIR [--since TIME]", "files gone from a folder", svcDeleted},
-		{"restore", "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", "restore files as yourself", svcRestore},
-		{"prune", "prune [--dry-run] [--free SIZE|PERCENT]", "apply the retention policy now", svcPrune},
-		{"verify", "verify [--sample PERCENT]", "re-read stored files against the catalog", svcVerify},
-		{"flatpaks", flatpaksUsage, "a snapshot's Flatpak apps beside what is installed now", svcFlatpaks},
-		{"flatpak-restore", flatpakRestoreUsage, "reinstall a snapshot's Flatpak apps and put their data back", svcFlatpakRestore},
-		{"app-data-restore", appDataRestoreUsage, "roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot", svcAppDataRestore},
-		{"flatpak-offline-size", "flatpak-offline-size", "what an offline copy of the Flatpak apps would take on the drive", svcFlatpakOfflineSize},
-		{"cancel", "cancel JOB", "cancel a running job (its number or object path)", svcCancel},
-		{"reload", "reload", "re-read /etc/keepsake/keepsake.conf", svcReload},
-	}
-}
-
-// svc is a connection to keepsaked and the command line it serves.
-type svc struct {
-	env *Env
-	c   *client.Client
-}
-
-// flags is a command's flag set; parse reports its mistakes as usage errors.
-func flags(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
-
-// withService connects to keepsaked, parses args against fs expecting min
-// to max positional arguments (max -1: no limit; usage is the message when
-// the count is wrong) and runs fn. It connects before it parses, so that a
-// missing service is what a user hears about first.
-func withService(env *Env, fs *flag.FlagSet, args []string, min, max int, usage string, fn func(s *svc, pos []string) error) error {
-	c, err := client.Connect()
+// bus is the service of a service-only command.
+func (env *Env) bus() (*busBackend, error) {
+	b, err := env.open(readOnly)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
-	pos, err := positional(fs, args, min, max, usage)
-	if err != nil {
-		return err
-	}
-	return fn(&svc{env: env, c: c}, pos)
+	return b.(*busBackend), nil
 }
 
-// withProfile is withService for a command about one profile: fn gets its
-// name, from --profile or the only profile there is.
-func withProfile(env *Env, fs *flag.FlagSet, args []string, min, max int, usage string, fn func(s *svc, name string, pos []string) error) error {
-	return withService(env, fs, args, min, max, usage, func(s *svc, pos []string) error {
-		name, err := s.profile()
-		if err != nil {
-			return err
+// serviceCommands talk to keepsaked: settings, drives, jobs.
+func serviceCommands(env *Env) []*cobra.Command {
+	noRepo := func(c *cobra.Command, a []string) error {
+		if env.Repo != "" {
+			return usagef("%s talks to the service: leave out --repo", c.Name())
 		}
-		return fn(s, name, pos)
-	})
-}
-
-// opts are the options every call carries: scripts never want a password
-// prompt they cannot answer.
-func (s *svc) opts() client.Options {
-	o := client.Options{}
-	if !s.env.Terminal {
-		o["auth.no_user_interaction"] = true
+		return nil
 	}
-	return o
-}
-
-// profile is --profile, or the only profile there is.
-func (s *svc) profile() (string, error) {
-	if s.env.Profile != "" {
-		return s.env.Profile, nil
-	}
-	ps, err := s.c.Profiles()
-	if err != nil {
-		return "", err
-	}
-	switch len(ps) {
-	case 0:
-		return "", kerr.New(kerr.NotFound, "no backup profile yet: make one with keepsakectl create-profile NAME SOURCE...")
-	case 1:
-		return ps[0].Name, nil
-	}
-	var names []string
-	for _, p := range ps {
-		names = append(names, p.Name)
-	}
-	return "", usagef("there are several profiles (%s): say which with --profile NAME", strings.Join(names, ", "))
-}
-
-func ts(us int64) string {
-	if us == 0 {
-		return "never"
-	}
-	return client.Time(us).Local().Format("2006-01-02 15:04:05")
-}
-
-func svcStatus(env *Env, args []string) error {
-	return withService(env, flags("status"), args, 0, 0, "status takes no arguments", func(s *svc, _ []string) error {
-		st, err := s.c.Status(s.opts())
-		if err != nil {
-			return err
-		}
-		if env.JSON {
-			for _, d := range st {
-				env.emit(d.Plain())
+	simple := func(use, short string, min, max int, fn func(b *busBackend, a []string) error) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: args(min, max), RunE: run(func(c *cobra.Command, a []string) error {
+			b, err := env.bus()
+			if err != nil {
+				return err
 			}
+			return fn(b, a)
+		})}
+	}
+	cmds := []*cobra.Command{
+		simple("status", "Each profile's state, last and next backup, drive and free space", 0, 0, func(b *busBackend, _ []string) error {
+			st, err := b.c.Status(env.ctx, b.auth())
+			if err != nil {
+				return err
+			}
+			printQuery(env, st, printStatus)
 			return nil
-		}
-		if len(st) == 0 {
-			fmt.Fprintln(env.Stdout, "no backup profiles")
-		}
-		for _, d := range st {
-			free := "unknown"
-			if f := d.Int("target-free"); f >= 0 {
-				free = humanBytes(f)
+		}),
+		simple("profiles", "List backup profiles and their settings", 0, 0, func(b *busBackend, _ []string) error {
+			ps, err := b.c.Profiles(env.ctx)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
-				d.String("name"), d.String("state"), ts(d.Int("last-success")), d.String("result"),
-				ts(d.Int("next-due")), d.String("drive"), d.Bool("drive-present"), free)
-			if m := d.String("message"); m != "" && d.String("result") != "ok" {
-				fmt.Fprintf(env.Stdout, "  %s\n", m)
+			printQuery(env, ps, printProfiles)
+			return nil
+		}),
+		createProfileCommand(env),
+		configureCommand(env),
+		simple("add-source DIR", "Back up one more folder", 1, 1, func(b *busBackend, a []string) error {
+			p, err := b.name(env.ctx)
+			if err != nil {
+				return err
 			}
-		}
-		return nil
-	})
-}
-
-func svcProfiles(env *Env, args []string) error {
-	return withService(env, flags("profiles"), args, 0, 0, "profiles takes no arguments", func(s *svc, _ []string) error {
-		ps, err := s.c.Profiles()
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if env.JSON {
-				env.emit(p)
-				continue
+			return b.c.AddSource(env.ctx, p, env.abs(a[0]), b.auth())
+		}),
+		simple("remove-source DIR", "Stop backing up a folder", 1, 1, func(b *busBackend, a []string) error {
+			p, err := b.name(env.ctx)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  flatpak apps recorded: %v (offline copy: %v)\n  last: %s %s\n",
-				p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
-				time.Duration(p.Interval)*time.Second, p.OnChange, time.Duration(p.QuietPeriod)*time.Second, p.OnPlug,
-				p.Retention, p.Flatpak, p.FlatpakOffline, ts(p.LastSuccess), p.LastMessage)
-			if p.WatchProblem != "" {
-				fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+			return b.c.RemoveSource(env.ctx, p, env.abs(a[0]), b.auth())
+		}),
+		simple("delete-profile", "Forget the profile (its snapshots stay on the drive)", 0, 0, func(b *busBackend, _ []string) error {
+			p, err := b.name(env.ctx)
+			if err != nil {
+				return err
 			}
-		}
-		return nil
-	})
-}
-
-func svcCreateProfile(env *Env, args []string) error {
-	fs := flags("create-profile")
-	drive := fs.String("drive", "", "")
-	var excl stringList
-	fs.Var(&excl, "exclude", "")
-	return withService(env, fs, args, 1, -1, "create-profile NAME [--drive UUID] SOURCE...", func(s *svc, pos []string) error {
-		set := client.Options{}
-		srcs, err := absPaths(pos[1:])
-		if err != nil {
-			return err
-		}
-		if len(srcs) > 0 {
-			set["sources"] = srcs
-		}
-		if len(excl) > 0 {
-			set["excludes"] = []string(excl)
-		}
-		if *drive != "" {
-			set["drive"] = *drive
-		}
-		path, err := s.c.CreateProfile(pos[0], set, s.opts())
-		if err != nil {
-			return err
-		}
-		if env.JSON {
-			env.emit(map[string]any{"event": "result", "profile": pos[0], "path": path})
-		} else {
-			fmt.Fprintf(env.Stdout, "profile %s created\n", pos[0])
-		}
-		return nil
-	})
-}
-
-// absPaths makes the paths of a command line absolute: the service does
-// not know the caller's working directory.
-func absPaths(ps []string) ([]string, error) {
-	var out []string
-	for _, p := range ps {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
+			return b.c.DeleteProfile(env.ctx, p, b.auth())
+		}),
+		simple("drives", "Drives the service knows: present, enrolled, free space, why one cannot be used", 0, 0, func(b *busBackend, _ []string) error {
+			ds, err := b.c.Drives(env.ctx)
+			if err != nil {
+				return err
+			}
+			printQuery(env, ds, printDrives)
+			return nil
+		}),
+		simple("enroll UUID", "Write a repository to a drive and make it the profile's drive", 1, 1, func(b *busBackend, a []string) error {
+			o := client.EnrollOptions{Auth: b.auth(), Profile: env.Profile}
+			// A drive can be enrolled before any profile exists; with one
+			// profile, it becomes that profile's drive.
+			if o.Profile == "" {
+				if ps, err := b.c.Profiles(env.ctx); err == nil && len(ps) == 1 {
+					o.Profile = ps[0].Name
+				}
+			}
+			if err := b.c.Enroll(env.ctx, a[0], o); err != nil {
+				return err
+			}
+			env.done(map[string]any{"drive": a[0]}, "drive %s enrolled", a[0])
+			return nil
+		}),
+		simple("unmount UUID", "Unmount a drive the service mounted", 1, 1, func(b *busBackend, a []string) error {
+			return b.c.Unmount(env.ctx, a[0], b.auth())
+		}),
+		backupNowCommand(env),
+		simple("cancel JOB", "Cancel a running job (its number or object path)", 1, 1, func(b *busBackend, a []string) error {
+			job := dbus.ObjectPath(a[0])
+			if n, err := strconv.ParseUint(a[0], 10, 64); err == nil {
+				job = client.JobPath(n)
+			}
+			if !job.IsValid() {
+				return usagef("cancel: %q is neither a job number nor an object path", a[0])
+			}
+			return b.c.Cancel(env.ctx, job, b.auth())
+		}),
+		simple("reload", "Re-read /etc/keepsake/keepsake.conf", 0, 0, func(b *busBackend, _ []string) error {
+			return b.c.Reload(env.ctx, b.auth())
+		}),
 	}
-	return out, nil
+	for _, c := range cmds {
+		c.PreRunE = noRepo
+	}
+	return cmds
 }
 
-func svcConfigure(env *Env, args []string) error {
-	return withProfile(env, flags("configure"), args, 1, -1, "configure KEY=VALUE...", func(s *svc, name string, pos []string) error {
-		set := client.Options{}
-		for _, kv := range pos {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return usagef("configure: %q is not KEY=VALUE", kv)
+// done says a command without a result of its own succeeded.
+func (env *Env) done(ev map[string]any, format string, a ...any) {
+	if env.JSON {
+		ev["event"] = "result"
+		env.emit(ev)
+		return
+	}
+	fmt.Fprintf(env.Stdout, format+"\n", a...)
+}
+
+func createProfileCommand(env *Env) *cobra.Command {
+	var drive string
+	var excludes []string
+	c := &cobra.Command{
+		Use:   "create-profile NAME [SOURCE...]",
+		Short: "Make a backup profile (sources in your own home need no administrator)",
+		Args:  args(1, -1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			var set api.Settings
+			if len(a) > 1 {
+				srcs := make([]api.Path, 0, len(a)-1)
+				for _, s := range env.absAll(a[1:]) {
+					srcs = append(srcs, api.Path(s))
+				}
+				set.Sources = &srcs
 			}
-			switch k {
-			case "sources", "excludes":
-				l := []string{}
-				if v != "" {
-					l = strings.Split(v, ":")
+			if len(excludes) > 0 {
+				set.Excludes = &excludes
+			}
+			if drive != "" {
+				set.Drive = &drive
+			}
+			b, err := env.bus()
+			if err != nil {
+				return err
+			}
+			path, err := b.c.CreateProfile(env.ctx, a[0], set, b.auth())
+			if err != nil {
+				return err
+			}
+			env.done(map[string]any{"profile": a[0], "path": path}, "profile %s created", a[0])
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&drive, "drive", "", "back up to the drive with filesystem `UUID` (see keepsakectl drives)")
+	c.Flags().StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN`")
+	return c
+}
+
+func configureCommand(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "configure KEY=VALUE...",
+		Short: "Change the profile's settings (administrators)",
+		Long: "Change the profile's settings. Keys: " + strings.Join(api.SettingKeys(), ", ") + `.
+Lists are separated by ":" (sources=/home/me:/srv/photos); durations are
+seconds or 30m, 1h, 1d (interval=off turns timed backups off); switches are
+yes or no; retention is "time-machine" or e.g. "daily=10 weekly=8";
+min-free is a size (20GiB) or a percentage (2%).`,
+		Args: args(1, -1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			var set api.Settings
+			for _, kv := range a {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return usagef("configure: %q is not KEY=VALUE", kv)
 				}
-				set[k] = l
-			case "interval", "quiet":
-				n, err := strconv.ParseUint(v, 10, 64)
-				if strings.EqualFold(v, "off") {
-					n, err = 0, nil
-				}
-				if err != nil {
-					d, derr := time.ParseDuration(v)
-					if derr != nil {
-						return usagef("configure: %s wants seconds, a duration like 1h, or off", k)
+				if k == "sources" {
+					var abs []string
+					for _, p := range strings.Split(v, ":") {
+						if p != "" {
+							abs = append(abs, env.abs(p))
+						}
 					}
-					n = uint64(d / time.Second)
+					v = strings.Join(abs, ":")
 				}
-				set[k] = n
-			case "on-change", "on-plug", "skip-on-battery", "flatpak", "flatpak-offline":
-				switch strings.ToLower(v) {
-				case "yes", "true", "on", "1":
-					set[k] = true
-				case "no", "false", "off", "0":
-					set[k] = false
-				default:
-					return usagef("configure: %s wants yes or no", k)
+				if err := set.Set(k, v); err != nil {
+					return usagef("configure: %v", err)
 				}
-			default:
-				set[k] = v
 			}
-		}
-		if err := s.c.Configure(name, set, s.opts()); err != nil {
-			return err
-		}
-		if !env.JSON {
-			fmt.Fprintf(env.Stdout, "profile %s updated\n", name)
-		}
-		return nil
-	})
-}
-
-// svcSource adds or removes a folder. Both commands name their flag set
-// add-source, so a mistyped flag reads the same for either.
-func svcSource(env *Env, args []string, add bool) error {
-	return withProfile(env, flags("add-source"), args, 1, 1, "add-source DIR / remove-source DIR", func(s *svc, name string, pos []string) error {
-		dir, err := filepath.Abs(pos[0])
-		if err != nil {
-			return err
-		}
-		if add {
-			return s.c.AddSource(name, dir, s.opts())
-		}
-		return s.c.RemoveSource(name, dir, s.opts())
-	})
-}
-
-func svcAddSource(env *Env, args []string) error    { return svcSource(env, args, true) }
-func svcRemoveSource(env *Env, args []string) error { return svcSource(env, args, false) }
-
-func svcDeleteProfile(env *Env, args []string) error {
-	return withProfile(env, flags("delete-profile"), args, 0, 0, "delete-profile takes no arguments (use --profile NAME)", func(s *svc, name string, _ []string) error {
-		return s.c.DeleteProfile(name, s.opts())
-	})
-}
-
-func svcDrives(env *Env, args []string) error {
-	return withService(env, flags("drives"), args, 0, 0, "drives takes no arguments", func(s *svc, _ []string) error {
-		ds, err := s.c.Drives()
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		if !env.JSON {
-			fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
-		}
-		for _, d := range ds {
-			if env.JSON {
-				env.emit(d)
-				continue
+			b, err := env.bus()
+			if err != nil {
+				return err
 			}
-			free := "-"
-			if d.Free >= 0 {
-				free = humanBytes(d.Free)
+			p, err := b.name(env.ctx)
+			if err != nil {
+				return err
 			}
-			note := d.Unusable
-			if d.Warning != "" {
-				note = d.Warning
+			if err := b.c.Configure(env.ctx, p, set, b.auth()); err != nil {
+				return err
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
-		}
-		return tw.Flush()
-	})
-}
-
-// svcEnroll names the profile when there is one to name, but a drive can
-// be enrolled before any profile exists.
-func svcEnroll(env *Env, args []string) error {
-	return withService(env, flags("enroll"), args, 1, 1, "enroll UUID", func(s *svc, pos []string) error {
-		o := s.opts()
-		if env.Profile != "" {
-			o["profile"] = client.ProfilePath(env.Profile)
-		} else if ps, err := s.c.Profiles(); err == nil && len(ps) == 1 {
-			o["profile"] = ps[0].Path
-		}
-		if err := s.c.Enroll(pos[0], o); err != nil {
-			return err
-		}
-		if !env.JSON {
-			fmt.Fprintf(env.Stdout, "drive %s enrolled\n", pos[0])
-		}
-		return nil
-	})
-}
-
-func svcUnmount(env *Env, args []string) error {
-	return withService(env, flags("unmount"), args, 1, 1, "unmount UUID", func(s *svc, pos []string) error {
-		return s.c.Unmount(pos[0], s.opts())
-	})
-}
-
-// follow shows a job's progress until it ends; Ctrl-C cancels it.
-func (s *svc) follow(job dbus.ObjectPath) (client.Job, error) {
-	bar := newProgressBar(s.env)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		s.c.Cancel(job, s.opts())
-	}()
-	j, err := s.c.Wait(context.Background(), job, func(j client.Job) {
-		if j.Finished {
-			return
-		}
-		bar.update(engine.Progress{Phase: j.Phase, Files: int64(j.FilesDone), Bytes: int64(j.BytesDone),
-			TotalFiles: int64(j.FilesTotal), TotalBytes: int64(j.BytesTotal), Elapsed: time.Since(client.Time(j.Started))})
-	})
-	bar.done()
-	return j, err
-}
-
-func (s *svc) startAndFollow(what string, start func() (dbus.ObjectPath, error)) error {
-	job, err := start()
-	if err != nil {
-		return err
+			env.done(map[string]any{"profile": p}, "profile %s updated", p)
+			return nil
+		}),
 	}
-	j, err := s.follow(job)
-	if s.env.JSON {
-		ev := map[string]any{"event": "result", "job": string(job), "operation": j.Operation, "message": j.Message}
-		if err != nil {
-			ev["event"], ev["error"] = "error", string(kerr.NameOf(err))
-			s.env.emit(ev)
-			return quietError{err}
-		}
-		s.env.emit(ev)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if j.Message != "" {
-		fmt.Fprintf(s.env.Stdout, "%s: %s\n", what, j.Message)
-	}
-	return nil
 }
 
-func svcBackupNow(env *Env, args []string) error {
-	fs := flags("backup-now")
-	full := fs.Bool("full", false, "")
-	noWait := fs.Bool("no-wait", false, "")
-	return withProfile(env, fs, args, 0, 0, "backup-now [--full] [--no-wait]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *full {
-			o["full"] = true
-		}
-		if *noWait {
-			job, err := s.c.BackupNow(name, o)
-			if err == nil {
-				fmt.Fprintln(env.Stdout, job)
+func backupNowCommand(env *Env) *cobra.Command {
+	var full, noWait bool
+	c := &cobra.Command{
+		Use:   "backup-now",
+		Short: "Back up now and show progress (Ctrl-C cancels)",
+		Args:  args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			b, err := env.bus()
+			if err != nil {
+				return err
 			}
-			return err
-		}
-		return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(name, o) })
-	})
+			start := func(p string) (dbus.ObjectPath, error) {
+				return b.c.BackupNow(env.ctx, p, api.BackupOptions{Auth: b.auth(), Full: full})
+			}
+			if noWait {
+				p, err := b.name(env.ctx)
+				if err != nil {
+					return err
+				}
+				job, err := start(p)
+				if err != nil {
+					return err
+				}
+				env.done(map[string]any{"job": job}, "%s", job)
+				return nil
+			}
+			j, err := b.follow(env.ctx, start, newProgressBar(env))
+			if err != nil {
+				return err
+			}
+			res, err := j.BackupResult()
+			if err != nil {
+				return err
+			}
+			env.printResult(res, func() { fmt.Fprintln(env.Stdout, res.Summary()) })
+			return nil
+		}),
+	}
+	c.Flags().BoolVar(&full, "full", false, "read every folder instead of only the changed ones")
+	c.Flags().BoolVar(&noWait, "no-wait", false, "print the job and return at once")
+	return c
 }
 
-func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
+func printStatus(env *Env, st []api.Status) {
+	if len(st) == 0 {
+		fmt.Fprintln(env.Stdout, "no backup profiles")
+	}
+	for _, s := range st {
+		free := "unknown"
+		if s.TargetFree >= 0 {
+			free = humanBytes(s.TargetFree)
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
+			s.Name, s.State, when(s.LastSuccess), s.Result, when(s.NextDue), s.Drive, s.DrivePresent, free)
+		if s.Message != "" && s.Result != "ok" {
+			fmt.Fprintf(env.Stdout, "  %s\n", s.Message)
+		}
+	}
+}
+
+func printProfiles(env *Env, ps []client.Profile) {
+	for _, p := range ps {
+		fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  flatpak apps recorded: %v (offline copy: %v)\n  last: %s %s\n",
+			p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
+			grammar.FormatDuration(time.Duration(p.Interval)*time.Second), p.OnChange, grammar.FormatDuration(time.Duration(p.QuietPeriod)*time.Second), p.OnPlug,
+			p.Retention, p.Flatpak, p.FlatpakOffline, when(client.Time(p.LastSuccess)), p.LastMessage)
+		if p.WatchProblem != "" {
+			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+		}
+	}
+}
+
+func printDrives(env *Env, ds []client.Drive) {
+	tw := table(env)
+	fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
 	for _, d := range ds {
-		if env.JSON {
-			env.emit(d.Plain())
-		} else {
-			fmt.Fprintln(env.Stdout, line(d))
+		free := "-"
+		if d.Free >= 0 {
+			free = humanBytes(d.Free)
 		}
+		note := d.Unusable
+		if d.Warning != "" {
+			note = d.Warning
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
 	}
-}
-
-func svcSnapshots(env *Env, args []string) error {
-	return withProfile(env, flags("snapshots"), args, 0, 0, "snapshots takes no arguments", func(s *svc, name string, _ []string) error {
-		ds, err := s.c.Snapshots(name, s.opts())
-		if err != nil {
-			return err
-		}
-		printDicts(env, ds, func(d client.Dict) string {
-			return fmt.Sprintf("%s  %s  %d files  %s", d.String("name"), ts(d.Int("time")), d.Int("files"), humanBytes(d.Int("bytes")))
-		})
-		return nil
-	})
-}
-
-func entryLine(d client.Dict) string {
-	return fmt.Sprintf("%-7s %10s  %s  %s", d.String("type"), humanBytes(d.Int("size")), ts(d.Int("mtime")), d.String("path"))
-}
-
-func svcLs(env *Env, args []string) error {
-	fs := flags("ls")
-	all := fs.Bool("all-users", false, "")
-	return withProfile(env, fs, args, 1, 2, "ls SNAPSHOT [PATH]", func(s *svc, name string, pos []string) error {
-		dir := "/"
-		if len(pos) == 2 {
-			var err error
-			if dir, err = filepath.Abs(pos[1]); err != nil {
-				return err
-			}
-		}
-		o := s.opts()
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.List(name, pos[0], dir, o)
-		if err != nil {
-			return err
-		}
-		printDicts(env, ds, entryLine)
-		return nil
-	})
-}
-
-func svcSearch(env *Env, args []string) error {
-	fs := flags("search")
-	in := fs.String("in", "", "")
-	since := fs.String("since", "", "")
-	until := fs.String("until", "", "")
-	limit := fs.Int("limit", 0, "")
-	all := fs.Bool("all-users", false, "")
-	return withProfile(env, fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", func(s *svc, name string, pos []string) error {
-		o := s.opts()
-		if *in != "" {
-			a, err := filepath.Abs(*in)
-			if err != nil {
-				return err
-			}
-			o["in"] = a
-		}
-		for k, v := range map[string]string{"since": *since, "until": *until} {
-			if v == "" {
-				continue
-			}
-			t, err := parseTime(v, time.Now())
-			if err != nil {
-				return usagef("search --%s: %v", k, err)
-			}
-			o[k] = t.UnixMicro()
-		}
-		if *limit > 0 {
-			o["limit"] = uint32(*limit)
-		}
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.Search(name, pos[0], o)
-		if err != nil {
-			return err
-		}
-		printDicts(env, ds, func(d client.Dict) string {
-			sn := d.Strings("snapshots")
-			return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d), len(sn), first(sn), last(sn))
-		})
-		return nil
-	})
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
-}
-
-func last(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[len(s)-1]
-}
-
-func svcVersions(env *Env, args []string) error {
-	return withProfile(env, flags("versions"), args, 1, 1, "versions PATH", func(s *svc, name string, pos []string) error {
-		p, err := filepath.Abs(pos[0])
-		if err != nil {
-			return err
-		}
-		ds, err := s.c.Versions(name, p, s.opts())
-		if err != nil {
-			return err
-		}
-		printDicts(env, ds, func(d client.Dict) string {
-			sn := d.Strings("snapshots")
-			return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.String("sha256"), humanBytes(d.Int("size")), ts(d.Int("mtime")),
-				strings.Join(d.Strings("paths"), ", "), first(sn), last(sn))
-		})
-		return nil
-	})
-}
-
-func svcDeleted(env *Env, args []string) error {
-	fs := flags("deleted")
-	since := fs.String("since", "", "")
-	return withProfile(env, fs, args, 1, 1, "deleted DIR [--since TIME]", func(s *svc, name string, pos []string) error {
-		dir, err := filepath.Abs(pos[0])
-		if err != nil {
-			return err
-		}
-		o := s.opts()
-		if *since != "" {
-			t, err := parseTime(*since, time.Now())
-			if err != nil {
-				return usagef("deleted --since: %v", err)
-			}
-			o["since"] = t.UnixMicro()
-		}
-		ds, err := s.c.Deleted(name, dir, o)
-		if err != nil {
-			return err
-		}
-		printDicts(env, ds, func(d client.Dict) string {
-			return fmt.Sprintf("%s  (last in %s)", entryLine(d), d.String("last-snapshot"))
-		})
-		return nil
-	})
-}
-
-func svcRestore(env *Env, args []string) error {
-	fs := flags("restore")
-	to := fs.String("to", "", "")
-	overwrite := fs.Bool("overwrite", false, "")
-	return withProfile(env, fs, args, 2, -1, "restore SNAPSHOT PATH... [--to DIR] [--overwrite]", func(s *svc, name string, pos []string) error {
-		paths, err := absPaths(pos[1:])
-		if err != nil {
-			return err
-		}
-		o := s.opts()
-		if *to != "" {
-			a, err := filepath.Abs(*to)
-			if err != nil {
-				return err
-			}
-			o["to"] = a
-		}
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(name, pos[0], paths, o) })
-	})
-}
-
-func svcPrune(env *Env, args []string) error {
-	fs := flags("prune")
-	dry := fs.Bool("dry-run", false, "")
-	free := fs.String("free", "", "")
-	return withProfile(env, fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *dry {
-			o["dry-run"] = true
-		}
-		if *free != "" {
-			o["free"] = *free
-		}
-		return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(name, o) })
-	})
-}
-
-func svcVerify(env *Env, args []string) error {
-	fs := flags("verify")
-	sample := fs.Uint("sample", 0, "")
-	return withProfile(env, fs, args, 0, 0, "verify [--sample PERCENT]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *sample > 0 {
-			o["sample"] = uint32(*sample)
-		}
-		return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(name, o) })
-	})
-}
-
-func svcCancel(env *Env, args []string) error {
-	return withService(env, flags("cancel"), args, 1, 1, "cancel JOB", func(s *svc, pos []string) error {
-		job := dbus.ObjectPath(pos[0])
-		if n, err := strconv.ParseUint(pos[0], 10, 64); err == nil {
-			job = client.JobPath(n)
-		}
-		if !job.IsValid() {
-			return usagef("cancel: %q is neither a job number nor an object path", pos[0])
-		}
-		return s.c.Cancel(job, s.opts())
-	})
-}
-
-func svcReload(env *Env, args []string) error {
-	return withService(env, flags("reload"), args, 0, 0, "reload takes no arguments", func(s *svc, _ []string) error {
-		return s.c.Reload(s.opts())
-	})
+	tw.Flush()
 }

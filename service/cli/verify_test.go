@@ -1,19 +1,36 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 type verifyJSON struct {
-	Files   int64
-	Damaged []struct {
-		Snapshot, Path, Problem string
-	}
+	Files           int64
+	Damaged         damages
 	CatalogProblems []string `json:"catalog_problems"`
 	Slice, Of       int
+}
+
+// damages are verify's "SNAPSHOT PATH: problem" lines, read back.
+type damages []struct{ Snapshot, Path, Problem string }
+
+func (d *damages) UnmarshalJSON(b []byte) error {
+	var lines []string
+	if err := json.Unmarshal(b, &lines); err != nil {
+		return err
+	}
+	*d = nil
+	for _, l := range lines {
+		snap, rest, _ := strings.Cut(l, " ")
+		i := strings.LastIndex(rest, ": ")
+		*d = append(*d, struct{ Snapshot, Path, Problem string }{snap, rest[:i], rest[i+2:]})
+	}
+	return nil
 }
 
 // Bytes flipped in stored files, and a stored file deleted: verify finds

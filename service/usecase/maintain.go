@@ -53,9 +53,13 @@ func (x *Repo) Prune(ctx context.Context, q PruneRequest) (api.PruneResult, *eng
 	if err != nil {
 		return api.PruneResult{}, res, err
 	}
-	out := api.PruneResult{DryRun: res.DryRun, Removed: []string{}, Freed: uint64(max(res.Freed, 0))}
+	out := api.PruneResult{DryRun: res.DryRun, Policy: res.Policy, Removed: []string{}, Kept: uint32(max(res.Kept, 0)),
+		Freed: uint64(max(res.Freed, 0)), FreeAfter: uint64(max(res.FreeAfter, 0))}
+	out.RemovedFreed, out.RemovedWhy = []uint64{}, []string{}
 	for _, s := range res.Removed {
 		out.Removed = append(out.Removed, s.Name)
+		out.RemovedFreed = append(out.RemovedFreed, uint64(max(s.Freed, 0)))
+		out.RemovedWhy = append(out.RemovedWhy, s.Reason)
 	}
 	return out, res, nil
 }
@@ -104,7 +108,8 @@ func (x *Repo) Verify(ctx context.Context, q VerifyRequest) (api.VerifyResult, *
 	if res == nil {
 		return api.VerifyResult{}, nil, err
 	}
-	out := api.VerifyResult{Files: uint64(res.Files), Bytes: uint64(res.Bytes), Damaged: []string{}, CatalogProblems: []string{}}
+	out := api.VerifyResult{Snapshots: append([]string{}, res.Snapshots...), Files: uint64(res.Files), Bytes: uint64(res.Bytes),
+		Slice: uint32(max(res.Slice, 0)), Of: uint32(max(res.Of, 0)), Damaged: []string{}, CatalogProblems: []string{}}
 	for _, d := range res.Damaged {
 		out.Damaged = append(out.Damaged, fmt.Sprintf("%s %s: %s", d.Snapshot, api.EncodePath(d.Path), d.Problem))
 	}

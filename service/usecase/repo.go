@@ -1,6 +1,7 @@
 package usecase
 
 import (
+	"encoding/hex"
 	"path"
 	"sort"
 	"strings"
@@ -198,7 +199,7 @@ func entry(v catalog.Version) api.Entry {
 	m := v.Meta
 	return api.Entry{Path: api.Path(v.Path()), Name: api.Path(v.Name), Type: m.Type.String(), Size: uint64(max(m.Size, 0)),
 		Mode: api.Mode(m.Mode), UID: m.UID, GID: m.GID, User: m.User, Group: m.Group,
-		Mtime: api.Stamp(time.Unix(0, m.MtimeNs)), Target: api.Path(m.LinkTarget)}
+		Mtime: api.Stamp(time.Unix(0, m.MtimeNs)), Target: api.Path(m.LinkTarget), SHA256: hex.EncodeToString(v.SHA256)}
 }
 
 func snapshot(s catalog.Snapshot) api.Snapshot {

@@ -73,8 +73,11 @@ func Signature(t reflect.Type) string {
 	case reflect.Float64:
 		return "d"
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.String {
+		switch t.Elem().Kind() {
+		case reflect.String:
 			return "as"
+		case reflect.Uint64:
+			return "at"
 		}
 	}
 	panic("api: no D-Bus type for " + t.String())
@@ -147,6 +150,8 @@ func ToDict(v any) Dict {
 					s[i] = fv.Index(i).String()
 				}
 				x = s
+			case "at":
+				x = append([]uint64{}, fv.Interface().([]uint64)...)
 			}
 		}
 		m[f.key] = dbus.MakeVariant(x)

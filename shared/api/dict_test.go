@@ -35,3 +35,26 @@ func TestFromDictIntegers(t *testing.T) {
 		t.Fatal("an unknown option was accepted")
 	}
 }
+
+func TestSettingsSet(t *testing.T) {
+	var s Settings
+	for _, kv := range [][2]string{{"interval", "1h"}, {"quiet", "300"}, {"on-change", "yes"}, {"sources", "/a:/b"},
+		{"excludes", ""}, {"min-free", "2%"}, {"flatpak-offline", "off"}} {
+		if err := s.Set(kv[0], kv[1]); err != nil {
+			t.Fatalf("%s=%s: %v", kv[0], kv[1], err)
+		}
+	}
+	if *s.Interval != 3600 || *s.Quiet != 300 || !*s.OnChange || len(*s.Sources) != 2 || len(*s.Excludes) != 0 ||
+		*s.MinFree != "2%" || *s.FlatpakOffline || s.Drive != nil {
+		t.Fatalf("settings %+v", s)
+	}
+	for _, kv := range [][2]string{{"interval", "hourly"}, {"on-plug", "maybe"}, {"intreval", "1h"}} {
+		if err := s.Set(kv[0], kv[1]); err == nil {
+			t.Errorf("%s=%s accepted", kv[0], kv[1])
+		}
+	}
+	m := ToDict(s)
+	if len(m) != 7 {
+		t.Fatalf("only the settings given are sent: %v", m)
+	}
+}

@@ -48,18 +48,23 @@ func EncodePath(p string) string {
 }
 
 // DecodePath is the inverse of EncodePath: every U+F780-U+F7FF character
-// becomes the byte it stands for.
+// becomes the byte it stands for; everything else, raw bytes included, is
+// kept.
 func DecodePath(s string) string {
 	if !strings.ContainsFunc(s, isEscape) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if isEscape(r) {
 			b.WriteByte(byte(r - escapeFirst + 0x80))
 		} else {
-			b.WriteRune(r)
+			// Raw bytes that are not UTF-8 stay as they are, so that a
+			// name typed in a shell and its escaped form both work.
+			b.WriteString(s[i : i+n])
 		}
+		i += n
 	}
 	return b.String()
 }

@@ -73,3 +73,15 @@ func TestPathEncodingDistinct(t *testing.T) {
 		seen[e] = n
 	}
 }
+
+// Raw bytes and escapes side by side decode to the bytes: keepsakectl
+// takes a name as the shell gives it or as --json printed it.
+func TestDecodeKeepsRawBytes(t *testing.T) {
+	raw := "/x/caf\xe9 \xff.txt"
+	if got := DecodePath(raw); got != raw {
+		t.Fatalf("raw bytes changed: %q", got)
+	}
+	if got := DecodePath("/x/caf\uf7e9 \xff.txt"); got != raw {
+		t.Fatalf("mixed form decoded to %q", got)
+	}
+}

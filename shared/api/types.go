@@ -59,6 +59,8 @@ type Entry struct {
 	Mtime time.Time `key:"mtime" json:"mtime"`
 	// Target is a symlink's target ("" otherwise).
 	Target Path `key:"target" json:"target"`
+	// SHA256 is a file's content hash in hex ("" for other types).
+	SHA256 string `key:"sha256" json:"sha256"`
 }
 
 // SearchHit is one version of a file whose name matched (Search).
@@ -156,16 +158,32 @@ type RestoreResult struct {
 
 // PruneResult is the Result of a prune Job.
 type PruneResult struct {
-	DryRun  bool     `key:"dry-run" json:"dry_run"`
+	DryRun bool `key:"dry-run" json:"dry_run"`
+	// Policy is the retention policy applied, in words.
+	Policy  string   `key:"policy" json:"policy"`
 	Removed []string `key:"removed" json:"removed"`
-	// Freed bytes (a dry run: an estimate).
-	Freed uint64 `key:"freed" json:"freed"`
+	// RemovedFreed and RemovedWhy go with Removed, one each: the bytes
+	// only that snapshot held, and why it went.
+	RemovedFreed []uint64 `key:"removed-freed" json:"removed_freed"`
+	RemovedWhy   []string `key:"removed-why" json:"removed_why"`
+	// Kept is how many snapshots remain.
+	Kept uint32 `key:"kept" json:"kept"`
+	// Freed bytes (a dry run: an estimate); FreeAfter is the drive's free
+	// space afterwards.
+	Freed     uint64 `key:"freed" json:"freed"`
+	FreeAfter uint64 `key:"free-after" json:"free_after"`
 }
 
 // VerifyResult is the Result of a verify Job.
 type VerifyResult struct {
-	Files uint64 `key:"files" json:"files"`
-	Bytes uint64 `key:"bytes" json:"bytes"`
+	// Snapshots checked.
+	Snapshots []string `key:"snapshots" json:"snapshots"`
+	Files     uint64   `key:"files" json:"files"`
+	Bytes     uint64   `key:"bytes" json:"bytes"`
+	// Slice of Of: the part of the content a sampled run checked (Of 0:
+	// everything).
+	Slice uint32 `key:"slice" json:"slice"`
+	Of    uint32 `key:"of" json:"of"`
 	// Damaged: "SNAPSHOT PATH: what is wrong", one per problem.
 	Damaged         []string `key:"damaged" json:"damaged"`
 	CatalogProblems []string `key:"catalog-problems" json:"catalog_problems"`

@@ -70,3 +70,12 @@ func FormatSize(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// HumanSize writes bytes for people: 512 B, 1.5 KiB, 20 GiB.
+func HumanSize(n int64) string {
+	s := FormatSize(n)
+	if n < 1024 {
+		return s + " B"
+	}
+	return s[:len(s)-1] + " " + s[len(s)-1:] + "iB"
+}

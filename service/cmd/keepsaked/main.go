@@ -13,13 +13,13 @@ import (
 
 	"github.com/keepsake/keepsake/service/daemon"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/keepsake/keepsake/shared/version"
 	"golang.org/x/sys/unix"
 )
 
-var version = "0.1.0"
-
 func main() {
-	opts := daemon.Options{Version: version}
+	opts := daemon.Options{Version: version.Version}
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.StringVar(&opts.ConfigPath, "config", "/etc/keepsake/keepsake.conf", "configuration file")
 	flag.StringVar(&opts.StateDir, "state-dir", "/var/lib/keepsake", "state directory (change journal, job history)")
 	flag.StringVar(&opts.RunDir, "run-dir", "/run/keepsake", "runtime directory (status files, mount points)")
@@ -27,6 +27,10 @@ func main() {
 	flag.DurationVar(&opts.BrowseLinger, "browse-linger", time.Minute, "keep a drive mounted this long after browsing it")
 	flag.IntVar(&opts.MaxWatches, "max-watches", 0, "at most this many folders watched per profile (0: the kernel's limit); beyond it, periodic full scans")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("keepsaked", version.Version)
+		return
+	}
 	// A FLATPAK_SYSTEM_DIR in the service's environment (tests, unusual
 	// systems) is where the system installation is.
 	if v, ok := os.LookupEnv("FLATPAK_SYSTEM_DIR"); ok {
@@ -56,7 +60,7 @@ func main() {
 			}
 		}
 	}()
-	logger.Printf("keepsaked %s ready", version)
+	logger.Printf("keepsaked %s ready", version.Version)
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "keepsaked: %v\n", err)
 		os.Exit(1)

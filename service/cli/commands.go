@@ -1,0 +1,322 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/spf13/cobra"
+)
+
+// parseTime reads a time flag; one that cannot be read is a usage error.
+func (env *Env) parseTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := grammar.ParseTime(s, time.Now())
+	if err != nil {
+		return t, usagef("--%s: %v", flag, err)
+	}
+	return t, nil
+}
+
+// bothCommands work through the service and on a drive, with the same
+// output.
+func bothCommands(env *Env) []*cobra.Command {
+	var allUsers bool
+	addAll := func(c *cobra.Command) *cobra.Command {
+		c.Flags().BoolVar(&allUsers, "all-users", false, "every user's files, not only what you could read (administrators; on a drive: root)")
+		return c
+	}
+
+	var allHostSnaps bool
+	snapshots := &cobra.Command{
+		Use:   "snapshots",
+		Short: "List snapshots",
+		Args:  args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			if allHostSnaps && env.Repo == "" {
+				return usagef("snapshots --all-hosts works on a drive: add --repo DIR")
+			}
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			var snaps []api.Snapshot
+			if allHostSnaps {
+				snaps, err = b.(*driveBackend).x.Snapshots(true)
+			} else {
+				snaps, err = b.Snapshots(env.ctx)
+			}
+			if err != nil {
+				return err
+			}
+			printQuery(env, snaps, printSnapshots)
+			return nil
+		}),
+	}
+
+	snapshots.Flags().BoolVar(&allHostSnaps, "all-hosts", false, "every computer's snapshots on the drive")
+
+	ls := addAll(&cobra.Command{
+		Use:   "ls SNAPSHOT [PATH]",
+		Short: "List a folder of a snapshot (or show one file)",
+		Args:  args(1, 2),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			q := usecase.ListRequest{Snapshot: a[0], Dir: "/"}
+			if len(a) == 2 {
+				q.Dir = env.abs(a[1])
+			}
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			es, err := b.List(env.ctx, q, allUsers)
+			if err != nil {
+				return err
+			}
+			printQuery(env, es, printEntries)
+			return nil
+		}),
+	})
+
+	var in, since, until string
+	var limit int
+	search := addAll(&cobra.Command{
+		Use:   "search PATTERN",
+		Short: "Find files by name (glob or substring) in every snapshot",
+		Args:  args(1, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			q := usecase.SearchRequest{Pattern: api.DecodePath(a[0]), Limit: limit}
+			if in != "" {
+				q.In = env.abs(in)
+			}
+			var err error
+			if q.Since, err = env.parseTime("since", since); err != nil {
+				return err
+			}
+			if q.Until, err = env.parseTime("until", until); err != nil {
+				return err
+			}
+			if _, err := q.Check(); err != nil {
+				return usagef("search: %v", err)
+			}
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			hits, err := b.Search(env.ctx, q, allUsers)
+			if err != nil {
+				return err
+			}
+			printQuery(env, hits, printHits)
+			return nil
+		}),
+	})
+	search.Flags().StringVar(&in, "in", "", "only below `DIR`")
+	search.Flags().StringVar(&since, "since", "", "only versions a snapshot at or after `TIME` holds (2026-11-22, yesterday, 7d)")
+	search.Flags().StringVar(&until, "until", "", "only versions a snapshot at or before `TIME` holds")
+	search.Flags().IntVar(&limit, "limit", 200, "at most `N` results (1-10000)")
+
+	versions := addAll(&cobra.Command{
+		Use:   "versions PATH",
+		Short: "The distinct versions of a file, following it across renames",
+		Args:  args(1, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			p := env.abs(a[0])
+			vs, err := b.Versions(env.ctx, p, allUsers)
+			if err != nil {
+				return err
+			}
+			if len(vs) == 0 {
+				return kerr.New(kerr.PathNotFound, "no snapshot holds a version of %s that you may see", p)
+			}
+			printQuery(env, vs, printVersions)
+			return nil
+		}),
+	})
+
+	var deletedSince string
+	deleted := addAll(&cobra.Command{
+		Use:   "deleted [DIR]",
+		Short: "Files earlier snapshots hold that are gone now",
+		Args:  args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			dir := "/"
+			if len(a) == 1 {
+				dir = env.abs(a[0])
+			}
+			t, err := env.parseTime("since", deletedSince)
+			if err != nil {
+				return err
+			}
+			b, err := env.open(readOnly)
+			if err != nil {
+				return err
+			}
+			gone, err := b.Deleted(env.ctx, dir, t, allUsers)
+			if err != nil {
+				return err
+			}
+			printQuery(env, gone, printDeleted)
+			return nil
+		}),
+	})
+	deleted.Flags().StringVar(&deletedSince, "since", "", "only files gone since `TIME`")
+
+	var to string
+	var overwrite bool
+	restore := addAll(&cobra.Command{
+		Use:   "restore SNAPSHOT PATH...",
+		Short: "Restore files or folders from a snapshot (as yourself)",
+		Long: `Restore files or folders from a snapshot, read and written with your own
+rights. Without --to each goes back where it was; a newer file there is kept
+and the old one restored beside it as "name (restored DATE).ext", unless
+--overwrite.`,
+		Args: args(2, -1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			q := usecase.RestoreRequest{Snapshot: a[0], Paths: env.absAll(a[1:]), Overwrite: overwrite}
+			if to != "" {
+				q.To = env.abs(to)
+			}
+			if err := usecase.CheckRestoreArgs(q); err != nil {
+				return usagef("restore: %v", err)
+			}
+			b, err := env.open(readWrite)
+			if err != nil {
+				return err
+			}
+			res, err := b.Restore(env.ctx, q, allUsers, newProgressBar(env))
+			if err != nil {
+				return err
+			}
+			env.printResult(res, func() {
+				for i := range res.Paths {
+					fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
+				}
+				fmt.Fprintln(env.Stdout, res.Summary())
+			})
+			return nil
+		}),
+	})
+	restore.Flags().StringVar(&to, "to", "", "restore into `DIR` instead of where they were")
+	restore.Flags().BoolVar(&overwrite, "overwrite", false, "replace what is there")
+
+	var dry, allHosts bool
+	var free string
+	prune := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove the snapshots the retention policy does not keep, or thin until space is free",
+		Args:  args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			if free != "" {
+				if _, err := usecase.ParseFree(free); err != nil {
+					return usagef("prune --free: %v", err)
+				}
+			}
+			if allHosts && env.Repo == "" {
+				return usagef("prune --all-hosts works on a drive: add --repo DIR")
+			}
+			b, err := env.open(readWrite)
+			if err != nil {
+				return err
+			}
+			res, err := b.Prune(env.ctx, usecase.PruneRequest{DryRun: dry, Free: free, AllHosts: allHosts}, newProgressBar(env))
+			if err != nil {
+				return err
+			}
+			env.printResult(res, func() {
+				for i, s := range res.Removed {
+					if res.DryRun {
+						fmt.Fprintf(env.Stdout, "would remove %s (%s only there; %s)\n", s, humanBytes(int64(res.RemovedFreed[i])), res.RemovedWhy[i])
+					} else {
+						fmt.Fprintf(env.Stdout, "removed %s (%s)\n", s, res.RemovedWhy[i])
+					}
+				}
+				fmt.Fprintln(env.Stdout, res.Summary())
+			})
+			return nil
+		}),
+	}
+	prune.Flags().BoolVar(&dry, "dry-run", false, "say what would be removed, remove nothing")
+	prune.Flags().StringVar(&free, "free", "", "thin the oldest snapshots until `SIZE` (500M, 20G) or PERCENT (10%) is free")
+	prune.Flags().BoolVar(&allHosts, "all-hosts", false, "every computer's snapshots on the drive")
+
+	var sample int
+	verify := &cobra.Command{
+		Use:   "verify [SNAPSHOT]",
+		Short: "Re-read stored files against the catalog and check the catalog",
+		Args:  args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			if err := usecase.CheckSample(sample); err != nil {
+				return usagef("verify --sample: %v", err)
+			}
+			q := usecase.VerifyRequest{Sample: sample}
+			if len(a) == 1 {
+				if env.Repo == "" {
+					return usagef("verify through the service checks every snapshot: leave out SNAPSHOT, or use --repo")
+				}
+				q.Snapshot = a[0]
+			}
+			b, err := env.open(readWrite)
+			if err != nil {
+				return err
+			}
+			res, err := b.Verify(env.ctx, q, newProgressBar(env))
+			if res.Files == 0 && err != nil {
+				return err
+			}
+			env.printResult(res, func() {
+				for _, d := range res.Damaged {
+					fmt.Fprintf(env.Stdout, "damaged: %s\n", d)
+				}
+				for _, p := range res.CatalogProblems {
+					fmt.Fprintf(env.Stdout, "catalog: %s\n", p)
+				}
+				fmt.Fprintln(env.Stdout, res.Summary())
+			})
+			if err != nil && env.JSON {
+				return quietError{err}
+			}
+			return err
+		}),
+	}
+	verify.Flags().IntVar(&sample, "sample", 0, "check `PERCENT` of the content, a different slice each run (1-100)")
+
+	return []*cobra.Command{snapshots, ls, search, versions, deleted, restore, prune, verify}
+}
+
+// printQuery prints a query's result: one JSON list, or the human lines.
+func printQuery[T any](env *Env, vs []T, human func(*Env, []T)) {
+	if env.JSON {
+		if vs == nil {
+			vs = []T{}
+		}
+		env.emit(vs)
+		return
+	}
+	human(env, vs)
+}
+
+// printResult prints a job's result: one JSON event, or the human lines.
+func (env *Env) printResult(v any, human func()) {
+	if env.JSON {
+		// The result's keys beside "event", as the progress events have
+		// theirs: a script reads the last line.
+		m := map[string]any{}
+		b, _ := json.Marshal(v)
+		json.Unmarshal(b, &m)
+		m["event"] = "result"
+		env.emit(m)
+		return
+	}
+	human()
+}

@@ -1,0 +1,386 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// repo is the drive of a drive-only command, opened with the use cases.
+func (env *Env) repo(a access) (*usecase.Repo, error) {
+	if env.Repo == "" {
+		return nil, usagef("this command works on a drive: add --repo DIR (the backup drive or its Keepsake folder)")
+	}
+	b, err := env.open(a)
+	if err != nil {
+		return nil, err
+	}
+	return b.(*driveBackend).x, nil
+}
+
+// driveCommands work on a drive only (--repo): setting one up, backing up
+// without the service, and the questions the service does not answer.
+func driveCommands(env *Env) []*cobra.Command {
+	needRepo := func(c *cobra.Command, a []string) error {
+		if env.Repo == "" {
+			return usagef("%s works on a drive: add --repo DIR (the backup drive or its Keepsake folder)", c.Name())
+		}
+		return nil
+	}
+	cmds := []*cobra.Command{
+		{
+			Use:   "init",
+			Short: "Create a repository on the drive after probing its filesystem",
+			Args:  args(0, 0),
+			RunE: run(func(c *cobra.Command, _ []string) error {
+				d, err := usecase.InitDrive(env.Repo, usecase.CurrentActor())
+				if err != nil {
+					return err
+				}
+				m := d.Marker()
+				if env.JSON {
+					env.emit(map[string]any{"event": "result", "repository": d.R.Root, "uuid": m.UUID, "capabilities": m.Caps})
+					return nil
+				}
+				caps := m.Caps
+				var can []string
+				for _, c := range []struct {
+					ok   bool
+					what string
+				}{{caps.Hardlinks, "hardlinks"}, {caps.Symlinks, "symlinks"}, {caps.Chown, "owners"}, {caps.Xattrs, "xattrs/ACLs"}, {caps.CaseSensitive, "case-sensitive names"}} {
+					if c.ok {
+						can = append(can, c.what)
+					} else {
+						can = append(can, "no "+c.what)
+					}
+				}
+				fmt.Fprintf(env.Stdout, "Repository ready at %s\n  filesystem %s: %s; link limit %d\n", d.R.Root, caps.FSType, strings.Join(can, ", "), caps.LinkMax)
+				return nil
+			}),
+		},
+		backupCommand(env),
+		logCommand(env),
+		{
+			Use:   "where SHA256|FILE",
+			Short: "Where a content lies, in which snapshots",
+			Args:  args(1, 1),
+			RunE: run(func(c *cobra.Command, a []string) error {
+				x, err := env.repo(readOnly)
+				if err != nil {
+					return err
+				}
+				arg := a[0]
+				if _, herr := hex.DecodeString(arg); herr != nil || len(arg) != 64 {
+					arg = env.abs(arg)
+				}
+				res, err := x.Where(arg)
+				if err != nil {
+					return err
+				}
+				if env.JSON {
+					env.emit(res)
+					return nil
+				}
+				if len(res.Places) == 0 {
+					return kerr.New(kerr.PathNotFound, "no snapshot holds content %s", res.SHA256)
+				}
+				fmt.Fprintf(env.Stdout, "content %s\n", res.SHA256)
+				tw := table(env)
+				for _, p := range res.Places {
+					latest := ""
+					if p.Latest {
+						latest = "(in the latest snapshot)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Host, p.Path, span(p.Snapshots), latest)
+				}
+				tw.Flush()
+				return nil
+			}),
+		},
+		{
+			Use:   "duplicates [DIR]",
+			Short: "Groups of identical files in the latest snapshot",
+			Args:  args(0, 1),
+			RunE: run(func(c *cobra.Command, a []string) error {
+				dir := "/"
+				if len(a) == 1 {
+					dir = env.abs(a[0])
+				}
+				x, err := env.repo(readOnly)
+				if err != nil {
+					return err
+				}
+				groups, err := x.Duplicates(dir)
+				if err != nil {
+					return err
+				}
+				var wasted int64
+				for _, g := range groups {
+					wasted += g.Wasted
+				}
+				if env.JSON {
+					type groupJSON struct {
+						SHA256 string `json:"sha256"`
+						usecase.DuplicateGroup
+					}
+					out := make([]groupJSON, len(groups))
+					for i, g := range groups {
+						out[i] = groupJSON{hex.EncodeToString(g.SHA256), g}
+					}
+					env.emit(map[string]any{"groups": out, "wasted": wasted})
+					return nil
+				}
+				for _, g := range groups {
+					fmt.Fprintf(env.Stdout, "%d copies of %s (%s wasted):\n", len(g.Paths), humanBytes(g.Size), humanBytes(g.Wasted))
+					for _, p := range g.Paths {
+						fmt.Fprintf(env.Stdout, "  %s\n", p)
+					}
+				}
+				fmt.Fprintf(env.Stdout, "%d groups, %s wasted in the source (the backup stores each content once)\n", len(groups), humanBytes(wasted))
+				return nil
+			}),
+		},
+		{
+			Use:   "diff SNAPSHOT1 SNAPSHOT2",
+			Short: "What changed between two snapshots",
+			Args:  args(2, 2),
+			RunE: run(func(c *cobra.Command, a []string) error {
+				x, err := env.repo(readOnly)
+				if err != nil {
+					return err
+				}
+				changes, err := x.Diff(a[0], a[1])
+				if err != nil {
+					return err
+				}
+				if env.JSON {
+					env.emit(changes)
+					return nil
+				}
+				counts := map[string]int{}
+				tw := table(env)
+				for _, ch := range changes {
+					counts[ch.Kind]++
+					from := ""
+					if ch.From != "" {
+						from = "(from " + ch.From + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", ch.Kind, ch.Path, from)
+				}
+				tw.Flush()
+				var kinds []string
+				for k := range counts {
+					kinds = append(kinds, k)
+				}
+				sort.Strings(kinds)
+				var parts []string
+				for _, k := range kinds {
+					parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+				}
+				if len(parts) == 0 {
+					parts = []string{"no differences"}
+				}
+				fmt.Fprintln(env.Stdout, strings.Join(parts, ", "))
+				return nil
+			}),
+		},
+		{
+			Use:   "du SNAPSHOT",
+			Short: "What a snapshot holds alone and what it shares",
+			Args:  args(1, 1),
+			RunE: run(func(c *cobra.Command, a []string) error {
+				x, err := env.repo(readOnly)
+				if err != nil {
+					return err
+				}
+				u, err := x.Du(a[0])
+				if err != nil {
+					return err
+				}
+				if env.JSON {
+					env.emit(u)
+					return nil
+				}
+				fmt.Fprintf(env.Stdout, "snapshot %s: %d files, %s\n  only here: %s (what deleting it frees)\n  shared with other snapshots: %s\n",
+					u.Snapshot, u.Files, humanBytes(u.Bytes), humanBytes(u.Unique), humanBytes(u.Shared))
+				return nil
+			}),
+		},
+		policyCommand(env),
+		pinCommand(env, "pin", "Keep a snapshot whatever the policy says", true),
+		pinCommand(env, "unpin", "Let the policy decide about a snapshot again", false),
+		{
+			Use:   "repair [SNAPSHOT]",
+			Short: "Mend damaged files from intact copies or the source",
+			Args:  args(0, 1),
+			RunE: run(func(c *cobra.Command, a []string) error {
+				x, err := env.repo(readWrite)
+				if err != nil {
+					return err
+				}
+				q := usecase.VerifyRequest{}
+				if len(a) == 1 {
+					q.Snapshot = a[0]
+				}
+				res, rerr := x.Repair(env.ctx, q)
+				if res == nil {
+					return rerr
+				}
+				if env.JSON {
+					env.printResult(res, nil)
+					if rerr != nil {
+						return quietError{rerr}
+					}
+					return nil
+				}
+				for _, d := range res.Repaired {
+					fmt.Fprintf(env.Stdout, "repaired %s %s (%s)\n", d.Snapshot, d.Path, d.Problem)
+				}
+				for _, d := range res.Unrepaired {
+					fmt.Fprintf(env.Stdout, "NOT REPAIRED %s %s: %s\n", d.Snapshot, d.Path, d.Problem)
+				}
+				fmt.Fprintf(env.Stdout, "%d repaired, %d not repaired\n", len(res.Repaired), len(res.Unrepaired))
+				return rerr
+			}),
+		},
+	}
+	for _, c := range cmds {
+		c.PreRunE = needRepo
+	}
+	return cmds
+}
+
+func logCommand(env *Env) *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "log",
+		Short: "Show the audit log (who did what to the drive)",
+		Args:  args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			x, err := env.repo(readOnly)
+			if err != nil {
+				return err
+			}
+			entries, err := x.Log(limit)
+			if err != nil {
+				return err
+			}
+			if env.JSON {
+				env.emit(entries)
+				return nil
+			}
+			tw := table(env)
+			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tHOST\tSNAPSHOT\tPATH\tDETAIL")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.Time), owner(e.User, uint32(e.UID)), e.Action, e.Host, e.Snapshot, e.Path, e.Detail)
+			}
+			tw.Flush()
+			return nil
+		}),
+	}
+	c.Flags().IntVar(&limit, "limit", 100, "the newest `N` entries")
+	return c
+}
+
+func policyCommand(env *Env) *cobra.Command {
+	var p usecase.Policy
+	var tm bool
+	c := &cobra.Command{
+		Use:   "policy",
+		Short: "Show or set the retention policy",
+		Long: `Show the retention policy stored on the drive, or set it: --time-machine
+(hourly for a day, daily for a month, weekly before that), or counts of
+snapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,
+--yearly).`,
+		Args: args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			set := false // a policy flag given: --repo and --host do not count
+			c.LocalFlags().VisitAll(func(f *pflag.Flag) { set = set || f.Changed })
+			x, err := env.repo(map[bool]access{true: readWrite, false: readOnly}[set])
+			if err != nil {
+				return err
+			}
+			if set {
+				if tm {
+					p = usecase.Policy{}
+				}
+				if err := x.SetPolicy(p, usecase.CurrentActor()); err != nil {
+					return err
+				}
+			}
+			if p, err = x.Policy(); err != nil {
+				return err
+			}
+			if env.JSON {
+				env.emit(map[string]any{"policy": p, "time_machine": p.TimeMachine(), "description": p.String()})
+				return nil
+			}
+			fmt.Fprintln(env.Stdout, p.String())
+			return nil
+		}),
+	}
+	f := c.Flags()
+	f.IntVar(&p.KeepLast, "keep-last", 0, "keep the newest `N` snapshots")
+	f.IntVar(&p.Hourly, "hourly", 0, "keep the last snapshot of each of the last `N` hours")
+	f.IntVar(&p.Daily, "daily", 0, "… of each of the last `N` days")
+	f.IntVar(&p.Weekly, "weekly", 0, "… of each of the last `N` weeks")
+	f.IntVar(&p.Monthly, "monthly", 0, "… of each of the last `N` months")
+	f.IntVar(&p.Yearly, "yearly", 0, "… of each of the last `N` years")
+	f.BoolVar(&tm, "time-machine", false, "hourly for a day, daily for a month, weekly before that")
+	return c
+}
+
+func pinCommand(env *Env, name, short string, pinned bool) *cobra.Command {
+	return &cobra.Command{
+		Use:   name + " SNAPSHOT",
+		Short: short,
+		Args:  args(1, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			x, err := env.repo(readWrite)
+			if err != nil {
+				return err
+			}
+			s, err := x.Pin(a[0], pinned, usecase.CurrentActor())
+			if err != nil {
+				return err
+			}
+			if env.JSON {
+				env.emit(map[string]any{"event": "result", "snapshot": s, "pinned": pinned})
+				return nil
+			}
+			fmt.Fprintf(env.Stdout, "%sned %s\n", name, s)
+			return nil
+		}),
+	}
+}
+
+// readLines reads a list file ("-" is standard input), skipping blank lines.
+func readLines(env *Env, name string) ([]string, error) {
+	var r io.Reader = env.Stdin
+	if name != "-" {
+		f, err := os.Open(env.abs(name))
+		if err != nil {
+			return nil, kerr.Wrap(kerr.InvalidArgs, err, "read %s", name)
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimRight(sc.Text(), "\r"); strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/grammar"
+)
+
+// status is progress as both modes know it: the engine's callbacks on a
+// drive, the Job's properties through the service.
+type status struct {
+	Event      string  `json:"event"`
+	Phase      string  `json:"phase"`
+	Items      int64   `json:"items"` // files and folders handled so far
+	TotalItems int64   `json:"total_items,omitempty"`
+	Bytes      int64   `json:"bytes"`
+	TotalBytes int64   `json:"total_bytes,omitempty"`
+	Rate       float64 `json:"rate"` // bytes a second
+	// Fraction is 0..1, -1 when unknown.
+	Fraction float64       `json:"fraction"`
+	Left     time.Duration `json:"-"`
+}
+
+// progressBar draws one status line on a terminal, or JSON progress events
+// with --json; otherwise it stays quiet.
+type progressBar struct {
+	env   *Env
+	mu    sync.Mutex
+	shown bool
+}
+
+func newProgressBar(env *Env) *progressBar { return &progressBar{env: env} }
+
+// engine takes the engine's progress (on a drive).
+func (b *progressBar) engine(p usecase.Progress) {
+	s := status{Phase: p.Phase, Items: p.Files, TotalItems: p.TotalFiles, Bytes: p.Bytes, TotalBytes: p.TotalBytes, Fraction: -1}
+	if secs := p.Elapsed.Seconds(); secs > 0 {
+		s.Rate = float64(p.Bytes) / secs
+		if p.TotalFiles > 0 {
+			s.Fraction = min(float64(p.Files)/float64(p.TotalFiles), 0.99)
+			if s.Fraction > 0.01 {
+				s.Left = time.Duration(secs/s.Fraction-secs) * time.Second
+			}
+		}
+	}
+	b.show(s)
+}
+
+// job takes a Job's properties (through the service).
+func (b *progressBar) job(j client.Job) {
+	if j.Finished {
+		return
+	}
+	s := status{Phase: j.Phase, Items: int64(j.FilesDone), TotalItems: int64(j.FilesTotal), Bytes: int64(j.BytesDone),
+		TotalBytes: int64(j.BytesTotal), Rate: float64(j.Rate), Fraction: j.Progress}
+	if j.ExpectedEnd > 0 {
+		s.Left = time.Until(client.Time(j.ExpectedEnd))
+	}
+	b.show(s)
+}
+
+func (b *progressBar) show(s status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.env.JSON {
+		s.Event = "progress"
+		b.env.emit(s)
+		return
+	}
+	if !b.env.Terminal {
+		return
+	}
+	line := fmt.Sprintf("%s, %s, %s/s", grammar.Count(s.Items, "file or folder", "files and folders"),
+		humanBytes(s.Bytes), humanBytes(int64(s.Rate)))
+	if s.Fraction >= 0 {
+		const width = 24
+		fill := int(s.Fraction * width)
+		eta := "?"
+		if s.Left > 0 {
+			eta = s.Left.Round(time.Second).String()
+		}
+		line = fmt.Sprintf("[%s%s] %3.0f%% %s, %s left", strings.Repeat("#", fill), strings.Repeat("-", width-fill), s.Fraction*100, line, eta)
+	}
+	fmt.Fprintf(b.env.Stderr, "\r\x1b[K%s", line)
+	b.shown = true
+}
+
+func (b *progressBar) warn(w usecase.Warning) {
+	if b.env.JSON {
+		b.mu.Lock()
+		b.env.emit(map[string]any{"event": "warning", "path": w.Path, "message": w.Message})
+		b.mu.Unlock()
+		return
+	}
+	b.println(fmt.Sprintf("warning: %s: %s", w.Path, w.Message))
+}
+
+func (b *progressBar) println(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shown {
+		fmt.Fprint(b.env.Stderr, "\r\x1b[K")
+		b.shown = false
+	}
+	fmt.Fprintln(b.env.Stderr, s)
+}
+
+func (b *progressBar) done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shown {
+		fmt.Fprint(b.env.Stderr, "\r\x1b[K")
+		b.shown = false
+	}
+}
+
+// humanBytes is a size for people: 512 B, 1.5 KiB, 20 GiB.
+func humanBytes(n int64) string { return grammar.HumanSize(n) }

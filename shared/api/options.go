@@ -109,12 +109,14 @@ type AppDataOptions struct {
 }
 
 // ToOptions is ToDict without the keys at their zero value: what a caller
-// sends.
+// sends. An optional (pointer) field is sent whenever it is set, even to
+// its zero value: FlatpakRestoreOptions.Data false means "no data",
+// which is not the default.
 func ToOptions(v any) Dict {
 	m := ToDict(v)
-	for k, x := range m {
-		if reflect.ValueOf(x.Value()).IsZero() {
-			delete(m, k)
+	for _, f := range fields(reflect.Indirect(reflect.ValueOf(v)).Type()) {
+		if x, ok := m[f.key]; ok && f.typ.Kind() != reflect.Pointer && reflect.ValueOf(x.Value()).IsZero() {
+			delete(m, f.key)
 		}
 	}
 	return m

@@ -18,6 +18,9 @@ func TestErrorsRoundTrip(t *testing.T) {
 		{"named", kerr.New(kerr.Busy, "a backup of profile home is already running"), "io.github.keepsake.Keepsake1.Error.Busy", kerr.Busy},
 		{"invalid args is the standard name", kerr.New(kerr.InvalidArgs, "bad path"), "org.freedesktop.DBus.Error.InvalidArgs", kerr.InvalidArgs},
 		{"unnamed is Failed", errString("disk on fire"), "io.github.keepsake.Keepsake1.Error.Failed", kerr.Failed},
+		// The service never sends it; were it asked to, the bus's own name
+		// says the same and reads back the same.
+		{"service not running is the bus's name", kerr.New(kerr.ServiceNotRunning, "nobody there"), "org.freedesktop.DBus.Error.ServiceUnknown", kerr.ServiceNotRunning},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			de := ToDBus(tc.err)
@@ -32,6 +35,11 @@ func TestErrorsRoundTrip(t *testing.T) {
 	}
 	if gone := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownObject", Body: []any{"no object"}}); kerr.NameOf(gone) != kerr.NotFound {
 		t.Fatalf("an unknown object: %v, want NotFound", gone)
+	}
+	for _, name := range []string{"ServiceUnknown", "NameHasNoOwner", "NoReply", "Disconnected", "NoServer"} {
+		if err := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error." + name, Body: []any{"x"}}); kerr.NameOf(err) != kerr.ServiceNotRunning {
+			t.Errorf("the bus's %s: %v (%s), want ServiceNotRunning", name, err, kerr.NameOf(err))
+		}
 	}
 	foreign := FromDBus(dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied", Body: []any{"denied"}})
 	if kerr.NameOf(foreign) != kerr.Failed || !strings.Contains(foreign.Error(), "AccessDenied") {

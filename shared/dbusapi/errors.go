@@ -10,10 +10,31 @@ import (
 // InvalidArgsError is the standard D-Bus error for malformed arguments.
 const InvalidArgsError = "org.freedesktop.DBus.Error.InvalidArgs"
 
+// ServiceUnknownError is the bus's own error for a call to a name nobody
+// owns and nothing can start.
+const ServiceUnknownError = "org.freedesktop.DBus.Error.ServiceUnknown"
+
+// noService are the errors the bus (or the local end of the connection)
+// gives when nothing answers for the service: not running and not
+// activatable, gone during the call (NoReply: the recipient disconnected
+// without replying), or no bus to talk to.
+var noService = map[string]bool{
+	ServiceUnknownError:                         true,
+	"org.freedesktop.DBus.Error.NameHasNoOwner": true,
+	"org.freedesktop.DBus.Error.NoReply":        true,
+	"org.freedesktop.DBus.Error.Disconnected":   true,
+	"org.freedesktop.DBus.Error.NoServer":       true,
+}
+
 // ToDBus turns an error into the D-Bus error a caller sees: a named
 // Keepsake error keeps its name (InvalidArgs becomes the standard
 // org.freedesktop.DBus.Error.InvalidArgs), anything else is Failed. The
 // message is the error's text, which names what went wrong.
+//
+// The service never sends ServiceNotRunning (a service that answers is
+// running; only the client makes that name): should one reach ToDBus it
+// becomes the bus's own ServiceUnknown, which FromDBus reads back as
+// ServiceNotRunning, so the mapping holds both ways.
 func ToDBus(err error) *dbus.Error {
 	if err == nil {
 		return nil
@@ -23,15 +44,20 @@ func ToDBus(err error) *dbus.Error {
 		return de
 	}
 	name := kerr.NameOf(err).DBusName()
-	if kerr.NameOf(err) == kerr.InvalidArgs {
+	switch kerr.NameOf(err) {
+	case kerr.InvalidArgs:
 		name = InvalidArgsError
+	case kerr.ServiceNotRunning:
+		name = ServiceUnknownError
 	}
 	return &dbus.Error{Name: name, Body: []any{err.Error()}}
 }
 
 // FromDBus turns a D-Bus error back into a named error, so a client can
 // test kerr.Is(err, kerr.Busy). Errors outside Keepsake's namespace keep
-// their D-Bus name in the message and are Failed (InvalidArgs is mapped).
+// their D-Bus name in the message and are Failed, except InvalidArgs, the
+// bus's errors for an object that is not there (NotFound) and its errors
+// for a service nobody runs (ServiceNotRunning).
 func FromDBus(err error) error {
 	if err == nil {
 		return nil
@@ -50,6 +76,9 @@ func FromDBus(err error) error {
 		if s, ok := de.Body[0].(string); ok {
 			msg = s
 		}
+	}
+	if noService[de.Name] {
+		return &kerr.Error{Name: kerr.ServiceNotRunning, Message: msg}
 	}
 	switch de.Name {
 	case InvalidArgsError:

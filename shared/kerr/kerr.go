@@ -31,6 +31,11 @@ const (
 	InvalidConfig         Name = "InvalidConfig"
 	NotAuthorized         Name = "NotAuthorized"
 	NotFound              Name = "NotFound"
+	// ServiceNotRunning: nothing answers for keepsaked on the system bus
+	// (not started, crashed, gone during a call or while a job was
+	// followed), or the system bus itself cannot be reached. Only the
+	// client produces it; the service never sends it.
+	ServiceNotRunning Name = "ServiceNotRunning"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

@@ -17,7 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/flatpak"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -51,10 +51,10 @@ type flatpakRow struct {
 	Data             bool   `json:"data"`
 }
 
-func rowFromDict(d client.Dict) flatpakRow {
-	return flatpakRow{Installation: d.String("installation"), Ref: d.String("ref"), Kind: d.String("kind"), ID: d.String("id"),
-		Branch: d.String("branch"), Origin: d.String("origin"), Version: d.String("version"), Commit: d.String("commit"),
-		InstalledSize: d.Int("installed-size"), State: d.String("state"), InstalledVersion: d.String("installed-version"), Data: d.Bool("data")}
+func rowFromRef(d api.FlatpakRef) flatpakRow {
+	return flatpakRow{Installation: d.Installation, Ref: d.Ref, Kind: d.Kind, ID: d.ID,
+		Branch: d.Branch, Origin: d.Origin, Version: d.Version, Commit: d.Commit,
+		InstalledSize: int64(d.InstalledSize), State: d.State, InstalledVersion: d.InstalledVersion, Data: d.Data}
 }
 
 // printFlatpaks prints rows as a table, or one JSON object a line.
@@ -171,17 +171,14 @@ func svcFlatpaks(env *Env, args []string) error {
 		if len(pos) == 1 {
 			snapshot = pos[0]
 		}
-		o := s.opts()
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.Flatpaks(name, snapshot, o)
+		o := api.ListOptions{Auth: s.opts(), Scope: api.Scope{AllUsers: *all}}
+		ds, err := s.c.Flatpaks(s.ctx, name, snapshot, o)
 		if err != nil {
 			return err
 		}
 		rows := make([]flatpakRow, 0, len(ds))
 		for _, d := range ds {
-			rows = append(rows, rowFromDict(d))
+			rows = append(rows, rowFromRef(d))
 		}
 		return printFlatpaks(env, rows)
 	})
@@ -196,23 +193,18 @@ func svcFlatpakRestore(env *Env, args []string) error {
 	noData := fs.Bool("no-data", false, "")
 	overwrite := fs.Bool("overwrite", false, "")
 	return withProfile(env, fs, args, 1, -1, flatpakRestoreUsage, func(s *svc, name string, pos []string) error {
-		o := s.opts()
+		o := api.FlatpakRestoreOptions{Auth: s.opts(), Offline: *offline, Overwrite: *overwrite}
 		if *inst != "" {
 			if err := checkInstallation(*inst); err != nil {
 				return err
 			}
-			o["installation"] = *inst
-		}
-		if *offline {
-			o["offline"] = true
+			o.Installation = *inst
 		}
 		if *noData {
-			o["data"] = false
+			data := false
+			o.Data = &data
 		}
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		job, err := s.c.RestoreFlatpaks(name, pos[0], pos[1:], o)
+		job, err := s.c.RestoreFlatpaks(s.ctx, name, pos[0], pos[1:], o)
 		if err != nil {
 			return err
 		}
@@ -231,18 +223,15 @@ func svcAppDataRestore(env *Env, args []string) error {
 	fs := flags("app-data-restore")
 	overwrite := fs.Bool("overwrite", false, "")
 	return withProfile(env, fs, args, 2, 2, appDataRestoreUsage, func(s *svc, name string, pos []string) error {
-		o := s.opts()
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.RestoreAppData(name, pos[0], pos[1], o) })
+		o := api.AppDataOptions{Auth: s.opts(), Overwrite: *overwrite}
+		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.RestoreAppData(s.ctx, name, pos[0], pos[1], o) })
 	})
 }
 
 // svcFlatpakOfflineSize says what turning flatpak-offline on would cost.
 func svcFlatpakOfflineSize(env *Env, args []string) error {
 	return withProfile(env, flags("flatpak-offline-size"), args, 0, 0, "flatpak-offline-size takes no arguments", func(s *svc, name string, _ []string) error {
-		n, err := s.c.FlatpakOfflineSize(name, s.opts())
+		n, err := s.c.FlatpakOfflineSize(s.ctx, name, s.opts())
 		if err != nil {
 			return err
 		}

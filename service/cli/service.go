@@ -14,6 +14,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -56,6 +57,7 @@ func init() {
 type svc struct {
 	env *Env
 	c   *client.Client
+	ctx context.Context
 }
 
 // flags is a command's flag set; parse reports its mistakes as usage errors.
@@ -75,7 +77,7 @@ func withService(env *Env, fs *flag.FlagSet, args []string, min, max int, usage 
 	if err != nil {
 		return err
 	}
-	return fn(&svc{env: env, c: c}, pos)
+	return fn(&svc{env: env, c: c, ctx: context.Background()}, pos)
 }
 
 // withProfile is withService for a command about one profile: fn gets its
@@ -92,12 +94,8 @@ func withProfile(env *Env, fs *flag.FlagSet, args []string, min, max int, usage 
 
 // opts are the options every call carries: scripts never want a password
 // prompt they cannot answer.
-func (s *svc) opts() client.Options {
-	o := client.Options{}
-	if !s.env.Terminal {
-		o["auth.no_user_interaction"] = true
-	}
-	return o
+func (s *svc) opts() api.Auth {
+	return api.Auth{NoUserInteraction: !s.env.Terminal}
 }
 
 // profile is --profile, or the only profile there is.
@@ -105,7 +103,7 @@ func (s *svc) profile() (string, error) {
 	if s.env.Profile != "" {
 		return s.env.Profile, nil
 	}
-	ps, err := s.c.Profiles()
+	ps, err := s.c.Profiles(s.ctx)
 	if err != nil {
 		return "", err
 	}
@@ -131,13 +129,13 @@ func ts(us int64) string {
 
 func svcStatus(env *Env, args []string) error {
 	return withService(env, flags("status"), args, 0, 0, "status takes no arguments", func(s *svc, _ []string) error {
-		st, err := s.c.Status(s.opts())
+		st, err := s.c.Status(s.ctx, s.opts())
 		if err != nil {
 			return err
 		}
 		if env.JSON {
 			for _, d := range st {
-				env.emit(d.Plain())
+				env.emit(plain(d))
 			}
 			return nil
 		}
@@ -146,13 +144,13 @@ func svcStatus(env *Env, args []string) error {
 		}
 		for _, d := range st {
 			free := "unknown"
-			if f := d.Int("target-free"); f >= 0 {
+			if f := d.TargetFree; f >= 0 {
 				free = humanBytes(f)
 			}
 			fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
-				d.String("name"), d.String("state"), ts(d.Int("last-success")), d.String("result"),
-				ts(d.Int("next-due")), d.String("drive"), d.Bool("drive-present"), free)
-			if m := d.String("message"); m != "" && d.String("result") != "ok" {
+				d.Name, d.State, ts(api.Micros(d.LastSuccess)), d.Result,
+				ts(api.Micros(d.NextDue)), d.Drive, d.DrivePresent, free)
+			if m := d.Message; m != "" && d.Result != "ok" {
 				fmt.Fprintf(env.Stdout, "  %s\n", m)
 			}
 		}
@@ -162,7 +160,7 @@ func svcStatus(env *Env, args []string) error {
 
 func svcProfiles(env *Env, args []string) error {
 	return withService(env, flags("profiles"), args, 0, 0, "profiles takes no arguments", func(s *svc, _ []string) error {
-		ps, err := s.c.Profiles()
+		ps, err := s.c.Profiles(s.ctx)
 		if err != nil {
 			return err
 		}
@@ -189,21 +187,22 @@ func svcCreateProfile(env *Env, args []string) error {
 	var excl stringList
 	fs.Var(&excl, "exclude", "")
 	return withService(env, fs, args, 1, -1, "create-profile NAME [--drive UUID] SOURCE...", func(s *svc, pos []string) error {
-		set := client.Options{}
+		var set api.Settings
 		srcs, err := absPaths(pos[1:])
 		if err != nil {
 			return err
 		}
 		if len(srcs) > 0 {
-			set["sources"] = srcs
+			set.Sources = pathList(srcs)
 		}
 		if len(excl) > 0 {
-			set["excludes"] = []string(excl)
+			l := []string(excl)
+			set.Excludes = &l
 		}
 		if *drive != "" {
-			set["drive"] = *drive
+			set.Drive = drive
 		}
-		path, err := s.c.CreateProfile(pos[0], set, s.opts())
+		path, err := s.c.CreateProfile(s.ctx, pos[0], set, s.opts())
 		if err != nil {
 			return err
 		}
@@ -214,6 +213,24 @@ func svcCreateProfile(env *Env, args []string) error {
 		}
 		return nil
 	})
+}
+
+// pathList is a settings value of paths.
+func pathList(ps []string) *[]api.Path {
+	l := make([]api.Path, len(ps))
+	for i, p := range ps {
+		l[i] = api.Path(p)
+	}
+	return &l
+}
+
+// plain is a result as its a{sv} dictionary has it, for --json.
+func plain(v any) map[string]any {
+	m := map[string]any{}
+	for k, x := range api.ToDict(v) {
+		m[k] = x.Value()
+	}
+	return m
 }
 
 // absPaths makes the paths of a command line absolute: the service does
@@ -232,7 +249,7 @@ func absPaths(ps []string) ([]string, error) {
 
 func svcConfigure(env *Env, args []string) error {
 	return withProfile(env, flags("configure"), args, 1, -1, "configure KEY=VALUE...", func(s *svc, name string, pos []string) error {
-		set := client.Options{}
+		var set api.Settings
 		for _, kv := range pos {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
@@ -244,7 +261,11 @@ func svcConfigure(env *Env, args []string) error {
 				if v != "" {
 					l = strings.Split(v, ":")
 				}
-				set[k] = l
+				if k == "sources" {
+					set.Sources = pathList(l)
+				} else {
+					set.Excludes = &l
+				}
 			case "interval", "quiet":
 				n, err := strconv.ParseUint(v, 10, 64)
 				if strings.EqualFold(v, "off") {
@@ -257,21 +278,45 @@ func svcConfigure(env *Env, args []string) error {
 					}
 					n = uint64(d / time.Second)
 				}
-				set[k] = n
+				if k == "interval" {
+					set.Interval = &n
+				} else {
+					set.Quiet = &n
+				}
 			case "on-change", "on-plug", "skip-on-battery", "flatpak", "flatpak-offline":
+				var b bool
 				switch strings.ToLower(v) {
 				case "yes", "true", "on", "1":
-					set[k] = true
+					b = true
 				case "no", "false", "off", "0":
-					set[k] = false
+					b = false
 				default:
 					return usagef("configure: %s wants yes or no", k)
 				}
+				switch k {
+				case "on-change":
+					set.OnChange = &b
+				case "on-plug":
+					set.OnPlug = &b
+				case "skip-on-battery":
+					set.SkipOnBattery = &b
+				case "flatpak":
+					set.Flatpak = &b
+				case "flatpak-offline":
+					set.FlatpakOffline = &b
+				}
+			case "drive":
+				set.Drive = &v
+			case "retention":
+				set.Retention = &v
+			case "min-free":
+				set.MinFree = &v
 			default:
-				set[k] = v
+				// What the service says too: api.Settings has no other key.
+				return kerr.New(kerr.InvalidArgs, "unknown setting %q (known: sources, excludes, drive, interval, on-change, quiet, on-plug, skip-on-battery, retention, min-free, flatpak, flatpak-offline)", k)
 			}
 		}
-		if err := s.c.Configure(name, set, s.opts()); err != nil {
+		if err := s.c.Configure(s.ctx, name, set, s.opts()); err != nil {
 			return err
 		}
 		if !env.JSON {
@@ -290,9 +335,9 @@ func svcSource(env *Env, args []string, add bool) error {
 			return err
 		}
 		if add {
-			return s.c.AddSource(name, dir, s.opts())
+			return s.c.AddSource(s.ctx, name, dir, s.opts())
 		}
-		return s.c.RemoveSource(name, dir, s.opts())
+		return s.c.RemoveSource(s.ctx, name, dir, s.opts())
 	})
 }
 
@@ -301,13 +346,13 @@ func svcRemoveSource(env *Env, args []string) error { return svcSource(env, args
 
 func svcDeleteProfile(env *Env, args []string) error {
 	return withProfile(env, flags("delete-profile"), args, 0, 0, "delete-profile takes no arguments (use --profile NAME)", func(s *svc, name string, _ []string) error {
-		return s.c.DeleteProfile(name, s.opts())
+		return s.c.DeleteProfile(s.ctx, name, s.opts())
 	})
 }
 
 func svcDrives(env *Env, args []string) error {
 	return withService(env, flags("drives"), args, 0, 0, "drives takes no arguments", func(s *svc, _ []string) error {
-		ds, err := s.c.Drives()
+		ds, err := s.c.Drives(s.ctx)
 		if err != nil {
 			return err
 		}
@@ -338,13 +383,13 @@ func svcDrives(env *Env, args []string) error {
 // be enrolled before any profile exists.
 func svcEnroll(env *Env, args []string) error {
 	return withService(env, flags("enroll"), args, 1, 1, "enroll UUID", func(s *svc, pos []string) error {
-		o := s.opts()
+		o := client.EnrollOptions{Auth: s.opts()}
 		if env.Profile != "" {
-			o["profile"] = client.ProfilePath(env.Profile)
-		} else if ps, err := s.c.Profiles(); err == nil && len(ps) == 1 {
-			o["profile"] = ps[0].Path
+			o.Profile = env.Profile
+		} else if ps, err := s.c.Profiles(s.ctx); err == nil && len(ps) == 1 {
+			o.Profile = ps[0].Name
 		}
-		if err := s.c.Enroll(pos[0], o); err != nil {
+		if err := s.c.Enroll(s.ctx, pos[0], o); err != nil {
 			return err
 		}
 		if !env.JSON {
@@ -356,7 +401,7 @@ func svcEnroll(env *Env, args []string) error {
 
 func svcUnmount(env *Env, args []string) error {
 	return withService(env, flags("unmount"), args, 1, 1, "unmount UUID", func(s *svc, pos []string) error {
-		return s.c.Unmount(pos[0], s.opts())
+		return s.c.Unmount(s.ctx, pos[0], s.opts())
 	})
 }
 
@@ -367,7 +412,7 @@ func (s *svc) follow(job dbus.ObjectPath) (client.Job, error) {
 	defer stop()
 	go func() {
 		<-ctx.Done()
-		s.c.Cancel(job, s.opts())
+		s.c.Cancel(context.Background(), job, s.opts())
 	}()
 	j, err := s.c.Wait(context.Background(), job, func(j client.Job) {
 		if j.Finished {
@@ -410,25 +455,22 @@ func svcBackupNow(env *Env, args []string) error {
 	full := fs.Bool("full", false, "")
 	noWait := fs.Bool("no-wait", false, "")
 	return withProfile(env, fs, args, 0, 0, "backup-now [--full] [--no-wait]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *full {
-			o["full"] = true
-		}
+		o := api.BackupOptions{Auth: s.opts(), Full: *full}
 		if *noWait {
-			job, err := s.c.BackupNow(name, o)
+			job, err := s.c.BackupNow(s.ctx, name, o)
 			if err == nil {
 				fmt.Fprintln(env.Stdout, job)
 			}
 			return err
 		}
-		return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(name, o) })
+		return s.startAndFollow("snapshot", func() (dbus.ObjectPath, error) { return s.c.BackupNow(s.ctx, name, o) })
 	})
 }
 
-func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
+func printDicts[T any](env *Env, ds []T, line func(T) string) {
 	for _, d := range ds {
 		if env.JSON {
-			env.emit(d.Plain())
+			env.emit(plain(d))
 		} else {
 			fmt.Fprintln(env.Stdout, line(d))
 		}
@@ -437,19 +479,19 @@ func printDicts(env *Env, ds []client.Dict, line func(client.Dict) string) {
 
 func svcSnapshots(env *Env, args []string) error {
 	return withProfile(env, flags("snapshots"), args, 0, 0, "snapshots takes no arguments", func(s *svc, name string, _ []string) error {
-		ds, err := s.c.Snapshots(name, s.opts())
+		ds, err := s.c.Snapshots(s.ctx, name, api.ListOptions{Auth: s.opts()})
 		if err != nil {
 			return err
 		}
-		printDicts(env, ds, func(d client.Dict) string {
-			return fmt.Sprintf("%s  %s  %d files  %s", d.String("name"), ts(d.Int("time")), d.Int("files"), humanBytes(d.Int("bytes")))
+		printDicts(env, ds, func(d api.Snapshot) string {
+			return fmt.Sprintf("%s  %s  %d files  %s", d.Name, ts(api.Micros(d.Time)), int64(d.Files), humanBytes(int64(d.Bytes)))
 		})
 		return nil
 	})
 }
 
-func entryLine(d client.Dict) string {
-	return fmt.Sprintf("%-7s %10s  %s  %s", d.String("type"), humanBytes(d.Int("size")), ts(d.Int("mtime")), d.String("path"))
+func entryLine(d api.Entry) string {
+	return fmt.Sprintf("%-7s %10s  %s  %s", d.Type, humanBytes(int64(d.Size)), ts(api.Micros(d.Mtime)), d.Path)
 }
 
 func svcLs(env *Env, args []string) error {
@@ -463,11 +505,8 @@ func svcLs(env *Env, args []string) error {
 				return err
 			}
 		}
-		o := s.opts()
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.List(name, pos[0], dir, o)
+		o := api.ListOptions{Auth: s.opts(), Scope: api.Scope{AllUsers: *all}}
+		ds, err := s.c.List(s.ctx, name, pos[0], dir, o)
 		if err != nil {
 			return err
 		}
@@ -484,13 +523,13 @@ func svcSearch(env *Env, args []string) error {
 	limit := fs.Int("limit", 0, "")
 	all := fs.Bool("all-users", false, "")
 	return withProfile(env, fs, args, 1, 1, "search PATTERN [--in DIR] [--since TIME] [--until TIME] [--limit N]", func(s *svc, name string, pos []string) error {
-		o := s.opts()
+		o := api.SearchOptions{Auth: s.opts(), Scope: api.Scope{AllUsers: *all}}
 		if *in != "" {
 			a, err := filepath.Abs(*in)
 			if err != nil {
 				return err
 			}
-			o["in"] = a
+			o.In = api.Path(a)
 		}
 		for k, v := range map[string]string{"since": *since, "until": *until} {
 			if v == "" {
@@ -500,21 +539,22 @@ func svcSearch(env *Env, args []string) error {
 			if err != nil {
 				return usagef("search --%s: %v", k, err)
 			}
-			o[k] = t.UnixMicro()
+			if k == "since" {
+				o.Since = t
+			} else {
+				o.Until = t
+			}
 		}
 		if *limit > 0 {
-			o["limit"] = uint32(*limit)
+			o.Limit = uint32(*limit)
 		}
-		if *all {
-			o["all-users"] = true
-		}
-		ds, err := s.c.Search(name, pos[0], o)
+		ds, err := s.c.Search(s.ctx, name, pos[0], o)
 		if err != nil {
 			return err
 		}
-		printDicts(env, ds, func(d client.Dict) string {
-			sn := d.Strings("snapshots")
-			return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d), len(sn), first(sn), last(sn))
+		printDicts(env, ds, func(d api.SearchHit) string {
+			sn := d.Snapshots
+			return fmt.Sprintf("%s  (%d snapshots, %s .. %s)", entryLine(d.Entry), len(sn), first(sn), last(sn))
 		})
 		return nil
 	})
@@ -540,14 +580,18 @@ func svcVersions(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		ds, err := s.c.Versions(name, p, s.opts())
+		ds, err := s.c.Versions(s.ctx, name, p, api.ListOptions{Auth: s.opts()})
 		if err != nil {
 			return err
 		}
-		printDicts(env, ds, func(d client.Dict) string {
-			sn := d.Strings("snapshots")
-			return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.String("sha256"), humanBytes(d.Int("size")), ts(d.Int("mtime")),
-				strings.Join(d.Strings("paths"), ", "), first(sn), last(sn))
+		printDicts(env, ds, func(d api.Version) string {
+			sn := d.Snapshots
+			paths := make([]string, len(d.Paths))
+			for i, p := range d.Paths {
+				paths[i] = string(p)
+			}
+			return fmt.Sprintf("%.12s  %10s  %s  %s  (%s .. %s)", d.SHA256, humanBytes(int64(d.Size)), ts(api.Micros(d.Mtime)),
+				strings.Join(paths, ", "), first(sn), last(sn))
 		})
 		return nil
 	})
@@ -561,20 +605,20 @@ func svcDeleted(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		o := s.opts()
+		o := api.DeletedOptions{Auth: s.opts()}
 		if *since != "" {
 			t, err := parseTime(*since, time.Now())
 			if err != nil {
 				return usagef("deleted --since: %v", err)
 			}
-			o["since"] = t.UnixMicro()
+			o.Since = t
 		}
-		ds, err := s.c.Deleted(name, dir, o)
+		ds, err := s.c.Deleted(s.ctx, name, dir, o)
 		if err != nil {
 			return err
 		}
-		printDicts(env, ds, func(d client.Dict) string {
-			return fmt.Sprintf("%s  (last in %s)", entryLine(d), d.String("last-snapshot"))
+		printDicts(env, ds, func(d api.DeletedFile) string {
+			return fmt.Sprintf("%s  (last in %s)", entryLine(d.Entry), d.LastSnapshot)
 		})
 		return nil
 	})
@@ -589,18 +633,15 @@ func svcRestore(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		o := s.opts()
+		o := api.RestoreOptions{Auth: s.opts(), Overwrite: *overwrite}
 		if *to != "" {
 			a, err := filepath.Abs(*to)
 			if err != nil {
 				return err
 			}
-			o["to"] = a
+			o.To = api.Path(a)
 		}
-		if *overwrite {
-			o["overwrite"] = true
-		}
-		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(name, pos[0], paths, o) })
+		return s.startAndFollow("restored", func() (dbus.ObjectPath, error) { return s.c.Restore(s.ctx, name, pos[0], paths, o) })
 	})
 }
 
@@ -609,14 +650,8 @@ func svcPrune(env *Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "")
 	free := fs.String("free", "", "")
 	return withProfile(env, fs, args, 0, 0, "prune [--dry-run] [--free SIZE|PERCENT]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *dry {
-			o["dry-run"] = true
-		}
-		if *free != "" {
-			o["free"] = *free
-		}
-		return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(name, o) })
+		o := api.PruneOptions{Auth: s.opts(), DryRun: *dry, Free: *free}
+		return s.startAndFollow("prune", func() (dbus.ObjectPath, error) { return s.c.Prune(s.ctx, name, o) })
 	})
 }
 
@@ -624,11 +659,8 @@ func svcVerify(env *Env, args []string) error {
 	fs := flags("verify")
 	sample := fs.Uint("sample", 0, "")
 	return withProfile(env, fs, args, 0, 0, "verify [--sample PERCENT]", func(s *svc, name string, _ []string) error {
-		o := s.opts()
-		if *sample > 0 {
-			o["sample"] = uint32(*sample)
-		}
-		return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(name, o) })
+		o := api.VerifyOptions{Auth: s.opts(), Sample: uint32(*sample)}
+		return s.startAndFollow("verify", func() (dbus.ObjectPath, error) { return s.c.Verify(s.ctx, name, o) })
 	})
 }
 
@@ -641,12 +673,12 @@ func svcCancel(env *Env, args []string) error {
 		if !job.IsValid() {
 			return usagef("cancel: %q is neither a job number nor an object path", pos[0])
 		}
-		return s.c.Cancel(job, s.opts())
+		return s.c.Cancel(s.ctx, job, s.opts())
 	})
 }
 
 func svcReload(env *Env, args []string) error {
 	return withService(env, flags("reload"), args, 0, 0, "reload takes no arguments", func(s *svc, _ []string) error {
-		return s.c.Reload(s.opts())
+		return s.c.Reload(s.ctx, s.opts())
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/app/pages/prefs"
 	"github.com/keepsake/keepsake/app/tray"
 	"github.com/keepsake/keepsake/app/window"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -138,7 +139,7 @@ func (a *App) backUpNow() {
 		return
 	}
 	go func() {
-		_, err := c.BackupNow(name, nil)
+		_, err := c.BackupNow(context.Background(), name, api.BackupOptions{})
 		coreglib.IdleAdd(func() {
 			if err != nil {
 				a.send("backup-failed", "Backup could not start", humanize.Error(err), gio.NotificationPriorityHigh)

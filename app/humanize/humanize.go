@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -36,26 +35,16 @@ var sentences = map[kerr.Name]string{
 	kerr.InvalidConfig:         "Keepsake's settings file has a mistake. An administrator must correct it.",
 	kerr.NotAuthorized:         "You are not allowed to do this. An administrator can.",
 	kerr.NotFound:              "It is no longer there: it may have been removed meanwhile.",
+	kerr.ServiceNotRunning:     serviceMissing,
 }
 
-// serviceMissing is NotFound when it is the service itself that is not
-// there: nothing answers on the bus.
+// serviceMissing is ServiceNotRunning: nothing answers for the service.
+// It says all there is to say, so no detail follows it.
 const serviceMissing = "The backup service is not running. Start it with “systemctl start keepsake”."
-
-// busGone are the bus's own errors for a service that is not running or
-// went away during the call.
-var busGone = []string{
-	"org.freedesktop.DBus.Error.ServiceUnknown",
-	"org.freedesktop.DBus.Error.NameHasNoOwner",
-	"org.freedesktop.DBus.Error.NoReply",
-	"org.freedesktop.DBus.Error.Disconnected",
-	"org.freedesktop.DBus.Error.NoServer",
-	"org.freedesktop.DBus.Error.FileNotFound",
-}
 
 // ErrNoService is the error of a call made while the app has no
 // connection to the service.
-var ErrNoService = kerr.New(kerr.NotFound, "")
+var ErrNoService = kerr.New(kerr.ServiceNotRunning, "no connection to the backup service")
 
 // Error turns any error from the service into a sentence for a person:
 // never a raw D-Bus error name. The service's message follows when it
@@ -64,31 +53,17 @@ func Error(err error) string {
 	if err == nil {
 		return ""
 	}
-	raw := err.Error()
-	for _, n := range busGone {
-		if strings.Contains(raw, n) {
-			return serviceMissing
-		}
-	}
-	var de dbus.Error
-	if errors.As(err, &de) {
-		for _, n := range busGone {
-			if de.Name == n {
-				return serviceMissing
-			}
-		}
-	}
+	// The client's errors are named already; a raw D-Bus error is named
+	// here the same way.
 	err = dbusapi.FromDBus(err)
 	name := kerr.NameOf(err)
+	if name == kerr.ServiceNotRunning {
+		return serviceMissing
+	}
 	detail := err.Error()
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		detail = ke.Message
-	}
-	if name == kerr.NotFound && (detail == "" || errors.Is(err, ErrNoService)) {
-		// The app's own "no connection" (ui.Call without a client), or
-		// client.Connect failing to reach the bus at all.
-		return serviceMissing
 	}
 	return ErrorText(string(name), detail)
 }
@@ -106,6 +81,9 @@ func ErrorText(name, message string) string {
 	s, ok := sentences[n]
 	if !ok {
 		s = sentences[kerr.Failed]
+	}
+	if n == kerr.ServiceNotRunning {
+		return s
 	}
 	message = strings.TrimSpace(message)
 	if message == "" || strings.Contains(message, "org.freedesktop.DBus.Error") || strings.Contains(message, kerr.DBusPrefix) {
@@ -148,11 +126,12 @@ func Size(b int64) string {
 
 // When says when something happened relative to now: "just now",
 // "5 minutes ago", "yesterday at 14:05", "12 March at 09:00"; a zero time
-// is "never".
+// is "never". t is shown in now's time zone (the service's times are UTC).
 func When(t, now time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
+	t = t.In(now.Location())
 	d := now.Sub(t)
 	switch {
 	case d < 0:
@@ -177,6 +156,7 @@ func Until(t, now time.Time) string {
 	if t.IsZero() {
 		return "not scheduled"
 	}
+	t = t.In(now.Location())
 	d := t.Sub(now)
 	switch {
 	case d <= 30*time.Second:
@@ -314,23 +294,32 @@ func State(p client.Profile) string {
 }
 
 // Folder shows a folder the way the Files app does: the home folder as ~.
+// It is for display only (see Display).
 func Folder(dir, home string) string {
 	home = strings.TrimSuffix(home, "/")
 	switch {
 	case home == "" || home == "/":
-		return dir
+		return Display(dir)
 	case dir == home:
 		return "~"
 	case strings.HasPrefix(dir, home+"/"):
-		return "~" + dir[len(home):]
+		return "~" + Display(dir[len(home):])
 	}
-	return dir
+	return Display(dir)
 }
+
+// Display is a file name or path as a label can show it. A Linux name is
+// bytes and the app keeps it so, for every call back to the service; GTK
+// shows UTF-8 only, so bytes that are not UTF-8 show as U+FFFD (as GLib's
+// g_filename_display_name does). Never pass the result back to the
+// service.
+func Display(name string) string { return strings.ToValidUTF8(name, "\uFFFD") }
 
 // Escape makes text safe to show where libadwaita reads Pango markup (the
 // titles and descriptions of rows, groups, status pages and toasts): file
-// names and messages can hold & and <.
-func Escape(s string) string { return markupEscaper.Replace(s) }
+// names and messages can hold & and <, and bytes that are not UTF-8
+// (see Display).
+func Escape(s string) string { return markupEscaper.Replace(Display(s)) }
 
 var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;")
 

@@ -2,6 +2,7 @@ package humanize
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,10 @@ func TestErrorNeverShowsRawNames(t *testing.T) {
 		{"service gone", dbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown", Body: []any{"The name is not activatable"}},
 			"The backup service is not running. Start it with “systemctl start keepsake”."},
 		{"no connection", ErrNoService, "The backup service is not running. Start it with “systemctl start keepsake”."},
+		{"the client's not running", fmt.Errorf("list the backups of home: %w", kerr.New(kerr.ServiceNotRunning, "the Keepsake service (keepsaked) is not running")),
+			"The backup service is not running. Start it with “systemctl start keepsake”."},
+		{"a missing object is not a missing service", kerr.New(kerr.NotFound, ""),
+			"It is no longer there: it may have been removed meanwhile."},
 		{"something gone", dbus.Error{Name: kerr.NotFound.DBusName(), Body: []any{"snapshot x recorded no Flatpak installation"}},
 			"It is no longer there: it may have been removed meanwhile. (Snapshot x recorded no Flatpak installation)"},
 		{"unknown future name", dbus.Error{Name: kerr.DBusPrefix + "SomethingNew", Body: []any{"x"}},
@@ -49,7 +54,7 @@ func TestEveryNameHasASentence(t *testing.T) {
 	for _, n := range []kerr.Name{kerr.Failed, kerr.Busy, kerr.NotARepository, kerr.UnsupportedFilesystem, kerr.NoSpace,
 		kerr.SnapshotNotFound, kerr.PathNotFound, kerr.UnsafePath, kerr.InvalidArgs, kerr.CatalogCorrupt, kerr.Cancelled,
 		kerr.SourceChanged, kerr.DeviceGone, kerr.Damaged, kerr.DriveNotFound, kerr.MountFailed, kerr.InvalidConfig,
-		kerr.NotAuthorized, kerr.NotFound} {
+		kerr.NotAuthorized, kerr.NotFound, kerr.ServiceNotRunning} {
 		if sentences[n] == "" {
 			t.Errorf("no sentence for %s", n)
 		}

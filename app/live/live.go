@@ -181,7 +181,10 @@ func (w *Watcher) follow(ctx context.Context, c *client.Client, prev State) Stat
 	tick := time.NewTicker(w.opts.Every)
 	defer tick.Stop()
 	for {
-		st := Read(c)
+		st := Read(ctx, c)
+		if ctx.Err() != nil {
+			return prev // the app is quitting: not a reading
+		}
 		prev = w.report(prev, st)
 		if st.Err != nil {
 			return prev
@@ -238,9 +241,9 @@ func (w *Watcher) report(prev, cur State) State {
 }
 
 // Read takes one reading of the service, in one call.
-func Read(c *client.Client) State {
+func Read(ctx context.Context, c *client.Client) State {
 	st := State{Read: time.Now()}
-	objs, err := c.Objects()
+	objs, err := c.Objects(ctx)
 	if err != nil {
 		st.Err = err
 		return st

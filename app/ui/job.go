@@ -9,14 +9,15 @@ import (
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // Wait follows job to its end; it blocks, so it belongs off the main loop,
 // and it hands every reading to progress on the main loop.
-func Wait(c *client.Client, job dbus.ObjectPath, progress func(client.Job)) (client.Job, error) {
-	return c.Wait(context.Background(), job, func(j client.Job) {
+func Wait(ctx context.Context, c *client.Client, job dbus.ObjectPath, progress func(client.Job)) (client.Job, error) {
+	return c.Wait(ctx, job, func(j client.Job) {
 		glib.IdleAdd(func() { progress(j) })
 	})
 }
@@ -56,7 +57,7 @@ func (b *JobBar) Busy() bool { return b.job != "" }
 // strip. done gets work's result on the main loop when all went well;
 // a cancel or an error is toasted here.
 func RunJob[T any](b *JobBar, title string,
-	work func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (T, error),
+	work func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (T, error),
 	done func(T)) {
 	if b.job != "" {
 		return
@@ -69,13 +70,13 @@ func RunJob[T any](b *JobBar, title string,
 	b.Cancel.SetSensitive(false)
 	b.Revealer.SetVisible(true)
 	b.Revealer.SetRevealChild(true)
-	Call(b.env, func(c *client.Client) (T, error) {
-		return work(c, func(job dbus.ObjectPath) (client.Job, error) {
+	Call(b.env, func(ctx context.Context, c *client.Client) (T, error) {
+		return work(ctx, c, func(job dbus.ObjectPath) (client.Job, error) {
 			glib.IdleAdd(func() {
 				b.job = job
 				b.Cancel.SetSensitive(true)
 			})
-			return Wait(c, job, b.progress)
+			return Wait(ctx, c, job, b.progress)
 		})
 	}, func(result T, err error) {
 		b.job = ""
@@ -115,8 +116,8 @@ func (b *JobBar) cancel() {
 		return
 	}
 	b.Cancel.SetSensitive(false)
-	Call(b.env, func(c *client.Client) (struct{}, error) {
-		if err := c.Cancel(job, nil); err != nil {
+	Call(b.env, func(ctx context.Context, c *client.Client) (struct{}, error) {
+		if err := c.Cancel(ctx, job, api.Auth{}); err != nil {
 			return struct{}{}, fmt.Errorf("cancel the restore: %w", err)
 		}
 		return struct{}{}, nil

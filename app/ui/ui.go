@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 
@@ -69,16 +70,17 @@ type Env struct {
 }
 
 // Call runs f with the client off the main loop and hands the result to
-// done on it; without a connection done gets the NotFound error that the
-// app shows as "the service is not running".
-func Call[T any](env *Env, f func(c *client.Client) (T, error), done func(T, error)) {
+// done on it; without a connection done gets the ServiceNotRunning error
+// that the app shows as "the service is not running". f's context is
+// the one its calls take.
+func Call[T any](env *Env, f func(ctx context.Context, c *client.Client) (T, error), done func(T, error)) {
 	c := env.Client()
 	Async(func() (T, error) {
 		if c == nil {
 			var zero T
 			return zero, errNoService
 		}
-		return f(c)
+		return f(context.Background(), c)
 	}, done)
 }
 

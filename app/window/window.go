@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
@@ -215,9 +214,9 @@ func missingText(err error) string {
 	text := "Keepsake backs up with a service that runs in the background, even when nobody is logged in. " +
 		"If Keepsake is installed, start the service with\n\nsudo systemctl enable --now keepsake.service\n\n" +
 		"If it is not installed, install the “keepsake” package of your distribution."
-	// NotFound is the service itself not being there: said above already.
-	if why := humanize.Error(err); !kerr.Is(err, kerr.NotFound) && !strings.HasPrefix(why, "The backup service is not running") {
-		text += "\n\n" + why
+	// The service not being there is said above already.
+	if !kerr.Is(err, kerr.ServiceNotRunning) {
+		text += "\n\n" + humanize.Error(err)
 	}
 	return text
 }

@@ -34,7 +34,7 @@ func TestWindowShowsEveryState(t *testing.T) {
 			st   live.State
 			want string
 		}{
-			{"service missing", live.State{Err: kerr.New(kerr.NotFound, "no service")}, "missing"},
+			{"service missing", live.State{Err: kerr.New(kerr.ServiceNotRunning, "no service")}, "missing"},
 			{"service error", live.State{Err: errors.New("connection refused")}, "missing"},
 			{"first run", live.State{Drives: []client.Drive{drive}}, "setup"},
 		}
@@ -55,9 +55,9 @@ func TestWindowShowsEveryState(t *testing.T) {
 		if got := w.Top.VisibleChildName(); got != "main" {
 			failures = append(failures, "with a profile: showing "+got+", want main")
 		}
-		w.Update(live.State{Err: kerr.New(kerr.NotFound, "")})
-		if got := w.MissingFix.Label(); !strings.Contains(got, "systemctl enable --now keepsake.service") {
-			failures = append(failures, "the missing-service page does not say how to start it: "+got)
+		w.Update(live.State{Err: kerr.New(kerr.ServiceNotRunning, "")})
+		if got := w.MissingFix.Label(); !strings.Contains(got, "systemctl enable --now keepsake.service") || strings.Contains(got, "not running") {
+			failures = append(failures, "the missing-service page does not say how to start it, or says it twice: "+got)
 		}
 	})
 	if rc := app.Run(nil); rc != 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
@@ -317,7 +318,7 @@ func newAuthz(t *testing.T) *authz {
 
 	a.drive = newDrive(t, "KSAUTHZ", 64)
 	s.waitFor("the drive to appear", 10*time.Second, func() bool {
-		ds, err := s.client.Drives()
+		ds, err := s.client.Drives(bg)
 		if err != nil {
 			return false
 		}
@@ -330,15 +331,11 @@ func newAuthz(t *testing.T) *authz {
 	})
 	// No timed, change or plug backups: every backup in these tests is one
 	// the test asked for, so none can make another call Busy.
-	quiet := client.Options{"interval": uint64(0), "on-change": false, "on-plug": false}
-	settings := client.Options{"sources": []string{ownerDocs, otherNotes}}
-	for k, v := range quiet {
-		settings[k] = v
-	}
-	if _, err := s.client.CreateProfile("home", settings, nil); err != nil {
+	settings := api.Settings{Sources: paths(ownerDocs, otherNotes), Interval: ptr(uint64(0)), OnChange: ptr(false), OnPlug: ptr(false)}
+	if _, err := s.client.CreateProfile(bg, "home", settings, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.Enroll(a.drive.uuid, client.Options{"profile": client.ProfilePath("home")}); err != nil {
+	if err := s.client.Enroll(bg, a.drive.uuid, client.EnrollOptions{Profile: "home"}); err != nil {
 		t.Fatal(err)
 	}
 	a.backup()
@@ -352,7 +349,7 @@ func newAuthz(t *testing.T) *authz {
 // backup runs a full backup of "home" as root and waits for it.
 func (a *authz) backup() {
 	a.t.Helper()
-	job, err := a.s.client.BackupNow("home", client.Options{"full": true})
+	job, err := a.s.client.BackupNow(bg, "home", api.BackupOptions{Full: true})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -555,7 +552,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksRemote, path: home, args: []string{gvOpts()}, want: errNotAuthorized},
 		authzCase{method: "Profile.Delete", label: "admin's profile", user: ksAdmin, path: dbusapi.ProfilePath("admin-etc"), args: []string{gvOpts()},
 			check: func(t *testing.T, r gdbusResult) {
-				if _, err := s.client.Profile("admin-etc"); err == nil {
+				if _, err := s.client.Profile(bg, "admin-etc"); err == nil {
 					t.Error("profile admin-etc still exists after Delete")
 				}
 			}},
@@ -573,7 +570,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// unmount it (then it is no longer the service's to unmount), a
 	// remote one may not.
 	for _, who := range local {
-		if _, err := s.client.Snapshots("home", nil); err != nil {
+		if _, err := s.client.Snapshots(bg, "home", api.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		each([]string{who}, authzCase{method: "Drive.Unmount", label: "after browsing", path: drv, args: []string{gvOpts()}})
@@ -784,13 +781,13 @@ func (a *authz) cancels(t *testing.T) {
 		t.Run("started by "+tc.starter, func(t *testing.T) {
 			// Browsing mounts the drive; freezing it stalls the backup's
 			// first write.
-			if _, err := s.client.Snapshots("home", nil); err != nil {
+			if _, err := s.client.Snapshots(bg, "home", api.ListOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			// The drive monitor reports mounts a moment after they happen.
 			mp := ""
 			s.waitFor("the drive to show as mounted", 10*time.Second, func() bool {
-				ds, err := s.client.Drives()
+				ds, err := s.client.Drives(bg)
 				for _, d := range ds {
 					if err == nil && d.UUID == a.drive.uuid {
 						mp = d.MountPoint
@@ -822,7 +819,7 @@ func (a *authz) cancels(t *testing.T) {
 				if c.errName != tc.want[i] {
 					t.Errorf("Cancel as %s of %s's job: %q %s, want %q", who, tc.starter, c.errName, c.stderr, tc.want[i])
 				}
-				if j, err := s.client.Job(job); err == nil && j.Finished && i < len(tc.attempts)-1 {
+				if j, err := s.client.Job(bg, job); err == nil && j.Finished && i < len(tc.attempts)-1 {
 					t.Fatalf("the job finished after %s's refused Cancel: %s %s", who, j.ErrorName, j.Message)
 				}
 			}
@@ -856,7 +853,7 @@ func (a *authz) symlinkSource(t *testing.T) {
 			t.Fatalf("AddSource %s: %s %s", p, r.errName, r.stderr)
 		}
 	}
-	job, err := s.client.BackupNow("home", client.Options{"full": true})
+	job, err := s.client.BackupNow(bg, "home", api.BackupOptions{Full: true})
 	if err != nil {
 		t.Fatal(err)
 	}

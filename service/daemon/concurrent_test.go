@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/config"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 // TestConcurrentConfigChanges: 50 configuration changes sent at once, of
@@ -22,7 +22,7 @@ import (
 func TestConcurrentConfigChanges(t *testing.T) {
 	s := startService(t, "")
 	for _, name := range []string{"many", "settings"} {
-		if _, err := s.client.CreateProfile(name, nil, nil); err != nil {
+		if _, err := s.client.CreateProfile(bg, name, api.Settings{}, api.Auth{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,22 +35,29 @@ func TestConcurrentConfigChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSources = append(wantSources, dir)
-		edits = append(edits, func() error { return s.client.AddSource("many", dir, nil) })
+		edits = append(edits, func() error { return s.client.AddSource(bg, "many", dir, api.Auth{}) })
 	}
-	settings := []client.Options{
-		{"interval": uint64(7200)}, {"quiet": uint64(120)}, {"on-change": false}, {"on-plug": false},
-		{"skip-on-battery": true}, {"flatpak": false}, {"flatpak-offline": true},
-		{"retention": "keep-last=5 daily=7"}, {"min-free": "5%"}, {"excludes": []string{"*.tmp"}},
+	setting := func(k, v string) api.Settings {
+		var s api.Settings
+		if err := s.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	settings := []api.Settings{
+		setting("interval", "7200"), setting("quiet", "120"), setting("on-change", "no"), setting("on-plug", "no"),
+		setting("skip-on-battery", "yes"), setting("flatpak", "no"), setting("flatpak-offline", "yes"),
+		setting("retention", "keep-last=5 daily=7"), setting("min-free", "5%"), setting("excludes", "*.tmp"),
 	}
 	for _, set := range settings {
-		edits = append(edits, func() error { return s.client.Configure("settings", set, nil) })
+		edits = append(edits, func() error { return s.client.Configure(bg, "settings", set, api.Auth{}) })
 	}
 	var wantNew []string
 	for i := range 10 {
 		name := fmt.Sprintf("new-%02d", i)
 		wantNew = append(wantNew, name)
 		edits = append(edits, func() error {
-			_, err := s.client.CreateProfile(name, client.Options{"interval": uint64(3600 * (i + 1))}, nil)
+			_, err := s.client.CreateProfile(bg, name, setting("interval", fmt.Sprint(3600*(i+1))), api.Auth{})
 			return err
 		})
 	}
@@ -116,7 +123,7 @@ func TestConcurrentConfigChanges(t *testing.T) {
 	}
 	check("the configuration file", sources, set, created)
 
-	ps, err := s.client.Profiles()
+	ps, err := s.client.Profiles(bg)
 	if err != nil {
 		t.Fatal(err)
 	}

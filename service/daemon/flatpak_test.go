@@ -16,6 +16,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -110,16 +111,16 @@ func newFPFixture(t *testing.T) *fpFixture {
 
 	f.drive = newDrive(t, "KSAPPS", 300)
 	f.s.waitFor("the drive", 10*time.Second, func() bool {
-		d, err := f.s.client.Drive(f.drive.uuid)
+		d, err := f.s.client.Drive(bg, f.drive.uuid)
 		return err == nil && d.Present
 	})
 	// Both users' homes are backed up: their installations are in the
 	// profile's scope (one whose home is not backed up is not recorded).
-	settings := client.Options{"sources": []string{f.home, other.HomeDir}, "interval": uint64(0), "on-change": false, "on-plug": false}
-	if _, err := f.s.client.CreateProfile(fpProfile, settings, nil); err != nil {
+	settings := api.Settings{Sources: paths(f.home, other.HomeDir), Interval: ptr(uint64(0)), OnChange: ptr(false), OnPlug: ptr(false)}
+	if _, err := f.s.client.CreateProfile(bg, fpProfile, settings, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.client.Enroll(f.drive.uuid, client.Options{"profile": client.ProfilePath(fpProfile)}); err != nil {
+	if err := f.s.client.Enroll(bg, f.drive.uuid, client.EnrollOptions{Profile: fpProfile}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -202,7 +203,7 @@ func (f *fpFixture) wantUserFile(rel, content string) {
 func (f *fpFixture) backup() string {
 	f.t.Helper()
 	time.Sleep(1100 * time.Millisecond)
-	job, err := f.s.client.BackupNow(fpProfile, nil)
+	job, err := f.s.client.BackupNow(bg, fpProfile, api.BackupOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func jobResults(j client.Job) map[string]any {
 func (f *fpFixture) onDrive(fn func(mnt string)) {
 	f.t.Helper()
 	unmounted := func() bool {
-		d, err := f.s.client.Drive(f.drive.uuid)
+		d, err := f.s.client.Drive(bg, f.drive.uuid)
 		return err == nil && d.MountPoint == "" && len(mountedUnder(f.t, f.s.runDir())) == 0
 	}
 	f.s.waitFor("the service to unmount the drive", 20*time.Second, unmounted)
@@ -372,13 +373,13 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	// The snapshot holds the app data but neither cache/ nor flatpak's
 	// object store.
 	list := func(dir string) []string {
-		ds, err := s.client.List(fpProfile, first, dir, nil)
+		ds, err := s.client.List(bg, fpProfile, first, dir, api.ListOptions{})
 		if err != nil {
 			t.Fatalf("list %s: %v", dir, err)
 		}
 		var names []string
 		for _, d := range ds {
-			names = append(names, d.String("name"))
+			names = append(names, string(d.Name))
 		}
 		sort.Strings(names)
 		return names
@@ -410,25 +411,25 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 		t.Errorf("Hello: %v", r)
 	}
 	// Root sees every installation.
-	ds, err := s.client.Flatpaks(fpProfile, "latest", nil)
+	ds, err := s.client.Flatpaks(bg, fpProfile, "latest", api.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootRows := map[string]map[string]any{}
+	rootRows := map[string]api.FlatpakRef{}
 	seesOther := false
 	for _, d := range ds {
-		if d.String("installation") == "user:"+fpOther && d.String("ref") == fpBye && d.String("origin") == "theirs" {
+		if d.Installation == "user:"+fpOther && d.Ref == fpBye && d.Origin == "theirs" {
 			seesOther = true
 		}
-		if d.String("installation") == "user:"+fpUser {
-			rootRows[d.String("ref")] = d.Plain()
+		if d.Installation == "user:"+fpUser {
+			rootRows[d.Ref] = d
 		}
 	}
 	if !seesOther {
 		t.Errorf("root does not see the other user's installation")
 	}
-	if r := rootRows[fpBye]; r == nil || r["state"] != "same" || r["data"] != true {
-		t.Errorf("root with all-users, the user's Bye: %v", r)
+	if r, ok := rootRows[fpBye]; !ok || r.State != "same" || !r.Data {
+		t.Errorf("root with all-users, the user's Bye: %+v", r)
 	}
 	// The table a person reads.
 	if out, _, code := s.bus.AsUser(t, fpUser, f.ctl, "--profile", fpProfile, "flatpaks", first); code != 0 ||
@@ -473,7 +474,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	}
 
 	// Nor an app the snapshot never had: said by the call, before any job.
-	if _, err := s.client.RestoreFlatpaks(fpProfile, "latest", []string{"org.test.Nope"}, client.Options{"installation": "user:" + fpUser}); !kerr.Is(err, kerr.NotFound) || !strings.Contains(err.Error(), "org.test.Nope") {
+	if _, err := s.client.RestoreFlatpaks(bg, fpProfile, "latest", []string{"org.test.Nope"}, api.FlatpakRestoreOptions{Installation: "user:" + fpUser}); !kerr.Is(err, kerr.NotFound) || !strings.Contains(err.Error(), "org.test.Nope") {
 		t.Errorf("restoring an app the snapshot lacks: %v", err)
 	}
 
@@ -513,7 +514,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	}
 
 	// Root restores the system installation: one app, then the rest.
-	job, err := s.client.RestoreFlatpaks(fpProfile, "latest", []string{"org.test.Hello"}, nil)
+	job, err := s.client.RestoreFlatpaks(bg, fpProfile, "latest", []string{"org.test.Hello"}, api.FlatpakRestoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +529,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	if got := f.fp("system", "list", "--app", "--columns=ref"); got != "org.test.Hello/x86_64/stable\n" {
 		t.Errorf("after restoring Hello alone the system has:\n%s", got)
 	}
-	job, err = s.client.RestoreFlatpaks(fpProfile, "latest", nil, nil)
+	job, err = s.client.RestoreFlatpaks(bg, fpProfile, "latest", nil, api.FlatpakRestoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +576,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	// The offline copy: its size first, then on.
 	var want int64
 	for _, r := range rootRows {
-		want += int64(r["installed-size"].(uint64))
+		want += int64(r.InstalledSize)
 	}
 	size := lastEvent(t, f.rootCtl(0, "flatpak-offline-size"))
 	if n, _ := size["bytes"].(float64); int64(n) < want || want == 0 {
@@ -612,7 +613,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	f.fp("user", "remote-delete", "--force", "mine")
 
 	// From the network it cannot work; one failure never stops the rest.
-	job, err = s.client.RestoreFlatpaks(fpProfile, "latest", nil, nil)
+	job, err = s.client.RestoreFlatpaks(bg, fpProfile, "latest", nil, api.FlatpakRestoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +627,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 		"override org.test.Hello": "present",
 	})
 	// From the offline copy it does.
-	job, err = s.client.RestoreFlatpaks(fpProfile, "latest", nil, client.Options{"offline": true})
+	job, err = s.client.RestoreFlatpaks(bg, fpProfile, "latest", nil, api.FlatpakRestoreOptions{Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,11 +691,11 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 		t.Fatalf("after configure flatpak=no flatpak-offline=no: Flatpak %v FlatpakOffline %v", on, off)
 	}
 	without := f.backup()
-	_, err = s.client.Flatpaks(fpProfile, without, nil)
+	_, err = s.client.Flatpaks(bg, fpProfile, without, api.ListOptions{})
 	if !kerr.Is(err, kerr.NotFound) || !strings.Contains(err.Error(), "recorded no Flatpak apps") {
 		t.Errorf("ListFlatpaks of a snapshot made with flatpak=no: %v", err)
 	}
-	if _, err := s.client.RestoreFlatpaks(fpProfile, without, nil, nil); !kerr.Is(err, kerr.NotFound) {
+	if _, err := s.client.RestoreFlatpaks(bg, fpProfile, without, nil, api.FlatpakRestoreOptions{}); !kerr.Is(err, kerr.NotFound) {
 		t.Errorf("RestoreFlatpaks of a snapshot made with flatpak=no: %v", err)
 	}
 	f.onDrive(func(mnt string) {

@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"github.com/keepsake/keepsake/shared/api"
 	"math"
 	"math/rand"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/godbus/dbus/v5/introspect"
 	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
@@ -198,7 +198,7 @@ func newFuzzFixture(t *testing.T) *fuzzFixture {
 
 	f.drive = newDrive(t, "KSFUZZ", 64)
 	s.waitFor("the drive to appear", 10*time.Second, func() bool {
-		ds, _ := s.client.Drives()
+		ds, _ := s.client.Drives(bg)
 		for _, d := range ds {
 			if d.UUID == f.drive.uuid && d.Present {
 				return true
@@ -210,22 +210,22 @@ func newFuzzFixture(t *testing.T) *fuzzFixture {
 		t.Fatal(err)
 	}
 	f.reset(t)
-	if err := s.client.Enroll(f.drive.uuid, client.Options{"profile": client.ProfilePath("fuzz")}); err != nil {
+	if err := s.client.Enroll(bg, f.drive.uuid, client.EnrollOptions{Profile: "fuzz"}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.client.BackupNow("fuzz", client.Options{"full": true})
+	job, err := s.client.BackupNow(bg, "fuzz", api.BackupOptions{Full: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.wait(job); err != nil {
 		t.Fatalf("first backup: %v", err)
 	}
-	snaps, err := s.client.Snapshots("fuzz", nil)
+	snaps, err := s.client.Snapshots(bg, "fuzz", api.ListOptions{})
 	if err != nil || len(snaps) == 0 {
 		t.Fatalf("no snapshot after the first backup: %v", err)
 	}
 	for _, sn := range snaps {
-		f.snaps = append(f.snaps, sn.String("name"))
+		f.snaps = append(f.snaps, sn.Name)
 	}
 	f.conn = connectAs(t, s.bus.Address, uid, gid)
 	return f
@@ -237,10 +237,10 @@ func newFuzzFixture(t *testing.T) *fuzzFixture {
 func (f *fuzzFixture) reset(t *testing.T) {
 	t.Helper()
 	c := f.s.client
-	settings := client.Options{"sources": []string{f.src}, "excludes": []string{}, "drive": f.drive.uuid,
-		"interval": uint64(0), "on-change": false, "on-plug": false, "quiet": uint64(0), "skip-on-battery": false,
-		"retention": "time-machine", "min-free": "0"}
-	ps, err := c.Profiles()
+	settings := api.Settings{Sources: paths(f.src), Excludes: &[]string{}, Drive: ptr(f.drive.uuid),
+		Interval: ptr(uint64(0)), OnChange: ptr(false), OnPlug: ptr(false), Quiet: ptr(uint64(0)), SkipOnBattery: ptr(false),
+		Retention: ptr("time-machine"), MinFree: ptr("0")}
+	ps, err := c.Profiles(bg)
 	if err != nil {
 		t.Fatalf("keepsaked does not answer: %v", err)
 	}
@@ -248,21 +248,21 @@ func (f *fuzzFixture) reset(t *testing.T) {
 	for _, p := range ps {
 		have[p.Name] = true
 		if p.Name != "fuzz" && p.Name != "spare" {
-			if err := c.DeleteProfile(p.Name, nil); err != nil {
+			if err := c.DeleteProfile(bg, p.Name, api.Auth{}); err != nil {
 				t.Logf("delete profile %q: %v", p.Name, err)
 			}
 		}
 	}
 	if !have["fuzz"] {
-		if _, err := c.CreateProfile("fuzz", settings, nil); err != nil {
+		if _, err := c.CreateProfile(bg, "fuzz", settings, api.Auth{}); err != nil {
 			t.Fatalf("create profile fuzz: %v", err)
 		}
-	} else if err := c.Configure("fuzz", settings, nil); err != nil {
+	} else if err := c.Configure(bg, "fuzz", settings, api.Auth{}); err != nil {
 		t.Fatalf("reset profile fuzz: %v", err)
 	}
 	if !have["spare"] {
-		spare := client.Options{"sources": []string{f.src}, "interval": uint64(0), "on-change": false, "on-plug": false}
-		if _, err := c.CreateProfile("spare", spare, nil); err != nil {
+		spare := api.Settings{Sources: paths(f.src), Interval: ptr(uint64(0)), OnChange: ptr(false), OnPlug: ptr(false)}
+		if _, err := c.CreateProfile(bg, "spare", spare, api.Auth{}); err != nil {
 			t.Fatalf("create profile spare: %v", err)
 		}
 	}
@@ -716,15 +716,16 @@ func TestFuzzMethods(t *testing.T) {
 	t.Logf("seed %d (replay with KEEPSAKE_FUZZ_SEED=%d)", seed, seed)
 	f := newFuzzFixture(t)
 	s := f.s
-	// A name that is not UTF-8 comes back in the interface's escaped form
-	// (api.EncodePath) instead of failing the whole listing.
-	entries, err := s.client.List("fuzz", "latest", f.src, nil)
+	// A name that is not UTF-8 comes back with its exact bytes (it
+	// crosses the bus escaped, api.EncodePath) instead of failing the
+	// whole listing.
+	entries, err := s.client.List(bg, "fuzz", "latest", f.src, api.ListOptions{})
 	if err != nil {
 		t.Fatalf("list a folder holding a non-UTF-8 name: %v", err)
 	}
 	found := false
 	for _, e := range entries {
-		found = found || e.String("name") == api.EncodePath(fuzzPrefix+"-bad-\xff\xfe.txt")
+		found = found || string(e.Name) == fuzzPrefix+"-bad-\xff\xfe.txt"
 	}
 	if !found {
 		t.Errorf("the non-UTF-8 name is missing from the listing: %v", entries)
@@ -745,10 +746,10 @@ func TestFuzzMethods(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.Reload(nil); err != nil {
+	if err := s.client.Reload(bg, api.Auth{}); err != nil {
 		t.Errorf("reload a configuration with a Latin-1 path: %v", err)
 	}
-	if p, err := s.client.Profile("spare"); err != nil {
+	if p, err := s.client.Profile(bg, "spare"); err != nil {
 		t.Errorf("profile spare after a Latin-1 path: %v", err)
 	} else if !strings.Contains(strings.Join(p.Sources, "\n"), fuzzPrefix+"-M\uFFFDll") {
 		t.Errorf("sources of spare: %q", p.Sources)
@@ -850,7 +851,7 @@ func TestFuzzMethods(t *testing.T) {
 	jobs := append([]dbus.ObjectPath(nil), f.jobs...)
 	f.mu.Unlock()
 	for _, j := range jobs {
-		s.client.Cancel(j, nil)
+		s.client.Cancel(bg, j, api.Auth{})
 	}
 	for _, j := range jobs {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -887,13 +888,13 @@ func TestFuzzMethods(t *testing.T) {
 	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)); err != nil || strings.Contains(string(st), ") Z ") {
 		t.Fatalf("keepsaked is gone: %v\n%s", err, s.log.String())
 	}
-	if _, err := s.client.Status(nil); err != nil {
+	if _, err := s.client.Status(bg, api.Auth{}); err != nil {
 		t.Fatalf("keepsaked does not answer after fuzzing: %v", err)
 	}
-	if err := s.client.Reload(nil); err != nil {
+	if err := s.client.Reload(bg, api.Auth{}); err != nil {
 		t.Errorf("the configuration fuzzing left behind does not load: %v", err)
 	}
-	if m, err := s.client.Manager(); err != nil || m.ConfigError != "" {
+	if m, err := s.client.Manager(bg); err != nil || m.ConfigError != "" {
 		t.Errorf("configuration error after fuzzing: %v %q", err, m.ConfigError)
 	}
 	log := s.log.String()

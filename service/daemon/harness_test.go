@@ -16,9 +16,26 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
+
+// bg is the context of the tests' calls: each test's own timeouts end
+// them, not the context.
+var bg = context.Background()
+
+// ptr is a setting's value.
+func ptr[T any](v T) *T { return &v }
+
+// paths is a setting's list of folders.
+func paths(ps ...string) *[]api.Path {
+	l := make([]api.Path, len(ps))
+	for i, p := range ps {
+		l[i] = api.Path(p)
+	}
+	return &l
+}
 
 // service is a real keepsaked process on a private system bus with real
 // polkitd, with its configuration, state and runtime folders in a temp dir.
@@ -88,7 +105,7 @@ func (s *service) start() {
 	s.client = client.New(conn)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := s.client.Manager(); err == nil {
+		if _, err := s.client.Manager(bg); err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -143,7 +160,7 @@ func (s *service) waitFor(what string, timeout time.Duration, cond func() bool) 
 // profile reads a profile or fails.
 func (s *service) profile(name string) client.Profile {
 	s.t.Helper()
-	p, err := s.client.Profile(name)
+	p, err := s.client.Profile(bg, name)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -157,7 +174,7 @@ func (s *service) nextJob(name string, after dbus.ObjectPath, timeout time.Durat
 	s.t.Helper()
 	var job dbus.ObjectPath
 	s.waitFor("a job of profile "+name, timeout, func() bool {
-		js, err := s.client.Jobs()
+		js, err := s.client.Jobs(bg)
 		if err != nil {
 			return false
 		}

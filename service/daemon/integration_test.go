@@ -15,6 +15,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -64,7 +65,7 @@ func (s *service) waitRunning(job dbus.ObjectPath) client.Job {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var err error
-		j, err = s.client.Job(job)
+		j, err = s.client.Job(bg, job)
 		if err == nil && (j.Phase != "starting" && j.Phase != "mounting" || j.Finished) {
 			return j
 		}
@@ -112,7 +113,7 @@ func (sg *signals) count() int {
 func (s *service) restoreAndCompare(profile, src string) {
 	s.t.Helper()
 	to := s.t.TempDir()
-	job, err := s.client.Restore(profile, "latest", []string{src}, client.Options{"to": to})
+	job, err := s.client.Restore(bg, profile, "latest", []string{src}, api.RestoreOptions{To: api.Path(to)})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestDriveLifecycle(t *testing.T) {
 	safe := s.collect(dbusapi.DriveInterface + ".SafeToRemove")
 
 	s.waitFor("the drive object", 10*time.Second, func() bool {
-		ds, _ := s.client.Drives()
+		ds, _ := s.client.Drives(bg)
 		for _, d := range ds {
 			if d.UUID == dr.uuid && d.Present && d.Filesystem == "ext4" && d.Label == "KSUSB" && d.Unusable == "" {
 				return true
@@ -151,7 +152,7 @@ func TestDriveLifecycle(t *testing.T) {
 		}
 		return false
 	})
-	if _, err := s.client.CreateProfile("home", client.Options{"sources": []string{src}, "quiet": uint64(1)}, nil); err != nil {
+	if _, err := s.client.CreateProfile(bg, "home", api.Settings{Sources: paths(src), Quiet: ptr(uint64(1))}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	if p := s.profile("home"); p.StateName() != "no-drive" || p.Interval != 3600 || !p.OnChange || !p.OnPlug {
@@ -160,7 +161,7 @@ func TestDriveLifecycle(t *testing.T) {
 
 	// Enrolling writes the repository; the profile has never succeeded,
 	// so it is due and the backup starts by itself.
-	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("home")}); err != nil {
+	if err := s.client.Enroll(bg, dr.uuid, client.EnrollOptions{Profile: "home"}); err != nil {
 		t.Fatal(err)
 	}
 	job := s.nextJob("home", "", 20*time.Second)
@@ -175,7 +176,7 @@ func TestDriveLifecycle(t *testing.T) {
 	s.waitFor("SafeToRemove and the drive unmounted", 10*time.Second, func() bool {
 		return safe.count() >= 1 && len(mountedUnder(t, s.runDir())) == 0
 	})
-	if d, err := s.client.Drive(dr.uuid); err != nil || !d.Enrolled || d.Free <= 0 {
+	if d, err := s.client.Drive(bg, dr.uuid); err != nil || !d.Enrolled || d.Free <= 0 {
 		t.Fatalf("drive after Enroll and a backup: %+v %v", d, err)
 	}
 	p := s.profile("home")
@@ -216,13 +217,13 @@ func TestDriveLifecycle(t *testing.T) {
 	s.waitFor("unmount after the plug backup", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
 
 	snaps := func() []string {
-		ds, err := s.client.Snapshots("home", nil)
+		ds, err := s.client.Snapshots(bg, "home", api.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
 		for _, d := range ds {
-			names = append(names, d.String("name"))
+			names = append(names, d.Name)
 		}
 		return names
 	}
@@ -233,7 +234,7 @@ func TestDriveLifecycle(t *testing.T) {
 
 	// Cancel: the job ends Cancelled and leaves no partial snapshot. (No
 	// change-triggered backup of the new data first: it is what is copied.)
-	if err := s.client.Configure("home", client.Options{"on-change": false}, nil); err != nil {
+	if err := s.client.Configure(bg, "home", api.Settings{OnChange: ptr(false)}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	big := filepath.Join(src, "big")
@@ -241,17 +242,17 @@ func TestDriveLifecycle(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		writeBlob(t, filepath.Join(big, fmt.Sprintf("blob%d", i)), 60<<20)
 	}
-	job, err = s.client.BackupNow("home", client.Options{"full": true})
+	job, err = s.client.BackupNow(bg, "home", api.BackupOptions{Full: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.BackupNow("home", nil); kerr.NameOf(err) != kerr.Busy {
+	if _, err := s.client.BackupNow(bg, "home", api.BackupOptions{}); kerr.NameOf(err) != kerr.Busy {
 		t.Fatalf("second BackupNow: %v, want Busy", err)
 	}
 	if j := s.waitRunning(job); j.Finished {
 		t.Fatalf("the backup finished before it could be cancelled: %+v", j)
 	}
-	if err := s.client.Cancel(job, nil); err != nil {
+	if err := s.client.Cancel(bg, job, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.wait(job); kerr.NameOf(err) != kerr.Cancelled {
@@ -269,7 +270,7 @@ func TestDriveLifecycle(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		writeBlob(t, filepath.Join(big, fmt.Sprintf("other%d", i)), 60<<20)
 	}
-	job, err = s.client.BackupNow("home", client.Options{"full": true})
+	job, err = s.client.BackupNow(bg, "home", api.BackupOptions{Full: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +383,7 @@ func TestFATDriveRefused(t *testing.T) {
 
 	var d client.Drive
 	s.waitFor("the FAT drive object", 10*time.Second, func() bool {
-		ds, _ := s.client.Drives()
+		ds, _ := s.client.Drives(bg)
 		for _, x := range ds {
 			if x.UUID == uuid {
 				d = x
@@ -394,7 +395,7 @@ func TestFATDriveRefused(t *testing.T) {
 	if d.Filesystem != "vfat" || !strings.Contains(d.Unusable, "hardlinks") || d.Enrolled {
 		t.Fatalf("FAT drive: %+v", d)
 	}
-	err := s.client.Enroll(uuid, nil)
+	err := s.client.Enroll(bg, uuid, client.EnrollOptions{})
 	if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "reformat") {
 		t.Fatalf("Enroll of a FAT drive: %v, want UnsupportedFilesystem saying to reformat", err)
 	}
@@ -419,13 +420,13 @@ func TestObjectsMatchXML(t *testing.T) {
 	dr := newDrive(t, "KSXML", 300)
 	src := t.TempDir()
 	makeTree(t, src, 2, 2)
-	if _, err := s.client.CreateProfile("xml-check", client.Options{"sources": []string{src}, "interval": uint64(0)}, nil); err != nil {
+	if _, err := s.client.CreateProfile(bg, "xml-check", api.Settings{Sources: paths(src), Interval: ptr(uint64(0))}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("xml-check")}); err != nil {
+	if err := s.client.Enroll(bg, dr.uuid, client.EnrollOptions{Profile: "xml-check"}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.client.BackupNow("xml-check", nil)
+	job, err := s.client.BackupNow(bg, "xml-check", api.BackupOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,14 +468,14 @@ func TestObjectsMatchXML(t *testing.T) {
 	s.wait(job)
 	// One reading of the whole tree (what the app does on every signal)
 	// says what the per-kind calls say.
-	objs, err := s.client.Objects()
+	objs, err := s.client.Objects(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err1 := s.client.Manager()
-	ps, err2 := s.client.Profiles()
-	ds, err3 := s.client.Drives()
-	js, err4 := s.client.Jobs()
+	m, err1 := s.client.Manager(bg)
+	ps, err2 := s.client.Profiles(bg)
+	ds, err3 := s.client.Drives(bg)
+	js, err4 := s.client.Jobs(bg)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
 
@@ -16,11 +16,11 @@ func TestLookalikeProfileNames(t *testing.T) {
 	s := startService(t, "")
 	srcs := map[string]string{"work-2": t.TempDir(), "work_2": t.TempDir()}
 	for name, src := range srcs {
-		if _, err := s.client.CreateProfile(name, client.Options{"sources": []string{src}}, nil); err != nil {
+		if _, err := s.client.CreateProfile(bg, name, api.Settings{Sources: &[]api.Path{api.Path(src)}}, api.Auth{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m, err := s.client.Manager()
+	m, err := s.client.Manager(bg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
-	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -35,34 +35,34 @@ func TestConfigReload(t *testing.T) {
 	s.writeConfig(fmt.Sprintf("[keepsake]\nmissing-drive-days = 7\n\n[profile \"docs\"]\nsource = %s\ninterval = 2h\n", src))
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	s.waitFor("the hand-written profile", 10*time.Second, func() bool {
-		p, err := s.client.Profile("docs")
+		p, err := s.client.Profile(bg, "docs")
 		return err == nil && p.Interval == 7200 && len(p.Sources) == 1 && p.Sources[0] == src
 	})
 
 	s.writeConfig(fmt.Sprintf("[keepsake]\nmissing-drive-days = 7\n\n[profile \"docs\"]\nsource = %s\ninterval = 2h\nintreval = 3h\n", src))
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	s.waitFor("ConfigError", 10*time.Second, func() bool {
-		m, err := s.client.Manager()
+		m, err := s.client.Manager(bg)
 		return err == nil && strings.Contains(m.ConfigError, "keepsake.conf:7:") && strings.Contains(m.ConfigError, `"intreval"`)
 	})
 	if p := s.profile("docs"); p.Interval != 7200 {
 		t.Fatalf("the last good configuration was not kept: %+v", p)
 	}
-	err := s.client.Reload(nil)
+	err := s.client.Reload(bg, api.Auth{})
 	if kerr.NameOf(err) != kerr.InvalidConfig || !strings.Contains(err.Error(), "keepsake.conf:7:") {
 		t.Fatalf("Reload of a bad file: %v, want InvalidConfig naming line 7", err)
 	}
 
 	s.writeConfig(fmt.Sprintf("[profile \"docs\"]\nsource = %s\ninterval = 3h\n", src))
-	if err := s.client.Reload(nil); err != nil {
+	if err := s.client.Reload(bg, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := s.client.Manager(); m.ConfigError != "" || s.profile("docs").Interval != 3*3600 {
+	if m, _ := s.client.Manager(bg); m.ConfigError != "" || s.profile("docs").Interval != 3*3600 {
 		t.Fatalf("after fixing the file: %+v %+v", m, s.profile("docs"))
 	}
 
 	// A change over D-Bus is written back to the file, atomically.
-	if err := s.client.Configure("docs", client.Options{"interval": uint64(1800)}, nil); err != nil {
+	if err := s.client.Configure(bg, "docs", api.Settings{Interval: ptr(uint64(1800))}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(s.configPath())
@@ -74,7 +74,7 @@ func TestConfigReload(t *testing.T) {
 	if p := s.profile("docs"); p.Interval != 1800 {
 		t.Fatalf("after restart: %+v", p)
 	}
-	if err := s.client.Configure("docs", client.Options{"interval": uint64(5)}, nil); kerr.NameOf(err) != kerr.InvalidArgs {
+	if err := s.client.Configure(bg, "docs", api.Settings{Interval: ptr(uint64(5))}, api.Auth{}); kerr.NameOf(err) != kerr.InvalidArgs {
 		t.Fatalf("an interval of 5 s: %v, want InvalidArgs", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestSecondInstance(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.client.Manager(); err != nil {
+	if _, err := s.client.Manager(bg); err != nil {
 		t.Fatalf("the first keepsaked stopped answering: %v", err)
 	}
 }
@@ -112,13 +112,13 @@ func TestFailureCommandAndStatusFiles(t *testing.T) {
 	makeTree(t, src, 2, 2)
 	envFile := filepath.Join(t.TempDir(), "failure.env")
 	s.writeConfig(fmt.Sprintf("[keepsake]\non-failure = env | grep ^KEEPSAKE_ | sort > %s\n\n[profile \"home\"]\nsource = %s\ninterval = off\non-plug = no\n", envFile, src))
-	if err := s.client.Reload(nil); err != nil {
+	if err := s.client.Reload(bg, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("home")}); err != nil {
+	if err := s.client.Enroll(bg, dr.uuid, client.EnrollOptions{Profile: "home"}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.client.BackupNow("home", nil)
+	job, err := s.client.BackupNow(bg, "home", api.BackupOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestFailureCommandAndStatusFiles(t *testing.T) {
 	}
 
 	os.RemoveAll(src) // e.g. a home on a disk that is not mounted
-	job, err = s.client.BackupNow("home", nil)
+	job, err = s.client.BackupNow(bg, "home", api.BackupOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,21 +193,21 @@ func TestWatchLimitFallback(t *testing.T) {
 	dr := newDrive(t, "KSWATCH", 300)
 	src := t.TempDir()
 	makeTree(t, src, 10, 2)
-	if _, err := s.client.CreateProfile("big", client.Options{"sources": []string{src}, "interval": uint64(0), "on-plug": false}, nil); err != nil {
+	if _, err := s.client.CreateProfile(bg, "big", api.Settings{Sources: paths(src), Interval: ptr(uint64(0)), OnPlug: ptr(false)}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	s.waitFor("the watch problem", 10*time.Second, func() bool {
 		p := s.profile("big")
 		return strings.Contains(p.WatchProblem, "full scans") && p.StateName() == "no-drive"
 	})
-	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("big")}); err != nil {
+	if err := s.client.Enroll(bg, dr.uuid, client.EnrollOptions{Profile: "big"}); err != nil {
 		t.Fatal(err)
 	}
 	if p := s.profile("big"); p.StateName() != "watching-degraded" {
 		t.Fatalf("state %s, want watching-degraded", p.StateName())
 	}
 	for i := 0; i < 2; i++ {
-		job, err := s.client.BackupNow("big", nil)
+		job, err := s.client.BackupNow(bg, "big", api.BackupOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestMissingDriveWarning(t *testing.T) {
 
 func mustDrives(t *testing.T, s *service) []client.Drive {
 	t.Helper()
-	ds, err := s.client.Drives()
+	ds, err := s.client.Drives(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,10 +263,10 @@ func TestMissedBackupAtStart(t *testing.T) {
 	dr := newDrive(t, "KSMISSED", 300)
 	src := t.TempDir()
 	makeTree(t, src, 2, 2)
-	if _, err := s.client.CreateProfile("home", client.Options{"sources": []string{src}, "on-change": false}, nil); err != nil {
+	if _, err := s.client.CreateProfile(bg, "home", api.Settings{Sources: paths(src), OnChange: ptr(false)}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.client.Enroll(dr.uuid, client.Options{"profile": dbusapi.ProfilePath("home")}); err != nil {
+	if err := s.client.Enroll(bg, dr.uuid, client.EnrollOptions{Profile: "home"}); err != nil {
 		t.Fatal(err)
 	}
 	first := s.nextJob("home", "", 20*time.Second)
@@ -294,7 +294,7 @@ func TestMissedBackupAtStart(t *testing.T) {
 		t.Fatalf("backup at start: trigger %q, %v", j.Trigger, err)
 	}
 	time.Sleep(6 * time.Second) // longer than a scheduler tick: it runs once
-	js, _ := s.client.Jobs()
+	js, _ := s.client.Jobs(bg)
 	if len(js) != 1 {
 		t.Fatalf("jobs after the missed backup: %+v", js)
 	}

@@ -2,9 +2,14 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -15,24 +20,17 @@ type Client struct {
 	own  bool
 }
 
-// Options are a{sv} options of a call.
-type Options map[string]any
-
-func (o Options) variant() map[string]dbus.Variant {
-	m := map[string]dbus.Variant{}
-	for k, v := range o {
-		m[k] = dbus.MakeVariant(v)
-	}
-	return m
-}
+// notRunning is the message of every ServiceNotRunning error the client
+// makes for a call that nothing answered.
+const notRunning = "the Keepsake service (keepsaked) is not running: start it with `systemctl start keepsake`"
 
 // Connect opens a private connection to the system bus
-// (DBUS_SYSTEM_BUS_ADDRESS is honoured). A service that is not running
-// (and cannot be started) is a NotFound error saying so.
+// (DBUS_SYSTEM_BUS_ADDRESS is honoured). A bus that cannot be reached is
+// a ServiceNotRunning error: nothing can answer for the service.
 func Connect() (*Client, error) {
 	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
-		return nil, kerr.Wrap(kerr.NotFound, err, "cannot reach the system bus")
+		return nil, kerr.Wrap(kerr.ServiceNotRunning, err, "cannot reach the system bus")
 	}
 	c := &Client{conn: conn, own: true}
 	return c, nil
@@ -52,23 +50,46 @@ func (c *Client) Close() error {
 // Conn is the underlying connection.
 func (c *Client) Conn() *dbus.Conn { return c.conn }
 
-func (c *Client) call(path dbus.ObjectPath, method string, args ...any) *dbus.Call {
-	return c.conn.Object(dbusapi.BusName, path).Call(method, 0, args...)
+func (c *Client) call(ctx context.Context, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	return c.conn.Object(dbusapi.BusName, path).CallWithContext(ctx, method, 0, args...)
 }
 
+// err turns a call's error into a named one. Nothing answering for the
+// service (the bus says so, or the connection to the bus broke) is
+// ServiceNotRunning; the end of ctx stays the context's error.
 func (c *Client) err(call *dbus.Call) error {
-	if call.Err == nil {
+	return callError(call.Err)
+}
+
+func callError(err error) error {
+	if err == nil {
 		return nil
 	}
-	if de, ok := call.Err.(dbus.Error); ok && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
-		return kerr.New(kerr.NotFound, "the Keepsake service (keepsaked) is not running: start it with `systemctl start keepsake`")
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
-	return dbusapi.FromDBus(call.Err)
+	if connectionLost(err) {
+		return kerr.Wrap(kerr.ServiceNotRunning, err, "lost the connection to the system bus")
+	}
+	err = dbusapi.FromDBus(err)
+	if kerr.Is(err, kerr.ServiceNotRunning) {
+		return kerr.New(kerr.ServiceNotRunning, notRunning)
+	}
+	return err
 }
 
-func (c *Client) props(path dbus.ObjectPath, iface string, dst any) error {
+// connectionLost says whether a call failed because the connection to
+// the bus is gone (closed, or its socket broke) rather than with an
+// answer.
+func connectionLost(err error) bool {
+	var ne net.Error
+	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
+}
+
+func (c *Client) props(ctx context.Context, path dbus.ObjectPath, iface string, dst any) error {
 	var m map[string]dbus.Variant
-	call := c.conn.Object(dbusapi.BusName, path).Call(dbusapi.PropertiesInterface+".GetAll", 0, iface)
+	call := c.call(ctx, path, dbusapi.PropertiesInterface+".GetAll", iface)
 	if err := c.err(call); err != nil {
 		return err
 	}
@@ -79,15 +100,15 @@ func (c *Client) props(path dbus.ObjectPath, iface string, dst any) error {
 }
 
 // Manager reads the Manager's properties.
-func (c *Client) Manager() (Manager, error) {
+func (c *Client) Manager(ctx context.Context) (Manager, error) {
 	var m Manager
-	return m, c.props(dbusapi.ManagerPath, dbusapi.ManagerInterface, &m)
+	return m, c.props(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface, &m)
 }
 
 // objects returns GetManagedObjects.
-func (c *Client) objects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, error) {
+func (c *Client) objects(ctx context.Context) (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, error) {
 	var out map[dbus.ObjectPath]map[string]map[string]dbus.Variant
-	call := c.call(dbusapi.RootPath, dbusapi.ObjectManagerInterface+".GetManagedObjects")
+	call := c.call(ctx, dbusapi.RootPath, dbusapi.ObjectManagerInterface+".GetManagedObjects")
 	if err := c.err(call); err != nil {
 		return nil, err
 	}
@@ -128,8 +149,8 @@ func jobsOf(objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant) ([]Job,
 }
 
 // Profiles lists every profile.
-func (c *Client) Profiles() ([]Profile, error) {
-	objs, err := c.objects()
+func (c *Client) Profiles(ctx context.Context) ([]Profile, error) {
+	objs, err := c.objects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,16 +168,16 @@ type Objects struct {
 // Objects reads the manager, profiles, drives and jobs in one call: a
 // client following the service (the app, on every signal) should not
 // ask for the whole object tree once per kind.
-func (c *Client) Objects() (Objects, error) {
+func (c *Client) Objects(ctx context.Context) (Objects, error) {
 	var o Objects
-	objs, err := c.objects()
+	objs, err := c.objects(ctx)
 	if err != nil {
 		return o, err
 	}
 	if props, ok := objs[dbusapi.ManagerPath][dbusapi.ManagerInterface]; ok {
 		err = decode(props, &o.Manager)
 	} else {
-		o.Manager, err = c.Manager()
+		o.Manager, err = c.Manager(ctx)
 	}
 	if err != nil {
 		return o, err
@@ -172,9 +193,9 @@ func (c *Client) Objects() (Objects, error) {
 }
 
 // Profile reads one profile by name.
-func (c *Client) Profile(name string) (Profile, error) {
+func (c *Client) Profile(ctx context.Context, name string) (Profile, error) {
 	p := Profile{Path: dbusapi.ProfilePath(name)}
-	err := c.props(p.Path, dbusapi.ProfileInterface, &p)
+	err := c.props(ctx, p.Path, dbusapi.ProfileInterface, &p)
 	if kerr.Is(err, kerr.NotFound) {
 		return p, kerr.Wrap(kerr.NotFound, err, "no profile %q", name)
 	}
@@ -182,8 +203,8 @@ func (c *Client) Profile(name string) (Profile, error) {
 }
 
 // Drives lists every known drive.
-func (c *Client) Drives() ([]Drive, error) {
-	objs, err := c.objects()
+func (c *Client) Drives(ctx context.Context) ([]Drive, error) {
+	objs, err := c.objects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +212,16 @@ func (c *Client) Drives() ([]Drive, error) {
 }
 
 // Job reads a job's properties.
-func (c *Client) Job(path dbus.ObjectPath) (Job, error) {
+func (c *Client) Job(ctx context.Context, path dbus.ObjectPath) (Job, error) {
 	j := Job{Path: path}
-	return j, c.props(path, dbusapi.JobInterface, &j)
+	return j, c.props(ctx, path, dbusapi.JobInterface, &j)
 }
 
-// CreateProfile makes a profile; settings are Profile.Configure's keys.
-func (c *Client) CreateProfile(name string, settings, opts Options) (dbus.ObjectPath, error) {
+// CreateProfile makes a profile with the settings given (nil fields are
+// the service's defaults).
+func (c *Client) CreateProfile(ctx context.Context, name string, settings api.Settings, opts api.Auth) (dbus.ObjectPath, error) {
 	var p dbus.ObjectPath
-	call := c.call(dbusapi.ManagerPath, dbusapi.ManagerInterface+".CreateProfile", name, settings.variant(), opts.variant())
+	call := c.call(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface+".CreateProfile", name, api.ToDict(settings), api.ToOptions(opts))
 	if err := c.err(call); err != nil {
 		return "", err
 	}
@@ -207,30 +229,35 @@ func (c *Client) CreateProfile(name string, settings, opts Options) (dbus.Object
 }
 
 // Reload asks the service to re-read its configuration file.
-func (c *Client) Reload(opts Options) error {
-	return c.err(c.call(dbusapi.ManagerPath, dbusapi.ManagerInterface+".Reload", opts.variant()))
+func (c *Client) Reload(ctx context.Context, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface+".Reload", api.ToOptions(opts)))
 }
 
-// Status is Manager.GetStatus.
-func (c *Client) Status(opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ManagerPath, dbusapi.ManagerInterface+".GetStatus", opts.variant())
+// Status is Manager.GetStatus: each profile's state.
+func (c *Client) Status(ctx context.Context, opts api.Auth) ([]api.Status, error) {
+	return query[api.Status](ctx, c, dbusapi.ManagerPath, dbusapi.ManagerInterface+".GetStatus", api.ToOptions(opts))
 }
 
-func (c *Client) query(path dbus.ObjectPath, method string, args ...any) ([]Dict, error) {
-	var out []map[string]dbus.Variant
-	call := c.call(path, method, args...)
+// query makes a call whose answer is an aa{sv} of T.
+func query[T any](ctx context.Context, c *Client, path dbus.ObjectPath, method string, args ...any) ([]T, error) {
+	var out []api.Dict
+	call := c.call(ctx, path, method, args...)
 	if err := c.err(call); err != nil {
 		return nil, err
 	}
 	if err := call.Store(&out); err != nil {
 		return nil, err
 	}
-	return dicts(out), nil
+	ts, err := api.FromDicts[T](out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return ts, nil
 }
 
-func (c *Client) job(path dbus.ObjectPath, method string, args ...any) (dbus.ObjectPath, error) {
+func (c *Client) job(ctx context.Context, path dbus.ObjectPath, method string, args ...any) (dbus.ObjectPath, error) {
 	var j dbus.ObjectPath
-	call := c.call(path, method, args...)
+	call := c.call(ctx, path, method, args...)
 	if err := c.err(call); err != nil {
 		return "", err
 	}
@@ -240,99 +267,128 @@ func (c *Client) job(path dbus.ObjectPath, method string, args ...any) (dbus.Obj
 func pi(m string) string { return dbusapi.ProfileInterface + "." + m }
 
 // BackupNow starts a backup of the profile and returns its job.
-func (c *Client) BackupNow(profile string, opts Options) (dbus.ObjectPath, error) {
-	return c.job(dbusapi.ProfilePath(profile), pi("BackupNow"), opts.variant())
+func (c *Client) BackupNow(ctx context.Context, profile string, opts api.BackupOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("BackupNow"), api.ToOptions(opts))
 }
 
-// Configure changes a profile's settings.
-func (c *Client) Configure(profile string, settings, opts Options) error {
-	return c.err(c.call(dbusapi.ProfilePath(profile), pi("Configure"), settings.variant(), opts.variant()))
+// Configure changes the profile's settings that are not nil.
+func (c *Client) Configure(ctx context.Context, profile string, settings api.Settings, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("Configure"), api.ToDict(settings), api.ToOptions(opts)))
 }
 
 // AddSource adds a folder to a profile.
-func (c *Client) AddSource(profile, path string, opts Options) error {
-	return c.err(c.call(dbusapi.ProfilePath(profile), pi("AddSource"), path, opts.variant()))
+func (c *Client) AddSource(ctx context.Context, profile, path string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("AddSource"), api.EncodePath(path), api.ToOptions(opts)))
 }
 
 // RemoveSource removes a folder from a profile.
-func (c *Client) RemoveSource(profile, path string, opts Options) error {
-	return c.err(c.call(dbusapi.ProfilePath(profile), pi("RemoveSource"), path, opts.variant()))
+func (c *Client) RemoveSource(ctx context.Context, profile, path string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("RemoveSource"), api.EncodePath(path), api.ToOptions(opts)))
 }
 
 // DeleteProfile forgets a profile (its snapshots stay on the drive).
-func (c *Client) DeleteProfile(profile string, opts Options) error {
-	return c.err(c.call(dbusapi.ProfilePath(profile), pi("Delete"), opts.variant()))
+func (c *Client) DeleteProfile(ctx context.Context, profile string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("Delete"), api.ToOptions(opts)))
 }
 
 // Snapshots lists a profile's snapshots.
-func (c *Client) Snapshots(profile string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("ListSnapshots"), opts.variant())
+func (c *Client) Snapshots(ctx context.Context, profile string, opts api.ListOptions) ([]api.Snapshot, error) {
+	return query[api.Snapshot](ctx, c, dbusapi.ProfilePath(profile), pi("ListSnapshots"), api.ToOptions(opts))
 }
 
 // List lists a folder of a snapshot.
-func (c *Client) List(profile, snapshot, dir string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("ListDirectory"), snapshot, dir, opts.variant())
+func (c *Client) List(ctx context.Context, profile, snapshot, dir string, opts api.ListOptions) ([]api.Entry, error) {
+	return query[api.Entry](ctx, c, dbusapi.ProfilePath(profile), pi("ListDirectory"), snapshot, api.EncodePath(dir), api.ToOptions(opts))
 }
 
 // Search finds files by name in every snapshot.
-func (c *Client) Search(profile, pattern string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("Search"), pattern, opts.variant())
+func (c *Client) Search(ctx context.Context, profile, pattern string, opts api.SearchOptions) ([]api.SearchHit, error) {
+	return query[api.SearchHit](ctx, c, dbusapi.ProfilePath(profile), pi("Search"), pattern, api.ToOptions(opts))
 }
 
 // Versions lists a file's distinct versions.
-func (c *Client) Versions(profile, path string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("Versions"), path, opts.variant())
+func (c *Client) Versions(ctx context.Context, profile, path string, opts api.ListOptions) ([]api.Version, error) {
+	return query[api.Version](ctx, c, dbusapi.ProfilePath(profile), pi("Versions"), api.EncodePath(path), api.ToOptions(opts))
 }
 
 // Deleted lists files gone from a folder.
-func (c *Client) Deleted(profile, dir string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("Deleted"), dir, opts.variant())
+func (c *Client) Deleted(ctx context.Context, profile, dir string, opts api.DeletedOptions) ([]api.DeletedFile, error) {
+	return query[api.DeletedFile](ctx, c, dbusapi.ProfilePath(profile), pi("Deleted"), api.EncodePath(dir), api.ToOptions(opts))
 }
 
 // Restore starts restoring paths of a snapshot.
-func (c *Client) Restore(profile, snapshot string, paths []string, opts Options) (dbus.ObjectPath, error) {
-	return c.job(dbusapi.ProfilePath(profile), pi("Restore"), snapshot, paths, opts.variant())
+func (c *Client) Restore(ctx context.Context, profile, snapshot string, paths []string, opts api.RestoreOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("Restore"), snapshot, api.EncodePaths(paths), api.ToOptions(opts))
 }
 
 // Prune starts a prune.
-func (c *Client) Prune(profile string, opts Options) (dbus.ObjectPath, error) {
-	return c.job(dbusapi.ProfilePath(profile), pi("Prune"), opts.variant())
+func (c *Client) Prune(ctx context.Context, profile string, opts api.PruneOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("Prune"), api.ToOptions(opts))
 }
 
 // Verify starts a verification.
-func (c *Client) Verify(profile string, opts Options) (dbus.ObjectPath, error) {
-	return c.job(dbusapi.ProfilePath(profile), pi("Verify"), opts.variant())
+func (c *Client) Verify(ctx context.Context, profile string, opts api.VerifyOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("Verify"), api.ToOptions(opts))
+}
+
+// EnrollOptions are Drive.Enroll's options.
+type EnrollOptions struct {
+	api.Auth
+	// Profile, when not empty, is the name of the profile whose drive
+	// this becomes.
+	Profile string
+}
+
+// dict is the options as the call carries them ("profile" is an object
+// path, a type the api structs do not carry).
+func (o EnrollOptions) dict() api.Dict {
+	m := api.ToOptions(o.Auth)
+	if o.Profile != "" {
+		m["profile"] = dbus.MakeVariant(dbusapi.ProfilePath(o.Profile))
+	}
+	return m
 }
 
 // Enroll writes a repository to a drive.
-func (c *Client) Enroll(uuid string, opts Options) error {
-	return c.err(c.call(dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Enroll", opts.variant()))
+func (c *Client) Enroll(ctx context.Context, uuid string, opts EnrollOptions) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Enroll", opts.dict()))
 }
 
 // Unmount unmounts a drive the service mounted.
-func (c *Client) Unmount(uuid string, opts Options) error {
-	return c.err(c.call(dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Unmount", opts.variant()))
+func (c *Client) Unmount(ctx context.Context, uuid string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Unmount", api.ToOptions(opts)))
 }
 
 // Cancel cancels a job.
-func (c *Client) Cancel(job dbus.ObjectPath, opts Options) error {
-	return c.err(c.call(job, dbusapi.JobInterface+".Cancel", opts.variant()))
+func (c *Client) Cancel(ctx context.Context, job dbus.ObjectPath, opts api.Auth) error {
+	return c.err(c.call(ctx, job, dbusapi.JobInterface+".Cancel", api.ToOptions(opts)))
 }
 
 // Wait follows a job until it completes, calling progress (if not nil) on
 // each change, and returns its final state; a failed job's error is
-// returned as a named error.
+// returned as a named error. The service leaving the bus meanwhile, or
+// the connection closing, is ServiceNotRunning.
 func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(Job)) (Job, error) {
 	rules := []dbus.MatchOption{dbus.WithMatchObjectPath(path)}
-	if err := c.conn.AddMatchSignal(rules...); err != nil {
-		return Job{}, fmt.Errorf("watch job: %w", err)
+	gone := []dbus.MatchOption{dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchInterface("org.freedesktop.DBus"),
+		dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, dbusapi.BusName)}
+	for _, r := range [][]dbus.MatchOption{rules, gone} {
+		if err := c.conn.AddMatchSignalContext(ctx, r...); err != nil {
+			if err = callError(err); kerr.Is(err, kerr.ServiceNotRunning) || ctx.Err() != nil {
+				return Job{Path: path}, err
+			}
+			return Job{Path: path}, fmt.Errorf("watch job: %w", err)
+		}
+		defer c.conn.RemoveMatchSignal(r...)
 	}
-	defer c.conn.RemoveMatchSignal(rules...)
 	ch := make(chan *dbus.Signal, 64)
 	c.conn.Signal(ch)
 	defer c.conn.RemoveSignal(ch)
+	lost := func() error {
+		return kerr.New(kerr.ServiceNotRunning, "lost the connection to the backup service while following job %s", path)
+	}
 	// Read after subscribing, so a job finishing in between is not missed.
-	j, err := c.Job(path)
+	j, err := c.Job(ctx, path)
 	if err != nil {
 		return j, err
 	}
@@ -347,8 +403,10 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 			return j, ctx.Err()
 		case s, ok := <-ch:
 			if !ok || s == nil {
-				// The connection closed (the bus or the service went away).
-				return j, kerr.New(kerr.NotFound, "lost the connection to the backup service while following job %s", path)
+				return j, lost() // the connection closed
+			}
+			if ownerGone(s) {
+				return j, lost()
 			}
 			if s.Path != path {
 				continue
@@ -378,13 +436,23 @@ func (c *Client) Wait(ctx context.Context, path dbus.ObjectPath, progress func(J
 	return j, nil
 }
 
+// ownerGone says whether s is the bus saying the service left it.
+func ownerGone(s *dbus.Signal) bool {
+	if s.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(s.Body) != 3 {
+		return false
+	}
+	name, _ := s.Body[0].(string)
+	owner, _ := s.Body[2].(string)
+	return name == dbusapi.BusName && owner == ""
+}
+
 // ProfilePath and JobPath name objects (see dbusapi).
 func ProfilePath(name string) dbus.ObjectPath { return dbusapi.ProfilePath(name) }
 func JobPath(n uint64) dbus.ObjectPath        { return dbusapi.JobPath(n) }
 
 // Jobs lists running and recently finished jobs, oldest first.
-func (c *Client) Jobs() ([]Job, error) {
-	objs, err := c.objects()
+func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
+	objs, err := c.objects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -392,9 +460,9 @@ func (c *Client) Jobs() ([]Job, error) {
 }
 
 // Drive reads one drive by filesystem UUID.
-func (c *Client) Drive(uuid string) (Drive, error) {
+func (c *Client) Drive(ctx context.Context, uuid string) (Drive, error) {
 	d := Drive{Path: dbusapi.DrivePath(uuid)}
-	err := c.props(d.Path, dbusapi.DriveInterface, &d)
+	err := c.props(ctx, d.Path, dbusapi.DriveInterface, &d)
 	if kerr.Is(err, kerr.NotFound) {
 		return d, kerr.Wrap(kerr.DriveNotFound, err, "no drive %s", uuid)
 	}
@@ -403,27 +471,27 @@ func (c *Client) Drive(uuid string) (Drive, error) {
 
 // Flatpaks lists the Flatpak apps and runtimes a snapshot recorded, with
 // what is installed now.
-func (c *Client) Flatpaks(profile, snapshot string, opts Options) ([]Dict, error) {
-	return c.query(dbusapi.ProfilePath(profile), pi("ListFlatpaks"), snapshot, opts.variant())
+func (c *Client) Flatpaks(ctx context.Context, profile, snapshot string, opts api.ListOptions) ([]api.FlatpakRef, error) {
+	return query[api.FlatpakRef](ctx, c, dbusapi.ProfilePath(profile), pi("ListFlatpaks"), snapshot, api.ToOptions(opts))
 }
 
 // RestoreFlatpaks starts reinstalling a snapshot's apps (all if refs is empty).
-func (c *Client) RestoreFlatpaks(profile, snapshot string, refs []string, opts Options) (dbus.ObjectPath, error) {
+func (c *Client) RestoreFlatpaks(ctx context.Context, profile, snapshot string, refs []string, opts api.FlatpakRestoreOptions) (dbus.ObjectPath, error) {
 	if refs == nil {
 		refs = []string{}
 	}
-	return c.job(dbusapi.ProfilePath(profile), pi("RestoreFlatpaks"), snapshot, refs, opts.variant())
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("RestoreFlatpaks"), snapshot, refs, api.ToOptions(opts))
 }
 
 // RestoreAppData starts rolling one app's data back to a snapshot.
-func (c *Client) RestoreAppData(profile, snapshot, appID string, opts Options) (dbus.ObjectPath, error) {
-	return c.job(dbusapi.ProfilePath(profile), pi("RestoreAppData"), snapshot, appID, opts.variant())
+func (c *Client) RestoreAppData(ctx context.Context, profile, snapshot, appID string, opts api.AppDataOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ProfilePath(profile), pi("RestoreAppData"), snapshot, appID, api.ToOptions(opts))
 }
 
 // FlatpakOfflineSize estimates the size of an offline copy of the apps.
-func (c *Client) FlatpakOfflineSize(profile string, opts Options) (uint64, error) {
+func (c *Client) FlatpakOfflineSize(ctx context.Context, profile string, opts api.Auth) (uint64, error) {
 	var n uint64
-	call := c.call(dbusapi.ProfilePath(profile), pi("FlatpakOfflineSize"), opts.variant())
+	call := c.call(ctx, dbusapi.ProfilePath(profile), pi("FlatpakOfflineSize"), api.ToOptions(opts))
 	if err := c.err(call); err != nil {
 		return 0, err
 	}

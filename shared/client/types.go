@@ -3,9 +3,11 @@ package client
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
 
@@ -25,7 +27,7 @@ type Profile struct {
 	Path           dbus.ObjectPath
 	Name           string          `prop:"Name"`
 	Owner          uint32          `prop:"Owner"`
-	Sources        []string        `prop:"Sources"`
+	Sources        []string        `prop:"Sources,path"` // raw bytes (decoded)
 	Excludes       []string        `prop:"Excludes"`
 	DriveUUID      string          `prop:"DriveUUID"`
 	Drive          dbus.ObjectPath `prop:"Drive"`
@@ -62,7 +64,7 @@ type Drive struct {
 	Size       uint64 `prop:"Size"`
 	Free       int64  `prop:"Free"`
 	Present    bool   `prop:"Present"`
-	MountPoint string `prop:"MountPoint"`
+	MountPoint string `prop:"MountPoint,path"`
 	Enrolled   bool   `prop:"Enrolled"`
 	Unusable   string `prop:"Unusable"`
 	LastSeen   int64  `prop:"LastSeen"`
@@ -72,24 +74,26 @@ type Drive struct {
 // Job is a Job object's properties.
 type Job struct {
 	Path        dbus.ObjectPath
-	Operation   string                  `prop:"Operation"`
-	Profile     dbus.ObjectPath         `prop:"Profile"`
-	StartedBy   uint32                  `prop:"StartedBy"`
-	Trigger     string                  `prop:"Trigger"`
-	Started     int64                   `prop:"Started"`
-	Progress    float64                 `prop:"Progress"`
-	Phase       string                  `prop:"Phase"`
-	FilesDone   uint64                  `prop:"FilesDone"`
-	FilesTotal  uint64                  `prop:"FilesTotal"`
-	BytesDone   uint64                  `prop:"BytesDone"`
-	BytesTotal  uint64                  `prop:"BytesTotal"`
-	Rate        uint64                  `prop:"Rate"`
-	ExpectedEnd int64                   `prop:"ExpectedEnd"`
-	Cancelable  bool                    `prop:"Cancelable"`
-	Finished    bool                    `prop:"Finished"`
-	ErrorName   string                  `prop:"ErrorName"`
-	Message     string                  `prop:"Message"`
-	Result      map[string]dbus.Variant `prop:"Result"`
+	Operation   string          `prop:"Operation"`
+	Profile     dbus.ObjectPath `prop:"Profile"`
+	StartedBy   uint32          `prop:"StartedBy"`
+	Trigger     string          `prop:"Trigger"`
+	Started     int64           `prop:"Started"`
+	Progress    float64         `prop:"Progress"`
+	Phase       string          `prop:"Phase"`
+	FilesDone   uint64          `prop:"FilesDone"`
+	FilesTotal  uint64          `prop:"FilesTotal"`
+	BytesDone   uint64          `prop:"BytesDone"`
+	BytesTotal  uint64          `prop:"BytesTotal"`
+	Rate        uint64          `prop:"Rate"`
+	ExpectedEnd int64           `prop:"ExpectedEnd"`
+	Cancelable  bool            `prop:"Cancelable"`
+	Finished    bool            `prop:"Finished"`
+	ErrorName   string          `prop:"ErrorName"`
+	Message     string          `prop:"Message"`
+	// Result is the outcome of a finished job: read it with BackupResult,
+	// RestoreResult, PruneResult or VerifyResult.
+	Result map[string]dbus.Variant `prop:"Result"`
 }
 
 // Time turns the interface's µs-since-epoch into a time (zero for 0).
@@ -100,12 +104,14 @@ func Time(us int64) time.Time {
 	return time.UnixMicro(us)
 }
 
-// decode fills the prop-tagged fields of the struct dst points to.
+// decode fills the prop-tagged fields of the struct dst points to; a
+// field tagged ",path" holds paths, which cross the bus encoded (see
+// api.EncodePath) and are decoded back to their bytes here.
 func decode(props map[string]dbus.Variant, dst any) error {
 	rv := reflect.ValueOf(dst).Elem()
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
-		name := rt.Field(i).Tag.Get("prop")
+		name, opt, _ := strings.Cut(rt.Field(i).Tag.Get("prop"), ",")
 		if name == "" {
 			continue
 		}
@@ -119,55 +125,53 @@ func decode(props map[string]dbus.Variant, dst any) error {
 			return fmt.Errorf("property %s is %s, expected %s", name, val.Type(), f.Type())
 		}
 		f.Set(val)
+		if opt == "path" {
+			switch x := f.Interface().(type) {
+			case string:
+				f.SetString(api.DecodePath(x))
+			case []string:
+				f.Set(reflect.ValueOf(api.DecodePaths(x)))
+			}
+		}
 	}
 	return nil
 }
 
-// Dict is one entry of a query result (aa{sv}), with typed getters.
-type Dict map[string]dbus.Variant
+// The typed readers of a finished job's Result. Each checks that the job
+// did that operation (when the job says) and fills the struct from the
+// Result; keys the struct does not know are ignored, missing ones stay at
+// their zero value. A job still running has an empty Result.
 
-func (d Dict) String(k string) string {
-	s, _ := d[k].Value().(string)
-	return s
+// BackupResult is a backup job's Result.
+func (j Job) BackupResult() (api.BackupResult, error) {
+	var r api.BackupResult
+	return r, j.result("backup", &r)
 }
 
-func (d Dict) Int(k string) int64 {
-	switch x := d[k].Value().(type) {
-	case int64:
-		return x
-	case uint64:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case int32:
-		return int64(x)
+// RestoreResult is a restore job's Result.
+func (j Job) RestoreResult() (api.RestoreResult, error) {
+	var r api.RestoreResult
+	return r, j.result("restore", &r)
+}
+
+// PruneResult is a prune job's Result.
+func (j Job) PruneResult() (api.PruneResult, error) {
+	var r api.PruneResult
+	return r, j.result("prune", &r)
+}
+
+// VerifyResult is a verify job's Result.
+func (j Job) VerifyResult() (api.VerifyResult, error) {
+	var r api.VerifyResult
+	return r, j.result("verify", &r)
+}
+
+func (j Job) result(op string, dst any) error {
+	if j.Operation != "" && j.Operation != op {
+		return fmt.Errorf("job %s is a %s, not a %s: its result is not a %s result", j.Path, j.Operation, op, op)
 	}
-	return 0
-}
-
-func (d Dict) Bool(k string) bool {
-	b, _ := d[k].Value().(bool)
-	return b
-}
-
-func (d Dict) Strings(k string) []string {
-	s, _ := d[k].Value().([]string)
-	return s
-}
-
-// Plain turns a Dict into plain Go values (for JSON output).
-func (d Dict) Plain() map[string]any {
-	m := map[string]any{}
-	for k, v := range d {
-		m[k] = v.Value()
+	if err := api.FromDict(j.Result, dst); err != nil {
+		return fmt.Errorf("the result of job %s: %w", j.Path, err)
 	}
-	return m
-}
-
-func dicts(in []map[string]dbus.Variant) []Dict {
-	out := make([]Dict, len(in))
-	for i, m := range in {
-		out[i] = Dict(m)
-	}
-	return out
+	return nil
 }

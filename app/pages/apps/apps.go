@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -138,8 +140,8 @@ func (p *Page) loadSnapshots() {
 	if p.chosen {
 		keep, _ = p.selectedSnapshot()
 	}
-	ui.Call(p.env, func(c *client.Client) ([]Snapshot, error) {
-		ds, err := c.Snapshots(profile, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]Snapshot, error) {
+		ds, err := c.Snapshots(ctx, profile, api.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("list backups of %s: %w", profile, err)
 		}
@@ -190,14 +192,14 @@ func (p *Page) loadApps() {
 	profile := p.profile
 	p.Stack.SetVisibleChildName("loading")
 	p.ActionBar.SetRevealed(false)
-	ui.Call(p.env, func(c *client.Client) ([]App, error) {
-		ds, err := c.Flatpaks(profile, snap.Name, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]App, error) {
+		ds, err := c.Flatpaks(ctx, profile, snap.Name, api.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("list the Flatpak apps of backup %s: %w", snap.Name, err)
 		}
 		apps := make([]App, len(ds))
 		for i, d := range ds {
-			apps[i] = AppFromDict(d)
+			apps[i] = AppOf(d)
 		}
 		return apps, nil
 	}, func(apps []App, err error) {
@@ -388,10 +390,10 @@ func (p *Page) reinstall(refs map[string][]string) {
 	})
 	profile := p.profile
 	p.setBusy(true, humanize.Operation("flatpak-restore")+"…")
-	ui.Call(p.env, func(c *client.Client) ([]Outcome, error) {
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]Outcome, error) {
 		var all []Outcome
 		for step, in := range insts {
-			outs, err := reinstallOne(c, profile, snap.Name, in, refs[in], func(j client.Job) { p.progress(j, step, len(insts)) })
+			outs, err := reinstallOne(ctx, c, profile, snap.Name, in, refs[in], func(j client.Job) { p.progress(j, step, len(insts)) })
 			if len(outs) == 0 && err != nil {
 				outs = []Outcome{{Installation: in, Kind: "installation", Ref: in, Status: Failed, Reason: humanize.Error(err)}}
 			}
@@ -417,16 +419,16 @@ func (p *Page) reinstall(refs map[string][]string) {
 // reinstallOne runs and follows one installation's job; its outcomes come
 // from the job's Result even when the job failed (it fails when any app did).
 // progress gets the readings on the main loop.
-func reinstallOne(c *client.Client, profile, snapshot, installation string, refs []string, progress func(client.Job)) ([]Outcome, error) {
-	path, err := c.RestoreFlatpaks(profile, snapshot, refs, client.Options{"installation": installation})
+func reinstallOne(ctx context.Context, c *client.Client, profile, snapshot, installation string, refs []string, progress func(client.Job)) ([]Outcome, error) {
+	path, err := c.RestoreFlatpaks(ctx, profile, snapshot, refs, api.FlatpakRestoreOptions{Installation: installation})
 	if err != nil {
 		return nil, fmt.Errorf("reinstall apps of %s: %w", installation, err)
 	}
-	j, werr := ui.Wait(c, path, progress)
+	j, werr := ui.Wait(ctx, c, path, progress)
 	res := j.Result
 	// The Result is set just before the job completes; read it again in
 	// case its change signal was missed.
-	if again, err := c.Job(path); err == nil && len(again.Result) > 0 {
+	if again, err := c.Job(ctx, path); err == nil && len(again.Result) > 0 {
 		res = again.Result
 	}
 	if werr != nil {
@@ -498,12 +500,12 @@ func (p *Page) rollBack(a App, snap Snapshot, overwrite bool) {
 	}
 	profile := p.profile
 	p.setBusy(true, humanize.Operation("app-data-restore")+"…")
-	ui.Call(p.env, func(c *client.Client) (string, error) {
-		path, err := c.RestoreAppData(profile, snap.Name, a.ID, client.Options{"overwrite": overwrite})
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (string, error) {
+		path, err := c.RestoreAppData(ctx, profile, snap.Name, a.ID, api.AppDataOptions{Overwrite: overwrite})
 		if err != nil {
 			return "", fmt.Errorf("roll back data of %s: %w", a.ID, err)
 		}
-		j, err := ui.Wait(c, path, func(j client.Job) { p.progress(j, 0, 1) })
+		j, err := ui.Wait(ctx, c, path, func(j client.Job) { p.progress(j, 0, 1) })
 		if err != nil {
 			return "", fmt.Errorf("roll back data of %s: %w", a.ID, err)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 // App is one ref a snapshot recorded, beside what is installed now.
@@ -26,13 +26,13 @@ type App struct {
 	Name string
 }
 
-// AppFromDict reads a ListFlatpaks result.
-func AppFromDict(d client.Dict) App {
+// AppOf reads a ListFlatpaks result.
+func AppOf(d api.FlatpakRef) App {
 	return App{
-		Installation: d.String("installation"), Ref: d.String("ref"), Kind: d.String("kind"), ID: d.String("id"),
-		Branch: d.String("branch"), Origin: d.String("origin"), Version: d.String("version"), Commit: d.String("commit"),
-		InstalledSize: d.Int("installed-size"), State: d.String("state"), InstalledVersion: d.String("installed-version"),
-		Data: d.Bool("data"),
+		Installation: d.Installation, Ref: d.Ref, Kind: d.Kind, ID: d.ID,
+		Branch: d.Branch, Origin: d.Origin, Version: d.Version, Commit: d.Commit,
+		InstalledSize: int64(d.InstalledSize), State: d.State, InstalledVersion: d.InstalledVersion,
+		Data: d.Data,
 	}
 }
 
@@ -367,10 +367,10 @@ type Snapshot struct {
 }
 
 // Snapshots reads ListSnapshots, newest first.
-func Snapshots(ds []client.Dict) []Snapshot {
+func Snapshots(ds []api.Snapshot) []Snapshot {
 	out := make([]Snapshot, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, Snapshot{Name: d.String("name"), Time: client.Time(d.Int("time"))})
+		out = append(out, Snapshot{Name: d.Name, Time: d.Time})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {

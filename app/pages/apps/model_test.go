@@ -8,21 +8,18 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
-func TestAppFromDict(t *testing.T) {
-	d := client.Dict{
-		"installation": dbus.MakeVariant("system"), "ref": dbus.MakeVariant("app/org.gnome.Maps/x86_64/stable"),
-		"kind": dbus.MakeVariant("app"), "id": dbus.MakeVariant("org.gnome.Maps"), "branch": dbus.MakeVariant("stable"),
-		"origin": dbus.MakeVariant("flathub"), "version": dbus.MakeVariant("45.1"), "commit": dbus.MakeVariant("abc"),
-		"installed-size": dbus.MakeVariant(uint64(1000)), "state": dbus.MakeVariant("older"),
-		"installed-version": dbus.MakeVariant("44.0"), "data": dbus.MakeVariant(true),
+func TestAppOf(t *testing.T) {
+	d := api.FlatpakRef{
+		Installation: "system", Ref: "app/org.gnome.Maps/x86_64/stable", Kind: "app", ID: "org.gnome.Maps", Branch: "stable",
+		Origin: "flathub", Version: "45.1", Commit: "abc", InstalledSize: 1000, State: "older", InstalledVersion: "44.0", Data: true,
 	}
 	want := App{Installation: "system", Ref: "app/org.gnome.Maps/x86_64/stable", Kind: "app", ID: "org.gnome.Maps", Branch: "stable",
 		Origin: "flathub", Version: "45.1", Commit: "abc", InstalledSize: 1000, State: "older", InstalledVersion: "44.0", Data: true}
-	if got := AppFromDict(d); !reflect.DeepEqual(got, want) {
-		t.Errorf("AppFromDict = %+v, want %+v", got, want)
+	if got := AppOf(d); !reflect.DeepEqual(got, want) {
+		t.Errorf("AppOf = %+v, want %+v", got, want)
 	}
 }
 
@@ -225,10 +222,10 @@ func TestTally(t *testing.T) {
 func TestSnapshots(t *testing.T) {
 	loc := time.FixedZone("CET", 3600)
 	now := time.Date(2026, 11, 22, 15, 0, 0, 0, loc)
-	mk := func(name string, t time.Time) client.Dict {
-		return client.Dict{"name": dbus.MakeVariant(name), "time": dbus.MakeVariant(t.UnixMicro())}
+	mk := func(name string, t time.Time) api.Snapshot {
+		return api.Snapshot{Name: name, Time: t}
 	}
-	ds := []client.Dict{
+	ds := []api.Snapshot{
 		mk("2025-12-31T230000Z", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC)),
 		mk("2026-11-22T100000Z", time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)),
 		mk("2026-11-21T100000Z", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)),

@@ -5,6 +5,7 @@
 package browse
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -123,7 +125,7 @@ func New(env *ui.Env) *Page {
 
 	p.RestoreButton.ConnectClicked(func() {
 		if e, ok := p.selected(); ok {
-			p.restore(e, client.Options{})
+			p.restore(e, api.RestoreOptions{})
 		}
 	})
 	p.ReplaceButton.ConnectClicked(p.confirmReplace)
@@ -178,17 +180,17 @@ func (p *Page) loadSnapshots() {
 	if len(p.snaps) == 0 {
 		p.TimelineStack.SetVisibleChildName("loading")
 	}
-	ui.Call(p.env, func(c *client.Client) ([]client.Dict, error) {
-		ds, err := c.Snapshots(profile, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]api.Snapshot, error) {
+		ds, err := c.Snapshots(ctx, profile, api.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("list the backups of %s: %w", profile, err)
 		}
 		return ds, nil
-	}, func(ds []client.Dict, err error) {
+	}, func(ds []api.Snapshot, err error) {
 		if gen != p.snapGen {
 			return
 		}
-		p.noService = kerr.Is(err, kerr.NotFound)
+		p.noService = kerr.Is(err, kerr.ServiceNotRunning)
 		if err != nil {
 			p.snaps = nil
 			p.clearList(p.SnapshotList)
@@ -303,13 +305,13 @@ func (p *Page) loadFolder() {
 	} else {
 		p.FolderStack.SetVisibleChildName("loading")
 	}
-	ui.Call(p.env, func(c *client.Client) ([]client.Dict, error) {
-		ds, err := c.List(profile, snap, dir, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]api.Entry, error) {
+		ds, err := c.List(ctx, profile, snap, dir, api.ListOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("list %s in backup %s: %w", dir, snap, err)
+			return nil, fmt.Errorf("list %s in backup %s: %w", humanize.Display(dir), snap, err)
 		}
 		return ds, nil
-	}, func(ds []client.Dict, err error) {
+	}, func(ds []api.Entry, err error) {
 		if gen != p.dirGen {
 			return
 		}
@@ -442,7 +444,7 @@ func (p *Page) confirmReplace() {
 	d.ConnectResponse(func(resp int) {
 		d.Destroy()
 		if resp == int(gtk.ResponseAccept) {
-			p.restore(e, client.Options{"overwrite": true})
+			p.restore(e, api.RestoreOptions{Overwrite: true})
 		}
 	})
 	d.Present()
@@ -457,7 +459,7 @@ func (p *Page) chooseDestination() {
 		p.chooser = nil
 		p.syncActions()
 		if dest != "" {
-			p.restore(e, client.Options{"to": filepath.Clean(dest)})
+			p.restore(e, api.RestoreOptions{To: api.Path(filepath.Clean(dest))})
 		}
 	})
 	p.syncActions()
@@ -465,23 +467,23 @@ func (p *Page) chooseDestination() {
 
 // restore starts restoring e from the snapshot shown and follows the job
 // to its end; the waiting happens off the main loop.
-func (p *Page) restore(e Entry, opts client.Options) {
+func (p *Page) restore(e Entry, opts api.RestoreOptions) {
 	profile, snap := p.profile, p.snap
 	if snap == "" || p.jobs.Busy() {
 		return
 	}
 	fallback := e.Path
-	if to, ok := opts["to"].(string); ok {
-		fallback = filepath.Join(to, e.Name)
+	if opts.To != "" {
+		fallback = filepath.Join(string(opts.To), e.Name)
 	}
-	ui.RunJob(p.jobs, ProgressTitle(e.Name), func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (client.Job, error) {
-		job, err := c.Restore(profile, snap, []string{e.Path}, opts)
+	ui.RunJob(p.jobs, ProgressTitle(e.Name), func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (client.Job, error) {
+		job, err := c.Restore(ctx, profile, snap, []string{e.Path}, opts)
 		if err != nil {
-			return client.Job{}, fmt.Errorf("restore %s from %s: %w", e.Path, snap, err)
+			return client.Job{}, fmt.Errorf("restore %s from %s: %w", humanize.Display(e.Path), snap, err)
 		}
 		j, err := follow(job)
 		if err != nil {
-			return j, fmt.Errorf("restore %s from %s: %w", e.Path, snap, err)
+			return j, fmt.Errorf("restore %s from %s: %w", humanize.Display(e.Path), snap, err)
 		}
 		return j, nil
 	}, func(j client.Job) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/app/humanize"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 // Snapshot is one backup of the timeline.
@@ -24,15 +24,15 @@ type Snapshot struct {
 }
 
 // Snapshots turns ListSnapshots' result into the timeline, newest first.
-func Snapshots(ds []client.Dict, now time.Time) []Snapshot {
+func Snapshots(ds []api.Snapshot, now time.Time) []Snapshot {
 	out := make([]Snapshot, 0, len(ds))
 	for _, d := range ds {
 		s := Snapshot{
-			Name:   d.String("name"),
-			Time:   client.Time(d.Int("time")).In(now.Location()),
-			Files:  d.Int("files"),
-			Bytes:  d.Int("bytes"),
-			Pinned: d.Bool("pinned"),
+			Name:   d.Name,
+			Time:   d.Time.In(now.Location()),
+			Files:  int64(d.Files),
+			Bytes:  int64(d.Bytes),
+			Pinned: d.Pinned,
 		}
 		if s.Name == "" {
 			continue
@@ -125,7 +125,8 @@ func Parent(dir string) string {
 	return path.Dir(path.Clean(dir))
 }
 
-// Crumb is one button of the path bar.
+// Crumb is one button of the path bar: Label is for display, Path the
+// folder's raw bytes.
 type Crumb struct {
 	Label, Path string
 }
@@ -149,12 +150,14 @@ func Crumbs(dir, home string) []Crumb {
 			continue
 		}
 		at = path.Join(at, seg)
-		out = append(out, Crumb{Label: seg, Path: at})
+		out = append(out, Crumb{Label: humanize.Display(seg), Path: at})
 	}
 	return out
 }
 
-// Entry is one item of a folder in a backup.
+// Entry is one item of a folder in a backup. Name, Path and Target are
+// the raw bytes of the names (what calls to the service take); Title and
+// Subtitle are what a label shows.
 type Entry struct {
 	Name, Path string
 	// Type is file, dir, symlink or other.
@@ -173,16 +176,16 @@ func (e Entry) IsDir() bool { return e.Type == "dir" }
 
 // Entries turns ListDirectory's result for dir into rows: folders first,
 // then by name as a person sorts them (case does not matter).
-func Entries(ds []client.Dict, dir string, now time.Time) []Entry {
+func Entries(ds []api.Entry, dir string, now time.Time) []Entry {
 	out := make([]Entry, 0, len(ds))
 	for _, d := range ds {
 		e := Entry{
-			Name:   d.String("name"),
-			Path:   d.String("path"),
-			Type:   d.String("type"),
-			Size:   d.Int("size"),
-			Mtime:  client.Time(d.Int("mtime")),
-			Target: d.String("target"),
+			Name:   string(d.Name),
+			Path:   string(d.Path),
+			Type:   d.Type,
+			Size:   int64(d.Size),
+			Mtime:  d.Mtime,
+			Target: string(d.Target),
 		}
 		if e.Name == "" {
 			continue
@@ -190,7 +193,7 @@ func Entries(ds []client.Dict, dir string, now time.Time) []Entry {
 		if e.Path == "" {
 			e.Path = path.Join(dir, e.Name)
 		}
-		e.Title = e.Name
+		e.Title = humanize.Display(e.Name)
 		e.Subtitle, e.Icon = describe(e, now)
 		out = append(out, e)
 	}
@@ -230,7 +233,7 @@ func describe(e Entry, now time.Time) (subtitle, icon string) {
 		return join("folder", modified), "folder-symbolic"
 	case "symlink":
 		if e.Target != "" {
-			return "Link to " + e.Target, "insert-link-symbolic"
+			return "Link to " + humanize.Display(e.Target), "insert-link-symbolic"
 		}
 		return "Link", "insert-link-symbolic"
 	case "file":
@@ -239,19 +242,20 @@ func describe(e Entry, now time.Time) (subtitle, icon string) {
 	return join("special file", modified), "text-x-generic-symbolic"
 }
 
-// Tilde shortens a path in the user's home the way GNOME shows it.
+// Tilde shortens a path in the user's home the way GNOME shows it, for
+// display (see humanize.Display).
 func Tilde(p, home string) string {
 	if home == "" || home == "/" {
-		return p
+		return humanize.Display(p)
 	}
 	home = path.Clean(home)
 	if p == home {
 		return "~"
 	}
 	if strings.HasPrefix(p, home+"/") {
-		return "~" + p[len(home):]
+		return "~" + humanize.Display(p[len(home):])
 	}
-	return p
+	return humanize.Display(p)
 }
 
 // RestoredText is the toast after a restore. The job's message lists
@@ -280,14 +284,14 @@ func RestoredText(message, fallback, home string) string {
 func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
 	when := humanize.DateInSentence(s.Time, now, "15:04")
 	if e.IsDir() {
-		return fmt.Sprintf("Replace “%s”?", e.Name),
+		return fmt.Sprintf("Replace “%s”?", humanize.Display(e.Name)),
 			fmt.Sprintf("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost.", when)
 	}
-	return fmt.Sprintf("Replace “%s”?", e.Name),
+	return fmt.Sprintf("Replace “%s”?", humanize.Display(e.Name)),
 		fmt.Sprintf("The file is replaced with its version from %s. Changes made since then are lost.", when)
 }
 
 // ProgressTitle is the heading above a running restore's progress bar.
 func ProgressTitle(name string) string {
-	return fmt.Sprintf("Restoring “%s”…", name)
+	return fmt.Sprintf("Restoring “%s”…", humanize.Display(name))
 }

@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 var (
@@ -14,25 +13,17 @@ var (
 	now = time.Date(2026, 11, 22, 15, 30, 0, 0, loc)
 )
 
-func dict(kv ...any) client.Dict {
-	d := client.Dict{}
-	for i := 0; i < len(kv); i += 2 {
-		d[kv[i].(string)] = dbus.MakeVariant(kv[i+1])
-	}
-	return d
-}
-
-func snap(name string, t time.Time, files, bytes uint64, pinned bool) client.Dict {
-	return dict("name", name, "time", t.UnixMicro(), "files", files, "bytes", bytes, "pinned", pinned, "host", "laptop")
+func snap(name string, t time.Time, files, bytes uint64, pinned bool) api.Snapshot {
+	return api.Snapshot{Name: name, Time: api.Stamp(t), Files: files, Bytes: bytes, Pinned: pinned, Host: "laptop"}
 }
 
 func TestSnapshotsNewestFirstWithLabels(t *testing.T) {
-	ds := []client.Dict{
+	ds := []api.Snapshot{
 		snap("2025-03-01T080000Z", time.Date(2025, 3, 1, 9, 0, 0, 0, loc), 10, 5000, false),
 		snap("2026-11-22T090000Z", time.Date(2026, 11, 22, 10, 0, 0, 0, loc), 1, 999, true),
 		snap("2026-11-21T090000Z", time.Date(2026, 11, 21, 10, 0, 0, 0, loc), 1234, 1_200_000_000, false),
 		snap("2026-06-02T070500Z", time.Date(2026, 6, 2, 9, 5, 0, 0, loc), 0, 0, false),
-		dict("time", int64(5)), // no name: skipped
+		{Time: api.FromMicros(5)}, // no name: skipped
 	}
 	got := Snapshots(ds, now)
 	want := []struct{ name, title, subtitle string }{
@@ -53,7 +44,7 @@ func TestSnapshotsNewestFirstWithLabels(t *testing.T) {
 }
 
 func TestSnapshotsSameMinuteGetSeconds(t *testing.T) {
-	ds := []client.Dict{
+	ds := []api.Snapshot{
 		snap("2026-11-22T090005Z", time.Date(2026, 11, 22, 10, 0, 5, 0, loc), 1, 1, false),
 		snap("2026-11-22T090040Z", time.Date(2026, 11, 22, 10, 0, 40, 0, loc), 1, 1, false),
 		snap("2026-11-22T080000Z", time.Date(2026, 11, 22, 9, 0, 0, 0, loc), 1, 1, false),
@@ -133,14 +124,14 @@ func TestCrumbs(t *testing.T) {
 }
 
 func TestEntriesFoldersFirstByName(t *testing.T) {
-	mtime := time.Date(2026, 11, 21, 8, 15, 0, 0, loc).UnixMicro()
-	ds := []client.Dict{
-		dict("name", "zeta.txt", "path", "/home/me/zeta.txt", "type", "file", "size", uint64(1500), "mtime", mtime),
-		dict("name", "Music", "path", "/home/me/Music", "type", "dir", "size", uint64(0), "mtime", mtime),
-		dict("name", "alpha.odt", "type", "file", "size", uint64(1), "mtime", int64(0)),
-		dict("name", "link", "type", "symlink", "target", "/etc/hosts"),
-		dict("name", "documents", "type", "dir"),
-		dict("name", "fifo", "type", "other"),
+	mtime := api.Stamp(time.Date(2026, 11, 21, 8, 15, 0, 0, loc))
+	ds := []api.Entry{
+		{Name: "zeta.txt", Path: "/home/me/zeta.txt", Type: "file", Size: 1500, Mtime: mtime},
+		{Name: "Music", Path: "/home/me/Music", Type: "dir", Mtime: mtime},
+		{Name: "alpha.odt", Type: "file", Size: 1},
+		{Name: "link", Type: "symlink", Target: "/etc/hosts"},
+		{Name: "documents", Type: "dir"},
+		{Name: "fifo", Type: "other"},
 	}
 	got := Entries(ds, "/home/me", now)
 	type row struct{ title, path, subtitle, icon string }
@@ -202,5 +193,29 @@ func TestReplaceQuestion(t *testing.T) {
 	_, b = ReplaceQuestion(Entry{Name: "Work", Type: "dir"}, s, now)
 	if b != "Files in the folder are replaced with their versions from 2 March at 10:00. Changes made to them since then are lost." {
 		t.Errorf("dir: %q", b)
+	}
+}
+
+// A name that is not UTF-8 keeps its bytes for calls and shows readably.
+func TestEntriesKeepRawNames(t *testing.T) {
+	got := Entries([]api.Entry{
+		{Name: "caf\xe9.txt", Path: "/home/me/caf\xe9.txt", Type: "file", Size: 2},
+		{Name: "old", Path: "/home/me/old", Type: "symlink", Target: "/srv/\xff"},
+	}, "/home/me", now)
+	if got[0].Name != "caf\xe9.txt" || got[0].Path != "/home/me/caf\xe9.txt" || got[0].Title != "caf\uFFFD.txt" {
+		t.Errorf("entry %+v", got[0])
+	}
+	if got[1].Subtitle != "Link to /srv/\uFFFD" || got[1].Target != "/srv/\xff" {
+		t.Errorf("link %+v", got[1])
+	}
+	crumbs := Crumbs("/home/me/caf\xe9/x", "/home/me")
+	if c := crumbs[1]; c.Label != "caf\uFFFD" || c.Path != "/home/me/caf\xe9" {
+		t.Errorf("crumb %+v", c)
+	}
+	if got := Tilde("/home/me/caf\xe9", "/home/me"); got != "~/caf\uFFFD" {
+		t.Errorf("Tilde = %q", got)
+	}
+	if h, _ := ReplaceQuestion(Entry{Name: "caf\xe9", Type: "file"}, Snapshot{}, now); h != "Replace “caf\uFFFD”?" {
+		t.Errorf("ReplaceQuestion = %q", h)
 	}
 }

@@ -1,6 +1,7 @@
 package deleted
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -144,14 +146,14 @@ func (p *Page) load() {
 	profile, folder, period := p.profile, p.folder, int(p.SinceRow.Selected())
 	p.Stack.SetVisibleChildName("loading")
 	p.ActionBar.SetRevealed(false)
-	ui.Call(p.env, func(c *client.Client) ([]File, error) {
-		ds, err := c.Deleted(profile, folder, Options(period, time.Now()))
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) ([]File, error) {
+		ds, err := c.Deleted(ctx, profile, folder, Options(period, time.Now()))
 		if err != nil {
-			return nil, fmt.Errorf("list files deleted from %s: %w", folder, err)
+			return nil, fmt.Errorf("list files deleted from %s: %w", humanize.Display(folder), err)
 		}
 		fs := make([]File, len(ds))
 		for i, d := range ds {
-			fs[i] = FileFromDict(d)
+			fs[i] = FileOf(d)
 		}
 		SortFiles(fs)
 		return fs, nil
@@ -204,11 +206,11 @@ func (p *Page) row(f File, selected bool, now time.Time) *adw.ActionRow {
 	row.SetSubtitle(humanize.Escape(humanize.Folder(f.Dir, p.home)))
 	row.SetTitleLines(2)
 	row.SetSubtitleLines(1)
-	row.SetTooltipText(f.Path)
+	row.SetTooltipText(humanize.Display(f.Path))
 
 	check := gtk.NewCheckButton()
 	check.SetVAlign(gtk.AlignCenter)
-	ui.SetAccessibleName(check, "Select "+f.Name)
+	ui.SetAccessibleName(check, "Select "+humanize.Display(f.Name))
 	check.SetActive(selected)
 	row.AddPrefix(check)
 	row.SetActivatableWidget(check)
@@ -291,19 +293,21 @@ func (p *Page) restore() {
 	}
 	profile := p.profile
 	p.setBusy(true)
-	ui.Call(p.env, func(c *client.Client) (outcome, error) {
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (outcome, error) {
 		var o outcome
 		for i, b := range batches {
-			job, err := c.Restore(profile, b.Snapshot, b.Paths, client.Options{"overwrite": false})
+			// Keep both where a file of the same name is there again.
+			job, err := c.Restore(ctx, profile, b.Snapshot, b.Paths, api.RestoreOptions{Overwrite: false})
 			if err != nil {
 				return o, fmt.Errorf("restore from backup %s: %w", b.Snapshot, err)
 			}
-			j, err := ui.Wait(c, job, func(j client.Job) { p.progress(i, len(batches), j) })
+			j, err := ui.Wait(ctx, c, job, func(j client.Job) { p.progress(i, len(batches), j) })
 			if err != nil {
 				return o, fmt.Errorf("restore from backup %s: %w", b.Snapshot, err)
 			}
 			o.restored = append(o.restored, b.Paths...)
-			o.written = append(o.written, Written(j.Message)...)
+			res, _ := j.RestoreResult() // a service without one says it in the message
+			o.written = append(o.written, Written(res, j.Message)...)
 		}
 		return o, nil
 	}, func(o outcome, err error) {

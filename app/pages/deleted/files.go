@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/app/humanize"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
-// File is one file gone from the folder.
+// File is one file gone from the folder. Path, Name and Dir are raw
+// bytes, for calls to the service; labels show them through
+// humanize.Display.
 type File struct {
 	Path, Name, Dir, Type string
 	Size                  int64
@@ -22,15 +24,15 @@ type File struct {
 	LastTime time.Time
 }
 
-// FileFromDict reads a Deleted result.
-func FileFromDict(d client.Dict) File {
-	p := d.String("path")
+// FileOf reads a Deleted result.
+func FileOf(d api.DeletedFile) File {
+	p := string(d.Path)
 	dir, name := path.Split(p)
 	if dir != "/" {
 		dir = strings.TrimSuffix(dir, "/")
 	}
-	f := File{Path: p, Name: name, Dir: dir, Type: d.String("type"), Size: d.Int("size"),
-		Mtime: client.Time(d.Int("mtime")), LastSnapshot: d.String("last-snapshot")}
+	f := File{Path: p, Name: name, Dir: dir, Type: d.Type, Size: int64(d.Size),
+		Mtime: d.Mtime, LastSnapshot: d.LastSnapshot}
 	f.LastTime, _ = SnapshotTime(f.LastSnapshot)
 	return f
 }
@@ -93,12 +95,8 @@ func Since(i int, now time.Time) time.Time {
 }
 
 // Options are the Deleted call's options for period i.
-func Options(i int, now time.Time) client.Options {
-	o := client.Options{}
-	if t := Since(i, now); !t.IsZero() {
-		o["since"] = t.UnixMicro()
-	}
-	return o
+func Options(i int, now time.Time) api.DeletedOptions {
+	return api.DeletedOptions{Since: Since(i, now)}
 }
 
 // Batch is what one Restore call brings back: paths of one snapshot.
@@ -152,9 +150,16 @@ func Fraction(i, n int, progress float64) (float64, bool) {
 	return min(max(f, 0), 1), true
 }
 
-// Written reads a finished restore job's message: where each item went,
-// one per line.
-func Written(message string) []string {
+// Written is where a finished restore job put each item: its Result
+// says (restored, bytes exact), or else its message, one per line.
+func Written(res api.RestoreResult, message string) []string {
+	if len(res.Restored) > 0 {
+		out := make([]string, len(res.Restored))
+		for i, p := range res.Restored {
+			out[i] = string(p)
+		}
+		return out
+	}
 	var out []string
 	for _, l := range strings.Split(message, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -179,9 +184,9 @@ func RestoreSummary(requested, written []string) string {
 	}
 	n := len(requested)
 	if n == 1 {
-		name := path.Base(requested[0])
+		name := humanize.Display(path.Base(requested[0]))
 		if beside == 1 && len(written) == 1 {
-			return fmt.Sprintf("“%s” restored as “%s”", name, path.Base(written[0]))
+			return fmt.Sprintf("“%s” restored as “%s”", name, humanize.Display(path.Base(written[0])))
 		}
 		return fmt.Sprintf("“%s” restored", name)
 	}

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 func TestSnapshotTime(t *testing.T) {
@@ -31,17 +30,20 @@ func TestSnapshotTime(t *testing.T) {
 	}
 }
 
-func TestFileFromDict(t *testing.T) {
-	d := client.Dict{"path": dbus.MakeVariant("/home/a/Docs/cv.odt"), "type": dbus.MakeVariant("file"),
-		"size": dbus.MakeVariant(uint64(2048)), "mtime": dbus.MakeVariant(int64(0)), "last-snapshot": dbus.MakeVariant("2026-11-20T080000Z")}
-	got := FileFromDict(d)
+func TestFileOf(t *testing.T) {
+	d := api.DeletedFile{Entry: api.Entry{Path: "/home/a/Docs/cv.odt", Name: "cv.odt", Type: "file", Size: 2048}, LastSnapshot: "2026-11-20T080000Z"}
+	got := FileOf(d)
 	want := File{Path: "/home/a/Docs/cv.odt", Name: "cv.odt", Dir: "/home/a/Docs", Type: "file", Size: 2048,
 		LastSnapshot: "2026-11-20T080000Z", LastTime: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC).Local()}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("FileFromDict = %+v, want %+v", got, want)
+		t.Errorf("FileOf = %+v, want %+v", got, want)
 	}
-	if f := FileFromDict(client.Dict{"path": dbus.MakeVariant("/top")}); f.Dir != "/" || f.Name != "top" {
+	if f := FileOf(api.DeletedFile{Entry: api.Entry{Path: "/top"}}); f.Dir != "/" || f.Name != "top" {
 		t.Errorf("file at the root: %+v", f)
+	}
+	// A name that is not UTF-8 keeps its bytes.
+	if f := FileOf(api.DeletedFile{Entry: api.Entry{Path: "/h/caf\xe9/r\xe9sum\xe9"}}); f.Dir != "/h/caf\xe9" || f.Name != "r\xe9sum\xe9" {
+		t.Errorf("raw name: %+v", f)
 	}
 }
 
@@ -63,10 +65,10 @@ func TestSince(t *testing.T) {
 			t.Errorf("Since(%d) = %v, want %v", c.i, got, c.want)
 		}
 	}
-	if o := Options(3, now); len(o) != 0 {
+	if o := api.ToOptions(Options(3, now)); len(o) != 0 {
 		t.Errorf("any time sends a since: %v", o)
 	}
-	if o := Options(0, now); o["since"] != now.AddDate(0, 0, -1).UnixMicro() {
+	if o := api.ToOptions(Options(0, now)); o["since"].Value() != now.AddDate(0, 0, -1).UnixMicro() {
 		t.Errorf("Options(0) = %v", o)
 	}
 	if len(Periods) != 4 || Periods[DefaultPeriod].Label != "In the last week" {
@@ -146,7 +148,10 @@ func TestRestoreSummary(t *testing.T) {
 			t.Errorf("%s: RestoreSummary = %q, want %q", c.name, got, c.want)
 		}
 	}
-	if got := Written("/a\n\n/b (restored)\n"); !reflect.DeepEqual(got, []string{"/a", "/b (restored)"}) {
+	if got := Written(api.RestoreResult{Restored: []api.Path{"/a", "/caf\xe9"}}, "/a\n/caf\uFFFD\n"); !reflect.DeepEqual(got, []string{"/a", "/caf\xe9"}) {
+		t.Errorf("Written from the Result = %q", got)
+	}
+	if got := Written(api.RestoreResult{}, "/a\n\n/b (restored)\n"); !reflect.DeepEqual(got, []string{"/a", "/b (restored)"}) {
 		t.Errorf("Written = %q", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -65,7 +66,7 @@ func Open(env *ui.Env, path string) {
 		Revealer: w.ProgressRevealer, Title: w.ProgressTitle, Bar: w.ProgressBar,
 		Detail: w.ProgressDetail, Cancel: w.CancelButton,
 	}, w.toast, w.syncButtons)
-	name := filepath.Base(path)
+	name := humanize.Display(filepath.Base(path))
 	w.SetTitle(name)
 	w.Title.SetTitle(name)
 	w.Title.SetSubtitle(Subtitle(path, w.home))
@@ -86,13 +87,13 @@ func Open(env *ui.Env, path string) {
 func (w *Window) load() {
 	profile, path := w.profile, w.path
 	w.Stack.SetVisibleChildName("loading")
-	ui.Call(w.env, func(c *client.Client) ([]client.Dict, error) {
-		ds, err := c.Versions(profile, path, nil)
+	ui.Call(w.env, func(ctx context.Context, c *client.Client) ([]api.Version, error) {
+		ds, err := c.Versions(ctx, profile, path, api.ListOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("list the versions of %s: %w", path, err)
+			return nil, fmt.Errorf("list the versions of %s: %w", humanize.Display(path), err)
 		}
 		return ds, nil
-	}, func(ds []client.Dict, err error) {
+	}, func(ds []api.Version, err error) {
 		if err != nil {
 			w.showMessage("dialog-warning-symbolic", "Versions Not Available", humanize.Error(err), true)
 			return
@@ -162,8 +163,8 @@ func (w *Window) syncButtons() {
 // read-only (it is a look at the past, not a place to edit) and opens it
 // with the default app.
 func (w *Window) open(v Version) {
-	name := filepath.Base(v.Path)
-	ui.RunJob(w.jobs, "Opening “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+	name := humanize.Display(filepath.Base(v.Path))
+	ui.RunJob(w.jobs, "Opening “"+name+"”…", func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
 		base := OpenBase(os.Getenv("XDG_RUNTIME_DIR"), userCacheDir(), os.TempDir())
 		if err := os.MkdirAll(base, 0o700); err != nil {
 			return "", fmt.Errorf("make a folder for the copy: %w", err)
@@ -174,15 +175,16 @@ func (w *Window) open(v Version) {
 		if err != nil {
 			return "", fmt.Errorf("make a folder for the copy: %w", err)
 		}
-		job, err := c.Restore(w.profile, v.Snapshot, []string{v.Path}, client.Options{"to": dir})
+		job, err := c.Restore(ctx, w.profile, v.Snapshot, []string{v.Path}, api.RestoreOptions{To: api.Path(dir)})
 		if err != nil {
-			return "", fmt.Errorf("copy %s from %s: %w", v.Path, v.Snapshot, err)
+			return "", fmt.Errorf("copy %s from %s: %w", humanize.Display(v.Path), v.Snapshot, err)
 		}
 		j, err := follow(job)
 		if err != nil {
-			return "", fmt.Errorf("copy %s from %s: %w", v.Path, v.Snapshot, err)
+			return "", fmt.Errorf("copy %s from %s: %w", humanize.Display(v.Path), v.Snapshot, err)
 		}
-		copied := Restored(j.Message, dir, v.Path)
+		res, _ := j.RestoreResult() // a service without one names it in the message
+		copied := Restored(res, j.Message, dir, v.Path)
 		if err := os.Chmod(copied, 0o444); err != nil {
 			return "", fmt.Errorf("make the copy read-only: %w", err)
 		}
@@ -202,17 +204,18 @@ func (w *Window) open(v Version) {
 // restore puts the version back where it was in its latest backup; the
 // service keeps both when the file is there ("name (restored …)").
 func (w *Window) restore(v Version) {
-	name := filepath.Base(v.Path)
-	ui.RunJob(w.jobs, "Restoring “"+name+"”…", func(c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
-		job, err := c.Restore(w.profile, v.Snapshot, []string{v.Path}, nil)
+	name := humanize.Display(filepath.Base(v.Path))
+	ui.RunJob(w.jobs, "Restoring “"+name+"”…", func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+		job, err := c.Restore(ctx, w.profile, v.Snapshot, []string{v.Path}, api.RestoreOptions{})
 		if err != nil {
-			return "", fmt.Errorf("restore %s from %s: %w", v.Path, v.Snapshot, err)
+			return "", fmt.Errorf("restore %s from %s: %w", humanize.Display(v.Path), v.Snapshot, err)
 		}
 		j, err := follow(job)
 		if err != nil {
-			return "", fmt.Errorf("restore %s from %s: %w", v.Path, v.Snapshot, err)
+			return "", fmt.Errorf("restore %s from %s: %w", humanize.Display(v.Path), v.Snapshot, err)
 		}
-		return Restored(j.Message, "", v.Path), nil
+		res, _ := j.RestoreResult()
+		return Restored(res, j.Message, "", v.Path), nil
 	}, func(where string) {
 		w.toast(humanize.Escape(RestoredText(where, w.home)))
 	})

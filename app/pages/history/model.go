@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/app/humanize"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
-// Version is one distinct content a file had.
+// Version is one distinct content a file had. Paths and Path are raw
+// bytes, for calls to the service; labels show them through
+// humanize.Display.
 type Version struct {
 	SHA256             string
 	Size               int64
@@ -28,18 +30,20 @@ type Version struct {
 // Versions turns the service's Versions result into rows, newest first.
 // Entries with the same content are merged: one row per content is what
 // "versions" means to a person.
-func Versions(ds []client.Dict) []Version {
+func Versions(ds []api.Version) []Version {
 	var out []Version
 	bySHA := map[string]int{}
 	for _, d := range ds {
 		v := Version{
-			SHA256:    d.String("sha256"),
-			Size:      d.Int("size"),
-			Mtime:     client.Time(d.Int("mtime")),
-			First:     client.Time(d.Int("first")),
-			Last:      client.Time(d.Int("last")),
-			Paths:     d.Strings("paths"),
-			Snapshots: d.Strings("snapshots"),
+			SHA256:    d.SHA256,
+			Size:      int64(d.Size),
+			Mtime:     d.Mtime,
+			First:     d.First,
+			Last:      d.Last,
+			Snapshots: d.Snapshots,
+		}
+		for _, p := range d.Paths {
+			v.Paths = append(v.Paths, string(p))
 		}
 		v.Snapshot, v.Path = source(v.Paths, v.Snapshots)
 		if v.Snapshot == "" || v.Path == "" {
@@ -130,7 +134,7 @@ func RenamedFrom(v Version, file, home string) string {
 			continue
 		}
 		if path.Dir(p) == path.Dir(file) {
-			others = append(others, "“"+path.Base(p)+"”")
+			others = append(others, "“"+humanize.Display(path.Base(p))+"”")
 		} else {
 			others = append(others, "“"+tilde(p, home)+"”")
 		}
@@ -146,18 +150,19 @@ func RenamedFrom(v Version, file, home string) string {
 	return fmt.Sprintf("Renamed from %s and %d other names", others[0], len(others)-1)
 }
 
+// tilde is a path for display, shortened in the home folder.
 func tilde(p, home string) string {
 	if home == "" || home == "/" {
-		return p
+		return humanize.Display(p)
 	}
 	home = path.Clean(home)
 	if p == home {
 		return "~"
 	}
 	if strings.HasPrefix(p, home+"/") {
-		return "~" + p[len(home):]
+		return "~" + humanize.Display(p[len(home):])
 	}
-	return p
+	return humanize.Display(p)
 }
 
 // Subtitle is the window's subtitle: the folder the file is in.
@@ -180,9 +185,13 @@ func OpenBase(runtimeDir, cacheDir, tempDir string) string {
 	return filepath.Join(tempDir, "keepsake-versions")
 }
 
-// Restored is where a restore put the file: the job's message names it
-// (first line), else the service's rule To/<base name>.
-func Restored(message, to, file string) string {
+// Restored is where a restore put the file: the job's Result names it
+// (restored), else its message (first line), else the service's rule
+// To/<base name>.
+func Restored(res api.RestoreResult, message, to, file string) string {
+	if len(res.Restored) > 0 && res.Restored[0] != "" {
+		return string(res.Restored[0])
+	}
 	for _, l := range strings.Split(message, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			return l
@@ -202,7 +211,7 @@ func RestoredText(where, home string) string {
 // OpenFailedText is the toast when no app opens a read-only copy: the
 // copy exists, so saying where lets the person open it another way.
 func OpenFailedText(copied, home string) string {
-	return fmt.Sprintf("No app is set up to open “%s”. The read-only copy is in %s", path.Base(copied), tilde(path.Dir(copied), home))
+	return fmt.Sprintf("No app is set up to open “%s”. The read-only copy is in %s", humanize.Display(path.Base(copied)), tilde(path.Dir(copied), home))
 }
 
 // FileURI is the file:// URI of an absolute path, escaped.

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 var (
@@ -17,19 +16,18 @@ var (
 
 func at(day, hour int) time.Time { return time.Date(2026, 11, day, hour, 0, 0, 0, loc) }
 
-func version(sha string, size uint64, first, last time.Time, paths, snaps []string) client.Dict {
-	return client.Dict{
-		"sha256": dbus.MakeVariant(sha), "size": dbus.MakeVariant(size),
-		"mtime": dbus.MakeVariant(first.Add(-time.Minute).UnixMicro()),
-		"first": dbus.MakeVariant(first.UnixMicro()), "last": dbus.MakeVariant(last.UnixMicro()),
-		"paths": dbus.MakeVariant(paths), "snapshots": dbus.MakeVariant(snaps),
+func version(sha string, size uint64, first, last time.Time, paths, snaps []string) api.Version {
+	v := api.Version{SHA256: sha, Size: size, Mtime: first.Add(-time.Minute), First: first, Last: last, Snapshots: snaps}
+	for _, p := range paths {
+		v.Paths = append(v.Paths, api.Path(p))
 	}
+	return v
 }
 
 const file = "/home/me/Documents/report.odt"
 
 func TestVersionsNewestFirstAndSource(t *testing.T) {
-	ds := []client.Dict{
+	ds := []api.Version{
 		version("aa", 100, at(10, 9), at(12, 9), []string{"/home/me/Documents/draft.odt"}, []string{"2026-11-10T080000Z", "2026-11-12T080000Z"}),
 		version("cc", 300, at(20, 9), at(22, 10), []string{file}, []string{"2026-11-20T080000Z", "2026-11-22T090000Z"}),
 		version("bb", 200, at(13, 9), at(19, 9), []string{"/home/me/Documents/draft.odt", file}, []string{"2026-11-13T080000Z", "2026-11-15T080000Z", "2026-11-19T080000Z"}),
@@ -54,7 +52,7 @@ func TestVersionsNewestFirstAndSource(t *testing.T) {
 }
 
 func TestVersionsMergeSameContent(t *testing.T) {
-	ds := []client.Dict{
+	ds := []api.Version{
 		version("aa", 100, at(10, 9), at(12, 9), []string{"/x/old.txt"}, []string{"2026-11-10T080000Z", "2026-11-12T080000Z"}),
 		version("bb", 5, at(13, 9), at(14, 9), []string{"/x/new.txt"}, []string{"2026-11-13T080000Z", "2026-11-14T080000Z"}),
 		version("aa", 100, at(15, 9), at(18, 9), []string{"/x/new.txt"}, []string{"2026-11-15T080000Z", "2026-11-18T080000Z"}),
@@ -142,9 +140,14 @@ func TestRestored(t *testing.T) {
 		{"/home/me/Documents/report (restored 2026-11-22 10.00).odt", "", file, "/home/me/Documents/report (restored 2026-11-22 10.00).odt"},
 	}
 	for _, c := range cases {
-		if got := Restored(c.msg, c.to, c.file); got != c.want {
+		if got := Restored(api.RestoreResult{}, c.msg, c.to, c.file); got != c.want {
 			t.Errorf("Restored(%q, %q) = %q, want %q", c.msg, c.to, got, c.want)
 		}
+	}
+	// The Result names it exactly, bytes included.
+	res := api.RestoreResult{Paths: []api.Path{file}, Restored: []api.Path{"/run/user/1/k/open-1/caf\xe9.odt"}}
+	if got := Restored(res, "/run/user/1/k/open-1/caf\uFFFD.odt", "/run/user/1/k/open-1", file); got != "/run/user/1/k/open-1/caf\xe9.odt" {
+		t.Errorf("Restored from the Result = %q", got)
 	}
 	if got := RestoredText("/home/me/Documents/x.odt", "/home/me"); got != "Restored to ~/Documents/x.odt" {
 		t.Errorf("RestoredText = %q", got)
@@ -180,5 +183,8 @@ func TestDateLabelAndSubtitle(t *testing.T) {
 	}
 	if got := Subtitle(file, "/home/me"); got != "~/Documents" {
 		t.Errorf("Subtitle = %q", got)
+	}
+	if got := Subtitle("/home/me/caf\xe9/x", "/home/me"); got != "~/caf\uFFFD" {
+		t.Errorf("Subtitle of a name that is not UTF-8 = %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package overview
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
@@ -55,8 +57,8 @@ func New(env *ui.Env) *Page {
 func (p *Page) backUpNow() {
 	name := p.env.Profile()
 	p.BackupButton.SetSensitive(false)
-	ui.Call(p.env, func(c *client.Client) (dbus.ObjectPath, error) {
-		return c.BackupNow(name, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (dbus.ObjectPath, error) {
+		return c.BackupNow(ctx, name, api.BackupOptions{})
 	}, func(_ dbus.ObjectPath, err error) {
 		p.BackupButton.SetSensitive(true)
 		if err != nil {
@@ -72,8 +74,8 @@ func (p *Page) cancel() {
 		return
 	}
 	p.CancelButton.SetSensitive(false)
-	ui.Call(p.env, func(c *client.Client) (struct{}, error) {
-		return struct{}{}, c.Cancel(job, nil)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (struct{}, error) {
+		return struct{}{}, c.Cancel(ctx, job, api.Auth{})
 	}, func(_ struct{}, err error) {
 		p.CancelButton.SetSensitive(true)
 		if err != nil {
@@ -105,7 +107,7 @@ func (p *Page) Update(st live.State) {
 	p.DriveRow.SetTitle(v.DriveTitle)
 	p.DriveRow.SetSubtitle(v.DriveSubtitle)
 	p.DriveState.SetLabel(v.DriveState)
-	p.FoldersRow.SetSubtitle(v.Folders)
+	p.FoldersRow.SetSubtitle(humanize.Escape(v.Folders))
 	p.ScheduleRow.SetSubtitle(v.Schedule)
 
 	p.job = ""
@@ -194,9 +196,9 @@ func View(st live.State, prof client.Profile, now time.Time) ViewModel {
 	case 0:
 		v.Folders = "None"
 	case 1, 2, 3:
-		v.Folders = strings.Join(prof.Sources, ", ")
+		v.Folders = humanize.Display(strings.Join(prof.Sources, ", "))
 	default:
-		v.Folders = fmt.Sprintf("%s and %d more", strings.Join(prof.Sources[:2], ", "), len(prof.Sources)-2)
+		v.Folders = fmt.Sprintf("%s and %d more", humanize.Display(strings.Join(prof.Sources[:2], ", ")), len(prof.Sources)-2)
 	}
 	v.Schedule = upper(humanize.Interval(time.Duration(prof.Interval) * time.Second))
 	if prof.OnChange {

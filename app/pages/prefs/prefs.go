@@ -5,6 +5,7 @@
 package prefs
 
 import (
+	"context"
 	_ "embed"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -162,14 +164,18 @@ func (w *Window) connect() {
 		if w.applying || i < 0 || i >= len(w.view.Intervals) {
 			return
 		}
-		w.configure(client.Options{"interval": w.view.Intervals[i].Seconds}, w.IntervalRow)
+		secs := w.view.Intervals[i].Seconds
+		w.configure(api.Settings{Interval: &secs}, w.IntervalRow)
 	})
 	switches := []struct {
 		sw  *gtk.Switch
-		key string
+		set func(*api.Settings, *bool)
 	}{
-		{w.OnChange, "on-change"}, {w.OnPlug, "on-plug"}, {w.SkipBattery, "skip-on-battery"},
-		{w.Flatpak, "flatpak"}, {w.FlatpakOffline, "flatpak-offline"},
+		{w.OnChange, func(s *api.Settings, b *bool) { s.OnChange = b }},
+		{w.OnPlug, func(s *api.Settings, b *bool) { s.OnPlug = b }},
+		{w.SkipBattery, func(s *api.Settings, b *bool) { s.SkipOnBattery = b }},
+		{w.Flatpak, func(s *api.Settings, b *bool) { s.Flatpak = b }},
+		{w.FlatpakOffline, func(s *api.Settings, b *bool) { s.FlatpakOffline = b }},
 	}
 	for _, s := range switches {
 		s := s
@@ -177,7 +183,10 @@ func (w *Window) connect() {
 			if w.applying {
 				return
 			}
-			w.configure(client.Options{s.key: s.sw.Active()}, s.sw)
+			var set api.Settings
+			on := s.sw.Active()
+			s.set(&set, &on)
+			w.configure(set, s.sw)
 		})
 	}
 
@@ -195,7 +204,8 @@ func (w *Window) connect() {
 			return
 		}
 		w.retentionControls()
-		w.configure(client.Options{"retention": "time-machine"}, w.TimeMachine, w.Custom)
+		tm := "time-machine"
+		w.configure(api.Settings{Retention: &tm}, w.TimeMachine, w.Custom)
 	})
 	for _, sp := range []*gtk.SpinButton{w.Hourly, w.Daily, w.Weekly, w.Monthly} {
 		sp.ConnectValueChanged(func() {
@@ -308,13 +318,14 @@ func (w *Window) saveRetention() {
 	}
 	r.Hourly, r.Daily = w.Hourly.ValueAsInt(), w.Daily.ValueAsInt()
 	r.Weekly, r.Monthly = w.Weekly.ValueAsInt(), w.Monthly.ValueAsInt()
-	w.configure(client.Options{"retention": r.String()})
+	retention := r.String()
+	w.configure(api.Settings{Retention: &retention})
 }
 
-func (w *Window) configure(settings client.Options, busy ...gtk.Widgetter) {
+func (w *Window) configure(settings api.Settings, busy ...gtk.Widgetter) {
 	name := w.name
-	w.change(func(c *client.Client) error {
-		return c.Configure(name, settings, nil)
+	w.change(func(ctx context.Context, c *client.Client) error {
+		return c.Configure(ctx, name, settings, api.Auth{})
 	}, nil, busy...)
 }
 
@@ -330,18 +341,18 @@ type reading struct {
 // or the old one if op was refused. op's options never carry
 // auth.no_user_interaction: polkit asks for a password when it must.
 // done, if not nil, gets op's error on the main loop.
-func (w *Window) change(op func(c *client.Client) error, done func(error), busy ...gtk.Widgetter) {
+func (w *Window) change(op func(ctx context.Context, c *client.Client) error, done func(error), busy ...gtk.Widgetter) {
 	for _, b := range busy {
 		gtk.BaseWidget(b).SetSensitive(false)
 	}
 	w.pending++
 	name := w.name
-	ui.Call(w.env, func(c *client.Client) (reading, error) {
-		err := op(c)
+	ui.Call(w.env, func(ctx context.Context, c *client.Client) (reading, error) {
+		err := op(ctx, c)
 		var r reading
 		var perr, derr error
-		r.prof, perr = c.Profile(name)
-		r.drives, derr = c.Drives()
+		r.prof, perr = c.Profile(ctx, name)
+		r.drives, derr = c.Drives(ctx)
 		r.ok = perr == nil && derr == nil
 		return r, err
 	}, func(r reading, err error) {
@@ -419,11 +430,12 @@ func (w *Window) showOthers(others []setup.DriveChoice) {
 // call), one that already holds backups is just configured.
 func (w *Window) useDrive(d setup.DriveChoice, button *gtk.Button) {
 	name := w.name
-	w.change(func(c *client.Client) error {
+	w.change(func(ctx context.Context, c *client.Client) error {
 		if d.Enrolled {
-			return c.Configure(name, client.Options{"drive": d.UUID}, nil)
+			uuid := d.UUID
+			return c.Configure(ctx, name, api.Settings{Drive: &uuid}, api.Auth{})
 		}
-		return c.Enroll(d.UUID, client.Options{"profile": client.ProfilePath(name)})
+		return c.Enroll(ctx, d.UUID, client.EnrollOptions{Profile: name})
 	}, nil, button)
 }
 
@@ -446,7 +458,7 @@ func (w *Window) showSources(sources []string) {
 		remove.AddCSSClass("flat")
 		setup.SetName(remove, "Remove Folder")
 		remove.ConnectClicked(func() {
-			w.change(func(c *client.Client) error { return c.RemoveSource(name, s, nil) }, nil, remove)
+			w.change(func(ctx context.Context, c *client.Client) error { return c.RemoveSource(ctx, name, s, api.Auth{}) }, nil, remove)
 		})
 		row.AddSuffix(remove)
 		w.SourceList.Append(row)
@@ -465,7 +477,9 @@ func (w *Window) chooseSource() {
 			return
 		}
 		name := w.name
-		w.change(func(c *client.Client) error { return c.AddSource(name, filepath.Clean(path), nil) }, nil, w.AddSource)
+		w.change(func(ctx context.Context, c *client.Client) error {
+			return c.AddSource(ctx, name, filepath.Clean(path), api.Auth{})
+		}, nil, w.AddSource)
 	})
 }
 
@@ -502,8 +516,8 @@ func (w *Window) addPattern() {
 // read just before, so a change made meanwhile elsewhere is not lost.
 func (w *Window) editExcludes(edit func([]string) ([]string, string), busy ...gtk.Widgetter) {
 	name := w.name
-	w.change(func(c *client.Client) error {
-		prof, err := c.Profile(name)
+	w.change(func(ctx context.Context, c *client.Client) error {
+		prof, err := c.Profile(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -512,7 +526,7 @@ func (w *Window) editExcludes(edit func([]string) ([]string, string), busy ...gt
 			// The pattern was added meanwhile: nothing to do.
 			return nil
 		}
-		return c.Configure(name, client.Options{"excludes": list}, nil)
+		return c.Configure(ctx, name, api.Settings{Excludes: &list}, api.Auth{})
 	}, nil, busy...)
 }
 
@@ -524,8 +538,8 @@ func (w *Window) setMinFree() {
 		return
 	}
 	name := w.name
-	w.change(func(c *client.Client) error {
-		return c.Configure(name, client.Options{"min-free": setting}, nil)
+	w.change(func(ctx context.Context, c *client.Client) error {
+		return c.Configure(ctx, name, api.Settings{MinFree: &setting}, api.Auth{})
 	}, func(err error) {
 		// The service does not report this setting, so the row says what
 		// was set here; a refused value leaves the entry empty again.
@@ -543,8 +557,8 @@ func (w *Window) askOfflineSize() {
 	}
 	w.sizeAsked = true
 	name := w.name
-	ui.Call(w.env, func(c *client.Client) (uint64, error) {
-		return c.FlatpakOfflineSize(name, nil)
+	ui.Call(w.env, func(ctx context.Context, c *client.Client) (uint64, error) {
+		return c.FlatpakOfflineSize(ctx, name, api.Auth{})
 	}, func(n uint64, err error) {
 		if w.closed {
 			return

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func BenchmarkQuery(b *testing.B) {
 	c := benchClient(b, bus)
 	profile := os.Getenv("KEEPSAKE_BENCH_PROFILE")
 	if profile == "" {
-		ps, err := c.Profiles()
+		ps, err := c.Profiles(context.Background())
 		if err != nil {
 			b.Fatalf("list profiles: %v", err)
 		}
@@ -43,7 +44,7 @@ func BenchmarkQuery(b *testing.B) {
 		b.Run(q, func(b *testing.B) {
 			files := 0
 			for i := 0; i < b.N; i++ {
-				gs, err := Query(c, profile, q)
+				gs, err := Query(context.Background(), c, profile, q)
 				if err != nil {
 					b.Fatalf("Query(%q): %v", q, err)
 				}

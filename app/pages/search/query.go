@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"sort"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -18,7 +20,8 @@ import (
 // 200 keeps every keystroke's search near 50 ms.
 const Limit = 200
 
-// Hit is one row of Search: one version of one path.
+// Hit is one row of Search: one version of one path (raw bytes; see
+// humanize.Display for labels).
 type Hit struct {
 	Path, Type                  string
 	Size                        int64
@@ -26,19 +29,20 @@ type Hit struct {
 	FirstSnapshot, LastSnapshot string
 }
 
-// HitFromDict reads a Search result.
-func HitFromDict(d client.Dict) Hit {
+// HitOf reads a Search result.
+func HitOf(d api.SearchHit) Hit {
 	h := Hit{
-		Path: d.String("path"), Type: d.String("type"), Size: d.Int("size"),
-		Mtime: client.Time(d.Int("mtime")), First: client.Time(d.Int("first")), Last: client.Time(d.Int("last")),
+		Path: string(d.Path), Type: d.Type, Size: int64(d.Size),
+		Mtime: d.Mtime, First: d.First, Last: d.Last,
 	}
-	if s := d.Strings("snapshots"); len(s) > 0 {
+	if s := d.Snapshots; len(s) > 0 {
 		h.FirstSnapshot, h.LastSnapshot = s[0], s[len(s)-1]
 	}
 	return h
 }
 
 // Group is one file of the results: every version found at its path.
+// Path, Name and Dir are raw bytes.
 type Group struct {
 	Path, Name, Dir, Type string
 	Versions              int
@@ -98,29 +102,26 @@ func Pattern(text string) string { return strings.TrimSpace(text) }
 
 // Query searches every backup of profile for text and groups the hits by
 // file: the whole of one search-as-you-type step, off the main loop.
-func Query(c *client.Client, profile, text string) ([]Group, error) {
-	gs, _, err := query(c, profile, text, "")
+func Query(ctx context.Context, c *client.Client, profile, text string) ([]Group, error) {
+	gs, _, err := query(ctx, c, profile, text, "")
 	return gs, err
 }
 
 // query is Query restricted to a folder ("" = everywhere); truncated says
 // the service stopped at Limit hits.
-func query(c *client.Client, profile, text, folder string) (groups []Group, truncated bool, err error) {
+func query(ctx context.Context, c *client.Client, profile, text, folder string) (groups []Group, truncated bool, err error) {
 	pattern := Pattern(text)
 	if pattern == "" {
 		return nil, false, nil
 	}
-	opts := client.Options{"limit": uint32(Limit)}
-	if folder != "" {
-		opts["in"] = folder
-	}
-	ds, err := c.Search(profile, pattern, opts)
+	opts := api.SearchOptions{Limit: Limit, In: api.Path(folder)}
+	ds, err := c.Search(ctx, profile, pattern, opts)
 	if err != nil {
 		return nil, false, fmt.Errorf("search backups of %s for %q: %w", profile, pattern, err)
 	}
 	hits := make([]Hit, len(ds))
 	for i, d := range ds {
-		hits[i] = HitFromDict(d)
+		hits[i] = HitOf(d)
 	}
 	return GroupHits(hits), len(ds) >= Limit, nil
 }

@@ -7,26 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/api"
 )
 
 func at(day int) time.Time { return time.Date(2026, 11, day, 10, 0, 0, 0, time.UTC) }
 
-func TestHitFromDict(t *testing.T) {
-	d := client.Dict{
-		"path": dbus.MakeVariant("/home/a/notes.txt"), "type": dbus.MakeVariant("file"), "size": dbus.MakeVariant(uint64(42)),
-		"mtime": dbus.MakeVariant(at(1).UnixMicro()), "first": dbus.MakeVariant(at(2).UnixMicro()), "last": dbus.MakeVariant(at(5).UnixMicro()),
-		"snapshots": dbus.MakeVariant([]string{"2026-11-02T100000Z", "2026-11-05T100000Z"}),
+func TestHitOf(t *testing.T) {
+	d := api.SearchHit{
+		Entry: api.Entry{Path: "/home/a/notes.txt", Name: "notes.txt", Type: "file", Size: 42, Mtime: at(1)},
+		First: at(2), Last: at(5), Snapshots: []string{"2026-11-02T100000Z", "2026-11-05T100000Z"},
 	}
-	got := HitFromDict(d)
-	want := Hit{Path: "/home/a/notes.txt", Type: "file", Size: 42, Mtime: at(1).Local(), First: at(2).Local(), Last: at(5).Local(),
+	got := HitOf(d)
+	want := Hit{Path: "/home/a/notes.txt", Type: "file", Size: 42, Mtime: at(1), First: at(2), Last: at(5),
 		FirstSnapshot: "2026-11-02T100000Z", LastSnapshot: "2026-11-05T100000Z"}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("HitFromDict = %+v, want %+v", got, want)
+		t.Errorf("HitOf = %+v, want %+v", got, want)
 	}
-	if h := HitFromDict(client.Dict{"path": dbus.MakeVariant("/x")}); h.LastSnapshot != "" || !h.Last.IsZero() {
+	if h := HitOf(api.SearchHit{Entry: api.Entry{Path: "/x"}}); h.LastSnapshot != "" || !h.Last.IsZero() {
 		t.Errorf("missing keys: %+v", h)
+	}
+	// A name that is not UTF-8 keeps its bytes.
+	if g := GroupHits([]Hit{HitOf(api.SearchHit{Entry: api.Entry{Path: "/h/caf\xe9/r\xe9sum\xe9", Type: "file"}})}); g[0].Name != "r\xe9sum\xe9" || g[0].Dir != "/h/caf\xe9" {
+		t.Errorf("raw name: %+v", g)
 	}
 }
 

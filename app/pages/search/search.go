@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	_ "embed"
 	"os"
 	"time"
@@ -156,8 +157,8 @@ func (p *Page) search() {
 	if p.Stack.VisibleChildName() == "empty" {
 		p.Stack.SetVisibleChildName("searching")
 	}
-	ui.Call(p.env, func(c *client.Client) (answer, error) {
-		gs, trunc, err := query(c, profile, pattern, folder)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (answer, error) {
+		gs, trunc, err := query(ctx, c, profile, pattern, folder)
 		return answer{gs, trunc}, err
 	}, func(a answer, err error) {
 		if gen != p.gen {
@@ -201,7 +202,7 @@ func (p *Page) row(g Group, now time.Time) *adw.ActionRow {
 	row.SetSubtitle(humanize.Escape(humanize.Folder(g.Dir, p.home)))
 	row.SetTitleLines(2)
 	row.SetSubtitleLines(1)
-	row.SetTooltipText(g.Path)
+	row.SetTooltipText(humanize.Display(g.Path))
 	row.SetActivatable(true)
 	row.AddPrefix(gtk.NewImageFromIconName(Icon(g.Type)))
 

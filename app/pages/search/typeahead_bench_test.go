@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -28,7 +29,7 @@ func BenchmarkTypeAhead(b *testing.B) {
 		seconds, results = seconds[:0], results[:0]
 		for n := 1; n <= len(text); n++ {
 			start := time.Now()
-			gs, err := Query(c, profile, text[:n])
+			gs, err := Query(context.Background(), c, profile, text[:n])
 			if err != nil {
 				b.Fatalf("Query(%q): %v", text[:n], err)
 			}

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -283,18 +285,22 @@ type Choices struct {
 // one, of folders in the caller's home, only needs the user's own right
 // and belongs to them; the drive follows with Enroll, which needs an
 // administrator anyway.
-func Settings(c Choices) client.Options {
-	sources := append([]string{}, c.Folders...)
+func Settings(c Choices) api.Settings {
+	sources := make([]api.Path, len(c.Folders))
+	for i, f := range c.Folders {
+		sources[i] = api.Path(f)
+	}
 	excludes := []string{}
 	for _, s := range c.Skip {
 		excludes = append(excludes, FolderPattern(s))
 	}
-	return client.Options{
-		"sources":   sources,
-		"excludes":  excludes,
-		"interval":  c.Schedule.Seconds(),
-		"on-change": c.OnChange,
-		"on-plug":   c.OnPlug,
+	interval, onChange, onPlug := c.Schedule.Seconds(), c.OnChange, c.OnPlug
+	return api.Settings{
+		Sources:  &sources,
+		Excludes: &excludes,
+		Interval: &interval,
+		OnChange: &onChange,
+		OnPlug:   &onPlug,
 	}
 }
 
@@ -338,7 +344,7 @@ type Progress struct {
 	// Name is the profile's name once created ("" = not yet).
 	Name string
 	// Saved are the settings the profile was last given.
-	Saved client.Options
+	Saved api.Settings
 	// Drive is the UUID the profile was given as its drive.
 	Drive string
 	// Started is the first backup's job.
@@ -351,7 +357,7 @@ func Plan(c Choices, prog Progress) []Step {
 	switch {
 	case prog.Name == "":
 		steps = append(steps, StepCreate)
-	case !reflect.DeepEqual(prog.Saved, Settings(c)):
+	case !reflect.DeepEqual(prog.Saved, Settings(c)): // the values, not the pointers
 		steps = append(steps, StepUpdate)
 	}
 	if prog.Drive != c.Drive.UUID {
@@ -371,17 +377,17 @@ func Plan(c Choices, prog Progress) []Step {
 
 // Service is the part of the client the setup calls.
 type Service interface {
-	CreateProfile(name string, settings, opts client.Options) (dbus.ObjectPath, error)
-	Configure(profile string, settings, opts client.Options) error
-	Enroll(uuid string, opts client.Options) error
-	BackupNow(profile string, opts client.Options) (dbus.ObjectPath, error)
+	CreateProfile(ctx context.Context, name string, settings api.Settings, opts api.Auth) (dbus.ObjectPath, error)
+	Configure(ctx context.Context, profile string, settings api.Settings, opts api.Auth) error
+	Enroll(ctx context.Context, uuid string, opts client.EnrollOptions) error
+	BackupNow(ctx context.Context, profile string, opts api.BackupOptions) (dbus.ObjectPath, error)
 }
 
 // Run makes the calls of the plan in order, reporting each step before it
 // starts. It returns what was done and, on failure, the step that failed.
 // No options carry auth.no_user_interaction: polkit asks for an
 // administrator's password by itself where one is needed.
-func Run(svc Service, name string, c Choices, prog Progress, doing func(Step)) (Progress, Step, error) {
+func Run(ctx context.Context, svc Service, name string, c Choices, prog Progress, doing func(Step)) (Progress, Step, error) {
 	settings := Settings(c)
 	for _, step := range Plan(c, prog) {
 		if doing != nil {
@@ -390,29 +396,30 @@ func Run(svc Service, name string, c Choices, prog Progress, doing func(Step)) (
 		var err error
 		switch step {
 		case StepCreate:
-			if _, err = svc.CreateProfile(name, settings, nil); err == nil {
+			if _, err = svc.CreateProfile(ctx, name, settings, api.Auth{}); err == nil {
 				prog.Name, prog.Saved = name, settings
 			}
 			err = wrap(err, "create profile %s", name)
 		case StepUpdate:
-			if err = svc.Configure(prog.Name, settings, nil); err == nil {
+			if err = svc.Configure(ctx, prog.Name, settings, api.Auth{}); err == nil {
 				prog.Saved = settings
 			}
 			err = wrap(err, "configure profile %s", prog.Name)
 		case StepEnroll:
-			opts := client.Options{"profile": client.ProfilePath(prog.Name)}
-			if err = svc.Enroll(c.Drive.UUID, opts); err == nil {
+			opts := client.EnrollOptions{Profile: prog.Name}
+			if err = svc.Enroll(ctx, c.Drive.UUID, opts); err == nil {
 				prog.Drive = c.Drive.UUID
 			}
 			err = wrap(err, "enroll drive %s", c.Drive.UUID)
 		case StepSetDrive:
-			if err = svc.Configure(prog.Name, client.Options{"drive": c.Drive.UUID}, nil); err == nil {
+			drive := c.Drive.UUID
+			if err = svc.Configure(ctx, prog.Name, api.Settings{Drive: &drive}, api.Auth{}); err == nil {
 				prog.Drive = c.Drive.UUID
 			}
 			err = wrap(err, "set drive %s", c.Drive.UUID)
 		case StepBackup:
 			var job dbus.ObjectPath
-			job, err = svc.BackupNow(prog.Name, nil)
+			job, err = svc.BackupNow(ctx, prog.Name, api.BackupOptions{})
 			if kerr.Is(dbusapi.FromDBus(err), kerr.Busy) {
 				// The scheduler saw a profile never backed up and got there
 				// first: the first backup runs, which is all we wanted.

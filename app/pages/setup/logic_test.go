@@ -1,12 +1,14 @@
 package setup
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -177,21 +179,24 @@ func TestSettings(t *testing.T) {
 	cases := []struct {
 		name string
 		c    Choices
-		want client.Options
+		want map[string]any
 	}{
 		{"defaults",
 			Choices{Folders: []string{"/home/a"}, Schedule: Hourly, OnChange: true, OnPlug: true},
-			client.Options{"sources": []string{"/home/a"}, "excludes": []string{}, "interval": uint64(3600), "on-change": true, "on-plug": true}},
+			map[string]any{"sources": []string{"/home/a"}, "excludes": []string{}, "interval": uint64(3600), "on-change": true, "on-plug": true}},
 		{"daily without downloads",
 			Choices{Folders: []string{"/home/a", "/srv"}, Skip: []string{"/home/a/Downloads"}, Schedule: Daily},
-			client.Options{"sources": []string{"/home/a", "/srv"}, "excludes": []string{"/home/a/Downloads/"}, "interval": uint64(86400), "on-change": false, "on-plug": false}},
+			map[string]any{"sources": []string{"/home/a", "/srv"}, "excludes": []string{"/home/a/Downloads/"}, "interval": uint64(86400), "on-change": false, "on-plug": false}},
 		{"manual",
 			Choices{Folders: []string{"/home/a"}, Schedule: Manual, OnPlug: true},
-			client.Options{"sources": []string{"/home/a"}, "excludes": []string{}, "interval": uint64(0), "on-change": false, "on-plug": true}},
+			map[string]any{"sources": []string{"/home/a"}, "excludes": []string{}, "interval": uint64(0), "on-change": false, "on-plug": true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Settings(c.c)
+			got := map[string]any{}
+			for k, v := range api.ToDict(Settings(c.c)) {
+				got[k] = v.Value()
+			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Settings() =\n %#v\nwant\n %#v", got, c.want)
 			}
@@ -234,7 +239,8 @@ func TestPlan(t *testing.T) {
 type call struct {
 	method string
 	target string
-	args   client.Options
+	args   any
+	auth   api.Auth
 }
 
 type fakeService struct {
@@ -250,23 +256,23 @@ func (f *fakeService) fail(m string) error {
 	return nil
 }
 
-func (f *fakeService) CreateProfile(name string, settings, opts client.Options) (dbus.ObjectPath, error) {
-	f.calls = append(f.calls, call{"CreateProfile", name, settings})
+func (f *fakeService) CreateProfile(_ context.Context, name string, settings api.Settings, opts api.Auth) (dbus.ObjectPath, error) {
+	f.calls = append(f.calls, call{"CreateProfile", name, settings, opts})
 	return client.ProfilePath(name), f.fail("CreateProfile")
 }
 
-func (f *fakeService) Configure(profile string, settings, opts client.Options) error {
-	f.calls = append(f.calls, call{"Configure", profile, settings})
+func (f *fakeService) Configure(_ context.Context, profile string, settings api.Settings, opts api.Auth) error {
+	f.calls = append(f.calls, call{"Configure", profile, settings, opts})
 	return f.fail("Configure")
 }
 
-func (f *fakeService) Enroll(uuid string, opts client.Options) error {
-	f.calls = append(f.calls, call{"Enroll", uuid, opts})
+func (f *fakeService) Enroll(_ context.Context, uuid string, opts client.EnrollOptions) error {
+	f.calls = append(f.calls, call{"Enroll", uuid, opts, opts.Auth})
 	return f.fail("Enroll")
 }
 
-func (f *fakeService) BackupNow(profile string, opts client.Options) (dbus.ObjectPath, error) {
-	f.calls = append(f.calls, call{"BackupNow", profile, opts})
+func (f *fakeService) BackupNow(_ context.Context, profile string, opts api.BackupOptions) (dbus.ObjectPath, error) {
+	f.calls = append(f.calls, call{"BackupNow", profile, opts, opts.Auth})
 	if err := f.fail("BackupNow"); err != nil {
 		return "", err
 	}
@@ -279,20 +285,20 @@ func TestRun(t *testing.T) {
 	t.Run("whole setup", func(t *testing.T) {
 		f := &fakeService{}
 		var seen []Step
-		prog, step, err := Run(f, "alice", c, Progress{}, func(s Step) { seen = append(seen, s) })
+		prog, step, err := Run(context.Background(), f, "alice", c, Progress{}, func(s Step) { seen = append(seen, s) })
 		if err != nil || step != 0 {
 			t.Fatalf("Run() = %v at %v", err, step)
 		}
 		want := []call{
-			{"CreateProfile", "alice", Settings(c)},
-			{"Enroll", "d1", client.Options{"profile": client.ProfilePath("alice")}},
-			{"BackupNow", "alice", nil},
+			{"CreateProfile", "alice", Settings(c), api.Auth{}},
+			{"Enroll", "d1", client.EnrollOptions{Profile: "alice"}, api.Auth{}},
+			{"BackupNow", "alice", api.BackupOptions{}, api.Auth{}},
 		}
 		if !reflect.DeepEqual(f.calls, want) {
 			t.Errorf("calls =\n %v\nwant\n %v", f.calls, want)
 		}
 		for _, call := range f.calls {
-			if _, ok := call.args["auth.no_user_interaction"]; ok {
+			if call.auth.NoUserInteraction {
 				t.Errorf("%s must let polkit ask for a password", call.method)
 			}
 		}
@@ -310,7 +316,7 @@ func TestRun(t *testing.T) {
 	t.Run("enroll refused, then retried", func(t *testing.T) {
 		// The client hands back named errors, as dbusapi.FromDBus makes them.
 		f := &fakeService{failOn: "Enroll", err: kerr.New(kerr.NotAuthorized, "")}
-		prog, step, err := Run(f, "alice", c, Progress{}, nil)
+		prog, step, err := Run(context.Background(), f, "alice", c, Progress{}, nil)
 		if step != StepEnroll || !kerr.Is(err, kerr.NotAuthorized) {
 			t.Fatalf("Run() = %v at %v, want NotAuthorized at enroll", err, step)
 		}
@@ -323,7 +329,7 @@ func TestRun(t *testing.T) {
 		}
 		f.failOn = ""
 		f.calls = nil
-		prog, _, err = Run(f, "alice", c, prog, nil)
+		prog, _, err = Run(context.Background(), f, "alice", c, prog, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,17 +342,17 @@ func TestRun(t *testing.T) {
 		old := c
 		old.Drive.Enrolled = true
 		f := &fakeService{}
-		if _, _, err := Run(f, "alice", old, Progress{}, nil); err != nil {
+		if _, _, err := Run(context.Background(), f, "alice", old, Progress{}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if f.calls[1].method != "Configure" || !reflect.DeepEqual(f.calls[1].args, client.Options{"drive": "d1"}) {
+		if d := f.calls[1].args.(api.Settings).Drive; f.calls[1].method != "Configure" || d == nil || *d != "d1" {
 			t.Errorf("second call = %+v, want Configure drive", f.calls[1])
 		}
 	})
 
 	t.Run("a backup already running counts as started", func(t *testing.T) {
 		f := &fakeService{failOn: "BackupNow", err: dbus.Error{Name: kerr.Busy.DBusName(), Body: []any{"a backup of profile alice is already running"}}}
-		prog, step, err := Run(f, "alice", c, Progress{}, nil)
+		prog, step, err := Run(context.Background(), f, "alice", c, Progress{}, nil)
 		if err != nil || step != 0 || prog.Started == "" {
 			t.Errorf("Run() = %+v, %v, %v", prog, step, err)
 		}
@@ -354,7 +360,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("create fails", func(t *testing.T) {
 		f := &fakeService{failOn: "CreateProfile", err: errors.New("boom")}
-		prog, step, err := Run(f, "alice", c, Progress{}, nil)
+		prog, step, err := Run(context.Background(), f, "alice", c, Progress{}, nil)
 		if step != StepCreate || err == nil || prog.Name != "" || len(f.calls) != 1 {
 			t.Errorf("Run() = %+v, %v, %v after %v", prog, step, err, f.calls)
 		}

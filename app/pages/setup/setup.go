@@ -4,6 +4,7 @@
 package setup
 
 import (
+	"context"
 	_ "embed"
 	"os"
 	"os/user"
@@ -342,8 +343,8 @@ func (p *Page) start() {
 	prog := p.prog
 	p.FinishButton.SetVisible(false)
 	p.setRunning(true, "")
-	ui.Call(p.env, func(cl *client.Client) (result, error) {
-		prog, step, err := Run(cl, name, c, prog, func(s Step) {
+	ui.Call(p.env, func(ctx context.Context, cl *client.Client) (result, error) {
+		prog, step, err := Run(ctx, cl, name, c, prog, func(s Step) {
 			coreglib.IdleAdd(func() { p.BusyLabel.SetLabel(s.Doing()) })
 		})
 		return result{prog: prog, step: step, ran: true}, err

@@ -5,6 +5,7 @@ import (
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/ui"
 )
 
@@ -18,8 +19,10 @@ func NewRow(title, subtitle string) *adw.ActionRow {
 	return row
 }
 
-// SetRowText sets a row's title and subtitle as plain text.
+// SetRowText sets a row's title and subtitle as plain text (names that
+// are not UTF-8 shown as humanize.Display does).
 func SetRowText(row *adw.ActionRow, title, subtitle string) {
+	title, subtitle = humanize.Display(title), humanize.Display(subtitle) // folder names are bytes
 	if !Plain(coreglib.InternObject(row)) {
 		title, subtitle = escape(title), escape(subtitle)
 	}

@@ -1,6 +1,7 @@
 // Command gendocs writes keepsakectl's man pages (man1/) and shell
-// completions (bash, zsh, fish) from its command tree, so they cannot
-// disagree with --help. meson runs it at build time:
+// completions (bash: keepsakectl, zsh: _keepsakectl, fish:
+// keepsakectl.fish) from its command tree, so they cannot disagree with
+// --help. meson runs it at build time:
 //
 //	go run ./build-aux/gendocs OUTDIR
 package main
@@ -38,7 +39,7 @@ func write(out string) error {
 		return err
 	}
 	for name, gen := range map[string]func(*os.File) error{
-		"keepsakectl.bash": func(f *os.File) error { return root.GenBashCompletionV2(f, true) },
+		"keepsakectl":      func(f *os.File) error { return root.GenBashCompletionV2(f, true) },
 		"_keepsakectl":     func(f *os.File) error { return root.GenZshCompletion(f) },
 		"keepsakectl.fish": func(f *os.File) error { return root.GenFishCompletion(f, true) },
 	} {

@@ -4,6 +4,11 @@
 // caller with polkit and its uid, watches source folders, notices backup
 // drives, and runs backups, restores, prunes and verifications as Jobs.
 //
-// The engine underneath is the one keepsakectl --repo uses; the daemon
-// adds who may do what, when, and on which drive.
+// Layering: daemon is a front end. A handler identifies the caller,
+// reads its options into a shared/api option struct, asks polkit, calls
+// a use case of service/usecase (the same ones keepsakectl --repo calls)
+// and converts the typed result with api.ToDict. It never imports the
+// engine, the catalog or the repository package; what it adds is who may
+// do what, when (schedules, the watcher, drives coming and going), and
+// the Job objects that long use cases report to.
 package daemon

@@ -177,7 +177,7 @@ state() { keepsakectl --json status | ks_json_get "$1"; }
 wait_backups() {
   local n=$1 deadline=$((SECONDS + 300)) count st
   while :; do
-    count=$(keepsakectl --json snapshots 2>/dev/null | grep -c . || true)
+    count=$(keepsakectl --json snapshots 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
     st=$(state state 2>/dev/null || echo unknown)
     if [ "$count" -ge "$n" ] && [ "$st" != running ]; then return 0; fi
     if [ "$st" = failed ]; then

@@ -179,7 +179,7 @@ func TestParseErrors(t *testing.T) {
 		{"retention mixed", prof + "retention = time-machine daily=4\n",
 			`keepsake.conf:2: retention in [profile "home"]: time-machine cannot be combined with other tiers`},
 		{"bad min-free", prof + "min-free = lots\n",
-			`keepsake.conf:2: min-free in [profile "home"]: cannot read "lots" as a size (use 2%, 500M or 20GiB)`},
+			`keepsake.conf:2: min-free in [profile "home"]: cannot read "lots" as a size (use 2%, 500M, 20GiB or 20 GB)`},
 		{"min-free percent too big", prof + "min-free = 150%\n",
 			`keepsake.conf:2: min-free in [profile "home"]: "150%" is not a percentage from 0% to 100%`},
 		{"bad missing-drive-days", "[keepsake]\nmissing-drive-days = two weeks\n",
@@ -391,7 +391,7 @@ func TestProfileValidate(t *testing.T) {
 		{"short interval", func(p *Profile) { p.Interval = time.Second }, `profile "home": interval: 1s is shorter than 1m (use off to disable timed backups)`},
 		{"negative quiet", func(p *Profile) { p.Quiet = -1 }, `profile "home": quiet: is negative`},
 		{"bad retention", func(p *Profile) { p.Retention = "weekly=x" }, `profile "home": retention: weekly=x: the count must be a whole number of at least 1`},
-		{"bad min-free", func(p *Profile) { p.MinFree = "2 GiBs" }, `profile "home": min-free: cannot read "2 GiBs" as a size (use 2%, 500M or 20GiB)`},
+		{"bad min-free", func(p *Profile) { p.MinFree = "2 GiBs" }, `profile "home": min-free: cannot read "2 GiBs" as a size (use 2%, 500M, 20GiB or 20 GB)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -496,7 +496,8 @@ func TestMinFreeBytes(t *testing.T) {
 		{"0.5%", 5 << 30},
 		{"20GiB", 20 << 30},
 		{"20G", 20 << 30},
-		{"20GB", 20 << 30},
+		{"20GB", 20e9},
+		{"20 GB", 20e9},
 		{"500M", 500 << 20},
 		{"500m", 500 << 20},
 		{"1.5T", 1536 << 30},

@@ -185,49 +185,6 @@ func optBool(opts map[string]dbus.Variant, key string) (bool, error) {
 	return b, nil
 }
 
-func optString(opts map[string]dbus.Variant, key string) (string, error) {
-	v, ok := opts[key]
-	if !ok {
-		return "", nil
-	}
-	s, ok := v.Value().(string)
-	if !ok {
-		return "", kerr.New(kerr.InvalidArgs, "option %q must be a string (s), not %s", key, v.Signature())
-	}
-	if strings.ContainsRune(s, 0) {
-		return "", kerr.New(kerr.InvalidArgs, "option %q contains a NUL byte", key)
-	}
-	return s, nil
-}
-
-// optInt reads an integer option of any D-Bus integer type.
-func optInt(opts map[string]dbus.Variant, key string) (int64, bool, error) {
-	v, ok := opts[key]
-	if !ok {
-		return 0, false, nil
-	}
-	switch x := v.Value().(type) {
-	case int32:
-		return int64(x), true, nil
-	case int64:
-		return x, true, nil
-	case uint32:
-		return int64(x), true, nil
-	case uint64:
-		if x > 1<<62 {
-			return 0, true, kerr.New(kerr.InvalidArgs, "option %q is too large", key)
-		}
-		return int64(x), true, nil
-	case int16:
-		return int64(x), true, nil
-	case uint16:
-		return int64(x), true, nil
-	case byte:
-		return int64(x), true, nil
-	}
-	return 0, true, kerr.New(kerr.InvalidArgs, "option %q must be an integer, not %s", key, v.Signature())
-}
-
 // checkOptions refuses unknown option keys so a typo is not silently ignored.
 func checkOptions(opts map[string]dbus.Variant, allowed ...string) error {
 	for k := range opts {

@@ -37,6 +37,12 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 	var ls []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
+		// A query prints one list; long work one object per line.
+		var list []map[string]any
+		if json.Unmarshal(sc.Bytes(), &list) == nil {
+			ls = append(ls, list...)
+			continue
+		}
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("not JSON: %q", sc.Text())

@@ -14,6 +14,7 @@ import (
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -526,7 +527,7 @@ func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Varia
 		if err != nil {
 			return err
 		}
-		if err := checkOptions(options); err != nil {
+		if err := api.FromOptions(options, &api.Auth{}); err != nil {
 			return err
 		}
 		if err := d.authorize(c, dbusapi.ActionBackup, options); err != nil {

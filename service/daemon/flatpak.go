@@ -160,7 +160,8 @@ func (h *profileHandler) RestoreAppData(sender dbus.Sender, snapshot, appID stri
 			if err != nil || len(res.Restored) != 1 {
 				return "", err
 			}
-			return string(res.Restored[0]), nil
+			j.setResult(api.ToDict(res))
+			return busText(string(res.Restored[0])), nil
 		})
 		if err != nil {
 			release()

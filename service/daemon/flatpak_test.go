@@ -407,7 +407,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 			t.Errorf("the user sees another user's installation: %v", r)
 		}
 	}
-	if r := f.rows(evs)["system "+fpHello]; r["version"] != "1.2.3" || r["installed-version"] != "1.2.3" || r["origin"] != "local" {
+	if r := f.rows(evs)["system "+fpHello]; r["version"] != "1.2.3" || r["installed_version"] != "1.2.3" || r["origin"] != "local" {
 		t.Errorf("Hello: %v", r)
 	}
 	// Root sees every installation.
@@ -482,10 +482,10 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	// done as the user.
 	evs, code = f.userCtl("flatpak-restore", "latest")
 	ev := lastEvent(t, evs)
-	if code != 0 || ev["event"] != "result" || ev["operation"] != "flatpak-restore" {
+	if code != 0 || ev["event"] != "result" {
 		t.Fatalf("the user restoring their installation: exit %d %v", code, evs)
 	}
-	wantResults(t, "the user's restore", ev["results"].(map[string]any), map[string]string{
+	wantResults(t, "the user's restore", outcomes(ev), map[string]string{
 		"remote mine": "installed", "runtime " + fpPlatform: "installed", "app " + fpBye: "installed",
 		"override org.test.Bye": "installed", "pin " + fpPlatform: "present",
 		"data " + filepath.Join(f.home, ".var/app/org.test.Bye"): "restored to " + filepath.Join(f.home, ".var/app/org.test.Bye"),
@@ -556,7 +556,11 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	f.userFile(byeData, "newer notes\n")
 	evs, code = f.userCtl("app-data-restore", first, "org.test.Bye")
 	ev = lastEvent(t, evs)
-	beside := fmt.Sprint(ev["message"])
+	restored, _ := ev["restored"].([]any)
+	beside := ""
+	if len(restored) == 1 {
+		beside = fmt.Sprint(restored[0])
+	}
 	if code != 0 || filepath.Dir(beside) != filepath.Join(f.home, ".var/app") || !strings.Contains(beside, " (restored ") {
 		t.Fatalf("app-data-restore: exit %d %v", code, evs)
 	}
@@ -640,7 +644,7 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	evs, code = f.userCtl("flatpak-restore", "latest", "--offline", "--no-data")
 	if ev := lastEvent(t, evs); code != 0 {
 		t.Fatalf("the user's offline restore: exit %d %v", code, ev)
-	} else if res := ev["results"].(map[string]any); res["app "+fpBye] != "installed" {
+	} else if res := outcomes(ev); res["app "+fpBye] != "installed" {
 		t.Errorf("the user's offline restore: %v", res)
 	}
 	if got := f.fp("user", "list", "--columns=ref,origin,active"); got != userList {
@@ -730,4 +734,24 @@ func mapsOf(m map[string]map[string]any) []map[string]any {
 // regexpMatch says whether s has a match of pattern (a table line).
 func regexpMatch(pattern, s string) bool {
 	return regexp.MustCompile(`(?m)` + pattern).MatchString(s)
+}
+
+// outcomes reads the outcomes of keepsakectl flatpak-restore's result
+// event as "KIND REF": "installed", "present", "failed: why" or
+// "restored to PATH", the words of the Job's Result.
+func outcomes(ev map[string]any) map[string]any {
+	m := map[string]any{}
+	list, _ := ev["outcomes"].([]any)
+	for _, x := range list {
+		o, _ := x.(map[string]any)
+		v := fmt.Sprint(o["outcome"])
+		switch {
+		case v == "restored":
+			v = "restored to " + fmt.Sprint(o["to"])
+		case v == "failed" && o["message"] != nil:
+			v = "failed: " + fmt.Sprint(o["message"])
+		}
+		m[fmt.Sprint(o["kind"])+" "+fmt.Sprint(o["ref"])] = v
+	}
+	return m
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -205,7 +206,7 @@ func (h *jobHandler) Cancel(sender dbus.Sender, options map[string]dbus.Variant)
 	if err != nil {
 		return d.callErr("Cancel", err)
 	}
-	if err := checkOptions(options); err != nil {
+	if err := api.FromOptions(options, &api.Auth{}); err != nil {
 		return d.callErr("Cancel", err)
 	}
 	if c.uid != h.j.uid {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -19,7 +20,7 @@ func (h *managerHandler) CreateProfile(sender dbus.Sender, name string, settings
 	if err != nil {
 		return dbusapi.NoPath, d.callErr("CreateProfile", err)
 	}
-	if err := checkOptions(options); err != nil {
+	if err := api.FromOptions(options, &api.Auth{}); err != nil {
 		return dbusapi.NoPath, d.callErr("CreateProfile", err)
 	}
 	if err := config.ValidName(name); err != nil {
@@ -60,7 +61,7 @@ func (h *managerHandler) Reload(sender dbus.Sender, options map[string]dbus.Vari
 	d := h.d
 	c, err := d.identify(sender)
 	if err == nil {
-		err = checkOptions(options)
+		err = api.FromOptions(options, &api.Auth{})
 	}
 	if err == nil {
 		err = d.authorize(c, dbusapi.ActionConfigure, options)
@@ -76,7 +77,7 @@ func (h *managerHandler) GetStatus(sender dbus.Sender, options map[string]dbus.V
 	d := h.d
 	c, err := d.identify(sender)
 	if err == nil {
-		err = checkOptions(options)
+		err = api.FromOptions(options, &api.Auth{})
 	}
 	if err == nil {
 		err = d.authorize(c, dbusapi.ActionBrowse, options)

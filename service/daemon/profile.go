@@ -10,6 +10,7 @@ import (
 	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/schedule"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/service/watch"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
@@ -217,15 +218,12 @@ type profileHandler struct {
 // BackupNow starts a backup of the profile.
 func (h *profileHandler) BackupNow(sender dbus.Sender, options map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
 	d := h.d
-	c, p, err := d.enter(sender, h.name, options, dbusapi.ActionBackup, "full")
+	var o api.BackupOptions
+	c, p, err := d.enterWith(sender, h.name, options, &o, dbusapi.ActionBackup)
 	if err != nil {
 		return dbusapi.NoPath, d.callErr("BackupNow", err)
 	}
-	full, err := optBool(options, "full")
-	if err != nil {
-		return dbusapi.NoPath, d.callErr("BackupNow", err)
-	}
-	j, err := d.startBackup(p, "manual", c.uid, full)
+	j, err := d.startBackup(p, "manual", c.uid, o.Full)
 	if err != nil {
 		return dbusapi.NoPath, d.callErr("BackupNow", err)
 	}
@@ -235,7 +233,7 @@ func (h *profileHandler) BackupNow(sender dbus.Sender, options map[string]dbus.V
 // Configure changes the profile's settings (administrators).
 func (h *profileHandler) Configure(sender dbus.Sender, settings map[string]dbus.Variant, options map[string]dbus.Variant) *dbus.Error {
 	d := h.d
-	if _, _, err := d.enter(sender, h.name, options, dbusapi.ActionConfigure); err != nil {
+	if _, _, err := d.enterWith(sender, h.name, options, &api.Auth{}, dbusapi.ActionConfigure); err != nil {
 		return d.callErr("Configure", err)
 	}
 	err := d.changeConfig(func(c *config.Config) error {
@@ -261,14 +259,16 @@ func (h *profileHandler) RemoveSource(sender dbus.Sender, path string, options m
 
 func (h *profileHandler) editSource(sender dbus.Sender, path string, options map[string]dbus.Variant, add bool) error {
 	d := h.d
+	path = api.DecodePath(path)
 	c, err := d.identify(sender)
 	if err != nil {
 		return err
 	}
-	if err := checkOptions(options); err != nil {
+	var o api.Auth
+	if err := api.FromOptions(options, &o); err != nil {
 		return err
 	}
-	if err := checkPath(path); err != nil {
+	if err := usecase.CheckPath(path); err != nil {
 		return err
 	}
 	action := dbusapi.ActionConfigure
@@ -286,34 +286,14 @@ func (h *profileHandler) editSource(sender dbus.Sender, path string, options map
 		if !ok {
 			return kerr.New(kerr.NotFound, "no profile %q", h.name)
 		}
-		has := false
-		for _, s := range pc.Sources {
-			has = has || s == path
-		}
-		switch {
-		case add && has:
-			return kerr.New(kerr.InvalidArgs, "%s is already backed up by profile %s", path, h.name)
-		case !add && !has:
-			return kerr.New(kerr.PathNotFound, "%s is not a folder of profile %s", path, h.name)
-		case add:
-			pc.Sources = append(pc.Sources, path)
-		default:
-			var keep []string
-			for _, s := range pc.Sources {
-				if s != path {
-					keep = append(keep, s)
-				}
-			}
-			pc.Sources = keep
-		}
-		return nil
+		return usecase.EditSource(pc, path, add)
 	})
 }
 
 // Delete forgets the profile; its snapshots stay on the drive.
 func (h *profileHandler) Delete(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
 	d := h.d
-	_, p, err := d.enter(sender, h.name, options, dbusapi.ActionConfigure)
+	_, p, err := d.enterWith(sender, h.name, options, &api.Auth{}, dbusapi.ActionConfigure)
 	if err != nil {
 		return d.callErr("Delete", err)
 	}
@@ -324,13 +304,7 @@ func (h *profileHandler) Delete(sender dbus.Sender, options map[string]dbus.Vari
 		return d.callErr("Delete", kerr.New(kerr.Busy, "profile %s has a job running: cancel it first", h.name))
 	}
 	err = d.changeConfig(func(c *config.Config) error {
-		var keep []config.Profile
-		for _, pc := range c.Profiles {
-			if pc.Name != h.name {
-				keep = append(keep, pc)
-			}
-		}
-		c.Profiles = keep
+		usecase.DeleteProfile(c, h.name)
 		return nil
 	})
 	if err == nil {
@@ -339,25 +313,9 @@ func (h *profileHandler) Delete(sender dbus.Sender, options map[string]dbus.Vari
 	return d.callErr("Delete", err)
 }
 
-// enter is the common start of a profile method: who calls, may they,
-// does the profile exist, are the options known.
-func (d *Daemon) enter(sender dbus.Sender, name string, options map[string]dbus.Variant, action string, allowed ...string) (caller, *profile, error) {
-	c, err := d.identify(sender)
-	if err != nil {
-		return c, nil, err
-	}
-	if err := checkOptions(options, allowed...); err != nil {
-		return c, nil, err
-	}
-	if err := d.authorize(c, action, options); err != nil {
-		return c, nil, err
-	}
-	p, err := d.profile(name)
-	return c, p, err
-}
-
-// enterWith is enter for a method whose options are one of shared/api's
-// option structs: unknown keys and wrong types are refused by name.
+// enterWith is the common start of a profile method: who calls, are the
+// options known (dst is one of shared/api's option structs: unknown keys
+// and wrong types are refused by name), may they, does the profile exist.
 func (d *Daemon) enterWith(sender dbus.Sender, name string, options map[string]dbus.Variant, dst any, action string) (caller, *profile, error) {
 	c, err := d.identify(sender)
 	if err != nil {
@@ -373,97 +331,13 @@ func (d *Daemon) enterWith(sender dbus.Sender, name string, options map[string]d
 	return c, p, err
 }
 
-// checkPath refuses paths that are not absolute and clean.
-func checkPath(p string) error {
-	switch {
-	case p == "":
-		return kerr.New(kerr.InvalidArgs, "empty path")
-	case strings.ContainsRune(p, 0):
-		return kerr.New(kerr.InvalidArgs, "path contains a NUL byte")
-	case !filepath.IsAbs(p):
-		return kerr.New(kerr.InvalidArgs, "path %q is not absolute", p)
-	case filepath.Clean(p) != p:
-		return kerr.New(kerr.InvalidArgs, "path %q is not clean (no .., . or // please)", p)
+// applySettings reads the a{sv} settings of Configure and CreateProfile
+// (shared/api's Settings: unknown keys and wrong types are InvalidArgs)
+// and applies them to pc.
+func applySettings(pc *config.Profile, m map[string]dbus.Variant) error {
+	var s api.Settings
+	if err := api.FromOptions(m, &s); err != nil {
+		return err
 	}
-	return nil
-}
-
-// applySettings copies the a{sv} settings of Configure/CreateProfile into pc.
-func applySettings(pc *config.Profile, s map[string]dbus.Variant) error {
-	for k, v := range s {
-		bad := func(want string) error {
-			return kerr.New(kerr.InvalidArgs, "setting %q must be %s, not %s", k, want, v.Signature())
-		}
-		switch k {
-		case "sources", "excludes":
-			l, ok := v.Value().([]string)
-			if !ok {
-				return bad("a list of strings (as)")
-			}
-			l = append([]string(nil), l...)
-			if k == "sources" {
-				for _, p := range l {
-					if err := checkPath(p); err != nil {
-						return err
-					}
-				}
-				pc.Sources = l
-			} else {
-				pc.Excludes = l
-			}
-		case "drive", "retention", "min-free":
-			str, ok := v.Value().(string)
-			if !ok {
-				return bad("a string (s)")
-			}
-			switch k {
-			case "drive":
-				pc.Drive = str
-			case "retention":
-				pc.Retention = str
-			default:
-				pc.MinFree = str
-			}
-		case "interval", "quiet":
-			n, _, err := optInt(s, k)
-			if err != nil {
-				return err
-			}
-			if n < 0 || n > 366*24*3600 {
-				return kerr.New(kerr.InvalidArgs, "setting %q: %d seconds is out of range", k, n)
-			}
-			if k == "interval" {
-				pc.Interval = time.Duration(n) * time.Second
-			} else {
-				pc.Quiet = time.Duration(n) * time.Second
-			}
-		case "on-change", "on-plug", "skip-on-battery", "flatpak", "flatpak-offline":
-			b, ok := v.Value().(bool)
-			if !ok {
-				return bad("a boolean (b)")
-			}
-			switch k {
-			case "on-change":
-				pc.OnChange = b
-			case "on-plug":
-				pc.OnPlug = b
-			case "flatpak":
-				pc.Flatpak = b
-			case "flatpak-offline":
-				pc.FlatpakOffline = b
-			default:
-				pc.SkipOnBattery = b
-			}
-		default:
-			return kerr.New(kerr.InvalidArgs, "unknown setting %q (known: sources, excludes, drive, interval, on-change, quiet, on-plug, skip-on-battery, retention, min-free, flatpak, flatpak-offline)", k)
-		}
-	}
-	if pc.Retention != "" {
-		pol, err := config.RetentionPolicy(pc.Retention)
-		if err != nil {
-			return err
-		}
-		pc.Retention = config.RetentionText(pol)
-	}
-	return nil
+	return usecase.ApplySettings(pc, s)
 }

@@ -46,6 +46,7 @@ var Dicts = map[string]any{
 	"Job.Cancel.options":                 Auth{},
 	"Job.Result.backup":                  BackupResult{},
 	"Job.Result.restore":                 RestoreResult{},
+	"Job.Result.app-data-restore":        RestoreResult{},
 	"Job.Result.prune":                   PruneResult{},
 	"Job.Result.verify":                  VerifyResult{},
 }

@@ -148,9 +148,13 @@ func (j Job) BackupResult() (api.BackupResult, error) {
 	return r, j.result("backup", &r)
 }
 
-// RestoreResult is a restore job's Result.
+// RestoreResult is the Result of a restore job, or of an
+// app-data-restore (one app's data, restored the same way).
 func (j Job) RestoreResult() (api.RestoreResult, error) {
 	var r api.RestoreResult
+	if j.Operation == "app-data-restore" {
+		return r, j.result("app-data-restore", &r)
+	}
 	return r, j.result("restore", &r)
 }
 

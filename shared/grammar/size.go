@@ -14,10 +14,13 @@ type Size struct {
 	IsPct   bool
 }
 
-// ParseSize reads "1048576", "500K", "500M", "2G", "1.5T", "1P" (binary
-// units; "2GiB", "2GB", "2 G" mean the same) or "10%".
+// ParseSize reads "1048576", a number with a unit, or "10%". Units as df
+// and du print them are binary: "500K", "500M", "2G", "1.5T", "1P" and
+// "2GiB", "2Gi" are powers of 1024. Units as GNOME, disk makers and
+// SI write them are decimal: "20 GB", "500 MB", "1.5 TB" are powers of
+// 1000. Spaces, case and a decimal comma ("2,5 GB") are forgiven.
 func ParseSize(s string) (Size, error) {
-	t := strings.TrimSpace(s)
+	t := strings.ReplaceAll(strings.TrimSpace(s), ",", ".")
 	if v, ok := strings.CutSuffix(t, "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
@@ -25,19 +28,29 @@ func ParseSize(s string) (Size, error) {
 		}
 		return Size{Percent: f, IsPct: true}, nil
 	}
-	v := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(t, "B"), "b"), "i")
-	mult := 1.0
-	if k := len(v); k > 0 {
-		if i := strings.IndexByte("KMGTP", v[k-1]&^0x20); i >= 0 {
-			mult, v = math.Ldexp(1, 10*(i+1)), v[:k-1]
-		}
+	i := strings.IndexFunc(t, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f*mult > math.MaxInt64/2 {
-		return Size{}, fmt.Errorf("cannot read %q as a size (use 2%%, 500M or 20GiB)", s)
+	mult, ok := sizeUnits[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f*mult > math.MaxInt64/2 {
+		return Size{}, fmt.Errorf("cannot read %q as a size (use 2%%, 500M, 20GiB or 20 GB)", s)
 	}
-	return Size{Bytes: int64(f * mult)}, nil
+	return Size{Bytes: int64(math.Round(f * mult))}, nil
 }
+
+// sizeUnits: K, M, G... alone or with i/iB are binary; with B alone
+// decimal.
+var sizeUnits = func() map[string]float64 {
+	m := map[string]float64{"": 1, "b": 1, "byte": 1, "bytes": 1}
+	for i, u := range []string{"k", "m", "g", "t", "p"} {
+		bin, dec := math.Ldexp(1, 10*(i+1)), math.Pow(1000, float64(i+1))
+		m[u], m[u+"i"], m[u+"ib"], m[u+"b"] = bin, bin, bin, dec
+	}
+	return m
+}()
 
 // Of is the size in bytes on a drive of capacity bytes.
 func (z Size) Of(capacity int64) int64 {

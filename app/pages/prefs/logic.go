@@ -2,7 +2,7 @@ package prefs
 
 import (
 	"fmt"
-	"math"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"strconv"
 	"strings"
 	"time"
@@ -120,45 +120,26 @@ func (r Retention) Counts() Retention {
 	return r
 }
 
-// MinFree turns what the user typed into the min-free setting: "2%" as it
-// is, a size in decimal units (as GNOME shows them: "20 GB") or binary
-// ones ("20 GiB") as a number of bytes, since the service reads a bare
-// "20G" as GiB. problem is a sentence when the text is not understood.
+// MinFree turns what the user typed into the min-free setting, read with
+// the one grammar of sizes every front end uses (shared/grammar): "2%" as
+// it is, a size ("20 GB" as GNOME shows sizes, "20 GiB", "20G") as a
+// number of bytes. problem is a sentence when the text is not understood.
 func MinFree(text string) (setting, problem string) {
-	const help = "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
-	s := strings.ReplaceAll(strings.TrimSpace(text), ",", ".")
-	if s == "" {
-		return "", help
+	if strings.TrimSpace(text) == "" {
+		return "", "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
 	}
-	if v, ok := strings.CutSuffix(s, "%"); ok {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
-			return "", "A percentage must be from 0% to 100%."
-		}
-		return strconv.FormatFloat(f, 'f', -1, 64) + "%", ""
-	}
-	i := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
-	num, unit := s, ""
-	if i >= 0 {
-		num, unit = strings.TrimSpace(s[:i]), strings.ToLower(strings.TrimSpace(s[i:]))
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(f) || f < 0 {
-		return "", help
-	}
-	mult := map[string]float64{
-		"": 1, "b": 1, "byte": 1, "bytes": 1,
-		"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
-		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-	}[unit]
-	if mult == 0 {
-		return "", help
-	}
-	b := f * mult
-	if b > 1<<60 {
+	z, err := grammar.ParseSize(text)
+	switch {
+	case err != nil && strings.Contains(text, "%"):
+		return "", "A percentage must be from 0% to 100%."
+	case err != nil:
+		return "", "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
+	case !z.IsPct && z.Bytes > 1<<60:
 		return "", "That is more space than any drive has."
+	case z.IsPct:
+		return z.String(), ""
 	}
-	return strconv.FormatInt(int64(math.Round(b)), 10), ""
+	return strconv.FormatInt(z.Bytes, 10), ""
 }
 
 // AddPattern adds an exclusion pattern; problem is a sentence when it

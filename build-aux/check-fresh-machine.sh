@@ -7,9 +7,9 @@
 # It builds a clean Debian 12 (bookworm) root with debootstrap (minbase:
 # less than a fresh install has, so every package a stage uses must come
 # from build-aux/deps.sh), copies in this machine's Go ($(go env GOROOT),
-# as /usr/local/go), installs gcc the way a person would (apt-get install
-# gcc, with its recommends) and git (the tree is a git clone, and go build
-# stamps it with git), clones the committed HEAD of this repository (only
+# as /usr/local/go), installs gcc and git without their recommends (git:
+# the tree is a git clone, and go build stamps binaries from it with git),
+# clones the committed HEAD of this repository (only
 # committed files count: uncommitted changes are not tested) and runs
 # `CI=true bash .ci/run` in it as root, with an empty Go build cache.
 # The Go module cache is empty too and modules come from the Go module
@@ -149,6 +149,21 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 apt-config dump 2>/dev/null | grep -E '^Acquire::(https?::Proxy|Check-Valid-Until|Check-Date) ' \
   >"$root/etc/apt/apt.conf.d/99host-mirror" || true
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# Certificates this machine trusts beyond Debian's (a TLS-inspecting proxy
+# on its network, say): a fresh machine on this network would have them
+# too. ca-certificates, once deps.sh installs it, adds them to the bundle.
+mkdir -p "$root/usr/local/share/ca-certificates"
+pem_id() { sed -n '/BEGIN CERT/,/END CERT/p' "$1" | tr -d ' \r\t\n' | sha256sum | cut -c1-64; }
+certs=$work/host-certs
+mkdir -p "$certs"
+awk -v d="$certs" '/BEGIN CERT/ { n++; f = sprintf("%s/%03d.crt", d, n) } f { print > f } /END CERT/ { close(f); f = "" }' \
+  /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true
+known=$(for f in /usr/share/ca-certificates/*/*.crt; do [ -f "$f" ] && pem_id "$f"; done | sort -u)
+for f in "$certs"/*.crt; do
+  [ -f "$f" ] || continue
+  grep -q -x "$(pem_id "$f")" <<<"$known" || cp "$f" "$root/usr/local/share/ca-certificates/host-$(basename "$f")"
+done
+rm -rf "$certs"
 for n in $(seq 99 149); do printf '%10d\n' 1 >"$root/tmp/.X$n-lock"; done
 
 log "copying Go from $goroot ($("$goroot/bin/go" version | cut -d' ' -f3))"
@@ -163,8 +178,11 @@ else
   log "Go module cache empty: modules come from the Go module proxy"
 fi
 
-log "the machine's starting point: apt-get install gcc git"
-in_root /bin/sh -ec 'apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc git >/dev/null' ||
+# Without their recommends (libc6-dev, ca-certificates, openssh-client's
+# xauth...): whatever else the tests need must come from deps.sh.
+log "the machine's starting point: apt-get install --no-install-recommends gcc git"
+in_root /bin/sh -ec 'apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc git >/dev/null' ||
   { log "installing gcc and git failed"; exit 1; }
 
 log "cloning $top at $src_sha"

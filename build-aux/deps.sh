@@ -1,33 +1,66 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Keepsake's build, tests, benchmarks and
-# build-aux/run.sh use, only those missing, so running it again is cheap.
-# With arguments it installs those packages instead of the whole list.
+# Installs every Debian package that Keepsake's build, its tests (every
+# stage of build-aux/test.sh, the Go tests and build-aux/ui-test.sh),
+# benchmarks and build-aux/run.sh use, only those missing, so running it
+# again is cheap (one dpkg-query). build-aux/test.sh runs it before its
+# first stage, so a fresh Debian 12 machine with only Go and gcc has
+# everything before anything needs it (build-aux/check-fresh-machine.sh
+# proves that on a clean root). With arguments it installs those packages
+# instead of the whole list.
 #
-# What the service and its tests need beyond the build: dbus (a private
-# system bus), polkitd (authorization; pkaction), udev (drive events,
-# udevadm), mount and util-linux (losetup, findmnt, blkid, unshare,
-# setpriv, mkswap), passwd (useradd for the multi-user tests), systemd
-# (busctl; systemd-analyze, which meson test runs on the unit files),
-# libglib2.0-bin (gdbus) and libxml2-utils (xmllint, which meson test runs
-# on the D-Bus and polkit XML).
+# Which stage needs what (command: package):
+#   build: gcc and libc6-dev (cgo: SQLite, GTK), pkg-config and
+#     libgtk-4-dev, libadwaita-1-dev (the app), ca-certificates (go fetches
+#     modules over HTTPS), meson, ninja-build (the real install)
+#   data files: xmllint (libxml2-utils), systemd-analyze (systemd),
+#     desktop-file-validate (desktop-file-utils), appstreamcli (appstream)
+#   check-flatpak.sh: python3 with python3-yaml, rsync
+#   Go tests: losetup, mount (mount), mkfs.ext4 (e2fsprogs), mkfs.vfat
+#     (dosfstools), fusefat (fusefat), fusermount (fuse3), udevadm and
+#     systemd-udevd (udev), blkid, mkswap, setpriv, unshare, fsfreeze,
+#     runuser (util-linux), useradd, groupadd, usermod (passwd),
+#     dbus-daemon (dbus), polkitd and pkaction (polkitd), busctl (systemd),
+#     gdbus (libglib2.0-bin), setfacl (acl), flatpak (flatpak; bwrap from
+#     its bubblewrap), ostree, busybox (busybox-static), gpg and the
+#     gpg-agent that makes its keys (gpg, gpg-agent), getfattr (attr);
+#     the GTK tests run under xvfb-run (xvfb, xauth)
+#   ui-test.sh: python3-pyatspi and at-spi2-core (AT-SPI), dunst
+#     (notifications), import (imagemagick), xdotool, pkill (procps),
+#     dbus-run-session (dbus), xvfb-run (xvfb, xauth)
 #
-# Fedora: dnf install gcc golang rsync fuse3 fusefat dosfstools acl attr
-#   e2fsprogs util-linux python3 meson ninja-build systemd-udev dbus-daemon
-#   polkit glib2 libxml2 shadow-utils flatpak ostree busybox gnupg2
-#   gtk4-devel libadwaita-devel pkgconf-pkg-config desktop-file-utils
-#   appstream python3-pyyaml
+# Fedora (keep in step with README.md): dnf install gcc golang
+#   ca-certificates rsync fuse3 fusefat dosfstools acl attr e2fsprogs
+#   util-linux procps-ng python3 python3-pyyaml meson ninja-build
+#   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
+#   ostree busybox gnupg2 gtk4-devel libadwaita-devel pkgconf-pkg-config
+#   desktop-file-utils appstream xorg-x11-server-Xvfb xauth python3-pyatspi
+#   at-spi2-core dunst ImageMagick xdotool
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
-packages=(gcc rsync fuse3 fusefat dosfstools acl attr e2fsprogs util-linux mount python3 meson ninja-build
-  udev dbus polkitd passwd systemd libglib2.0-bin libxml2-utils
-  flatpak ostree busybox-static gpg
-  libgtk-4-dev libadwaita-1-dev pkg-config desktop-file-utils appstream python3-yaml)
+packages=(
+  # build
+  gcc libc6-dev pkg-config ca-certificates meson ninja-build libgtk-4-dev libadwaita-1-dev
+  # data files
+  libxml2-utils systemd desktop-file-utils appstream
+  # check-flatpak.sh
+  python3 python3-yaml rsync
+  # Go tests
+  mount util-linux e2fsprogs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
+  acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth
+  # ui-test.sh
+  python3-pyatspi at-spi2-core dunst imagemagick xdotool procps
+)
 [ "$#" -gt 0 ] && packages=("$@")
 
+# One dpkg-query for the whole list; a package it does not know is missing.
+declare -A installed=()
+while read -r name status; do
+  [ "$status" = installed ] && installed[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  [ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

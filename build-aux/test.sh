@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every package any stage below uses (the UI tests' too) is installed here,
+# before the first stage: build-aux/deps.sh lists them by stage.
 if ! build-aux/deps.sh; then
   # A developer without root still runs every test that can run; the
   # others skip and say which package they miss.
@@ -39,6 +41,8 @@ go test -race -count=1 -timeout 45m ./service/engine/... ./service/catalog/... .
 echo "== go test all (the app's GTK tests in a virtual X server)"
 if command -v xvfb-run >/dev/null; then
   xvfb-run -a -s '-screen 0 1280x900x24' go test -count=1 -timeout 60m ./...
+elif [ "${CI:-}" = true ]; then
+  echo "keepsake: xvfb-run is missing (build-aux/deps.sh installs xvfb and xauth): the GTK tests need a display" >&2; exit 1
 else
   go test -count=1 -timeout 60m ./...
 fi

@@ -196,3 +196,23 @@ func TestBackupExclusions(t *testing.T) {
 		t.Errorf("bad pattern: exit %d %+v", code, e)
 	}
 }
+
+// Paths are taken from the current folder, as every command line tool
+// does; --help is not a mistake.
+func TestRelativePathsAndHelp(t *testing.T) {
+	drive, src := sample(t)
+	mustCtl(t, drive, "backup", src)
+	var out, errb bytes.Buffer
+	code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb, Cwd: filepath.Join(src, "d")},
+		[]string{"--repo", drive, "--host", "testhost", "--json", "versions", "a.txt"})
+	var vs []struct{ Paths []string }
+	if code != 0 || json.Unmarshal(out.Bytes(), &vs) != nil || len(vs) != 1 || vs[0].Paths[0] != filepath.Join(src, "d", "a.txt") {
+		t.Fatalf("versions a.txt from %s: exit %d %s %s", filepath.Join(src, "d"), code, out.String(), errb.String())
+	}
+	for _, args := range [][]string{{"--help"}, {"restore", "--help"}, {"--version"}} {
+		out.Reset()
+		if code := cli.Run(&cli.Env{Stdout: &out, Stderr: &errb}, args); code != 0 || out.Len() == 0 {
+			t.Errorf("%v: exit %d, %q", args, code, out.String())
+		}
+	}
+}

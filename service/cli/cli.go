@@ -133,7 +133,7 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 	// No command at all is a mistake too; an unknown one gets cobra's
 	// "did you mean" (root takes no arguments of its own).
 	root.RunE = func(c *cobra.Command, a []string) error {
-		return usagef("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS] (see keepsakectl --help)")
+		return usagef("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS]")
 	}
 	root.AddGroup(&cobra.Group{ID: "both", Title: "Through the service or on a drive (--repo):"},
 		&cobra.Group{ID: "drive", Title: "On a drive (--repo DIR):"},

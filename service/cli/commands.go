@@ -71,16 +71,7 @@ func bothCommands(env *Env) []*cobra.Command {
 			if len(a) == 2 {
 				q.Dir = env.abs(a[1])
 			}
-			b, err := env.open(readOnly)
-			if err != nil {
-				return err
-			}
-			es, err := b.List(env.ctx, q, allUsers)
-			if err != nil {
-				return err
-			}
-			printQuery(env, es, printEntries)
-			return nil
+			return query(env, func(b Backend) ([]api.Entry, error) { return b.List(env.ctx, q, allUsers) }, printEntries)
 		}),
 	})
 
@@ -105,16 +96,7 @@ func bothCommands(env *Env) []*cobra.Command {
 			if _, err := q.Check(); err != nil {
 				return usagef("search: %v", err)
 			}
-			b, err := env.open(readOnly)
-			if err != nil {
-				return err
-			}
-			hits, err := b.Search(env.ctx, q, allUsers)
-			if err != nil {
-				return err
-			}
-			printQuery(env, hits, printHits)
-			return nil
+			return query(env, func(b Backend) ([]api.SearchHit, error) { return b.Search(env.ctx, q, allUsers) }, printHits)
 		}),
 	})
 	search.Flags().StringVar(&in, "in", "", "only below `DIR`")
@@ -158,16 +140,7 @@ func bothCommands(env *Env) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := env.open(readOnly)
-			if err != nil {
-				return err
-			}
-			gone, err := b.Deleted(env.ctx, dir, t, allUsers)
-			if err != nil {
-				return err
-			}
-			printQuery(env, gone, printDeleted)
-			return nil
+			return query(env, func(b Backend) ([]api.DeletedFile, error) { return b.Deleted(env.ctx, dir, t, allUsers) }, printDeleted)
 		}),
 	})
 	deleted.Flags().StringVar(&deletedSince, "since", "", "only files gone since `TIME`")
@@ -292,6 +265,21 @@ and the old one restored beside it as "name (restored DATE).ext", unless
 	verify.Flags().IntVar(&sample, "sample", 0, "check `PERCENT` of the content, a different slice each run (1-100)")
 
 	return []*cobra.Command{snapshots, ls, search, versions, deleted, restore, prune, verify}
+}
+
+// query runs a query on the drive or the service, read-only, and prints
+// its result.
+func query[T any](env *Env, fetch func(Backend) ([]T, error), human func(*Env, []T)) error {
+	b, err := env.open(readOnly)
+	if err != nil {
+		return err
+	}
+	vs, err := fetch(b)
+	if err != nil {
+		return err
+	}
+	printQuery(env, vs, human)
+	return nil
 }
 
 // printQuery prints a query's result: one JSON list, or the human lines.

@@ -114,16 +114,7 @@ func flatpakCommands(env *Env) []*cobra.Command {
 			if len(a) == 1 {
 				snapshot = a[0]
 			}
-			b, err := env.open(readOnly)
-			if err != nil {
-				return err
-			}
-			refs, err := b.Flatpaks(env.ctx, snapshot, all)
-			if err != nil {
-				return err
-			}
-			printQuery(env, refs, printFlatpaks)
-			return nil
+			return query(env, func(b Backend) ([]api.FlatpakRef, error) { return b.Flatpaks(env.ctx, snapshot, all) }, printFlatpaks)
 		}),
 	}
 	list.Flags().BoolVar(&all, "all-users", false, "every user's installation (administrators; on a drive: root)")
@@ -217,11 +208,7 @@ One app failing never stops the others; the command then exits 1.`,
 			if env.Repo != "" {
 				return usagef("flatpak-offline-size talks to the service: leave out --repo")
 			}
-			b, err := env.bus()
-			if err != nil {
-				return err
-			}
-			p, err := b.name(env.ctx)
+			b, p, err := env.profile()
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,16 @@ func (env *Env) bus() (*busBackend, error) {
 	return b.(*busBackend), nil
 }
 
+// profile is the service and the profile a command is about.
+func (env *Env) profile() (*busBackend, string, error) {
+	b, err := env.bus()
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := b.name(env.ctx)
+	return b, p, err
+}
+
 // serviceCommands talk to keepsaked: settings, drives, jobs.
 func serviceCommands(env *Env) []*cobra.Command {
 	noRepo := func(c *cobra.Command, a []string) error {
@@ -205,11 +215,7 @@ min-free is a size (20GiB) or a percentage (2%).`,
 					return usagef("configure: %v", err)
 				}
 			}
-			b, err := env.bus()
-			if err != nil {
-				return err
-			}
-			p, err := b.name(env.ctx)
+			b, p, err := env.profile()
 			if err != nil {
 				return err
 			}

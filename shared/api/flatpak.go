@@ -71,13 +71,18 @@ func (r FlatpakRestoreResult) ToDict() Dict {
 }
 
 // FromDict reads a Job's Result (api.FromDict calls it); a value that is
-// not a string is an error naming its key.
+// not a string is left out, and the error names its key.
 func (r *FlatpakRestoreResult) FromDict(m Dict) error {
 	r.Outcomes = make([]FlatpakOutcome, 0, len(m))
+	var bad error
 	for k, v := range m {
 		s, ok := v.Value().(string)
 		if !ok {
-			return fmt.Errorf("key %q is %s, expected s", k, v.Signature())
+			// Said, but the other outcomes are still read.
+			if bad == nil {
+				bad = fmt.Errorf("key %q is %s, expected s", k, v.Signature())
+			}
+			continue
 		}
 		kind, ref, _ := strings.Cut(k, " ")
 		o := FlatpakOutcome{Kind: kind, Ref: Path(DecodePath(ref)), Outcome: s}
@@ -91,7 +96,7 @@ func (r *FlatpakRestoreResult) FromDict(m Dict) error {
 		r.Outcomes = append(r.Outcomes, o)
 	}
 	r.Sort()
-	return nil
+	return bad
 }
 
 // kindOrder is the order a restore works in, which is how its results read.

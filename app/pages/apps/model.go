@@ -192,27 +192,22 @@ const (
 	Restored  = "restored"
 )
 
-// ParseResult reads a RestoreFlatpaks job's Result: one key "KIND REF"
-// per thing done, its value "installed", "present", "failed: why" or, for
-// data, "restored to PATH".
+// ParseResult reads a RestoreFlatpaks job's Result (api.FlatpakRestoreResult:
+// one key "KIND REF" per thing done, its value "installed", "present",
+// "failed: why" or, for data, "restored to PATH") into the list's rows.
 func ParseResult(installation string, res map[string]dbus.Variant) []Outcome {
+	var r api.FlatpakRestoreResult
+	r.FromDict(res) // a value that is not text is left out
 	var out []Outcome
-	for k, v := range res {
-		kind, ref, _ := strings.Cut(k, " ")
-		s, ok := v.Value().(string)
-		if !ok {
-			s = fmt.Sprint(v.Value())
+	for _, o := range r.Outcomes {
+		row := Outcome{Installation: installation, Kind: o.Kind, Ref: string(o.Ref), Status: o.Outcome}
+		switch o.Outcome {
+		case api.OutcomeFailed:
+			row.Status, row.Reason = Failed, o.Message
+		case api.OutcomeRestored:
+			row.Status, row.Reason = Restored, string(o.To)
 		}
-		o := Outcome{Installation: installation, Kind: kind, Ref: ref, Status: s}
-		switch {
-		case s == Installed || s == Present:
-		case strings.HasPrefix(s, Failed):
-			o.Status = Failed
-			o.Reason = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(s, Failed), ":"))
-		case strings.HasPrefix(s, "restored to "):
-			o.Status, o.Reason = Restored, strings.TrimPrefix(s, "restored to ")
-		}
-		out = append(out, o)
+		out = append(out, row)
 	}
 	SortOutcomes(out)
 	return out

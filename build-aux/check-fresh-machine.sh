@@ -79,12 +79,14 @@ root=$work/root
 [ ! -e "$root" ] || { log "$root exists: choose an empty KEEPSAKE_FRESH_DIR"; exit 1; }
 
 cleanup() {
-  local rc=$? l f
+  local rc=$? l f ino
   trap - EXIT INT TERM
-  # Loop devices the tests left attached to images inside the root.
-  while read -r l f; do
-    case "$f" in "$root"/*) losetup -d "$l" 2>/dev/null || true ;; esac
-  done < <(losetup -l -n -O NAME,BACK-FILE 2>/dev/null || true)
+  # Loop devices the tests left attached to images inside the root. The
+  # kernel names their files as the root saw them (/tmp/...): the inode
+  # tells them from the machine's own.
+  while read -r l ino f; do
+    [ "$(stat -c %i "$root$f" 2>/dev/null)" = "$ino" ] && losetup -d "$l" 2>/dev/null || true
+  done < <(losetup -l -n --raw -O NAME,BACK-INO,BACK-FILE 2>/dev/null || true)
   if [ "$keep" = 1 ]; then
     log "kept $root"
   elif [ -d "$root" ]; then

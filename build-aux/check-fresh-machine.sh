@@ -22,11 +22,11 @@
 # module proxy, about 6 GB in /var/tmp (or $KEEPSAKE_FRESH_DIR) and
 # 30-50 minutes on 2 cores (the cold gotk4 build alone takes 11-25).
 #
-# The root runs in its own mount and PID namespaces: its mounts, daemons
-# and `pkill -u` cannot touch this machine's, and every process it started
-# ends with it. It shares this machine's kernel, so it bind-mounts /sys and
-# /dev (loop devices, /dev/fuse), mounts its own /proc and a tmpfs /run,
-# and keeps its own /tmp. udev is the machine's: two udevds on one kernel
+# The root runs in its own mount and PID namespaces (see in_root): its
+# mounts, daemons and `pkill -u` cannot touch this machine's, and every
+# process it started ends with it. It shares this machine's kernel, so it
+# bind-mounts /sys and /dev (loop devices, /dev/fuse), mounts its own /proc
+# and a tmpfs /run, and keeps its own /tmp. udev is the machine's: two udevds on one kernel
 # would both handle every event and both announce it on the shared network
 # namespace, so this machine's systemd-udevd is used (started when none
 # answers, as build-aux/private-bus.sh does) and /run/udev is bind-mounted
@@ -79,12 +79,14 @@ root=$work/root
 [ ! -e "$root" ] || { log "$root exists: choose an empty KEEPSAKE_FRESH_DIR"; exit 1; }
 
 cleanup() {
-  local rc=$? l f
+  local rc=$? l f ino
   trap - EXIT INT TERM
-  # Loop devices the tests left attached to images inside the root.
-  while read -r l f; do
-    case "$f" in "$root"/*) losetup -d "$l" 2>/dev/null || true ;; esac
-  done < <(losetup -l -n -O NAME,BACK-FILE 2>/dev/null || true)
+  # Loop devices the tests left attached to images inside the root. The
+  # kernel names their files as the root saw them (/tmp/...): the inode
+  # tells them from the machine's own.
+  while read -r l ino f; do
+    [ "$(stat -c %i "$root$f" 2>/dev/null)" = "$ino" ] && losetup -d "$l" 2>/dev/null || true
+  done < <(losetup -l -n --raw -O NAME,BACK-INO,BACK-FILE 2>/dev/null || true)
   if [ "$keep" = 1 ]; then
     log "kept $root"
   elif [ -d "$root" ]; then
@@ -116,20 +118,37 @@ if ! udevadm control --ping --timeout=5 >/dev/null 2>&1; then
   fi
 fi
 
-# in_root CMD...: runs CMD in the root as root, in new mount and PID
-# namespaces, with a clean environment (plus $env_extra).
+# in_root CMD...: runs CMD in the root as root, with a clean environment
+# (plus $env_extra), in a new mount namespace whose root is the root
+# itself (pivot_root, not chroot: a chrooted process may not create user
+# namespaces, which bwrap needs for `flatpak run` as a user, and `unshare
+# --propagation` and the tests that read the filesystem type from
+# mountinfo need / to be a mount point), with /sys, /dev, a tmpfs /run and
+# the machine's /run/udev on it, and in a new PID namespace with its own
+# /proc: tools that compare / with PID 1's root (systemd's udevadm, dpkg
+# scripts) then see no chroot, and every process CMD leaves is killed when
+# it returns. Package scripts still start no service: policy-rc.d says no.
 env_extra=()
 in_root() {
-  unshare --mount --pid --fork --propagation private -- /bin/bash -euc '
+  unshare --mount --propagation private -- /bin/bash -euc '
     root=$1 udev=$2 modcache=$3; shift 3
-    mount -t proc proc "$root/proc"
+    mount --bind "$root" "$root"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
     mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$root/run"
     mkdir -m 1777 "$root/run/lock"
     if [ "$udev" = share ]; then mkdir "$root/run/udev"; mount --bind /run/udev "$root/run/udev"; fi
-    if [ "$modcache" != "" ]; then mount --bind -o ro "$modcache" "$root/var/cache/go-proxy-host"; fi
-    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+    if [ -n "$modcache" ]; then mount --bind -o ro "$modcache" "$root/var/cache/go-proxy-host"; fi
+    mkdir "$root/run/oldroot"
+    cd "$root"
+    pivot_root . run/oldroot
+    # From here on every command comes from the root. umount reads
+    # /proc/self/mountinfo: a /proc for the moment, then its own below.
+    mount -t proc proc /proc
+    umount -l /run/oldroot
+    rmdir /run/oldroot
+    umount /proc
+    exec unshare --pid --fork --kill-child --mount-proc /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
       PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@" </dev/null
   ' in-root "$root" "$udev" "$host_proxy" "${env_extra[@]}" "$@"
 }

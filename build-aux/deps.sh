@@ -26,15 +26,17 @@
 #     the GTK tests run under xvfb-run (xvfb, xauth)
 #   ui-test.sh: python3-pyatspi and at-spi2-core (AT-SPI), dunst
 #     (notifications), import (imagemagick), xdotool, pkill (procps),
-#     dbus-run-session (dbus), xvfb-run (xvfb, xauth)
+#     dbus-run-session (dbus), xvfb-run (xvfb, xauth), and the app's
+#     colour SVG icon drawn (librsvg2-common: GTK only recommends it)
 #
 # Fedora (keep in step with README.md): dnf install gcc golang
 #   ca-certificates rsync fuse3 fusefat dosfstools acl attr e2fsprogs
 #   util-linux procps-ng python3 python3-pyyaml meson ninja-build
 #   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
-#   ostree busybox gnupg2 gtk4-devel libadwaita-devel pkgconf-pkg-config
-#   desktop-file-utils appstream xorg-x11-server-Xvfb xauth python3-pyatspi
-#   at-spi2-core dunst ImageMagick xdotool
+#   ostree busybox gnupg2; for the app gtk4-devel libadwaita-devel
+#   pkgconf-pkg-config desktop-file-utils appstream; for its UI tests
+#   xorg-x11-server-Xvfb xauth python3-pyatspi at-spi2-core dunst
+#   ImageMagick xdotool librsvg2
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
@@ -49,7 +51,7 @@ packages=(
   mount util-linux e2fsprogs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
   acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth
   # ui-test.sh
-  python3-pyatspi at-spi2-core dunst imagemagick xdotool procps
+  python3-pyatspi at-spi2-core dunst imagemagick xdotool procps librsvg2-common
 )
 [ "$#" -gt 0 ] && packages=("$@")
 

@@ -34,7 +34,11 @@ export CGO_ENABLED=1
 go build -o "$work/bin/keepsaked" ./service/cmd/keepsaked
 go build -o "$work/bin/keepsakectl" ./service/cmd/keepsakectl
 go build -o "$work/bin/keepsake" ./app/cmd/keepsake
-chmod -R a+rX "$work/bin"
+# The driver runs as the test user, who may not read the checkout (a home
+# folder is 0700 on Debian 12, /root always): it gets its own copy.
+mkdir -p "$work/uitest"
+cp app/uitest/*.py "$work/uitest/"
+chmod -R a+rX "$work/bin" "$work/uitest"
 
 . build-aux/private-bus.sh
 finish() {
@@ -101,12 +105,14 @@ echo "== the app under Xvfb, driven through AT-SPI"
 # The driver's output goes to a file, not a pipe: xvfb-run's X server
 # inherits the pipe and would keep a reader waiting after a failure.
 rc=0
+cd "$work" # a folder the test user may enter
 runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LANG=C.UTF-8 \
   DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
   KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
   KEEPSAKE_DRIVE_UUID="$KS_UUID" GDK_BACKEND=x11 GSK_RENDERER=cairo \
   timeout --kill-after=30 1200 xvfb-run -a -s '-screen 0 1280x900x24' \
-  dbus-run-session -- /usr/bin/python3 "$top/app/uitest/ui_test.py" >"$art/ui-test.log" 2>&1 || rc=$?
+  dbus-run-session -- /usr/bin/python3 "$work/uitest/ui_test.py" >"$art/ui-test.log" 2>&1 || rc=$?
+cd "$top"
 grep -v '^dbus-daemon\[' "$art/ui-test.log" || true
 cp "$work"/shots/*.png "$art/" 2>/dev/null || true
 cp "$work"/shots/*.log "$art/" 2>/dev/null || true

@@ -171,12 +171,7 @@ and the old one restored beside it as "name (restored DATE).ext", unless
 			if err != nil {
 				return err
 			}
-			env.printResult(res, func() {
-				for i := range res.Paths {
-					fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
-				}
-				fmt.Fprintln(env.Stdout, res.Summary())
-			})
+			env.printRestore(res)
 			return nil
 		}),
 	})

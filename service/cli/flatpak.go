@@ -189,12 +189,7 @@ One app failing never stops the others; the command then exits 1.`,
 			if err != nil {
 				return err
 			}
-			env.printResult(res, func() {
-				for i := range res.Paths {
-					fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
-				}
-				fmt.Fprintln(env.Stdout, res.Summary())
-			})
+			env.printRestore(res)
 			return nil
 		}),
 	}

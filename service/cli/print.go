@@ -124,3 +124,13 @@ func printDeleted(env *Env, gone []api.DeletedFile) {
 
 // count is "1 file", "2 files" (for the nouns that take an s).
 func count(n int64, noun string) string { return grammar.Count(n, noun, noun+"s") }
+
+// printRestore says where each restored path went, and what came back.
+func (env *Env) printRestore(res api.RestoreResult) {
+	env.printResult(res, func() {
+		for i := range res.Paths {
+			fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
+		}
+		fmt.Fprintln(env.Stdout, res.Summary())
+	})
+}

@@ -9,13 +9,12 @@
 # from build-aux/deps.sh), copies in this machine's Go ($(go env GOROOT),
 # as /usr/local/go), installs gcc and git without their recommends (git:
 # the tree is a git clone, and go build stamps binaries from it with git),
-# clones the committed HEAD of this repository (only
-# committed files count: uncommitted changes are not tested) and runs
-# `CI=true bash .ci/run` in it as root, with an empty Go build cache.
-# The Go module cache is empty too and modules come from the Go module
-# proxy; --modcache=host instead serves them from this machine's module
-# cache (read-only, as a GOPROXY=file:// in front of the proxy) to save
-# the downloads. The exit status is the test command's.
+# clones the committed HEAD of this repository (uncommitted changes are
+# not tested) and runs `CI=true bash .ci/run` in it as root, with an empty
+# Go build cache. The Go module cache is empty too and modules come from
+# the Go module proxy; --modcache=host instead serves them from this
+# machine's module cache (read-only, as a GOPROXY=file:// in front of the
+# proxy) to save the downloads. The exit status is the test command's.
 #
 # Needs: root, debootstrap (installed with apt-get when missing), the
 # Debian mirror this machine's apt uses (or $KEEPSAKE_MIRROR), the Go
@@ -25,18 +24,20 @@
 # The root runs in its own mount and PID namespaces (see in_root): its
 # mounts, daemons and `pkill -u` cannot touch this machine's, and every
 # process it started ends with it. It shares this machine's kernel, so it
-# bind-mounts /sys and /dev (loop devices, /dev/fuse), mounts its own /proc
-# and a tmpfs /run, and keeps its own /tmp. udev is the machine's: two udevds on one kernel
-# would both handle every event and both announce it on the shared network
-# namespace, so this machine's systemd-udevd is used (started when none
-# answers, as build-aux/private-bus.sh does) and /run/udev is bind-mounted
-# in; the tests then find a udevd that answers and delivers events, as on
-# a booted machine. X servers also listen on abstract sockets, which the
-# root shares with this machine, so displays :99-:149 are left to this
-# machine's xvfb-run (lock files in the root's /tmp) and the root's
-# xvfb-run -a starts at :150.
-# With --keep the root stays in the work folder, for a look after a failure;
-# otherwise it is removed (loop devices left on its images are detached).
+# bind-mounts /sys and /dev (loop devices, /dev/fuse), mounts its own
+# /proc and a tmpfs /run, and keeps its own /tmp. udev is the machine's:
+# two udevds on one kernel would both handle every event and both announce
+# it on the shared network namespace, so this machine's systemd-udevd is
+# used (started when none answers, as build-aux/private-bus.sh does) and
+# /run/udev is bind-mounted in; the tests then find a udevd that answers
+# and delivers events, as on a booted machine. X servers also listen on
+# abstract sockets, which the root shares with this machine, so displays
+# :99-:149 are left to this machine's xvfb-run (lock files in the root's
+# /tmp) and the root's xvfb-run -a starts at :150.
+#
+# With --keep the root stays in the work folder, for a look after a
+# failure; otherwise it is removed (loop devices left on its images are
+# detached). The UI tests' screenshots and logs stay in the work folder.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -58,6 +58,11 @@ func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, err
 	if res != nil {
 		res.Pruned = pruned
 	}
+	// A cancel can land in any step (opening a catalog reader, a copy, a
+	// walk); whichever one noticed it, the caller asked for it.
+	if err != nil && ctx.Err() != nil && !kerr.Is(err, kerr.Cancelled) {
+		err = kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
+	}
 	return res, err
 }
 

@@ -508,3 +508,19 @@ func TestCancelLeavesNothingHalfDone(t *testing.T) {
 		t.Errorf("the run after a cancel: files=%d new=%d, want 701 and 700", r.Files, r.New)
 	}
 }
+
+// A cancel that lands before the walk starts (while the catalog reader
+// opens) is still reported as Cancelled, and nothing is left behind.
+func TestCancelBeforeStart(t *testing.T) {
+	f := newFixture(t)
+	f.write("first", "1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Backup(ctx, f.repo, BackupOptions{Host: "testhost", Sources: []string{f.src}, Actor: catalog.CurrentActor(), NoDefaultExcludes: true})
+	if !kerr.Is(err, kerr.Cancelled) {
+		t.Fatalf("backup cancelled before it started returned %v, want Cancelled", err)
+	}
+	if parts, _ := f.repo.Partials("testhost"); len(parts) != 0 {
+		t.Errorf("left behind: %v", parts)
+	}
+}

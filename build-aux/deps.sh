@@ -22,7 +22,9 @@
 #     dbus-daemon (dbus), polkitd and pkaction (polkitd), busctl (systemd),
 #     gdbus (libglib2.0-bin), setfacl (acl), flatpak (flatpak; bwrap from
 #     its bubblewrap), ostree, busybox (busybox-static), gpg and the
-#     gpg-agent that makes its keys (gpg, gpg-agent), getfattr (attr);
+#     gpg-agent that makes its keys (gpg, gpg-agent), getfattr (attr),
+#     sshd (openssh-server), ssh, ssh-keygen, ssh-keyscan (openssh-client)
+#     and rrsync (rsync) for other computers;
 #     the GTK tests run under xvfb-run (xvfb, xauth)
 #   ui-test.sh: python3-pyatspi and at-spi2-core (AT-SPI), dunst
 #     (notifications), import (imagemagick), xdotool, pkill (procps),
@@ -33,7 +35,8 @@
 #   ca-certificates rsync fuse3 fusefat dosfstools acl attr e2fsprogs
 #   util-linux procps-ng python3 python3-pyyaml meson ninja-build
 #   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
-#   ostree busybox gnupg2; for the app gtk4-devel libadwaita-devel
+#   ostree busybox gnupg2 openssh-server
+#   openssh-clients; for the app gtk4-devel libadwaita-devel
 #   pkgconf-pkg-config desktop-file-utils appstream; for its UI tests
 #   xorg-x11-server-Xvfb xauth python3-pyatspi at-spi2-core dunst
 #   ImageMagick xdotool librsvg2
@@ -49,7 +52,7 @@ packages=(
   python3 python3-yaml rsync
   # Go tests
   mount util-linux e2fsprogs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
-  acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth
+  acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth openssh-server openssh-client
   # ui-test.sh
   python3-pyatspi at-spi2-core dunst imagemagick xdotool procps librsvg2-common
 )

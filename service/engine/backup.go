@@ -204,8 +204,17 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	if len(opts.Sources) == 0 {
 		return nil, kerr.New(kerr.InvalidArgs, "nothing to back up: give at least one source folder")
 	}
+	if opts.Fetch != nil {
+		if err := checkPullOptions(opts); err != nil {
+			return nil, err
+		}
+	}
 	var sources []string
 	for _, s := range opts.Sources {
+		if opts.Fetch != nil {
+			sources = append(sources, s) // on the other computer
+			continue
+		}
 		if !filepath.IsAbs(s) {
 			return nil, kerr.New(kerr.InvalidArgs, "source %q is not an absolute path", s)
 		}
@@ -290,7 +299,13 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 		}
 	}()
 	if !b.opts.DryRun {
-		if err := os.MkdirAll(b.r.HostDir(b.opts.Host), 0o755); err != nil {
+		// Another computer's files carry that computer's user ids, which
+		// mean nothing here: its folder is for administrators only.
+		hostMode := os.FileMode(0o755)
+		if b.opts.Fetch != nil {
+			hostMode = 0o700
+		}
+		if err := os.MkdirAll(b.r.HostDir(b.opts.Host), hostMode); err != nil {
 			return nil, targetError(err, "create host folder")
 		}
 		b.partial = b.r.SnapshotDir(b.opts.Host, b.name) + repo.PartialSuffix
@@ -298,13 +313,19 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 			return nil, targetError(err, "create snapshot folder")
 		}
 	}
-	b.pool = newPool(b.opts.Workers)
-	defer b.pool.close()
-	stopProgress := b.reportProgress()
-	walkErr := b.walkAll(ctx)
-	stopProgress()
-	if walkErr != nil {
-		return nil, walkErr
+	if b.opts.Fetch != nil {
+		if err := b.pull(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		b.pool = newPool(b.opts.Workers)
+		defer b.pool.close()
+		stopProgress := b.reportProgress()
+		walkErr := b.walkAll(ctx)
+		stopProgress()
+		if walkErr != nil {
+			return nil, walkErr
+		}
 	}
 	if err := b.sweep(); err != nil {
 		return nil, err

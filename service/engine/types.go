@@ -72,9 +72,11 @@ type Result struct {
 	Hashed     int64            `json:"hashed"`      // files whose content was read and hashed
 	ReadDirs   int64            `json:"read_dirs"`   // directories read from the source
 	ReusedDirs int64            `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
-	Warnings   []Warning        `json:"warnings,omitempty"`
-	Plan       []PlanEntry      `json:"plan,omitempty"`
-	Duration   float64          `json:"duration_s"`
+	// ReceivedBytes is what a backup of another computer transferred.
+	ReceivedBytes int64       `json:"received_bytes,omitempty"`
+	Warnings      []Warning   `json:"warnings,omitempty"`
+	Plan          []PlanEntry `json:"plan,omitempty"`
+	Duration      float64     `json:"duration_s"`
 }
 
 // Extra is a file a snapshot carries beside the tree.
@@ -113,6 +115,11 @@ type BackupOptions struct {
 	// Progress is called a few times a second; Warn for each warning.
 	Progress func(Progress)
 	Warn     func(Warning)
+	// Fetch, when set, makes this a backup of another computer: Sources
+	// are absolute paths there, Fetch brings them into the snapshot folder
+	// (rsync over ssh; see Fetch) and the run indexes what arrived.
+	// Excludes, ChangedDirs and DryRun do not apply.
+	Fetch Fetch
 	// Extras are files the snapshot carries beside the backed-up tree, in
 	// <snapshot>/.keepsake/<name> and in the catalog (e.g. the Flatpak
 	// inventory): readable with or without Keepsake.

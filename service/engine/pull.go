@@ -1,0 +1,388 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
+)
+
+// Fetch fills dest, an empty private folder, with another computer's
+// files at their absolute paths (dest/home/u/...), hardlinking the files
+// that did not change from linkDest (the host's previous snapshot, "" for
+// none). It reports the bytes it received so far and returns the problems
+// that did not stop it (a file that vanished or could not be read there).
+// service/remote's rsync over ssh is the real one.
+type Fetch func(ctx context.Context, dest, linkDest string, progress func(received int64)) ([]Warning, error)
+
+// pull fills the snapshot folder with Fetch and indexes what arrived into
+// the catalog: a file that is the previous snapshot's inode is unchanged
+// (not read); any other file is hashed, and when the same content with
+// the same inode metadata is already stored (from any host, or earlier in
+// this tree) the received copy is replaced by a hardlink to it, so a
+// renamed folder or a file two computers share costs no space after the
+// run even though it came over the wire again.
+//
+// Everything from the other side is data: the tree is walked with
+// descriptors, never through a symlink, and only names inside the
+// snapshot being made are created or replaced.
+func (b *backup) pull(ctx context.Context) error {
+	stop := b.reportProgress()
+	warns, err := b.opts.Fetch(ctx, b.partial, b.prevDir, func(n int64) {
+		b.stats.copied.Store(n)
+	})
+	stop()
+	if err != nil {
+		if ctx.Err() != nil && !kerr.Is(err, kerr.Cancelled) {
+			return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
+		}
+		return err
+	}
+	for _, w := range warns {
+		b.warn(w.Path, w.Message)
+	}
+	received := b.stats.copied.Load()
+	b.stats.copied.Store(0)
+	stop = b.reportProgress()
+	defer stop()
+	ix := &indexer{b: b, ctx: ctx, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
+	if err := ix.run(); err != nil {
+		return err
+	}
+	b.res.ReceivedBytes = received
+	return nil
+}
+
+// indexer walks a pulled tree and records it.
+type indexer struct {
+	b    *backup
+	ctx  context.Context
+	root int // the snapshot folder
+	prev int // the previous snapshot's folder, -1 if none
+	// seen are inodes this run already recorded, by inode: a second name of
+	// one (a hardlink rsync kept, or content linked earlier in the run) is
+	// not hashed again.
+	mu   sync.Mutex
+	seen map[uint64]storedInode
+	// kept are files received this run and kept as they came, by content
+	// and inode metadata: a second one (two copies of a file on the other
+	// computer, the whole folder of a rename) becomes a link to the first.
+	kept map[keptKey]string
+}
+
+type keptKey struct {
+	sum            [32]byte
+	mode, uid, gid uint32
+	mtime          int64
+	xattrs         string
+}
+
+func (ix *indexer) run() error {
+	b := ix.b
+	fd, err := unix.Open(b.partial, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return targetError(err, "open snapshot folder")
+	}
+	ix.root = fd
+	defer unix.Close(fd)
+	ix.prev = -1
+	if b.prevDir != "" {
+		if ix.prev = openDir(b.prevDir); ix.prev >= 0 {
+			defer unix.Close(ix.prev)
+		}
+	}
+	return ix.dir("/", ix.root, ix.prev, true)
+}
+
+// dir indexes one folder of the pulled tree; dst and prev are descriptors
+// of it in the snapshot and in the previous snapshot (-1: none there).
+func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
+	b := ix.b
+	if err := ix.ctx.Err(); err != nil {
+		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
+	}
+	b.stats.current.Store(p)
+	b.res.ReadDirs++
+	dirID, err := b.txn.DirID(p)
+	if err != nil {
+		return err
+	}
+	if err := b.txn.Visit(dirID); err != nil {
+		return err
+	}
+	prevKids := map[string]catalog.Version{}
+	if existed {
+		if prevKids, err = b.txn.Children(p, dirID); err != nil {
+			return err
+		}
+	}
+	names, err := readNames(dst)
+	if err != nil {
+		return targetError(err, "read snapshot folder "+p)
+	}
+	fds := &dirFds{src: dst, prev: prev, dst: dst}
+	var entries, subdirs []*entry
+	var wg sync.WaitGroup
+	jobs := make(chan *entry)
+	for i := 0; i < b.opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range jobs {
+				ix.file(e)
+			}
+		}()
+	}
+	for _, name := range names {
+		if p == "/" && name == catalog.ExtraDir {
+			continue
+		}
+		e := &entry{name: name, path: filepath.Join(p, name), dir: fds, dirID: dirID}
+		if v, ok := prevKids[name]; ok {
+			e.prev = &v
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dst, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			close(jobs)
+			wg.Wait()
+			return targetError(err, "read "+e.path)
+		}
+		e.meta = remoteMeta(&st)
+		switch e.meta.Type {
+		case fsmeta.File:
+			if e.prev != nil && ix.samePrevInode(prev, name, &st) {
+				e.op = opLinkPrev
+			} else {
+				e.op = opHash
+				jobs <- e
+			}
+		case fsmeta.Dir, fsmeta.Symlink:
+			if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+				b.warn(e.path, err.Error())
+			}
+			e.meta.User, e.meta.Group = "", ""
+			if e.meta.Type == fsmeta.Dir {
+				subdirs = append(subdirs, e)
+			}
+		default:
+			// Device files and fifos are not asked for (rsync --no-D); a
+			// peer that sends one anyway does not get it kept.
+			if err := unix.Unlinkat(dst, name, 0); err != nil {
+				b.warn(e.path, "cannot remove a special file: "+err.Error())
+			}
+			b.warn(e.path, "special files (devices, fifos, sockets) of other computers are not kept")
+			continue
+		}
+		entries = append(entries, e)
+	}
+	close(jobs)
+	wg.Wait()
+	for _, e := range entries {
+		if e.err != nil {
+			return e.err
+		}
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		seen[e.name] = true
+	}
+	var gone []string
+	for name := range prevKids {
+		if !seen[name] {
+			gone = append(gone, name)
+		}
+	}
+	sort.Strings(gone)
+	for _, name := range gone {
+		v := prevKids[name]
+		if err := b.txn.End(v.ID); err != nil {
+			return err
+		}
+		b.noteDeleted(v)
+	}
+	if err := (&walker{b: b}).recordEntries(dirID, entries); err != nil {
+		return err
+	}
+	for _, e := range subdirs {
+		sub, err := unix.Openat(dst, e.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return targetError(err, "open snapshot folder "+e.path)
+		}
+		subPrev := -1
+		if prev >= 0 {
+			subPrev, _ = unix.Openat(prev, e.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		err = ix.dir(e.path, sub, subPrev, hadDir(e))
+		unix.Close(sub)
+		if subPrev >= 0 {
+			unix.Close(subPrev)
+		}
+		if err != nil {
+			return err
+		}
+		// Replacing copies with links moved the folder's mtime: put back
+		// the other computer's.
+		mt := unix.NsecToTimespec(e.meta.MtimeNs)
+		if err := unix.UtimesNanoAt(dst, e.name, []unix.Timespec{mt, mt}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return targetError(err, "set the time of "+e.path)
+		}
+	}
+	return nil
+}
+
+// samePrevInode says rsync linked this name to the previous snapshot's
+// copy of it: the file did not change, and nothing needs reading.
+func (ix *indexer) samePrevInode(prev int, name string, st *unix.Stat_t) bool {
+	if prev < 0 {
+		return false
+	}
+	var pst unix.Stat_t
+	if unix.Fstatat(prev, name, &pst, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return pst.Dev == st.Dev && pst.Ino == st.Ino
+}
+
+// file hashes a received file and, when its content and inode metadata
+// are stored already, replaces it with a hardlink to the stored copy.
+func (ix *indexer) file(e *entry) {
+	b := ix.b
+	if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+		b.warn(e.path, err.Error())
+	}
+	e.meta.User, e.meta.Group = "", ""
+	var st unix.Stat_t
+	if err := unix.Fstatat(e.dir.dst, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		e.err = targetError(err, "read "+e.path)
+		return
+	}
+	ix.mu.Lock()
+	in, ok := ix.seen[st.Ino]
+	ix.mu.Unlock()
+	if ok {
+		// Another name of an inode this run already recorded.
+		e.sum, e.linked = in.sum, true
+		return
+	}
+	fd, err := unix.Openat(e.dir.dst, e.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		e.err = targetError(err, "open "+e.path)
+		return
+	}
+	sum, err := hashFd(fd, st.Size)
+	unix.Close(fd)
+	if err != nil {
+		e.err = targetError(err, "read "+e.path)
+		return
+	}
+	e.sum, e.hashed = sum, true
+	key := keptKey{sum: [32]byte(sum), mode: e.meta.Mode, uid: e.meta.UID, gid: e.meta.GID, mtime: e.meta.MtimeNs,
+		xattrs: string(fsmeta.EncodeXattrs(e.meta.Xattrs))}
+	ix.mu.Lock()
+	first, ok := ix.kept[key]
+	ix.mu.Unlock()
+	if ok && ix.replaceWithLink(b.partial+first, e, &st) {
+		e.linked = true
+		return
+	}
+	cands, err := b.txn.Linkable(sum, e.meta, 4)
+	if err != nil {
+		e.err = err
+		return
+	}
+	for _, c := range cands {
+		from := b.r.SnapshotDir(c.Host, c.Snapshot)
+		if c.Current {
+			from = b.partial
+		}
+		if ix.replaceWithLink(from+c.Path, e, &st) {
+			e.linked = true
+			return
+		}
+	}
+	e.copied = true
+	ix.mu.Lock()
+	ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
+	if _, ok := ix.kept[key]; !ok {
+		ix.kept[key] = e.path
+	}
+	ix.mu.Unlock()
+}
+
+// replaceWithLink puts a hardlink to the stored file from in place of the
+// received copy of e: linked under a temporary name in the same folder,
+// then renamed over it, so the name is never missing.
+func (ix *indexer) replaceWithLink(from string, e *entry, received *unix.Stat_t) bool {
+	var st unix.Stat_t
+	if unix.Lstat(from, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != received.Size {
+		return false
+	}
+	if st.Dev == received.Dev && st.Ino == received.Ino {
+		return true // already that inode
+	}
+	if ix.b.linkMax > 0 && uint64(st.Nlink) >= ix.b.linkMax {
+		return false
+	}
+	tmp := ".keepsake-link-" + strconv.FormatUint(received.Ino, 10)
+	e.dir.names.Lock()
+	defer e.dir.names.Unlock()
+	if err := unix.Linkat(unix.AT_FDCWD, from, e.dir.dst, tmp, 0); err != nil {
+		return false
+	}
+	if err := unix.Renameat(e.dir.dst, tmp, e.dir.dst, e.name); err != nil {
+		unix.Unlinkat(e.dir.dst, tmp, 0)
+		return false
+	}
+	return true
+}
+
+// remoteMeta is what the catalog keeps of a pulled entry. Inode numbers,
+// link counts and ctimes are this drive's, not the other computer's, so
+// they are left out: every pulled file is restored as its own file, and
+// user and group ids are kept as numbers only (uid 1000 there is not a
+// user here).
+func remoteMeta(st *unix.Stat_t) fsmeta.Meta {
+	m := fsmeta.FromStat(st)
+	m.Dev, m.Ino, m.CtimeNs, m.Nlink = 0, 0, 0, 1
+	return m
+}
+
+// readNames lists a folder by descriptor, sorted.
+func readNames(fd int) ([]string, error) {
+	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(dup), "dir")
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// checkPullOptions validates what a pull needs instead of local sources.
+func checkPullOptions(opts BackupOptions) error {
+	if opts.DryRun {
+		return kerr.New(kerr.InvalidArgs, "a dry run of another computer's backup is not supported: it would transfer the files")
+	}
+	if opts.ChangedDirs != nil {
+		return errors.New("changed folders are for local sources only")
+	}
+	for _, s := range opts.Sources {
+		if !filepath.IsAbs(s) || filepath.Clean(s) != s {
+			return kerr.New(kerr.InvalidArgs, "source %q on the other computer is not a clean absolute path", s)
+		}
+	}
+	return nil
+}

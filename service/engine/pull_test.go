@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// localRsync fetches with the real rsync, locally: the engine's side of a
+// pull (indexing, dedup, commit) does not depend on the transport, which
+// service/remote tests over real sshd.
+func localRsync(srcs ...string) Fetch {
+	return func(ctx context.Context, dest, linkDest string, progress func(int64)) ([]Warning, error) {
+		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D"}
+		if linkDest != "" {
+			args = append(args, "--link-dest="+linkDest)
+		}
+		args = append(append(args, srcs...), dest+"/")
+		out, err := exec.CommandContext(ctx, "rsync", args...).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("rsync: %v: %s", err, out)
+		}
+		return nil, nil
+	}
+}
+
+// computer is a folder standing for another computer's files.
+type computer struct {
+	t    *testing.T
+	root string
+}
+
+func newComputer(t *testing.T) *computer {
+	root := filepath.Join(t.TempDir(), "data")
+	must(t, os.MkdirAll(root, 0o755))
+	return &computer{t: t, root: root}
+}
+
+func (c *computer) write(rel, content string, mtime time.Time) {
+	c.t.Helper()
+	p := filepath.Join(c.root, rel)
+	must(c.t, os.MkdirAll(filepath.Dir(p), 0o755))
+	must(c.t, os.WriteFile(p, []byte(content), 0o644))
+	must(c.t, os.Chtimes(p, mtime, mtime))
+}
+
+func pull(t *testing.T, f *fixture, host string, c *computer) *Result {
+	t.Helper()
+	f.now = f.now.Add(time.Hour)
+	now := f.now
+	res, err := Backup(context.Background(), f.repo, BackupOptions{Host: host, Sources: []string{c.root},
+		Fetch: localRsync(c.root), Now: func() time.Time { return now }, Actor: catalog.CurrentActor(), Plan: true})
+	if err != nil {
+		t.Fatalf("pull %s: %v", host, err)
+	}
+	return res
+}
+
+func (f *fixture) storedOf(host, snap, p string) string { return f.repo.SnapshotDir(host, snap) + p }
+
+func TestPullIndexesLinksAndDedups(t *testing.T) {
+	f := newFixture(t)
+	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	alpha, beta := newComputer(t), newComputer(t)
+	for i := 0; i < 20; i++ {
+		alpha.write(fmt.Sprintf("photos/p%02d.jpg", i), strings.Repeat(fmt.Sprint(i), 5000), mt)
+		beta.write(fmt.Sprintf("pictures/p%02d.jpg", i), strings.Repeat(fmt.Sprint(i), 5000), mt)
+	}
+	alpha.write("notes.txt", "alpha's notes", mt)
+	beta.write("todo.txt", "beta's list", mt)
+	must(t, os.Symlink("/etc", filepath.Join(alpha.root, "etc-link")))
+
+	r1 := pull(t, f, "alpha", alpha)
+	if r1.New != 22 || r1.Copied != 21 || r1.Hashed != 21 {
+		t.Errorf("first pull: new=%d copied=%d hashed=%d, want 22, 21 and 21", r1.New, r1.Copied, r1.Hashed)
+	}
+	got := f.storedOf("alpha", r1.Snapshot, alpha.root+"/photos/p07.jpg")
+	if fileSum(t, got) != fileSum(t, filepath.Join(alpha.root, "photos/p07.jpg")) {
+		t.Error("stored bytes differ")
+	}
+	if target, err := os.Readlink(f.storedOf("alpha", r1.Snapshot, alpha.root+"/etc-link")); err != nil || target != "/etc" {
+		t.Errorf("symlink stored as %q, %v; want a symlink to /etc", target, err)
+	}
+	if fi, err := os.Stat(f.repo.HostDir("alpha")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("another computer's folder: %v %v, want 0700", fi.Mode(), err)
+	}
+
+	// Unchanged: rsync links every file, nothing is read.
+	r2 := pull(t, f, "alpha", alpha)
+	if r2.Hashed != 0 || r2.New != 0 || r2.Unchanged != 22 || r2.Copied != 0 {
+		t.Errorf("unchanged pull: hashed=%d new=%d unchanged=%d copied=%d", r2.Hashed, r2.New, r2.Unchanged, r2.Copied)
+	}
+	if inode(t, f.storedOf("alpha", r2.Snapshot, alpha.root+"/notes.txt")) != inode(t, f.storedOf("alpha", r1.Snapshot, alpha.root+"/notes.txt")) {
+		t.Error("unchanged file is not the previous snapshot's inode")
+	}
+
+	// The same photos on another computer are stored once.
+	r3 := pull(t, f, "beta", beta)
+	if r3.Linked != 20 || r3.Copied != 1 || r3.Duplicate != 20 {
+		t.Errorf("beta: linked=%d copied=%d duplicate=%d, want 20, 1, 20", r3.Linked, r3.Copied, r3.Duplicate)
+	}
+	a := f.storedOf("alpha", r2.Snapshot, alpha.root+"/photos/p03.jpg")
+	b := f.storedOf("beta", r3.Snapshot, beta.root+"/pictures/p03.jpg")
+	if inode(t, a) != inode(t, b) {
+		t.Error("beta's copy of a photo alpha has is not the same inode")
+	}
+
+	// A renamed folder comes over the wire again and is linked back.
+	must(t, os.Rename(filepath.Join(alpha.root, "photos"), filepath.Join(alpha.root, "holiday")))
+	must(t, os.WriteFile(filepath.Join(alpha.root, "notes.txt"), []byte("changed"), 0o644))
+	r4 := pull(t, f, "alpha", alpha)
+	if r4.Moved != 20 || r4.Copied != 1 || r4.Modified != 1 || r4.Deleted != 0 {
+		t.Errorf("after a rename: moved=%d copied=%d modified=%d deleted=%d, want 20, 1, 1, 0", r4.Moved, r4.Copied, r4.Modified, r4.Deleted)
+	}
+	if inode(t, f.storedOf("alpha", r4.Snapshot, alpha.root+"/holiday/p03.jpg")) != inode(t, a) {
+		t.Error("a renamed photo was not linked to its stored copy")
+	}
+	// The folder keeps the other computer's time although links replaced
+	// its files.
+	fi, err := os.Stat(f.storedOf("alpha", r4.Snapshot, alpha.root+"/holiday"))
+	must(t, err)
+	src, err := os.Stat(filepath.Join(alpha.root, "holiday"))
+	must(t, err)
+	if !fi.ModTime().Equal(src.ModTime()) {
+		t.Errorf("folder time %v, want %v", fi.ModTime(), src.ModTime())
+	}
+
+	// The catalog knows every version, with its content.
+	c := f.catalog()
+	snap, err := c.Snapshot("alpha", r4.Snapshot)
+	must(t, err)
+	v, err := c.Lookup(snap, alpha.root+"/holiday/p03.jpg")
+	must(t, err)
+	if v.Meta.Type != fsmeta.File || v.Meta.Size != 5000 || len(v.SHA256) != 32 || v.Meta.Nlink != 1 {
+		t.Errorf("catalog entry %+v", v.Meta)
+	}
+	link, err := c.Lookup(snap, alpha.root+"/etc-link")
+	must(t, err)
+	if err := c.DB().QueryRow(`SELECT coalesce(link_target,'') FROM versions WHERE id = ?`, link.ID).Scan(&link.Meta.LinkTarget); err != nil || link.Meta.LinkTarget != "/etc" {
+		t.Errorf("symlink recorded as %q (%v)", link.Meta.LinkTarget, err)
+	}
+	if _, err := c.Lookup(snap, alpha.root+"/photos/p03.jpg"); err == nil {
+		t.Error("the old folder is still in the newest snapshot")
+	}
+	if probs, err := c.IntegrityCheck(); err != nil || len(probs) > 0 {
+		t.Errorf("catalog: %v %v", probs, err)
+	}
+}
+
+func TestPullFailureLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	alpha := newComputer(t)
+	alpha.write("a.txt", "a", time.Now())
+	pull(t, f, "alpha", alpha)
+	boom := errors.New("connection reset")
+	for name, fetch := range map[string]Fetch{
+		"fetch fails": func(ctx context.Context, dest, _ string, _ func(int64)) ([]Warning, error) {
+			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
+			return nil, boom
+		},
+		"cancelled mid-transfer": func(ctx context.Context, dest, _ string, _ func(int64)) ([]Warning, error) {
+			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
+			return nil, kerr.New(kerr.Cancelled, "cancelled")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Backup(context.Background(), f.repo, BackupOptions{Host: "alpha", Sources: []string{alpha.root},
+				Fetch: fetch, Actor: catalog.CurrentActor()})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if snaps, _ := f.catalog().Snapshots("alpha"); len(snaps) != 1 {
+				t.Errorf("%d snapshots, want 1", len(snaps))
+			}
+			if parts, _ := f.repo.Partials("alpha"); len(parts) != 0 {
+				t.Errorf("left behind: %v", parts)
+			}
+		})
+	}
+	if r := pull(t, f, "alpha", alpha); r.Unchanged != 1 {
+		t.Errorf("the next pull: unchanged=%d, want 1", r.Unchanged)
+	}
+}
+
+func TestPullRefusesOptionsForLocalSources(t *testing.T) {
+	f := newFixture(t)
+	for name, mod := range map[string]func(*BackupOptions){
+		"dry run":       func(o *BackupOptions) { o.DryRun = true },
+		"relative path": func(o *BackupOptions) { o.Sources = []string{"home/u"} },
+		"dotdot":        func(o *BackupOptions) { o.Sources = []string{"/home/../etc"} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts := BackupOptions{Host: "alpha", Sources: []string{"/home/u"}, Fetch: localRsync("/nonexistent")}
+			mod(&opts)
+			if _, err := Backup(context.Background(), f.repo, opts); !kerr.Is(err, kerr.InvalidArgs) {
+				t.Errorf("got %v, want InvalidArgs", err)
+			}
+		})
+	}
+}

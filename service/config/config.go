@@ -51,7 +51,19 @@ type Profile struct {
 	// MinFree is the space to leave free on the drive: "2%" or a size such
 	// as "20GiB" (see MinFreeBytes). Empty leaves nothing free.
 	MinFree string
+	// Host names another computer's folder on the drive when the sources
+	// are ssh:// addresses (see Remote); "" takes the address's host.
+	Host string
+	// OverdueDays makes a profile not backed up for this many days a
+	// warning in status, the app and a notification (0 = never).
+	OverdueDays int
+	// Viewers are local uids that may browse, search and restore another
+	// computer's files besides administrators (its owner, say).
+	Viewers []uint32
 }
+
+// DefaultOverdueDays is DefaultProfile().OverdueDays.
+const DefaultOverdueDays = 7
 
 // DefaultMissingDriveDays is Default().MissingDriveDays.
 const DefaultMissingDriveDays = 14
@@ -66,14 +78,15 @@ func Default() *Config {
 // plugged in, Time Machine retention and 2% of the drive left free.
 func DefaultProfile(name string) Profile {
 	return Profile{
-		Name:      name,
-		Interval:  time.Hour,
-		OnChange:  true,
-		Quiet:     5 * time.Minute,
-		OnPlug:    true,
-		Flatpak:   true,
-		Retention: TimeMachine,
-		MinFree:   "2%",
+		Name:        name,
+		Interval:    time.Hour,
+		OnChange:    true,
+		Quiet:       5 * time.Minute,
+		OnPlug:      true,
+		Flatpak:     true,
+		Retention:   TimeMachine,
+		MinFree:     "2%",
+		OverdueDays: DefaultOverdueDays,
 	}
 }
 

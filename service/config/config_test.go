@@ -35,6 +35,15 @@ min-free = 20GiB
 
 [profile "work_2"]
 source = "/srv/with # hash"
+
+[profile "laptop"]
+source = ssh://alice@laptop.lan:2222/home/alice
+source = ssh://alice@laptop.lan:2222/etc,/srv/www
+host = alices-laptop
+interval = 1d
+overdue-days = 3
+viewer = 1000
+viewer = 0
 `
 
 func TestParseExample(t *testing.T) {
@@ -59,6 +68,7 @@ func TestParseExample(t *testing.T) {
 			Flatpak:       true,
 			Retention:     "keep-last=10 daily=30", // canonical order
 			MinFree:       "20GiB",
+			OverdueDays:   7,
 		}, {
 			// Keys left out keep DefaultProfile's values.
 			Name:      "work_2",
@@ -68,8 +78,22 @@ func TestParseExample(t *testing.T) {
 			Quiet:     5 * time.Minute,
 			OnPlug:    true,
 			Flatpak:   true,
-			Retention: "time-machine",
-			MinFree:   "2%",
+			Retention:   "time-machine",
+			MinFree:     "2%",
+			OverdueDays: 7,
+		}, {
+			Name:        "laptop",
+			Sources:     []string{"ssh://alice@laptop.lan:2222/home/alice", "ssh://alice@laptop.lan:2222/etc,/srv/www"},
+			Interval:    24 * time.Hour,
+			OnChange:    true,
+			Quiet:       5 * time.Minute,
+			OnPlug:      true,
+			Flatpak:     true,
+			Retention:   "time-machine",
+			MinFree:     "2%",
+			Host:        "alices-laptop",
+			OverdueDays: 3,
+			Viewers:     []uint32{1000, 0},
 		}},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -77,6 +101,18 @@ func TestParseExample(t *testing.T) {
 	}
 	if p, ok := c.Profile("work_2"); !ok || p.Name != "work_2" {
 		t.Fatalf("Profile(work_2) = %v, %v", p, ok)
+	}
+	laptop, _ := c.Profile("laptop")
+	r, remote, err := laptop.Remote()
+	if err != nil || !remote || r.User != "alice" || r.Host != "laptop.lan" || r.Port != 2222 ||
+		!reflect.DeepEqual(r.Paths, []string{"/home/alice", "/etc", "/srv/www"}) {
+		t.Errorf("Remote() = %+v, %v, %v", r, remote, err)
+	}
+	if h := laptop.HostName(); h != "alices-laptop" {
+		t.Errorf("HostName() = %q", h)
+	}
+	if _, remote, _ := c.Profiles[0].Remote(); remote {
+		t.Error("a profile of local folders is remote")
 	}
 	if _, ok := c.Profile("nope"); ok {
 		t.Fatal("Profile(nope) found a profile")
@@ -392,6 +428,16 @@ func TestProfileValidate(t *testing.T) {
 		{"negative quiet", func(p *Profile) { p.Quiet = -1 }, `profile "home": quiet: is negative`},
 		{"bad retention", func(p *Profile) { p.Retention = "weekly=x" }, `profile "home": retention: weekly=x: the count must be a whole number of at least 1`},
 		{"bad min-free", func(p *Profile) { p.MinFree = "2 GiBs" }, `profile "home": min-free: cannot read "2 GiBs" as a size (use 2%, 500M, 20GiB or 20 GB)`},
+		{"another computer", func(p *Profile) { p.Sources = []string{"ssh://u@pc/home/u", "ssh://u@pc/etc"}; p.Host = "pc2" }, ""},
+		{"local and remote mixed", func(p *Profile) { p.Sources = []string{"/home", "ssh://u@pc/home/u"} },
+			`profile "home": source: "ssh://u@pc/home/u" is another computer, but the profile backs up folders here: a profile backs up this computer or one other computer`},
+		{"two computers", func(p *Profile) { p.Sources = []string{"ssh://u@pc/home/u", "ssh://u@other/home/u"} },
+			`profile "home": source: "ssh://u@other/home/u" is not the same computer as "ssh://u@pc/home/u": make one profile per computer`},
+		{"remote with dotdot", func(p *Profile) { p.Sources = []string{"ssh://pc/home/../etc"} }, "InvalidArgs"},
+		{"host for local folders", func(p *Profile) { p.Host = "pc" }, `profile "home": host: names another computer on the drive; this profile backs up folders here`},
+		{"host with a slash", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.Host = "a/b" }, `profile "home": host: "a/b" cannot name a folder on the drive`},
+		{"host dotdot", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.Host = ".." }, `profile "home": host: ".." cannot name a folder on the drive`},
+		{"negative overdue", func(p *Profile) { p.OverdueDays = -1 }, `profile "home": overdue-days: -1 is negative (0 never warns)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,6 +449,9 @@ func TestProfileValidate(t *testing.T) {
 					t.Fatalf("refused: %v", err)
 				}
 				return
+			}
+			if tt.want == "InvalidArgs" && kerr.Is(err, kerr.InvalidArgs) {
+				return // the message is the address parser's, tested in shared/grammar
 			}
 			if err == nil || err.Error() != tt.want || !kerr.Is(err, kerr.InvalidArgs) {
 				t.Fatalf("Validate = %v (%s)\nwant InvalidArgs %s", err, kerr.NameOf(err), tt.want)
@@ -529,5 +578,24 @@ func TestLoadUnreadable(t *testing.T) {
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		t.Fatalf("read failure reported as config problem %q: %v", ke.Name, err)
+	}
+}
+
+func TestTwoProfilesOneComputerFolder(t *testing.T) {
+	a, b := DefaultProfile("a"), DefaultProfile("b")
+	a.Sources, b.Sources = []string{"ssh://u@pc/home"}, []string{"ssh://v@pc:2222/srv"}
+	a.Drive, b.Drive = "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab", "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab"
+	c := &Config{Profiles: []Profile{a, b}}
+	want := `profile "b": host "pc": profile "a" already backs up a computer by that name to this drive (set host = another name)`
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("Validate = %v, want %s", err, want)
+	}
+	c.Profiles[1].Host = "pc-www"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("with its own host name: %v", err)
+	}
+	_, err := Parse(strings.NewReader("[profile \"a\"]\nviewer = no-such-user-here\n"), "k.conf")
+	if want := `k.conf:2: viewer in [profile "a"]: "no-such-user-here" is neither a uid nor a user of this computer`; err == nil || err.Error() != want {
+		t.Fatalf("unknown viewer: %v, want %s", err, want)
 	}
 }

@@ -46,6 +46,15 @@ const header = `# Keepsake configuration.
 #   retention           time-machine, or any of keep-last=N hourly=N daily=N
 #                       weekly=N monthly=N yearly=N
 #   min-free            space to leave free on the drive: 2% or a size (20GiB)
+#   overdue-days        warn when the last backup is older than this many
+#                       days (0 = never)
+#
+# Another computer: its sources are ssh://[user@]host[:port]/path addresses
+# (one computer per profile; /a,/b for several paths), pulled with rsync
+# over ssh by the service's own key (keepsakectl remote-key).
+#   host                its folder on the drive (default: the address's host)
+#   viewer              a local user (uid or name) who may browse and restore
+#                       its files besides administrators; repeatable
 #
 # A # after a space starts a comment; write a value in double quotes (Go
 # escapes) to keep a # or blanks at its ends.
@@ -91,6 +100,11 @@ func (c *Config) Marshal() []byte {
 		}
 		kv("retention", ret)
 		kv("min-free", p.MinFree)
+		kv("host", p.Host)
+		kv("overdue-days", strconv.Itoa(p.OverdueDays))
+		for _, v := range p.Viewers {
+			kv("viewer", strconv.FormatUint(uint64(v), 10))
+		}
 	}
 	return b.Bytes()
 }

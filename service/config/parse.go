@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"regexp"
 	"strconv"
 	"strings"
@@ -155,12 +156,9 @@ func (p *parser) globalKey(key, val string) error {
 	bad := func(err error) error { return p.errorf("%s in [keepsake]: %v", key, err) }
 	switch key {
 	case "missing-drive-days":
-		n, err := strconv.Atoi(val)
+		n, err := parseDays(val)
 		if err != nil {
-			return bad(fmt.Errorf("%q is not a whole number of days", val))
-		}
-		if n < 0 {
-			return bad(fmt.Errorf("%d is negative (0 never warns)", n))
+			return bad(err)
 		}
 		p.cfg.MissingDriveDays = n
 	case "on-failure":
@@ -227,6 +225,18 @@ func (p *parser) profileKey(key, val string) error {
 	case "min-free":
 		err = checkMinFree(val)
 		pr.MinFree = val
+	case "host":
+		err = checkHost(val)
+		pr.Host = val
+	case "overdue-days":
+		pr.OverdueDays, err = parseDays(val)
+	case "viewer":
+		uid, err := parseUser(val)
+		if err != nil {
+			return bad(err)
+		}
+		pr.Viewers = append(pr.Viewers, uid)
+		return nil
 	default:
 		return p.errorf("unknown key %q in %s", key, p.section())
 	}
@@ -270,4 +280,32 @@ func parseValue(v string) (string, error) {
 		}
 	}
 	return strings.TrimRight(v, " \t"), nil
+}
+
+// parseDays reads a number of days after which something warns.
+func parseDays(val string) (int, error) {
+	n, err := strconv.Atoi(val)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number of days", val)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("%d is negative (0 never warns)", n)
+	}
+	return n, nil
+}
+
+// parseUser reads a local user as a uid or a user name.
+func parseUser(val string) (uint32, error) {
+	if n, err := strconv.ParseUint(val, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	u, err := user.Lookup(val)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a uid nor a user of this computer", val)
+	}
+	n, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("user %q has uid %q", val, u.Uid)
+	}
+	return uint32(n), nil
 }

@@ -72,6 +72,19 @@ func (p Profile) Validate() error {
 	if err := checkMinFree(p.MinFree); err != nil {
 		return bad("min-free", err)
 	}
+	if err := checkHost(p.Host); err != nil {
+		return bad("host", err)
+	}
+	_, remote, err := p.Remote()
+	if err != nil {
+		return bad("source", err)
+	}
+	if p.Host != "" && !remote {
+		return bad("host", fmt.Errorf("names another computer on the drive; this profile backs up folders here"))
+	}
+	if p.OverdueDays < 0 {
+		return bad("overdue-days", fmt.Errorf("%d is negative (0 never warns)", p.OverdueDays))
+	}
 	return nil
 }
 
@@ -87,7 +100,7 @@ func (c *Config) Validate() error {
 			return kerr.New(kerr.InvalidArgs, "on-failure: the command contains a NUL byte")
 		}
 	}
-	seen := map[string]bool{}
+	seen, hosts := map[string]bool{}, map[string]string{}
 	for _, p := range c.Profiles {
 		if err := p.Validate(); err != nil {
 			return err
@@ -96,6 +109,15 @@ func (c *Config) Validate() error {
 			return kerr.New(kerr.InvalidArgs, "profile %q: the name is used twice", p.Name)
 		}
 		seen[p.Name] = true
+		// Two profiles writing one computer's folder on one drive would
+		// mix two computers' snapshots.
+		if h := p.HostName(); h != "" {
+			key := p.Drive + "\x00" + h
+			if other, dup := hosts[key]; dup {
+				return kerr.New(kerr.InvalidArgs, "profile %q: host %q: profile %q already backs up a computer by that name to this drive (set host = another name)", p.Name, h, other)
+			}
+			hosts[key] = p.Name
+		}
 	}
 	return nil
 }

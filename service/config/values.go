@@ -80,6 +80,10 @@ func formatBool(b bool) string {
 }
 
 func checkSource(s string) error {
+	if grammar.IsRemote(s) {
+		_, err := grammar.ParseRemote(s)
+		return err
+	}
 	switch {
 	case s == "":
 		return errors.New("is empty")

@@ -1,0 +1,64 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keepsake/keepsake/shared/grammar"
+)
+
+// Remote says whether the profile backs up another computer and which:
+// its sources are ssh:// addresses of one user@host:port, whose paths it
+// joins. A profile with local folders gives ok=false.
+func (p Profile) Remote() (r grammar.Remote, ok bool, err error) {
+	for i, s := range p.Sources {
+		if !grammar.IsRemote(s) {
+			if ok {
+				return r, false, fmt.Errorf("%q is a folder here, but the profile backs up another computer: a profile backs up this computer or one other computer", s)
+			}
+			continue
+		}
+		one, err := grammar.ParseRemote(s)
+		if err != nil {
+			return r, false, err
+		}
+		if !ok {
+			if i > 0 {
+				return r, false, fmt.Errorf("%q is another computer, but the profile backs up folders here: a profile backs up this computer or one other computer", s)
+			}
+			r, ok = one, true
+			r.Paths = nil
+		} else if one.User != r.User || one.Host != r.Host || one.Port != r.Port {
+			return r, false, fmt.Errorf("%q is not the same computer as %q: make one profile per computer", s, p.Sources[0])
+		}
+		r.Paths = append(r.Paths, one.Paths...)
+	}
+	return r, ok, nil
+}
+
+// HostName is the folder the profile's snapshots go to on the drive for
+// another computer: Host, or the address's host. "" for a local profile
+// (the service's own host name).
+func (p Profile) HostName() string {
+	r, ok, err := p.Remote()
+	if err != nil || !ok {
+		return ""
+	}
+	if p.Host != "" {
+		return p.Host
+	}
+	return r.DefaultName()
+}
+
+// checkHost checks a computer's name on the drive: it becomes a folder.
+func checkHost(s string) error {
+	switch {
+	case s == "":
+		return nil
+	case s == "." || s == ".." || strings.ContainsAny(s, "/\\\x00") || strings.HasPrefix(s, "."):
+		return fmt.Errorf("%q cannot name a folder on the drive", s)
+	case len(s) > 64:
+		return fmt.Errorf("%q is longer than 64 characters", s)
+	}
+	return nil
+}

@@ -30,6 +30,8 @@ const stderrTail = 2048
 //	KEEPSAKE_MESSAGE       the error message
 //	KEEPSAKE_LAST_SUCCESS  the last successful backup (RFC 3339) or empty
 //	KEEPSAKE_DRIVE         the drive's filesystem UUID or empty
+//	KEEPSAKE_HOST          the computer backed up, as named on the drive
+//	KEEPSAKE_REMOTE        yes for another computer pulled over ssh, else no
 //
 // in /, with standard input and output on /dev/null. It is killed, with
 // everything it started, after 60 seconds or when ctx ends. An empty
@@ -60,6 +62,8 @@ func RunOnFailure(ctx context.Context, command string, p Profile, errName, messa
 		{"KEEPSAKE_MESSAGE", message},
 		{"KEEPSAKE_LAST_SUCCESS", lastSuccess},
 		{"KEEPSAKE_DRIVE", p.Drive},
+		{"KEEPSAKE_HOST", p.Host},
+		{"KEEPSAKE_REMOTE", yesNo(p.Remote)},
 	} {
 		// The environment cannot hold NUL bytes; exec would refuse to run.
 		env = append(env, kv[0]+"="+strings.ReplaceAll(kv[1], "\x00", ""))

@@ -16,8 +16,8 @@ func TestRunOnFailureEnvironment(t *testing.T) {
 	out := t.TempDir()
 	// A stale variable in the service's environment must not leak through.
 	t.Setenv("KEEPSAKE_ERROR", "stale")
-	p := Profile{Name: "home", Drive: "2f7c-AB", LastSuccess: time.Date(2026, 11, 23, 9, 0, 0, 0, time.FixedZone("CET", 3600))}
-	cmd := `for v in PROFILE ERROR MESSAGE LAST_SUCCESS DRIVE; do eval "printf %s \"\$KEEPSAKE_$v\"" > "` + out + `/$v"; done; pwd > "` + out + `/pwd"`
+	p := Profile{Name: "home", Drive: "2f7c-AB", Host: "laptop", Remote: true, LastSuccess: time.Date(2026, 11, 23, 9, 0, 0, 0, time.FixedZone("CET", 3600))}
+	cmd := `for v in PROFILE ERROR MESSAGE LAST_SUCCESS DRIVE HOST REMOTE; do eval "printf %s \"\$KEEPSAKE_$v\"" > "` + out + `/$v"; done; pwd > "` + out + `/pwd"`
 	if err := RunOnFailure(context.Background(), cmd, p, "NoSpace", "the drive is full:\n'12 GiB' \"needed\"\x00"); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +27,8 @@ func TestRunOnFailureEnvironment(t *testing.T) {
 		"MESSAGE":      "the drive is full:\n'12 GiB' \"needed\"",
 		"LAST_SUCCESS": "2026-11-23T08:00:00Z",
 		"DRIVE":        "2f7c-AB",
+		"HOST":         "laptop",
+		"REMOTE":       "yes",
 		"pwd":          "/\n",
 	}
 	for name, w := range want {

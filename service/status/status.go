@@ -37,6 +37,17 @@ type Profile struct {
 	DrivePresent bool
 	// TargetFree is the free bytes on the drive; -1 if unknown.
 	TargetFree int64
+	// Host is the computer the profile backs up, as named on the drive.
+	Host string
+	// Remote says Host is another computer, pulled over ssh.
+	Remote bool
+	// AgeHours is the whole hours since the last success; -1 for never.
+	AgeHours int64
+	// Overdue: the last success is older than the profile's overdue-days.
+	Overdue bool
+	// Received is what the last backup of another computer transferred,
+	// in bytes; -1 if unknown or not another computer.
+	Received int64
 }
 
 // Write replaces dir/status and dir/status.json with the state of ps at
@@ -71,9 +82,9 @@ func textStatus(ps []Profile, now time.Time) []byte {
 		if p.DrivePresent {
 			present = "yes"
 		}
-		fmt.Fprintf(&b, "profile=%s state=%s result=%s last-success=%s last-attempt=%s next-due=%s drive=%s drive-present=%s target-free=%s\n",
+		fmt.Fprintf(&b, "profile=%s state=%s result=%s last-success=%s last-attempt=%s next-due=%s drive=%s drive-present=%s target-free=%s host=%s remote=%s age-hours=%s overdue=%s received=%s\n",
 			word(p.Name), word(p.State), word(p.Result), textTime(p.LastSuccess), textTime(p.LastAttempt), textTime(p.NextDue),
-			word(p.Drive), present, free)
+			word(p.Drive), present, free, word(p.Host), yesNo(p.Remote), count(p.AgeHours), yesNo(p.Overdue), count(p.Received))
 		if msg := line(p.Message); msg != "" {
 			fmt.Fprintf(&b, "message.%s=%s\n", word(p.Name), msg)
 		}
@@ -88,8 +99,25 @@ func textTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// count is n, or "-" when negative (unknown).
+func count(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // word makes s a single field: "-" if empty, blanks and control
-// characters replaced, so splitting a line on blanks always works.
+// characters replaced, so splitting a line on blanks always works. The
+// file is plain ASCII (a web server may serve it as it is): anything else
+// becomes '?'; status.json has the full text.
 func word(s string) string {
 	if s == "" {
 		return "-"
@@ -98,15 +126,21 @@ func word(s string) string {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return '_'
 		}
+		if r > unicode.MaxASCII {
+			return '?'
+		}
 		return r
 	}, s)
 }
 
-// line makes s fit on one line.
+// line makes s fit on one line of ASCII.
 func line(s string) string {
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
+		}
+		if r > unicode.MaxASCII {
+			return '?'
 		}
 		return r
 	}, s))
@@ -123,6 +157,11 @@ type jsonProfile struct {
 	Drive        string  `json:"drive"`
 	DrivePresent bool    `json:"drive_present"`
 	TargetFree   *int64  `json:"target_free"`
+	Host         string  `json:"host"`
+	Remote       bool    `json:"remote"`
+	AgeHours     *int64  `json:"age_hours"`
+	Overdue      bool    `json:"overdue"`
+	Received     *int64  `json:"received"`
 }
 
 func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
@@ -141,7 +180,8 @@ func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
 		jp := jsonProfile{
 			Name: p.Name, State: p.State, Message: p.Message,
 			LastSuccess: ts(p.LastSuccess), LastAttempt: ts(p.LastAttempt), NextDue: ts(p.NextDue),
-			Drive: p.Drive, DrivePresent: p.DrivePresent,
+			Drive: p.Drive, DrivePresent: p.DrivePresent, Host: p.Host, Remote: p.Remote, Overdue: p.Overdue,
+			AgeHours: known(p.AgeHours), Received: known(p.Received),
 		}
 		if p.Result != "" {
 			r := p.Result
@@ -155,4 +195,12 @@ func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
 	}
 	data, err := json.MarshalIndent(out, "", "  ")
 	return append(data, '\n'), err
+}
+
+// known is n, or nil (JSON null) when negative.
+func known(n int64) *int64 {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }

@@ -20,13 +20,18 @@ func profiles() []Profile {
 		LastSuccess: now.Add(-time.Hour), LastAttempt: now.Add(-time.Hour),
 		NextDue: now.In(time.FixedZone("CET", 3600)), // written in UTC
 		Drive:   "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab", DrivePresent: true, TargetFree: 123456789,
+		Host: "desk", AgeHours: 1, Received: -1,
 	}, {
 		Name: "work", State: "failed", Result: "NoSpace",
 		Message:     "the drive \"Backup\" is full:\n12 GiB needed",
 		LastAttempt: now.Add(-30 * time.Minute), NextDue: now.Add(5 * time.Minute),
-		Drive: "1234-ABCD", TargetFree: -1,
+		Drive: "1234-ABCD", TargetFree: -1, Host: "desk", AgeHours: -1, Received: -1,
 	}, {
-		Name: "new", State: "waiting-for-drive", TargetFree: -1,
+		Name: "new", State: "waiting-for-drive", TargetFree: -1, AgeHours: -1, Received: -1,
+	}, {
+		Name: "laptop", State: "idle", Result: "HostUnreachable", Message: "nothing answers at laptop.lan:22 (Jürgen's laptop)",
+		LastSuccess: now.Add(-74 * time.Hour), LastAttempt: now.Add(-5 * time.Minute),
+		Drive: "1234-ABCD", TargetFree: -1, Host: "laptöp", Remote: true, AgeHours: 74, Overdue: true, Received: 52428800,
 	}}
 }
 
@@ -78,19 +83,32 @@ func TestWrite(t *testing.T) {
 		"profile": "home", "state": "idle", "result": "ok",
 		"last-success": "2026-11-23T09:00:00Z", "last-attempt": "2026-11-23T09:00:00Z", "next-due": "2026-11-23T10:00:00Z",
 		"drive": "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab", "drive-present": "yes", "target-free": "123456789",
+		"host": "desk", "remote": "no", "age-hours": "1", "overdue": "no", "received": "-",
 	}, {
 		"profile": "work", "state": "failed", "result": "NoSpace",
 		"last-success": "-", "last-attempt": "2026-11-23T09:30:00Z", "next-due": "2026-11-23T10:05:00Z",
 		"drive": "1234-ABCD", "drive-present": "no", "target-free": "-",
+		"host": "desk", "remote": "no", "age-hours": "-", "overdue": "no", "received": "-",
 	}, {
 		"profile": "new", "state": "waiting-for-drive", "result": "-",
 		"last-success": "-", "last-attempt": "-", "next-due": "-",
 		"drive": "-", "drive-present": "no", "target-free": "-",
+		"host": "-", "remote": "no", "age-hours": "-", "overdue": "no", "received": "-",
+	}, {
+		"profile": "laptop", "state": "idle", "result": "HostUnreachable",
+		"last-success": "2026-11-20T08:00:00Z", "last-attempt": "2026-11-23T09:55:00Z", "next-due": "-",
+		"drive": "1234-ABCD", "drive-present": "no", "target-free": "-",
+		"host": "lapt?p", "remote": "yes", "age-hours": "74", "overdue": "yes", "received": "52428800",
 	}}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("profile lines:\n got %v\nwant %v\nfile:\n%s", rows, want, text)
 	}
-	if want := map[string]string{"work": `the drive "Backup" is full: 12 GiB needed`}; !reflect.DeepEqual(msgs, want) {
+	for i, c := range text {
+		if c > 127 {
+			t.Fatalf("byte %d of the text file is not ASCII: %q", i, text)
+		}
+	}
+	if want := map[string]string{"work": `the drive "Backup" is full: 12 GiB needed`, "laptop": "nothing answers at laptop.lan:22 (J?rgen's laptop)"}; !reflect.DeepEqual(msgs, want) {
 		t.Errorf("messages = %q, want %q", msgs, want)
 	}
 
@@ -107,6 +125,11 @@ func TestWrite(t *testing.T) {
 			Drive        string  `json:"drive"`
 			DrivePresent bool    `json:"drive_present"`
 			TargetFree   *int64  `json:"target_free"`
+			Host         string  `json:"host"`
+			Remote       bool    `json:"remote"`
+			AgeHours     *int64  `json:"age_hours"`
+			Overdue      bool    `json:"overdue"`
+			Received     *int64  `json:"received"`
 		} `json:"profiles"`
 	}
 	data, err := os.ReadFile(filepath.Join(dir, JSONFile))
@@ -116,7 +139,7 @@ func TestWrite(t *testing.T) {
 	if err := json.Unmarshal(data, &js); err != nil {
 		t.Fatal(err)
 	}
-	if js.Updated == nil || *js.Updated != "2026-11-23T10:00:00Z" || len(js.Profiles) != 3 {
+	if js.Updated == nil || *js.Updated != "2026-11-23T10:00:00Z" || len(js.Profiles) != 4 {
 		t.Fatalf("status.json: %s", data)
 	}
 	h, w, n := js.Profiles[0], js.Profiles[1], js.Profiles[2]
@@ -127,8 +150,11 @@ func TestWrite(t *testing.T) {
 	if w.Result == nil || *w.Result != "NoSpace" || w.LastSuccess != nil || w.TargetFree != nil || w.Message != "the drive \"Backup\" is full:\n12 GiB needed" {
 		t.Errorf("work in JSON: %+v\n%s", w, data)
 	}
-	if n.Result != nil || n.LastAttempt != nil || n.NextDue != nil || n.State != "waiting-for-drive" {
+	if n.Result != nil || n.LastAttempt != nil || n.NextDue != nil || n.State != "waiting-for-drive" || n.AgeHours != nil || n.Received != nil {
 		t.Errorf("new in JSON: %+v\n%s", n, data)
+	}
+	if l := js.Profiles[3]; l.Host != "laptöp" || !l.Remote || l.AgeHours == nil || *l.AgeHours != 74 || !l.Overdue || l.Received == nil || *l.Received != 52428800 {
+		t.Errorf("laptop in JSON: %+v\n%s", l, data)
 	}
 	// Unknown values are null, not zero dates a script might trust.
 	if bytes.Contains(data, []byte("0001-01-01")) || !bytes.Contains(data, []byte(`"last_success": null`)) {
@@ -168,8 +194,8 @@ func TestFieldsStayOneWord(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("want header, profile and message lines, got:\n%s", text)
 	}
-	if got := len(strings.Fields(lines[1])); got != 9 {
-		t.Errorf("profile line has %d fields, want 9: %q", got, lines[1])
+	if got := len(strings.Fields(lines[1])); got != 14 {
+		t.Errorf("profile line has %d fields, want 14: %q", got, lines[1])
 	}
 	if lines[2] != "message.odd_name=line1  line2" {
 		t.Errorf("message line %q", lines[2])

@@ -36,6 +36,11 @@ var sentences = map[kerr.Name]string{
 	kerr.NotAuthorized:         "You are not allowed to do this. An administrator can.",
 	kerr.NotFound:              "It is no longer there: it may have been removed meanwhile.",
 	kerr.ServiceNotRunning:     serviceMissing,
+	kerr.HostUnreachable:       "The other computer cannot be reached. Check that it is on and connected to the network.",
+	kerr.HostKeyUnknown:        "Keepsake does not know this computer yet. Check its fingerprint and accept it first.",
+	kerr.HostKeyChanged:        "The other computer’s identity has changed. It may be reinstalled, or another machine may be posing as it: nothing was copied. Accept the new fingerprint only if you know why it changed.",
+	kerr.RemoteRefused:         "The other computer refused Keepsake. Add Keepsake’s key to its authorized_keys as shown when it was set up.",
+	kerr.TransferFailed:        "Copying from the other computer failed.",
 }
 
 // serviceMissing is ServiceNotRunning: nothing answers for the service.

@@ -54,7 +54,8 @@ func TestEveryNameHasASentence(t *testing.T) {
 	for _, n := range []kerr.Name{kerr.Failed, kerr.Busy, kerr.NotARepository, kerr.UnsupportedFilesystem, kerr.NoSpace,
 		kerr.SnapshotNotFound, kerr.PathNotFound, kerr.UnsafePath, kerr.InvalidArgs, kerr.CatalogCorrupt, kerr.Cancelled,
 		kerr.SourceChanged, kerr.DeviceGone, kerr.Damaged, kerr.DriveNotFound, kerr.MountFailed, kerr.InvalidConfig,
-		kerr.NotAuthorized, kerr.NotFound, kerr.ServiceNotRunning} {
+		kerr.NotAuthorized, kerr.NotFound, kerr.ServiceNotRunning, kerr.HostUnreachable, kerr.HostKeyUnknown,
+		kerr.HostKeyChanged, kerr.RemoteRefused, kerr.TransferFailed} {
 		if sentences[n] == "" {
 			t.Errorf("no sentence for %s", n)
 		}

@@ -58,7 +58,8 @@ var keepsakeErrors = map[string]bool{}
 func init() {
 	for _, n := range []string{"NotAuthorized", "NotFound", "InvalidConfig", "Busy", "NoSpace", "DeviceGone",
 		"UnsupportedFilesystem", "NotARepository", "PathNotFound", "UnsafePath", "SnapshotNotFound", "Cancelled",
-		"DriveNotFound", "MountFailed", "CatalogCorrupt", "Damaged", "Failed", "SourceChanged"} {
+		"DriveNotFound", "MountFailed", "CatalogCorrupt", "Damaged", "Failed", "SourceChanged",
+		"HostUnreachable", "HostKeyUnknown", "HostKeyChanged", "RemoteRefused", "TransferFailed"} {
 		keepsakeErrors["io.github.keepsake.Keepsake1.Error."+n] = true
 	}
 }

@@ -16,6 +16,7 @@ func TestErrorsRoundTrip(t *testing.T) {
 		wantName kerr.Name
 	}{
 		{"named", kerr.New(kerr.Busy, "a backup of profile home is already running"), "io.github.keepsake.Keepsake1.Error.Busy", kerr.Busy},
+		{"named, other computers", kerr.New(kerr.HostKeyChanged, "host key of 10.0.0.7 changed"), "io.github.keepsake.Keepsake1.Error.HostKeyChanged", kerr.HostKeyChanged},
 		{"invalid args is the standard name", kerr.New(kerr.InvalidArgs, "bad path"), "org.freedesktop.DBus.Error.InvalidArgs", kerr.InvalidArgs},
 		{"unnamed is Failed", errString("disk on fire"), "io.github.keepsake.Keepsake1.Error.Failed", kerr.Failed},
 		// The service never sends it; were it asked to, the bus's own name

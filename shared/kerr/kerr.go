@@ -36,6 +36,26 @@ const (
 	// followed), or the system bus itself cannot be reached. Only the
 	// client produces it; the service never sends it.
 	ServiceNotRunning Name = "ServiceNotRunning"
+
+	// Other computers (sources written ssh://host/path).
+
+	// HostUnreachable: nothing answers at the other computer's address
+	// (no such host, nothing listening on its ssh port, or no route).
+	HostUnreachable Name = "HostUnreachable"
+	// HostKeyUnknown: the other computer's host key has not been accepted
+	// yet; someone must check its fingerprint and accept it first.
+	HostKeyUnknown Name = "HostKeyUnknown"
+	// HostKeyChanged: the other computer presents a host key that differs
+	// from the accepted one. Keepsake refuses to connect and never accepts
+	// the new key by itself: it may be another machine posing as it.
+	HostKeyChanged Name = "HostKeyChanged"
+	// RemoteRefused: the other computer refused the login (its
+	// authorized_keys lacks Keepsake's key) or refused the transfer (its
+	// rrsync restriction does not allow it).
+	RemoteRefused Name = "RemoteRefused"
+	// TransferFailed: copying from or to the other computer failed for
+	// another reason (rsync's own message follows).
+	TransferFailed Name = "TransferFailed"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

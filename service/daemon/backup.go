@@ -287,11 +287,21 @@ func (d *Daemon) statusList() []status.Profile {
 		if wp := p.watchProblem(); wp != "" && msg == "" {
 			msg = wp
 		}
-		out = append(out, status.Profile{
+		sp := status.Profile{
 			Name: pc.Name, State: p.state().String(), LastSuccess: ps.LastSuccess, LastAttempt: ps.LastAttempt,
 			NextDue: p.nextRun(), Result: result, Message: msg, Drive: pc.Drive,
 			DrivePresent: pc.Drive != "" && d.drivePresent(pc.Drive), TargetFree: d.driveFree(pc.Drive),
-		})
+			Host: d.opts.Host, AgeHours: -1, Received: -1,
+		}
+		if h := pc.HostName(); h != "" {
+			sp.Host, sp.Remote, sp.Received = h, true, ps.LastReceived
+		}
+		if !ps.LastSuccess.IsZero() {
+			age := time.Since(ps.LastSuccess)
+			sp.AgeHours = int64(age / time.Hour)
+			sp.Overdue = pc.OverdueDays > 0 && age > time.Duration(pc.OverdueDays)*24*time.Hour
+		}
+		out = append(out, sp)
 	}
 	return out
 }

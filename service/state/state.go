@@ -33,6 +33,9 @@ type ProfileState struct {
 	LastSnapshot string    `json:"last_snapshot,omitempty"`
 	// Failures counts consecutive failed attempts; a success resets it.
 	Failures int `json:"failures,omitempty"`
+	// LastReceived is what the last successful pull of another computer
+	// transferred, in bytes.
+	LastReceived int64 `json:"last_received,omitempty"`
 }
 
 // DriveState is what the service remembers about a drive, by filesystem

@@ -9,31 +9,10 @@ import (
 
 // Remote says whether the profile backs up another computer and which:
 // its sources are ssh:// addresses of one user@host:port, whose paths it
-// joins. A profile with local folders gives ok=false.
+// joins (grammar.RemoteSources). A profile of local folders gives
+// ok=false.
 func (p Profile) Remote() (r grammar.Remote, ok bool, err error) {
-	for i, s := range p.Sources {
-		if !grammar.IsRemote(s) {
-			if ok {
-				return r, false, fmt.Errorf("%q is a folder here, but the profile backs up another computer: a profile backs up this computer or one other computer", s)
-			}
-			continue
-		}
-		one, err := grammar.ParseRemote(s)
-		if err != nil {
-			return r, false, err
-		}
-		if !ok {
-			if i > 0 {
-				return r, false, fmt.Errorf("%q is another computer, but the profile backs up folders here: a profile backs up this computer or one other computer", s)
-			}
-			r, ok = one, true
-			r.Paths = nil
-		} else if one.User != r.User || one.Host != r.Host || one.Port != r.Port {
-			return r, false, fmt.Errorf("%q is not the same computer as %q: make one profile per computer", s, p.Sources[0])
-		}
-		r.Paths = append(r.Paths, one.Paths...)
-	}
-	return r, ok, nil
+	return grammar.RemoteSources(p.Sources)
 }
 
 // HostName is the folder the profile's snapshots go to on the drive for

@@ -1,0 +1,610 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// PullOptions says what to pull from where.
+type PullOptions struct {
+	// Remote is the computer and its paths, as grammar.ParseRemote made
+	// it.
+	Remote grammar.Remote
+	// KeyFile is the private key to log in with (an Identity's KeyFile);
+	// "" uses the invoking user's own ssh keys and agent.
+	KeyFile string
+	// KnownHostsFile holds the accepted host keys (a KnownHosts's Path);
+	// "" uses the invoking user's own known_hosts files. Either way an
+	// unknown or changed host key is refused.
+	KnownHostsFile string
+	// Dest is an existing, empty folder (not a symlink). The remote's
+	// absolute paths land below it: /home/u/x arrives as Dest/home/u/x.
+	Dest string
+	// LinkDest is the previous snapshot folder of this computer, or "".
+	// A file there with the same content and metadata at the same path is
+	// hardlinked instead of copied.
+	LinkDest string
+	// Timeout bounds connecting (0: 30 seconds). A connection that stops
+	// answering during the transfer is given up after about a minute.
+	Timeout time.Duration
+	// BandwidthLimit caps the transfer in bytes per second (0: none), to
+	// spare a slow link. rsync rounds it to KiB/s.
+	BandwidthLimit int64
+	// Progress, when set, is called from another goroutine as data
+	// arrives, one call at a time.
+	Progress func(PullProgress)
+}
+
+// PullProgress is how far a pull has come. The file list is complete
+// before data flows, so the totals do not grow.
+type PullProgress struct {
+	// Bytes of file data handled so far (sent, or found unchanged).
+	Bytes int64
+	// Percent of all file data, 0 to 100.
+	Percent int
+	// Checked files of Total (entries of every kind in the transfer).
+	Checked, Total int64
+}
+
+// PullStats are rsync's figures for a finished pull.
+type PullStats struct {
+	// Files is the number of entries pulled: files, folders, links.
+	Files int64
+	// RegularFiles of those.
+	RegularFiles int64
+	// FilesTransferred is the number of regular files whose content was
+	// sent (new or changed; others were linked from LinkDest).
+	FilesTransferred int64
+	// TotalSize is the size of all regular files.
+	TotalSize int64
+	// TransferredSize is the size of the files transferred.
+	TransferredSize int64
+	// BytesSent is what the other computer sent over the wire, after
+	// rsync's delta encoding: what the pull cost the network (rsync's
+	// "Total bytes received" on this side).
+	BytesSent int64
+	// BytesRequested is what this side sent (file requests, checksums).
+	BytesRequested int64
+	// Warnings are rsync's messages about entries it could not pull
+	// (vanished meanwhile, unreadable, attributes it could not copy) and
+	// about features the other computer lacks. A pull with warnings still
+	// makes a usable snapshot of everything else.
+	Warnings []string
+}
+
+const (
+	// maxWarnings bounds the warnings kept; the rest are counted.
+	maxWarnings = 200
+	// tailLines of rsync's messages go into a TransferFailed error.
+	tailLines = 8
+	// termGrace is how long rsync gets to clean up after SIGTERM.
+	termGrace = 3 * time.Second
+)
+
+// Pull copies the remote's paths into opts.Dest with rsync over ssh,
+// keeping hardlinks, ACLs, extended attributes, numeric owners, modes,
+// times and symlinks (as symlinks); device files, fifos and sockets are
+// left out. Nothing is written outside Dest.
+//
+// The remote's paths travel to it as a NUL-separated list over rsync's
+// own protocol (--files-from), never through a shell, so any byte but NUL
+// can be in them; this also works when the key is restricted with rrsync,
+// which refuses --protect-args.
+//
+// Errors: Cancelled when ctx ends (rsync and ssh are stopped, rsync
+// removes its partial file); HostKeyUnknown, HostKeyChanged (nothing is
+// written), RemoteRefused (login or rrsync refused), HostUnreachable,
+// InvalidArgs for bad options, TransferFailed otherwise. Files that
+// vanished or could not be read (rsync's codes 23 and 24) are not an
+// error: the stats carry them as Warnings. A remote rsync without ACL or
+// extended attribute support is asked again without them, with a
+// warning.
+func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
+	r := opts.Remote
+	if err := checkRemote(r); err != nil {
+		return PullStats{}, err
+	}
+	if err := checkPaths(r); err != nil {
+		return PullStats{}, err
+	}
+	if err := checkDest(opts.Dest); err != nil {
+		return PullStats{}, err
+	}
+	ssh, err := sshCommand(r, opts.KeyFile, opts.KnownHostsFile, opts.Timeout)
+	if err != nil {
+		return PullStats{}, err
+	}
+	linkDest := ""
+	if opts.LinkDest != "" {
+		if linkDest, err = filepath.Abs(opts.LinkDest); err != nil {
+			return PullStats{}, kerr.Wrap(kerr.InvalidArgs, err, "link-dest %q", opts.LinkDest)
+		}
+	}
+	acls, xattrs := true, true
+	var notes []string
+	for {
+		args := rsyncArgs(r, opts.Dest, linkDest, ssh, opts.BandwidthLimit, acls, xattrs)
+		res := runRsync(ctx, args, fileList(r.Paths), opts.Progress)
+		if ctx.Err() != nil {
+			return PullStats{}, kerr.Wrap(kerr.Cancelled, ctx.Err(), "pull from %s cancelled", r.Address())
+		}
+		if res.startErr != nil {
+			return PullStats{}, kerr.Wrap(kerr.TransferFailed, res.startErr, "start rsync")
+		}
+		// A remote rsync built without ACL or xattr support refuses the
+		// option before anything is written: ask again without it.
+		if m := unsupportedRe.FindStringSubmatch(res.stderr); m != nil && res.code != 0 && empty(opts.Dest) {
+			if m[1] == "ACLs" && acls {
+				acls = false
+				notes = append(notes, fmt.Sprintf("ACLs were not copied: rsync on the %s does not support them", m[2]))
+				continue
+			}
+			if m[1] == "extended attributes" && xattrs {
+				xattrs = false
+				notes = append(notes, fmt.Sprintf("extended attributes were not copied: rsync on the %s does not support them", m[2]))
+				continue
+			}
+		}
+		st := res.stats
+		st.Warnings = append(notes, st.Warnings...)
+		switch res.code {
+		case 0, 23, 24:
+			// 23: some files or attributes were not transferred; 24: some
+			// files vanished. The rest is a good copy.
+			return st, nil
+		}
+		return PullStats{}, classify(r, opts.KnownHostsFile, res)
+	}
+}
+
+// checkDest wants an existing, empty real folder.
+func checkDest(dest string) error {
+	if dest == "" {
+		return kerr.New(kerr.InvalidArgs, "no folder to pull into")
+	}
+	st, err := os.Lstat(dest)
+	if err != nil {
+		return kerr.Wrap(kerr.InvalidArgs, err, "folder to pull into")
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		return kerr.New(kerr.UnsafePath, "%s is a symlink, not a folder to pull into", dest)
+	}
+	if !st.IsDir() {
+		return kerr.New(kerr.InvalidArgs, "%s is not a folder", dest)
+	}
+	if !empty(dest) {
+		return kerr.New(kerr.InvalidArgs, "%s is not empty: a pull starts in an empty folder", dest)
+	}
+	return nil
+}
+
+func empty(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return errors.Is(err, io.EOF)
+}
+
+// sshCommand is rsync's -e: ssh with options that never ask anything
+// and refuse unknown or changed host keys. Its words are quoted the way
+// rsync splits -e (single quotes, a doubled quote inside).
+func sshCommand(r grammar.Remote, keyFile, knownHosts string, timeout time.Duration) (string, error) {
+	words := []string{"ssh", "-p", strconv.Itoa(r.SSHPort()),
+		"-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=yes",
+		"-o", "ConnectTimeout=" + strconv.Itoa(seconds(timeout)),
+		"-o", "ServerAliveInterval=15",
+		"-o", "ServerAliveCountMax=4",
+		"-o", "ControlMaster=no",
+		"-o", "ControlPath=none",
+		"-o", "ForwardAgent=no",
+		"-o", "ForwardX11=no",
+		"-o", "ClearAllForwardings=yes",
+		"-o", "PermitLocalCommand=no",
+		"-o", "RequestTTY=no",
+	}
+	if keyFile != "" {
+		if err := sshPathOK("key file", keyFile); err != nil {
+			return "", err
+		}
+		words = append(words, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", strings.ReplaceAll(keyFile, "%", "%%"))
+	}
+	if knownHosts != "" {
+		if err := sshPathOK("known_hosts file", knownHosts); err != nil {
+			return "", err
+		}
+		// The option's value is split into words (quotes and backslashes
+		// count) and then expanded ('%' tokens).
+		quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%").Replace(knownHosts) + `"`
+		words = append(words, "-o", "UserKnownHostsFile="+quoted, "-o", "GlobalKnownHostsFile=/dev/null",
+			"-o", "UpdateHostKeys=no", "-o", "CheckHostIP=no")
+	}
+	for i, w := range words {
+		words[i] = rsyncQuote(w)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// sshPathOK refuses a file path ssh would misread: relative (ssh expands
+// a leading '~'), with a control character, or with "${" (ssh expands
+// environment variables and has no escape for them).
+func sshPathOK(what, p string) error {
+	if !filepath.IsAbs(p) || strings.Contains(p, "${") || strings.IndexFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return kerr.New(kerr.InvalidArgs, "%s %q must be an absolute path without control characters or \"${\"", what, p)
+	}
+	return nil
+}
+
+// rsyncQuote quotes a word of an -e command as rsync splits it.
+func rsyncQuote(w string) string {
+	if w != "" && !strings.ContainsAny(w, " \t'\"") {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", "''") + "'"
+}
+
+// rsyncArgs is rsync's command line. The source is the remote's root; the
+// paths come on stdin (--files-from=- --from0), relative to it.
+func rsyncArgs(r grammar.Remote, dest, linkDest, ssh string, bwlimit int64, acls, xattrs bool) []string {
+	args := []string{"-a", "-r", "-H", "--numeric-ids", "--relative", "--no-D",
+		"--no-inc-recursive", "--info=progress2,stats2", "--no-human-readable",
+		"--files-from=-", "--from0", "-e", ssh}
+	if acls {
+		args = append(args, "-A")
+	}
+	if xattrs {
+		args = append(args, "-X")
+	}
+	if linkDest != "" {
+		args = append(args, "--link-dest="+linkDest)
+	}
+	if bwlimit > 0 {
+		args = append(args, "--bwlimit="+strconv.FormatInt(max(1, bwlimit/1024), 10))
+	}
+	host := r.Host
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	if r.User != "" {
+		host = r.User + "@" + host
+	}
+	return append(args, "--", host+":/", strings.TrimSuffix(dest, "/")+"/")
+}
+
+// fileList is the NUL-separated list of paths, relative to the root.
+func fileList(paths []string) []byte {
+	var b bytes.Buffer
+	for _, p := range paths {
+		rel := strings.TrimLeft(p, "/")
+		if rel == "" {
+			rel = "."
+		}
+		b.WriteString(rel)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+// result is what one rsync run gave.
+type result struct {
+	code     int // exit code; -1 when killed by a signal
+	startErr error
+	stderr   string // all of it (bounded)
+	tail     []string
+	stats    PullStats
+}
+
+// runRsync runs rsync in its own process group (with the ssh it starts),
+// which is stopped when ctx ends.
+func runRsync(ctx context.Context, args []string, list []byte, progress func(PullProgress)) result {
+	cmd := exec.Command("rsync", args...)
+	cmd.Env = rsyncEnv()
+	cmd.Stdin = bytes.NewReader(list)
+	out := &outputParser{progress: progress}
+	errs := &stderrCollector{}
+	cmd.Stdout, cmd.Stderr = out, errs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = termGrace + time.Second
+	if err := cmd.Start(); err != nil {
+		return result{startErr: err}
+	}
+	pgid := cmd.Process.Pid
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		// SIGTERM lets rsync remove its partial file; whatever is left
+		// after the grace period is killed.
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(termGrace):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-stopped
+	// Nothing of the group outlives the pull (an ssh rsync did not reap).
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	res := result{code: 0, stats: out.finish(), stderr: errs.text(), tail: errs.tail()}
+	res.stats.Warnings = errs.warnings()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	case err != nil:
+		res.code = -1
+		res.startErr = err
+	}
+	return res
+}
+
+// rsyncEnv is the environment without RSYNC_* variables (which could
+// switch on --protect-args or old-style args behind our back) and with
+// the C locale, so that figures and messages read the same everywhere.
+func rsyncEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "RSYNC_") || strings.HasPrefix(kv, "LC_") || strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LANGUAGE=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C")
+}
+
+var (
+	// unsupportedRe is a remote (or local) rsync built without ACLs or
+	// xattrs refusing -A or -X.
+	unsupportedRe = regexp.MustCompile(`(ACLs|extended attributes) are not supported on this (server|client)`)
+	// sshDeniedRe is ssh's refused login: "Permission denied (publickey)."
+	// (rsync's own "Permission denied (13)" is about a file).
+	sshDeniedRe = regexp.MustCompile(`Permission denied \([a-z-]+(,[a-z-]+)*\)`)
+	// rrsyncRe is rrsync's refusal ("/usr/bin/rrsync error: ...").
+	rrsyncRe      = regexp.MustCompile(`rrsync error: .*`)
+	changedRe     = regexp.MustCompile(`REMOTE HOST IDENTIFICATION HAS CHANGED|[Hh]ost key for .* has changed|keys of different type are already known`)
+	fingerprintRe = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]{43}`)
+	unreachableRe = regexp.MustCompile(`Connection refused|Connection timed out|[Nn]o route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Temporary failure in name resolution|Operation timed out`)
+)
+
+// classify names a failed run by ssh's and rsync's messages.
+func classify(r grammar.Remote, knownHosts string, res result) error {
+	msg := strings.Join(res.tail, "\n")
+	addr := r.Address()
+	switch {
+	case changedRe.MatchString(res.stderr):
+		now := "another key"
+		if fp := fingerprintRe.FindString(res.stderr); fp != "" {
+			now = fp
+		}
+		was := "the accepted key"
+		if knownHosts != "" {
+			if keys, err := (KnownHosts{Path: knownHosts}).Accepted(r); err == nil && len(keys) > 0 {
+				was = describe(keys)
+			}
+		}
+		return kerr.New(kerr.HostKeyChanged, "the host key of %s has changed: accepted %s; it now presents %s. Nothing was copied", addr, was, now)
+	case strings.Contains(res.stderr, "Host key verification failed"):
+		return kerr.New(kerr.HostKeyUnknown, "no host key is accepted for %s yet: nothing was copied", addr)
+	case sshDeniedRe.MatchString(res.stderr):
+		return kerr.New(kerr.RemoteRefused, "%s refused the login: %s", addr, sshDeniedRe.FindString(res.stderr))
+	case rrsyncRe.MatchString(res.stderr):
+		return kerr.New(kerr.RemoteRefused, "%s refused the transfer: %s", addr, rrsyncRe.FindString(res.stderr))
+	case unreachableRe.MatchString(res.stderr):
+		return kerr.New(kerr.HostUnreachable, "nothing answers at %s: %s", addr, unreachableRe.FindString(res.stderr))
+	}
+	if res.code < 0 {
+		return kerr.New(kerr.TransferFailed, "rsync from %s was killed: %s", addr, msg)
+	}
+	return kerr.New(kerr.TransferFailed, "rsync from %s failed (code %d): %s", addr, res.code, msg)
+}
+
+// lastLines is the last n non-empty lines of s, joined with "; ".
+func lastLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "; ")
+}
+
+// stderrCollector keeps rsync's and ssh's messages: the first 64 KiB in
+// full, the warnings (bounded) and the last lines.
+type stderrCollector struct {
+	mu      sync.Mutex
+	partial []byte
+	all     bytes.Buffer
+	warns   []string
+	dropped int
+	last    []string
+}
+
+func (c *stderrCollector) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := 64<<10 - c.all.Len(); room > 0 {
+		c.all.Write(p[:min(room, len(p))])
+	}
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			break
+		}
+		c.line(string(bytes.TrimRight(c.partial[:i], "\r")))
+		c.partial = c.partial[i+1:]
+	}
+	if len(c.partial) > 64<<10 {
+		c.line(string(c.partial))
+		c.partial = nil
+	}
+	return len(p), nil
+}
+
+// line files one message.
+func (c *stderrCollector) line(l string) {
+	l = strings.TrimSpace(l)
+	if l == "" {
+		return
+	}
+	c.last = append(c.last, l)
+	if len(c.last) > tailLines {
+		c.last = c.last[1:]
+	}
+	// The closing "rsync error: some files/attrs were not transferred
+	// (code 23)" only sums up the messages before it.
+	if strings.HasPrefix(l, "rsync error:") {
+		return
+	}
+	if strings.HasPrefix(l, "rsync:") || strings.HasPrefix(l, "file has vanished:") || strings.HasPrefix(l, "rsync warning:") || strings.HasPrefix(l, "IO error") {
+		if len(c.warns) < maxWarnings {
+			c.warns = append(c.warns, l)
+		} else {
+			c.dropped++
+		}
+	}
+}
+
+func (c *stderrCollector) flush() {
+	if len(c.partial) > 0 {
+		c.line(string(c.partial))
+		c.partial = nil
+	}
+}
+
+func (c *stderrCollector) text() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush()
+	return c.all.String()
+}
+
+func (c *stderrCollector) tail() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush()
+	return append([]string(nil), c.last...)
+}
+
+func (c *stderrCollector) warnings() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush()
+	w := append([]string(nil), c.warns...)
+	if c.dropped > 0 {
+		w = append(w, fmt.Sprintf("... and %d more messages", c.dropped))
+	}
+	return w
+}
+
+var (
+	// progressRe is a --info=progress2 line:
+	// "  3000003 100%  238.42MB/s    0:00:00 (xfr#2, to-chk=0/6)".
+	progressRe = regexp.MustCompile(`^\s*([0-9,]+)\s+([0-9]+)%\s+\S+\s+\S+(?:\s+\(xfr#[0-9]+, (?:to|ir)-chk=([0-9]+)/([0-9]+)\))?`)
+	// statRe is a --info=stats2 line: "Total file size: 3000003 bytes".
+	statRe = regexp.MustCompile(`^([A-Za-z ]+): ([0-9,]+)(?: bytes)?(?: \(reg: ([0-9,]+))?`)
+)
+
+// outputParser reads rsync's standard output: progress lines (ended by
+// '\r') and the closing figures.
+type outputParser struct {
+	progress func(PullProgress)
+	partial  []byte
+	last     PullProgress
+	stats    PullStats
+}
+
+func (o *outputParser) Write(p []byte) (int, error) {
+	o.partial = append(o.partial, p...)
+	for {
+		i := bytes.IndexAny(o.partial, "\r\n")
+		if i < 0 {
+			break
+		}
+		o.line(string(o.partial[:i]))
+		o.partial = o.partial[i+1:]
+	}
+	if len(o.partial) > 64<<10 {
+		o.partial = nil
+	}
+	return len(p), nil
+}
+
+func (o *outputParser) finish() PullStats {
+	if len(o.partial) > 0 {
+		o.line(string(o.partial))
+		o.partial = nil
+	}
+	return o.stats
+}
+
+func number(s string) int64 {
+	n, _ := strconv.ParseInt(strings.ReplaceAll(s, ",", ""), 10, 64)
+	return n
+}
+
+func (o *outputParser) line(l string) {
+	if m := progressRe.FindStringSubmatch(l); m != nil {
+		p := PullProgress{Bytes: number(m[1]), Percent: int(number(m[2])), Checked: o.last.Checked, Total: o.last.Total}
+		if m[4] != "" {
+			p.Total = number(m[4])
+			p.Checked = p.Total - number(m[3])
+		}
+		if p != o.last {
+			o.last = p
+			if o.progress != nil {
+				o.progress(p)
+			}
+		}
+		return
+	}
+	m := statRe.FindStringSubmatch(l)
+	if m == nil {
+		return
+	}
+	n := number(m[2])
+	switch m[1] {
+	case "Number of files":
+		o.stats.Files = n
+		o.stats.RegularFiles = number(m[3])
+	case "Number of regular files transferred":
+		o.stats.FilesTransferred = n
+	case "Total file size":
+		o.stats.TotalSize = n
+	case "Total transferred file size":
+		o.stats.TransferredSize = n
+	case "Total bytes received":
+		o.stats.BytesSent = n
+	case "Total bytes sent":
+		o.stats.BytesRequested = n
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -20,13 +21,34 @@ func backupCommand(env *Env) *cobra.Command {
 		Short: "Write a snapshot of the SOURCE folders to the drive",
 		Long: `Write a snapshot of the SOURCE folders to the drive, as this computer (or
 --host NAME). Unchanged files are hardlinks to the previous snapshot; moved,
-renamed and duplicated files are found by content and cost no space.`,
+renamed and duplicated files are found by content and cost no space.
+
+A SOURCE written ssh://[user@]host[:port]/path[,/path2...] is another
+computer: its folders are pulled with rsync over ssh, with your own ssh keys
+and known_hosts, into that computer's folder on the drive (--host NAME, by
+default the address's host name). Files already on the drive, from any
+computer, are linked instead of stored again.`,
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if len(a) == 0 {
 				return usagef("backup: give at least one SOURCE folder")
 			}
+			r, remote, err := grammar.RemoteSources(a)
+			if err != nil {
+				return kerr.Wrap(kerr.InvalidArgs, err, "backup")
+			}
 			q := usecase.BackupRequest{Host: env.Host, DryRun: dryRun, NoDefaultExcludes: noDefaults, Rehash: rehash,
-				Plan: env.Verbose, Actor: usecase.CurrentActor(), Sources: env.absAll(a), Excludes: excludes}
+				Plan: env.Verbose, Actor: usecase.CurrentActor(), Excludes: excludes}
+			if remote {
+				if dryRun || rehash || changedDirs != "" || len(excludes) > 0 || excludeFrom != "" {
+					return usagef("backup: --dry-run, --rehash, --changed-dirs and exclusions are for folders of this computer")
+				}
+				q = usecase.PullRequest(q, r, usecase.UserFetch(r))
+				if q.Host == "" {
+					q.Host = r.DefaultName()
+				}
+			} else {
+				q.Sources = env.absAll(a)
+			}
 			if q.Host == "" {
 				q.Host = env.ThisHost
 			}
@@ -87,6 +109,9 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 		fmt.Fprintf(w, "Snapshot %s of %s: %s and %s (%s) in %.1fs\n", res.Snapshot, res.Host,
 			count(res.Files, "file"), count(res.Dirs, "folder"), humanBytes(res.Bytes), res.Duration)
 		fmt.Fprintf(w, "  copied %s (%s), linked %d\n", count(res.Copied, "file"), humanBytes(res.CopiedBytes), res.Linked)
+		if res.ReceivedBytes > 0 {
+			fmt.Fprintf(w, "  received %s over ssh\n", humanBytes(res.ReceivedBytes))
+		}
 	}
 	fmt.Fprintf(w, "  new %d, modified %d, metadata %d, moved %d, duplicate %d, deleted %d, unchanged %d, skipped %d\n",
 		res.New, res.Modified, res.MetaOnly, res.Moved, res.Duplicate, res.Deleted, res.Unchanged, res.Skipped)

@@ -54,9 +54,10 @@ func (d *Daemon) startBackup(p *profile, trigger string, uid uint32, full bool) 
 // runBackup is the body of a backup job.
 func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (msg string, err error) {
 	started := time.Now()
+	var received int64
 	defer func() {
 		err = j.causeOf(err)
-		d.finishBackup(p, pc, started, msg, err)
+		d.finishBackup(p, pc, started, msg, received, err)
 	}()
 	dr, ok := d.lookupDrive(pc.Drive)
 	if !ok {
@@ -84,6 +85,10 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	}
 	minFree, _ := drv.MinFreeBytes(pc.MinFree) // a bad text was refused when it was set
 
+	if r, remote, _ := pc.Remote(); remote {
+		msg, received, err = d.pull(j, p, pc, r, drv, minFree)
+		return msg, err
+	}
 	p.mu.Lock()
 	w := p.watcher
 	dailyDue := time.Since(p.lastFull) > dailyRescan
@@ -155,7 +160,7 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 
 // finishBackup records the outcome, writes the status files and runs the
 // on-failure command.
-func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, snapshot string, err error) {
+func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, snapshot string, received int64, err error) {
 	var errName kerr.Name
 	msg := ""
 	if err != nil {
@@ -168,6 +173,7 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 			s.LastSuccess = started
 			s.LastSnapshot = snapshot
 			s.Failures = 0
+			s.LastReceived = received
 		} else if !kerr.Is(err, kerr.Cancelled) {
 			s.Failures++
 		}
@@ -237,6 +243,14 @@ func (d *Daemon) schedule(now time.Time) {
 		if onBattery && pc.SkipOnBattery && trigger != "plug" {
 			continue
 		}
+		if pc.HostName() != "" {
+			// Another computer: one pull at a time per drive, and only
+			// once it answers.
+			if !d.driveBusy(pc.Drive) {
+				d.probeRemote(p, pc, trigger)
+			}
+			continue
+		}
 		if _, err := d.startBackup(p, trigger, 0, false); err != nil {
 			d.logf("profile %s: %s backup: %v", pc.Name, trigger, err)
 		}
@@ -299,7 +313,7 @@ func (d *Daemon) statusList() []status.Profile {
 		if !ps.LastSuccess.IsZero() {
 			age := time.Since(ps.LastSuccess)
 			sp.AgeHours = int64(age / time.Hour)
-			sp.Overdue = pc.OverdueDays > 0 && age > time.Duration(pc.OverdueDays)*24*time.Hour
+			sp.Overdue = schedule.Overdue(pc, ps.LastSuccess, time.Now())
 		}
 		out = append(out, sp)
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	FlatpakEnv []string
 	// NoDriveMonitor turns off udev (tests of the bus API alone).
 	NoDriveMonitor bool
+	// RemoteProbe is how often a due other computer that did not answer is
+	// tried again (default 2 min); RemoteProbeTimeout how long one try
+	// waits for its ssh port (default 5 s).
+	RemoteProbe, RemoteProbeTimeout time.Duration
 }
 
 // Daemon is a running keepsaked.
@@ -115,6 +119,12 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.Tick == 0 {
 		opts.Tick = 5 * time.Second
+	}
+	if opts.RemoteProbe == 0 {
+		opts.RemoteProbe = 2 * time.Minute
+	}
+	if opts.RemoteProbeTimeout == 0 {
+		opts.RemoteProbeTimeout = 5 * time.Second
 	}
 	d := &Daemon{opts: opts, profiles: map[string]*profile{}, drives: map[string]*drive{},
 		jobs: map[dbus.ObjectPath]*job{}, kick: make(chan struct{}, 1), started: time.Now()}

@@ -85,15 +85,12 @@ func (h *managerHandler) GetStatus(sender dbus.Sender, options map[string]dbus.V
 	if err != nil {
 		return nil, d.callErr("GetStatus", err)
 	}
-	out := []map[string]dbus.Variant{}
+	out := []api.Status{}
 	for _, s := range d.statusList() {
-		out = append(out, map[string]dbus.Variant{
-			"name": dbus.MakeVariant(s.Name), "state": dbus.MakeVariant(s.State), "result": dbus.MakeVariant(s.Result),
-			"message": dbus.MakeVariant(busText(s.Message)), "last-success": dbus.MakeVariant(usec(s.LastSuccess)),
-			"last-attempt": dbus.MakeVariant(usec(s.LastAttempt)), "next-due": dbus.MakeVariant(usec(s.NextDue)),
-			"drive": dbus.MakeVariant(s.Drive), "drive-present": dbus.MakeVariant(s.DrivePresent),
-			"target-free": dbus.MakeVariant(s.TargetFree),
-		})
+		out = append(out, api.Status{Name: s.Name, State: s.State, Result: s.Result, Message: busText(s.Message),
+			LastSuccess: s.LastSuccess, LastAttempt: s.LastAttempt, NextDue: s.NextDue, Drive: s.Drive,
+			DrivePresent: s.DrivePresent, TargetFree: s.TargetFree, Host: s.Host, Remote: s.Remote,
+			AgeHours: s.AgeHours, Overdue: s.Overdue, Received: s.Received})
 	}
-	return out, nil
+	return api.ToDicts(out), nil
 }

@@ -29,6 +29,12 @@ type profile struct {
 	job      *job
 	changed  bool // the watcher saw changes and they have been quiet
 	lastFull time.Time
+
+	// Another computer: a reachability probe is running, when the last
+	// one started, and what the last scan or pull said of its host key.
+	probing   bool
+	lastProbe time.Time
+	hostKey   string
 }
 
 func (d *Daemon) newProfile(pc config.Profile) (*profile, error) {
@@ -81,8 +87,8 @@ func (p *profile) stopWatcher() {
 // whose sources cannot be watched, backs up with full scans.
 func (p *profile) startWatcher() {
 	pc := p.config()
-	if len(pc.Sources) == 0 {
-		return
+	if len(pc.Sources) == 0 || pc.HostName() != "" {
+		return // nothing to watch, or another computer's folders
 	}
 	m, err := exclude.New(append(exclude.DefaultPatterns(), pc.Excludes...), exclude.Homes())
 	if err != nil {
@@ -184,6 +190,11 @@ func (p *profile) props() map[string]any {
 	if p.obj != nil {
 		st = p.state()
 	}
+	host, remote := p.d.opts.Host, false
+	if h := pc.HostName(); h != "" {
+		host, remote = h, true
+	}
+	overdue := schedule.Overdue(pc, ps.LastSuccess, time.Now())
 	return map[string]any{
 		"Name": pc.Name, "Owner": pc.Owner, "Sources": nonNil(pc.Sources), "Excludes": nonNil(pc.Excludes),
 		"DriveUUID": pc.Drive, "Drive": drivePath, "Interval": uint64(pc.Interval / time.Second),
@@ -192,6 +203,8 @@ func (p *profile) props() map[string]any {
 		"WatchProblem": busText(p.watchProblem()), "LastSuccess": usec(ps.LastSuccess), "LastAttempt": usec(ps.LastAttempt),
 		"NextRun": next, "LastResult": ps.LastResult, "LastMessage": busText(ps.LastMessage), "LastSnapshot": ps.LastSnapshot,
 		"TargetFree": free, "Job": jobPath,
+		"Host": host, "Remote": remote, "OverdueDays": uint32(pc.OverdueDays), "Overdue": overdue,
+		"Viewers": nonNilUIDs(pc.Viewers), "HostKey": p.hostKeyState(pc), "LastReceived": uint64(max(ps.LastReceived, 0)),
 	}
 }
 
@@ -340,4 +353,11 @@ func applySettings(pc *config.Profile, m map[string]dbus.Variant) error {
 		return err
 	}
 	return usecase.ApplySettings(pc, s)
+}
+
+func nonNilUIDs(v []uint32) []uint32 {
+	if v == nil {
+		return []uint32{}
+	}
+	return v
 }

@@ -37,6 +37,9 @@ func (d *Daemon) openRepo(p *profile) (x *usecase.Repo, release func(), err erro
 		linger()
 		return nil, nil, err
 	}
+	if h := pc.HostName(); h != "" {
+		x = x.ForHost(h) // another computer's snapshots on the same drive
+	}
 	return x, func() { done(); linger() }, nil
 }
 
@@ -70,11 +73,11 @@ func (h *profileHandler) query(sender dbus.Sender, options api.Dict, dst any, ac
 	if err != nil {
 		return c, nil, err
 	}
-	all, err := d.seesAll(c, options)
+	uc, err := d.viewAs(c, p, options)
 	if err != nil {
 		return c, p, err
 	}
-	return c, p, d.withRepo(p, func(x *usecase.Repo) error { return fn(x, c.uc(all)) })
+	return c, p, d.withRepo(p, func(x *usecase.Repo) error { return fn(x, uc) })
 }
 
 // ListSnapshots lists the profile's host's snapshots.
@@ -155,11 +158,10 @@ func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []st
 		if err != nil {
 			return nil, err
 		}
-		all, err := d.seesAll(c, options)
+		uc, err := d.viewAs(c, p, options)
 		if err != nil {
 			return nil, err
 		}
-		uc := c.uc(all)
 		q := usecase.RestoreRequest{Snapshot: snapshot, Paths: api.DecodePaths(paths), To: string(o.To), Overwrite: o.Overwrite}
 		if err := usecase.CheckRestoreArgs(q); err != nil {
 			return nil, err

@@ -115,3 +115,9 @@ func NextRun(p config.Profile, lastSuccess, lastAttempt time.Time, failures int,
 	}
 	return next
 }
+
+// Overdue reports whether p's last success is older than its overdue-days
+// (never with 0, or before a first success: that is "never", not late).
+func Overdue(p config.Profile, lastSuccess, now time.Time) bool {
+	return p.OverdueDays > 0 && !lastSuccess.IsZero() && now.Sub(lastSuccess) > time.Duration(p.OverdueDays)*24*time.Hour
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -19,7 +20,12 @@ func ApplySettings(pc *config.Profile, s api.Settings) error {
 	if s.Sources != nil {
 		srcs := make([]string, 0, len(*s.Sources))
 		for _, p := range *s.Sources {
-			if err := CheckPath(string(p)); err != nil {
+			if grammar.IsRemote(string(p)) {
+				// Another computer's address: checked by its own grammar.
+				if _, err := grammar.ParseRemote(string(p)); err != nil {
+					return err
+				}
+			} else if err := CheckPath(string(p)); err != nil {
 				return err
 			}
 			srcs = append(srcs, string(p))
@@ -58,6 +64,15 @@ func ApplySettings(pc *config.Profile, s api.Settings) error {
 		if b.v != nil {
 			*b.dst = *b.v
 		}
+	}
+	if s.Host != nil {
+		pc.Host = *s.Host
+	}
+	if s.OverdueDays != nil {
+		pc.OverdueDays = int(*s.OverdueDays)
+	}
+	if s.Viewers != nil {
+		pc.Viewers = append([]uint32(nil), *s.Viewers...)
 	}
 	if pc.Retention != "" {
 		pol, err := config.RetentionPolicy(pc.Retention)

@@ -37,6 +37,13 @@ func TestApplySettings(t *testing.T) {
 		"a year too long": {s: set("quiet", "400d"), err: kerr.InvalidArgs},
 		"switches": {s: set("on-change", "no", "flatpak-offline", "yes"),
 			want: func(p config.Profile) bool { return !p.OnChange && p.FlatpakOffline && p.Flatpak }},
+		"another computer": {s: set("sources", "ssh://u@pc:2222/home/u,/etc", "host", "pc-study", "overdue-days", "3", "viewers", "0,1000"),
+			want: func(p config.Profile) bool {
+				r, ok, err := p.Remote()
+				return ok && err == nil && r.Port == 2222 && len(r.Paths) == 2 && p.Host == "pc-study" && p.OverdueDays == 3 &&
+					len(p.Viewers) == 2 && p.Viewers[1] == 1000 && p.HostName() == "pc-study"
+			}},
+		"bad address": {s: set("sources", "ssh://pc/../x"), err: kerr.InvalidArgs},
 		"nothing given changes nothing": {s: api.Settings{},
 			want: func(p config.Profile) bool { return p.Interval == config.DefaultProfile("p").Interval }},
 	}

@@ -85,9 +85,18 @@ func (x *Repo) Restore(ctx context.Context, c Caller, q RestoreRequest) (api.Res
 // restore restores a checked request (q.Snapshot is a snapshot's name).
 func (x *Repo) restore(ctx context.Context, c Caller, q RestoreRequest) (api.RestoreResult, error) {
 	var out api.RestoreResult
-	res, err := engine.Restore(ctx, x.R, engine.RestoreOptions{Host: x.Host, Snapshot: q.Snapshot, Paths: q.Paths, To: q.To,
+	opts := engine.RestoreOptions{Host: x.Host, Snapshot: q.Snapshot, Paths: q.Paths, To: q.To,
 		Overwrite: q.Overwrite, Actor: c.Actor(), As: c.Credentials(), ReadAll: c.All && !c.Root(),
-		Progress: q.Progress, Warn: q.Warn})
+		Progress: q.Progress, Warn: q.Warn}
+	if snap, err := x.Snapshot(q.Snapshot); err == nil {
+		if _, remote := x.RemoteOf(snap); remote {
+			// Another computer's user ids name nobody here: what is
+			// restored belongs to whoever restores it, root included.
+			no := false
+			opts.Owner = &no
+		}
+	}
+	res, err := engine.Restore(ctx, x.R, opts)
 	if err != nil {
 		return out, writeRefused(err, c)
 	}

@@ -78,6 +78,8 @@ func Signature(t reflect.Type) string {
 			return "as"
 		case reflect.Uint64:
 			return "at"
+		case reflect.Uint32:
+			return "au"
 		}
 	}
 	panic("api: no D-Bus type for " + t.String())
@@ -152,6 +154,8 @@ func ToDict(v any) Dict {
 				x = s
 			case "at":
 				x = append([]uint64{}, fv.Interface().([]uint64)...)
+			case "au":
+				x = append([]uint32{}, fv.Interface().([]uint32)...)
 			}
 		}
 		m[f.key] = dbus.MakeVariant(x)

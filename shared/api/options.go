@@ -24,6 +24,14 @@ type Settings struct {
 	MinFree        *string   `key:"min-free" json:"min_free,omitempty"`
 	Flatpak        *bool     `key:"flatpak" json:"flatpak,omitempty"`
 	FlatpakOffline *bool     `key:"flatpak-offline" json:"flatpak_offline,omitempty"`
+	// Host names another computer's folder on the drive ("" = the
+	// address's host); only for a profile whose sources are ssh://.
+	Host *string `key:"host" json:"host,omitempty"`
+	// OverdueDays: warn when the last success is older (0 = never).
+	OverdueDays *uint32 `key:"overdue-days" json:"overdue_days,omitempty"`
+	// Viewers are local uids that may browse and restore another
+	// computer's files besides administrators.
+	Viewers *[]uint32 `key:"viewers" json:"viewers,omitempty"`
 }
 
 // Auth is the option every method takes: fail with NotAuthorized instead

@@ -2,7 +2,9 @@ package api
 
 import (
 	"fmt"
+	"os/user"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,11 @@ func parseSetting(key string, t reflect.Type, text string) (any, error) {
 	switch t {
 	case pathsType:
 		ps := []Path{}
+		if grammar.IsRemote(text) {
+			// Another computer: one address, its paths separated by
+			// commas (ssh://u@host:2222/home/u,/etc); ':' is the port's.
+			return append(ps, Path(text)), nil
+		}
 		if text != "" {
 			for _, p := range strings.Split(text, ":") {
 				ps = append(ps, Path(p))
@@ -54,6 +61,17 @@ func parseSetting(key string, t reflect.Type, text string) (any, error) {
 	}
 	switch t.Kind() {
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint32 { // local users
+			l := []uint32{}
+			for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+				uid, err := lookupUID(w)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %v", key, err)
+				}
+				l = append(l, uid)
+			}
+			return l, nil
+		}
 		l := []string{}
 		if text != "" {
 			l = strings.Split(text, ":")
@@ -67,6 +85,12 @@ func parseSetting(key string, t reflect.Type, text string) (any, error) {
 			return false, nil
 		}
 		return nil, fmt.Errorf("%s wants yes or no, not %q", key, text)
+	case reflect.Uint32: // a count of days
+		n, err := strconv.ParseUint(text, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s wants a whole number, not %q", key, text)
+		}
+		return uint32(n), nil
 	case reflect.Uint64: // a duration in seconds
 		if strings.EqualFold(text, "off") {
 			return uint64(0), nil
@@ -82,4 +106,20 @@ func parseSetting(key string, t reflect.Type, text string) (any, error) {
 		return uint64(d / time.Second), nil
 	}
 	return text, nil
+}
+
+// lookupUID reads a local user as a uid or a user name.
+func lookupUID(w string) (uint32, error) {
+	if n, err := strconv.ParseUint(w, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	u, err := user.Lookup(w)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a uid nor a user of this computer", w)
+	}
+	n, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("user %q has uid %q", w, u.Uid)
+	}
+	return uint32(n), nil
 }

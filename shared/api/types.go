@@ -104,6 +104,16 @@ type Status struct {
 	DrivePresent bool      `key:"drive-present" json:"drive_present"`
 	// TargetFree is -1 when unknown.
 	TargetFree int64 `key:"target-free" json:"target_free"`
+	// Host is the computer, as named on the drive; Remote: another
+	// computer pulled over ssh.
+	Host   string `key:"host" json:"host"`
+	Remote bool   `key:"remote" json:"remote"`
+	// AgeHours since the last success, -1 for never; Overdue: older than
+	// the profile's overdue-days.
+	AgeHours int64 `key:"age-hours" json:"age_hours"`
+	Overdue  bool  `key:"overdue" json:"overdue"`
+	// Received is what the last pull transferred, -1 if unknown.
+	Received int64 `key:"received" json:"received"`
 }
 
 // FlatpakRef is an app or runtime a snapshot recorded, beside what is
@@ -143,6 +153,22 @@ type BackupResult struct {
 	ReusedDirs  uint64 `key:"reused-dirs" json:"reused_dirs"`
 	FullScan    bool   `key:"full-scan" json:"full_scan"`
 	Warnings    uint32 `key:"warnings" json:"warnings"`
+	// Received is what a pull of another computer transferred.
+	Received uint64 `key:"received" json:"received"`
+}
+
+// HostKey is an ssh host key another computer offers (ScanHostKeys).
+type HostKey struct {
+	Type        string `key:"type" json:"type"`
+	Fingerprint string `key:"fingerprint" json:"fingerprint"`
+}
+
+// RemoteKeyOptions are GetRemoteKey's options.
+type RemoteKeyOptions struct {
+	Auth
+	// WriteDir asks for a key line that may only write into this folder
+	// of the other computer (pushing restores back).
+	WriteDir string `key:"write-dir"`
 }
 
 // RestoreResult is the Result of a restore Job.

@@ -291,6 +291,41 @@ func (c *Client) DeleteProfile(ctx context.Context, profile string, opts api.Aut
 	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("Delete"), api.ToOptions(opts)))
 }
 
+// RemoteKey is Manager.GetRemoteKey: the authorized_keys line another
+// computer needs so that the service may back it up.
+func (c *Client) RemoteKey(ctx context.Context, opts api.RemoteKeyOptions) (string, error) {
+	var line string
+	call := c.call(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface+".GetRemoteKey", api.ToOptions(opts))
+	if err := c.err(call); err != nil {
+		return "", err
+	}
+	if err := call.Store(&line); err != nil {
+		return "", err
+	}
+	return line, nil
+}
+
+// ScanHostKeys asks the profile's computer for its ssh host keys; state is
+// "new", "accepted" or "changed".
+func (c *Client) ScanHostKeys(ctx context.Context, profile string, opts api.Auth) ([]api.HostKey, string, error) {
+	var dicts []api.Dict
+	var state string
+	call := c.call(ctx, dbusapi.ProfilePath(profile), pi("ScanHostKeys"), api.ToOptions(opts))
+	if err := c.err(call); err != nil {
+		return nil, "", err
+	}
+	if err := call.Store(&dicts, &state); err != nil {
+		return nil, "", err
+	}
+	keys, err := api.FromDicts[api.HostKey](dicts)
+	return keys, state, err
+}
+
+// AcceptHostKey trusts the profile's computer's key with this fingerprint.
+func (c *Client) AcceptHostKey(ctx context.Context, profile, fingerprint string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.ProfilePath(profile), pi("AcceptHostKey"), fingerprint, api.ToOptions(opts)))
+}
+
 // Snapshots lists a profile's snapshots.
 func (c *Client) Snapshots(ctx context.Context, profile string, opts api.ListOptions) ([]api.Snapshot, error) {
 	return query[api.Snapshot](ctx, c, dbusapi.ProfilePath(profile), pi("ListSnapshots"), api.ToOptions(opts))

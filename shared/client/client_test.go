@@ -65,6 +65,10 @@ func replyFor(c call) []any {
 		return []any{dbusapi.ProfilePath("home")}
 	case strings.HasSuffix(c.Member, ".FlatpakOfflineSize"):
 		return []any{uint64(42)}
+	case strings.HasSuffix(c.Member, ".GetRemoteKey"):
+		return []any{"restrict ssh-ed25519 AAAA"}
+	case strings.HasSuffix(c.Member, ".ScanHostKeys"):
+		return []any{[]map[string]dbus.Variant{{"type": dbus.MakeVariant("ssh-ed25519"), "fingerprint": dbus.MakeVariant("SHA256:x")}}, "new"}
 	}
 	for _, m := range []string{"BackupNow", "Restore", "Prune", "Verify", "RestoreFlatpaks", "RestoreAppData"} {
 		if strings.HasSuffix(c.Member, "."+m) {
@@ -160,6 +164,21 @@ func TestCallsMatchXML(t *testing.T) {
 			}
 			return err
 		},
+		"Manager.GetRemoteKey": func() error {
+			line, err := c.RemoteKey(ctx, full[api.RemoteKeyOptions]())
+			if err == nil && line != "restrict ssh-ed25519 AAAA" {
+				t.Errorf("RemoteKey = %q", line)
+			}
+			return err
+		},
+		"Profile.ScanHostKeys": func() error {
+			keys, state, err := c.ScanHostKeys(ctx, "home", full[api.Auth]())
+			if err == nil && (len(keys) != 1 || keys[0].Fingerprint != "SHA256:x" || state != "new") {
+				t.Errorf("ScanHostKeys = %+v, %q", keys, state)
+			}
+			return err
+		},
+		"Profile.AcceptHostKey": func() error { return c.AcceptHostKey(ctx, "home", "SHA256:x", full[api.Auth]()) },
 		"Drive.Enroll": func() error {
 			return c.Enroll(ctx, "d", EnrollOptions{Auth: api.Auth{NoUserInteraction: true}, Profile: "home"})
 		},

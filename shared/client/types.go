@@ -49,6 +49,13 @@ type Profile struct {
 	LastSnapshot   string          `prop:"LastSnapshot"`
 	TargetFree     int64           `prop:"TargetFree"`
 	Job            dbus.ObjectPath `prop:"Job"`
+	Host           string          `prop:"Host"`
+	Remote         bool            `prop:"Remote"`
+	OverdueDays    uint32          `prop:"OverdueDays"`
+	Overdue        bool            `prop:"Overdue"`
+	Viewers        []uint32        `prop:"Viewers"`
+	HostKey        string          `prop:"HostKey"`
+	LastReceived   uint64          `prop:"LastReceived"`
 }
 
 // StateName is the profile's State in words.

@@ -95,7 +95,9 @@ func (goodManager) Reload(dbus.Sender, map[string]dbus.Variant) *dbus.Error { re
 func (goodManager) GetStatus(dbus.Sender, map[string]dbus.Variant) ([]map[string]dbus.Variant, *dbus.Error) {
 	return nil, nil
 }
-func (goodManager) GetRemoteKey(dbus.Sender, map[string]dbus.Variant) (string, *dbus.Error) { return "", nil }
+func (goodManager) GetRemoteKey(dbus.Sender, map[string]dbus.Variant) (string, *dbus.Error) {
+	return "", nil
+}
 
 type badManager struct{ goodManager }
 

@@ -26,6 +26,8 @@ func main() {
 	flag.StringVar(&opts.Host, "host", "", "host name for snapshots (default: this machine's)")
 	flag.DurationVar(&opts.BrowseLinger, "browse-linger", time.Minute, "keep a drive mounted this long after browsing it")
 	flag.IntVar(&opts.MaxWatches, "max-watches", 0, "at most this many folders watched per profile (0: the kernel's limit); beyond it, periodic full scans")
+	flag.DurationVar(&opts.RemoteProbe, "remote-probe", 2*time.Minute, "try a due other computer that did not answer again after this long")
+	flag.DurationVar(&opts.Tick, "tick", 5*time.Second, "look at schedules this often")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println("keepsaked", version.Version)

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/keepsake/keepsake/shared/version"
 	"github.com/spf13/cobra"
@@ -220,6 +221,9 @@ func (env *Env) emit(v any) {
 
 // abs takes a path as typed: relative to the current folder, cleaned.
 func (env *Env) abs(p string) string {
+	if grammar.IsRemote(p) {
+		return p // another computer's address
+	}
 	p = api.DecodePath(p) // as --json printed it, or raw bytes
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(env.Cwd, p)

@@ -116,6 +116,8 @@ func serviceCommands(env *Env) []*cobra.Command {
 			return b.c.Unmount(env.ctx, a[0], b.auth())
 		}),
 		backupNowCommand(env),
+		remoteKeyCommand(env),
+		hostKeyCommand(env),
 		simple("cancel JOB", "Cancel a running job (its number or object path)", 1, 1, func(b *busBackend, a []string) error {
 			job := dbus.ObjectPath(a[0])
 			if n, err := strconv.ParseUint(a[0], 10, 64); err == nil {
@@ -147,11 +149,14 @@ func (env *Env) done(ev map[string]any, format string, a ...any) {
 }
 
 func createProfileCommand(env *Env) *cobra.Command {
-	var drive string
+	var drive, host string
 	var excludes []string
 	c := &cobra.Command{
 		Use:   "create-profile NAME [SOURCE...]",
 		Short: "Make a backup profile (sources in your own home need no administrator)",
+		Long: `Make a backup profile of folders of this computer, or of another computer:
+SOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync
+over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 		Args:  args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
@@ -168,6 +173,9 @@ func createProfileCommand(env *Env) *cobra.Command {
 			if drive != "" {
 				set.Drive = &drive
 			}
+			if host != "" {
+				set.Host = &host
+			}
 			b, err := env.bus()
 			if err != nil {
 				return err
@@ -181,6 +189,7 @@ func createProfileCommand(env *Env) *cobra.Command {
 		}),
 	}
 	c.Flags().StringVar(&drive, "drive", "", "back up to the drive with filesystem `UUID` (see keepsakectl drives)")
+	c.Flags().StringVar(&host, "host", "", "for another computer (ssh:// sources): its folder's `NAME` on the drive")
 	c.Flags().StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN`")
 	return c
 }
@@ -202,7 +211,7 @@ min-free is a size (20GiB) or a percentage (2%).`,
 				if !ok {
 					return usagef("configure: %q is not KEY=VALUE", kv)
 				}
-				if k == "sources" {
+				if k == "sources" && !grammar.IsRemote(v) {
 					var abs []string
 					for _, p := range strings.Split(v, ":") {
 						if p != "" {
@@ -282,6 +291,12 @@ func printStatus(env *Env, st []api.Status) {
 		}
 		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
 			s.Name, s.State, when(s.LastSuccess), s.Result, when(s.NextDue), s.Drive, s.DrivePresent, free)
+		if s.Remote {
+			fmt.Fprintf(env.Stdout, "  other computer %s, last pull received %s\n", s.Host, humanBytes(max(s.Received, 0)))
+		}
+		if s.Overdue {
+			fmt.Fprintf(env.Stdout, "  OVERDUE: last backup %d hours ago\n", s.AgeHours)
+		}
 		if s.Message != "" && s.Result != "ok" {
 			fmt.Fprintf(env.Stdout, "  %s\n", s.Message)
 		}
@@ -296,6 +311,9 @@ func printProfiles(env *Env, ps []client.Profile) {
 			p.Retention, p.Flatpak, p.FlatpakOffline, when(client.Time(p.LastSuccess)), p.LastMessage)
 		if p.WatchProblem != "" {
 			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+		}
+		if p.Remote {
+			fmt.Fprintf(env.Stdout, "  other computer: %s on the drive, host key %s, viewers %v\n", p.Host, p.HostKey, p.Viewers)
 		}
 	}
 }
@@ -315,4 +333,82 @@ func printDrives(env *Env, ds []client.Drive) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
 	}
 	tw.Flush()
+}
+
+func remoteKeyCommand(env *Env) *cobra.Command {
+	var writeDir string
+	c := &cobra.Command{
+		Use:   "remote-key",
+		Short: "The line to add to another computer's ~/.ssh/authorized_keys so the service may back it up",
+		Long: `Print the service's own ssh key as a line for ~/.ssh/authorized_keys on another
+computer: it may do nothing there but a read-only rsync (rrsync -ro /). With
+--write-dir DIR, a line whose key may only write into DIR there instead (to
+push restored files back).`,
+		Args: args(0, 0),
+		RunE: run(func(c *cobra.Command, _ []string) error {
+			b, err := env.bus()
+			if err != nil {
+				return err
+			}
+			line, err := b.c.RemoteKey(env.ctx, api.RemoteKeyOptions{Auth: b.auth(), WriteDir: writeDir})
+			if err != nil {
+				return err
+			}
+			env.done(map[string]any{"line": line}, "%s", line)
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&writeDir, "write-dir", "", "a key that may only write into `DIR` on the other computer")
+	return c
+}
+
+func hostKeyCommand(env *Env) *cobra.Command {
+	var accept string
+	c := &cobra.Command{
+		Use:   "host-key [PROFILE]",
+		Short: "Show another computer's ssh host key, or accept it (--accept FINGERPRINT)",
+		Long: `Ask the profile's other computer for its ssh host keys and show their
+fingerprints and whether one is accepted. Compare with what the computer itself
+shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), then accept it
+with --accept SHA256:...; until then, and whenever the key changes, its
+backups stop with HostKeyUnknown or HostKeyChanged.`,
+		Args: args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			b, err := env.bus()
+			if err != nil {
+				return err
+			}
+			p := ""
+			if len(a) == 1 {
+				p = a[0]
+			} else if p, err = b.name(env.ctx); err != nil {
+				return err
+			}
+			if accept != "" {
+				if err := b.c.AcceptHostKey(env.ctx, p, accept, b.auth()); err != nil {
+					return err
+				}
+				env.done(map[string]any{"profile": p, "accepted": accept}, "host key %s of profile %s accepted", accept, p)
+				return nil
+			}
+			keys, state, err := b.c.ScanHostKeys(env.ctx, p, b.auth())
+			if err != nil {
+				return err
+			}
+			if env.JSON {
+				env.emit(map[string]any{"event": "result", "profile": p, "state": state, "keys": keys})
+				return nil
+			}
+			fmt.Fprintf(env.Stdout, "profile %s: host key %s\n", p, state)
+			for _, k := range keys {
+				fmt.Fprintf(env.Stdout, "  %s %s\n", k.Type, k.Fingerprint)
+			}
+			if state != "accepted" && len(keys) > 0 {
+				fmt.Fprintf(env.Stdout, "compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)\nthen: keepsakectl host-key %s --accept %s\n", p, keys[0].Fingerprint)
+			}
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&accept, "accept", "", "trust the key with this `FINGERPRINT` (SHA256:...)")
+	return c
 }

@@ -157,7 +157,7 @@ func createProfileCommand(env *Env) *cobra.Command {
 		Long: `Make a backup profile of folders of this computer, or of another computer:
 SOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync
 over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
-		Args:  args(1, -1),
+		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
 			if len(a) > 1 {

@@ -136,7 +136,11 @@ func TestConcurrentConfigChanges(t *testing.T) {
 			set = config.Profile{Name: p.Name, Owner: p.Owner, Sources: nilIfEmpty(p.Sources), Excludes: nilIfEmpty(p.Excludes),
 				Drive: p.DriveUUID, Interval: secs(p.Interval), OnChange: p.OnChange, Quiet: secs(p.QuietPeriod),
 				OnPlug: p.OnPlug, SkipOnBattery: p.SkipOnBattery, Flatpak: p.Flatpak, FlatpakOffline: p.FlatpakOffline,
-				Retention: p.Retention, MinFree: "5%"} // MinFree is not a property
+				Retention: p.Retention, MinFree: "5%", // MinFree is not a property
+				OverdueDays: int(p.OverdueDays)}
+			if len(p.Viewers) > 0 {
+				set.Viewers = p.Viewers
+			}
 		default:
 			created[p.Name] = p.Interval
 		}

@@ -321,7 +321,10 @@ func runRsync(ctx context.Context, args []string, list []byte, progress func(Pul
 	out := &outputParser{progress: progress}
 	errs := &stderrCollector{}
 	cmd.Stdout, cmd.Stderr = out, errs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should the service die (kill -9, a crash), rsync dies
+	// with it (and its ssh, whose pipe closes), instead of writing on into
+	// a snapshot folder the next run is about to clean.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = termGrace + time.Second
 	if err := cmd.Start(); err != nil {
 		return result{startErr: err}

@@ -391,6 +391,10 @@ var (
 	rrsyncRe      = regexp.MustCompile(`rrsync error: .*`)
 	changedRe     = regexp.MustCompile(`REMOTE HOST IDENTIFICATION HAS CHANGED|[Hh]ost key for .* has changed|keys of different type are already known`)
 	fingerprintRe = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]{43}`)
+	// noSpaceRe and driveGoneRe are this side's (the receiver's) write
+	// errors: the drive is full, or went away.
+	noSpaceRe     = regexp.MustCompile(`No space left on device \(28\)|Disk quota exceeded \(122\)`)
+	driveGoneRe   = regexp.MustCompile(`\[receiver\].*(Input/output error \(5\)|Read-only file system \(30\)|No such device \(19\))`)
 	unreachableRe = regexp.MustCompile(`Connection refused|Connection timed out|[Nn]o route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Temporary failure in name resolution|Operation timed out`)
 )
 
@@ -419,6 +423,10 @@ func classify(r grammar.Remote, knownHosts string, res result) error {
 		return kerr.New(kerr.RemoteRefused, "%s refused the transfer: %s", addr, rrsyncRe.FindString(res.stderr))
 	case unreachableRe.MatchString(res.stderr):
 		return kerr.New(kerr.HostUnreachable, "nothing answers at %s: %s", addr, unreachableRe.FindString(res.stderr))
+	case noSpaceRe.MatchString(res.stderr):
+		return kerr.New(kerr.NoSpace, "the backup drive is full (pulling %s): %s", addr, noSpaceRe.FindString(res.stderr))
+	case driveGoneRe.MatchString(res.stderr):
+		return kerr.New(kerr.DeviceGone, "the backup drive stopped answering (pulling %s): was it unplugged? %s", addr, driveGoneRe.FindString(res.stderr))
 	}
 	if res.code < 0 {
 		return kerr.New(kerr.TransferFailed, "rsync from %s was killed: %s", addr, msg)

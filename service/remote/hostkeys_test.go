@@ -29,6 +29,7 @@ func keygenFingerprint(t *testing.T, pubFile string) string {
 }
 
 func TestFingerprintMatchesSSHKeygen(t *testing.T) {
+	t.Parallel()
 	cases := map[string][]string{
 		"ed25519":   {"-t", "ed25519"},
 		"ecdsa 256": {"-t", "ecdsa", "-b", "256"},
@@ -63,6 +64,7 @@ func keygenFind(t *testing.T, file, host string) string {
 }
 
 func TestKnownHostsFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keys := map[string]HostKey{}
 	for _, kind := range []string{"ed25519", "ecdsa", "ed25519-2"} {
@@ -155,6 +157,7 @@ func TestKnownHostsFile(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	sshd := StartSSHD(t, SSHDOptions{})
 	ctx := context.Background()
 	kh := KnownHosts{Path: filepath.Join(t.TempDir(), "known_hosts")}
@@ -216,6 +219,7 @@ func sameKeys(a, b []HostKey) bool {
 }
 
 func TestReachable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sshd := StartSSHD(t, SSHDOptions{})
 	if err := Reachable(ctx, sshd.Remote(), 2*time.Second); err != nil {

@@ -31,6 +31,7 @@ func mode(t *testing.T, p string) os.FileMode {
 }
 
 func TestIdentityMadeOnce(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "state", "ssh")
 	id, err := LoadOrCreateIdentity(dir)
 	if err != nil {
@@ -88,6 +89,7 @@ func TestIdentityMadeOnce(t *testing.T) {
 }
 
 func TestIdentityConcurrentFirstUse(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ssh")
 	keys := make([]string, 4)
 	var wg sync.WaitGroup
@@ -112,6 +114,7 @@ func TestIdentityConcurrentFirstUse(t *testing.T) {
 }
 
 func TestIdentityRefuses(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		setup func(t *testing.T, dir string) string // returns the dir to load
 		root  bool
@@ -169,6 +172,7 @@ func TestIdentityRefuses(t *testing.T) {
 }
 
 func TestAuthorizedKeysLine(t *testing.T) {
+	t.Parallel()
 	id, err := LoadOrCreateIdentity(filepath.Join(t.TempDir(), "ssh"))
 	if err != nil {
 		t.Fatal(err)

@@ -51,13 +51,17 @@ type PullOptions struct {
 }
 
 // PullProgress is how far a pull has come. The file list is complete
-// before data flows, so the totals do not grow.
+// before data flows, so Total does not grow.
 type PullProgress struct {
-	// Bytes of file data handled so far (sent, or found unchanged).
+	// Bytes of file content transferred so far (files new or changed
+	// since LinkDest; unchanged files are linked, not counted).
 	Bytes int64
-	// Percent of all file data, 0 to 100.
+	// Percent done, 0 to 100, never going back: the share of all file
+	// data transferred; with LinkDest, where most files are usually
+	// linked rather than sent, the share of entries checked if that is
+	// larger. It is 100 once every entry is checked.
 	Percent int
-	// Checked files of Total (entries of every kind in the transfer).
+	// Checked entries of Total (files, folders and links in the pull).
 	Checked, Total int64
 }
 
@@ -125,6 +129,11 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 	if err := checkDest(opts.Dest); err != nil {
 		return PullStats{}, err
 	}
+	// Absolute: rsync would take a relative "a:b" for a remote.
+	dest, err := filepath.Abs(opts.Dest)
+	if err != nil {
+		return PullStats{}, kerr.Wrap(kerr.InvalidArgs, err, "folder to pull into")
+	}
 	ssh, err := sshCommand(r, opts.KeyFile, opts.KnownHostsFile, opts.Timeout)
 	if err != nil {
 		return PullStats{}, err
@@ -138,8 +147,11 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 	acls, xattrs := true, true
 	var notes []string
 	for {
-		args := rsyncArgs(r, opts.Dest, linkDest, ssh, opts.BandwidthLimit, acls, xattrs)
-		res := runRsync(ctx, args, fileList(r.Paths), opts.Progress)
+		if ctx.Err() != nil {
+			return PullStats{}, kerr.Wrap(kerr.Cancelled, ctx.Err(), "pull from %s cancelled", r.Address())
+		}
+		args := rsyncArgs(r, dest, linkDest, ssh, opts.BandwidthLimit, acls, xattrs)
+		res := runRsync(ctx, args, fileList(r.Paths), &outputParser{progress: opts.Progress, linked: linkDest != ""})
 		if ctx.Err() != nil {
 			return PullStats{}, kerr.Wrap(kerr.Cancelled, ctx.Err(), "pull from %s cancelled", r.Address())
 		}
@@ -148,7 +160,7 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 		}
 		// A remote rsync built without ACL or xattr support refuses the
 		// option before anything is written: ask again without it.
-		if m := unsupportedRe.FindStringSubmatch(res.stderr); m != nil && res.code != 0 && empty(opts.Dest) {
+		if m := unsupportedRe.FindStringSubmatch(res.stderr); m != nil && res.code != 0 && empty(dest) {
 			if m[1] == "ACLs" && acls {
 				acls = false
 				notes = append(notes, fmt.Sprintf("ACLs were not copied: rsync on the %s does not support them", m[2]))
@@ -225,22 +237,27 @@ func sshCommand(r grammar.Remote, keyFile, knownHosts string, timeout time.Durat
 		if err := sshPathOK("key file", keyFile); err != nil {
 			return "", err
 		}
-		words = append(words, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", strings.ReplaceAll(keyFile, "%", "%%"))
+		words = append(words, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "IdentityFile="+sshOptionPath(keyFile))
 	}
 	if knownHosts != "" {
 		if err := sshPathOK("known_hosts file", knownHosts); err != nil {
 			return "", err
 		}
-		// The option's value is split into words (quotes and backslashes
-		// count) and then expanded ('%' tokens).
-		quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%").Replace(knownHosts) + `"`
-		words = append(words, "-o", "UserKnownHostsFile="+quoted, "-o", "GlobalKnownHostsFile=/dev/null",
+		words = append(words, "-o", "UserKnownHostsFile="+sshOptionPath(knownHosts), "-o", "GlobalKnownHostsFile=/dev/null",
 			"-o", "UpdateHostKeys=no", "-o", "CheckHostIP=no")
 	}
 	for i, w := range words {
 		words[i] = rsyncQuote(w)
 	}
 	return strings.Join(words, " "), nil
+}
+
+// sshOptionPath writes a path as the value of an ssh -o option, which
+// ssh splits into words (quotes and backslashes count) and then expands
+// ('%' tokens). ssh's -i would not do: it wants the path unexpanded to
+// exist and then expands it.
+func sshOptionPath(p string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%").Replace(p) + `"`
 }
 
 // sshPathOK refuses a file path ssh would misread: relative (ssh expands
@@ -314,11 +331,10 @@ type result struct {
 
 // runRsync runs rsync in its own process group (with the ssh it starts),
 // which is stopped when ctx ends.
-func runRsync(ctx context.Context, args []string, list []byte, progress func(PullProgress)) result {
+func runRsync(ctx context.Context, args []string, list []byte, out *outputParser) result {
 	cmd := exec.Command("rsync", args...)
 	cmd.Env = rsyncEnv()
 	cmd.Stdin = bytes.NewReader(list)
-	out := &outputParser{progress: progress}
 	errs := &stderrCollector{}
 	cmd.Stdout, cmd.Stderr = out, errs
 	// Pdeathsig: should the service die (kill -9, a crash), rsync dies
@@ -549,6 +565,7 @@ var (
 // '\r') and the closing figures.
 type outputParser struct {
 	progress func(PullProgress)
+	linked   bool // a LinkDest is set
 	partial  []byte
 	last     PullProgress
 	stats    PullStats
@@ -590,6 +607,16 @@ func (o *outputParser) line(l string) {
 			p.Total = number(m[4])
 			p.Checked = p.Total - number(m[3])
 		}
+		// rsync's percentage counts only the data it sends, so a pull
+		// that links most files to LinkDest would stay near 0%: there the
+		// share of entries checked counts too.
+		if o.linked && p.Total > 0 {
+			p.Percent = max(p.Percent, int(p.Checked*100/p.Total))
+		}
+		if p.Total > 0 && p.Checked == p.Total {
+			p.Percent = 100
+		}
+		p.Percent = min(max(p.Percent, o.last.Percent), 100)
 		if p != o.last {
 			o.last = p
 			if o.progress != nil {

@@ -91,7 +91,7 @@ func needs(t testing.TB, ok bool, why string) {
 // NeedRoot skips a test that needs root (fails it when CI=true).
 func NeedRoot(t testing.TB) {
 	t.Helper()
-	needs(t, os.Geteuid() == 0, "needs root: it makes a user account and runs sshd on 127.0.0.1")
+	needs(t, os.Geteuid() == 0, "needs root (to make user accounts, run sshd, give files away)")
 }
 
 // usersMu serializes useradd and userdel, which lock /etc/passwd.
@@ -99,7 +99,7 @@ var usersMu sync.Mutex
 
 // StartSSHD makes a fresh account (removed when the test ends) with the
 // given authorized_keys, and starts /usr/sbin/sshd for it alone on a free
-// port of 127.0.0.1 with new host keys, public key logins only. It is
+// port of 127.0.0.1 (and of ::1 where there is IPv6) with new host keys, public key logins only. It is
 // stopped, and anything its logins left running killed, when the test
 // ends. It needs root, openssh-server and rsync: without them the test is
 // skipped, or fails when the environment says CI=true.
@@ -207,7 +207,7 @@ func (s *SSHD) writeConfig() {
 	config := fmt.Sprintf(`# Keepsake test sshd for %[1]s
 Port %[2]d
 ListenAddress 127.0.0.1
-AddressFamily inet
+ListenAddress [::1]
 HostKey %[3]s/ssh_host_ed25519_key
 HostKey %[3]s/ssh_host_ecdsa_key
 PidFile %[3]s/sshd.pid
@@ -403,6 +403,18 @@ func (s *SSHD) HostKeys() []HostKey {
 // Remote is this computer's address with paths, for Pull.
 func (s *SSHD) Remote(paths ...string) grammar.Remote {
 	return grammar.Remote{User: s.user, Host: "127.0.0.1", Port: s.port, Paths: paths}
+}
+
+// RemoteIPv6 is Remote over IPv6 loopback ([::1]); ok is false when
+// sshd could not listen there (no IPv6 on this machine).
+func (s *SSHD) RemoteIPv6(paths ...string) (r grammar.Remote, ok bool) {
+	r = grammar.Remote{User: s.user, Host: "::1", Port: s.port, Paths: paths}
+	c, err := net.DialTimeout("tcp", r.Address(), time.Second)
+	if err != nil {
+		return r, false
+	}
+	c.Close()
+	return r, true
 }
 
 // User is the account's name.

@@ -1,0 +1,219 @@
+package remote
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/keepsake/keepsake/shared/kerr"
+)
+
+// rsyncSplit splits an -e command as rsync does (main.c do_cmd): words
+// at spaces, single or double quotes group, a doubled quote inside is
+// one quote.
+func rsyncSplit(cmd string) []string {
+	var words []string
+	var w []byte
+	in, inWord := byte(0), false
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		switch {
+		case in == 0 && c == ' ':
+			if inWord {
+				words, w, inWord = append(words, string(w)), nil, false
+			}
+			continue
+		case c == '\'' || c == '"':
+			inWord = true
+			if in == 0 {
+				in = c
+				continue
+			}
+			if c == in {
+				if i+1 < len(cmd) && cmd[i+1] == in {
+					w = append(w, c)
+					i++
+					continue
+				}
+				in = 0
+				continue
+			}
+		}
+		inWord = true
+		w = append(w, c)
+	}
+	if inWord {
+		words = append(words, string(w))
+	}
+	return words
+}
+
+func TestSSHCommand(t *testing.T) {
+	t.Parallel()
+	r := grammarRemote("ssh://u@[::1]:2222/x")
+	cases := map[string]struct {
+		key, kh string
+		has     []string
+		hasNot  []string
+	}{
+		"the service's own key and known_hosts": {key: "/var/lib/keepsake/ssh/id_ed25519", kh: "/var/lib/keepsake/known_hosts",
+			has: []string{"-p 2222", "BatchMode=yes", "StrictHostKeyChecking=yes", "IdentitiesOnly=yes", "IdentityFile=\"/var/lib/keepsake/ssh/id_ed25519\"",
+				"UserKnownHostsFile=\"/var/lib/keepsake/known_hosts\"", "GlobalKnownHostsFile=/dev/null", "UpdateHostKeys=no", "ConnectTimeout=30"}},
+		"the user's own": {has: []string{"BatchMode=yes", "StrictHostKeyChecking=yes"},
+			hasNot: []string{"IdentitiesOnly", "IdentityFile", "UserKnownHostsFile", "GlobalKnownHostsFile"}},
+		"odd paths": {key: `/it's "odd" %d\x`, kh: "/a b/50%",
+			has: []string{`IdentityFile="/it's \"odd\" %%d\\x"`, `UserKnownHostsFile="/a b/50%%"`}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd, err := sshCommand(r, c.key, c.kh, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			words := rsyncSplit(cmd)
+			if words[0] != "ssh" {
+				t.Fatalf("%q", words)
+			}
+			joined := strings.Join(words, " ")
+			for _, h := range c.has {
+				if !strings.Contains(joined, h) {
+					t.Errorf("%q lacks %q", words, h)
+				}
+			}
+			for _, h := range c.hasNot {
+				if strings.Contains(joined, h) {
+					t.Errorf("%q has %q", words, h)
+				}
+			}
+		})
+	}
+}
+
+func TestRsyncArgs(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		remote   string
+		src      string
+		linkDest string
+		acls     bool
+	}{
+		"user and ipv6": {remote: "ssh://u@[::1]:2222/x", src: "u@[::1]:/"},
+		"host only":     {remote: "ssh://nas/x", src: "nas:/", linkDest: "/drive/nas/prev", acls: true},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			args := rsyncArgs(grammarRemote(c.remote), "/drive/nas/new", c.linkDest, "ssh", 0, c.acls, true)
+			n := len(args)
+			if args[n-3] != "--" || args[n-2] != c.src || args[n-1] != "/drive/nas/new/" {
+				t.Fatalf("operands %q", args[n-3:])
+			}
+			for _, want := range []string{"-a", "-r", "-H", "-X", "--numeric-ids", "--relative", "--no-D", "--files-from=-", "--from0"} {
+				if !slices.Contains(args, want) {
+					t.Errorf("%q lacks %s", args, want)
+				}
+			}
+			if slices.Contains(args, "-A") != c.acls {
+				t.Errorf("-A in %q, want %v", args, c.acls)
+			}
+			if slices.Contains(args, "--link-dest="+c.linkDest) != (c.linkDest != "") {
+				t.Errorf("link-dest in %q", args)
+			}
+			if slices.Contains(args, "--protect-args") || slices.Contains(args, "-s") {
+				t.Errorf("%q: rrsync refuses --protect-args", args)
+			}
+		})
+	}
+	if got := fileList([]string{"/", "/home/u", "/a\nb"}); string(got) != ".\x00home/u\x00a\nb\x00" {
+		t.Errorf("fileList = %q", got)
+	}
+}
+
+func TestOutputParser(t *testing.T) {
+	t.Parallel()
+	out := "\r              3   0%    0.00kB/s    0:00:00  \r              3   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=5/10)" +
+		"\r        1500000  50%  200.00MB/s    0:00:00 (xfr#2, to-chk=3/10)\r        3000003 100%  238.42MB/s    0:00:00 (xfr#2, to-chk=0/10)\n\n" +
+		"Number of files: 10 (reg: 2, dir: 4, link: 4)\nNumber of created files: 10 (reg: 2, dir: 4)\nNumber of deleted files: 0\n" +
+		"Number of regular files transferred: 2\nTotal file size: 3,000,003 bytes\nTotal transferred file size: 3000003 bytes\n" +
+		"Literal data: 3000003 bytes\nMatched data: 0 bytes\nFile list size: 0\nTotal bytes sent: 67\nTotal bytes received: 3000993\n\n" +
+		"sent 67 bytes  received 3000993 bytes  6002120.00 bytes/sec\ntotal size is 3000003  speedup is 1.00\n"
+	for _, chunk := range []int{1, 7, len(out)} {
+		t.Run(fmt.Sprintf("chunks of %d", chunk), func(t *testing.T) {
+			var got []PullProgress
+			o := &outputParser{progress: func(p PullProgress) { got = append(got, p) }}
+			for i := 0; i < len(out); i += chunk {
+				o.Write([]byte(out[i:min(i+chunk, len(out))]))
+			}
+			st := o.finish()
+			want := PullStats{Files: 10, RegularFiles: 2, FilesTransferred: 2, TotalSize: 3000003, TransferredSize: 3000003, BytesSent: 3000993, BytesRequested: 67}
+			if fmt.Sprint(st) != fmt.Sprint(want) {
+				t.Errorf("stats %+v\nwant  %+v", st, want)
+			}
+			wantP := []PullProgress{{3, 0, 0, 0}, {3, 0, 5, 10}, {1500000, 50, 7, 10}, {3000003, 100, 10, 10}}
+			if !slices.Equal(got, wantP) {
+				t.Errorf("progress %+v\nwant     %+v", got, wantP)
+			}
+		})
+	}
+	// With LinkDest the share of entries checked counts.
+	var got []PullProgress
+	o := &outputParser{linked: true, progress: func(p PullProgress) { got = append(got, p) }}
+	o.Write([]byte("\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=5/10)\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=0/10)\n"))
+	if !slices.Equal(got, []PullProgress{{14, 50, 5, 10}, {14, 100, 10, 10}}) {
+		t.Errorf("linked progress %+v", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	r := grammarRemote("ssh://u@nas:2222/x")
+	closed := "\nrsync: connection unexpectedly closed (0 bytes received so far) [Receiver]\nrsync error: unexplained error (code 255) at io.c(232) [Receiver=3.5.0]\n"
+	cases := map[string]struct {
+		code   int
+		stderr string
+		want   kerr.Name
+		says   string
+	}{
+		"unknown host key": {255, "No ED25519 host key is known for [nas]:2222 and you have requested strict checking.\nHost key verification failed.\n" + closed, kerr.HostKeyUnknown, "nas:2222"},
+		"changed host key": {255, "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n" +
+			"The fingerprint for the ED25519 key sent by the remote host is\nSHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk.\nHost key verification failed.\n" + closed,
+			kerr.HostKeyChanged, "SHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk"},
+		"login refused":              {255, "u@nas: Permission denied (publickey,password).\n" + closed, kerr.RemoteRefused, "publickey"},
+		"rrsync refused":             {12, "/usr/bin/rrsync error: reading from write-only server is not allowed\n" + closed, kerr.RemoteRefused, "write-only"},
+		"connection refused":         {255, "ssh: connect to host nas port 2222: Connection refused\n" + closed, kerr.HostUnreachable, "nas:2222"},
+		"no such host":               {255, "ssh: Could not resolve hostname nas: Name or service not known\n" + closed, kerr.HostUnreachable, "resolve"},
+		"timeout":                    {255, "ssh: connect to host nas port 2222: Connection timed out\n" + closed, kerr.HostUnreachable, "timed out"},
+		"disk full":                  {11, "rsync: [receiver] write failed on \"/d/x\": No space left on device (28)\nrsync error: error in file IO (code 11) at receiver.c(380) [receiver=3.5.0]\n", kerr.TransferFailed, "No space left"},
+		"file denied is not a login": {12, "rsync: [sender] send_files failed to open \"/x\": Permission denied (13)\n" + closed, kerr.TransferFailed, "code 12"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var col stderrCollector
+			col.Write([]byte(c.stderr))
+			err := classify(r, "", result{code: c.code, stderr: col.text(), tail: col.tail()})
+			if !kerr.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("classify = %v (%s), want %s saying %q", err, kerr.NameOf(err), c.want, c.says)
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	var c stderrCollector
+	c.Write([]byte("file has vanished: \"/home/u/x\"\nrsync: [sender] send_files failed to open \"/home/u/y\": Permission denied (13)\n" +
+		"rsync warning: some files vanished before they could be transferred (code 24) at main.c(1880) [generator=3.5.0]\n" +
+		"rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [generator=3.5.0]\n"))
+	want := []string{`file has vanished: "/home/u/x"`, `rsync: [sender] send_files failed to open "/home/u/y": Permission denied (13)`,
+		"rsync warning: some files vanished before they could be transferred (code 24) at main.c(1880) [generator=3.5.0]"}
+	if got := c.warnings(); !slices.Equal(got, want) {
+		t.Fatalf("warnings %q\nwant %q", got, want)
+	}
+	var many stderrCollector
+	for i := 0; i < maxWarnings+5; i++ {
+		fmt.Fprintf(&many, "file has vanished: \"/x/%d\"\n", i)
+	}
+	if got := many.warnings(); len(got) != maxWarnings+1 || got[maxWarnings] != "... and 5 more messages" {
+		t.Fatalf("%d warnings, last %q", len(got), got[len(got)-1])
+	}
+}

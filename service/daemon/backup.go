@@ -87,6 +87,9 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 
 	if r, remote, _ := pc.Remote(); remote {
 		msg, received, err = d.pull(j, p, pc, r, drv, minFree)
+		if err != nil {
+			err = d.explainFailure(err, mp, pc.Drive)
+		}
 		return msg, err
 	}
 	p.mu.Lock()

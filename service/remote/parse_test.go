@@ -178,13 +178,15 @@ func TestClassify(t *testing.T) {
 		"changed host key": {255, "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n" +
 			"The fingerprint for the ED25519 key sent by the remote host is\nSHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk.\nHost key verification failed.\n" + closed,
 			kerr.HostKeyChanged, "SHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk"},
-		"login refused":              {255, "u@nas: Permission denied (publickey,password).\n" + closed, kerr.RemoteRefused, "publickey"},
-		"rrsync refused":             {12, "/usr/bin/rrsync error: reading from write-only server is not allowed\n" + closed, kerr.RemoteRefused, "write-only"},
-		"connection refused":         {255, "ssh: connect to host nas port 2222: Connection refused\n" + closed, kerr.HostUnreachable, "nas:2222"},
-		"no such host":               {255, "ssh: Could not resolve hostname nas: Name or service not known\n" + closed, kerr.HostUnreachable, "resolve"},
-		"timeout":                    {255, "ssh: connect to host nas port 2222: Connection timed out\n" + closed, kerr.HostUnreachable, "timed out"},
-		"disk full":                  {11, "rsync: [receiver] write failed on \"/d/x\": No space left on device (28)\nrsync error: error in file IO (code 11) at receiver.c(380) [receiver=3.5.0]\n", kerr.TransferFailed, "No space left"},
-		"file denied is not a login": {12, "rsync: [sender] send_files failed to open \"/x\": Permission denied (13)\n" + closed, kerr.TransferFailed, "code 12"},
+		"login refused":                     {255, "u@nas: Permission denied (publickey,password).\n" + closed, kerr.RemoteRefused, "publickey"},
+		"rrsync refused":                    {12, "/usr/bin/rrsync error: reading from write-only server is not allowed\n" + closed, kerr.RemoteRefused, "write-only"},
+		"connection refused":                {255, "ssh: connect to host nas port 2222: Connection refused\n" + closed, kerr.HostUnreachable, "nas:2222"},
+		"no such host":                      {255, "ssh: Could not resolve hostname nas: Name or service not known\n" + closed, kerr.HostUnreachable, "resolve"},
+		"timeout":                           {255, "ssh: connect to host nas port 2222: Connection timed out\n" + closed, kerr.HostUnreachable, "timed out"},
+		"disk full":                         {11, "rsync: [receiver] write failed on \"/d/x\": No space left on device (28)\nrsync error: error in file IO (code 11) at receiver.c(380) [receiver=3.5.0]\n", kerr.NoSpace, "No space left"},
+		"drive gone":                        {11, "rsync: [receiver] write failed on \"/d/x\": Input/output error (5)\nrsync error: error in file IO (code 11) at receiver.c(380) [receiver=3.5.0]\n", kerr.DeviceGone, "unplugged"},
+		"unreadable there is not the drive": {23, "rsync: [sender] read errors mapping \"/x\": Input/output error (5)\n", kerr.TransferFailed, "code 23"},
+		"file denied is not a login":        {12, "rsync: [sender] send_files failed to open \"/x\": Permission denied (13)\n" + closed, kerr.TransferFailed, "code 12"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

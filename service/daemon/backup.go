@@ -87,7 +87,10 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 
 	if r, remote, _ := pc.Remote(); remote {
 		msg, received, err = d.pull(j, p, pc, r, drv, minFree)
-		if err != nil {
+		switch kerr.NameOf(err) {
+		case kerr.HostUnreachable, kerr.HostKeyUnknown, kerr.HostKeyChanged, kerr.RemoteRefused, "":
+			// the other computer's side, or no error
+		default:
 			err = d.explainFailure(err, mp, pc.Drive)
 		}
 		return msg, err

@@ -76,6 +76,8 @@ type indexer struct {
 	// and inode metadata: a second one (two copies of a file on the other
 	// computer, the whole folder of a rename) becomes a link to the first.
 	kept map[keptKey]string
+	// dirTimes are the folders' times as rsync left them.
+	dirTimes []dirMeta
 }
 
 type keptKey struct {
@@ -99,7 +101,18 @@ func (ix *indexer) run() error {
 			defer unix.Close(ix.prev)
 		}
 	}
-	return ix.dir("/", ix.root, ix.prev, true)
+	if err := ix.dir("/", ix.root, ix.prev, true); err != nil {
+		return err
+	}
+	// Replacing copies with links moved folders' mtimes: once nothing is
+	// written any more, put back the other computer's.
+	for _, d := range ix.dirTimes {
+		mt := unix.NsecToTimespec(d.meta.MtimeNs)
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, b.partial+d.path, []unix.Timespec{mt, mt}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return targetError(err, "set the time of "+d.path)
+		}
+	}
+	return nil
 }
 
 // dir indexes one folder of the pulled tree; dst and prev are descriptors
@@ -228,12 +241,7 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		if err != nil {
 			return err
 		}
-		// Replacing copies with links moved the folder's mtime: put back
-		// the other computer's.
-		mt := unix.NsecToTimespec(e.meta.MtimeNs)
-		if err := unix.UtimesNanoAt(dst, e.name, []unix.Timespec{mt, mt}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return targetError(err, "set the time of "+e.path)
-		}
+		ix.dirTimes = append(ix.dirTimes, dirMeta{path: e.path, meta: e.meta})
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
 )
 
 // PullOptions says what to pull from where.
@@ -113,7 +114,9 @@ const (
 // Errors: Cancelled when ctx ends (rsync and ssh are stopped, rsync
 // removes its partial file); HostKeyUnknown, HostKeyChanged (nothing is
 // written), RemoteRefused (login or rrsync refused), HostUnreachable,
-// InvalidArgs for bad options, TransferFailed otherwise. Files that
+// PathNotFound when none of the paths exists there, NoSpace when this
+// side runs out of space, InvalidArgs for bad options, TransferFailed
+// otherwise. Files that
 // vanished or could not be read (rsync's codes 23 and 24) are not an
 // error: the stats carry them as Warnings. A remote rsync without ACL or
 // extended attribute support is asked again without them, with a
@@ -177,7 +180,14 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 		switch res.code {
 		case 0, 23, 24:
 			// 23: some files or attributes were not transferred; 24: some
-			// files vanished. The rest is a good copy.
+			// files vanished. The rest is a good copy, unless this side
+			// failed to write it or there was nothing to copy.
+			if err := localFailure(r, st.Warnings); err != nil {
+				return PullStats{}, err
+			}
+			if res.code == 23 && st.Files == 0 {
+				return PullStats{}, kerr.New(kerr.PathNotFound, "none of %q is on %s: %s", r.Paths, r.Address(), strings.Join(st.Warnings, "; "))
+			}
 			return st, nil
 		}
 		return PullStats{}, classify(r, opts.KnownHostsFile, res)
@@ -361,11 +371,17 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 			syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 	}()
-	err := cmd.Wait()
+	// Learn that rsync ended without reaping it: while it is a zombie its
+	// pid, the group's id, cannot be reused, so signalling the group
+	// reaches only what it started.
+	var info unix.Siginfo
+	for unix.Waitid(unix.P_PID, pgid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
+	}
 	close(done)
 	<-stopped
 	// Nothing of the group outlives the pull (an ssh rsync did not reap).
 	syscall.Kill(-pgid, syscall.SIGKILL)
+	err := cmd.Wait()
 	res := result{code: 0, stats: out.finish(), stderr: errs.text(), tail: errs.tail()}
 	res.stats.Warnings = errs.warnings()
 	var ee *exec.ExitError
@@ -407,6 +423,26 @@ var (
 	unreachableRe = regexp.MustCompile(`Connection refused|Connection timed out|[Nn]o route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Temporary failure in name resolution|Operation timed out`)
 )
 
+// localErrnoRe is a message about this side's writes (rsync's receiver
+// and generator run here) failing with ENOSPC (28), EDQUOT (122), EIO (5)
+// or EROFS (30): the snapshot is not good then.
+var localErrnoRe = regexp.MustCompile(`\[(receiver|generator)\].*\((28|122|5|30)\)$`)
+
+// localFailure is the error for a failed write on this side, or nil.
+func localFailure(r grammar.Remote, warnings []string) error {
+	for _, w := range warnings {
+		m := localErrnoRe.FindStringSubmatch(w)
+		switch {
+		case m == nil:
+		case m[2] == "28" || m[2] == "122":
+			return kerr.New(kerr.NoSpace, "pulling from %s: %s", r.Address(), w)
+		default:
+			return kerr.New(kerr.TransferFailed, "pulling from %s, writing here failed: %s", r.Address(), w)
+		}
+	}
+	return nil
+}
+
 // classify names a failed run by ssh's and rsync's messages.
 func classify(r grammar.Remote, knownHosts string, res result) error {
 	msg := strings.Join(res.tail, "\n")
@@ -432,6 +468,9 @@ func classify(r grammar.Remote, knownHosts string, res result) error {
 		return kerr.New(kerr.RemoteRefused, "%s refused the transfer: %s", addr, rrsyncRe.FindString(res.stderr))
 	case unreachableRe.MatchString(res.stderr):
 		return kerr.New(kerr.HostUnreachable, "nothing answers at %s: %s", addr, unreachableRe.FindString(res.stderr))
+	}
+	if err := localFailure(r, res.tail); err != nil {
+		return err
 	}
 	if res.code < 0 {
 		return kerr.New(kerr.TransferFailed, "rsync from %s was killed: %s", addr, msg)

@@ -559,6 +559,18 @@ func TestPullWarnings(t *testing.T) {
 	}
 }
 
+// TestPullNothingThere: when none of the paths exists on the computer the
+// pull fails with PathNotFound instead of making an empty snapshot.
+func TestPullNothingThere(t *testing.T) {
+	t.Parallel()
+	sshd, tr := startTrusted(t, false)
+	o := tr.opts(t, filepath.Join(sshd.Home(), "gone"), "/nonexistent-keepsake")
+	_, err := Pull(context.Background(), o)
+	if !kerr.Is(err, kerr.PathNotFound) || !strings.Contains(err.Error(), "No such file or directory") {
+		t.Fatalf("Pull = %v (%s), want PathNotFound", err, kerr.NameOf(err))
+	}
+}
+
 // TestPullWithoutACLSupport: a remote rsync built without ACLs or xattrs
 // refuses -A and -X; the pull asks again without them and says so.
 func TestPullWithoutACLSupport(t *testing.T) {

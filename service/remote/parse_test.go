@@ -180,6 +180,7 @@ func TestClassify(t *testing.T) {
 			kerr.HostKeyChanged, "SHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk"},
 		"login refused":              {255, "u@nas: Permission denied (publickey,password).\n" + closed, kerr.RemoteRefused, "publickey"},
 		"rrsync refused":             {12, "/usr/bin/rrsync error: reading from write-only server is not allowed\n" + closed, kerr.RemoteRefused, "write-only"},
+		"rrsync busy":                {12, "/usr/bin/rrsync error: Another instance of rrsync is already accessing this directory.\n" + closed, kerr.Busy, "busy"},
 		"connection refused":         {255, "ssh: connect to host nas port 2222: Connection refused\n" + closed, kerr.HostUnreachable, "nas:2222"},
 		"no such host":               {255, "ssh: Could not resolve hostname nas: Name or service not known\n" + closed, kerr.HostUnreachable, "resolve"},
 		"timeout":                    {255, "ssh: connect to host nas port 2222: Connection timed out\n" + closed, kerr.HostUnreachable, "timed out"},

@@ -97,8 +97,9 @@ const (
 	maxWarnings = 200
 	// tailLines of rsync's messages go into a TransferFailed error.
 	tailLines = 8
-	// termGrace is how long rsync gets to clean up after SIGTERM.
-	termGrace = 3 * time.Second
+	// termGrace is how long rsync gets to clean up after SIGTERM, and its
+	// helpers to end after it.
+	termGrace = 5 * time.Second
 )
 
 // Pull copies the remote's paths into opts.Dest with rsync over ssh,
@@ -353,33 +354,35 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 		return result{startErr: err}
 	}
 	pgid := cmd.Process.Pid
-	done := make(chan struct{})
-	stopped := make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
-		defer close(stopped)
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
+		// Learn that rsync ended without reaping it: while it is a zombie
+		// its pid, the group's id, cannot be reused, so signalling the
+		// group reaches only what it started.
+		var info unix.Siginfo
+		for unix.Waitid(unix.P_PID, pgid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 		}
-		// SIGTERM lets rsync remove its partial file; whatever is left
-		// after the grace period is killed.
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		// SIGTERM to rsync alone lets it shut down in order: it tells its
+		// receiver, which removes the partial file, and closes ssh.
+		syscall.Kill(pgid, syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(termGrace):
 			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-exited
 		}
-	}()
-	// Learn that rsync ended without reaping it: while it is a zombie its
-	// pid, the group's id, cannot be reused, so signalling the group
-	// reaches only what it started.
-	var info unix.Siginfo
-	for unix.Waitid(unix.P_PID, pgid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 	}
-	close(done)
-	<-stopped
-	// Nothing of the group outlives the pull (an ssh rsync did not reap).
+	// Nothing of the group outlives the pull: what has not ended by
+	// itself shortly after rsync (its receiver cleaning up, ssh) is
+	// killed.
+	for deadline := time.Now().Add(termGrace); groupAlive(pgid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	err := cmd.Wait()
 	res := result{code: 0, stats: out.finish(), stderr: errs.text(), tail: errs.tail()}
@@ -393,6 +396,34 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 		res.startErr = err
 	}
 	return res
+}
+
+// groupAlive reports whether a process of group pgid other than a zombie
+// runs.
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold anything.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // rsyncEnv is the environment without RSYNC_* variables (which could
@@ -464,6 +495,8 @@ func classify(r grammar.Remote, knownHosts string, res result) error {
 		return kerr.New(kerr.HostKeyUnknown, "no host key is accepted for %s yet: nothing was copied", addr)
 	case sshDeniedRe.MatchString(res.stderr):
 		return kerr.New(kerr.RemoteRefused, "%s refused the login: %s", addr, sshDeniedRe.FindString(res.stderr))
+	case strings.Contains(res.stderr, "Another instance of rrsync"):
+		return kerr.New(kerr.Busy, "%s is busy with another transfer through the same key: %s", addr, rrsyncRe.FindString(res.stderr))
 	case rrsyncRe.MatchString(res.stderr):
 		return kerr.New(kerr.RemoteRefused, "%s refused the transfer: %s", addr, rrsyncRe.FindString(res.stderr))
 	case unreachableRe.MatchString(res.stderr):

@@ -343,7 +343,11 @@ func TestRestrictedKeys(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
+			// rrsync -wo admits one session at a time (it locks its
+			// folder): the writer's cases run one after the other.
+			if !strings.HasPrefix(c.name, "write-only") {
+				t.Parallel()
+			}
 			c.try(t)
 		})
 	}
@@ -485,7 +489,7 @@ func TestPullCancel(t *testing.T) {
 	if !kerr.Is(err, kerr.Cancelled) {
 		t.Fatalf("Pull = %v (%s), want Cancelled", err, kerr.NameOf(err))
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the cancelled pull took %v", d)
 	}
 	if ps := processesMentioning(o.Dest); len(ps) > 0 {

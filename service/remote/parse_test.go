@@ -180,6 +180,7 @@ func TestClassify(t *testing.T) {
 			kerr.HostKeyChanged, "SHA256:uxYQXANq9EQJbi4v+mJLeIpqr0dizF631pj+JVAU7Uk"},
 		"login refused":                     {255, "u@nas: Permission denied (publickey,password).\n" + closed, kerr.RemoteRefused, "publickey"},
 		"rrsync refused":                    {12, "/usr/bin/rrsync error: reading from write-only server is not allowed\n" + closed, kerr.RemoteRefused, "write-only"},
+		"rrsync busy":                       {12, "/usr/bin/rrsync error: Another instance of rrsync is already accessing this directory.\n" + closed, kerr.Busy, "busy"},
 		"connection refused":                {255, "ssh: connect to host nas port 2222: Connection refused\n" + closed, kerr.HostUnreachable, "nas:2222"},
 		"no such host":                      {255, "ssh: Could not resolve hostname nas: Name or service not known\n" + closed, kerr.HostUnreachable, "resolve"},
 		"timeout":                           {255, "ssh: connect to host nas port 2222: Connection timed out\n" + closed, kerr.HostUnreachable, "timed out"},
@@ -217,5 +218,29 @@ func TestWarnings(t *testing.T) {
 	}
 	if got := many.warnings(); len(got) != maxWarnings+1 || got[maxWarnings] != "... and 5 more messages" {
 		t.Fatalf("%d warnings, last %q", len(got), got[len(got)-1])
+	}
+}
+
+func TestLocalFailure(t *testing.T) {
+	r := grammarRemote("ssh://nas/x")
+	cases := map[string]struct {
+		warning string
+		want    kerr.Name // "" for none
+	}{
+		"remote file unreadable":  {`rsync: [sender] send_files failed to open "/x/y": Permission denied (13)`, ""},
+		"remote disk error":       {`rsync: [sender] read errors mapping "/x/y": Input/output error (5)`, ""},
+		"vanished":                {`file has vanished: "/x/y"`, ""},
+		"attribute not supported": {`rsync: [receiver] set_acl: sys_acl_set_file(x/y, ACL_TYPE_ACCESS): Operation not supported (95)`, ""},
+		"no room for a folder":    {`rsync: [generator] recv_generator: mkdir "/d/x/y" failed: No space left on device (28)`, kerr.NoSpace},
+		"quota":                   {`rsync: [receiver] mkstemp "/d/x/.y.AbCd" failed: Disk quota exceeded (122)`, kerr.NoSpace},
+		"drive went read-only":    {`rsync: [generator] recv_generator: mkdir "/d/x/y" failed: Read-only file system (30)`, kerr.TransferFailed},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := localFailure(r, []string{c.warning})
+			if kerr.NameOf(err) != c.want {
+				t.Fatalf("localFailure = %v (%q), want %q", err, kerr.NameOf(err), c.want)
+			}
+		})
 	}
 }

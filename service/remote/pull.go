@@ -18,6 +18,7 @@ import (
 
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
+	"golang.org/x/sys/unix"
 )
 
 // PullOptions says what to pull from where.
@@ -96,8 +97,9 @@ const (
 	maxWarnings = 200
 	// tailLines of rsync's messages go into a TransferFailed error.
 	tailLines = 8
-	// termGrace is how long rsync gets to clean up after SIGTERM.
-	termGrace = 3 * time.Second
+	// termGrace is how long rsync gets to clean up after SIGTERM, and its
+	// helpers to end after it.
+	termGrace = 5 * time.Second
 )
 
 // Pull copies the remote's paths into opts.Dest with rsync over ssh,
@@ -113,7 +115,9 @@ const (
 // Errors: Cancelled when ctx ends (rsync and ssh are stopped, rsync
 // removes its partial file); HostKeyUnknown, HostKeyChanged (nothing is
 // written), RemoteRefused (login or rrsync refused), HostUnreachable,
-// InvalidArgs for bad options, TransferFailed otherwise. Files that
+// PathNotFound when none of the paths exists there, NoSpace when this
+// side runs out of space, InvalidArgs for bad options, TransferFailed
+// otherwise. Files that
 // vanished or could not be read (rsync's codes 23 and 24) are not an
 // error: the stats carry them as Warnings. A remote rsync without ACL or
 // extended attribute support is asked again without them, with a
@@ -177,7 +181,14 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 		switch res.code {
 		case 0, 23, 24:
 			// 23: some files or attributes were not transferred; 24: some
-			// files vanished. The rest is a good copy.
+			// files vanished. The rest is a good copy, unless this side
+			// failed to write it or there was nothing to copy.
+			if err := localFailure(r, st.Warnings); err != nil {
+				return PullStats{}, err
+			}
+			if res.code == 23 && st.Files == 0 {
+				return PullStats{}, kerr.New(kerr.PathNotFound, "none of %q is on %s: %s", r.Paths, r.Address(), strings.Join(st.Warnings, "; "))
+			}
 			return st, nil
 		}
 		return PullStats{}, classify(r, opts.KnownHostsFile, res)
@@ -346,29 +357,37 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 		return result{startErr: err}
 	}
 	pgid := cmd.Process.Pid
-	done := make(chan struct{})
-	stopped := make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
-		defer close(stopped)
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
+		// Learn that rsync ended without reaping it: while it is a zombie
+		// its pid, the group's id, cannot be reused, so signalling the
+		// group reaches only what it started.
+		var info unix.Siginfo
+		for unix.Waitid(unix.P_PID, pgid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 		}
-		// SIGTERM lets rsync remove its partial file; whatever is left
-		// after the grace period is killed.
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		// SIGTERM to rsync alone lets it shut down in order: it tells its
+		// receiver, which removes the partial file, and closes ssh.
+		syscall.Kill(pgid, syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(termGrace):
 			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-exited
 		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	<-stopped
-	// Nothing of the group outlives the pull (an ssh rsync did not reap).
+	}
+	// Nothing of the group outlives the pull: what has not ended by
+	// itself shortly after rsync (its receiver cleaning up, ssh) is
+	// killed.
+	for deadline := time.Now().Add(termGrace); groupAlive(pgid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
+	err := cmd.Wait()
 	res := result{code: 0, stats: out.finish(), stderr: errs.text(), tail: errs.tail()}
 	res.stats.Warnings = errs.warnings()
 	var ee *exec.ExitError
@@ -380,6 +399,34 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 		res.startErr = err
 	}
 	return res
+}
+
+// groupAlive reports whether a process of group pgid other than a zombie
+// runs.
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold anything.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // rsyncEnv is the environment without RSYNC_* variables (which could
@@ -414,6 +461,26 @@ var (
 	unreachableRe = regexp.MustCompile(`Connection refused|Connection timed out|[Nn]o route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Temporary failure in name resolution|Operation timed out`)
 )
 
+// localErrnoRe is a message about this side's writes (rsync's receiver
+// and generator run here) failing with ENOSPC (28), EDQUOT (122), EIO (5)
+// or EROFS (30): the snapshot is not good then.
+var localErrnoRe = regexp.MustCompile(`\[(receiver|generator)\].*\((28|122|5|30)\)$`)
+
+// localFailure is the error for a failed write on this side, or nil.
+func localFailure(r grammar.Remote, warnings []string) error {
+	for _, w := range warnings {
+		m := localErrnoRe.FindStringSubmatch(w)
+		switch {
+		case m == nil:
+		case m[2] == "28" || m[2] == "122":
+			return kerr.New(kerr.NoSpace, "pulling from %s: %s", r.Address(), w)
+		default:
+			return kerr.New(kerr.TransferFailed, "pulling from %s, writing here failed: %s", r.Address(), w)
+		}
+	}
+	return nil
+}
+
 // classify names a failed run by ssh's and rsync's messages.
 func classify(r grammar.Remote, knownHosts string, res result) error {
 	msg := strings.Join(res.tail, "\n")
@@ -435,6 +502,8 @@ func classify(r grammar.Remote, knownHosts string, res result) error {
 		return kerr.New(kerr.HostKeyUnknown, "no host key is accepted for %s yet: nothing was copied", addr)
 	case sshDeniedRe.MatchString(res.stderr):
 		return kerr.New(kerr.RemoteRefused, "%s refused the login: %s", addr, sshDeniedRe.FindString(res.stderr))
+	case strings.Contains(res.stderr, "Another instance of rrsync"):
+		return kerr.New(kerr.Busy, "%s is busy with another transfer through the same key: %s", addr, rrsyncRe.FindString(res.stderr))
 	case rrsyncRe.MatchString(res.stderr):
 		return kerr.New(kerr.RemoteRefused, "%s refused the transfer: %s", addr, rrsyncRe.FindString(res.stderr))
 	case unreachableRe.MatchString(res.stderr):
@@ -443,6 +512,9 @@ func classify(r grammar.Remote, knownHosts string, res result) error {
 		return kerr.New(kerr.NoSpace, "the backup drive is full (pulling %s): %s", addr, noSpaceRe.FindString(res.stderr))
 	case driveGoneRe.MatchString(res.stderr):
 		return kerr.New(kerr.DeviceGone, "the backup drive stopped answering (pulling %s): was it unplugged? %s", addr, driveGoneRe.FindString(res.stderr))
+	}
+	if err := localFailure(r, res.tail); err != nil {
+		return err
 	}
 	if res.code < 0 {
 		return kerr.New(kerr.TransferFailed, "rsync from %s was killed: %s", addr, msg)

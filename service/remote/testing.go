@@ -40,21 +40,20 @@ type SSHDOptions struct {
 
 // SSHD is a running test sshd and its account.
 type SSHD struct {
-	t       testing.TB
-	opts    SSHDOptions
-	user    string
-	home    string
-	port    int
-	dir     string // host keys, config, pid file
-	config  string
-	keysAt  string // the authorized_keys file
-	uid     int
-	gid     int
-	log     *syncBuffer
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	stopped bool
+	t      testing.TB
+	opts   SSHDOptions
+	user   string
+	home   string
+	port   int
+	dir    string // host keys, config, pid file
+	config string
+	keysAt string // the authorized_keys file
+	uid    int
+	gid    int
+	log    *syncBuffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // syncBuffer is a bytes.Buffer for sshd's log, written by exec's copier.
@@ -97,12 +96,14 @@ func NeedRoot(t testing.TB) {
 // usersMu serializes useradd and userdel, which lock /etc/passwd.
 var usersMu sync.Mutex
 
-// StartSSHD makes a fresh account (removed when the test ends) with the
-// given authorized_keys, and starts /usr/sbin/sshd for it alone on a free
-// port of 127.0.0.1 (and of ::1 where there is IPv6) with new host keys, public key logins only. It is
+// StartSSHD makes a fresh account named kst<8 hex digits> (removed when
+// the test ends) with the given authorized_keys, and starts
+// /usr/sbin/sshd for it alone on a free port of 127.0.0.1 (and of ::1
+// where there is IPv6) with new host keys, public key logins only. It is
 // stopped, and anything its logins left running killed, when the test
 // ends. It needs root, openssh-server and rsync: without them the test is
-// skipped, or fails when the environment says CI=true.
+// skipped, or fails when the environment says CI=true. (A test killed
+// before its cleanup leaves the account: userdel -f -r kst... removes it.)
 func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 	t.Helper()
 	NeedRoot(t)

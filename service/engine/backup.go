@@ -320,7 +320,7 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 	} else {
 		b.pool = newPool(b.opts.Workers)
 		defer b.pool.close()
-		stopProgress := b.reportProgress()
+		stopProgress := b.reportProgress(true)
 		walkErr := b.walkAll(ctx)
 		stopProgress()
 		if walkErr != nil {
@@ -440,7 +440,12 @@ func (b *backup) plan(k Kind, path, from string) {
 	}
 }
 
-func (b *backup) reportProgress() func() {
+// reportProgress reports progress every ProgressInterval until the
+// returned stop is called. With named, the reports name the phase
+// (scanning, copying, finishing); without, they carry the figures only
+// and the caller's phase stands (a pull's transfer, which the caller
+// names after the other computer).
+func (b *backup) reportProgress(named bool) func() {
 	if b.opts.Progress == nil {
 		return func() {}
 	}
@@ -448,6 +453,9 @@ func (b *backup) reportProgress() func() {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	emit := func(phase string) {
+		if !named {
+			phase = ""
+		}
 		p := Progress{Phase: phase, Files: b.stats.files.Load(), Bytes: b.stats.bytes.Load(),
 			CopiedBytes: b.stats.copied.Load(), TotalFiles: b.prev.Files + b.prev.Dirs, TotalBytes: b.prev.Bytes,
 			Elapsed: time.Since(b.start)}

@@ -35,7 +35,7 @@ type Fetch func(ctx context.Context, dest, linkDest string, progress func(receiv
 // descriptors, never through a symlink, and only names inside the
 // snapshot being made are created or replaced.
 func (b *backup) pull(ctx context.Context) error {
-	stop := b.reportProgress()
+	stop := b.reportProgress(false)
 	warns, err := b.opts.Fetch(ctx, b.partial, b.prevDir, func(n int64) {
 		b.stats.copied.Store(n)
 	})
@@ -51,7 +51,7 @@ func (b *backup) pull(ctx context.Context) error {
 	}
 	received := b.stats.copied.Load()
 	b.stats.copied.Store(0)
-	stop = b.reportProgress()
+	stop = b.reportProgress(true)
 	defer stop()
 	ix := &indexer{b: b, ctx: ctx, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
 	if err := ix.run(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,7 +351,12 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 	cmd.Stdout, cmd.Stderr = out, errs
 	// Pdeathsig: should the service die (kill -9, a crash), rsync dies
 	// with it (and its ssh, whose pipe closes), instead of writing on into
-	// a snapshot folder the next run is about to clean.
+	// a snapshot folder the next run is about to clean. The signal comes
+	// when the thread that started rsync ends, not the process: the
+	// thread is kept for the run, since Go retires threads that a locked
+	// goroutine leaves behind (a restore's), which would kill rsync midway.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = termGrace + time.Second
 	if err := cmd.Start(); err != nil {

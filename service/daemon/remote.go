@@ -85,7 +85,18 @@ func (h *profileHandler) AcceptHostKey(sender dbus.Sender, fingerprint string, o
 	if err := d.trust().AcceptHostKey(context.Background(), r, fingerprint); err != nil {
 		return d.callErr("AcceptHostKey", err)
 	}
-	d.logf("profile %s: host key %s of %s accepted", p.config().Name, fingerprint, r.Address())
+	name := p.config().Name
+	d.logf("profile %s: host key %s of %s accepted", name, fingerprint, r.Address())
+	// The key was what stopped its pulls: they were not failures to back
+	// off from, and the computer is probed again at once.
+	d.store.UpdateProfile(name, func(s *state.ProfileState) {
+		if s.LastResult == kerr.HostKeyUnknown || s.LastResult == kerr.HostKeyChanged {
+			s.Failures = 0
+		}
+	})
+	p.mu.Lock()
+	p.lastProbe = time.Time{}
+	p.mu.Unlock()
 	p.setHostKey(string(usecase.HostKeyAccepted))
 	d.poke() // a computer waiting for its key may be due now
 	return nil

@@ -336,6 +336,12 @@ func (dr *drive) acquire() (string, func(), error) {
 		dr.ourMount = mp
 		dr.mu.Unlock()
 		info.MountPoint = mp
+	} else if info.MountPoint == filepath.Join(dr.d.opts.RunDir, info.UUID) {
+		// Mounted where the service mounts it, by an earlier run that
+		// was killed or crashed: the service's to unmount after use.
+		dr.mu.Lock()
+		dr.ourMount = info.MountPoint
+		dr.mu.Unlock()
 	}
 	dr.mu.Lock()
 	dr.users++

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keepsake/keepsake/service/remote"
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 )
 
 // localUser is an account of this computer that runs keepsakectl with its
@@ -73,7 +73,7 @@ func buildCtl(t *testing.T) string {
 // invoking user's own key and known_hosts, and refuses a computer whose
 // host key the user never accepted, by name.
 func TestBackupAnotherComputerWithoutTheService(t *testing.T) {
-	remote.NeedRoot(t)
+	sshtest.NeedRoot(t)
 	me := newLocalUser(t)
 	bin := buildCtl(t)
 	if out, err := me.as(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(me.home, ".ssh", "id_ed25519")); err != nil {
@@ -83,8 +83,8 @@ func TestBackupAnotherComputerWithoutTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	laptop := remote.StartSSHD(t, remote.SSHDOptions{AuthorizedKeys: []string{strings.TrimSpace(string(pub))}})
-	stranger := remote.StartSSHD(t, remote.SSHDOptions{AuthorizedKeys: []string{strings.TrimSpace(string(pub))}})
+	laptop := sshtest.StartSSHD(t, sshtest.SSHDOptions{AuthorizedKeys: []string{strings.TrimSpace(string(pub))}})
+	stranger := sshtest.StartSSHD(t, sshtest.SSHDOptions{AuthorizedKeys: []string{strings.TrimSpace(string(pub))}})
 
 	// The laptop's files, its owner's.
 	docs := filepath.Join(laptop.Home(), "docs")

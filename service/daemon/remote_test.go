@@ -19,7 +19,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/internal/bustest"
-	"github.com/keepsake/keepsake/service/remote"
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
@@ -52,7 +52,7 @@ func (r *remoteRig) mark(step string) {
 
 func newRemoteRig(t *testing.T, rules string, driveMB int) *remoteRig {
 	t.Helper()
-	remote.NeedRoot(t)
+	sshtest.NeedRoot(t)
 	start := time.Now()
 	s := startService(t, rules, "--tick", "200ms", "--remote-probe", "1s")
 	dr := newDrive(t, "KSCOMPUTERS", driveMB)
@@ -81,7 +81,7 @@ func newRemoteRig(t *testing.T, rules string, driveMB int) *remoteRig {
 // same name on the drive.
 type computer struct {
 	name string
-	sshd *remote.SSHD
+	sshd *sshtest.SSHD
 	data string
 }
 
@@ -89,7 +89,7 @@ type computer struct {
 // trusts it yet.
 func (r *remoteRig) newComputer(name string) *computer {
 	r.t.Helper()
-	sshd := remote.StartSSHD(r.t, remote.SSHDOptions{})
+	sshd := sshtest.StartSSHD(r.t, sshtest.SSHDOptions{})
 	c := &computer{name: name, sshd: sshd, data: filepath.Join(sshd.Home(), "data")}
 	c.mkdir(r.t, "")
 	return c
@@ -155,7 +155,7 @@ func (c *computer) fingerprint(t *testing.T) string {
 	t.Helper()
 	for _, k := range c.sshd.HostKeys() {
 		if k.Type == "ssh-ed25519" {
-			return k.Fingerprint()
+			return k.Fingerprint
 		}
 	}
 	t.Fatalf("computer %s has no ed25519 host key", c.name)
@@ -177,7 +177,7 @@ func (r *remoteRig) trust(c *computer) {
 	}
 	want := map[string]string{}
 	for _, k := range c.sshd.HostKeys() {
-		want[k.Type] = k.Fingerprint()
+		want[k.Type] = k.Fingerprint
 	}
 	got := map[string]string{}
 	for _, k := range keys {
@@ -569,7 +569,7 @@ func TestRemoteComputerUnreachable(t *testing.T) {
 	// Another that never answered: nothing listens on its port. Its
 	// host folder would be named after the address.
 	const nowhere = "nowhere"
-	if _, err := s.client.CreateProfile(bg, nowhere, api.Settings{Sources: paths(fmt.Sprintf("ssh://nobody@127.0.0.1:%d/home", remote.FreePort(t))),
+	if _, err := s.client.CreateProfile(bg, nowhere, api.Settings{Sources: paths(fmt.Sprintf("ssh://nobody@127.0.0.1:%d/home", sshtest.FreePort(t))),
 		Drive: ptr(r.dr.uuid)}, api.Auth{}); err != nil {
 		t.Fatal(err)
 	}

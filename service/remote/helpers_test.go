@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,11 +12,11 @@ import (
 type trust struct {
 	id   *Identity
 	kh   KnownHosts
-	sshd *SSHD
+	sshd *sshtest.SSHD
 }
 
 // newTrust makes an identity and a known_hosts file with sshd's keys.
-func newTrust(t *testing.T, sshd *SSHD) trust {
+func newTrust(t *testing.T, sshd *sshtest.SSHD) trust {
 	t.Helper()
 	dir := t.TempDir()
 	id, err := LoadOrCreateIdentity(filepath.Join(dir, "ssh"))
@@ -24,7 +25,7 @@ func newTrust(t *testing.T, sshd *SSHD) trust {
 	}
 	kh := KnownHosts{Path: filepath.Join(dir, "known_hosts")}
 	if sshd != nil {
-		if err := kh.Accept(sshd.Remote(), sshd.HostKeys()); err != nil {
+		if err := kh.Accept(sshd.Remote(), hostKeys(sshd)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,14 +45,23 @@ func (tr trust) opts(t *testing.T, paths ...string) PullOptions {
 
 // startTrusted starts an sshd that authorizes a new identity with the
 // given rrsync restriction line maker, and returns both.
-func startTrusted(t *testing.T, root bool) (*SSHD, trust) {
+func startTrusted(t *testing.T, root bool) (*sshtest.SSHD, trust) {
 	t.Helper()
-	NeedRoot(t)
+	sshtest.NeedRoot(t)
 	tr := newTrust(t, nil)
-	sshd := StartSSHD(t, SSHDOptions{Root: root, AuthorizedKeys: []string{tr.id.AuthorizedKeysLine(true)}})
-	if err := tr.kh.Accept(sshd.Remote(), sshd.HostKeys()); err != nil {
+	sshd := sshtest.StartSSHD(t, sshtest.SSHDOptions{Root: root, AuthorizedKeys: []string{tr.id.AuthorizedKeysLine(true)}})
+	if err := tr.kh.Accept(sshd.Remote(), hostKeys(sshd)); err != nil {
 		t.Fatal(err)
 	}
 	tr.sshd = sshd
 	return sshd, tr
+}
+
+// hostKeys are the test server's host keys as this package reads them.
+func hostKeys(s *sshtest.SSHD) []HostKey {
+	var out []HostKey
+	for _, k := range s.HostKeys() {
+		out = append(out, HostKey{Type: k.Type, Key: k.Key})
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,7 +159,7 @@ func TestKnownHostsFile(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	t.Parallel()
-	sshd := StartSSHD(t, SSHDOptions{})
+	sshd := sshtest.StartSSHD(t, sshtest.SSHDOptions{})
 	ctx := context.Background()
 	kh := KnownHosts{Path: filepath.Join(t.TempDir(), "known_hosts")}
 	r := sshd.Remote()
@@ -170,8 +171,8 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameKeys(scanned, sshd.HostKeys()) {
-		t.Fatalf("ScanHostKeys = %v, the server has %v", scanned, sshd.HostKeys())
+	if !sameKeys(scanned, hostKeys(sshd)) {
+		t.Fatalf("ScanHostKeys = %v, the server has %v", scanned, hostKeys(sshd))
 	}
 	for _, k := range scanned {
 		pub := filepath.Join(t.TempDir(), "k.pub")
@@ -188,18 +189,18 @@ func TestVerify(t *testing.T) {
 	}
 	// Another port of the same host is another computer.
 	other := r
-	other.Port = FreePort(t)
+	other.Port = sshtest.FreePort(t)
 	if err := kh.Verify(ctx, other, 5*time.Second); !kerr.Is(err, kerr.HostKeyUnknown) {
 		t.Fatalf("Verify of another port: %v, want HostKeyUnknown", err)
 	}
 
-	old := sshd.HostKeys()
+	old := hostKeys(sshd)
 	sshd.RotateHostKey()
 	err = kh.Verify(ctx, r, 5*time.Second)
 	if !kerr.Is(err, kerr.HostKeyChanged) {
 		t.Fatalf("Verify after the key changed: %v, want HostKeyChanged", err)
 	}
-	for _, k := range append(old, sshd.HostKeys()...) {
+	for _, k := range append(old, hostKeys(sshd)...) {
 		if !strings.Contains(err.Error(), k.Fingerprint()) {
 			t.Errorf("the message lacks %s: %v", k.Fingerprint(), err)
 		}
@@ -221,11 +222,11 @@ func sameKeys(a, b []HostKey) bool {
 func TestReachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sshd := StartSSHD(t, SSHDOptions{})
+	sshd := sshtest.StartSSHD(t, sshtest.SSHDOptions{})
 	if err := Reachable(ctx, sshd.Remote(), 2*time.Second); err != nil {
 		t.Fatalf("Reachable(sshd) = %v", err)
 	}
-	nobody := grammar.Remote{Host: "127.0.0.1", Port: FreePort(t), Paths: []string{"/"}}
+	nobody := grammar.Remote{Host: "127.0.0.1", Port: sshtest.FreePort(t), Paths: []string{"/"}}
 	err := Reachable(ctx, nobody, 2*time.Second)
 	if !kerr.Is(err, kerr.HostUnreachable) || !strings.Contains(err.Error(), nobody.Address()) {
 		t.Fatalf("Reachable(nothing listening) = %v, want HostUnreachable naming %s", err, nobody.Address())

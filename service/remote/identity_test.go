@@ -2,6 +2,7 @@ package remote
 
 import (
 	"fmt"
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,7 @@ func TestIdentityRefuses(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			if c.root {
-				NeedRoot(t)
+				sshtest.NeedRoot(t)
 			}
 			tmp := t.TempDir()
 			dir := c.setup(t, tmp)

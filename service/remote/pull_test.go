@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -255,9 +256,9 @@ func TestPullTree(t *testing.T) {
 // pull; a key not listed is refused.
 func TestRestrictedKeys(t *testing.T) {
 	t.Parallel()
-	NeedRoot(t)
+	sshtest.NeedRoot(t)
 	reader, writer, stranger := newTrust(t, nil), newTrust(t, nil), newTrust(t, nil)
-	sshd := StartSSHD(t, SSHDOptions{})
+	sshd := sshtest.StartSSHD(t, sshtest.SSHDOptions{})
 	src := filepath.Join(sshd.Home(), "docs")
 	write(t, filepath.Join(src, "a"), "read me\n", 0o644)
 	inbox := filepath.Join(sshd.Home(), `restore "here" 'now'`)
@@ -268,7 +269,7 @@ func TestRestrictedKeys(t *testing.T) {
 	sshd.AuthorizeKeys(reader.id.AuthorizedKeysLine(true), writer.id.AuthorizedKeysLine(false, inbox))
 	for _, tr := range []*trust{&reader, &writer, &stranger} {
 		tr.sshd = sshd
-		if err := tr.kh.Accept(sshd.Remote(), sshd.HostKeys()); err != nil {
+		if err := tr.kh.Accept(sshd.Remote(), hostKeys(sshd)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -375,7 +376,7 @@ func TestPullHostKeys(t *testing.T) {
 		t.Fatalf("pull from an unknown host: %v (%s)", err, kerr.NameOf(err))
 	}
 
-	old := sshd.HostKeys()
+	old := hostKeys(sshd)
 	if err := tr.kh.Accept(sshd.Remote(), old); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +386,7 @@ func TestPullHostKeys(t *testing.T) {
 	if !kerr.Is(err, kerr.HostKeyChanged) || !empty(o.Dest) {
 		t.Fatalf("pull after the host key changed: %v (%s)", err, kerr.NameOf(err))
 	}
-	if !strings.Contains(err.Error(), old[0].Fingerprint()) || !strings.Contains(err.Error(), sshd.HostKeys()[0].Fingerprint()) {
+	if !strings.Contains(err.Error(), old[0].Fingerprint()) || !strings.Contains(err.Error(), hostKeys(sshd)[0].Fingerprint()) {
 		t.Errorf("the message lacks the old or the new fingerprint: %v", err)
 	}
 	if got, _ := tr.kh.Accepted(sshd.Remote()); !sameKeys(got, old) {
@@ -437,7 +438,7 @@ func processesMentioning(s string) []string {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(cmdline, []byte(s)) && alive(mustAtoi(e.Name())) {
+		if err == nil && bytes.Contains(cmdline, []byte(s)) && sshtest.Alive(mustAtoi(e.Name())) {
 			found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}
 	}
@@ -472,7 +473,7 @@ func TestPullCancel(t *testing.T) {
 			if ents, _ := os.ReadDir(filepath.Join(o.Dest, src)); len(ents) > 0 {
 				time.Sleep(100 * time.Millisecond)
 				here = append(processesMentioning(o.Dest), processesMentioning(tr.kh.Path)...)
-				for _, pid := range descendants(sshd.cmd.Process.Pid) {
+				for _, pid := range sshd.Sessions() {
 					there = append(there, strconv.Itoa(pid))
 				}
 				cancel()
@@ -499,10 +500,10 @@ func TestPullCancel(t *testing.T) {
 		t.Errorf("ssh left running: %q", ps)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(descendants(sshd.cmd.Process.Pid)) > 0 && time.Now().Before(deadline) {
+	for len(sshd.Sessions()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if ps := descendants(sshd.cmd.Process.Pid); len(ps) > 0 {
+	if ps := sshd.Sessions(); len(ps) > 0 {
 		t.Errorf("the other computer's rsync left running: %v", ps)
 	}
 	// rsync removed its partial file.
@@ -579,11 +580,11 @@ func TestPullNothingThere(t *testing.T) {
 // refuses -A and -X; the pull asks again without them and says so.
 func TestPullWithoutACLSupport(t *testing.T) {
 	t.Parallel()
-	NeedRoot(t)
+	sshtest.NeedRoot(t)
 	tr := newTrust(t, nil)
-	sshd := StartSSHD(t, SSHDOptions{})
+	sshd := sshtest.StartSSHD(t, sshtest.SSHDOptions{})
 	tr.sshd = sshd
-	if err := tr.kh.Accept(sshd.Remote(), sshd.HostKeys()); err != nil {
+	if err := tr.kh.Accept(sshd.Remote(), hostKeys(sshd)); err != nil {
 		t.Fatal(err)
 	}
 	// An rsync that knows neither: it refuses the option as rsync does.
@@ -675,7 +676,7 @@ func TestPullOddPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	kh := KnownHosts{Path: filepath.Join(dir, "known hosts")}
-	if err := kh.Accept(sshd.Remote(), sshd.HostKeys()); err != nil {
+	if err := kh.Accept(sshd.Remote(), hostKeys(sshd)); err != nil {
 		t.Fatal(err)
 	}
 	sshd.AuthorizeKeys(id.AuthorizedKeysLine(true))

@@ -1,4 +1,9 @@
-package remote
+// Package sshtest starts real sshd instances on 127.0.0.1, each with a
+// fresh account and its own host keys, to pull from as from another
+// computer in tests (of service/remote, the CLI and the daemon). It is a
+// package of its own so that nothing of it, nor package testing, is
+// linked into keepsaked.
+package sshtest
 
 import (
 	"bytes"
@@ -20,9 +25,6 @@ import (
 	"github.com/keepsake/keepsake/shared/grammar"
 )
 
-// This file is for tests, of this package and of others (the engine, the
-// daemon): a real sshd on 127.0.0.1 with a fresh account, to pull from as
-// from another computer.
 
 // sshdPath is OpenSSH's server.
 const sshdPath = "/usr/sbin/sshd"
@@ -304,7 +306,7 @@ func (s *SSHD) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	pids := append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
+	pids := append(Descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
@@ -316,18 +318,18 @@ func (s *SSHD) Stop() {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for _, pid := range pids[:len(pids)-1] {
-		for alive(pid) && time.Now().Before(deadline) {
+		for Alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if alive(pid) {
+		if Alive(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	s.cmd = nil
 }
 
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
+// Alive reports whether pid runs (a zombie does not).
+func Alive(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
@@ -336,8 +338,8 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
 }
 
-// descendants lists the processes below pid.
-func descendants(pid int) []int {
+// Descendants lists the processes below pid.
+func Descendants(pid int) []int {
 	children := map[int][]int{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -387,16 +389,31 @@ func (s *SSHD) RotateHostKey() {
 	}
 }
 
+// HostKey is one of the server's public host keys, with its fingerprint
+// as ssh-keygen -l prints it: what an administrator reads on that
+// computer, independent of the code under test.
+type HostKey struct {
+	Type, Key, Fingerprint string
+}
+
+// String is the key as known_hosts and .pub files write it.
+func (k HostKey) String() string { return k.Type + " " + k.Key }
+
 // HostKeys are the server's current public host keys.
 func (s *SSHD) HostKeys() []HostKey {
 	var keys []HostKey
 	for _, kind := range []string{"ed25519", "ecdsa"} {
-		data, err := os.ReadFile(filepath.Join(s.dir, "ssh_host_"+kind+"_key.pub"))
+		pub := filepath.Join(s.dir, "ssh_host_"+kind+"_key.pub")
+		data, err := os.ReadFile(pub)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		f := strings.Fields(string(data))
-		keys = append(keys, HostKey{Type: f[0], Key: f[1]})
+		out, err := exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", pub).Output()
+		if err != nil {
+			s.t.Fatalf("ssh-keygen -lf %s: %v", pub, err)
+		}
+		keys = append(keys, HostKey{Type: f[0], Key: f[1], Fingerprint: strings.Fields(string(out))[1]})
 	}
 	return keys
 }
@@ -445,4 +462,16 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Sessions are the processes the server runs for logins (sshd's
+// children and theirs).
+func (s *SSHD) Sessions() []int {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	return Descendants(cmd.Process.Pid)
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/keepsake/keepsake/shared/grammar"
 )
 
-
 // sshdPath is OpenSSH's server.
 const sshdPath = "/usr/sbin/sshd"
 

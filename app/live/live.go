@@ -70,7 +70,10 @@ const (
 type Event struct {
 	Kind    EventKind
 	Profile string
-	Drive   client.Drive
+	// Computer names the other computer a profile backs up ("" for
+	// this one).
+	Computer string
+	Drive    client.Drive
 	// ErrorName and Message are set for BackupFailed.
 	ErrorName, Message string
 }
@@ -86,11 +89,18 @@ func Diff(prev, cur State) []Event {
 		if first || !known {
 			continue
 		}
-		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" {
-			out = append(out, Event{Kind: BackupFailed, Profile: p.Name, ErrorName: p.LastResult, Message: p.LastMessage})
+		computer := ""
+		if p.Remote {
+			computer = p.Host
+		}
+		// Another computer away from the network is tried every few
+		// minutes: told once, not at every try.
+		away := p.LastResult == "HostUnreachable" && old.LastResult == p.LastResult
+		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" && !away {
+			out = append(out, Event{Kind: BackupFailed, Profile: p.Name, Computer: computer, ErrorName: p.LastResult, Message: p.LastMessage})
 		}
 		if p.LastSuccess != old.LastSuccess && p.LastSuccess != 0 {
-			out = append(out, Event{Kind: BackupSucceeded, Profile: p.Name})
+			out = append(out, Event{Kind: BackupSucceeded, Profile: p.Name, Computer: computer})
 		}
 		if p.Job != "/" && p.Job != "" && p.Job != old.Job {
 			if j, ok := cur.Job(p.Job); ok && j.Trigger == "plug" {

@@ -57,6 +57,7 @@ type Page struct {
 	BackButton      *gtk.Button           `ui:"back_button"`
 	NextButton      *gtk.Button           `ui:"next_button"`
 	StepLabel       *gtk.Label            `ui:"step_label"`
+	AnotherButton   *gtk.Button           `ui:"another_button"`
 
 	env  *ui.Env
 	done func()
@@ -103,6 +104,11 @@ func New(env *ui.Env, done func()) *Page {
 	p.NextButton.ConnectClicked(func() { p.move(+1) })
 	p.AddFolderButton.ConnectClicked(p.chooseFolder)
 	p.StartButton.ConnectClicked(p.start)
+	p.AnotherButton.ConnectClicked(func() {
+		if !p.running && env.AddComputer != nil {
+			env.AddComputer()
+		}
+	})
 	p.FinishButton.ConnectClicked(func() {
 		if !p.running {
 			p.done()

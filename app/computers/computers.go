@@ -161,7 +161,7 @@ func status(st live.State, p client.Profile, remote bool, now time.Time) ([]stri
 	}
 	switch {
 	case remote && key == KeyChanged:
-		lines = append(lines, "Host key changed — check it", "Backups of it have stopped until its new key is checked and accepted.")
+		lines = append(lines, "Host key changed — check it", "Its backups have stopped until then.")
 		kind, action = Problem, ReviewKey
 	case running:
 		if job.Progress > 0 && job.Progress <= 1 {

@@ -84,11 +84,11 @@ func TestRowTexts(t *testing.T) {
 		{"host key changed", with(remote("laptop", "laptop"), func(p *client.Profile) {
 			p.HostKey, p.LastResult, p.State = KeyChanged, "HostKeyChanged", uint32(dbusapi.StateFailed)
 		}), nil,
-			"Host key changed — check it\nBackups of it have stopped until its new key is checked and accepted.", Problem, ReviewKey},
+			"Host key changed — check it\nIts backups have stopped until then.", Problem, ReviewKey},
 		{"changed key reported by the last backup only", with(remote("laptop", "laptop"), func(p *client.Profile) {
 			p.LastResult = "HostKeyChanged"
 		}), nil,
-			"Host key changed — check it\nBackups of it have stopped until its new key is checked and accepted.", Problem, ReviewKey},
+			"Host key changed — check it\nIts backups have stopped until then.", Problem, ReviewKey},
 		{"key never accepted", with(remote("nas", "nas"), func(p *client.Profile) {
 			p.HostKey, p.LastSuccess, p.LastResult = KeyNew, 0, "HostKeyUnknown"
 		}), nil,

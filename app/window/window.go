@@ -9,6 +9,7 @@ import (
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/diamondburned/gotk4/pkg/pango"
 	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
@@ -141,6 +142,8 @@ func New(app *adw.Application, opts Options) *Window {
 
 	w.switchList = gtk.NewStringList(nil)
 	w.ComputerSwitch.SetModel(w.switchList)
+	w.ComputerSwitch.SetFactory(switchFactory(true))
+	w.ComputerSwitch.SetListFactory(switchFactory(false))
 	w.ComputerSwitch.NotifyProperty("selected", func() {
 		i := int(w.ComputerSwitch.Selected())
 		if w.switching || i < 0 || i >= len(w.switchNames) {
@@ -251,8 +254,36 @@ func (w *Window) syncSwitch(st live.State) {
 // computer's backups, when there is more than one; the overview lists
 // them all itself.
 func (w *Window) showSwitch() {
-	w.ComputerSwitch.SetVisible(len(w.switchNames) > 1 && w.Top.VisibleChildName() == "main" &&
-		w.Views.VisibleChildName() != "overview")
+	show := len(w.switchNames) > 1 && w.Top.VisibleChildName() == "main" && w.Views.VisibleChildName() != "overview"
+	w.ComputerSwitch.SetVisible(show)
+}
+
+// switchFactory shows the computers' names in the switch; in its button
+// (ellipsize) a long name gives way on a narrow window.
+func switchFactory(ellipsize bool) *gtk.ListItemFactory {
+	f := gtk.NewSignalListItemFactory()
+	f.ConnectSetup(func(item *gtk.ListItem) {
+		l := gtk.NewLabel("")
+		l.SetXAlign(0)
+		if ellipsize {
+			// At least "This Comp…" on a phone, whole names when there
+			// is room.
+			l.SetEllipsize(pango.EllipsizeEnd)
+			l.SetWidthChars(10)
+			l.SetMaxWidthChars(24)
+		}
+		item.SetChild(l)
+	})
+	f.ConnectBind(func(item *gtk.ListItem) {
+		l, ok := item.Child().(*gtk.Label)
+		if !ok {
+			return
+		}
+		if s, ok := item.Item().Cast().(*gtk.StringObject); ok {
+			l.SetLabel(s.String())
+		}
+	})
+	return &f.ListItemFactory
 }
 
 // addComputer shows the steps that add another computer.

@@ -93,6 +93,7 @@ type Page struct {
 func New(env *ui.Env, done func(profile string)) *Page {
 	p := &Page{env: env, done: done, uid: uint32(os.Getuid())}
 	ui.Fill(p, computerUI)
+	noHyphens(p.KeyLine)
 	p.Check = NewKeyCheck(env, p.prepare, p.updateNav)
 	p.CheckSlot.SetChild(p.Check.Root)
 

@@ -41,6 +41,9 @@ type KeyCheck struct {
 	KeysGroup     *adw.PreferencesGroup `ui:"keys_group"`
 	KeyList       *gtk.ListBox          `ui:"key_list"`
 	Instruction   *gtk.Label            `ui:"instruction"`
+	Command       *gtk.Label            `ui:"command"`
+	Caution       *gtk.Label            `ui:"caution"`
+	RecheckButton *gtk.Button           `ui:"recheck_button"`
 	AcceptButton  *gtk.Button           `ui:"accept_button"`
 	AcceptedBox   *gtk.Box              `ui:"accepted_box"`
 	AcceptedLabel *gtk.Label            `ui:"accepted_label"`
@@ -76,6 +79,8 @@ func NewKeyCheck(env *ui.Env, prepare func() Prepare, changed func()) *KeyCheck 
 	k := &KeyCheck{env: env, prepare: prepare, changed: changed}
 	ui.Fill(k, keyCheckUI)
 	k.CheckButton.ConnectClicked(k.Check)
+	k.RecheckButton.ConnectClicked(k.Check)
+	noHyphens(k.Command)
 	k.AcceptButton.ConnectClicked(k.accept)
 	return k
 }
@@ -91,6 +96,7 @@ func (k *KeyCheck) Reset(computer string) {
 	k.BusySpinner.Stop()
 	k.setError("")
 	k.CheckButton.SetLabel("_Check Connection")
+	k.CheckButton.SetVisible(true)
 	k.CheckButton.SetSensitive(true)
 	k.clearRows()
 	k.tell()
@@ -121,6 +127,7 @@ func (k *KeyCheck) setBusy(busy bool, doing string) {
 		k.BusySpinner.Stop()
 	}
 	k.CheckButton.SetSensitive(!busy)
+	k.RecheckButton.SetSensitive(!busy)
 	k.AcceptButton.SetSensitive(!busy && k.model.CanAccept && !k.accepted)
 	k.tell()
 }
@@ -172,8 +179,10 @@ func (k *KeyCheck) Check() {
 			k.profile = r.profile
 		}
 		k.setBusy(false, "")
-		k.CheckButton.SetLabel("_Check Again")
 		if err != nil {
+			k.CheckButton.SetLabel("_Try Again")
+			k.CheckButton.SetVisible(true)
+			k.ResultBox.SetVisible(false)
 			if r.stage == StageNone { // nothing ran: no connection
 				r.stage = StageScan
 				if prepare != nil && profile == "" {
@@ -183,6 +192,9 @@ func (k *KeyCheck) Check() {
 			k.setError(Failure(r.stage, err))
 			return
 		}
+		// The answer takes the big button's place; checking again is
+		// offered below it.
+		k.CheckButton.SetVisible(false)
 		k.show(KeyView(r.keys, r.state, k.computer))
 		k.accepted = r.state == computers.KeyAccepted
 		k.AcceptedBox.SetVisible(k.accepted)
@@ -214,6 +226,10 @@ func (k *KeyCheck) show(m KeyModel) {
 	k.KeysGroup.SetVisible(len(m.Rows) > 0 || m.Headline != "")
 	k.KeyList.SetVisible(len(m.Rows) > 0)
 	k.Instruction.SetLabel(m.Instruction)
+	k.Command.SetLabel(m.Command)
+	k.Command.SetVisible(m.Command != "")
+	k.Caution.SetLabel(m.Caution)
+	k.Caution.SetVisible(m.Caution != "")
 	k.WarningLabel.SetLabel(m.Warning)
 	k.WarningLabel.SetVisible(m.Warning != "")
 	k.AcceptButton.SetLabel(m.Accept)
@@ -249,12 +265,21 @@ func keyRow(title, fingerprint string) *gtk.ListBoxRow {
 	f.SetWrapMode(pango.WrapChar)
 	f.SetSelectable(true)
 	f.AddCSSClass("monospace")
+	noHyphens(f)
 	box.Append(t)
 	box.Append(f)
 	row := gtk.NewListBoxRow()
 	row.SetActivatable(false)
 	row.SetChild(box)
 	return row
+}
+
+// noHyphens keeps a label from adding hyphens where it wraps a word: a
+// fingerprint, a key or a command is compared and copied as written.
+func noHyphens(l *gtk.Label) {
+	attrs := pango.NewAttrList()
+	attrs.Insert(pango.NewAttrInsertHyphens(false))
+	l.SetAttributes(attrs)
 }
 
 func (k *KeyCheck) accept() {

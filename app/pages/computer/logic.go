@@ -386,7 +386,9 @@ type KeyModel struct {
 	// service lists Ed25519 first).
 	Fingerprint string
 	Headline    string
-	Instruction string
+	// Instruction says where to compare, Command what to run there,
+	// Caution what a mismatch means.
+	Instruction, Command, Caution string
 	// Warning is said when the key changed.
 	Warning string
 	// CanAccept: there is a key to accept and accepting changes something.
@@ -430,24 +432,25 @@ func KeyView(keys []api.HostKey, state, computer string) KeyModel {
 		m.Rows = append(m.Rows, KeyRow{Title: KeyTitle(k.Type), Fingerprint: k.Fingerprint})
 	}
 	if len(keys) == 0 {
-		m.Headline = "The computer offered no key"
+		m.Headline = "The Computer Offered No Key"
 		m.Instruction = "Check that the ssh server runs on " + computer + ", then check again."
 		return m
 	}
 	first := keys[0]
 	m.Fingerprint = first.Fingerprint
-	m.Instruction = "On " + computer + ", open a terminal and run\n\nssh-keygen -lf " + KeyFile(first.Type) +
-		"\n\nIt must show the same fingerprint as the first key here. If it shows another one, do not accept: another machine may be answering in its place."
+	m.Instruction = "On " + computer + ", open a terminal and run:"
+	m.Command = "ssh-keygen -lf " + KeyFile(first.Type)
+	m.Caution = "It must show the same fingerprint as the first key here. If it shows another one, do not accept: another machine may be answering in its place."
 	switch state {
 	case computers.KeyAccepted:
-		m.Headline = "Keepsake knows this computer"
-		m.Instruction = "Its key was checked and accepted before."
+		m.Headline = "Keepsake Knows This Computer"
+		m.Instruction, m.Command, m.Caution = "Its key was checked and accepted before.", "", ""
 	case computers.KeyChanged:
-		m.Headline = "Its key has changed"
-		m.Warning = computer + " now shows another key than the one accepted before. That happens when it was reinstalled, or when another machine poses as it. Backups of it have stopped. Accept the new key only if the fingerprints match and you know why it changed."
+		m.Headline = "Its Key Has Changed"
+		m.Warning = computer + " now shows another key than the one accepted before. That happens when it was reinstalled, or when another machine poses as it. Accept the new key only if the fingerprints match and you know why it changed."
 		m.CanAccept, m.Accept = true, "_Accept New Key"
 	default:
-		m.Headline = "Compare the fingerprint"
+		m.Headline = "Compare the Fingerprint"
 		m.CanAccept = true
 	}
 	return m

@@ -308,15 +308,16 @@ func TestKeyView(t *testing.T) {
 		t.Errorf("rows = %+v", m.Rows)
 	}
 	if !m.CanAccept || m.Fingerprint != "SHA256:abc" || m.Warning != "" || m.Accept != "_Accept" ||
-		!strings.Contains(m.Instruction, "On laptop, open a terminal and run\n\nssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub") {
+		m.Instruction != "On laptop, open a terminal and run:" || m.Command != "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" ||
+		!strings.HasPrefix(m.Caution, "It must show the same fingerprint") {
 		t.Errorf("new key: %+v", m)
 	}
 	m = KeyView(keys[2:], "changed", "laptop")
 	if !m.CanAccept || m.Fingerprint != "SHA256:ghi" || !strings.HasPrefix(m.Warning, "laptop now shows another key") ||
-		m.Accept != "_Accept New Key" || !strings.Contains(m.Instruction, "/etc/ssh/ssh_host_rsa_key.pub") {
+		m.Accept != "_Accept New Key" || m.Command != "ssh-keygen -lf /etc/ssh/ssh_host_rsa_key.pub" {
 		t.Errorf("changed key: %+v", m)
 	}
-	if m := KeyView(keys, "accepted", "laptop"); m.CanAccept || m.Headline != "Keepsake knows this computer" {
+	if m := KeyView(keys, "accepted", "laptop"); m.CanAccept || m.Headline != "Keepsake Knows This Computer" || m.Command != "" {
 		t.Errorf("accepted: %+v", m)
 	}
 	if m := KeyView(nil, "new", "laptop"); m.CanAccept || m.Fingerprint != "" || !strings.Contains(m.Instruction, "ssh server") {

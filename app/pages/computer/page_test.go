@@ -100,8 +100,8 @@ func TestAddComputerSteps(t *testing.T) {
 		*f.created.Host != "laptop.local" || *f.created.Interval != Weekly.Seconds() || *f.created.Drive != "u1" {
 		t.Errorf("created with sources %q host %q interval %d drive %q", srcs, *f.created.Host, *f.created.Interval, *f.created.Drive)
 	}
-	if len(p.Check.rows) != 2 || !p.Check.AcceptButton.Visible() || !strings.Contains(p.Check.Instruction.Label(), "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub") {
-		t.Errorf("%d key rows, accept %v, instruction %q", len(p.Check.rows), p.Check.AcceptButton.Visible(), p.Check.Instruction.Label())
+	if len(p.Check.rows) != 2 || !p.Check.AcceptButton.Visible() || p.Check.Command.Label() != "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" {
+		t.Errorf("%d key rows, accept %v, command %q", len(p.Check.rows), p.Check.AcceptButton.Visible(), p.Check.Command.Label())
 	}
 
 	p.Check.AcceptButton.Emit("clicked")
@@ -132,6 +132,9 @@ func TestAddComputerSteps(t *testing.T) {
 		t.Error("another address keeps the earlier key check")
 	}
 	f.calls = nil
+	if !p.Check.CheckButton.Visible() {
+		t.Fatal("no Check Connection for another computer")
+	}
 	p.Check.CheckButton.Emit("clicked")
 	gtktest.WaitFor(t, func() bool { return !p.Check.Busy() })
 	if want := []string{"Configure laptop-local", "ScanHostKeys laptop-local"}; !reflect.DeepEqual(f.calls, want) {
@@ -217,10 +220,10 @@ func TestReview(t *testing.T) {
 	w.Present()
 	w.Check.Check()
 	gtktest.WaitFor(t, func() bool { return !w.Check.Busy() })
-	if !strings.Contains(w.Intro.Label(), "another key than the one accepted before") || w.Title.Title() != "laptop" || w.Title.Subtitle() != "ann@laptop" {
+	if w.Intro.Label() != "Backups of laptop have stopped until its key is checked." || w.Title.Title() != "laptop" || w.Title.Subtitle() != "ann@laptop" {
 		t.Errorf("intro %q, title %q %q", w.Intro.Label(), w.Title.Title(), w.Title.Subtitle())
 	}
-	if !w.Check.WarningLabel.Visible() || w.Check.AcceptButton.Label() != "_Accept New Key" || !w.Check.AcceptButton.HasCSSClass("destructive-action") {
+	if !w.Check.WarningLabel.Visible() || !strings.Contains(w.Check.WarningLabel.Label(), "another key than the one accepted before") || w.Check.AcceptButton.Label() != "_Accept New Key" || !w.Check.AcceptButton.HasCSSClass("destructive-action") {
 		t.Error("a changed key is not warned about")
 	}
 	w.Check.AcceptButton.Emit("clicked")

@@ -32,8 +32,7 @@ type ReviewWindow struct {
 // ReviewIntro is what the window says first, for the computer's HostKey.
 func ReviewIntro(computer, hostKey string) string {
 	if hostKey == computers.KeyChanged {
-		return computer + " answers with another key than the one accepted before, so Keepsake stopped backing it up: " +
-			"it may be another machine posing as it. Check its key; accept the new one only if it matches what " + computer + " itself shows."
+		return "Backups of " + computer + " have stopped until its key is checked."
 	}
 	return "Keepsake backs up " + computer + " once you have checked that it is the right computer and accepted its key."
 }

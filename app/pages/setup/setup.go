@@ -1,6 +1,7 @@
 // Package setup is the first-run setup: choose a drive, the folders and
 // the schedule, then start the first backup. The window shows it while
-// the user has no backup profile.
+// the user has no backup profile. Its first step also leads to backing up
+// another computer instead (Env.AddComputer).
 package setup
 
 import (

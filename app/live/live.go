@@ -78,6 +78,10 @@ type Event struct {
 	ErrorName, Message string
 }
 
+// waitsForPerson are the failures of another computer that last until
+// it is back on the network or someone acts.
+var waitsForPerson = map[string]bool{"HostUnreachable": true, "HostKeyUnknown": true, "HostKeyChanged": true, "RemoteRefused": true}
+
 // Diff lists the events between two readings. The first reading of a
 // session (prev without profiles) only reports drives already missing:
 // old failures were notified when they happened.
@@ -93,10 +97,11 @@ func Diff(prev, cur State) []Event {
 		if p.Remote {
 			computer = p.Host
 		}
-		// Another computer away from the network is tried every few
-		// minutes: told once, not at every try.
-		away := p.LastResult == "HostUnreachable" && old.LastResult == p.LastResult
-		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" && !away {
+		// Another computer away from the network, or waiting for a
+		// person to check its key or let Keepsake in, is tried again and
+		// again: told once, not at every try.
+		again := old.LastResult == p.LastResult && waitsForPerson[p.LastResult]
+		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" && !again {
 			out = append(out, Event{Kind: BackupFailed, Profile: p.Name, Computer: computer, ErrorName: p.LastResult, Message: p.LastMessage})
 		}
 		if p.LastSuccess != old.LastSuccess && p.LastSuccess != 0 {

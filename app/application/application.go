@@ -66,7 +66,7 @@ func (a *App) startup() {
 	// The app lives on without a window: notifications and the tray need it.
 	a.Hold()
 	addIcons()
-	a.addAction("preferences", []string{"<Control>comma"}, func() { prefs.Open(a.win.Env()) })
+	a.addAction("preferences", []string{"<Control>comma"}, func() { prefs.Open(a.win.OwnEnv()) })
 	a.addAction("about", nil, a.about)
 	a.addAction("open", nil, a.present)
 	a.addAction("backup-now", nil, a.backUpNow)
@@ -124,15 +124,15 @@ func (a *App) update(st live.State) {
 	a.win.Update(st)
 	a.benchFrame(st)
 	if a.tray != nil {
-		a.tray.Update(TrayStatus(st, a.win.Env().Profile()))
+		a.tray.Update(TrayStatus(st, a.win.OwnProfile()))
 	}
 }
 
-// backUpNow starts the shown profile's backup (from the tray or a
+// backUpNow starts the user's own backup (from the tray or a
 // notification), saying in a notification what went wrong if it cannot.
 func (a *App) backUpNow() {
 	env := a.win.Env()
-	name := env.Profile()
+	name := a.win.OwnProfile()
 	c := env.Client()
 	if c == nil || name == "" {
 		a.present()

@@ -18,9 +18,16 @@ type Notification struct {
 func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool) {
 	switch e.Kind {
 	case live.BackupFailed:
-		return Notification{ID: "backup-failed", Title: "Backup failed",
+		title := "Backup failed"
+		if e.Computer != "" {
+			title = "Backup of " + e.Computer + " failed"
+		}
+		return Notification{ID: "backup-failed", Title: title,
 			Body: humanize.ErrorText(e.ErrorName, e.Message), Urgent: true}, true
 	case live.BackupSucceeded:
+		if e.Computer != "" {
+			return Notification{ID: "backup-done", Title: "Backup finished", Body: "The files of " + e.Computer + " are backed up."}, notifySuccess
+		}
 		return Notification{ID: "backup-done", Title: "Backup finished", Body: "Your files are backed up."}, notifySuccess
 	case live.DriveBackupStarted:
 		return Notification{ID: "drive-connected", Title: "Backup drive connected",

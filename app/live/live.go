@@ -70,10 +70,17 @@ const (
 type Event struct {
 	Kind    EventKind
 	Profile string
-	Drive   client.Drive
+	// Computer names the other computer a profile backs up ("" for
+	// this one).
+	Computer string
+	Drive    client.Drive
 	// ErrorName and Message are set for BackupFailed.
 	ErrorName, Message string
 }
+
+// waitsForPerson are the failures of another computer that last until
+// it is back on the network or someone acts.
+var waitsForPerson = map[string]bool{"HostUnreachable": true, "HostKeyUnknown": true, "HostKeyChanged": true, "RemoteRefused": true}
 
 // Diff lists the events between two readings. The first reading of a
 // session (prev without profiles) only reports drives already missing:
@@ -86,11 +93,19 @@ func Diff(prev, cur State) []Event {
 		if first || !known {
 			continue
 		}
-		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" {
-			out = append(out, Event{Kind: BackupFailed, Profile: p.Name, ErrorName: p.LastResult, Message: p.LastMessage})
+		computer := ""
+		if p.Remote {
+			computer = p.Host
+		}
+		// Another computer away from the network, or waiting for a
+		// person to check its key or let Keepsake in, is tried again and
+		// again: told once, not at every try.
+		again := old.LastResult == p.LastResult && waitsForPerson[p.LastResult]
+		if p.LastAttempt != old.LastAttempt && p.LastResult != "" && p.LastResult != "Cancelled" && !again {
+			out = append(out, Event{Kind: BackupFailed, Profile: p.Name, Computer: computer, ErrorName: p.LastResult, Message: p.LastMessage})
 		}
 		if p.LastSuccess != old.LastSuccess && p.LastSuccess != 0 {
-			out = append(out, Event{Kind: BackupSucceeded, Profile: p.Name})
+			out = append(out, Event{Kind: BackupSucceeded, Profile: p.Name, Computer: computer})
 		}
 		if p.Job != "/" && p.Job != "" && p.Job != old.Job {
 			if j, ok := cur.Job(p.Job); ok && j.Trigger == "plug" {

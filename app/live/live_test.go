@@ -37,6 +37,31 @@ func TestDiff(t *testing.T) {
 			[]Event{{Kind: DriveBackupStarted, Profile: "home", Drive: drive}}},
 		{"a manual start is no plug", st(home, drive),
 			st(with(func(p *client.Profile) { p.Job = plugJob.Path }), drive, client.Job{Path: plugJob.Path, Trigger: "manual"}), nil},
+		{"another computer away, told once",
+			st(with(func(p *client.Profile) { p.Remote, p.Host = true, "laptop" }), drive),
+			st(with(func(p *client.Profile) {
+				p.Remote, p.Host, p.LastAttempt, p.LastResult = true, "laptop", 20, "HostUnreachable"
+			}), drive),
+			[]Event{{Kind: BackupFailed, Profile: "home", Computer: "laptop", ErrorName: "HostUnreachable"}}},
+		{"another computer still away",
+			st(with(func(p *client.Profile) {
+				p.Remote, p.Host, p.LastAttempt, p.LastResult = true, "laptop", 20, "HostUnreachable"
+			}), drive),
+			st(with(func(p *client.Profile) {
+				p.Remote, p.Host, p.LastAttempt, p.LastResult = true, "laptop", 30, "HostUnreachable"
+			}), drive),
+			nil},
+		{"a changed key, told once",
+			st(with(func(p *client.Profile) {
+				p.Remote, p.Host, p.LastAttempt, p.LastResult = true, "laptop", 20, "HostKeyChanged"
+			}), drive),
+			st(with(func(p *client.Profile) {
+				p.Remote, p.Host, p.LastAttempt, p.LastResult = true, "laptop", 30, "HostKeyChanged"
+			}), drive),
+			nil},
+		{"the same drive failure again is told again", st(with(func(p *client.Profile) { p.LastAttempt, p.LastResult = 20, "DeviceGone" }), drive),
+			st(with(func(p *client.Profile) { p.LastAttempt, p.LastResult = 30, "DeviceGone" }), drive),
+			[]Event{{Kind: BackupFailed, Profile: "home", ErrorName: "DeviceGone"}}},
 		{"missing once", st(home, missing), st(home, missing), nil},
 		{"goes missing", st(home, drive), st(home, missing), []Event{{Kind: DriveMissing, Drive: missing, Message: missing.Warning}}},
 	}

@@ -54,8 +54,16 @@ type Env struct {
 	Client func() *client.Client
 	// State is the latest reading of the service.
 	State func() live.State
-	// Profile is the profile the app shows (the caller's own, else the first).
+	// Profile is the profile the app shows: the computer chosen with
+	// Select, else the caller's own, else the first.
 	Profile func() string
+	// Select makes the pages show the computer of another profile ("" =
+	// back to the caller's own).
+	Select func(profile string)
+	// AddComputer opens the steps that add another computer to back up.
+	AddComputer func()
+	// ReviewKey opens the check of a profile's computer's host key.
+	ReviewKey func(profile string)
 	// Window is the main window, the parent of dialogs.
 	Window func() *gtk.Window
 	// Toast shows a short message at the bottom of the window.

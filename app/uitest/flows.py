@@ -229,3 +229,37 @@ def preferences(win, app, shot):
                 shot("preferences-" + page.lower(), title="Preferences")
                 break
     click(find(prefs, name="Close", role="push button"))
+
+
+
+def holder(node, name, role):
+    """The nearest ancestor of node that holds a widget with that name: a
+    page's own Back or Next, not another page's (GTK 4.8 keeps the boxes
+    of pages shown before, so they look on screen)."""
+    a = node.parent
+    while a is not None:
+        if find_all(a, name=name, role=role):
+            return a
+        a = a.parent
+    raise UIError(f"nothing around {atspi.clean_name(node)!r} holds a {role} {name!r}")
+
+
+def another_computer(win, shot):
+    step("another computer: the overview leads to its steps, which show the line to put on it; Cancel comes back")
+    show_page(win, "Overview")
+    click(find(win, name="Back Up Another Computer…", role="list item"))
+    address = find(win, name="Address", role="text")
+    type_text(address, "ann@laptop.local")
+    shot("add-computer")
+    page = holder(address, "Next", "push button")
+    click(find(page, name="Next", role="push button"))
+    # The service's own key, allowed nothing but a read-only rsync.
+    line = find(page, contains='command="rrsync -ro /"', role="label", timeout=60)
+    if "ssh-ed25519" not in line.name:
+        raise UIError(f"the key line is not an ed25519 key: {line.name!r}")
+    find(page, contains="~/.ssh/authorized_keys of the user ann", role="label")
+    find(page, name="Copy Key", role="push button")
+    shot("add-computer-key")
+    click(find(page, name="Back", role="push button"))
+    click(find(page, name="Cancel", role="push button"))
+    find(win, name="Back Up Now", role="push button")

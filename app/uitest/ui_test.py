@@ -5,7 +5,8 @@ session bus, against a real keepsaked on a private system bus with a
 loop-device drive. It completes the first-run setup, watches the first
 backup finish, changes a file and backs up again, searches for the file,
 opens its history, restores the old version and checks the bytes and the
-owner on disk, browses a snapshot, lists deleted files, then pulls the
+owner on disk, browses a snapshot, lists deleted files, opens the steps
+that add another computer as far as Keepsake's key line, then pulls the
 drive and checks that a failed backup is shown and notified. Screenshots
 of every page go to $KEEPSAKE_UI_ARTIFACTS.
 """
@@ -172,6 +173,7 @@ def run(s):
     flows.deleted(win, app, shot, TODO, todo)
     flows.apps(win, app, shot)
     flows.preferences(win, app, shot)
+    flows.another_computer(win, shot)
 
     step("pull the drive, then Back Up Now: the error is shown and notified")
     root("pull")

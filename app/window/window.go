@@ -4,14 +4,18 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
+	"github.com/diamondburned/gotk4/pkg/pango"
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/pages/apps"
 	"github.com/keepsake/keepsake/app/pages/browse"
+	"github.com/keepsake/keepsake/app/pages/computer"
 	"github.com/keepsake/keepsake/app/pages/deleted"
 	"github.com/keepsake/keepsake/app/pages/history"
 	"github.com/keepsake/keepsake/app/pages/overview"
@@ -45,6 +49,10 @@ type Window struct {
 	MissingFix    *gtk.Label             `ui:"missing_fix"`
 	RetryButton   *gtk.Button            `ui:"retry_button"`
 	SetupSlot     *adw.Bin               `ui:"setup_slot"`
+	ComputerSlot  *adw.Bin               `ui:"computer_slot"`
+	// ComputerSwitch chooses the computer Browse, Search and Deleted
+	// show, when there are several.
+	ComputerSwitch *gtk.DropDown `ui:"computer_switch"`
 
 	env   *ui.Env
 	pages []page
@@ -52,6 +60,18 @@ type Window struct {
 	// inSetup keeps the setup on screen once started, even after the
 	// profile it creates appears, until the user finishes it.
 	inSetup bool
+	// computer adds another computer; it stays on screen until the
+	// person leaves it.
+	computer *computer.Page
+
+	// selected is the computer the person chose ("" = their own).
+	selected string
+	// switchNames are the profiles the switch lists, switchTitles its
+	// texts; switching marks changes the window makes itself.
+	switchList   *gtk.StringList
+	switchNames  []string
+	switchTitles []string
+	switching    bool
 
 	mu     sync.Mutex // guards client and state, set from the watcher's goroutine
 	client *client.Client
@@ -78,11 +98,14 @@ func New(app *adw.Application, opts Options) *Window {
 	})
 
 	w.env = &ui.Env{
-		Client:  w.currentClient,
-		State:   w.currentState,
-		Profile: w.profileName,
-		Window:  func() *gtk.Window { return &w.ApplicationWindow.ApplicationWindow.Window },
-		Toast:   func(msg string) { w.Toasts.AddToast(adw.NewToast(msg)) },
+		Client:      w.currentClient,
+		State:       w.currentState,
+		Profile:     w.profileName,
+		Select:      w.selectProfile,
+		AddComputer: w.addComputer,
+		ReviewKey:   func(name string) { computer.Review(w.env, name) },
+		Window:      func() *gtk.Window { return &w.ApplicationWindow.ApplicationWindow.Window },
+		Toast:       func(msg string) { w.Toasts.AddToast(adw.NewToast(msg)) },
 		Refresh: func() {
 			if opts.Watcher != nil {
 				opts.Watcher.Refresh()
@@ -114,6 +137,21 @@ func New(app *adw.Application, opts Options) *Window {
 		w.env.Refresh()
 	})
 	w.SetupSlot.SetChild(w.setup)
+	w.computer = computer.New(w.env, w.computerDone)
+	w.ComputerSlot.SetChild(w.computer)
+
+	w.switchList = gtk.NewStringList(nil)
+	w.ComputerSwitch.SetModel(w.switchList)
+	w.ComputerSwitch.SetFactory(switchFactory(true))
+	w.ComputerSwitch.SetListFactory(switchFactory(false))
+	w.ComputerSwitch.NotifyProperty("selected", func() {
+		i := int(w.ComputerSwitch.Selected())
+		if w.switching || i < 0 || i >= len(w.switchNames) {
+			return
+		}
+		w.selectProfile(w.switchNames[i])
+	})
+	w.Views.NotifyProperty("visible-child-name", w.showSwitch)
 
 	w.RetryButton.ConnectClicked(func() {
 		w.showTop("connecting")
@@ -132,8 +170,17 @@ func defaultSize() (int, int) {
 	return 900, 680
 }
 
-// Env is the environment the pages share (for the preferences window).
+// Env is the environment the pages share.
 func (w *Window) Env() *ui.Env { return w.env }
+
+// OwnEnv is Env about the user's own profile whatever computer the pages
+// show, for the preferences window (another computer's settings are its
+// address and folders there, which it does not edit).
+func (w *Window) OwnEnv() *ui.Env {
+	e := *w.env
+	e.Profile = w.OwnProfile
+	return &e
+}
 
 func (w *Window) currentClient() *client.Client {
 	w.mu.Lock()
@@ -147,16 +194,133 @@ func (w *Window) currentState() live.State {
 	return w.state
 }
 
-// profileName picks the profile the app shows: the user's own, else the
-// first one the service has (an administrator's whole-machine profile).
+// profileName picks the profile the app shows: the computer the person
+// chose, else their own profile, else the first one the service has (an
+// administrator's whole-machine profile).
 func (w *Window) profileName() string {
 	st := w.currentState()
+	if _, ok := st.Profile(w.selected); ok && w.selected != "" {
+		return w.selected
+	}
 	return ownProfile(st, uint32(os.Getuid()))
 }
 
+// OwnProfile is the user's own profile, whatever computer the pages
+// show: the tray, Back Up Now from a notification and the preferences
+// are about it.
+func (w *Window) OwnProfile() string {
+	return ownProfile(w.currentState(), uint32(os.Getuid()))
+}
+
+// selectProfile makes the pages show another computer.
+func (w *Window) selectProfile(name string) {
+	if name == w.profileName() {
+		return
+	}
+	w.selected = name
+	st := w.currentState()
+	if st.Err != nil || w.Top.VisibleChildName() != "main" {
+		return
+	}
+	w.syncSwitch(st)
+	for _, p := range w.pages {
+		p.Update(st)
+	}
+}
+
+// syncSwitch lists the computers in the switch and selects the one shown.
+func (w *Window) syncSwitch(st live.State) {
+	names := make([]string, len(st.Profiles))
+	for i, p := range st.Profiles {
+		names[i] = p.Name
+	}
+	titles := computers.Titles(st.Profiles)
+	w.switching = true
+	defer func() { w.switching = false }()
+	if !slices.Equal(names, w.switchNames) || !slices.Equal(titles, w.switchTitles) {
+		w.switchList.Splice(0, w.switchList.NItems(), titles)
+		w.switchNames, w.switchTitles = names, titles
+	}
+	shown := w.profileName()
+	for i, n := range names {
+		if n == shown {
+			w.ComputerSwitch.SetSelected(uint(i))
+		}
+	}
+	w.showSwitch()
+}
+
+// showSwitch shows the computer switch over the pages that show one
+// computer's backups, when there is more than one; the overview lists
+// them all itself.
+func (w *Window) showSwitch() {
+	show := len(w.switchNames) > 1 && w.Top.VisibleChildName() == "main" && w.Views.VisibleChildName() != "overview"
+	w.ComputerSwitch.SetVisible(show)
+}
+
+// switchFactory shows the computers' names in the switch; in its button
+// (ellipsize) a long name gives way on a narrow window.
+func switchFactory(ellipsize bool) *gtk.ListItemFactory {
+	f := gtk.NewSignalListItemFactory()
+	f.ConnectSetup(func(item *gtk.ListItem) {
+		l := gtk.NewLabel("")
+		l.SetXAlign(0)
+		if ellipsize {
+			// At least "This Comp…" on a phone, whole names when there
+			// is room.
+			l.SetEllipsize(pango.EllipsizeEnd)
+			l.SetWidthChars(10)
+			l.SetMaxWidthChars(24)
+		}
+		item.SetChild(l)
+	})
+	f.ConnectBind(func(item *gtk.ListItem) {
+		l, ok := item.Child().(*gtk.Label)
+		if !ok {
+			return
+		}
+		if s, ok := item.Item().Cast().(*gtk.StringObject); ok {
+			l.SetLabel(s.String())
+		}
+	})
+	return &f.ListItemFactory
+}
+
+// addComputer shows the steps that add another computer.
+func (w *Window) addComputer() {
+	w.computer.Reset(w.currentState())
+	w.showTop("computer")
+}
+
+// computerDone leaves the steps: to the new computer's overview, or back
+// where the person came from.
+func (w *Window) computerDone(name string) {
+	if name != "" {
+		w.selected = name
+		w.inSetup = false
+	}
+	w.env.Refresh()
+	st := w.currentState()
+	if w.inSetup || len(st.Profiles) == 0 {
+		w.showSetup(st)
+		return
+	}
+	w.showTop("main")
+	w.Views.SetVisibleChildName("overview")
+	w.Update(st)
+}
+
+// ownProfile is the user's own profile of this computer, else the first
+// of this computer (another computer's profiles belong to the
+// administrator, uid 0, but they are nobody's own), else the first.
 func ownProfile(st live.State, uid uint32) string {
 	for _, p := range st.Profiles {
-		if p.Owner == uid {
+		if p.Owner == uid && !computers.IsRemote(p) {
+			return p.Name
+		}
+	}
+	for _, p := range st.Profiles {
+		if !computers.IsRemote(p) {
 			return p.Name
 		}
 	}
@@ -183,11 +347,16 @@ func (w *Window) Update(st live.State) {
 		w.showTop("missing")
 		return
 	}
+	w.computer.Update(st)
+	if w.Top.VisibleChildName() == "computer" {
+		return // until the person leaves it
+	}
 	if len(st.Profiles) == 0 || w.inSetup {
 		w.showSetup(st)
 		return
 	}
 	w.showTop("main")
+	w.syncSwitch(st)
 	for _, p := range w.pages {
 		p.Update(st)
 	}
@@ -206,6 +375,7 @@ func (w *Window) showTop(name string) {
 	main := name == "main"
 	w.SwitcherTitle.SetViewSwitcherEnabled(main)
 	w.SwitcherBar.SetVisible(main)
+	w.showSwitch()
 }
 
 // missingText tells how to get the service running. The cause is only

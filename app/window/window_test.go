@@ -69,7 +69,8 @@ func TestWindowShowsEveryState(t *testing.T) {
 }
 
 func TestOwnProfile(t *testing.T) {
-	st := live.State{Profiles: []client.Profile{{Name: "system", Owner: 0}, {Name: "me", Owner: 1000}}}
+	laptop := client.Profile{Name: "laptop", Owner: 0, Remote: true, Sources: []string{"ssh://ann@laptop/home"}}
+	st := live.State{Profiles: []client.Profile{laptop, {Name: "system", Owner: 0}, {Name: "me", Owner: 1000}}}
 	for _, c := range []struct {
 		uid  uint32
 		want string
@@ -80,5 +81,100 @@ func TestOwnProfile(t *testing.T) {
 	}
 	if got := ownProfile(live.State{}, 1000); got != "" {
 		t.Errorf("no profiles: %q", got)
+	}
+	if got := ownProfile(live.State{Profiles: []client.Profile{laptop}}, 1000); got != "laptop" {
+		t.Errorf("only another computer: %q", got)
+	}
+}
+
+// TestComputerSwitch: with this computer and two others, the switch over
+// Browse, Search and Deleted chooses the profile Env.Profile returns, the
+// overview's rows do too, and adding a computer shows its steps and comes
+// back. It needs a display (xvfb-run).
+func TestComputerSwitch(t *testing.T) {
+	gtktest.RequireDisplay(t)
+	gtk.Init()
+	app := adw.NewApplication("io.github.keepsake.KeepsakeTest2", gio.ApplicationNonUnique)
+	var failures []string
+	fail := func(s string) { failures = append(failures, s) }
+	app.ConnectActivate(func() {
+		defer app.Quit()
+		w := New(app, Options{})
+		drive := client.Drive{Path: "/io/github/keepsake/Keepsake1/drives/d", UUID: "d", Label: "Backup Drive", Present: true}
+		st := live.State{Drives: []client.Drive{drive}, Profiles: []client.Profile{
+			{Name: "system", Owner: 0, Sources: []string{"/etc"}, DriveUUID: "d", Drive: drive.Path, State: 1, Job: "/"},
+			{Name: "laptop", Sources: []string{"ssh://ann@laptop/home"}, Remote: true, Host: "laptop", HostKey: "accepted", DriveUUID: "d", State: 1, Job: "/"},
+			{Name: "me", Owner: uint32(os.Getuid()), Sources: []string{"/home/me"}, DriveUUID: "d", Drive: drive.Path, State: 1, Job: "/"},
+		}}
+		if os.Getuid() == 0 {
+			st.Profiles[0].Owner = 4242 // "me" is the user's own
+		}
+		w.inSetup = false
+		w.Update(st)
+		if got := w.env.Profile(); got != "me" {
+			fail("default profile " + got + ", want the user's own")
+		}
+		if w.ComputerSwitch.Visible() {
+			fail("the switch shows over the overview, which lists the computers itself")
+		}
+		w.Views.SetVisibleChildName("browse")
+		if !w.ComputerSwitch.Visible() {
+			fail("no computer switch over Browse")
+		}
+		if n := w.switchList.NItems(); n != 3 || w.switchList.String(1) != "laptop" || w.switchList.String(2) != "This Computer (me)" {
+			fail("switch lists " + w.switchList.String(0) + ", " + w.switchList.String(1) + ", " + w.switchList.String(2))
+		}
+		if w.ComputerSwitch.Selected() != 2 {
+			fail("the switch does not show the user's own computer")
+		}
+		w.ComputerSwitch.SetSelected(1)
+		if got := w.env.Profile(); got != "laptop" {
+			fail("after switching: Env.Profile() = " + got)
+		}
+		// A new reading keeps the choice.
+		w.Update(st)
+		if got := w.env.Profile(); got != "laptop" || w.ComputerSwitch.Selected() != 1 {
+			fail("a new reading lost the choice: " + got)
+		}
+		// The overview chooses too, and the switch follows.
+		w.env.Select("system")
+		if got := w.env.Profile(); got != "system" || w.ComputerSwitch.Selected() != 0 {
+			fail("Select(system): Env.Profile() = " + got)
+		}
+		// The chosen computer gone, the user's own shows again.
+		st.Profiles = st.Profiles[1:]
+		w.Update(st)
+		if got := w.env.Profile(); got != "me" {
+			fail("chosen computer removed: Env.Profile() = " + got)
+		}
+		// Adding a computer shows its steps; Cancel comes back.
+		w.env.AddComputer()
+		if got := w.Top.VisibleChildName(); got != "computer" {
+			fail("AddComputer shows " + got)
+		}
+		w.Update(st)
+		if got := w.Top.VisibleChildName(); got != "computer" {
+			fail("a reading left the steps: showing " + got)
+		}
+		w.computer.CancelButton.Emit("clicked")
+		if got := w.Top.VisibleChildName(); got != "main" {
+			fail("after Cancel: showing " + got)
+		}
+		// From the first-run setup, Cancel goes back to it.
+		w.Update(live.State{Drives: []client.Drive{drive}})
+		w.setup.AnotherButton.Emit("clicked")
+		if got := w.Top.VisibleChildName(); got != "computer" {
+			fail("the first-run setup does not add a computer: showing " + got)
+		}
+		w.computer.CancelButton.Emit("clicked")
+		if got := w.Top.VisibleChildName(); got != "setup" {
+			fail("after Cancel from the first run: showing " + got)
+		}
+	})
+	if rc := app.Run(nil); rc != 0 {
+		t.Fatalf("app exited with %d", rc)
+	}
+	for _, f := range failures {
+		t.Error(f)
 	}
 }

@@ -51,14 +51,17 @@ type Toasts []string
 func Env(profile string, window *gtk.Window) (*ui.Env, *Toasts) {
 	toasts := &Toasts{}
 	return &ui.Env{
-		Client:  func() *client.Client { return nil },
-		State:   func() live.State { return live.State{} },
-		Profile: func() string { return profile },
-		Window:  func() *gtk.Window { return window },
-		Toast:   func(m string) { *toasts = append(*toasts, m) },
-		Refresh: func() {},
-		Show:    func(string) {},
-		History: func(string) {},
+		Client:      func() *client.Client { return nil },
+		State:       func() live.State { return live.State{} },
+		Profile:     func() string { return profile },
+		Select:      func(string) {},
+		AddComputer: func() {},
+		ReviewKey:   func(string) {},
+		Window:      func() *gtk.Window { return window },
+		Toast:       func(m string) { *toasts = append(*toasts, m) },
+		Refresh:     func() {},
+		Show:        func(string) {},
+		History:     func(string) {},
 	}, toasts
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
@@ -61,6 +62,9 @@ type Page struct {
 	home string
 
 	profile string
+	// remote: the profile backs up another computer, whose home folders
+	// are not this user's.
+	remote bool
 	// seen is what the timeline was last loaded for (profile, its last
 	// snapshot, whether its drive is present): a change means new backups.
 	seen string
@@ -152,7 +156,8 @@ func (p *Page) Update(st live.State) {
 	if name != p.profile {
 		p.profile = name
 		p.snaps, p.snap = nil, ""
-		p.dir = StartDir(prof.Sources)
+		p.remote = computers.IsRemote(prof)
+		p.dir = StartDir(computers.Folders(prof))
 		p.showCrumbs()
 	}
 	present := false
@@ -268,7 +273,11 @@ func (p *Page) enter(dir string) {
 
 func (p *Page) showCrumbs() {
 	p.clearBox(p.Crumbs)
-	crumbs := Crumbs(p.dir, p.home)
+	home := p.home
+	if p.remote {
+		home = "" // "~" would be this user's home, not one there
+	}
+	crumbs := Crumbs(p.dir, home)
 	for i, c := range crumbs {
 		if i > 0 {
 			sep := gtk.NewLabel("/")

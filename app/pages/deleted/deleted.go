@@ -10,6 +10,7 @@ import (
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/diamondburned/gotk4/pkg/pango"
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
@@ -41,8 +42,11 @@ type Page struct {
 	RestoreButton   *gtk.Button         `ui:"restore_button"`
 	SelectAllButton *gtk.Button         `ui:"select_all_button"`
 
-	env     *ui.Env
+	env *ui.Env
+	// home is where "~" points in the folders shown: this user's home,
+	// or none for another computer's files.
 	home    string
+	ownHome string
 	profile string
 	seen    string // the newest snapshot and drive presence the list was read with
 	latest  string // the newest snapshot
@@ -64,7 +68,8 @@ type Page struct {
 // New builds the deleted files page.
 func New(env *ui.Env) *Page {
 	p := &Page{env: env, selected: map[string]bool{}, restored: map[string]bool{}, checks: map[string]*gtk.CheckButton{}}
-	p.home, _ = os.UserHomeDir()
+	p.ownHome, _ = os.UserHomeDir()
+	p.home = p.ownHome
 	ui.Fill(p, deletedUI)
 	p.SinceRow.SetSelected(DefaultPeriod)
 	p.SinceRow.NotifyProperty("selected", p.load)
@@ -89,9 +94,17 @@ func (p *Page) Update(st live.State) {
 	if prof.Name != p.profile {
 		p.profile, p.seen, p.latest = prof.Name, seen, prof.LastSnapshot
 		p.restored = map[string]bool{}
+		// The folder chooser shows this computer's folders: for another
+		// computer the list stays on its first folder.
+		remote := computers.IsRemote(prof)
+		p.FolderButton.SetVisible(!remote)
+		p.home = p.ownHome
+		if remote {
+			p.home = ""
+		}
 		folder := ""
-		if len(prof.Sources) > 0 {
-			folder = prof.Sources[0]
+		if folders := computers.Folders(prof); len(folders) > 0 {
+			folder = folders[0]
 		}
 		p.setFolder(folder)
 		return
@@ -124,7 +137,7 @@ func (p *Page) setFolder(dir string) {
 func (p *Page) chooseFolder() {
 	start := p.folder
 	if start == "" {
-		start = p.home
+		start = p.ownHome
 	}
 	p.chooser = ui.ChooseFolder(p.env.Window(), "Choose a Folder", "_Select", start, func(path string) {
 		p.chooser = nil

@@ -45,3 +45,16 @@ func TestPageWithoutService(t *testing.T) {
 		t.Errorf("unchecking left %d selected", len(p.selected))
 	}
 }
+
+// TestAnotherComputer: another computer's list starts at its first
+// folder, written as there, without this computer's folder chooser.
+func TestAnotherComputer(t *testing.T) {
+	gtktest.Init(t)
+	env, _ := gtktest.Env("laptop", nil)
+	p := New(env)
+	p.Update(live.State{Profiles: []client.Profile{{Name: "laptop", Remote: true, Host: "laptop",
+		Sources: []string{"ssh://ann@laptop/home/ann,/etc"}, LastSnapshot: "2026-11-22T100000Z"}}})
+	if p.folder != "/home/ann" || p.FolderButton.Visible() || p.FolderRow.Subtitle() != "/home/ann" {
+		t.Errorf("folder %q (shown %q), chooser %v", p.folder, p.FolderRow.Subtitle(), p.FolderButton.Visible())
+	}
+}

@@ -1,5 +1,8 @@
 // Package overview is the app's first page: the state of the backups at
 // a glance (last and next backup, the drive and its free space), "Back Up
 // Now", the running job's progress with Cancel, and the last error in
-// plain words with what to do about it.
+// plain words with what to do about it. With other computers backed up it
+// lists every computer with its state and problems; choosing one shows it
+// on every page, a changed host key offers its check, and the last row
+// adds a computer.
 package overview

@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
+	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
@@ -25,24 +28,40 @@ var overviewUI string
 type Page struct {
 	*gtk.ScrolledWindow `ui:"root"`
 
-	StateIcon    *gtk.Image            `ui:"state_icon"`
-	Headline     *gtk.Label            `ui:"headline"`
-	Summary      *gtk.Label            `ui:"summary"`
-	JobBox       *gtk.Box              `ui:"job_box"`
-	JobTitle     *gtk.Label            `ui:"job_title"`
-	JobProgress  *gtk.ProgressBar      `ui:"job_progress"`
-	JobDetail    *gtk.Label            `ui:"job_detail"`
-	CancelButton *gtk.Button           `ui:"cancel_button"`
-	BackupButton *gtk.Button           `ui:"backup_button"`
-	ErrorGroup   *adw.PreferencesGroup `ui:"error_group"`
-	ErrorRow     *adw.ActionRow        `ui:"error_row"`
-	DriveRow     *adw.ActionRow        `ui:"drive_row"`
-	DriveState   *gtk.Label            `ui:"drive_state"`
-	FoldersRow   *adw.ActionRow        `ui:"folders_row"`
-	ScheduleRow  *adw.ActionRow        `ui:"schedule_row"`
+	StateIcon      *gtk.Image            `ui:"state_icon"`
+	ComputerLabel  *gtk.Label            `ui:"computer_label"`
+	ComputersGroup *adw.PreferencesGroup `ui:"computers_group"`
+	ComputerList   *gtk.ListBox          `ui:"computer_list"`
+	AddComputerRow *adw.ActionRow        `ui:"add_computer_row"`
+	Headline       *gtk.Label            `ui:"headline"`
+	Summary        *gtk.Label            `ui:"summary"`
+	JobBox         *gtk.Box              `ui:"job_box"`
+	JobTitle       *gtk.Label            `ui:"job_title"`
+	JobProgress    *gtk.ProgressBar      `ui:"job_progress"`
+	JobDetail      *gtk.Label            `ui:"job_detail"`
+	CancelButton   *gtk.Button           `ui:"cancel_button"`
+	BackupButton   *gtk.Button           `ui:"backup_button"`
+	ErrorGroup     *adw.PreferencesGroup `ui:"error_group"`
+	ErrorRow       *adw.ActionRow        `ui:"error_row"`
+	DriveRow       *adw.ActionRow        `ui:"drive_row"`
+	DriveState     *gtk.Label            `ui:"drive_state"`
+	FoldersRow     *adw.ActionRow        `ui:"folders_row"`
+	ScheduleRow    *adw.ActionRow        `ui:"schedule_row"`
 
 	env *ui.Env
 	job dbus.ObjectPath // the job the progress shows
+	// rows are the computers listed, before the "add" row.
+	rows []*computerRow
+}
+
+// computerRow is one computer in the list.
+type computerRow struct {
+	name   string
+	row    *adw.ActionRow
+	icon   *gtk.Image
+	status *gtk.Image
+	review *gtk.Button
+	mark   *gtk.Image
 }
 
 // New builds the overview.
@@ -50,7 +69,15 @@ func New(env *ui.Env) *Page {
 	p := &Page{env: env}
 	ui.Fill(p, overviewUI)
 	p.BackupButton.ConnectClicked(p.backUpNow)
+	setup.Plain(coreglib.InternObject(p.AddComputerRow))
 	p.CancelButton.ConnectClicked(p.cancel)
+	// An action row's own signal: clicks, keys and assistive
+	// technologies all end there.
+	p.AddComputerRow.ConnectActivated(func() {
+		if p.env.AddComputer != nil {
+			p.env.AddComputer()
+		}
+	})
 	return p
 }
 
@@ -87,12 +114,16 @@ func (p *Page) cancel() {
 
 // Update shows a reading of the service.
 func (p *Page) Update(st live.State) {
-	prof, ok := st.Profile(p.env.Profile())
+	now := time.Now()
+	shown := p.env.Profile()
+	p.showComputers(st, shown, now)
+	prof, ok := st.Profile(shown)
 	if !ok {
 		return
 	}
-	now := time.Now()
 	v := View(st, prof, now)
+	p.ComputerLabel.SetVisible(len(p.rows) > 0)
+	p.ComputerLabel.SetLabel(computers.Title(prof, st.Profiles))
 	p.StateIcon.SetFromIconName(v.Icon)
 	// The app's own icon is in colour; the symbolic state icons are dimmed.
 	if strings.HasSuffix(v.Icon, "-symbolic") {
@@ -131,6 +162,89 @@ func (p *Page) Update(st live.State) {
 		p.JobDetail.SetLabel(humanize.Progress(job, now))
 		p.CancelButton.SetVisible(job.Cancelable)
 	}
+}
+
+// showComputers lists the computers, updating the rows in place while the
+// same computers are listed (rebuilding them would lose the focus).
+func (p *Page) showComputers(st live.State, shown string, now time.Time) {
+	title, rows := Computers(st, now)
+	p.ComputersGroup.SetTitle(title)
+	same := len(rows) == len(p.rows)
+	for i := 0; same && i < len(rows); i++ {
+		same = rows[i].Name == p.rows[i].name
+	}
+	if !same {
+		for _, r := range p.rows {
+			p.ComputerList.Remove(r.row)
+		}
+		p.rows = p.rows[:0]
+		for i, r := range rows {
+			cr := p.newComputerRow(r.Name)
+			p.ComputerList.Insert(cr.row, i)
+			p.rows = append(p.rows, cr)
+		}
+	}
+	for i, r := range rows {
+		p.rows[i].show(r, r.Name == shown && len(rows) > 1)
+	}
+}
+
+func (p *Page) newComputerRow(name string) *computerRow {
+	r := &computerRow{name: name, row: adw.NewActionRow()}
+	setup.Plain(coreglib.InternObject(r.row))
+	r.row.SetActivatable(true)
+	r.row.ConnectActivated(func() {
+		if p.env.Select != nil {
+			p.env.Select(name)
+		}
+	})
+	r.row.SetSubtitleLines(0)
+	r.icon = gtk.NewImage()
+	r.row.AddPrefix(r.icon)
+	r.status = gtk.NewImageFromIconName("dialog-warning-symbolic")
+	r.row.AddSuffix(r.status)
+	r.review = gtk.NewButtonWithMnemonic("Check _Key…")
+	r.review.SetVAlign(gtk.AlignCenter)
+	r.review.ConnectClicked(func() {
+		if p.env.ReviewKey != nil {
+			p.env.ReviewKey(name)
+		}
+	})
+	r.row.AddSuffix(r.review)
+	r.mark = gtk.NewImageFromIconName("object-select-symbolic")
+	r.mark.SetTooltipText("Shown")
+	r.row.AddSuffix(r.mark)
+	return r
+}
+
+func (r *computerRow) show(c computers.Row, selected bool) {
+	setup.SetRowText(r.row, c.Title, c.Subtitle)
+	r.icon.SetFromIconName(c.Icon)
+	r.status.SetVisible(c.Kind != computers.Fine)
+	r.status.RemoveCSSClass("warning")
+	r.status.RemoveCSSClass("error")
+	switch c.Kind {
+	case computers.Warning:
+		r.status.AddCSSClass("warning")
+		r.status.SetTooltipText("Needs attention")
+	case computers.Problem:
+		r.status.AddCSSClass("error")
+		r.status.SetTooltipText("Backups of it fail")
+	}
+	r.review.SetVisible(c.Action == computers.ReviewKey)
+	ui.SetAccessibleName(r.review, "Check Key of "+c.Title)
+	r.mark.SetVisible(selected)
+}
+
+// Computers is the list of computers: its title, and the rows to show.
+// One computer alone (this one) needs no row of its own: the page is
+// about it already, and the list only offers to add another.
+func Computers(st live.State, now time.Time) (title string, rows []computers.Row) {
+	rows = computers.Rows(st, now)
+	if len(rows) == 1 && !rows[0].Remote {
+		return "Other Computers", nil
+	}
+	return "Computers", rows
 }
 
 // ViewModel is what the overview shows, computed without GTK.
@@ -192,13 +306,17 @@ func View(st live.State, prof client.Profile, now time.Time) ViewModel {
 		v.DriveTitle = "Drive " + prof.DriveUUID
 		v.DriveState = "Not connected"
 	}
-	switch len(prof.Sources) {
+	folders := computers.Folders(prof)
+	switch len(folders) {
 	case 0:
 		v.Folders = "None"
 	case 1, 2, 3:
-		v.Folders = humanize.Display(strings.Join(prof.Sources, ", "))
+		v.Folders = humanize.Display(strings.Join(folders, ", "))
 	default:
-		v.Folders = fmt.Sprintf("%s and %d more", humanize.Display(strings.Join(prof.Sources[:2], ", ")), len(prof.Sources)-2)
+		v.Folders = fmt.Sprintf("%s and %d more", humanize.Display(strings.Join(folders[:2], ", ")), len(folders)-2)
+	}
+	if where := computers.Where(prof); where != "" {
+		v.Folders += " on " + where
 	}
 	v.Schedule = upper(humanize.Interval(time.Duration(prof.Interval) * time.Second))
 	if prof.OnChange {

@@ -74,3 +74,36 @@ func TestView(t *testing.T) {
 		})
 	}
 }
+
+func TestComputers(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.Local)
+	me := client.Profile{Name: "ann", Sources: []string{"/home/ann"}, State: uint32(dbusapi.StateIdle), LastSuccess: now.Add(-time.Hour).UnixMicro()}
+	laptop := client.Profile{Name: "laptop", Sources: []string{"ssh://ann@laptop/home"}, Remote: true, Host: "laptop", HostKey: "accepted",
+		State: uint32(dbusapi.StateIdle), LastSuccess: now.Add(-2 * time.Hour).UnixMicro()}
+
+	title, rows := Computers(live.State{Profiles: []client.Profile{me}}, now)
+	if title != "Other Computers" || len(rows) != 0 {
+		t.Errorf("this computer alone: %q, %d rows", title, len(rows))
+	}
+	title, rows = Computers(live.State{Profiles: []client.Profile{laptop}}, now)
+	if title != "Computers" || len(rows) != 1 {
+		t.Errorf("another computer alone: %q, %d rows", title, len(rows))
+	}
+	title, rows = Computers(live.State{Profiles: []client.Profile{me, laptop}}, now)
+	if title != "Computers" || len(rows) != 2 || rows[0].Title != "This Computer" || rows[1].Title != "laptop" {
+		t.Errorf("two computers: %q, %+v", title, rows)
+	}
+}
+
+func TestViewOfAnotherComputer(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.Local)
+	p := client.Profile{Name: "laptop", Sources: []string{"ssh://ann@laptop:2222/home", "ssh://ann@laptop:2222/etc"}, Remote: true,
+		State: uint32(dbusapi.StateFailed), LastResult: "HostUnreachable", LastMessage: "no route to host"}
+	v := View(live.State{}, p, now)
+	if v.Folders != "/home, /etc on ann@laptop:2222" {
+		t.Errorf("folders = %q", v.Folders)
+	}
+	if !strings.HasPrefix(v.Error, "The other computer cannot be reached.") {
+		t.Errorf("error = %q", v.Error)
+	}
+}

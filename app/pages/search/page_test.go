@@ -46,3 +46,30 @@ func TestPageWithoutService(t *testing.T) {
 		t.Error("one group should make one row")
 	}
 }
+
+// TestAnotherComputer: switched to another computer, the search covers
+// all of it (this computer's folder chooser does not apply there).
+func TestAnotherComputer(t *testing.T) {
+	gtktest.Init(t)
+	name := "home"
+	env, _ := gtktest.Env("home", nil)
+	env.Profile = func() string { return name }
+	p := New(env)
+	st := live.State{Profiles: []client.Profile{{Name: "home", Sources: []string{"/home/ann"}},
+		{Name: "laptop", Remote: true, Host: "laptop", Sources: []string{"ssh://ann@laptop/home"}}}}
+	p.Update(st)
+	p.setFolder("/home/ann/Documents")
+	if !p.FolderButton.Visible() {
+		t.Error("no folder chooser for this computer")
+	}
+	name = "laptop"
+	p.Update(st)
+	if p.folder != "" || p.FolderButton.Visible() || p.home != "" {
+		t.Errorf("another computer: folder %q, chooser %v, home %q", p.folder, p.FolderButton.Visible(), p.home)
+	}
+	name = "home"
+	p.Update(st)
+	if !p.FolderButton.Visible() || p.home == "" && p.ownHome != "" {
+		t.Error("back on this computer: no chooser, or no home")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/diamondburned/gotk4/pkg/pango"
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
@@ -35,8 +36,11 @@ type Page struct {
 	Summary          *gtk.Label          `ui:"summary"`
 	Results          *gtk.ListBox        `ui:"results"`
 
-	env  *ui.Env
-	home string
+	env *ui.Env
+	// home is where "~" points in the folders shown: this user's home,
+	// or none for another computer's files.
+	home    string
+	ownHome string
 	// folder limits the search to one folder ("" = everywhere).
 	folder string
 	// gen numbers searches: only the newest one's results are shown, so a
@@ -51,7 +55,8 @@ type Page struct {
 // New builds the search page.
 func New(env *ui.Env) *Page {
 	p := &Page{env: env}
-	p.home, _ = os.UserHomeDir()
+	p.ownHome, _ = os.UserHomeDir()
+	p.home = p.ownHome
 	ui.Fill(p, searchUI)
 	// GtkSearchEntry's own delay applies to typing only, not to text set
 	// otherwise (pasted, or through accessibility): debounce every change
@@ -77,7 +82,19 @@ func (p *Page) Update(st live.State) {
 	if name != p.profile {
 		first := p.profile == ""
 		p.profile = name
+		// The folder chooser shows this computer's folders: another
+		// computer is searched everywhere.
+		remote := computers.IsRemote(prof)
+		p.FolderButton.SetVisible(!remote)
+		p.home = p.ownHome
+		if remote {
+			p.home = ""
+		}
 		if !first {
+			if remote && p.folder != "" {
+				p.setFolder("") // searches again
+				return
+			}
 			p.search()
 		}
 	}
@@ -99,7 +116,7 @@ func (p *Page) setFolder(dir string) {
 func (p *Page) chooseFolder() {
 	start := p.folder
 	if start == "" {
-		start = p.home
+		start = p.ownHome
 	}
 	p.chooser = ui.ChooseFolder(p.env.Window(), "Search Only in Folder", "_Select", start, func(path string) {
 		p.chooser = nil

@@ -1,6 +1,7 @@
 // Package setup is the first-run setup: choose a drive, the folders and
 // the schedule, then start the first backup. The window shows it while
-// the user has no backup profile.
+// the user has no backup profile. Its first step also leads to backing up
+// another computer instead (Env.AddComputer).
 package setup
 
 import (
@@ -57,6 +58,7 @@ type Page struct {
 	BackButton      *gtk.Button           `ui:"back_button"`
 	NextButton      *gtk.Button           `ui:"next_button"`
 	StepLabel       *gtk.Label            `ui:"step_label"`
+	AnotherButton   *gtk.Button           `ui:"another_button"`
 
 	env  *ui.Env
 	done func()
@@ -103,6 +105,11 @@ func New(env *ui.Env, done func()) *Page {
 	p.NextButton.ConnectClicked(func() { p.move(+1) })
 	p.AddFolderButton.ConnectClicked(p.chooseFolder)
 	p.StartButton.ConnectClicked(p.start)
+	p.AnotherButton.ConnectClicked(func() {
+		if !p.running && env.AddComputer != nil {
+			env.AddComputer()
+		}
+	})
 	p.FinishButton.ConnectClicked(func() {
 		if !p.running {
 			p.done()

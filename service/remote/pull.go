@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/proc"
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -389,7 +390,7 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 	// Nothing of the group outlives the pull: what has not ended by
 	// itself shortly after rsync (its receiver cleaning up, ssh) is
 	// killed.
-	for deadline := time.Now().Add(termGrace); groupAlive(pgid) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(termGrace); proc.GroupAlive(pgid) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
@@ -405,34 +406,6 @@ func runRsync(ctx context.Context, args []string, list []byte, out *outputParser
 		res.startErr = err
 	}
 	return res
-}
-
-// groupAlive reports whether a process of group pgid other than a zombie
-// runs.
-func groupAlive(pgid int) bool {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold anything.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
-			return true
-		}
-	}
-	return false
 }
 
 // rsyncEnv is the environment without RSYNC_* variables (which could

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/keepsake/keepsake/service/internal/proc"
 	"net"
 	"os"
 	"os/exec"
@@ -305,7 +306,7 @@ func (s *SSHD) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	pids := append(Descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
+	pids := append(proc.Descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
@@ -328,50 +329,7 @@ func (s *SSHD) Stop() {
 }
 
 // Alive reports whether pid runs (a zombie does not).
-func Alive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(data, ')')
-	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
-}
-
-// Descendants lists the processes below pid.
-func Descendants(pid int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		children[ppid] = append(children[ppid], p)
-	}
-	var out []int
-	var walk func(int)
-	walk = func(p int) {
-		for _, c := range children[p] {
-			out = append(out, c)
-			walk(c)
-		}
-	}
-	walk(pid)
-	return out
-}
+func Alive(pid int) bool { return proc.Alive(pid) }
 
 // RotateHostKey gives the server new host keys (as a reinstall, or an
 // impostor, would) and restarts it if it ran.
@@ -472,5 +430,5 @@ func (s *SSHD) Sessions() []int {
 	if cmd == nil {
 		return nil
 	}
-	return Descendants(cmd.Process.Pid)
+	return proc.Descendants(cmd.Process.Pid)
 }

@@ -75,9 +75,8 @@ type Page struct {
 	drive     setup.DriveChoice
 	known     bool
 	drives    []setup.DriveChoice
-	driveRows []*adw.ActionRow
+	driveList *setup.DriveList
 	chosen    string // UUID of the drive picked from the list
-	building  bool
 
 	key        string // the authorized_keys line
 	keyLoading bool
@@ -93,6 +92,7 @@ type Page struct {
 func New(env *ui.Env, done func(profile string)) *Page {
 	p := &Page{env: env, done: done, uid: uint32(os.Getuid())}
 	ui.Fill(p, computerUI)
+	p.driveList = setup.NewDriveList(p.DriveList)
 	noHyphens(p.KeyLine)
 	p.Check = NewKeyCheck(env, p.prepare, p.updateNav)
 	p.CheckSlot.SetChild(p.Check.Root)
@@ -172,44 +172,10 @@ func (p *Page) Update(st live.State) {
 }
 
 func (p *Page) showDrives() {
-	p.building = true
-	defer func() { p.building = false }()
-	for _, r := range p.driveRows {
-		p.DriveList.Remove(r)
-	}
-	p.driveRows = p.driveRows[:0]
-	var group *gtk.CheckButton
-	for _, d := range p.drives {
-		d := d
-		row := setup.NewRow(d.Title, d.Subtitle)
-		if d.Selectable() {
-			check := gtk.NewCheckButton()
-			check.SetVAlign(gtk.AlignCenter)
-			setup.SetName(check, d.Title)
-			if group == nil {
-				group = check
-			} else {
-				check.SetGroup(group)
-			}
-			check.SetActive(d.UUID == p.chosen)
-			check.ConnectToggled(func() {
-				if p.building || !check.Active() {
-					return
-				}
-				p.chosen = d.UUID
-				p.updateNav()
-			})
-			row.AddPrefix(check)
-			row.SetActivatableWidget(check)
-		} else {
-			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
-			img.SetTooltipText("Cannot hold backups")
-			img.AddCSSClass("dim-label")
-			row.AddPrefix(img)
-		}
-		p.DriveList.Append(row)
-		p.driveRows = append(p.driveRows, row)
-	}
+	p.driveList.Show(p.drives, p.chosen, func(uuid string) {
+		p.chosen = uuid
+		p.updateNav()
+	})
 }
 
 // chosenDrive is the drive the computer goes to.

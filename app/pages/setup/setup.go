@@ -68,11 +68,8 @@ type Page struct {
 	login     string
 
 	drives    []DriveChoice
-	driveRows []*adw.ActionRow
+	driveList *DriveList
 	drive     string // UUID of the chosen drive
-	// building is set while the drive rows are rebuilt, so the radio
-	// buttons' toggles of that moment are not taken for the user's.
-	building bool
 
 	folders    []string
 	folderRows []*adw.ActionRow
@@ -87,6 +84,7 @@ type Page struct {
 func New(env *ui.Env, done func()) *Page {
 	p := &Page{env: env, done: done}
 	ui.Fill(p, setupUI)
+	p.driveList = NewDriveList(p.DriveList)
 
 	p.home = glib.GetHomeDir()
 	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
@@ -152,46 +150,12 @@ func (p *Page) Update(st live.State) {
 }
 
 func (p *Page) showDrives() {
-	p.building = true
-	defer func() { p.building = false }()
-	for _, r := range p.driveRows {
-		p.DriveList.Remove(r)
-	}
-	p.driveRows = p.driveRows[:0]
-	var group *gtk.CheckButton
-	for _, d := range p.drives {
-		d := d
-		row := NewRow(d.Title, d.Subtitle)
-		if d.Selectable() {
-			check := gtk.NewCheckButton()
-			check.SetVAlign(gtk.AlignCenter)
-			SetName(check, d.Title)
-			if group == nil {
-				group = check
-			} else {
-				check.SetGroup(group)
-			}
-			check.SetActive(d.UUID == p.drive)
-			check.ConnectToggled(func() {
-				if p.building || !check.Active() {
-					return
-				}
-				p.drive = d.UUID
-				p.updateNav()
-				p.updateSummary()
-			})
-			row.AddPrefix(check)
-			row.SetActivatableWidget(check)
-			row.SetSensitive(!p.running)
-		} else {
-			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
-			img.SetTooltipText("Cannot hold backups")
-			img.AddCSSClass("dim-label")
-			row.AddPrefix(img)
-		}
-		p.DriveList.Append(row)
-		p.driveRows = append(p.driveRows, row)
-	}
+	p.driveList.Show(p.drives, p.drive, func(uuid string) {
+		p.drive = uuid
+		p.updateNav()
+		p.updateSummary()
+	})
+	p.driveList.SetSensitive(!p.running)
 }
 
 func (p *Page) chooseFolder() {
@@ -402,9 +366,7 @@ func (p *Page) setRunning(running bool, problem string) {
 	if problem != "" {
 		p.StartButton.SetLabel("_Try Again")
 	}
-	for _, r := range p.driveRows {
-		r.SetSensitive(!running)
-	}
+	p.driveList.SetSensitive(!running)
 	for _, r := range p.folderRows {
 		r.SetSensitive(!running)
 	}

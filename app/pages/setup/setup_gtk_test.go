@@ -33,13 +33,13 @@ func TestPageWithDisplay(t *testing.T) {
 		{UUID: "ext", Label: "Passport & Co", Filesystem: "ext4", Size: 1e12, Free: 9e11, Present: true},
 	}})
 	gtktest.Pump()
-	if len(p.driveRows) != 2 {
-		t.Fatalf("%d drive rows, want 2", len(p.driveRows))
+	if len(p.driveList.rows) != 2 {
+		t.Fatalf("%d drive rows, want 2", len(p.driveList.rows))
 	}
-	if p.driveRows[0].ActivatableWidget() != nil {
+	if p.driveList.rows[0].ActivatableWidget() != nil {
 		t.Error("the FAT drive can be chosen")
 	}
-	if got := p.driveRows[1].Title(); got != "Passport & Co" {
+	if got := p.driveList.rows[1].Title(); got != "Passport & Co" {
 		t.Errorf("title = %q: markup characters must show as written", got)
 	}
 	if p.drive != "ext" || !p.NextButton.Sensitive() {

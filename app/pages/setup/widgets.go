@@ -48,3 +48,64 @@ func SetName(w gtk.Widgetter, name string) {
 	gtk.BaseWidget(w).SetTooltipText(name)
 	ui.SetAccessibleName(w, name)
 }
+
+// DriveList shows drives to pick one from: a check button per drive that
+// can hold backups, a dimmed mark (with the reason in the subtitle) for one
+// that cannot. The first-run setup and the add-a-computer steps share it.
+type DriveList struct {
+	list     *gtk.ListBox
+	rows     []*adw.ActionRow
+	building bool
+}
+
+// NewDriveList fills list.
+func NewDriveList(list *gtk.ListBox) *DriveList { return &DriveList{list: list} }
+
+// Show replaces the rows with drives, chosen ticked; picked is called
+// when the user ticks another one.
+func (l *DriveList) Show(drives []DriveChoice, chosen string, picked func(uuid string)) {
+	l.building = true
+	defer func() { l.building = false }()
+	for _, r := range l.rows {
+		l.list.Remove(r)
+	}
+	l.rows = l.rows[:0]
+	var group *gtk.CheckButton
+	for _, d := range drives {
+		d := d
+		row := NewRow(d.Title, d.Subtitle)
+		if d.Selectable() {
+			check := gtk.NewCheckButton()
+			check.SetVAlign(gtk.AlignCenter)
+			SetName(check, d.Title)
+			if group == nil {
+				group = check
+			} else {
+				check.SetGroup(group)
+			}
+			check.SetActive(d.UUID == chosen)
+			check.ConnectToggled(func() {
+				if l.building || !check.Active() {
+					return
+				}
+				picked(d.UUID)
+			})
+			row.AddPrefix(check)
+			row.SetActivatableWidget(check)
+		} else {
+			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
+			img.SetTooltipText("Cannot hold backups")
+			img.AddCSSClass("dim-label")
+			row.AddPrefix(img)
+		}
+		l.list.Append(row)
+		l.rows = append(l.rows, row)
+	}
+}
+
+// SetSensitive makes every row (in)sensitive, as while a setup runs.
+func (l *DriveList) SetSensitive(on bool) {
+	for _, r := range l.rows {
+		r.SetSensitive(on)
+	}
+}

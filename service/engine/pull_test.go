@@ -21,7 +21,7 @@ import (
 // service/remote tests over real sshd.
 func localRsync(srcs ...string) Fetch {
 	return func(ctx context.Context, dest, linkDest string, progress func(int64)) ([]Warning, error) {
-		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D"}
+		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"}
 		if linkDest != "" {
 			args = append(args, "--link-dest="+linkDest)
 		}

@@ -294,7 +294,10 @@ func rsyncQuote(w string) string {
 // rsyncArgs is rsync's command line. The source is the remote's root; the
 // paths come on stdin (--files-from=- --from0), relative to it.
 func rsyncArgs(r grammar.Remote, dest, linkDest, ssh string, bwlimit int64, acls, xattrs bool) []string {
-	args := []string{"-a", "-r", "-H", "--numeric-ids", "--relative", "--no-D",
+	// --modify-window=-1: times compared and kept to the nanosecond;
+	// otherwise rsync leaves a folder made in the same second as its
+	// source's time with the time it was made.
+	args := []string{"-a", "-r", "-H", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1",
 		"--no-inc-recursive", "--info=progress2,stats2", "--no-human-readable",
 		"--files-from=-", "--from0", "-e", ssh}
 	if acls {

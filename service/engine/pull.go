@@ -293,10 +293,24 @@ func (ix *indexer) file(e *entry) {
 		e.linked = true
 		return
 	}
-	cands, err := b.txn.Linkable(sum, e.meta, 4)
+	// A stored copy to link must have this size and mtime. This run's
+	// own copies are in kept; the rest of the drive's are in the committed
+	// catalog, which HasTwin reads without waiting for the transaction.
+	// Only when some version there has both is the (slower) search by
+	// content worth it: a computer's first pull of files new to the drive
+	// asks nothing. A kept first copy that could not be linked (its link
+	// count is full) leaves the search to find another.
+	twin, err := b.txn.HasTwin(st.Size, e.meta.MtimeNs)
 	if err != nil {
 		e.err = err
 		return
+	}
+	var cands []catalog.Stored
+	if twin || ok {
+		if cands, err = b.txn.Linkable(sum, e.meta, 4); err != nil {
+			e.err = err
+			return
+		}
 	}
 	for _, c := range cands {
 		from := b.r.SnapshotDir(c.Host, c.Snapshot)

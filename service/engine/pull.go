@@ -62,6 +62,12 @@ func (b *backup) pull(ctx context.Context) error {
 }
 
 // indexer walks a pulled tree and records it.
+//
+// The catalog work of a folder (the versions it ends and the rows of its
+// entries) runs in the background while the indexer lists the next
+// folder and hashes its files, so that on two cores hashing and SQLite
+// overlap; the next folder's own catalog work waits for it, which keeps
+// the catalog's writes in the order of the walk.
 type indexer struct {
 	b    *backup
 	ctx  context.Context
@@ -78,6 +84,9 @@ type indexer struct {
 	kept map[keptKey]string
 	// dirTimes are the folders' times as rsync left them.
 	dirTimes []dirMeta
+	// pending is the background catalog work of the last folder, nil when
+	// none; only the walking goroutine starts and waits for it.
+	pending chan error
 }
 
 type keptKey struct {
@@ -101,7 +110,12 @@ func (ix *indexer) run() error {
 			defer unix.Close(ix.prev)
 		}
 	}
-	if err := ix.dir("/", ix.root, ix.prev, true); err != nil {
+	err = ix.dir("/", ix.root, ix.prev, true)
+	// Nothing may touch the transaction once the walk returns.
+	if perr := ix.settle(); err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
 	// Replacing copies with links moved folders' mtimes: once nothing is
@@ -115,6 +129,28 @@ func (ix *indexer) run() error {
 	return nil
 }
 
+// settle waits for the last folder's catalog work.
+func (ix *indexer) settle() error {
+	if ix.pending == nil {
+		return nil
+	}
+	err := <-ix.pending
+	ix.pending = nil
+	return err
+}
+
+// later runs a folder's catalog work in the background, after the work
+// before it.
+func (ix *indexer) later(work func() error) error {
+	if err := ix.settle(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	ix.pending = done
+	go func() { done <- work() }()
+	return nil
+}
+
 // dir indexes one folder of the pulled tree; dst and prev are descriptors
 // of it in the snapshot and in the previous snapshot (-1: none there).
 func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
@@ -124,55 +160,49 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 	}
 	b.stats.current.Store(p)
 	b.res.ReadDirs++
-	dirID, err := b.txn.DirID(p)
-	if err != nil {
-		return err
-	}
-	if err := b.txn.Visit(dirID); err != nil {
-		return err
-	}
-	prevKids := map[string]catalog.Version{}
-	if existed {
-		if prevKids, err = b.txn.Children(p, dirID); err != nil {
-			return err
-		}
-	}
 	names, err := readNames(dst)
 	if err != nil {
 		return targetError(err, "read snapshot folder "+p)
 	}
 	fds := &dirFds{src: dst, prev: prev, dst: dst}
-	var entries, subdirs []*entry
+	var entries, subdirs, unchanged []*entry
 	var wg sync.WaitGroup
 	jobs := make(chan *entry)
 	for i := 0; i < b.opts.Workers; i++ {
 		wg.Add(1)
-		go func() {
+		go func(jobs <-chan *entry) {
 			defer wg.Done()
 			for e := range jobs {
 				ix.file(e)
 			}
-		}()
+		}(jobs)
 	}
+	stopWorkers := func() {
+		if jobs != nil {
+			close(jobs)
+			jobs = nil
+		}
+		wg.Wait()
+	}
+	defer stopWorkers()
+	// The files first, from the file system alone: those rsync did not
+	// link from the previous snapshot are hashed while the catalog is
+	// asked about the folder.
 	for _, name := range names {
 		if p == "/" && name == catalog.ExtraDir {
 			continue
 		}
-		e := &entry{name: name, path: filepath.Join(p, name), dir: fds, dirID: dirID}
-		if v, ok := prevKids[name]; ok {
-			e.prev = &v
-		}
+		e := &entry{name: name, path: filepath.Join(p, name), dir: fds}
 		var st unix.Stat_t
 		if err := unix.Fstatat(dst, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			close(jobs)
-			wg.Wait()
 			return targetError(err, "read "+e.path)
 		}
 		e.meta = remoteMeta(&st)
 		switch e.meta.Type {
 		case fsmeta.File:
-			if e.prev != nil && ix.samePrevInode(prev, name, &st) {
-				e.op = opLinkPrev
+			if ix.samePrevInode(prev, name, &st) {
+				e.op = opLinkPrev // if the catalog knows it; see below
+				unchanged = append(unchanged, e)
 			} else {
 				e.op = opHash
 				jobs <- e
@@ -196,32 +226,63 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		}
 		entries = append(entries, e)
 	}
-	close(jobs)
-	wg.Wait()
+	// The folder's catalog work, after the previous folder's.
+	if err := ix.settle(); err != nil {
+		return err
+	}
+	dirID, err := b.txn.DirID(p)
+	if err != nil {
+		return err
+	}
+	if err := b.txn.Visit(dirID); err != nil {
+		return err
+	}
+	prevKids := map[string]catalog.Version{}
+	if existed {
+		if prevKids, err = b.txn.Children(p, dirID); err != nil {
+			return err
+		}
+	}
+	// The previous snapshot's inode that the catalog does not know as
+	// this name is read like a new file.
+	for _, e := range unchanged {
+		if _, ok := prevKids[e.name]; !ok {
+			e.op = opHash
+			jobs <- e
+		}
+	}
+	stopWorkers()
 	for _, e := range entries {
 		if e.err != nil {
 			return e.err
 		}
-	}
-	seen := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		seen[e.name] = true
-	}
-	var gone []string
-	for name := range prevKids {
-		if !seen[name] {
-			gone = append(gone, name)
+		e.dirID = dirID
+		if v, ok := prevKids[e.name]; ok {
+			e.prev = &v
 		}
 	}
-	sort.Strings(gone)
-	for _, name := range gone {
-		v := prevKids[name]
-		if err := b.txn.End(v.ID); err != nil {
-			return err
+	err = ix.later(func() error {
+		seen := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			seen[e.name] = true
 		}
-		b.noteDeleted(v)
-	}
-	if err := (&walker{b: b}).recordEntries(dirID, entries); err != nil {
+		var gone []string
+		for name := range prevKids {
+			if !seen[name] {
+				gone = append(gone, name)
+			}
+		}
+		sort.Strings(gone)
+		for _, name := range gone {
+			v := prevKids[name]
+			if err := b.txn.End(v.ID); err != nil {
+				return err
+			}
+			b.noteDeleted(v)
+		}
+		return (&walker{b: b}).recordEntries(dirID, entries)
+	})
+	if err != nil {
 		return err
 	}
 	for _, e := range subdirs {
@@ -301,10 +362,24 @@ func (ix *indexer) file(e *entry) {
 		e.linked = true
 		return
 	}
-	cands, err := b.txn.Linkable(sum, e.meta, 4)
+	// A stored copy to link must have this size and mtime. This run's
+	// own copies are in kept; the rest of the drive's are in the committed
+	// catalog, which HasTwin reads without waiting for the transaction.
+	// Only when some version there has both is the (slower) search by
+	// content worth it: a computer's first pull of files new to the drive
+	// asks nothing. A kept first copy that could not be linked (its link
+	// count is full) leaves the search to find another.
+	twin, err := b.txn.HasTwin(st.Size, e.meta.MtimeNs)
 	if err != nil {
 		e.err = err
 		return
+	}
+	var cands []catalog.Stored
+	if twin || ok {
+		if cands, err = b.txn.Linkable(sum, e.meta, 4); err != nil {
+			e.err = err
+			return
+		}
 	}
 	for _, c := range cands {
 		from := b.r.SnapshotDir(c.Host, c.Snapshot)

@@ -20,7 +20,7 @@
 //
 // The fields: state (idle, running, waiting-for-drive, failed,
 // watching-degraded, ...), result (ok or the error name of the last
-// attempt, "-" before the first), the last success, last attempt and next
+// attempt, "never" before the first), the last success, last attempt and next
 // due time (RFC 3339, UTC), the drive's filesystem UUID, whether it is
 // plugged in (yes/no), the free bytes on it, the computer backed up (its
 // folder on the drive), whether that is another computer pulled over ssh

@@ -129,40 +129,11 @@ func (p *profile) hostKeyState(pc config.Profile) string {
 	return string(usecase.HostKeyNew)
 }
 
-// viewer says whether uid may see another computer's files by the
-// profile: one of its viewers.
-func viewer(pc config.Profile, uid uint32) bool {
-	for _, v := range pc.Viewers {
-		if v == uid {
-			return true
-		}
-	}
-	return false
-}
-
-// remoteCaller is the caller as the use cases see them on another
-// computer's files: uids there name nobody here, so it is all or nothing:
-// root, an administrator (browse-all) or one of the profile's viewers
-// sees every file of that computer; anyone else none.
-func (d *Daemon) remoteCaller(c caller, pc config.Profile, options map[string]dbus.Variant) (usecase.Caller, error) {
-	if c.root() || viewer(pc, c.uid) {
-		return c.uc(true), nil
-	}
-	if err := d.authorize(c, dbusapi.ActionBrowseAll, options); err != nil {
-		if kerr.Is(err, kerr.NotAuthorized) {
-			return usecase.Caller{}, kerr.Wrap(kerr.NotAuthorized, err,
-				"profile %s backs up another computer: only administrators and its viewers may see its files", pc.Name)
-		}
-		return usecase.Caller{}, err
-	}
-	return c.uc(true), nil
-}
-
 // viewAs is the caller for a query of the profile's files.
 func (d *Daemon) viewAs(c caller, p *profile, options map[string]dbus.Variant) (usecase.Caller, error) {
 	pc := p.config()
 	if pc.HostName() != "" {
-		return d.remoteCaller(c, pc, options)
+		return usecase.RemoteViewer(c.uc(false), pc, func() error { return d.authorize(c, dbusapi.ActionBrowseAll, options) })
 	}
 	all, err := d.seesAll(c, options)
 	if err != nil {

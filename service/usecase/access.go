@@ -5,7 +5,9 @@ import (
 	"strconv"
 
 	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // Caller is who asks: the uid and groups the kernel would check.
@@ -107,4 +109,30 @@ func (c Caller) inGroup(gid uint32) bool {
 		}
 	}
 	return false
+}
+
+// RemoteViewer is the caller as the use cases see them on another
+// computer's files (a profile whose sources are ssh:// addresses). User
+// ids there name nobody here, so it is all or nothing: root, one of the
+// profile's viewers, or an administrator (admin asks the front end's
+// authority, polkit's browse-all) sees every file of that computer;
+// anyone else is NotAuthorized.
+func RemoteViewer(c Caller, pc config.Profile, admin func() error) (Caller, error) {
+	c.All = true
+	if c.Root() {
+		return c, nil
+	}
+	for _, v := range pc.Viewers {
+		if v == c.UID {
+			return c, nil
+		}
+	}
+	if err := admin(); err != nil {
+		if kerr.Is(err, kerr.NotAuthorized) {
+			return Caller{}, kerr.Wrap(kerr.NotAuthorized, err,
+				"profile %s backs up another computer: only administrators and its viewers may see its files", pc.Name)
+		}
+		return Caller{}, err
+	}
+	return c, nil
 }

@@ -1,6 +1,11 @@
 package usecase
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/keepsake/keepsake/service/config"
+	"github.com/keepsake/keepsake/shared/kerr"
+)
 
 // Who may see what, as the kernel decided when the entry was backed up:
 // caller × stored owner × mode × groups × access.
@@ -43,6 +48,40 @@ func TestAllowed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Allowed(tc.c, tc.st, tc.a); got != tc.want {
 				t.Errorf("Allowed(%s, %+v, %d) = %v, want %v", tc.c.Name, tc.st, tc.a, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRemoteViewer(t *testing.T) {
+	pc := config.DefaultProfile("laptop")
+	pc.Sources, pc.Viewers = []string{"ssh://me@laptop/home/me"}, []uint32{1000}
+	refuse := func() error { return kerr.New(kerr.NotAuthorized, "polkit said no") }
+	allow := func() error { return nil }
+	broken := func() error { return kerr.New(kerr.Failed, "polkit is not running") }
+	cases := []struct {
+		name  string
+		uid   uint32
+		admin func() error
+		want  kerr.Name // "" = sees every file
+	}{
+		{"root", 0, refuse, ""},
+		{"a viewer", 1000, refuse, ""},
+		{"an administrator", 1001, allow, ""},
+		{"anyone else", 1002, refuse, kerr.NotAuthorized},
+		{"polkit failing is not a refusal", 1002, broken, kerr.Failed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := RemoteViewer(Caller{UID: c.uid}, pc, c.admin)
+			if c.want != "" {
+				if kerr.NameOf(err) != c.want {
+					t.Fatalf("err %v, want %s", err, c.want)
+				}
+				return
+			}
+			if err != nil || !got.All || got.UID != c.uid {
+				t.Fatalf("%+v, %v: want every file, as uid %d", got, err, c.uid)
 			}
 		})
 	}

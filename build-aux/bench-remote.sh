@@ -212,27 +212,8 @@ mount "$loop" "$drive"
 echo "  drive: $drive_mb MB ext4 on $loop"
 sync
 
-declare -A T RSS
-# timed NAME CMD...: wall time of CMD plus a sync into T[NAME]; peak RSS
-# (KiB) of keepsakectl into RSS[NAME]; the output into $work/out.NAME.
-timed() {
-  local name=$1; shift
-  sync
-  if [ "$cold" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
-  local start end
-  start=$(date +%s.%N)
-  if [ "$1" = K ]; then
-    shift
-    /usr/bin/time -f %M -o "$work/rss" "$work/keepsakectl" "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
-    RSS[$name]=$(tail -1 "$work/rss")
-  else
-    "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
-  fi
-  sync
-  end=$(date +%s.%N)
-  T[$name]=$(printf "%.6f" "$(echo "$end - $start" | bc -l)")
-  printf '  %-24s %8.3f s\n' "$name" "${T[$name]}"
-}
+timed_width=24
+. "$top/build-aux/bench-timed.sh"
 
 # Keepsake finds rsync on its PATH: a wrapper first on it notes when the
 # transfer starts and ends, to split a pull's time into rsync's and the

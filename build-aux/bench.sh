@@ -45,27 +45,8 @@ src=$work/src
 python3 "$corpus" make "$src" --files "$files" --mb "$mb" >/dev/null
 sync
 
-declare -A T RSS
-# timed NAME CMD...: wall time of CMD plus a sync, into T[NAME]; peak RSS
-# (KiB) of keepsakectl runs into RSS[NAME].
-timed() {
-  local name=$1; shift
-  sync
-  if [ "$cold" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
-  local start end
-  start=$(date +%s.%N)
-  if [ "$1" = K ]; then
-    shift
-    /usr/bin/time -f %M -o "$work/rss" "$work/keepsakectl" "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
-    RSS[$name]=$(tail -1 "$work/rss")
-  else
-    "$@" >"$work/out.$name" 2>&1 || { cat "$work/out.$name"; exit 1; }
-  fi
-  sync
-  end=$(date +%s.%N)
-  T[$name]=$(printf "%.6f" "$(echo "$end - $start" | bc -l)")
-  printf '  %-22s %8.3f s\n' "$name" "${T[$name]}"
-}
+timed_width=22
+. "$top/build-aux/bench-timed.sh"
 
 # Disk bytes of a tree, each inode once (du counts hardlinks once per call).
 space() { du -s -B1 --exclude=catalog.db --exclude=catalog.db-wal --exclude=catalog.db-shm "$@" | awk '{s+=$1} END {printf "%.0f\n", s}'; }

@@ -55,6 +55,9 @@ func (p *profile) reconfigure(pc config.Profile) {
 	p.mu.Lock()
 	old := p.cfg
 	p.cfg = pc
+	if strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") {
+		p.hostKey = "" // another address: ask known_hosts again
+	}
 	p.mu.Unlock()
 	if strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") ||
 		strings.Join(old.Excludes, "\x00") != strings.Join(pc.Excludes, "\x00") ||

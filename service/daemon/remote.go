@@ -123,10 +123,19 @@ func (p *profile) hostKeyState(pc config.Profile) string {
 	if s != "" {
 		return s
 	}
+	// Read known_hosts once per profile, not at every refresh of the
+	// properties (each tick): only the service changes it, and it says so
+	// with setHostKey.
+	s = string(usecase.HostKeyNew)
 	if p.d.trust().HasHostKey(r) {
-		return string(usecase.HostKeyAccepted)
+		s = string(usecase.HostKeyAccepted)
 	}
-	return string(usecase.HostKeyNew)
+	p.mu.Lock()
+	if p.hostKey == "" {
+		p.hostKey = s
+	}
+	p.mu.Unlock()
+	return s
 }
 
 // viewAs is the caller for a query of the profile's files.

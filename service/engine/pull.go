@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -21,7 +22,18 @@ import (
 // none). It reports the bytes it received so far and returns the problems
 // that did not stop it (a file that vanished or could not be read there).
 // service/remote's rsync over ssh is the real one.
-type Fetch func(ctx context.Context, dest, linkDest string, progress func(received int64)) ([]Warning, error)
+type Fetch func(ctx context.Context, dest, linkDest string, report FetchReport) ([]Warning, error)
+
+// FetchReport is how a Fetch tells the engine what is arriving; it calls
+// each from one goroutine at a time.
+type FetchReport struct {
+	// Received is the bytes received so far.
+	Received func(bytes int64)
+	// Arrived names a file (its path below dest, "/home/u/x") whose data
+	// is in: the engine may read it while rsync receives the rest. It is
+	// a hint, checked before use; a Fetch may name any file or none.
+	Arrived func(path string)
+}
 
 // pull fills the snapshot folder with Fetch and indexes what arrived into
 // the catalog: a file that is the previous snapshot's inode is unchanged
@@ -35,11 +47,22 @@ type Fetch func(ctx context.Context, dest, linkDest string, progress func(receiv
 // descriptors, never through a symlink, and only names inside the
 // snapshot being made are created or replaced.
 func (b *backup) pull(ctx context.Context) error {
+	root, err := unix.Open(b.partial, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return targetError(err, "open snapshot folder")
+	}
+	defer unix.Close(root)
+	report := FetchReport{Received: func(n int64) { b.stats.copied.Store(n) }, Arrived: func(string) {}}
+	pre := startPrehash(root)
+	if pre != nil {
+		report.Arrived = pre.arrived
+	}
 	stop := b.reportProgress(false)
-	warns, err := b.opts.Fetch(ctx, b.partial, b.prevDir, func(n int64) {
-		b.stats.copied.Store(n)
-	})
+	warns, err := b.opts.Fetch(ctx, b.partial, b.prevDir, report)
 	stop()
+	if pre != nil {
+		pre.stop()
+	}
 	if err != nil {
 		if ctx.Err() != nil && !kerr.Is(err, kerr.Cancelled) {
 			return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
@@ -51,12 +74,23 @@ func (b *backup) pull(ctx context.Context) error {
 	}
 	received := b.stats.copied.Load()
 	b.stats.copied.Store(0)
+	// The drive starts writing what rsync left in the page cache while
+	// the tree is indexed, which mostly reads that cache and runs SQLite:
+	// the commit's own syncfs then finds little left to do. Its error, if
+	// any, is the commit's to report.
+	flushed := make(chan struct{})
+	go func() {
+		syncFS(b.partial)
+		close(flushed)
+	}()
+	defer func() { <-flushed }()
 	stop = b.reportProgress(true)
 	defer stop()
-	ix := &indexer{b: b, ctx: ctx, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
+	ix := &indexer{b: b, ctx: ctx, pre: pre, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
 	if err := ix.run(); err != nil {
 		return err
 	}
+	b.res.HashedInTransfer = ix.preHashed.Load()
 	b.res.ReceivedBytes = received
 	return nil
 }
@@ -73,6 +107,9 @@ type indexer struct {
 	ctx  context.Context
 	root int // the snapshot folder
 	prev int // the previous snapshot's folder, -1 if none
+	// pre holds the sums of files read during the transfer (nil: none).
+	pre       *prehasher
+	preHashed atomic.Int64
 	// seen are inodes this run already recorded, by inode: a second name of
 	// one (a hardlink rsync kept, or content linked earlier in the run) is
 	// not hashed again.
@@ -341,16 +378,21 @@ func (ix *indexer) file(e *entry) {
 		e.sum, e.linked = in.sum, true
 		return
 	}
-	fd, err := unix.Openat(e.dir.dst, e.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		e.err = targetError(err, "open "+e.path)
-		return
-	}
-	sum, err := hashFd(fd, st.Size)
-	unix.Close(fd)
-	if err != nil {
-		e.err = targetError(err, "read "+e.path)
-		return
+	sum := ix.pre.take(e.path, &st)
+	if sum != nil {
+		ix.preHashed.Add(1)
+	} else {
+		fd, err := unix.Openat(e.dir.dst, e.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			e.err = targetError(err, "open "+e.path)
+			return
+		}
+		sum, err = hashFd(fd, st.Size)
+		unix.Close(fd)
+		if err != nil {
+			e.err = targetError(err, "read "+e.path)
+			return
+		}
 	}
 	e.sum, e.hashed = sum, true
 	key := keptKey{sum: [32]byte(sum), mode: e.meta.Mode, uid: e.meta.UID, gid: e.meta.GID, mtime: e.meta.MtimeNs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 // pull (indexing, dedup, commit) does not depend on the transport, which
 // service/remote tests over real sshd.
 func localRsync(srcs ...string) Fetch {
-	return func(ctx context.Context, dest, linkDest string, progress func(int64)) ([]Warning, error) {
+	return func(ctx context.Context, dest, linkDest string, report FetchReport) ([]Warning, error) {
 		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"}
 		if linkDest != "" {
 			args = append(args, "--link-dest="+linkDest)
@@ -30,7 +31,21 @@ func localRsync(srcs ...string) Fetch {
 		if err != nil {
 			return nil, fmt.Errorf("rsync: %v: %s", err, out)
 		}
-		return nil, nil
+		// Name what arrived, as service/remote does from rsync's output,
+		// with names no transfer should give among them: they must not
+		// be read, nor change what is recorded.
+		for _, hostile := range []string{"/../../../etc/passwd", "/nonexistent", "/"} {
+			report.Arrived(hostile)
+		}
+		return nil, filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				report.Arrived(strings.TrimPrefix(p, dest))
+			}
+			if err == nil && d.Type()&fs.ModeSymlink != 0 {
+				report.Arrived(strings.TrimPrefix(p, dest) + "/passwd")
+			}
+			return err
+		})
 	}
 }
 
@@ -81,8 +96,8 @@ func TestPullIndexesLinksAndDedups(t *testing.T) {
 	must(t, os.Symlink("/etc", filepath.Join(alpha.root, "etc-link")))
 
 	r1 := pull(t, f, "alpha", alpha)
-	if r1.New != 22 || r1.Copied != 21 || r1.Hashed != 21 {
-		t.Errorf("first pull: new=%d copied=%d hashed=%d, want 22, 21 and 21", r1.New, r1.Copied, r1.Hashed)
+	if r1.New != 22 || r1.Copied != 21 || r1.Hashed != 21 || r1.HashedInTransfer != 21 {
+		t.Errorf("first pull: new=%d copied=%d hashed=%d (%d during the transfer), want 22, 21 and 21 (21)", r1.New, r1.Copied, r1.Hashed, r1.HashedInTransfer)
 	}
 	got := f.storedOf("alpha", r1.Snapshot, alpha.root+"/photos/p07.jpg")
 	if fileSum(t, got) != fileSum(t, filepath.Join(alpha.root, "photos/p07.jpg")) {
@@ -169,11 +184,11 @@ func TestPullFailureLeavesNothing(t *testing.T) {
 	pull(t, f, "alpha", alpha)
 	boom := errors.New("connection reset")
 	for name, fetch := range map[string]Fetch{
-		"fetch fails": func(ctx context.Context, dest, _ string, _ func(int64)) ([]Warning, error) {
+		"fetch fails": func(ctx context.Context, dest, _ string, _ FetchReport) ([]Warning, error) {
 			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
 			return nil, boom
 		},
-		"cancelled mid-transfer": func(ctx context.Context, dest, _ string, _ func(int64)) ([]Warning, error) {
+		"cancelled mid-transfer": func(ctx context.Context, dest, _ string, _ FetchReport) ([]Warning, error) {
 			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
 			return nil, kerr.New(kerr.Cancelled, "cancelled")
 		},

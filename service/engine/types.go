@@ -68,10 +68,13 @@ type Result struct {
 	Unchanged   int64  `json:"unchanged"`
 	Skipped     int64  `json:"skipped"`
 	// Pruned are snapshots removed before the run to make room (MinFree).
-	Pruned     []PrunedSnapshot `json:"pruned,omitempty"`
-	Hashed     int64            `json:"hashed"`      // files whose content was read and hashed
-	ReadDirs   int64            `json:"read_dirs"`   // directories read from the source
-	ReusedDirs int64            `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
+	Pruned []PrunedSnapshot `json:"pruned,omitempty"`
+	Hashed int64            `json:"hashed"` // files whose content was read and hashed
+	// HashedInTransfer are the files of a backup of another computer
+	// read while the transfer was still going (counted in Hashed too).
+	HashedInTransfer int64 `json:"hashed_in_transfer,omitempty"`
+	ReadDirs         int64 `json:"read_dirs"`   // directories read from the source
+	ReusedDirs       int64 `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
 	// ReceivedBytes is what a backup of another computer transferred.
 	ReceivedBytes int64       `json:"received_bytes,omitempty"`
 	Warnings      []Warning   `json:"warnings,omitempty"`

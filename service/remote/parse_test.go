@@ -94,21 +94,38 @@ func TestRsyncArgs(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
 		remote   string
-		src      string
+		operands []string // before the destination
+		list     string   // stdin, "" for none
 		linkDest string
 		acls     bool
 	}{
-		"user and ipv6": {remote: "ssh://u@[::1]:2222/x", src: "u@[::1]:/"},
-		"host only":     {remote: "ssh://nas/x", src: "nas:/", linkDest: "/drive/nas/prev", acls: true},
+		"user and ipv6":  {remote: "ssh://u@[::1]:2222/x", operands: []string{"u@[::1]:/x"}},
+		"host only":      {remote: "ssh://nas/x", operands: []string{"nas:/x"}, linkDest: "/drive/nas/prev", acls: true},
+		"several paths":  {remote: "ssh://nas/home/u,/etc,/srv/a_b-c.d+e@f=g", operands: []string{"nas:/home/u", "nas:/etc", "nas:/srv/a_b-c.d+e@f=g"}},
+		"the root":       {remote: "ssh://nas/", operands: []string{"nas:/"}},
+		"a space":        {remote: "ssh://nas/home/u/My%20Files,/etc", operands: []string{"nas:/"}, list: "home/u/My Files\x00etc\x00"},
+		"a tilde":        {remote: "ssh://nas/~u", operands: []string{"nas:/"}, list: "~u\x00"},
+		"a newline":      {remote: "ssh://nas/a%0Ab", operands: []string{"nas:/"}, list: "a\nb\x00"},
+		"a dollar":       {remote: "ssh://nas/$HOME", operands: []string{"nas:/"}, list: "$HOME\x00"},
+		"quotes":         {remote: "ssh://nas/it's", operands: []string{"nas:/"}, list: "it's\x00"},
+		"non-ASCII name": {remote: "ssh://nas/home/j%C3%B6rg", operands: []string{"nas:/"}, list: "home/j\xc3\xb6rg\x00"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			args := rsyncArgs(grammarRemote(c.remote), "/drive/nas/new", c.linkDest, "ssh", 0, c.acls, true)
+			args, list := rsyncArgs(grammarRemote(c.remote), "/drive/nas/new", c.linkDest, "ssh", 0, c.acls, true)
 			n := len(args)
-			if args[n-3] != "--" || args[n-2] != c.src || args[n-1] != "/drive/nas/new/" {
-				t.Fatalf("operands %q", args[n-3:])
+			want := append(append([]string{"--"}, c.operands...), "/drive/nas/new/")
+			if got := args[n-len(want):]; !slices.Equal(got, want) {
+				t.Fatalf("operands %q, want %q", got, want)
 			}
-			for _, want := range []string{"-a", "-r", "-H", "-X", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1", "--files-from=-", "--from0"} {
+			if string(list) != c.list {
+				t.Errorf("stdin %q, want %q", list, c.list)
+			}
+			fromList := slices.Contains(args, "--files-from=-") && slices.Contains(args, "--from0")
+			if fromList != (c.list != "") {
+				t.Errorf("%q: paths from stdin %v, want %v", args, fromList, c.list != "")
+			}
+			for _, want := range []string{"-a", "-r", "-H", "-X", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"} {
 				if !slices.Contains(args, want) {
 					t.Errorf("%q lacks %s", args, want)
 				}
@@ -161,6 +178,35 @@ func TestOutputParser(t *testing.T) {
 	o.Write([]byte("\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=5/10)\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=0/10)\n"))
 	if !slices.Equal(got, []PullProgress{{14, 50, 5, 10}, {14, 100, 10, 10}}) {
 		t.Errorf("linked progress %+v", got)
+	}
+}
+
+// TestReceivedNames: the received-file lines of rsync's output, among its
+// progress, become paths with rsync's escapes undone; folders, links,
+// hardlinks made at the end and what was not transferred do not count.
+func TestReceivedNames(t *testing.T) {
+	t.Parallel()
+	out := receivedMark + "cd+++++++++ 0 home/\r     10   1%    0.00kB/s    0:00:00 (xfr#1, to-chk=5/10)\n" +
+		receivedMark + ">f+++++++++ 10 home/a b\n" +
+		receivedMark + ">f+++++++++ 3 home/new\\#012line\n" +
+		receivedMark + ">f..t...... 3 home/bad\\#377\n" +
+		receivedMark + ">f+++++++++ 3 home/back\\#134#012x\n" +
+		receivedMark + "cL+++++++++ 0 home/link\n" +
+		receivedMark + "hf+++++++++ 0 home/hard\n" +
+		receivedMark + ">f+++++++++ 1 home/\\#01\n" + // not an escape: too short
+		"Number of files: 10 (reg: 2, dir: 4, link: 4)\n"
+	var got []string
+	o := &outputParser{received: func(p string) { got = append(got, p) }}
+	for i := 0; i < len(out); i += 5 {
+		o.Write([]byte(out[i:min(i+5, len(out))]))
+	}
+	st := o.finish()
+	want := []string{"/home/a b", "/home/new\nline", "/home/bad\xff", "/home/back\\#012x", "/home/\\#01"}
+	if !slices.Equal(got, want) {
+		t.Errorf("received %q\nwant     %q", got, want)
+	}
+	if st.Files != 10 {
+		t.Errorf("stats lost among the names: %+v", st)
 	}
 }
 

@@ -173,13 +173,14 @@ func (t Trust) Fetch(r grammar.Remote) (engine.Fetch, error) {
 func UserFetch(r grammar.Remote) engine.Fetch { return pullWith(r, "", "") }
 
 func pullWith(r grammar.Remote, keyFile, knownHosts string) engine.Fetch {
-	return func(ctx context.Context, dest, linkDest string, progress func(int64)) ([]engine.Warning, error) {
+	return func(ctx context.Context, dest, linkDest string, report engine.FetchReport) ([]engine.Warning, error) {
 		st, err := remote.Pull(ctx, remote.PullOptions{Remote: r, KeyFile: keyFile, KnownHostsFile: knownHosts,
-			Dest: dest, LinkDest: linkDest, Progress: func(p remote.PullProgress) { progress(p.Bytes) }})
+			Dest: dest, LinkDest: linkDest, Progress: func(p remote.PullProgress) { report.Received(p.Bytes) },
+			Received: report.Arrived})
 		if err != nil {
 			return nil, err
 		}
-		progress(st.BytesSent)
+		report.Received(st.BytesSent)
 		var ws []engine.Warning
 		for _, w := range st.Warnings {
 			ws = append(ws, engine.Warning{Path: r.Host, Message: w})

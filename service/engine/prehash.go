@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// prehasher hashes the files of a pull while rsync is still receiving
+// the others: a file is read moments after rsync wrote it, from the page
+// cache, on a core rsync leaves idle, instead of after the transfer.
+// What it learns is a hint the indexer checks: a path's sum counts only
+// while the file there is the same inode with the same size, mtime and
+// ctime as when it was read.
+//
+// The paths come from the other computer's names, so a file is opened
+// beneath the snapshot folder only, never through a symlink or "..", and
+// only read.
+type prehasher struct {
+	root  int // the snapshot folder; owned by the caller
+	names chan string
+	done  chan struct{}
+
+	mu   sync.Mutex
+	sums map[string]prehashed
+}
+
+type prehashed struct {
+	ino          uint64
+	size         int64
+	mtime, ctime unix.Timespec
+	sum          []byte
+}
+
+const (
+	// prehashQueue is how many names may wait: a name that finds the
+	// queue full is hashed by the indexer instead, so that reading
+	// rsync's output never waits for the disk.
+	prehashQueue = 4096
+	// prehashMax bounds the memory the sums take on a huge first pull
+	// (about 150 bytes each); the rest are hashed by the indexer.
+	prehashMax = 200_000
+)
+
+// startPrehash starts hashing the files named to arrived below root (a
+// descriptor of the snapshot folder); nil when the kernel cannot open a
+// path safely beneath a folder (openat2, Linux 5.6).
+func startPrehash(root int) *prehasher {
+	probe, err := unix.Openat2(root, ".", &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: prehashResolve})
+	if err != nil {
+		return nil
+	}
+	unix.Close(probe)
+	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), sums: map[string]prehashed{}}
+	go p.run()
+	return p
+}
+
+const prehashResolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+
+// arrived takes a path ("/home/u/x") of a file whose data arrived; it
+// never blocks.
+func (p *prehasher) arrived(path string) {
+	select {
+	case p.names <- path:
+	default:
+	}
+}
+
+// stop waits until every name taken so far is hashed (or given up).
+func (p *prehasher) stop() {
+	close(p.names)
+	<-p.done
+}
+
+func (p *prehasher) run() {
+	defer close(p.done)
+	for path := range p.names {
+		p.mu.Lock()
+		full := len(p.sums) >= prehashMax
+		p.mu.Unlock()
+		if full {
+			continue
+		}
+		rel := bytes.TrimLeft([]byte(path), "/")
+		if len(rel) == 0 {
+			continue
+		}
+		// rsync names a file as soon as its data is in and renames it
+		// from its temporary name a moment later: a file not there yet
+		// is tried again, briefly.
+		var fd int
+		var err error
+		for try := 0; ; try++ {
+			fd, err = unix.Openat2(p.root, string(rel), &unix.OpenHow{
+				Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY, Resolve: prehashResolve})
+			if !errors.Is(err, unix.ENOENT) || try == 20 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err != nil {
+			continue
+		}
+		p.hash(path, fd)
+		unix.Close(fd)
+	}
+}
+
+func (p *prehasher) hash(path string, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return
+	}
+	sum, err := hashFd(fd, st.Size)
+	if err != nil {
+		return
+	}
+	var after unix.Stat_t
+	// Written to while read (rsync is done with it, but nothing else
+	// promised that): not a sum of anything.
+	if unix.Fstat(fd, &after) != nil || after.Size != st.Size || after.Mtim != st.Mtim || after.Ctim != st.Ctim {
+		return
+	}
+	p.mu.Lock()
+	p.sums[path] = prehashed{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: sum}
+	p.mu.Unlock()
+}
+
+// take is the sum read for path when st, the file there now, is the
+// inode that was read, unchanged since; nil otherwise.
+func (p *prehasher) take(path string, st *unix.Stat_t) []byte {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	h, ok := p.sums[path]
+	delete(p.sums, path)
+	p.mu.Unlock()
+	if !ok || h.ino != st.Ino || h.size != st.Size || h.mtime != st.Mtim || h.ctime != st.Ctim {
+		return nil
+	}
+	return h.sum
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestPrehashStaysBeneath: names from the other side are opened beneath
+// the snapshot folder only, never through a symlink, and only regular
+// files are read.
+func TestPrehashStaysBeneath(t *testing.T) {
+	top := t.TempDir()
+	root := filepath.Join(top, "snapshot")
+	outside := filepath.Join(top, "outside")
+	must(t, os.MkdirAll(filepath.Join(root, "home", "dir"), 0o755))
+	must(t, os.MkdirAll(outside, 0o755))
+	must(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("not the snapshot's"), 0o600))
+	must(t, os.WriteFile(filepath.Join(root, "home", "file"), []byte("inside"), 0o644))
+	must(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "home", "link")))
+	must(t, os.Symlink(outside, filepath.Join(root, "home", "linkdir")))
+	must(t, os.Symlink("../../outside/secret", filepath.Join(root, "home", "relative-link")))
+	must(t, unix.Mkfifo(filepath.Join(root, "home", "fifo"), 0o644))
+
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, err)
+	defer unix.Close(fd)
+	p := startPrehash(fd)
+	if p == nil {
+		t.Skip("this kernel has no openat2 (Linux 5.6): files are hashed after the transfer")
+	}
+	for _, name := range []string{
+		"/home/file",
+		"/home/dir/../file", // inside: the same file
+		"/../outside/secret",
+		"/home/../../outside/secret",
+		"/home/link",
+		"/home/linkdir/secret",
+		"/home/relative-link",
+		"/home/fifo", // must not block
+		"/home/dir",
+		"/home/missing",
+		"/",
+		"",
+	} {
+		p.arrived(name)
+	}
+	done := make(chan struct{})
+	go func() { p.stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("prehashing did not finish: a name blocked it")
+	}
+	var got []string
+	for k := range p.sums {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	if want := []string{"/home/dir/../file", "/home/file"}; !slices.Equal(got, want) {
+		t.Errorf("read %q, want only %q", got, want)
+	}
+}
+
+// TestPrehashTakesOnlyTheSameFile: a sum counts only for the inode read,
+// unchanged since.
+func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, content string) {
+		must(t, os.WriteFile(filepath.Join(root, name), []byte(content), 0o644))
+	}
+	stat := func(name string) *unix.Stat_t {
+		var st unix.Stat_t
+		must(t, unix.Lstat(filepath.Join(root, name), &st))
+		return &st
+	}
+	for _, n := range []string{"kept", "rewritten", "replaced", "touched"} {
+		write(n, "version one")
+	}
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, err)
+	defer unix.Close(fd)
+	p := startPrehash(fd)
+	if p == nil {
+		t.Skip("this kernel has no openat2 (Linux 5.6)")
+	}
+	for _, n := range []string{"kept", "rewritten", "replaced", "touched"} {
+		p.arrived("/" + n)
+	}
+	p.stop()
+
+	// Changed after it was read: the same size, the time put back.
+	mt := stat("rewritten").Mtim
+	time.Sleep(10 * time.Millisecond)
+	write("rewritten", "version two")
+	must(t, unix.UtimesNano(filepath.Join(root, "rewritten"), []unix.Timespec{mt, mt}))
+	// Another file put in its place.
+	must(t, os.Remove(filepath.Join(root, "replaced")))
+	write("replaced", "version one")
+	// Only its metadata changed.
+	must(t, os.Chmod(filepath.Join(root, "touched"), 0o600))
+
+	cases := map[string]bool{"kept": true, "rewritten": false, "replaced": false, "touched": false}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			sum := p.take("/"+name, stat(name))
+			if (sum != nil) != want {
+				t.Fatalf("sum %x, want one: %v", sum, want)
+			}
+			if want && string(sum) != string(sha256Of("version one")) {
+				t.Errorf("sum %x is not the content's", sum)
+			}
+		})
+	}
+	if p.take("/kept", stat("kept")) != nil {
+		t.Error("a sum was taken twice")
+	}
+	var nilPre *prehasher
+	if nilPre.take("/kept", stat("kept")) != nil {
+		t.Error("no prehasher, yet a sum")
+	}
+}
+
+func sha256Of(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}

@@ -108,7 +108,7 @@ func TestRsyncArgs(t *testing.T) {
 			if args[n-3] != "--" || args[n-2] != c.src || args[n-1] != "/drive/nas/new/" {
 				t.Fatalf("operands %q", args[n-3:])
 			}
-			for _, want := range []string{"-a", "-r", "-H", "-X", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1", "--files-from=-", "--from0"} {
+			for _, want := range []string{"-a", "-r", "-H", "-X", "--sparse", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1", "--files-from=-", "--from0"} {
 				if !slices.Contains(args, want) {
 					t.Errorf("%q lacks %s", args, want)
 				}

@@ -274,83 +274,171 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	return true, nil
 }
 
-// copyData copies with copy_file_range: the kernel moves (or reflinks) the
-// data without it passing through this process. Where the kernel cannot
-// (different filesystem types), it falls back to read and write.
+// copyData copies the first size bytes of src into the empty file dst and
+// returns how many of them it found; fewer than size means src shrank
+// meanwhile. Only the data ranges that SEEK_DATA and SEEK_HOLE report are
+// copied, at their own offsets, and dst gets its length from ftruncate:
+// a sparse file (a disk image, a VM disk) keeps its holes on the drive
+// instead of filling it with zeros, a trailing hole included. Nothing is
+// ever written for a hole, so no kernel's copy_file_range gets the chance
+// to fill one. Ranges go with copy_file_range: the kernel moves (or
+// reflinks) the data without it passing through this process; where it
+// cannot (different filesystems), with pread and pwrite.
 func copyData(src, dst int, size int64) (int64, error) {
-	var n int64
-	for n < size {
-		want := 1 << 30
-		if size-n > 0 && size-n < int64(want) {
-			want = int(size - n)
+	plain := false
+	var written int64 // end of the last data range
+	for off := int64(0); off < size; {
+		start, end, err := dataRange(src, off, size)
+		if err != nil {
+			return off, err
 		}
-		c, err := unix.CopyFileRange(src, nil, dst, nil, want, 0)
+		if start < end {
+			written = end
+		}
+		for start < end {
+			var c int64
+			if plain {
+				c, err = copyRangePlain(src, dst, start, end-start)
+			} else {
+				c, err = copyRange(src, dst, start, end-start)
+				if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) {
+					plain = true // offsets are explicit: go on from here
+					continue
+				}
+			}
+			if err != nil {
+				return start, err
+			}
+			if c == 0 {
+				return start, nil // shorter than it was: the caller sees the change
+			}
+			start += c
+		}
+		off = end
+	}
+	// Stop at the size stat gave: a file that grew meanwhile shows a new
+	// size and mtime afterwards and is copied again. A trailing hole
+	// (or a file that is all hole) is only a length.
+	if written < size {
+		if err := unix.Ftruncate(dst, size); err != nil {
+			return 0, fmt.Errorf("set the length of the copy: %w", err)
+		}
+	}
+	return size, nil
+}
+
+// dataRange finds the first range of data of fd at or after off, cut at
+// size; start == end == size when only a hole is left. A file system
+// without SEEK_DATA gets the generic answer (all data, one hole at the
+// end); one that refuses it is read as all data.
+func dataRange(fd int, off, size int64) (start, end int64, err error) {
+	start, err = unix.Seek(fd, off, unix.SEEK_DATA)
+	switch {
+	case errors.Is(err, unix.ENXIO):
+		// Only a hole up to the end, or the end of a file that shrank
+		// since stat: the caller's checks of size and times see that.
+		return size, size, nil
+	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP):
+		return off, size, nil
+	case err != nil:
+		return 0, 0, fmt.Errorf("find data (SEEK_DATA): %w", err)
+	}
+	if start >= size {
+		return size, size, nil
+	}
+	end, err = unix.Seek(fd, start, unix.SEEK_HOLE)
+	if err != nil || end > size {
+		// A file that shrank meanwhile ends the copy short, which the
+		// caller notices.
+		end = size
+	}
+	return start, end, nil
+}
+
+// copyRange copies up to n bytes at off of src to the same offset of dst
+// with one copy_file_range call.
+func copyRange(src, dst int, off, n int64) (int64, error) {
+	roff, woff := off, off
+	for {
+		c, err := unix.CopyFileRange(src, &roff, dst, &woff, int(min(n, 1<<30)), 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil {
-			if n == 0 && (errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP)) {
-				return copyPlain(src, dst)
-			}
-			return n, err
-		}
-		if c == 0 {
-			return n, nil // shorter than it was: the caller sees the change
-		}
-		n += int64(c)
+		return int64(c), err
 	}
-	// Stop at the size stat gave: one copy_file_range call for most files
-	// instead of a second one that returns 0. A file that grew meanwhile
-	// shows a new size and mtime afterwards and is copied again.
-	return n, nil
 }
 
-func copyPlain(src, dst int) (int64, error) {
+// copyRangePlain copies up to n bytes at off of src to the same offset of
+// dst through a buffer.
+func copyRangePlain(src, dst int, off, n int64) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	var n int64
-	for {
-		r, err := unix.Read(src, buf)
+	if n < int64(len(buf)) {
+		buf = buf[:n]
+	}
+	r, err := unix.Pread(src, buf, off)
+	for errors.Is(err, unix.EINTR) {
+		r, err = unix.Pread(src, buf, off)
+	}
+	if err != nil {
+		return 0, err
+	}
+	for w := 0; w < r; {
+		c, err := unix.Pwrite(dst, buf[w:r], off+int64(w))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return n, err
+			return 0, err
 		}
-		if r == 0 {
-			return n, nil
-		}
-		for off := 0; off < r; {
-			wr, err := unix.Write(dst, buf[off:r])
-			if err != nil {
-				return n, err
-			}
-			off += wr
-		}
-		n += int64(r)
+		w += c
 	}
+	return int64(r), nil
 }
 
-// hashFd hashes the first n bytes of fd with pread.
+// zeros stands for the content of holes while hashing.
+var zeros [256 << 10]byte
+
+// hashFd hashes the first n bytes of fd (fewer if it is shorter) with
+// pread. Holes count as the zeros they read as, so the sum is that of the
+// whole logical content, the same for a sparse file and a filled-in copy
+// of it (dedup and verify rely on that), but they are hashed from memory:
+// reading 2 GiB of hole through the page cache costs seconds.
 func hashFd(fd int, n int64) ([]byte, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	n = min(n, st.Size)
 	h := sha256.New()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	for off := int64(0); off < n; {
-		r, err := unix.Pread(fd, buf, off)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		start, end, err := dataRange(fd, off, n)
 		if err != nil {
 			return nil, err
 		}
-		if r == 0 {
-			break
+		for off < start {
+			c := min(start-off, int64(len(zeros)))
+			h.Write(zeros[:c])
+			off += c
 		}
-		h.Write(buf[:r])
-		off += int64(r)
+		for off < end {
+			r, err := unix.Pread(fd, buf[:min(end-off, int64(len(buf)))], off)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if r == 0 {
+				return h.Sum(nil), nil // shrank meanwhile: the caller's stat sees it
+			}
+			h.Write(buf[:r])
+			off += int64(r)
+		}
 	}
 	return h.Sum(nil), nil
 }

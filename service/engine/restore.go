@@ -3,10 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,19 +329,32 @@ func (rs *restorer) file(dirfd int, name string, v catalog.Version, apply fsmeta
 	if err != nil {
 		return fmt.Errorf("open stored copy of %s: %w", v.Path(), err)
 	}
-	src := os.NewFile(uintptr(sfd), v.Path())
-	defer src.Close()
+	defer unix.Close(sfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(sfd, &st); err != nil {
+		return fmt.Errorf("stat stored copy of %s: %w", v.Path(), err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return kerr.New(kerr.Failed, "the stored copy of %s in %s is not a regular file", v.Path(), rs.snap.Name)
+	}
 	tmp := tmpName(name)
-	ofd, err := openBeneath(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+	// Read and write: the copy is hashed from the destination, so the
+	// check covers what was written, holes included.
+	ofd, err := openBeneath(dirfd, tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return unsafePathErr(targetError(err, "create "+name), v.Path())
 	}
-	out := os.NewFile(uintptr(ofd), tmp)
-	defer out.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), src)
-	if err == nil && v.SHA256 != nil && !bytes.Equal(h.Sum(nil), v.SHA256) {
-		err = kerr.New(kerr.Failed, "the stored copy of %s in %s is damaged (its SHA-256 differs from the catalog); try another snapshot", v.Path(), rs.snap.Name)
+	defer unix.Close(ofd)
+	// Only the data ranges: a sparse file comes back with its holes.
+	n, err := copyData(sfd, ofd, st.Size)
+	if err == nil && n != st.Size {
+		err = fmt.Errorf("the stored copy of %s shrank while being read", v.Path())
+	}
+	if err == nil && v.SHA256 != nil {
+		var sum []byte
+		if sum, err = hashFd(ofd, n); err == nil && !bytes.Equal(sum, v.SHA256) {
+			err = kerr.New(kerr.Failed, "the stored copy of %s in %s is damaged (its SHA-256 differs from the catalog); try another snapshot", v.Path(), rs.snap.Name)
+		}
 	}
 	if err == nil {
 		err = fsmeta.ApplyFd(ofd, v.Meta, apply)

@@ -23,9 +23,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	base := t.TempDir()
-	src := filepath.Join(base, "src")
-	drive := filepath.Join(base, "drive")
+	return newFixtureOn(t, filepath.Join(t.TempDir(), "drive"))
+}
+
+// newFixtureOn makes the repository in drive (created here), which may
+// lie on another filesystem than the temporary source folder.
+func newFixtureOn(t *testing.T, drive string) *fixture {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "src")
 	for _, d := range []string{src, drive} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)

@@ -125,7 +125,7 @@ func TestRsyncArgs(t *testing.T) {
 			if fromList != (c.list != "") {
 				t.Errorf("%q: paths from stdin %v, want %v", args, fromList, c.list != "")
 			}
-			for _, want := range []string{"-a", "-r", "-H", "-X", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"} {
+			for _, want := range []string{"-a", "-r", "-H", "-X", "--sparse", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"} {
 				if !slices.Contains(args, want) {
 					t.Errorf("%q lacks %s", args, want)
 				}

@@ -317,7 +317,10 @@ func rsyncArgs(r grammar.Remote, dest, linkDest, ssh string, bwlimit int64, acls
 	// --modify-window=-1: times compared and kept to the nanosecond;
 	// otherwise rsync leaves a folder made in the same second as its
 	// source's time with the time it was made.
-	args = []string{"-a", "-r", "-H", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1",
+	// --sparse: runs of zeros (a disk image's holes) become holes on the
+	// drive instead of filling it; rsync refuses it only with --inplace
+	// before 3.1.3, which is not used here.
+	args = []string{"-a", "-r", "-H", "--sparse", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1",
 		"--no-inc-recursive", "--info=progress2,stats2", "--no-human-readable", "-e", ssh}
 	if acls {
 		args = append(args, "-A")

@@ -155,6 +155,14 @@ func TestPullTree(t *testing.T) {
 	if err := unix.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A disk image: 1 MiB of data in the middle of 16 MiB of hole.
+	write(t, filepath.Join(src, "disk.img"), "", 0o644)
+	must(t, os.Truncate(filepath.Join(src, "disk.img"), 16<<20))
+	img, err := os.OpenFile(filepath.Join(src, "disk.img"), os.O_WRONLY, 0)
+	must(t, err)
+	_, err = img.WriteAt(bytes.Repeat([]byte("data"), 1<<18), 8<<20)
+	must(t, err)
+	must(t, img.Close())
 	// Times last: a directory's mtime changes with its entries.
 	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{unix.NsecToTimespec(when.UnixNano()), unix.NsecToTimespec(when.UnixNano())}, unix.AT_SYMLINK_NOFOLLOW)
@@ -240,9 +248,16 @@ func TestPullTree(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(o.Dest, "etc")); err == nil {
 		t.Errorf("a copy of /etc arrived in Dest")
 	}
-	// rsync's figures: ten regular files, one of them the second name of
+	// The image's hole stays a hole (rsync --sparse): 1 MiB of blocks,
+	// not 16.
+	var ist unix.Stat_t
+	must(t, unix.Stat(filepath.Join(o.Dest, src, "disk.img"), &ist))
+	if used := ist.Blocks * 512; ist.Size != 16<<20 || used < 1<<20 || used > 2<<20 {
+		t.Errorf("disk.img arrived with size %d using %d bytes of blocks, want 16 MiB using about 1 MiB", ist.Size, used)
+	}
+	// rsync's figures: eleven regular files, one of them the second name of
 	// a hardlink, which is linked, not sent; the fifo left out.
-	if st.RegularFiles != 10 || st.FilesTransferred != 9 || st.TotalSize == 0 || st.BytesSent == 0 || st.BytesRequested == 0 {
+	if st.RegularFiles != 11 || st.FilesTransferred != 10 || st.TotalSize == 0 || st.BytesSent == 0 || st.BytesRequested == 0 {
 		t.Errorf("stats %+v", st)
 	}
 	if len(progress) == 0 || progress[len(progress)-1].Percent != 100 || progress[len(progress)-1].Checked != progress[len(progress)-1].Total {
@@ -728,5 +743,12 @@ func TestPullIPv6(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(o.Dest, src, "a")); string(data) != "six\n" {
 		t.Fatalf("a = %q", data)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

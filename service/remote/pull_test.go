@@ -175,9 +175,33 @@ func TestPullTree(t *testing.T) {
 	o := tr.opts(t, src, src2)
 	var progress []PullProgress
 	o.Progress = func(p PullProgress) { progress = append(progress, p) }
+	received := map[string]bool{}
+	o.Received = func(p string) { received[p] = true }
 	st, err := Pull(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every regular file is named once its data is in, odd names as they
+	// are; of two hardlinked names, rsync sends one and links the other.
+	for _, top := range []string{src, src2} {
+		filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, "/hard1") || strings.HasSuffix(p, "/hard2") {
+				return err
+			}
+			if !received[p] {
+				t.Errorf("%q arrived unnamed", p)
+			}
+			delete(received, p)
+			return nil
+		})
+	}
+	if received[filepath.Join(src, "hard1")] == received[filepath.Join(src, "sub", "hard2")] {
+		t.Errorf("of two hardlinked names, want one named: %v", received)
+	}
+	delete(received, filepath.Join(src, "hard1"))
+	delete(received, filepath.Join(src, "sub", "hard2"))
+	if len(received) != 0 {
+		t.Errorf("named, yet not regular files sent: %v", received)
 	}
 	if len(st.Warnings) != 0 {
 		t.Fatalf("warnings: %q", st.Warnings)
@@ -426,9 +450,15 @@ func TestPullLinkDest(t *testing.T) {
 	write(t, filepath.Join(src, "edited"), "after, longer\n", 0o644)
 	second := tr.opts(t, src)
 	second.LinkDest = first.Dest
+	var received []string
+	second.Received = func(p string) { received = append(received, p) }
 	st, err := Pull(context.Background(), second)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only what came over the wire is named for reading early.
+	if want := []string{filepath.Join(src, "edited")}; !slices.Equal(received, want) {
+		t.Errorf("received %q, want %q", received, want)
 	}
 	if a, b := inode(t, filepath.Join(first.Dest, src, "same")), inode(t, filepath.Join(second.Dest, src, "same")); a != b {
 		t.Errorf("the unchanged file was copied (inodes %d, %d)", a, b)

@@ -273,7 +273,7 @@ func (b *busBackend) follow(ctx context.Context, start func(p string) (dbus.Obje
 func (b *busBackend) Restore(ctx context.Context, q usecase.RestoreRequest, all bool, bar *progressBar) (api.RestoreResult, error) {
 	j, err := b.follow(ctx, func(p string) (dbus.ObjectPath, error) {
 		return b.c.Restore(ctx, p, q.Snapshot, q.Paths, api.RestoreOptions{Auth: b.auth(), Scope: api.Scope{AllUsers: all},
-			To: api.Path(q.To), Overwrite: q.Overwrite})
+			To: api.Path(q.To), Overwrite: q.Overwrite, ToComputer: q.ToComputer})
 	}, bar)
 	if err != nil {
 		return api.RestoreResult{}, err

@@ -28,6 +28,7 @@ func TestUsageErrors(t *testing.T) {
 		{"host without --repo", []string{"--host", "h", "snapshots"}, "--host picks a computer's backups on a drive"},
 		{"backup without source", []string{"--repo", "/x", "backup"}, "at least one SOURCE"},
 		{"restore without path", []string{"--repo", "/x", "restore", "latest"}, "restore SNAPSHOT PATH"},
+		{"restore here and to the computer", []string{"--repo", "/x", "restore", "latest", "/a", "--to", "/b", "--to-computer"}, "a folder here or to the other computer, not both"},
 		{"bad flag", []string{"--repo", "/x", "backup", "--nope", "/src"}, "backup: unknown flag: --nope"},
 		{"flags after the command", []string{"snapshots", "--repo", "/x", "--json", "extra"}, "usage: keepsakectl snapshots"},
 	}

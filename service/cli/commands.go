@@ -146,17 +146,19 @@ func bothCommands(env *Env) []*cobra.Command {
 	deleted.Flags().StringVar(&deletedSince, "since", "", "only files gone since `TIME`")
 
 	var to string
-	var overwrite bool
+	var overwrite, toComputer bool
 	restore := addAll(&cobra.Command{
 		Use:   "restore SNAPSHOT PATH...",
 		Short: "Restore files or folders from a snapshot (as yourself)",
 		Long: `Restore files or folders from a snapshot, read and written with your own
 rights. Without --to each goes back where it was; a newer file there is kept
 and the old one restored beside it as "name (restored DATE).ext", unless
---overwrite.`,
+--overwrite. Another computer's files go to a folder here, or with
+--to-computer back to that computer, into the folder its profile's
+restore-to names (as FOLDER/PATH there).`,
 		Args: args(2, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
-			q := usecase.RestoreRequest{Snapshot: a[0], Paths: env.absAll(a[1:]), Overwrite: overwrite}
+			q := usecase.RestoreRequest{Snapshot: a[0], Paths: env.absAll(a[1:]), Overwrite: overwrite, ToComputer: toComputer}
 			if to != "" {
 				q.To = env.abs(to)
 			}
@@ -177,6 +179,7 @@ and the old one restored beside it as "name (restored DATE).ext", unless
 	})
 	restore.Flags().StringVar(&to, "to", "", "restore into `DIR` instead of where they were")
 	restore.Flags().BoolVar(&overwrite, "overwrite", false, "replace what is there")
+	restore.Flags().BoolVar(&toComputer, "to-computer", false, "send another computer's files back to it (its profile's restore-to folder)")
 
 	var dry, allHosts bool
 	var free string

@@ -60,6 +60,11 @@ type Profile struct {
 	// Viewers are local uids that may browse, search and restore another
 	// computer's files besides administrators (its owner, say).
 	Viewers []uint32
+	// RestoreTo is the folder of another computer that restores may be
+	// sent back to, as an ssh:// address with one path; the service's key
+	// must be allowed to write there and only there (rrsync -wo, see
+	// RestoreTarget). "" offers no restore to the other computer.
+	RestoreTo string
 }
 
 // DefaultOverdueDays is DefaultProfile().OverdueDays.

@@ -44,6 +44,7 @@ interval = 1d
 overdue-days = 3
 viewer = 1000
 viewer = 0
+restore-to = ssh://alice@laptop.lan:2222/home/alice/Restored
 `
 
 func TestParseExample(t *testing.T) {
@@ -94,6 +95,7 @@ func TestParseExample(t *testing.T) {
 			Host:        "alices-laptop",
 			OverdueDays: 3,
 			Viewers:     []uint32{1000, 0},
+			RestoreTo:   "ssh://alice@laptop.lan:2222/home/alice/Restored",
 		}},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -438,6 +440,14 @@ func TestProfileValidate(t *testing.T) {
 		{"host with a slash", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.Host = "a/b" }, `profile "home": host: "a/b" cannot name a folder on the drive`},
 		{"host dotdot", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.Host = ".." }, `profile "home": host: ".." cannot name a folder on the drive`},
 		{"negative overdue", func(p *Profile) { p.OverdueDays = -1 }, `profile "home": overdue-days: -1 is negative (0 never warns)`},
+		{"restore-to", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.RestoreTo = "ssh://me@pc/home/me/Restored" }, ""},
+		{"restore-to two folders", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.RestoreTo = "ssh://me@pc/a,/b" },
+			`profile "home": restore-to: "ssh://me@pc/a,/b" must name one folder there, not 2`},
+		{"restore-to the root", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.RestoreTo = "ssh://me@pc/" },
+			`profile "home": restore-to: "ssh://me@pc/" must name one folder there, not 1`},
+		{"restore-to not an address", func(p *Profile) { p.Sources = []string{"ssh://pc/x"}; p.RestoreTo = "/home/me" }, "InvalidArgs"},
+		{"restore-to for local folders", func(p *Profile) { p.RestoreTo = "ssh://me@pc/home/me/Restored" },
+			`profile "home": restore-to: is for another computer's profile; this profile backs up folders here`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

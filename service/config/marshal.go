@@ -55,6 +55,9 @@ const header = `# Keepsake configuration.
 #   host                its folder on the drive (default: the address's host)
 #   viewer              a local user (uid or name) who may browse and restore
 #                       its files besides administrators; repeatable
+#   restore-to          ssh://user@host/dir: the folder there that restores
+#                       may be sent back to (keepsakectl remote-key
+#                       --write-dir DIR gives that account's key line)
 #
 # A # after a space starts a comment; write a value in double quotes (Go
 # escapes) to keep a # or blanks at its ends.
@@ -102,6 +105,7 @@ func (c *Config) Marshal() []byte {
 		kv("min-free", p.MinFree)
 		kv("host", p.Host)
 		kv("overdue-days", strconv.Itoa(p.OverdueDays))
+		kv("restore-to", p.RestoreTo)
 		for _, v := range p.Viewers {
 			kv("viewer", strconv.FormatUint(uint64(v), 10))
 		}

@@ -230,6 +230,9 @@ func (p *parser) profileKey(key, val string) error {
 		pr.Host = val
 	case "overdue-days":
 		pr.OverdueDays, err = parseDays(val)
+	case "restore-to":
+		_, err = parseRestoreTo(val)
+		pr.RestoreTo = val
 	case "viewer":
 		uid, err := parseUser(val)
 		if err != nil {

@@ -29,6 +29,29 @@ func (p Profile) HostName() string {
 	return r.DefaultName()
 }
 
+// RestoreTarget is where restores of the profile's files may be sent on
+// the other computer (ok false: nowhere).
+func (p Profile) RestoreTarget() (r grammar.Remote, ok bool) {
+	r, err := parseRestoreTo(p.RestoreTo)
+	return r, err == nil && p.RestoreTo != ""
+}
+
+// parseRestoreTo reads a restore-to address: ssh://[user@]host[:port]/dir
+// with exactly one folder; "" is none.
+func parseRestoreTo(s string) (grammar.Remote, error) {
+	if s == "" {
+		return grammar.Remote{}, nil
+	}
+	r, err := grammar.ParseRemote(s)
+	if err != nil {
+		return r, err
+	}
+	if len(r.Paths) != 1 || r.Paths[0] == "/" {
+		return r, fmt.Errorf("%q must name one folder there, not %d", s, len(r.Paths))
+	}
+	return r, nil
+}
+
 // checkHost checks a computer's name on the drive: it becomes a folder.
 func checkHost(s string) error {
 	switch {

@@ -85,6 +85,12 @@ func (p Profile) Validate() error {
 	if p.OverdueDays < 0 {
 		return bad("overdue-days", fmt.Errorf("%d is negative (0 never warns)", p.OverdueDays))
 	}
+	if _, err := parseRestoreTo(p.RestoreTo); err != nil {
+		return bad("restore-to", err)
+	}
+	if p.RestoreTo != "" && !remote {
+		return bad("restore-to", fmt.Errorf("is for another computer's profile; this profile backs up folders here"))
+	}
 	return nil
 }
 

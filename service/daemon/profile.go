@@ -208,6 +208,7 @@ func (p *profile) props() map[string]any {
 		"TargetFree": free, "Job": jobPath,
 		"Host": host, "Remote": remote, "OverdueDays": uint32(pc.OverdueDays), "Overdue": overdue,
 		"Viewers": nonNilUIDs(pc.Viewers), "HostKey": p.hostKeyState(pc), "LastReceived": uint64(max(ps.LastReceived, 0)),
+		"RestoreTo": pc.RestoreTo,
 	}
 }
 

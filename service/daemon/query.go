@@ -163,6 +163,11 @@ func (h *profileHandler) Restore(sender dbus.Sender, snapshot string, paths []st
 			return nil, err
 		}
 		q := usecase.RestoreRequest{Snapshot: snapshot, Paths: api.DecodePaths(paths), To: string(o.To), Overwrite: o.Overwrite}
+		if q.ToComputer = o.ToComputer; q.ToComputer {
+			if q.Send, err = d.sender(p); err != nil {
+				return nil, err
+			}
+		}
 		if err := usecase.CheckRestoreArgs(q); err != nil {
 			return nil, err
 		}

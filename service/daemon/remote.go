@@ -192,6 +192,17 @@ func (d *Daemon) probeRemote(p *profile, pc config.Profile, trigger string) {
 	}()
 }
 
+// sender sends restores into the profile's restore-to folder on the
+// other computer.
+func (d *Daemon) sender(p *profile) (*usecase.Sender, error) {
+	pc := p.config()
+	to, ok := pc.RestoreTarget()
+	if !ok {
+		return nil, kerr.New(kerr.InvalidArgs, "profile %s has no folder on the other computer to send restores to: an administrator sets restore-to (Configure)", pc.Name)
+	}
+	return d.trust().Send(to)
+}
+
 // pull is the body of a backup job of another computer: with its host key
 // checked, rsync over ssh into a new snapshot of its own host folder,
 // indexed and linked like a local backup, then its own retention.

@@ -1123,6 +1123,95 @@ func TestRemoteComputerOddNames(t *testing.T) {
 			t.Errorf("restored %q: %v", name, err)
 		}
 	}
+
+	// Sent back to the computer: not before an administrator names a
+	// folder there, then into that folder only, through the service's key
+	// in a write-only line of another account there.
+	sendBack := func(paths []string, o api.RestoreOptions) (client.Job, error) {
+		t.Helper()
+		o.ToComputer = true
+		job, err := s.client.Restore(bg, c.name, "latest", paths, o)
+		if err != nil {
+			return client.Job{}, err
+		}
+		return s.wait(job)
+	}
+	if _, err := sendBack([]string{c.data + "/odd"}, api.RestoreOptions{}); !kerr.Is(err, kerr.InvalidArgs) || !strings.Contains(err.Error(), "restore-to") {
+		t.Errorf("send back with no restore-to: %v (%s), want InvalidArgs naming restore-to", err, kerr.NameOf(err))
+	}
+	owner := c.sshd.AddAccount() // its key line below, once its home is known
+	inbox := filepath.Join(owner.Home, "Restored")
+	line, err := s.client.RemoteKey(bg, api.RemoteKeyOptions{WriteDir: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(line, `restrict,command="rrsync -wo `) {
+		t.Fatalf("write-dir key line %q", line)
+	}
+	mustRun(t, "install", "-d", "-o", owner.User, "-g", owner.User, inbox)
+	mustWrite(t, filepath.Join(owner.Home, ".ssh", "authorized_keys"), line+"\n", owner.UID, owner.GID)
+	restoreTo := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", owner.User, c.sshd.Port(), inbox)
+	if err := s.client.Configure(bg, c.name, api.Settings{RestoreTo: ptr(restoreTo)}, api.Auth{}); err != nil {
+		t.Fatalf("Configure restore-to: %v", err)
+	}
+	if got := s.profile(c.name).RestoreTo; got != restoreTo {
+		t.Errorf("RestoreTo %q, want %q", got, restoreTo)
+	}
+	if _, err := sendBack([]string{c.data + "/odd"}, api.RestoreOptions{To: api.Path(t.TempDir())}); !kerr.Is(err, kerr.InvalidArgs) {
+		t.Errorf("to and to-computer together: %v, want InvalidArgs", err)
+	}
+	if _, err := sendBack([]string{c.data + "/odd/etc-link/passwd"}, api.RestoreOptions{}); err == nil {
+		t.Error("a path through the computer's symlink to /etc was sent")
+	}
+	sj, err := sendBack([]string{c.data + "/odd"}, api.RestoreOptions{})
+	if err != nil {
+		t.Fatalf("send back: %v", err)
+	}
+	res, err := sj.RestoreResult()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := restoreTo + c.data + "/odd"; len(res.Restored) != 1 || string(res.Restored[0]) != want {
+		t.Errorf("sent to %q, want %q", res.Restored, want)
+	}
+	for name, content := range map[string]string{newline: "a name with a newline\n", notUTF8: "a Latin-1 name\n"} {
+		p := filepath.Join(inbox, c.data, "odd", name)
+		b, err := os.ReadFile(p)
+		var st syscall.Stat_t
+		syscall.Lstat(p, &st)
+		if err != nil || string(b) != content || int(st.Uid) != owner.UID {
+			t.Errorf("sent %q: %q %v, uid %d (want the account's %d)", name, b, err, st.Uid, owner.UID)
+		}
+	}
+	if tgt, err := os.Readlink(filepath.Join(inbox, c.data, "odd", "etc-link")); err != nil || tgt != "/etc" {
+		t.Errorf("sent etc-link: %q %v, want a symlink", tgt, err)
+	}
+	filepath.WalkDir(owner.Home, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "passwd" {
+			t.Errorf("this machine's /etc/passwd was sent: %s", p)
+		}
+		if err == nil && !strings.HasPrefix(p, inbox) && p != owner.Home && !strings.HasPrefix(p, filepath.Join(owner.Home, ".")) {
+			t.Errorf("written outside the restore folder: %s", p)
+		}
+		return err
+	})
+}
+
+func mustRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %q: %v: %s", name, args, err, out)
+	}
+}
+
+func mustWrite(t *testing.T, p, content string, uid, gid int) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, uid, gid); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func dirKeys(m map[string]api.Entry) []string {

@@ -119,10 +119,11 @@ const (
 // times and symlinks (as symlinks); device files, fifos and sockets are
 // left out. Nothing is written outside Dest.
 //
-// The remote's paths travel to it as a NUL-separated list over rsync's
+// Plain paths (letters, digits, "/._+,@=-") are rsync operands; any
+// other travels to the other side as a NUL-separated list over rsync's
 // own protocol (--files-from), never through a shell, so any byte but NUL
-// can be in them; this also works when the key is restricted with rrsync,
-// which refuses --protect-args.
+// can be in them; both work when the key is restricted with rrsync, which
+// refuses --protect-args.
 //
 // Errors: Cancelled when ctx ends (rsync and ssh are stopped, rsync
 // removes its partial file); HostKeyUnknown, HostKeyChanged (nothing is

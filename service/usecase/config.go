@@ -51,7 +51,7 @@ func ApplySettings(pc *config.Profile, s api.Settings) error {
 	for _, str := range []struct {
 		v   *string
 		dst *string
-	}{{s.Drive, &pc.Drive}, {s.Retention, &pc.Retention}, {s.MinFree, &pc.MinFree}} {
+	}{{s.Drive, &pc.Drive}, {s.Retention, &pc.Retention}, {s.MinFree, &pc.MinFree}, {s.RestoreTo, &pc.RestoreTo}} {
 		if str.v != nil {
 			*str.dst = *str.v
 		}

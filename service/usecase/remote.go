@@ -168,6 +168,21 @@ func (t Trust) Fetch(r grammar.Remote) (engine.Fetch, error) {
 	return pullWith(r, id.KeyFile(), t.knownHosts().Path), nil
 }
 
+// Send sends restores into the other computer's folder to (a profile's
+// restore-to) with the service's key, trusting only accepted host keys.
+func (t Trust) Send(to grammar.Remote) (*Sender, error) {
+	id, err := t.Identity()
+	if err != nil {
+		return nil, err
+	}
+	kh := t.knownHosts().Path
+	return &Sender{To: to, Send: func(ctx context.Context, root string, paths []string, progress func(int64)) (int64, int64, error) {
+		st, err := remote.Push(ctx, remote.PushOptions{Remote: to, KeyFile: id.KeyFile(), KnownHostsFile: kh, Root: root, Paths: paths,
+			Progress: func(p remote.PullProgress) { progress(p.Bytes) }})
+		return st.FilesTransferred, st.TransferredSize, err
+	}}, nil
+}
+
 // UserFetch pulls the computer as the invoking user, with that user's ssh
 // keys, agent and known_hosts (keepsakectl --repo without the service).
 func UserFetch(r grammar.Remote) engine.Fetch { return pullWith(r, "", "") }

@@ -3,10 +3,13 @@ package usecase
 import (
 	"context"
 	"errors"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
 )
@@ -21,8 +24,13 @@ type RestoreRequest struct {
 	// Overwrite replaces existing entries; without it a clash is restored
 	// beside as "name (restored DATE).ext".
 	Overwrite bool
-	Progress  func(Progress)
-	Warn      func(Warning)
+	// ToComputer sends the paths to the other computer a pulled snapshot
+	// came from, into its restore folder, with Send (Trust.Send: only the
+	// service has one), instead of writing them here.
+	ToComputer bool
+	Send       *Sender
+	Progress func(Progress)
+	Warn     func(Warning)
 }
 
 // CheckRestore checks a restore before it starts, so that a refusal is the
@@ -64,6 +72,9 @@ func CheckRestoreArgs(q RestoreRequest) error {
 		if err := CheckPath(q.To); err != nil {
 			return err
 		}
+		if q.ToComputer {
+			return kerr.New(kerr.InvalidArgs, "a restore goes to a folder here or to the other computer, not both")
+		}
 	}
 	if q.Snapshot == "" || strings.ContainsAny(q.Snapshot, "/\x00") {
 		return kerr.New(kerr.InvalidArgs, "snapshot %q is not a snapshot name", q.Snapshot)
@@ -84,6 +95,9 @@ func (x *Repo) Restore(ctx context.Context, c Caller, q RestoreRequest) (api.Res
 
 // restore restores a checked request (q.Snapshot is a snapshot's name).
 func (x *Repo) restore(ctx context.Context, c Caller, q RestoreRequest) (api.RestoreResult, error) {
+	if q.ToComputer {
+		return x.send(ctx, q)
+	}
 	var out api.RestoreResult
 	opts := engine.RestoreOptions{Host: x.Host, Snapshot: q.Snapshot, Paths: q.Paths, To: q.To,
 		Overwrite: q.Overwrite, Actor: c.Actor(), As: c.Credentials(), ReadAll: c.All && !c.Root(),
@@ -120,4 +134,45 @@ func writeRefused(err error, c Caller) error {
 		return kerr.Wrap(kerr.NotAuthorized, err, "%s may not write there (restores are written with your own rights)", who)
 	}
 	return err
+}
+
+// Sender sends files of a snapshot folder to another computer's restore
+// folder (service/remote's Push with the service's key).
+type Sender struct {
+	// To is the folder there, as an ssh:// address with its one path.
+	To   grammar.Remote
+	Send func(ctx context.Context, root string, paths []string, progress func(sentBytes int64)) (files, bytes int64, err error)
+}
+
+// send puts paths of a pulled snapshot into the other computer's restore
+// folder: each arrives as <folder>/<path> there.
+func (x *Repo) send(ctx context.Context, q RestoreRequest) (api.RestoreResult, error) {
+	if q.Send == nil {
+		return api.RestoreResult{}, kerr.New(kerr.InvalidArgs, "files are sent back to another computer by the service, with its key (keepsakectl without --repo); from the drive, fetch them there with rsync")
+	}
+	snap, err := x.Snapshot(q.Snapshot)
+	if err != nil {
+		return api.RestoreResult{}, err
+	}
+	if _, remote := x.RemoteOf(snap); !remote {
+		return api.RestoreResult{}, kerr.New(kerr.InvalidArgs, "snapshot %s is of this computer: only another computer's files are sent back to it", q.Snapshot)
+	}
+	start := time.Now()
+	files, bytes, err := q.Send.Send(ctx, x.R.SnapshotDir(x.Host, snap.Name), q.Paths, func(n int64) {
+		if q.Progress != nil {
+			q.Progress(Progress{Phase: "sending", CopiedBytes: n, Bytes: n, Elapsed: time.Since(start)})
+		}
+	})
+	if err != nil {
+		return api.RestoreResult{}, err
+	}
+	out := api.RestoreResult{Snapshot: snap.Name, Files: uint64(max(files, 0)), Bytes: uint64(max(bytes, 0)), Paths: []api.Path{}, Restored: []api.Path{}}
+	dir := q.Send.To.Paths[0]
+	for _, p := range q.Paths {
+		to := q.Send.To
+		to.Paths = []string{path.Join(dir, p)}
+		out.Paths = append(out.Paths, api.Path(p))
+		out.Restored = append(out.Restored, api.Path(to.String()))
+	}
+	return out, nil
 }

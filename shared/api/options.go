@@ -32,6 +32,10 @@ type Settings struct {
 	// Viewers are local uids that may browse and restore another
 	// computer's files besides administrators.
 	Viewers *[]uint32 `key:"viewers" json:"viewers,omitempty"`
+	// RestoreTo is the other computer's folder restores may be sent to
+	// (ssh://user@host/dir, writable through an rrsync -wo key line; ""
+	// = none).
+	RestoreTo *string `key:"restore-to" json:"restore_to,omitempty"`
 }
 
 // Auth is the option every method takes: fail with NotAuthorized instead
@@ -83,6 +87,8 @@ type RestoreOptions struct {
 	Scope
 	To        Path `key:"to"`
 	Overwrite bool `key:"overwrite"`
+	// ToComputer sends the paths to another computer's RestoreTo folder.
+	ToComputer bool `key:"to-computer"`
 }
 
 // PruneOptions are Prune's options.

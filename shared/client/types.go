@@ -56,6 +56,7 @@ type Profile struct {
 	Viewers        []uint32        `prop:"Viewers"`
 	HostKey        string          `prop:"HostKey"`
 	LastReceived   uint64          `prop:"LastReceived"`
+	RestoreTo      string          `prop:"RestoreTo"`
 }
 
 // StateName is the profile's State in words.

@@ -52,6 +52,7 @@ type SSHD struct {
 	keysAt string // the authorized_keys file
 	uid    int
 	gid    int
+	others []Account // more accounts this sshd admits (AddAccount)
 	log    *syncBuffer
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -215,14 +216,14 @@ HostKey %[3]s/ssh_host_ed25519_key
 HostKey %[3]s/ssh_host_ecdsa_key
 PidFile %[3]s/sshd.pid
 UsePAM no
-AuthorizedKeysFile %[4]s
+AuthorizedKeysFile %[4]s .ssh/authorized_keys
 StrictModes yes
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 HostbasedAuthentication no
 PermitRootLogin prohibit-password
-AllowUsers %[1]s
+AllowUsers %[1]s%[5]s
 PermitUserEnvironment no
 AllowTcpForwarding no
 AllowAgentForwarding no
@@ -232,11 +233,42 @@ PrintMotd no
 UseDNS no
 MaxStartups 64
 LogLevel VERBOSE
-`, s.user, s.port, s.dir, s.keysAt)
+`, s.user, s.port, s.dir, s.keysAt, s.otherUsers())
 	s.config = filepath.Join(s.dir, "sshd_config")
 	if err := os.WriteFile(s.config, []byte(config), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// Account is another ordinary account of the test computer.
+type Account struct {
+	User, Home string
+	UID, GID   int
+}
+
+func (s *SSHD) otherUsers() string {
+	var b strings.Builder
+	for _, a := range s.others {
+		b.WriteString(" " + a.User)
+	}
+	return b.String()
+}
+
+// AddAccount adds an ordinary account that this sshd admits with the
+// given authorized_keys lines (a key the first account's lines already
+// name gets this account's lines here: sshd reads each account's own
+// file), and restarts sshd on the same port.
+func (s *SSHD) AddAccount(lines ...string) Account {
+	s.t.Helper()
+	other := &SSHD{t: s.t, opts: SSHDOptions{}}
+	other.makeUser()
+	other.AuthorizeKeys(lines...)
+	a := Account{User: other.user, Home: other.home, UID: other.uid, GID: other.gid}
+	s.Stop()
+	s.others = append(s.others, a)
+	s.writeConfig()
+	s.Start()
+	return a
 }
 
 // AuthorizeKeys replaces the account's authorized_keys; sshd reads it at

@@ -29,8 +29,8 @@ type RestoreRequest struct {
 	// service has one), instead of writing them here.
 	ToComputer bool
 	Send       *Sender
-	Progress func(Progress)
-	Warn     func(Warning)
+	Progress   func(Progress)
+	Warn       func(Warning)
 }
 
 // CheckRestore checks a restore before it starts, so that a refusal is the

@@ -37,7 +37,9 @@
 #     Keepsake's catalog included), and the filesystem's used bytes before
 #     and after (df), (<= 0.6); the floor, (A + B's own) / (A + B): what
 #     storing each file the two share once, and nothing else, would give,
-#     is printed beside it (about 0.75 when they share half);
+#     is printed beside it (about 0.75 when they share half: below that
+#     only compression goes); and the same du at the end of the run, after
+#     the unchanged and moved-folder pulls too;
 # (d) after `corpus.py move-big` on A, the new space of A's next pull
 #     beyond that of an unchanged pull of A (Keepsake <= 1 MiB; rsync
 #     stores the moved folder again), and how much of Keepsake's is the
@@ -370,12 +372,16 @@ r_moved_new=$(( $(space "$drive/rsync") - s0 ))
 # and the catalog's rows (a moved file is a new version there).
 k_beyond_files=$(( (k_moved_new - k_moved_cat) - (k_unch_new - k_unch_cat) ))
 k_beyond=$((k_moved_new - k_unch_new)) r_beyond=$((r_moved_new - r_unch_new))
+# Everything each tool keeps for the two computers at the end of the run:
+# the first pulls, the unchanged ones and the moved folder's.
+k_end=$(space "$drive/keepsake") r_end=$(space "$drive/rsync")
 
 peak=0
 for k in "${!RSS[@]}"; do [ "${RSS[$k]:-0}" -gt "$peak" ] && peak=${RSS[$k]}; done
 r_first=$(pairratio k_first r_first) r_first_a=$(pairratio k_first_a r_first_a) r_first_b=$(pairratio k_first_b r_first_b)
 r_unch=$(pairratio k_unch r_unch) r_xunch=$(pairratio x_unch r_unch)
 r_space=$(ratio "$k_du" "$r_du")
+r_space_end=$(ratio "$k_end" "$r_end")
 r_df=$(ratio "${DF[k]}" "${DF[r]}")
 # What storing every file A and B share once, and nothing else, gives.
 floor=$(ratio "$((src_a + src_b_own))" "$((src_a + src_b))")
@@ -395,6 +401,7 @@ printf '%-36s %14.3f %14s\n' "    Keepsake: its rsync, A + B (s)" "${X[k_unch]}"
 printf '%-36s %14.3f %14.3f %8s\n' "    rsync with Keepsake's options (s)" "${T[x_unch]}" "${T[r_unch]}" "$r_xunch"
 printf '%-36s %14s %14s %8s  %s\n' "(c) space after first pulls (du)" "$k_du" "$r_du" "$r_space" "<= 0.6 $(verdict "$r_space" 0.6) (floor $floor)"
 printf '%-36s %14s %14s %8s\n' "    df used-bytes delta" "${DF[k]}" "${DF[r]}" "$r_df"
+printf '%-36s %14s %14s %8s  %s\n' "    at the end of the run (du)" "$k_end" "$r_end" "$r_space_end" "<= 0.6 $(verdict "$r_space_end" 0.6)"
 printf '%-36s %14s %14s\n' "    of which Keepsake's catalog" "$k_catalog" ""
 printf '%-36s %14s %14s\n' "(d) unchanged pull of A, new space" "$k_unch_new" "$r_unch_new"
 printf '%-36s %14s %14s\n' "    moved-folder pull of A, new space" "$k_moved_new" "$r_moved_new"
@@ -421,9 +428,9 @@ cat > build-aux/bench-remote.json <<JSON
              "keepsake_rsync_moved": ${X[k_moved]}},
  "ratios": {"first": $r_first, "first_a": $r_first_a, "first_b": $r_first_b, "unchanged": $r_unch,
             "unchanged_rsync_keepsake_options": $r_xunch,
-            "space_du": $r_space, "space_df": $r_df, "space_floor": $floor, "moved_time": $r_moved},
+            "space_du": $r_space, "space_df": $r_df, "space_end": $r_space_end, "space_floor": $floor, "moved_time": $r_moved},
  "space_bytes": {"keepsake_du": $k_du, "rsync_du": $r_du, "keepsake_df": ${DF[k]}, "rsync_df": ${DF[r]},
-                 "keepsake_catalog": $k_catalog},
+                 "keepsake_catalog": $k_catalog, "keepsake_end": $k_end, "rsync_end": $r_end},
  "moved_new_bytes": {"keepsake": $k_moved_new, "rsync": $r_moved_new, "keepsake_unchanged": $k_unch_new,
                      "rsync_unchanged": $r_unch_new, "keepsake_beyond_unchanged": $k_beyond, "rsync_beyond_unchanged": $r_beyond,
                      "keepsake_beyond_unchanged_files": $k_beyond_files,

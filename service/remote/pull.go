@@ -335,13 +335,7 @@ func rsyncArgs(r grammar.Remote, dest, linkDest, ssh string, bwlimit int64, acls
 	if bwlimit > 0 {
 		args = append(args, "--bwlimit="+strconv.FormatInt(max(1, bwlimit/1024), 10))
 	}
-	host := r.Host
-	if strings.IndexByte(host, ':') >= 0 {
-		host = "[" + host + "]"
-	}
-	if r.User != "" {
-		host = r.User + "@" + host
-	}
+	host := rsyncHost(r)
 	dest = strings.TrimSuffix(dest, "/") + "/"
 	if !slices.ContainsFunc(r.Paths, func(p string) bool { return !plainPath(p) }) {
 		args = append(args, "--")
@@ -352,6 +346,18 @@ func rsyncArgs(r grammar.Remote, dest, linkDest, ssh string, bwlimit int64, acls
 	}
 	args = append(args, "--files-from=-", "--from0", "--", host+":/", dest)
 	return args, fileList(r.Paths)
+}
+
+// rsyncHost is the account and host of an rsync operand ("u@[::1]").
+func rsyncHost(r grammar.Remote) string {
+	host := r.Host
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	if r.User != "" {
+		host = r.User + "@" + host
+	}
+	return host
 }
 
 // plainPath says an absolute path means the same to every shell and to

@@ -71,19 +71,12 @@ func Push(ctx context.Context, opts PushOptions) (PullStats, error) {
 	if err != nil {
 		return PullStats{}, err
 	}
-	host := r.Host
-	if strings.IndexByte(host, ':') >= 0 {
-		host = "[" + host + "]"
-	}
-	if r.User != "" {
-		host = r.User + "@" + host
-	}
 	// The destination is the folder the key line confines writes to:
 	// rrsync -wo DIR takes "." as DIR. No --modify-window=-1 here: rsync
 	// sends it to the receiving side as "-@-1", which rrsync refuses.
 	args := []string{"-rlpt", "-H", "--sparse", "--relative", "--no-D", "--no-inc-recursive",
 		"--info=progress2,stats2", "--no-human-readable", "--files-from=-", "--from0", "-e", ssh,
-		"--", root + "/", host + ":."}
+		"--", root + "/", rsyncHost(r) + ":."}
 	res := runRsync(ctx, args, fileList(opts.Paths), &outputParser{progress: opts.Progress})
 	if ctx.Err() != nil {
 		return PullStats{}, kerr.Wrap(kerr.Cancelled, ctx.Err(), "sending to %s cancelled", r.Address())

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -47,7 +48,7 @@ func (t *Txn) InsertBatch(dirID int64, vs []NewVersion) ([]bool, error) {
 		for i, s := range chunk {
 			args[i] = []byte(s)
 		}
-		rows, err := t.tx.Query(`SELECT id, sha256 FROM contents WHERE sha256 IN (`+marks(len(chunk))+`)`, args...)
+		rows, err := t.query(`SELECT id, sha256 FROM contents WHERE sha256 IN (`+marks(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up contents: %w", err)
 		}
@@ -89,7 +90,7 @@ func (t *Txn) InsertBatch(dirID int64, vs []NewVersion) ([]bool, error) {
 		for _, i := range chunk {
 			args = append(args, vs[i].SHA256, vs[i].Meta.Size)
 		}
-		rows, err := t.tx.Query(`INSERT INTO contents(sha256, size) VALUES `+placeholders(len(chunk), 2)+` RETURNING id, sha256`, args...)
+		rows, err := t.query(`INSERT INTO contents(sha256, size) VALUES `+placeholders(len(chunk), 2)+` RETURNING id, sha256`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record contents: %w", err)
 		}
@@ -124,7 +125,7 @@ func (t *Txn) InsertBatch(dirID int64, vs []NewVersion) ([]bool, error) {
 			args = append(args, t.host, dirID, vs[i].Name, t.snap, uint8(m.Type), m.Mode, m.UID, m.GID, m.User, m.Group, m.Size,
 				m.MtimeNs, m.CtimeNs, int64(m.Dev), int64(m.Ino), int64(m.Nlink), int64(m.Rdev), contentIDs[i], target, fsmeta.EncodeXattrs(m.Xattrs))
 		}
-		_, err := t.tx.Exec(`INSERT INTO versions(host, dir_id, name, first_snap, type, mode, uid, gid, user, grp, size,
+		_, err := t.exec(`INSERT INTO versions(host, dir_id, name, first_snap, type, mode, uid, gid, user, grp, size,
 			mtime_ns, ctime_ns, dev, ino, nlink, rdev, content_id, link_target, xattrs) VALUES `+placeholders(end-start, 20), args...)
 		if err != nil {
 			return nil, fmt.Errorf("record versions: %w", err)
@@ -139,7 +140,7 @@ func (t *Txn) InsertBatch(dirID int64, vs []NewVersion) ([]bool, error) {
 	}
 	for start := 0; start < len(names); start += batchRows {
 		chunk := names[start:min(start+batchRows, len(names))]
-		if _, err := t.tx.Exec(`INSERT OR IGNORE INTO names(name) VALUES `+placeholders(len(chunk), 1), chunk...); err != nil {
+		if _, err := t.exec(`INSERT OR IGNORE INTO names(name) VALUES `+placeholders(len(chunk), 1), chunk...); err != nil {
 			return nil, fmt.Errorf("record names: %w", err)
 		}
 	}
@@ -152,4 +153,24 @@ func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",
 // placeholders returns "(?,?),(?,?)" for rows rows of cols values.
 func placeholders(rows, cols int) string {
 	return strings.TrimSuffix(strings.Repeat("("+marks(cols)+"),", rows), ",")
+}
+
+// exec and query run a statement prepared once per transaction: a batch
+// of a folder's rows is one statement whose text depends only on its
+// row count, and compiling it again for every folder cost more than
+// running it.
+func (t *Txn) exec(q string, args ...any) (sql.Result, error) {
+	s, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.Exec(args...)
+}
+
+func (t *Txn) query(q string, args ...any) (*sql.Rows, error) {
+	s, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.Query(args...)
 }

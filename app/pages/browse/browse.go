@@ -1,7 +1,8 @@
 // Package browse is the Browse page: a timeline of the profile's
 // snapshots beside the folders of the chosen one, walked like a file
-// manager, with Restore, Restore and Replace, Restore To… and Version
-// History for the selected item.
+// manager, with Restore, Restore and Replace, Restore To…, Send Back to
+// Computer (another computer's files, into its restore folder) and
+// Version History for the selected item.
 package browse
 
 import (
@@ -57,6 +58,9 @@ type Page struct {
 	RestoreButton    *gtk.Button         `ui:"restore_button"`
 	RestoreToButton  *gtk.Button         `ui:"restore_to_button"`
 	ReplaceButton    *gtk.Button         `ui:"replace_button"`
+	// SendBackButton is an icon, like Replace: one more button with a
+	// label would not fit the action bar at 360 px.
+	SendBackButton *gtk.Button `ui:"send_back_button"`
 
 	env  *ui.Env
 	home string
@@ -65,6 +69,10 @@ type Page struct {
 	// remote: the profile backs up another computer, whose home folders
 	// are not this user's.
 	remote bool
+	// restoreTo is the folder on the other computer that Send Back puts
+	// items in (the profile's RestoreTo, an ssh:// address); "" for this
+	// computer's profiles and another's without one, where it is hidden.
+	restoreTo string
 	// seen is what the timeline was last loaded for (profile, its last
 	// snapshot, whether its drive is present): a change means new backups.
 	seen string
@@ -134,6 +142,11 @@ func New(env *ui.Env) *Page {
 	})
 	p.ReplaceButton.ConnectClicked(p.confirmReplace)
 	p.RestoreToButton.ConnectClicked(p.chooseDestination)
+	p.SendBackButton.ConnectClicked(func() {
+		if e, ok := p.selected(); ok && p.restoreTo != "" {
+			p.restore(e, api.RestoreOptions{ToComputer: true})
+		}
+	})
 	p.HistoryButton.ConnectClicked(func() {
 		if e, ok := p.selected(); ok && p.env.History != nil {
 			p.env.History(e.Path)
@@ -159,6 +172,17 @@ func (p *Page) Update(st live.State) {
 		p.remote = computers.IsRemote(prof)
 		p.dir = StartDir(computers.Folders(prof))
 		p.showCrumbs()
+	}
+	// Read at every update: restore-to can be set or cleared while the
+	// page is open.
+	restoreTo := ""
+	if p.remote {
+		restoreTo = prof.RestoreTo
+	}
+	if restoreTo != p.restoreTo {
+		p.restoreTo = restoreTo
+		p.SendBackButton.SetVisible(restoreTo != "")
+		p.SendBackButton.SetTooltipText(SendBackTip(restoreTo))
 	}
 	present := false
 	if d, ok := st.Drive(prof.Drive); ok {
@@ -432,6 +456,7 @@ func (p *Page) syncActions() {
 	p.RestoreButton.SetSensitive(free)
 	p.RestoreToButton.SetSensitive(free)
 	p.ReplaceButton.SetSensitive(free)
+	p.SendBackButton.SetSensitive(free)
 	p.HistoryButton.SetSensitive(ok && e.Type == "file")
 }
 
@@ -485,7 +510,10 @@ func (p *Page) restore(e Entry, opts api.RestoreOptions) {
 	if opts.To != "" {
 		fallback = filepath.Join(string(opts.To), e.Name)
 	}
-	ui.RunJob(p.jobs, ProgressTitle(e.Name), func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (client.Job, error) {
+	if opts.ToComputer {
+		fallback = SentAddress(p.restoreTo, e.Path)
+	}
+	ui.RunJob(p.jobs, ProgressTitle(e.Name, opts.ToComputer), func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (client.Job, error) {
 		job, err := c.Restore(ctx, profile, snap, []string{e.Path}, opts)
 		if err != nil {
 			return client.Job{}, fmt.Errorf("restore %s from %s: %w", humanize.Display(e.Path), snap, err)
@@ -496,6 +524,11 @@ func (p *Page) restore(e Entry, opts api.RestoreOptions) {
 		}
 		return j, nil
 	}, func(j client.Job) {
+		if opts.ToComputer {
+			// The message is an address on the other computer: no "~".
+			p.env.Toast(humanize.Escape(SentText(j.Message, fallback)))
+			return
+		}
 		p.env.Toast(humanize.Escape(RestoredText(j.Message, fallback, p.home)))
 	})
 }

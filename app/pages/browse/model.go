@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 )
 
 // Snapshot is one backup of the timeline.
@@ -262,12 +264,7 @@ func Tilde(p, home string) string {
 // where each item went, one a line (a copy beside a newer file has a
 // "(restored …)" name, which is worth seeing).
 func RestoredText(message, fallback, home string) string {
-	var where []string
-	for _, l := range strings.Split(message, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			where = append(where, l)
-		}
-	}
+	where := lines(message)
 	switch len(where) {
 	case 0:
 		if fallback == "" {
@@ -278,6 +275,76 @@ func RestoredText(message, fallback, home string) string {
 		return "Restored to " + Tilde(where[0], home)
 	}
 	return fmt.Sprintf("Restored %d items to %s", len(where), Tilde(path.Dir(where[0]), home))
+}
+
+// lines are the non-empty lines of a job's message.
+func lines(message string) []string {
+	var out []string
+	for _, l := range strings.Split(message, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// SendBackTip is the tooltip of Send Back to Computer: the folder on the
+// other computer that sent items go into, and whose account there they
+// belong to ("Send to /home/me/Restored on me@laptop"); "" when the
+// profile names none (the button is hidden then). An address this app
+// cannot read is shown as it is rather than hiding the button: the
+// service checked it, and says what is wrong if sending fails.
+func SendBackTip(restoreTo string) string {
+	if restoreTo == "" {
+		return ""
+	}
+	r, err := grammar.ParseRemote(restoreTo)
+	if err != nil || len(r.Paths) != 1 {
+		return "Send to " + humanize.Display(restoreTo)
+	}
+	return fmt.Sprintf("Send to %s on %s", humanize.Display(r.Paths[0]), computers.Address(r))
+}
+
+// SentAddress is where the service puts item p when sending it back: p
+// below the folder of restoreTo, as an ssh:// address like those of the
+// job's message; "" when restoreTo is not an address of one folder.
+func SentAddress(restoreTo, p string) string {
+	r, err := grammar.ParseRemote(restoreTo)
+	if err != nil || len(r.Paths) != 1 || p == "" {
+		return ""
+	}
+	r.Paths = []string{path.Join(r.Paths[0], p)}
+	return r.String()
+}
+
+// SentText is the toast after sending items back to the other computer.
+// The job's message lists where each went there as ssh:// addresses, one a
+// line: the toast names the account and computer and the path there, in
+// full, since "~" would be this user's home, not one there. The name
+// comes first so that a narrow window, which cuts the end off, still
+// says what was sent and to where. fallback is the expected address when
+// the message is empty.
+func SentText(message, fallback string) string {
+	where := lines(message)
+	if len(where) == 0 && fallback != "" {
+		where = []string{fallback}
+	}
+	if len(where) == 0 {
+		return "Sent"
+	}
+	r, err := grammar.ParseRemote(where[0])
+	if err != nil || len(r.Paths) != 1 || r.Paths[0] == "/" {
+		// Not an address of one path: said as the service wrote it.
+		if len(where) == 1 {
+			return "Sent to " + humanize.Display(where[0])
+		}
+		return fmt.Sprintf("Sent %d items", len(where))
+	}
+	to, p := computers.Address(r), r.Paths[0]
+	if len(where) == 1 {
+		return fmt.Sprintf("Sent “%s” to %s: %s", humanize.Display(path.Base(p)), to, humanize.Display(p))
+	}
+	return fmt.Sprintf("Sent %d items to %s: %s", len(where), to, humanize.Display(path.Dir(p)))
 }
 
 // ReplaceQuestion is the confirmation before Restore and Replace.
@@ -291,7 +358,11 @@ func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) 
 		fmt.Sprintf("The file is replaced with its version from %s. Changes made since then are lost.", when)
 }
 
-// ProgressTitle is the heading above a running restore's progress bar.
-func ProgressTitle(name string) string {
+// ProgressTitle is the heading above a running restore's progress bar;
+// sending back to the other computer says so, as nothing changes here.
+func ProgressTitle(name string, toComputer bool) string {
+	if toComputer {
+		return fmt.Sprintf("Sending “%s”…", humanize.Display(name))
+	}
 	return fmt.Sprintf("Restoring “%s”…", humanize.Display(name))
 }

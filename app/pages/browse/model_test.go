@@ -219,3 +219,79 @@ func TestEntriesKeepRawNames(t *testing.T) {
 		t.Errorf("ReplaceQuestion = %q", h)
 	}
 }
+
+func TestSendBackTip(t *testing.T) {
+	cases := []struct{ name, restoreTo, want string }{
+		{"none", "", ""},
+		{"folder and account", "ssh://me@laptop.lan/home/me/Restored", "Send to /home/me/Restored on me@laptop.lan"},
+		{"port", "ssh://me@laptop:2222/home/me/Restored/", "Send to /home/me/Restored on me@laptop:2222"},
+		{"no user", "ssh://laptop/srv/in", "Send to /srv/in on laptop"},
+		{"escaped path", "ssh://me@laptop/home/me/a%2Cb%FF", "Send to /home/me/a,b\uFFFD on me@laptop"},
+		{"unreadable", "ssh://me@laptop", "Send to ssh://me@laptop"},
+		{"two folders", "ssh://me@laptop/a,/b", "Send to ssh://me@laptop/a,/b"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := SendBackTip(c.restoreTo); got != c.want {
+				t.Errorf("SendBackTip(%q) = %q, want %q", c.restoreTo, got, c.want)
+			}
+		})
+	}
+}
+
+func TestSentAddress(t *testing.T) {
+	cases := []struct{ name, restoreTo, path, want string }{
+		{"file", "ssh://me@laptop/home/me/Restored", "/home/me/Documents/report.odt", "ssh://me@laptop/home/me/Restored/home/me/Documents/report.odt"},
+		{"comma and raw byte escaped", "ssh://me@laptop:2222/in", "/home/a,b/caf\xe9", "ssh://me@laptop:2222/in/home/a%2Cb/caf%E9"},
+		{"no folder", "", "/home/me/x", ""},
+		{"no path", "ssh://me@laptop/in", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := SentAddress(c.restoreTo, c.path); got != c.want {
+				t.Errorf("SentAddress(%q, %q) = %q, want %q", c.restoreTo, c.path, got, c.want)
+			}
+		})
+	}
+}
+
+func TestSentText(t *testing.T) {
+	const at = "ssh://me@laptop/home/me/Restored/home/me/Documents/report.odt"
+	cases := []struct{ name, msg, fallback, want string }{
+		{"one address", at + "\n", "", "Sent “report.odt” to me@laptop: /home/me/Restored/home/me/Documents/report.odt"},
+		// The path there is not this user's: no "~" even when it matches.
+		{"home path kept whole", "ssh://me@laptop/home/me/report.odt", "", "Sent “report.odt” to me@laptop: /home/me/report.odt"},
+		{"port and escapes", "ssh://me@laptop:2222/in/home/a%2Cb/caf%E9", "", "Sent “caf\uFFFD” to me@laptop:2222: /in/home/a,b/caf\uFFFD"},
+		{"folder", "ssh://laptop/in/home/me/Music", "", "Sent “Music” to laptop: /in/home/me/Music"},
+		{"empty message uses fallback", "", at, "Sent “report.odt” to me@laptop: /home/me/Restored/home/me/Documents/report.odt"},
+		{"nothing known", "\n", "", "Sent"},
+		{"several", "ssh://me@laptop/in/home/me/a\nssh://me@laptop/in/home/me/b\n", "", "Sent 2 items to me@laptop: /in/home/me"},
+		{"not an address", "/home/me/Restored/x", "", "Sent to /home/me/Restored/x"},
+		{"several not addresses", "a\nb", "", "Sent 2 items"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := SentText(c.msg, c.fallback); got != c.want {
+				t.Errorf("SentText(%q, %q) = %q, want %q", c.msg, c.fallback, got, c.want)
+			}
+		})
+	}
+}
+
+func TestProgressTitle(t *testing.T) {
+	cases := []struct {
+		name       string
+		toComputer bool
+		want       string
+	}{
+		{"restore here", false, "Restoring “report.odt”…"},
+		{"send back", true, "Sending “report.odt”…"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := ProgressTitle("report.odt", c.toComputer); got != c.want {
+				t.Errorf("ProgressTitle = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

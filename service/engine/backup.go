@@ -239,11 +239,7 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	if opts.DryRun {
 		opts.Plan = true
 	}
-	patterns := append([]string(nil), opts.Excludes...)
-	if !opts.NoDefaultExcludes {
-		patterns = append(exclude.DefaultPatterns(), patterns...)
-	}
-	m, err := exclude.New(patterns, exclude.Homes())
+	m, err := exclude.New(opts.excludePatterns(), exclude.Homes())
 	if err != nil {
 		return nil, kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}

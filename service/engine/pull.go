@@ -11,22 +11,31 @@ import (
 	"sync/atomic"
 
 	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
 )
 
-// Fetch fills dest, an empty private folder, with another computer's
-// files at their absolute paths (dest/home/u/...), hardlinking the files
-// that did not change from linkDest (the host's previous snapshot, "" for
-// none). It reports the bytes it received so far and returns the problems
-// that did not stop it (a file that vanished or could not be read there).
-// service/remote's rsync over ssh is the real one.
-type Fetch func(ctx context.Context, dest, linkDest string, report FetchReport) ([]Warning, error)
+// Fetch fills req.Dest, an empty private folder, with another computer's
+// files at their absolute paths (Dest/home/u/...), hardlinking the files
+// that did not change from req.LinkDest. It reports what arrives and
+// returns the problems that did not stop it (a file that vanished or
+// could not be read there). service/remote's rsync over ssh is the real
+// one.
+type Fetch func(ctx context.Context, req FetchRequest) ([]Warning, error)
 
-// FetchReport is how a Fetch tells the engine what is arriving; it calls
-// each from one goroutine at a time.
-type FetchReport struct {
+// FetchRequest is what a Fetch is asked for, and how it tells the engine
+// what is arriving (each callback from one goroutine at a time).
+type FetchRequest struct {
+	Dest string
+	// LinkDest is the host's previous snapshot, "" for none.
+	LinkDest string
+	// Excludes are what the backup leaves out (package exclude's
+	// patterns, with the defaults unless they are turned off). A Fetch may
+	// leave out on the other side what they surely exclude
+	// (exclude.RsyncPatterns); the engine removes the rest on arrival.
+	Excludes []string
 	// Received is the bytes received so far.
 	Received func(bytes int64)
 	// Arrived names a file (its path below dest, "/home/u/x") whose data
@@ -52,13 +61,14 @@ func (b *backup) pull(ctx context.Context) error {
 		return targetError(err, "open snapshot folder")
 	}
 	defer unix.Close(root)
-	report := FetchReport{Received: func(n int64) { b.stats.copied.Store(n) }, Arrived: func(string) {}}
+	req := FetchRequest{Dest: b.partial, LinkDest: b.prevDir, Excludes: b.opts.excludePatterns(),
+		Received: func(n int64) { b.stats.copied.Store(n) }, Arrived: func(string) {}}
 	pre := startPrehash(root)
 	if pre != nil {
-		report.Arrived = pre.arrived
+		req.Arrived = pre.arrived
 	}
 	stop := b.reportProgress(false)
-	warns, err := b.opts.Fetch(ctx, b.partial, b.prevDir, report)
+	warns, err := b.opts.Fetch(ctx, req)
 	stop()
 	if pre != nil {
 		pre.stop()
@@ -86,7 +96,13 @@ func (b *backup) pull(ctx context.Context) error {
 	defer func() { <-flushed }()
 	stop = b.reportProgress(true)
 	defer stop()
-	ix := &indexer{b: b, ctx: ctx, pre: pre, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
+	// "~/" in an exclusion means the other computer's homes: /root and
+	// the folders of /home there, not this computer's.
+	match, err := exclude.New(req.Excludes, remoteHomes(root))
+	if err != nil {
+		return kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
+	}
+	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
 	if err := ix.run(); err != nil {
 		return err
 	}
@@ -109,6 +125,7 @@ type indexer struct {
 	prev int // the previous snapshot's folder, -1 if none
 	// pre holds the sums of files read during the transfer (nil: none).
 	pre       *prehasher
+	match     *exclude.Matcher
 	preHashed atomic.Int64
 	// seen are inodes this run already recorded, by inode: a second name of
 	// one (a hardlink rsync kept, or content linked earlier in the run) is
@@ -235,6 +252,14 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 			return targetError(err, "read "+e.path)
 		}
 		e.meta = remoteMeta(&st)
+		if ix.match.Excluded(e.path, e.meta.Type == fsmeta.Dir) {
+			// Excluded, but sent all the same (a pattern rsync could not
+			// be given): gone from the snapshot as if never there.
+			if err := ix.remove(dst, e); err != nil {
+				return err
+			}
+			continue
+		}
 		switch e.meta.Type {
 		case fsmeta.File:
 			if ix.samePrevInode(prev, name, &st) {
@@ -342,6 +367,39 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		ix.dirTimes = append(ix.dirTimes, dirMeta{path: e.path, meta: e.meta})
 	}
 	return nil
+}
+
+// remove takes an excluded entry out of the snapshot being made.
+func (ix *indexer) remove(dst int, e *entry) error {
+	var err error
+	if e.meta.Type == fsmeta.Dir {
+		err = RemoveTree(ix.b.partial+e.path, 2)
+	} else {
+		err = unix.Unlinkat(dst, e.name, 0)
+	}
+	if err != nil {
+		return targetError(err, "leave out the excluded "+e.path)
+	}
+	return nil
+}
+
+// remoteHomes are the other computer's home folders in a pulled tree:
+// /root and every real folder in /home.
+func remoteHomes(root int) []string {
+	homes := []string{"/root"}
+	fd, err := unix.Openat(root, "home", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return homes
+	}
+	defer unix.Close(fd)
+	names, _ := readNames(fd)
+	for _, n := range names {
+		var st unix.Stat_t
+		if unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			homes = append(homes, "/home/"+n)
+		}
+	}
+	return homes
 }
 
 // samePrevInode says rsync linked this name to the previous snapshot's
@@ -510,4 +568,14 @@ func checkPullOptions(opts BackupOptions) error {
 		}
 	}
 	return nil
+}
+
+// excludePatterns are the backup's exclusions, the defaults first unless
+// they are turned off.
+func (o BackupOptions) excludePatterns() []string {
+	patterns := append([]string(nil), o.Excludes...)
+	if !o.NoDefaultExcludes {
+		patterns = append(exclude.DefaultPatterns(), patterns...)
+	}
+	return patterns
 }

@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -21,7 +23,8 @@ import (
 // pull (indexing, dedup, commit) does not depend on the transport, which
 // service/remote tests over real sshd.
 func localRsync(srcs ...string) Fetch {
-	return func(ctx context.Context, dest, linkDest string, report FetchReport) ([]Warning, error) {
+	return func(ctx context.Context, req FetchRequest) ([]Warning, error) {
+		dest, linkDest, report := req.Dest, req.LinkDest, req
 		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D", "--modify-window=-1"}
 		if linkDest != "" {
 			args = append(args, "--link-dest="+linkDest)
@@ -184,11 +187,13 @@ func TestPullFailureLeavesNothing(t *testing.T) {
 	pull(t, f, "alpha", alpha)
 	boom := errors.New("connection reset")
 	for name, fetch := range map[string]Fetch{
-		"fetch fails": func(ctx context.Context, dest, _ string, _ FetchReport) ([]Warning, error) {
+		"fetch fails": func(ctx context.Context, req FetchRequest) ([]Warning, error) {
+			dest := req.Dest
 			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
 			return nil, boom
 		},
-		"cancelled mid-transfer": func(ctx context.Context, dest, _ string, _ FetchReport) ([]Warning, error) {
+		"cancelled mid-transfer": func(ctx context.Context, req FetchRequest) ([]Warning, error) {
+			dest := req.Dest
 			must(t, os.WriteFile(filepath.Join(dest, "half"), []byte("x"), 0o600))
 			return nil, kerr.New(kerr.Cancelled, "cancelled")
 		},
@@ -209,6 +214,60 @@ func TestPullFailureLeavesNothing(t *testing.T) {
 	}
 	if r := pull(t, f, "alpha", alpha); r.Unchanged != 1 {
 		t.Errorf("the next pull: unchanged=%d, want 1", r.Unchanged)
+	}
+}
+
+// TestPullExcludes: what the profile excludes is not in a pulled
+// snapshot nor in the catalog. rsync is given the patterns it reads the
+// same way and leaves those files on the other side; the rest arrive and
+// the engine removes them.
+func TestPullExcludes(t *testing.T) {
+	f := newFixture(t)
+	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	c := newComputer(t)
+	for _, rel := range []string{"keep.txt", "deep/keep.txt", "a.tmp", "deep/b.tmp", "node_modules/x.js",
+		"deep/build/out/o.bin", "deep/build/keep.txt", "deep/skip-me/f", "skip-me"} {
+		c.write(rel, "content of "+rel, mt)
+	}
+	excludes := []string{"*.tmp", "node_modules/", "build/out", "**/skip-me/"}
+	var arrived []string // what rsync brought, before the engine's own pass
+	fetch := func(ctx context.Context, req FetchRequest) ([]Warning, error) {
+		args := []string{"-aHAX", "--numeric-ids", "--relative", "--no-D"}
+		for _, x := range exclude.RsyncPatterns(req.Excludes) {
+			args = append(args, "--exclude="+x)
+		}
+		if out, err := exec.CommandContext(ctx, "rsync", append(args, c.root, req.Dest+"/")...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("rsync: %v: %s", err, out)
+		}
+		return nil, filepath.WalkDir(req.Dest+c.root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				arrived = append(arrived, strings.TrimPrefix(p, req.Dest+c.root+"/"))
+			}
+			return err
+		})
+	}
+	res, err := Backup(context.Background(), f.repo, BackupOptions{Host: "alpha", Sources: []string{c.root}, Excludes: excludes,
+		Fetch: fetch, Actor: catalog.CurrentActor()})
+	must(t, err)
+	slices.Sort(arrived)
+	// The directory-only pattern **/skip-me/ is not one rsync reads
+	// alike, so that folder came over; the file skip-me is not a folder.
+	if want := []string{"deep/build/keep.txt", "deep/keep.txt", "deep/skip-me/f", "keep.txt", "skip-me"}; !slices.Equal(arrived, want) {
+		t.Errorf("rsync brought %q, want %q", arrived, want)
+	}
+	cat := f.catalog()
+	snap, err := cat.Snapshot("alpha", res.Snapshot)
+	must(t, err)
+	cases := map[string]bool{"keep.txt": true, "deep/keep.txt": true, "deep/build/keep.txt": true, "skip-me": true,
+		"a.tmp": false, "deep/b.tmp": false, "node_modules": false, "deep/build/out": false, "deep/skip-me": false}
+	for rel, want := range cases {
+		t.Run(rel, func(t *testing.T) {
+			_, statErr := os.Lstat(f.storedOf("alpha", res.Snapshot, c.root+"/"+rel))
+			_, lookErr := cat.Lookup(snap, c.root+"/"+rel)
+			if (statErr == nil) != want || (lookErr == nil) != want {
+				t.Errorf("in the snapshot: %v, in the catalog: %v; want %v", statErr == nil, lookErr == nil, want)
+			}
+		})
 	}
 }
 

@@ -52,6 +52,10 @@ type PullOptions struct {
 	// Progress, when set, is called from another goroutine as data
 	// arrives, one call at a time.
 	Progress func(PullProgress)
+	// Excludes are rsync --exclude patterns (exclude.RsyncPatterns): what
+	// rsync leaves on the other side. They travel over rsync's protocol,
+	// not through a shell.
+	Excludes []string
 	// Received, when set, is called from another goroutine, one call at a
 	// time, with the path below Dest ("/home/u/x") of each regular file
 	// rsync received data for, as soon as it has: so that it can be read
@@ -170,6 +174,9 @@ func Pull(ctx context.Context, opts PullOptions) (PullStats, error) {
 		args, list := rsyncArgs(r, dest, linkDest, ssh, opts.BandwidthLimit, acls, xattrs)
 		if opts.Received != nil {
 			args = append([]string{receivedFormat}, args...)
+		}
+		for _, x := range opts.Excludes {
+			args = append([]string{"--exclude=" + x}, args...)
 		}
 		res := runRsync(ctx, args, list, &outputParser{progress: opts.Progress, received: opts.Received, linked: linkDest != ""})
 		if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/engine"
+	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/remote"
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -188,14 +189,14 @@ func (t Trust) Send(to grammar.Remote) (*Sender, error) {
 func UserFetch(r grammar.Remote) engine.Fetch { return pullWith(r, "", "") }
 
 func pullWith(r grammar.Remote, keyFile, knownHosts string) engine.Fetch {
-	return func(ctx context.Context, dest, linkDest string, report engine.FetchReport) ([]engine.Warning, error) {
+	return func(ctx context.Context, req engine.FetchRequest) ([]engine.Warning, error) {
 		st, err := remote.Pull(ctx, remote.PullOptions{Remote: r, KeyFile: keyFile, KnownHostsFile: knownHosts,
-			Dest: dest, LinkDest: linkDest, Progress: func(p remote.PullProgress) { report.Received(p.Bytes) },
-			Received: report.Arrived})
+			Dest: req.Dest, LinkDest: req.LinkDest, Excludes: exclude.RsyncPatterns(req.Excludes),
+			Progress: func(p remote.PullProgress) { req.Received(p.Bytes) }, Received: req.Arrived})
 		if err != nil {
 			return nil, err
 		}
-		report.Received(st.BytesSent)
+		req.Received(st.BytesSent)
 		var ws []engine.Warning
 		for _, w := range st.Warnings {
 			ws = append(ws, engine.Warning{Path: r.Host, Message: w})

@@ -782,3 +782,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPullExcludesOnTheOtherSide: excluded files are not transferred,
+// through rrsync too; their patterns travel over rsync's protocol.
+func TestPullExcludesOnTheOtherSide(t *testing.T) {
+	t.Parallel()
+	_, tr := startTrusted(t, true)
+	src := filepath.Join(t.TempDir(), "home")
+	write(t, filepath.Join(src, "keep.txt"), "kept\n", 0o644)
+	write(t, filepath.Join(src, "sub", "big.tmp"), strings.Repeat("x", 1<<20), 0o644)
+	write(t, filepath.Join(src, "node_modules", "pkg", "index.js"), "module\n", 0o644)
+	write(t, filepath.Join(src, "it's odd.tmp"), "odd\n", 0o644)
+	o := tr.opts(t, src)
+	o.Excludes = []string{"*.tmp", "node_modules/"}
+	st, err := Pull(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{"keep.txt": true, "sub": true, "sub/big.tmp": false, "node_modules": false, "it's odd.tmp": false} {
+		if _, err := os.Lstat(filepath.Join(o.Dest, src, rel)); (err == nil) != want {
+			t.Errorf("%s arrived: %v, want %v", rel, err == nil, want)
+		}
+	}
+	if st.BytesSent > 1<<19 {
+		t.Errorf("%d bytes came over the wire: the excluded 1 MiB file was sent", st.BytesSent)
+	}
+}

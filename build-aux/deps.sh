@@ -15,7 +15,7 @@
 #   data files: xmllint (libxml2-utils), systemd-analyze (systemd),
 #     desktop-file-validate (desktop-file-utils), appstreamcli (appstream)
 #   check-flatpak.sh: python3 with python3-yaml, rsync
-#   Go tests: losetup, mount (mount), mkfs.ext4 (e2fsprogs), mkfs.vfat
+#   Go tests: losetup, mount (mount), mkfs.ext4 (e2fsprogs), mkfs.btrfs (btrfs-progs), mkfs.vfat
 #     (dosfstools), fusefat (fusefat), fusermount (fuse3), udevadm and
 #     systemd-udevd (udev), blkid, mkswap, setpriv, unshare, fsfreeze,
 #     runuser (util-linux), useradd, groupadd, usermod (passwd),
@@ -51,7 +51,7 @@ packages=(
   # check-flatpak.sh
   python3 python3-yaml rsync
   # Go tests
-  mount util-linux e2fsprogs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
+  mount util-linux e2fsprogs btrfs-progs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
   acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth openssh-server openssh-client
   # ui-test.sh
   python3-pyatspi at-spi2-core dunst imagemagick xdotool procps librsvg2-common

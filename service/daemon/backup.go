@@ -72,6 +72,11 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		j.phase("unmounting")
 		release()
 	}()
+	leave, err := d.takeTurn(j, pc.Drive)
+	if err != nil {
+		return "", err
+	}
+	defer leave()
 	drv, err := usecase.OpenDrive(mp)
 	if err != nil {
 		return "", err

@@ -85,6 +85,12 @@ type Daemon struct {
 	lastStatus []status.Profile // what the status files say now
 
 	kick chan struct{}
+	// writers holds, per drive UUID, the backup job writing to it: the
+	// repository has one writer at a time, so other computers due
+	// together, or a local backup and a pull, take turns instead of the
+	// later ones failing with Busy.
+	writersMu sync.Mutex
+	writers   map[string]*driveTurn
 	// ctx lasts as long as the service: jobs, and the commands methods
 	// run, end with it. New sets it before anything can read it; Run ends
 	// it when it returns (after shutdown has cancelled the jobs with a

@@ -245,6 +245,45 @@ func (d *Daemon) pull(j *job, p *profile, pc config.Profile, r usecase.Remote, d
 	return sum.Snapshot, res.ReceivedBytes, nil
 }
 
+// driveTurn is the queue of backup jobs for one drive.
+type driveTurn struct {
+	slot   chan struct{} // holds a token while a job writes
+	holder string        // the profile writing, for the others' phase
+}
+
+// takeTurn waits until no other backup job of this service writes to the
+// drive, saying in the job's phase whose turn it is, and returns what
+// ends this job's turn. Cancelling the job stops the wait.
+func (d *Daemon) takeTurn(j *job, uuid string) (func(), error) {
+	d.writersMu.Lock()
+	if d.writers == nil {
+		d.writers = map[string]*driveTurn{}
+	}
+	t := d.writers[uuid]
+	if t == nil {
+		t = &driveTurn{slot: make(chan struct{}, 1)}
+		d.writers[uuid] = t
+	}
+	d.writersMu.Unlock()
+	select {
+	case t.slot <- struct{}{}:
+	default:
+		d.writersMu.Lock()
+		holder := t.holder
+		d.writersMu.Unlock()
+		j.phase("waiting for the backup of " + holder + " to finish")
+		select {
+		case t.slot <- struct{}{}:
+		case <-j.ctx.Done():
+			return nil, kerr.Wrap(kerr.Cancelled, j.ctx.Err(), "backup cancelled while waiting for the drive")
+		}
+	}
+	d.writersMu.Lock()
+	t.holder = j.profile
+	d.writersMu.Unlock()
+	return func() { <-t.slot }, nil
+}
+
 // driveBusy says whether a job of any profile is writing to the drive.
 func (d *Daemon) driveBusy(uuid string) bool {
 	for _, p := range d.profileList() {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1462,4 +1463,91 @@ func dirKeysB(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRemotePullsTakeTurns: two computers backed up to one drive at once
+// take turns instead of the second failing with Busy: the second job
+// says whose backup it waits for, their transfers never overlap, and both
+// succeed.
+func TestRemotePullsTakeTurns(t *testing.T) {
+	r := newRemoteRig(t, "", 256)
+	s := r.s
+	var cs []*computer
+	for i, name := range []string{"alpha", "beta"} {
+		c := r.newComputer(name)
+		// Incompressible data, so that each transfer lasts a moment.
+		data := make([]byte, 24<<20)
+		rand.New(rand.NewSource(int64(i))).Read(data)
+		c.write(t, "big.bin", string(data), 0o644)
+		r.addProfile(c, api.Settings{Interval: ptr(uint64(0))})
+		r.trust(c)
+		cs = append(cs, c)
+	}
+	var jobs []dbus.ObjectPath
+	for _, c := range cs {
+		j, err := s.client.BackupNow(bg, c.name, api.BackupOptions{})
+		if err != nil {
+			t.Fatalf("BackupNow %s: %v", c.name, err)
+		}
+		jobs = append(jobs, j)
+	}
+	transferring := func(c *computer) bool {
+		for _, l := range pullProcesses(c) {
+			if strings.Contains(l, "rsync ") && !strings.Contains(l, "(uid "+strconv.Itoa(c.sshd.UID())+")") {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]int{}
+	waited := ""
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		a, b := transferring(cs[0]), transferring(cs[1])
+		if a && b {
+			t.Fatal("the two computers' transfers run at the same time")
+		}
+		if a {
+			seen[cs[0].name]++
+		}
+		if b {
+			seen[cs[1].name]++
+		}
+		done := 0
+		for _, p := range jobs {
+			j, err := s.client.Job(bg, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(j.Phase, "waiting for the backup of ") {
+				waited = j.Phase
+			}
+			if j.Finished {
+				done++
+				if j.ErrorName != "" {
+					t.Fatalf("job %s failed: %s: %s", p, j.ErrorName, j.Message)
+				}
+			}
+		}
+		if done == len(jobs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the backups did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if waited == "" {
+		t.Error("neither job waited for the other")
+	} else {
+		t.Logf("a job said %q", waited)
+	}
+	for _, c := range cs {
+		if seen[c.name] == 0 {
+			t.Errorf("the transfer of %s was never seen: the overlap check proves nothing", c.name)
+		}
+		if p := s.profile(c.name); p.LastResult != "" || p.LastSnapshot == "" {
+			t.Errorf("%s: result %q snapshot %q", c.name, p.LastResult, p.LastSnapshot)
+		}
+	}
 }

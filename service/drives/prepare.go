@@ -319,10 +319,26 @@ func blkidProbe(device string) map[string]string {
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = strings.ToValidUTF8(v, "\uFFFD")
+			m[k] = strings.ToValidUTF8(unescapeExport(v), "\uFFFD")
 		}
 	}
 	return m
+}
+
+// unescapeExport undoes blkid -o export's quoting for the shell: a
+// backslash before each special character ("KS\ ext4").
+func unescapeExport(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // describe fills in what is on the device and its partitions.

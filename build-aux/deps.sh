@@ -15,6 +15,9 @@
 #   data files: xmllint (libxml2-utils), systemd-analyze (systemd),
 #     desktop-file-validate (desktop-file-utils), appstreamcli (appstream)
 #   check-flatpak.sh: python3 with python3-yaml, rsync
+#   preparing drives (the service at run time, and its tests): wipefs
+#     (util-linux), mkfs.btrfs (btrfs-progs), mkfs.ext4 and e2label
+#     (e2fsprogs), blkid (util-linux)
 #   Go tests: losetup, mount (mount), mkfs.ext4 (e2fsprogs), mkfs.btrfs (btrfs-progs), mkfs.vfat
 #     (dosfstools), fusefat (fusefat), fusermount (fuse3), udevadm and
 #     systemd-udevd (udev), blkid, mkswap, setpriv, unshare, fsfreeze,
@@ -33,7 +36,7 @@
 #
 # Fedora (keep in step with README.md): dnf install gcc golang
 #   ca-certificates rsync fuse3 fusefat dosfstools acl attr e2fsprogs
-#   util-linux procps-ng python3 python3-pyyaml meson ninja-build
+#   btrfs-progs util-linux procps-ng python3 python3-pyyaml meson ninja-build
 #   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
 #   ostree busybox gnupg2 openssh-server
 #   openssh-clients; for the app gtk4-devel libadwaita-devel

@@ -41,6 +41,11 @@ var sentences = map[kerr.Name]string{
 	kerr.HostKeyChanged:        "The other computer’s identity has changed. It may be reinstalled, or another machine may be posing as it: nothing was copied. Accept the new fingerprint only if you know why it changed.",
 	kerr.RemoteRefused:         "The other computer refused Keepsake. Add Keepsake’s key to its authorized_keys as shown when it was set up.",
 	kerr.TransferFailed:        "Copying from the other computer failed.",
+	kerr.SystemDisk:            "This disk holds the computer's system. It is never erased: choose a removable drive.",
+	kerr.DeviceInUse:           "The drive is in use. Eject or unmount it everywhere first; nothing was erased.",
+	kerr.NotWholeDisk:          "This is only a part (partition) of a drive. Keepsake erases whole drives: choose the drive itself.",
+	kerr.NotRemovable:          "This is an internal disk. Keepsake only erases removable drives.",
+	kerr.ConfirmationStale:     "The drive changed since it was shown (or another drive was plugged in). Nothing was erased: look at it again.",
 }
 
 // serviceMissing is ServiceNotRunning: nothing answers for the service.

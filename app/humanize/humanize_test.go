@@ -55,7 +55,8 @@ func TestEveryNameHasASentence(t *testing.T) {
 		kerr.SnapshotNotFound, kerr.PathNotFound, kerr.UnsafePath, kerr.InvalidArgs, kerr.CatalogCorrupt, kerr.Cancelled,
 		kerr.SourceChanged, kerr.DeviceGone, kerr.Damaged, kerr.DriveNotFound, kerr.MountFailed, kerr.InvalidConfig,
 		kerr.NotAuthorized, kerr.NotFound, kerr.ServiceNotRunning, kerr.HostUnreachable, kerr.HostKeyUnknown,
-		kerr.HostKeyChanged, kerr.RemoteRefused, kerr.TransferFailed} {
+		kerr.HostKeyChanged, kerr.RemoteRefused, kerr.TransferFailed,
+		kerr.SystemDisk, kerr.DeviceInUse, kerr.NotWholeDisk, kerr.NotRemovable, kerr.ConfirmationStale} {
 		if sentences[n] == "" {
 			t.Errorf("no sentence for %s", n)
 		}

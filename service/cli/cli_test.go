@@ -31,6 +31,12 @@ func TestUsageErrors(t *testing.T) {
 		{"restore here and to the computer", []string{"--repo", "/x", "restore", "latest", "/a", "--to", "/b", "--to-computer"}, "a folder here or to the other computer, not both"},
 		{"bad flag", []string{"--repo", "/x", "backup", "--nope", "/src"}, "backup: unknown flag: --nope"},
 		{"flags after the command", []string{"snapshots", "--repo", "/x", "--json", "extra"}, "usage: keepsakectl snapshots"},
+		{"prepare-drive without a device", []string{"prepare-drive"}, "usage: keepsakectl prepare-drive DEVICE"},
+		{"prepare-drive, two devices", []string{"prepare-drive", "/dev/sdb", "/dev/sdc"}, "usage: keepsakectl prepare-drive DEVICE"},
+		{"prepare-drive, unknown filesystem", []string{"prepare-drive", "/dev/sdb", "--filesystem", "vfat"}, `filesystem "vfat": a backup drive is made btrfs (the default) or ext4`},
+		{"prepare-drive, ext4 label too long", []string{"prepare-drive", "/dev/sdb", "--filesystem", "ext4", "--label", "seventeen-bytes-x"}, "ext4 labels hold at most 16"},
+		{"prepare-drive, not a device", []string{"prepare-drive", "backup.img", "--yes"}, `"backup.img" is not a device`},
+		{"prepare-drive with --repo", []string{"--repo", "/x", "prepare-drive", "/dev/sdb"}, "talks to the service: leave out --repo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

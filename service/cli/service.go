@@ -115,6 +115,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 		simple("unmount UUID", "Unmount a drive the service mounted", 1, 1, func(b *busBackend, a []string) error {
 			return b.c.Unmount(env.ctx, a[0], b.auth())
 		}),
+		prepareDriveCommand(env),
 		backupNowCommand(env),
 		remoteKeyCommand(env),
 		hostKeyCommand(env),

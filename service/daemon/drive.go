@@ -466,10 +466,6 @@ func (h *driveHandler) Enroll(sender dbus.Sender, options map[string]dbus.Varian
 		if err := d.authorize(c, dbusapi.ActionConfigure, options); err != nil {
 			return err
 		}
-		dr, ok := d.lookupDrive(h.uuid)
-		if !ok {
-			return kerr.New(kerr.DriveNotFound, "no drive %s", h.uuid)
-		}
 		var prof *profile
 		if profilePath != "" {
 			for _, p := range d.profileList() {
@@ -481,48 +477,59 @@ func (h *driveHandler) Enroll(sender dbus.Sender, options map[string]dbus.Varian
 				return kerr.New(kerr.NotFound, "no profile at %s", profilePath)
 			}
 		}
-		dr.mu.Lock()
-		info := dr.info
-		dr.mu.Unlock()
-		if info.MountPoint == "" {
-			// Refuse by type first: mounting a FAT drive only to be told
-			// it cannot keep hardlinks helps nobody.
-			if r := unusableReason(info); r != "" {
-				return kerr.New(kerr.UnsupportedFilesystem, "cannot enroll %s: %s", dr.name(), r)
-			}
-		}
-		mp, release, err := dr.acquire()
-		if err != nil {
-			return err
-		}
-		defer release()
-		if _, err := usecase.OpenDrive(mp); err != nil {
-			if !kerr.Is(err, kerr.NotARepository) {
-				return err
-			}
-			if _, err := usecase.InitDrive(mp, c.uc(false).Actor()); err != nil {
-				return err
-			}
-			d.logf("drive %s enrolled by %s: repository written to %s", h.uuid, c.name, filepath.Join(mp, "Keepsake"))
-		}
-		d.store.UpdateDrive(h.uuid, func(s *state.DriveState) { s.Enrolled = true })
-		if prof != nil {
-			name := prof.config().Name
-			if err := d.changeConfig(func(cf *config.Config) error {
-				pc, ok := cf.Profile(name)
-				if !ok {
-					return kerr.New(kerr.NotFound, "no profile %q", name)
-				}
-				pc.Drive = h.uuid
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		dr.publish()
-		return nil
+		return d.enroll(c, h.uuid, prof)
 	}()
 	return d.callErr("Enroll", err)
+}
+
+// enroll writes a repository to the drive with filesystem uuid (or adopts
+// the one there) and, with prof, makes it that profile's drive: Enroll's
+// work, and the last step of preparing a drive.
+func (d *Daemon) enroll(c caller, uuid string, prof *profile) error {
+	dr, ok := d.lookupDrive(uuid)
+	if !ok {
+		return kerr.New(kerr.DriveNotFound, "no drive %s", uuid)
+	}
+	dr.mu.Lock()
+	info := dr.info
+	dr.mu.Unlock()
+	if info.MountPoint == "" {
+		// Refuse by type first: mounting a FAT drive only to be told
+		// it cannot keep hardlinks helps nobody.
+		if r := unusableReason(info); r != "" {
+			return kerr.New(kerr.UnsupportedFilesystem, "cannot enroll %s: %s", dr.name(), r)
+		}
+	}
+	mp, release, err := dr.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := usecase.OpenDrive(mp); err != nil {
+		if !kerr.Is(err, kerr.NotARepository) {
+			return err
+		}
+		if _, err := usecase.InitDrive(mp, c.uc(false).Actor()); err != nil {
+			return err
+		}
+		d.logf("drive %s enrolled by %s: repository written to %s", uuid, c.name, filepath.Join(mp, "Keepsake"))
+	}
+	d.store.UpdateDrive(uuid, func(s *state.DriveState) { s.Enrolled = true })
+	if prof != nil {
+		name := prof.config().Name
+		if err := d.changeConfig(func(cf *config.Config) error {
+			pc, ok := cf.Profile(name)
+			if !ok {
+				return kerr.New(kerr.NotFound, "no profile %q", name)
+			}
+			pc.Drive = uuid
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	dr.publish()
+	return nil
 }
 
 // Unmount unmounts a drive the service mounted.

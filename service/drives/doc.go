@@ -13,4 +13,10 @@
 // Mount and Unmount are the only way the service mounts drives: below one
 // base directory (/run/keepsake), one directory per filesystem UUID, always
 // nosuid,nodev,noexec.
+//
+// Inspect and Erase prepare a drive: Inspect refuses the system's disk,
+// anything in use, partitions and internal disks (sysfs, the mount and
+// swap tables, an exclusive open) and describes what is on the device;
+// Erase runs wipefs and mkfs.btrfs or mkfs.ext4 and reads the new UUID
+// back with blkid.
 package drives

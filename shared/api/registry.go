@@ -53,4 +53,8 @@ var Dicts = map[string]any{
 	"Job.Result.app-data-restore":        RestoreResult{},
 	"Job.Result.prune":                   PruneResult{},
 	"Job.Result.verify":                  VerifyResult{},
+	"Manager.DescribeDevice.options":     Auth{},
+	"Manager.DescribeDevice.device_info": DeviceInfo{},
+	"Manager.PrepareDrive.options":       PrepareOptions{},
+	"Job.Result.prepare-drive":           PrepareResult{},
 }

@@ -214,3 +214,54 @@ type VerifyResult struct {
 	Damaged         []string `key:"damaged" json:"damaged"`
 	CatalogProblems []string `key:"catalog-problems" json:"catalog_problems"`
 }
+
+// DeviceInfo describes a block device before it is erased
+// (Manager.DescribeDevice): what erasing it destroys, and the token that
+// confirms it.
+type DeviceInfo struct {
+	// Device is the path under /dev.
+	Device string `key:"device" json:"device"`
+	Size   uint64 `key:"size" json:"size"`
+	// Model is the vendor and model the kernel reports ("" for a loop
+	// device); BackingFile is a loop device's image file.
+	Model       string `key:"model" json:"model"`
+	Removable   bool   `key:"removable" json:"removable"`
+	Loop        bool   `key:"loop" json:"loop"`
+	BackingFile string `key:"backing-file" json:"backing_file"`
+	// Filesystem, Label and UUID are what is on the whole device now
+	// ("" for none); PartitionTable is its type (dos, gpt) if it has one.
+	Filesystem     string `key:"filesystem" json:"filesystem"`
+	Label          string `key:"label" json:"label"`
+	UUID           string `key:"uuid" json:"uuid"`
+	PartitionTable string `key:"partition-table" json:"partition_table"`
+	// Partitions: "NAME SIZE FILESYSTEM LABEL", one per partition.
+	Partitions []string `key:"partitions" json:"partitions"`
+	// Repository: it holds Keepsake backups (of any computer).
+	Repository bool `key:"repository" json:"repository"`
+	// Token names this device as it is now: PrepareDrive's confirm must
+	// carry it, so that a drive swapped or changed since it was shown is
+	// not erased.
+	Token string `key:"token" json:"token"`
+}
+
+// PrepareOptions are Manager.PrepareDrive's options.
+type PrepareOptions struct {
+	Auth
+	// Filesystem is btrfs (the default) or ext4.
+	Filesystem string `key:"filesystem"`
+	// Label is the new filesystem's label (default "Keepsake").
+	Label string `key:"label"`
+	// Confirm is the Token DescribeDevice gave.
+	Confirm string `key:"confirm"`
+}
+
+// PrepareResult is the Result of a prepare-drive Job.
+type PrepareResult struct {
+	Device     string `key:"device" json:"device"`
+	UUID       string `key:"uuid" json:"uuid"`
+	Label      string `key:"label" json:"label"`
+	Filesystem string `key:"filesystem" json:"filesystem"`
+	// Enrolled: the repository was written and the service backs up to
+	// the drive once a profile names it.
+	Enrolled bool `key:"enrolled" json:"enrolled"`
+}

@@ -532,3 +532,30 @@ func (c *Client) FlatpakOfflineSize(ctx context.Context, profile string, opts ap
 	}
 	return n, call.Store(&n)
 }
+
+// DescribeDevice says what erasing a block device (e.g. /dev/sdb) would
+// destroy, with the token PrepareDrive needs; a device that may not be
+// erased fails with the reason (SystemDisk, DeviceInUse, NotWholeDisk,
+// NotRemovable, DriveNotFound).
+func (c *Client) DescribeDevice(ctx context.Context, device string, opts api.Auth) (api.DeviceInfo, error) {
+	var d api.DeviceInfo
+	var out api.Dict
+	call := c.call(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface+".DescribeDevice", device, api.ToOptions(opts))
+	if err := c.err(call); err != nil {
+		return d, err
+	}
+	if err := call.Store(&out); err != nil {
+		return d, err
+	}
+	if err := api.FromDict(out, &d); err != nil {
+		return d, fmt.Errorf("DescribeDevice: %w", err)
+	}
+	return d, nil
+}
+
+// PrepareDrive starts erasing a drive and making it a backup drive;
+// opts.Confirm is DescribeDevice's token. Follow the job with Wait and
+// read its PrepareResult.
+func (c *Client) PrepareDrive(ctx context.Context, device string, opts api.PrepareOptions) (dbus.ObjectPath, error) {
+	return c.job(ctx, dbusapi.ManagerPath, dbusapi.ManagerInterface+".PrepareDrive", device, api.ToOptions(opts))
+}

@@ -67,10 +67,12 @@ func replyFor(c call) []any {
 		return []any{uint64(42)}
 	case strings.HasSuffix(c.Member, ".GetRemoteKey"):
 		return []any{"restrict ssh-ed25519 AAAA"}
+	case strings.HasSuffix(c.Member, ".DescribeDevice"):
+		return []any{map[string]dbus.Variant{"device": dbus.MakeVariant("/dev/sdz"), "token": dbus.MakeVariant("t0k")}}
 	case strings.HasSuffix(c.Member, ".ScanHostKeys"):
 		return []any{[]map[string]dbus.Variant{{"type": dbus.MakeVariant("ssh-ed25519"), "fingerprint": dbus.MakeVariant("SHA256:x")}}, "new"}
 	}
-	for _, m := range []string{"BackupNow", "Restore", "Prune", "Verify", "RestoreFlatpaks", "RestoreAppData"} {
+	for _, m := range []string{"BackupNow", "Restore", "Prune", "Verify", "RestoreFlatpaks", "RestoreAppData", "PrepareDrive"} {
 		if strings.HasSuffix(c.Member, "."+m) {
 			return []any{jobPath}
 		}
@@ -176,6 +178,17 @@ func TestCallsMatchXML(t *testing.T) {
 			if err == nil && (len(keys) != 1 || keys[0].Fingerprint != "SHA256:x" || state != "new") {
 				t.Errorf("ScanHostKeys = %+v, %q", keys, state)
 			}
+			return err
+		},
+		"Manager.DescribeDevice": func() error {
+			d, err := c.DescribeDevice(ctx, "/dev/sdz", full[api.Auth]())
+			if err == nil && (d.Device != "/dev/sdz" || d.Token != "t0k") {
+				t.Errorf("DescribeDevice = %+v", d)
+			}
+			return err
+		},
+		"Manager.PrepareDrive": func() error {
+			_, err := c.PrepareDrive(ctx, "/dev/sdz", full[api.PrepareOptions]())
 			return err
 		},
 		"Profile.AcceptHostKey": func() error { return c.AcceptHostKey(ctx, "home", "SHA256:x", full[api.Auth]()) },

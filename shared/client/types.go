@@ -187,3 +187,9 @@ func (j Job) result(op string, dst any) error {
 	}
 	return nil
 }
+
+// PrepareResult is a prepare-drive job's Result.
+func (j Job) PrepareResult() (api.PrepareResult, error) {
+	var r api.PrepareResult
+	return r, j.result("prepare-drive", &r)
+}

@@ -17,6 +17,8 @@ func TestErrorsRoundTrip(t *testing.T) {
 	}{
 		{"named", kerr.New(kerr.Busy, "a backup of profile home is already running"), "io.github.keepsake.Keepsake1.Error.Busy", kerr.Busy},
 		{"named, other computers", kerr.New(kerr.HostKeyChanged, "host key of 10.0.0.7 changed"), "io.github.keepsake.Keepsake1.Error.HostKeyChanged", kerr.HostKeyChanged},
+		{"named, preparing a drive", kerr.New(kerr.SystemDisk, "/dev/vda holds /"), "io.github.keepsake.Keepsake1.Error.SystemDisk", kerr.SystemDisk},
+		{"named, stale confirmation", kerr.New(kerr.ConfirmationStale, "/dev/loop3 changed"), "io.github.keepsake.Keepsake1.Error.ConfirmationStale", kerr.ConfirmationStale},
 		{"invalid args is the standard name", kerr.New(kerr.InvalidArgs, "bad path"), "org.freedesktop.DBus.Error.InvalidArgs", kerr.InvalidArgs},
 		{"unnamed is Failed", errString("disk on fire"), "io.github.keepsake.Keepsake1.Error.Failed", kerr.Failed},
 		// The service never sends it; were it asked to, the bus's own name
@@ -96,6 +98,13 @@ func (goodManager) GetStatus(dbus.Sender, map[string]dbus.Variant) ([]map[string
 	return nil, nil
 }
 func (goodManager) GetRemoteKey(dbus.Sender, map[string]dbus.Variant) (string, *dbus.Error) {
+	return "", nil
+}
+
+func (goodManager) DescribeDevice(dbus.Sender, string, map[string]dbus.Variant) (map[string]dbus.Variant, *dbus.Error) {
+	return nil, nil
+}
+func (goodManager) PrepareDrive(dbus.Sender, string, map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
 	return "", nil
 }
 

@@ -38,6 +38,8 @@ const (
 	ActionConfigure       = "io.github.keepsake.keepsake1.configure"
 	ActionBrowseAll       = "io.github.keepsake.keepsake1.browse-all"
 	ActionDeleteSnapshots = "io.github.keepsake.keepsake1.delete-snapshots"
+	// ActionPrepareDrive erases a drive and makes it a backup drive.
+	ActionPrepareDrive = "io.github.keepsake.keepsake1.prepare-drive"
 )
 
 // Option keys every method understands.

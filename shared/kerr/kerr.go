@@ -56,6 +56,23 @@ const (
 	// TransferFailed: copying from or to the other computer failed for
 	// another reason (rsync's own message follows).
 	TransferFailed Name = "TransferFailed"
+
+	// Preparing (erasing) a drive. Each refusal says why the device is
+	// not erased; nothing has been written when one is returned.
+	// SystemDisk: the device holds the running system (/, /boot, /usr…).
+	SystemDisk Name = "SystemDisk"
+	// DeviceInUse: a filesystem of the device is mounted, it is swap in
+	// use, or another device is built on it (device-mapper, RAID).
+	DeviceInUse Name = "DeviceInUse"
+	// NotWholeDisk: a partition was named; Keepsake erases whole drives.
+	NotWholeDisk Name = "NotWholeDisk"
+	// NotRemovable: an internal disk; only removable (USB) drives, or a
+	// loop device named explicitly, are erased.
+	NotRemovable Name = "NotRemovable"
+	// ConfirmationStale: the confirmation does not match the device as
+	// it is now (another drive was plugged in at that name, or it
+	// changed since it was described): describe it again.
+	ConfirmationStale Name = "ConfirmationStale"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/kerr"
+	"github.com/spf13/cobra"
+)
+
+// prepareDriveCommand erases a drive through the service. There is no
+// --repo form: it works on a device, not on a repository, and the
+// checks that keep it from erasing the wrong disk live in one place.
+// Without the service, an administrator runs wipefs and mkfs by hand and
+// then keepsakectl --repo MOUNT init.
+func prepareDriveCommand(env *Env) *cobra.Command {
+	var fs, label string
+	var yes bool
+	c := &cobra.Command{
+		Use:   "prepare-drive DEVICE",
+		Short: "Erase a drive and make it a backup drive (administrators)",
+		Long: `Erase a whole drive (e.g. /dev/sdb) and make it a Keepsake backup drive: its
+old signatures wiped, a new btrfs filesystem (or ext4 with --filesystem ext4)
+labelled "Keepsake" (or --label), and a repository written (enrolled).
+
+First it shows what is on the drive (label, size, filesystems, partitions,
+whether it holds backups) and asks you to type "yes" or the drive's label;
+--yes skips the question, for scripts. The drive must still be the one shown
+when erasing starts, or nothing is erased.
+
+Refused, with nothing written: the disk holding this system (/, /boot...), a
+drive with a mounted filesystem or swap in use, a partition (name the whole
+drive), an internal disk (only removable drives, or a loop device named
+explicitly). Needs an administrator's password every time.`,
+		Args: args(1, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			q, err := usecase.PrepareRequest{Device: a[0], Filesystem: fs, Label: label}.Check()
+			if err != nil {
+				return usagef("prepare-drive: %v", err)
+			}
+			if !strings.HasPrefix(q.Device, "/dev/") {
+				return usagef("prepare-drive: %q is not a device (/dev/sdb, /dev/loop3)", q.Device)
+			}
+			b, err := env.bus()
+			if err != nil {
+				return err
+			}
+			info, err := b.c.DescribeDevice(env.ctx, q.Device, b.auth())
+			if err != nil {
+				return err
+			}
+			if !env.JSON {
+				printDevice(env, info, q)
+			}
+			if !yes {
+				if err := env.confirmErase(info); err != nil {
+					return err
+				}
+			}
+			q.Confirm = info.Token
+			res, err := b.prepare(env.ctx, q)
+			if err != nil {
+				return err
+			}
+			// With one profile (or --profile) the drive becomes its drive,
+			// as keepsakectl enroll does.
+			profile := env.Profile
+			if profile == "" {
+				if ps, err := b.c.Profiles(env.ctx); err == nil && len(ps) == 1 {
+					profile = ps[0].Name
+				}
+			}
+			if res.Enrolled && profile != "" {
+				if err := b.c.Enroll(env.ctx, res.UUID, client.EnrollOptions{Auth: b.auth(), Profile: profile}); err != nil {
+					return err
+				}
+			}
+			if env.JSON {
+				env.emit(map[string]any{"event": "result", "device": res.Device, "uuid": res.UUID, "label": res.Label,
+					"filesystem": res.Filesystem, "enrolled": res.Enrolled, "profile": profile})
+				return nil
+			}
+			fmt.Fprintf(env.Stdout, "%s is a Keepsake drive now: %s, label %q, UUID %s\n", res.Device, res.Filesystem, res.Label, res.UUID)
+			if profile != "" {
+				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
+			} else {
+				fmt.Fprintf(env.Stdout, "choose it for a profile: keepsakectl --profile NAME configure drive=%s\n", res.UUID)
+			}
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&fs, "filesystem", "btrfs", "the new filesystem: `btrfs` or ext4")
+	c.Flags().StringVar(&label, "label", "", "the new filesystem's `LABEL` (default Keepsake)")
+	c.Flags().BoolVar(&yes, "yes", false, "do not ask: erase what was described (scripts)")
+	return c
+}
+
+// printDevice says what erasing the device destroys.
+func printDevice(env *Env, d api.DeviceInfo, q usecase.PrepareRequest) {
+	w := env.Stdout
+	what := d.Model
+	if d.Loop {
+		what = "loop device of " + d.BackingFile
+	}
+	if what == "" {
+		what = "drive"
+	}
+	fmt.Fprintf(w, "%s: %s, %s\n", d.Device, what, humanBytes(int64(d.Size)))
+	switch {
+	case d.Filesystem != "":
+		fmt.Fprintf(w, "  holds: %s filesystem, label %q, UUID %s\n", d.Filesystem, d.Label, d.UUID)
+	case d.PartitionTable != "":
+		fmt.Fprintf(w, "  holds: a %s partition table\n", d.PartitionTable)
+	default:
+		fmt.Fprintln(w, "  holds: nothing Keepsake recognises (empty, or unknown data)")
+	}
+	for _, p := range d.Partitions {
+		fmt.Fprintf(w, "  partition %s\n", p)
+	}
+	if d.Repository {
+		fmt.Fprintln(w, "  it holds Keepsake backups: they will be lost too")
+	}
+	fmt.Fprintf(w, "Everything on it will be erased; it becomes a %s drive labelled %q.\n", q.Filesystem, q.Label)
+}
+
+// confirmErase asks on the terminal for "yes" or the drive's label.
+func (env *Env) confirmErase(d api.DeviceInfo) error {
+	if !env.Terminal || env.JSON {
+		return usagef("prepare-drive: not asking on a terminal: add --yes to erase %s", d.Device)
+	}
+	prompt := "Type yes to erase it: "
+	if d.Label != "" {
+		prompt = fmt.Sprintf("Type yes or its label (%s) to erase it: ", d.Label)
+	}
+	fmt.Fprint(env.Stderr, prompt)
+	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if line == "yes" || (d.Label != "" && line == d.Label) {
+		return nil
+	}
+	return kerr.New(kerr.Cancelled, "not confirmed: %s was not erased", d.Device)
+}
+
+// prepare starts the job and follows it, telling each phase.
+func (b *busBackend) prepare(ctx context.Context, q usecase.PrepareRequest) (api.PrepareResult, error) {
+	job, err := b.c.PrepareDrive(ctx, q.Device, api.PrepareOptions{Auth: b.auth(), Filesystem: q.Filesystem, Label: q.Label, Confirm: q.Confirm})
+	if err != nil {
+		return api.PrepareResult{}, err
+	}
+	env := b.env
+	last := ""
+	j, err := b.c.Wait(ctx, job, func(j client.Job) {
+		if j.Phase == last || j.Phase == "" || j.Phase == "starting" || j.Phase == "done" {
+			return
+		}
+		last = j.Phase
+		if env.JSON {
+			env.emit(map[string]any{"event": "progress", "phase": j.Phase})
+		} else if env.Terminal {
+			fmt.Fprintf(env.Stderr, "%s…\n", j.Phase)
+		}
+	})
+	if ctx.Err() != nil {
+		b.c.Cancel(context.Background(), job, b.auth())
+	}
+	if err != nil {
+		return api.PrepareResult{}, err
+	}
+	return j.PrepareResult()
+}

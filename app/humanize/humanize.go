@@ -255,8 +255,9 @@ func Operation(op string) string {
 // and time left, whatever the job knows.
 func Progress(j client.Job, now time.Time) string {
 	var parts []string
-	// A total is the service's estimate (the previous snapshot's size): once
-	// the work outgrows it, only what is done is worth saying.
+	// A total is counted as a backup starts, or until then estimated from
+	// the previous snapshot; files can also grow past a count. Once the
+	// work outgrows a total, only what is done is worth saying.
 	if j.FilesTotal > 0 && j.FilesDone <= j.FilesTotal {
 		parts = append(parts, fmt.Sprintf("%d of %d files", j.FilesDone, j.FilesTotal))
 	} else if j.FilesDone > 0 {

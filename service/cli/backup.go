@@ -80,7 +80,12 @@ computer, are linked instead of stored again.`,
 				return usagef("backup --min-free: %v", err)
 			}
 			bar := newProgressBar(env)
-			q.Progress, q.Warn = bar.engine, bar.warn
+			q.Warn = bar.warn
+			if env.Terminal || env.JSON {
+				// Only then: with a listener the engine also counts the
+				// sources for the bar's totals.
+				q.Progress = bar.engine
+			}
 			_, res, err := d.Backup(env.ctx, q)
 			bar.done()
 			if err != nil {

@@ -37,18 +37,18 @@ type progressBar struct {
 func newProgressBar(env *Env) *progressBar { return &progressBar{env: env} }
 
 // engine takes the engine's progress (on a drive).
-func (b *progressBar) engine(p usecase.Progress) {
-	s := status{Phase: p.Phase, Items: p.Files, TotalItems: p.TotalFiles, Bytes: p.Bytes, TotalBytes: p.TotalBytes, Fraction: -1}
+func (b *progressBar) engine(p usecase.Progress) { b.show(engineStatus(p)) }
+
+// engineStatus is an engine report as the bar shows it: the same fraction,
+// time left and totals as a Job's properties.
+func engineStatus(p usecase.Progress) status {
+	files, bytes := p.Totals()
+	s := status{Phase: p.Phase, Items: p.Files, TotalItems: files, Bytes: p.DoneBytes(), TotalBytes: bytes,
+		Fraction: p.Fraction(), Left: p.Left()}
 	if secs := p.Elapsed.Seconds(); secs > 0 {
-		s.Rate = float64(p.Bytes) / secs
-		if p.TotalFiles > 0 {
-			s.Fraction = min(float64(p.Files)/float64(p.TotalFiles), 0.99)
-			if s.Fraction > 0.01 {
-				s.Left = time.Duration(secs/s.Fraction-secs) * time.Second
-			}
-		}
+		s.Rate = float64(s.Bytes) / secs
 	}
-	b.show(s)
+	return s
 }
 
 // job takes a Job's properties (through the service).

@@ -15,8 +15,10 @@ import (
 )
 
 // progressEvery throttles property updates: a few a second is what a
-// progress bar needs, and each update is a signal to every listener.
-const progressEvery = 250 * time.Millisecond
+// progress bar needs, and each update is a signal to every listener. It
+// is a little under the engine's interval (250ms), so that a report that
+// comes a few milliseconds early is not dropped, halving the updates.
+const progressEvery = 200 * time.Millisecond
 
 // job is one long piece of work exported as a Job object.
 type job struct {
@@ -160,40 +162,42 @@ func (j *job) progress(p usecase.Progress) {
 	}
 	j.lastEmit = now
 	j.mu.Unlock()
-	// The engine counts an entry's bytes once it is recorded, and copied
-	// bytes once each file is copied: during a copy of new files the
-	// copied bytes run ahead, so take whichever is further.
-	done := max(p.Bytes, p.CopiedBytes, 0)
-	total := max(p.TotalBytes, 0) // the previous snapshot's size: an estimate
-	frac := float64(-1)
-	switch {
-	case total > 0 && done <= total:
-		frac = float64(done) / float64(total)
-	case total > 0:
-		// More than the estimate (new data): the end is unknown, and
-		// claiming 99% for minutes would be a lie.
-		total = 0
-	case p.TotalFiles > 0 && p.Files <= p.TotalFiles:
-		frac = float64(p.Files) / float64(p.TotalFiles)
-	}
-	var rate uint64
-	if s := p.Elapsed.Seconds(); s > 0.5 {
-		rate = uint64(float64(done) / s)
-	}
-	var end int64
-	if frac > 0.02 && p.Elapsed > time.Second {
-		end = j.started.Add(time.Duration(float64(p.Elapsed) / frac)).UnixMicro()
-	}
+	f := jobFigures(p, now)
 	if p.Phase != "" {
 		j.obj.Set("Phase", p.Phase)
 	}
-	j.obj.Set("Progress", frac)
-	j.obj.Set("FilesDone", uint64(max(p.Files, 0)))
-	j.obj.Set("FilesTotal", uint64(max(p.TotalFiles, 0)))
-	j.obj.Set("BytesDone", uint64(done))
-	j.obj.Set("BytesTotal", uint64(total))
-	j.obj.Set("Rate", rate)
-	j.obj.Set("ExpectedEnd", end)
+	j.obj.Set("Progress", f.progress)
+	j.obj.Set("FilesDone", f.filesDone)
+	j.obj.Set("FilesTotal", f.filesTotal)
+	j.obj.Set("BytesDone", f.bytesDone)
+	j.obj.Set("BytesTotal", f.bytesTotal)
+	j.obj.Set("Rate", f.rate)
+	j.obj.Set("ExpectedEnd", f.expectedEnd)
+}
+
+// figures are a Job's progress properties.
+type figures struct {
+	progress                                           float64 // -1: unknown
+	filesDone, filesTotal, bytesDone, bytesTotal, rate uint64
+	expectedEnd                                        int64 // µs since the epoch, 0: unknown
+}
+
+// jobFigures turns an engine report at time now into the Job's progress
+// properties. The fraction and the time left are the engine's (the CLI
+// draws the same); the end is now plus the time left, not the job's
+// start plus a duration, since the engine's clock started after mounting.
+func jobFigures(p usecase.Progress, now time.Time) figures {
+	done := p.DoneBytes()
+	files, bytes := p.Totals()
+	f := figures{progress: p.Fraction(), filesDone: uint64(max(p.Files, 0)), bytesDone: uint64(done),
+		filesTotal: uint64(files), bytesTotal: uint64(bytes)}
+	if s := p.Elapsed.Seconds(); s > 0.5 {
+		f.rate = uint64(float64(done) / s)
+	}
+	if left := p.Left(); left > 0 {
+		f.expectedEnd = now.Add(left).UnixMicro()
+	}
+	return f
 }
 
 // jobHandler carries the Job interface's methods.

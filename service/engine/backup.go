@@ -179,7 +179,8 @@ type backup struct {
 	gonePaths map[[32]byte][]string // and where, for the plan
 	warnMu    sync.Mutex
 	pool      *pool
-	totalsEst catalog.Snapshot
+	// counted is the count of the work (count.go) once it is done.
+	counted atomic.Pointer[workCount]
 }
 
 type pendingMove struct {
@@ -316,9 +317,14 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 	} else {
 		b.pool = newPool(b.opts.Workers)
 		defer b.pool.close()
+		// The count runs beside the walk from the start rather than
+		// before it: it is only there to make the reports' totals exact,
+		// and the bar pulses meanwhile (or follows the previous snapshot).
+		stopCount := b.startCount(ctx)
 		stopProgress := b.reportProgress(true)
 		walkErr := b.walkAll(ctx)
 		stopProgress()
+		stopCount()
 		if walkErr != nil {
 			return nil, walkErr
 		}
@@ -455,6 +461,9 @@ func (b *backup) reportProgress(named bool) func() {
 		p := Progress{Phase: phase, Files: b.stats.files.Load(), Bytes: b.stats.bytes.Load(),
 			CopiedBytes: b.stats.copied.Load(), TotalFiles: b.prev.Files + b.prev.Dirs, TotalBytes: b.prev.Bytes,
 			Elapsed: time.Since(b.start)}
+		if n := b.counted.Load(); n != nil {
+			p.TotalFiles, p.TotalBytes, p.TotalsCounted = n.files, n.bytes, true
+		}
 		if c, ok := b.stats.current.Load().(string); ok {
 			p.Current = c
 		}

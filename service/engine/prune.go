@@ -226,7 +226,7 @@ func remove(ctx context.Context, r *repo.Repo, cat *catalog.Catalog, victims []c
 			return err
 		}
 		if opts.Progress != nil {
-			opts.Progress(Progress{Phase: "pruning", Files: int64(i + 1), TotalFiles: int64(len(victims)), Elapsed: time.Since(start), Current: s.Name})
+			opts.Progress(Progress{Phase: "pruning", Files: int64(i + 1), TotalFiles: int64(len(victims)), TotalsCounted: true, Elapsed: time.Since(start), Current: s.Name})
 		}
 	}
 	after, err := FreeSpace(r.Root)

@@ -15,20 +15,20 @@ import (
 
 // fixture is a source folder and a repository in one temporary directory.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	src  string
 	repo *repo.Repo
 	now  time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	return newFixtureOn(t, filepath.Join(t.TempDir(), "drive"))
 }
 
 // newFixtureOn makes the repository in drive (created here), which may
 // lie on another filesystem than the temporary source folder.
-func newFixtureOn(t *testing.T, drive string) *fixture {
+func newFixtureOn(t testing.TB, drive string) *fixture {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), "src")
 	for _, d := range []string{src, drive} {

@@ -69,8 +69,14 @@ const (
 )
 
 func (b *backup) walkAll(ctx context.Context) error {
-	// children maps each ancestor directory to the names leading to a
-	// source; a source inside another source is walked as part of it.
+	w := &walker{b: b, ctx: ctx, ancestors: b.ancestors()}
+	return w.run()
+}
+
+// ancestors maps each ancestor directory of the sources to the names
+// leading to a source; a source inside another source is walked as part
+// of it. The walk and the count (count.go) start from it.
+func (b *backup) ancestors() map[string]map[string]bool {
 	children := map[string]map[string]bool{}
 	var roots []string
 	for _, s := range b.opts.Sources {
@@ -92,8 +98,7 @@ func (b *backup) walkAll(ctx context.Context) error {
 			children[parent][filepath.Base(p)] = true
 		}
 	}
-	w := &walker{b: b, ctx: ctx, ancestors: children}
-	return w.run()
+	return children
 }
 
 // dirFds are descriptors of one directory in the source, the previous
@@ -383,18 +388,9 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 			}
 			continue
 		}
-		if mode == scan && w.excluded(e) {
+		var keep bool
+		if e.mode, keep = b.admit(mode, e.path, e.meta, hadDir(e)); !keep {
 			continue
-		}
-		if e.meta.Type == fsmeta.Dir {
-			switch {
-			case mode == ancestor && !b.isSource(e.path):
-				e.mode = ancestor
-			case b.dirty != nil && !b.dirty[e.path] && e.prev != nil && e.prev.Meta.Type == fsmeta.Dir:
-				e.mode = reuse
-			default:
-				e.mode = scan
-			}
 		}
 		out = append(out, e)
 	}
@@ -432,14 +428,33 @@ func (w *walker) stat(e *entry) error {
 	return nil
 }
 
-func (w *walker) excluded(e *entry) bool {
-	b := w.b
-	isDir := e.meta.Type == fsmeta.Dir
-	if isDir && e.meta.Dev == b.repoDev && e.meta.Ino == b.repoIno {
+// admit says whether an entry found (and stat'ed) in a folder walked in
+// mode goes into the snapshot and, for a folder, how it is walked itself.
+// hadDir says the previous snapshot had it as a folder. The walk and the
+// count both ask it, so that the count's totals are the walk's work.
+func (b *backup) admit(mode walkMode, path string, meta fsmeta.Meta, hadDir bool) (walkMode, bool) {
+	if mode == scan && b.excluded(path, meta) {
+		return scan, false
+	}
+	if meta.Type != fsmeta.Dir {
+		return scan, true
+	}
+	switch {
+	case mode == ancestor && !b.isSource(path):
+		return ancestor, true
+	case b.dirty != nil && !b.dirty[path] && hadDir:
+		return reuse, true
+	}
+	return scan, true
+}
+
+func (b *backup) excluded(path string, meta fsmeta.Meta) bool {
+	isDir := meta.Type == fsmeta.Dir
+	if isDir && meta.Dev == b.repoDev && meta.Ino == b.repoIno {
 		return true // the repository itself: never back up into itself
 	}
-	if b.match.Excluded(e.path, isDir) {
+	if b.match.Excluded(path, isDir) {
 		return true
 	}
-	return isDir && exclude.CacheDirTagged(e.path)
+	return isDir && exclude.CacheDirTagged(path)
 }

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/keepsake/keepsake/service/fsmeta"
+	"golang.org/x/sys/unix"
+)
+
+// workCount is what a backup will handle: entries (files, folders and
+// the rest) and the bytes of its regular files, as the walk counts them
+// in its progress (recordEntries).
+type workCount struct {
+	files, bytes int64
+}
+
+// shouldCount says whether counting the sources first gives the progress
+// reports better totals than the previous snapshot's size.
+//
+// Not when nobody listens. Not for a backup of another computer: its
+// sources are there, and rsync reports the transfer. Not when only the
+// changed folders are read (ChangedDirs) from a previous snapshot: every
+// other folder's entries are linked from it and count toward the progress
+// too, but what they are is in the catalog, not on disk, and reading the
+// catalog is the backup's own work. There the previous snapshot's totals
+// are the right scale, off by the changes only. Without a previous
+// snapshot every folder is read, and the count is exact.
+func (b *backup) shouldCount() bool {
+	return b.opts.Progress != nil && b.opts.Fetch == nil && (b.dirty == nil || b.prevDir == "")
+}
+
+// startCount counts the work of the backup in a goroutine and makes its
+// figures the progress reports' totals once done. stop ends the count if
+// it still runs and waits for it.
+func (b *backup) startCount(ctx context.Context) (stop func()) {
+	if !b.shouldCount() {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err := b.count(ctx)
+		if err == nil {
+			b.counted.Store(&n)
+		}
+		// A count that failed leaves the estimate: the backup itself
+		// reports whatever stopped it.
+	}()
+	return func() { cancel(); <-done }
+}
+
+// count walks the sources as the backup does (the same ancestors, the
+// same exclusions, through admit) with only readdir and lstat: no file is
+// opened, nothing is written, the catalog is not read. Folders it cannot
+// read are left out; the backup warns about them.
+func (b *backup) count(ctx context.Context) (workCount, error) {
+	c := &counter{b: b, ctx: ctx, ancestors: b.ancestors()}
+	err := c.dir("/", ancestor)
+	return c.n, err
+}
+
+type counter struct {
+	b         *backup
+	ctx       context.Context
+	ancestors map[string]map[string]bool
+	n         workCount
+}
+
+type countDir struct {
+	path string
+	mode walkMode
+}
+
+func (c *counter) dir(p string, mode walkMode) error {
+	if err := c.ctx.Err(); err != nil {
+		return fmt.Errorf("count the files to back up: %w", err)
+	}
+	var names []string
+	var f *os.File
+	dirfd := unix.AT_FDCWD // ancestors: a few, by full path
+	switch mode {
+	case ancestor:
+		for n := range c.ancestors[p] {
+			names = append(names, n)
+		}
+	default:
+		var err error
+		if f, err = os.Open(p); err != nil {
+			return nil
+		}
+		names, err = f.Readdirnames(-1)
+		if err != nil {
+			f.Close()
+			return nil
+		}
+		dirfd = int(f.Fd())
+	}
+	var subdirs []countDir
+	for _, n := range names {
+		path := filepath.Join(p, n)
+		at := n
+		if dirfd == unix.AT_FDCWD {
+			at = path
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, at, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // gone meanwhile, or unreadable: the walk skips it too
+		}
+		meta := fsmeta.FromStat(&st)
+		// No previous folders: counting is off in the one mode (changed
+		// folders after a snapshot) where they decide anything.
+		m, keep := c.b.admit(mode, path, meta, false)
+		if !keep {
+			continue
+		}
+		c.n.files++
+		c.n.bytes += meta.Size // 0 but for regular files, as in the walk
+		if meta.Type == fsmeta.Dir {
+			subdirs = append(subdirs, countDir{path, m})
+		}
+	}
+	if f != nil {
+		f.Close() // before going down: one open folder at a time
+	}
+	for _, d := range subdirs {
+		if err := c.dir(d.path, d.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -31,6 +31,9 @@ type JobBar struct {
 	Bar      *gtk.ProgressBar
 	Detail   *gtk.Label
 	Cancel   *gtk.Button
+	// Cancelled is the toast of a job cancelled ("" = "Restore
+	// cancelled", the first strip's job).
+	Cancelled string
 
 	env   *Env
 	toast func(message string)
@@ -88,7 +91,11 @@ func RunJob[T any](b *JobBar, title string,
 		b.changed()
 		switch {
 		case kerr.Is(err, kerr.Cancelled):
-			b.toast("Restore cancelled")
+			msg := b.Cancelled
+			if msg == "" {
+				msg = "Restore cancelled"
+			}
+			b.toast(msg)
 		case err != nil:
 			b.toast(humanize.Escape(humanize.Error(err)))
 		default:
@@ -118,7 +125,7 @@ func (b *JobBar) cancel() {
 	b.Cancel.SetSensitive(false)
 	Call(b.env, func(ctx context.Context, c *client.Client) (struct{}, error) {
 		if err := c.Cancel(ctx, job, api.Auth{}); err != nil {
-			return struct{}{}, fmt.Errorf("cancel the restore: %w", err)
+			return struct{}{}, fmt.Errorf("cancel job %s: %w", job, err)
 		}
 		return struct{}{}, nil
 	}, func(_ struct{}, err error) {

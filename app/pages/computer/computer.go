@@ -41,6 +41,7 @@ type Page struct {
 	Weekly       *gtk.CheckButton      `ui:"weekly"`
 	DriveGroup   *adw.PreferencesGroup `ui:"drive_group"`
 	DriveList    *gtk.ListBox          `ui:"drive_list"`
+	EraseSlot    *adw.Bin              `ui:"erase_slot"`
 	KeyIntro     *gtk.Label            `ui:"key_intro"`
 	KeyStack     *gtk.Stack            `ui:"key_stack"`
 	KeySpinner   *gtk.Spinner          `ui:"key_spinner"`
@@ -92,7 +93,11 @@ type Page struct {
 func New(env *ui.Env, done func(profile string)) *Page {
 	p := &Page{env: env, done: done, uid: uint32(os.Getuid())}
 	ui.Fill(p, computerUI)
-	p.driveList = setup.NewDriveList(p.DriveList)
+	p.driveList = setup.NewDriveList(p.DriveList, p.EraseSlot, env, func() {
+		if p.Check != nil { // the list is made before the key check
+			p.updateNav()
+		}
+	})
 	noHyphens(p.KeyLine)
 	p.Check = NewKeyCheck(env, p.prepare, p.updateNav)
 	p.CheckSlot.SetChild(p.Check.Root)
@@ -256,7 +261,7 @@ func (p *Page) index() int {
 	return 0
 }
 
-func (p *Page) busy() bool { return p.starting || p.Check.Busy() }
+func (p *Page) busy() bool { return p.starting || p.Check.Busy() || p.driveList.Busy() }
 
 func (p *Page) move(by int) {
 	i := p.index()

@@ -57,6 +57,9 @@ type DriveChoice struct {
 	Reason   string
 	Enrolled bool
 	Present  bool
+	// Erase is the device "Erase and use for backups…" starts from (""
+	// when the row does not offer it: see EraseDevice).
+	Erase string
 }
 
 // Selectable reports whether the drive can be chosen.
@@ -80,7 +83,7 @@ const NotConnected = "Not connected. Plug it in to set it up."
 // Choice describes one drive for a person and decides whether it can hold
 // the backups.
 func Choice(d client.Drive) DriveChoice {
-	c := DriveChoice{UUID: d.UUID, Title: DriveName(d), Enrolled: d.Enrolled, Present: d.Present}
+	c := DriveChoice{UUID: d.UUID, Title: DriveName(d), Enrolled: d.Enrolled, Present: d.Present, Erase: EraseDevice(d)}
 	switch {
 	case d.Unusable != "":
 		c.Reason = upperFirst(d.Unusable)

@@ -3,6 +3,8 @@ package setup
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -385,5 +387,162 @@ func TestSummaries(t *testing.T) {
 	absent := Choices{Drive: DriveChoice{Title: "Passport"}}
 	if got := Finished(absent, Progress{Name: "a", Drive: "d"}); !strings.Contains(got, "plug in Passport") {
 		t.Errorf("Finished() = %q", got)
+	}
+}
+
+func TestEraseDevice(t *testing.T) {
+	fat := client.Drive{UUID: "1234-ABCD", Label: "CAMERA", Filesystem: "vfat", Device: "/dev/sdb1", Present: true, Unusable: "FAT drives cannot hold hardlinks"}
+	with := func(change func(*client.Drive)) client.Drive { d := fat; change(&d); return d }
+	cases := []struct {
+		name  string
+		drive client.Drive
+		want  string
+	}{
+		{"FAT stick is offered", fat, "/dev/sdb1"},
+		{"exFAT drive is offered", with(func(d *client.Drive) { d.Filesystem = "exfat" }), "/dev/sdb1"},
+		{"NTFS disk is offered", with(func(d *client.Drive) { d.Filesystem = "ntfs3"; d.Device = "/dev/sdc2" }), "/dev/sdc2"},
+		{"installer stick is offered", with(func(d *client.Drive) { d.Filesystem = "iso9660"; d.Device = "/dev/sdd" }), "/dev/sdd"},
+		{"a disc is not", with(func(d *client.Drive) { d.Filesystem = "iso9660"; d.Device = "/dev/sr0" }), ""},
+		{"unplugged drive is not", with(func(d *client.Drive) { d.Present = false }), ""},
+		{"drive with backups is not", with(func(d *client.Drive) { d.Enrolled = true }), ""},
+		{"usable drive is not", with(func(d *client.Drive) { d.Filesystem = "ext4"; d.Unusable = "" }), ""},
+		{"locked encrypted drive is not", with(func(d *client.Drive) { d.Filesystem = "crypto_LUKS"; d.Unusable = "the drive is encrypted and locked" }), ""},
+		{"read-only ext4 is not", with(func(d *client.Drive) { d.Filesystem = "ext4"; d.Unusable = "the drive is read-only" }), ""},
+		{"device-mapper is not", with(func(d *client.Drive) { d.Device = "/dev/mapper/x" }), ""},
+		{"no device known", with(func(d *client.Drive) { d.Device = "" }), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := EraseDevice(c.drive); got != c.want {
+				t.Errorf("EraseDevice() = %q, want %q", got, c.want)
+			}
+			if got := Choice(c.drive).Erase; got != c.want {
+				t.Errorf("Choice().Erase = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestWholeDisk(t *testing.T) {
+	cases := []struct{ name, dev, want string }{
+		{"SCSI partition", "/dev/sdb1", "/dev/sdb"},
+		{"SCSI disk", "/dev/sdb", "/dev/sdb"},
+		{"tenth partition", "/dev/sdc10", "/dev/sdc"},
+		{"disk named with a p", "/dev/sdp1", "/dev/sdp"},
+		{"virtio", "/dev/vda2", "/dev/vda"},
+		{"NVMe partition", "/dev/nvme0n1p1", "/dev/nvme0n1"},
+		{"NVMe disk", "/dev/nvme0n1", "/dev/nvme0n1"},
+		{"SD card partition", "/dev/mmcblk0p1", "/dev/mmcblk0"},
+		{"SD card", "/dev/mmcblk0", "/dev/mmcblk0"},
+		{"loop device", "/dev/loop3", "/dev/loop3"},
+		{"loop partition", "/dev/loop3p1", "/dev/loop3"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := WholeDisk("", c.dev); got != c.want {
+				t.Errorf("WholeDisk(%q) = %q, want %q", c.dev, got, c.want)
+			}
+		})
+	}
+
+	// sysfs, where it answers, wins over the names.
+	sys := t.TempDir()
+	disk := filepath.Join(sys, "devices", "usb1", "block", "sdx")
+	for _, dir := range []string{filepath.Join(disk, "sdx7"), filepath.Join(sys, "class", "block")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(disk, "sdx7", "partition"), []byte("7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"sdx": disk, "sdx7": filepath.Join(disk, "sdx7")} {
+		if err := os.Symlink(target, filepath.Join(sys, "class", "block", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dev, want := range map[string]string{"/dev/sdx7": "/dev/sdx", "/dev/sdx": "/dev/sdx", "/dev/sdy1": "/dev/sdy"} {
+		if got := WholeDisk(sys, dev); got != want {
+			t.Errorf("WholeDisk(sysfs, %q) = %q, want %q", dev, got, want)
+		}
+	}
+}
+
+func TestEraseQuestion(t *testing.T) {
+	cases := []struct {
+		name        string
+		info        api.DeviceInfo
+		heading     string
+		first       string // the body's first line: which drive
+		contents    string
+		wantWarning bool // says backups are lost
+	}{
+		{"exFAT stick",
+			api.DeviceInfo{Device: "/dev/sdb", Size: 64e9, Model: "SanDisk Ultra", Removable: true, Filesystem: "exfat", Label: "Photos"},
+			"Erase “Photos”?", "SanDisk Ultra · 64 GB · /dev/sdb", "It holds files (exfat, “Photos”).", false},
+		{"unlabelled drive named by its model",
+			api.DeviceInfo{Device: "/dev/sdc", Size: 2e12, Model: "WD Elements", PartitionTable: "gpt",
+				Partitions: []string{"sdc1 1999000000000 ntfs My Passport"}},
+			"Erase “WD Elements”?", "2.0 TB · /dev/sdc", "It holds files on one partition (sdc1, 2.0 TB, ntfs, “My Passport”).", false},
+		{"drive with backups and two partitions",
+			api.DeviceInfo{Device: "/dev/sdd", Size: 1e12, PartitionTable: "gpt", Repository: true,
+				Partitions: []string{"sdd1 500000000000 ext4 Keepsake", "sdd2 500000000000"}},
+			"Erase “1.0 TB Drive”?", "1.0 TB · /dev/sdd",
+			"It holds Keepsake backups: they will be lost. It holds 2 partitions: sdd1, 500 GB, ext4, “Keepsake”; sdd2, 500 GB.", true},
+		{"empty partition table",
+			api.DeviceInfo{Device: "/dev/sde", Size: 16e9, Model: "Generic", PartitionTable: "dos", Partitions: []string{}},
+			"Erase “Generic”?", "16 GB · /dev/sde", "It holds an empty partition table.", false},
+		{"blank loop device",
+			api.DeviceInfo{Device: "/dev/loop3", Size: 1e9, Loop: true, BackingFile: "/var/tmp/disk.img"},
+			"Erase “1.0 GB Drive”?", "image /var/tmp/disk.img · 1.0 GB · /dev/loop3", "It looks empty.", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			heading, body := EraseQuestion(c.info)
+			if heading != c.heading {
+				t.Errorf("heading = %q, want %q", heading, c.heading)
+			}
+			lines := strings.Split(body, "\n\n")
+			if len(lines) != 3 {
+				t.Fatalf("body = %q: want the drive, what is on it, what happens", body)
+			}
+			if lines[0] != c.first {
+				t.Errorf("drive line = %q, want %q", lines[0], c.first)
+			}
+			if lines[1] != c.contents || Contents(c.info) != c.contents {
+				t.Errorf("contents = %q, want %q", lines[1], c.contents)
+			}
+			if strings.Contains(body, "backups: they will be lost") != c.wantWarning {
+				t.Errorf("body = %q: warning about backups wanted %v", body, c.wantWarning)
+			}
+			if !strings.Contains(lines[2], "erased") || !strings.Contains(lines[2], "cannot be undone") {
+				t.Errorf("body = %q does not say what happens", body)
+			}
+		})
+	}
+}
+
+func TestEraseResult(t *testing.T) {
+	if EraseFilesystem(false) != "btrfs" || EraseFilesystem(true) != "ext4" {
+		t.Error("btrfs is the default, ext4 on request")
+	}
+	cases := []struct {
+		name string
+		r    api.PrepareResult
+		want string
+	}{
+		{"enrolled", api.PrepareResult{UUID: "5f0c", Label: "Keepsake", Filesystem: "btrfs", Enrolled: true},
+			"“Keepsake” is ready for backups (btrfs, UUID 5f0c)"},
+		{"default label", api.PrepareResult{UUID: "5f0c", Filesystem: "ext4", Enrolled: true},
+			"“Keepsake” is ready for backups (ext4, UUID 5f0c)"},
+		{"not enrolled", api.PrepareResult{UUID: "5f0c", Label: "Keepsake", Filesystem: "btrfs"},
+			"“Keepsake” was erased (btrfs, UUID 5f0c) but is not a backup drive yet"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Prepared(c.r); got != c.want {
+				t.Errorf("Prepared() = %q, want %q", got, c.want)
+			}
+		})
 	}
 }

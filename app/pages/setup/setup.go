@@ -34,6 +34,7 @@ type Page struct {
 
 	Steps           *gtk.Stack            `ui:"steps"`
 	DriveList       *gtk.ListBox          `ui:"drive_list"`
+	EraseSlot       *adw.Bin              `ui:"erase_slot"`
 	AddFolderButton *gtk.Button           `ui:"add_folder_button"`
 	FolderList      *gtk.ListBox          `ui:"folder_list"`
 	SkipGroup       *adw.PreferencesGroup `ui:"skip_group"`
@@ -84,7 +85,7 @@ type Page struct {
 func New(env *ui.Env, done func()) *Page {
 	p := &Page{env: env, done: done}
 	ui.Fill(p, setupUI)
-	p.driveList = NewDriveList(p.DriveList)
+	p.driveList = NewDriveList(p.DriveList, p.EraseSlot, env, p.updateNav)
 
 	p.home = glib.GetHomeDir()
 	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
@@ -232,7 +233,8 @@ func (p *Page) move(by int) {
 func (p *Page) canLeave(i int) bool {
 	switch steps[i] {
 	case "drive":
-		return p.chosen().Selectable() && p.drive != ""
+		// While a drive is erased the list is about to change.
+		return p.chosen().Selectable() && p.drive != "" && !p.driveList.Busy()
 	case "folders":
 		return len(p.folders) > 0
 	}

@@ -90,3 +90,55 @@ func TestPageWithDisplay(t *testing.T) {
 	win.Destroy()
 	gtktest.Pump()
 }
+
+// TestEraseOfferWithDisplay checks that only a plugged-in drive unusable
+// for its filesystem offers to be erased, and that asking with no service
+// shows the refusal instead of a question. It needs a display.
+func TestEraseOfferWithDisplay(t *testing.T) {
+	gtktest.Init(t)
+
+	win := gtk.NewWindow()
+	env, _ := gtktest.Env("", win)
+	p := New(env, func() {})
+	win.SetChild(p)
+	win.Present()
+	gtktest.Pump()
+
+	fat := "FAT drives cannot hold hardlinks"
+	p.Update(live.State{Drives: []client.Drive{
+		{UUID: "fat", Label: "CAMERA", Filesystem: "vfat", Device: "/dev/sdb1", Size: 64e9, Present: true, Unusable: fat},
+		{UUID: "ext", Label: "Passport", Filesystem: "ext4", Device: "/dev/sdc1", Size: 1e12, Free: 9e11, Present: true},
+		{UUID: "gone", Label: "Old Stick", Filesystem: "exfat", Size: 32e9, Unusable: fat},
+		{UUID: "luks", Label: "Vault", Filesystem: "crypto_LUKS", Device: "/dev/sdd1", Present: true, Unusable: "the drive is encrypted and locked"},
+		{UUID: "ntfs", Label: "Windows", Filesystem: "ntfs", Device: "/dev/sde2", Present: true, Unusable: "NTFS drives do not keep Linux owners"},
+	}})
+	gtktest.Pump()
+	want := map[string]bool{"fat": true, "ext": false, "gone": false, "luks": false, "ntfs": true}
+	for uuid, offered := range want {
+		if got := p.driveList.Offers(uuid); got != offered {
+			t.Errorf("drive %s offers to be erased: %v, want %v", uuid, got, offered)
+		}
+	}
+
+	p.driveList.erase["fat"].Emit("clicked")
+	if !p.driveList.Busy() || p.NextButton.Sensitive() {
+		t.Error("the page does not wait while the drive is described")
+	}
+	gtktest.WaitFor(t, func() bool { return p.driveList.dialog != nil })
+	d := p.driveList.dialog
+	text := d.ObjectProperty("text").(string)
+	secondary := d.ObjectProperty("secondary-text").(string)
+	if text != "“CAMERA” Cannot Be Erased" || !strings.HasPrefix(secondary, "The backup service is not running") {
+		t.Errorf("refusal = %q / %q", text, secondary)
+	}
+	if p.driveList.Busy() || !p.NextButton.Sensitive() {
+		t.Error("the page still waits after the refusal")
+	}
+	d.Response(int(gtk.ResponseClose))
+	gtktest.Pump()
+	if p.driveList.dialog != nil {
+		t.Error("the refusal stays after Close")
+	}
+	win.Destroy()
+	gtktest.Pump()
+}

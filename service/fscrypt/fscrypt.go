@@ -1,6 +1,8 @@
 package fscrypt
 
 import (
+	"crypto/hkdf"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -53,6 +55,19 @@ var (
 type KeyID [unix.FSCRYPT_KEY_IDENTIFIER_SIZE]byte
 
 func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
+
+// Identifier computes the identifier the kernel derives from a v2 key
+// (HKDF-SHA512, info "fscrypt\0" and context 1, as in fs/crypto/keyring.c),
+// so a key can be checked against a stored identifier without the kernel.
+func Identifier(key []byte) (KeyID, error) {
+	var id KeyID
+	b, err := hkdf.Key(sha512.New, key, nil, "fscrypt\x00\x01", len(id))
+	if err != nil {
+		return id, fmt.Errorf("key identifier: %w", err)
+	}
+	copy(id[:], b)
+	return id, nil
+}
 
 // ParseKeyID reads a KeyID written by String.
 func ParseKeyID(s string) (KeyID, error) {

@@ -54,6 +54,9 @@ func TestEncryptLockUnlock(t *testing.T) {
 	if id == (fscrypt.KeyID{}) {
 		t.Fatal("the kernel returned no key identifier")
 	}
+	if mine, err := fscrypt.Identifier(key); err != nil || mine != id {
+		t.Fatalf("Identifier = %v, %v; the kernel says %v", mine, err, id)
+	}
 	if again, err := fscrypt.AddKey(dir, key); err != nil || again != id {
 		t.Fatalf("adding the same key again: %v, %v (want %v)", again, err, id)
 	}

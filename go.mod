@@ -1,6 +1,6 @@
 module github.com/keepsake/keepsake
 
-go 1.24
+go 1.24.0
 
 require (
 	fyne.io/systray v1.12.2
@@ -12,7 +12,9 @@ require (
 	github.com/pilebones/go-udev v0.9.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
-	golang.org/x/sys v0.30.0
+	golang.org/x/crypto v0.48.0
+	golang.org/x/sys v0.41.0
+	golang.org/x/term v0.40.0
 )
 
 require (

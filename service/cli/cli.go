@@ -46,6 +46,9 @@ type Env struct {
 	Cwd string
 	// ThisHost is this machine's name (default: os.Hostname).
 	ThisHost string
+	// AskSecret asks for a passphrase or key (default: on the terminal
+	// of Stdin, without echo); tests answer it.
+	AskSecret func(prompt string) ([]byte, error)
 
 	ctx     context.Context
 	backend Backend

@@ -37,6 +37,15 @@ func TestUsageErrors(t *testing.T) {
 		{"prepare-drive, ext4 label too long", []string{"prepare-drive", "/dev/sdb", "--filesystem", "ext4", "--label", "seventeen-bytes-x"}, "ext4 labels hold at most 16"},
 		{"prepare-drive, not a device", []string{"prepare-drive", "backup.img", "--yes"}, `"backup.img" is not a device`},
 		{"prepare-drive with --repo", []string{"--repo", "/x", "prepare-drive", "/dev/sdb"}, "talks to the service: leave out --repo"},
+		{"unlock without --repo", []string{"unlock"}, "unlock works on a drive: add --repo DIR"},
+		{"lock without --repo", []string{"lock"}, "lock works on a drive: add --repo DIR"},
+		{"change-passphrase without --repo", []string{"change-passphrase"}, "change-passphrase works on a drive: add --repo DIR"},
+		{"passphrase on the command line", []string{"--repo", "/x", "unlock", "hunter22"}, "usage: keepsakectl unlock"},
+		{"passphrase file without --encrypt", []string{"--repo", "/x", "init", "--passphrase-file", "/p"}, "--passphrase-file goes with --encrypt"},
+		{"no terminal to ask on", []string{"--repo", "/x", "unlock"}, "no terminal to ask for the passphrase on: use --passphrase-file"},
+		{"no terminal for a recovery key", []string{"--repo", "/x", "unlock", "--recovery-key"}, "no terminal to ask for the passphrase on"},
+		{"both passphrases from standard input", []string{"--repo", "/x", "change-passphrase", "--passphrase-file", "-", "--new-passphrase-file", "-"}, "only one of --passphrase-file and --new-passphrase-file"},
+		{"unknown flag of unlock", []string{"--repo", "/x", "unlock", "--passphrase", "x"}, "unlock: unknown flag: --passphrase"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

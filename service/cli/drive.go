@@ -37,36 +37,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		return nil
 	}
 	cmds := []*cobra.Command{
-		{
-			Use:   "init",
-			Short: "Create a repository on the drive after probing its filesystem",
-			Args:  args(0, 0),
-			RunE: run(func(c *cobra.Command, _ []string) error {
-				d, err := usecase.InitDrive(env.Repo, usecase.CurrentActor())
-				if err != nil {
-					return err
-				}
-				m := d.Marker()
-				if env.JSON {
-					env.emit(map[string]any{"event": "result", "repository": d.R.Root, "uuid": m.UUID, "capabilities": m.Caps})
-					return nil
-				}
-				caps := m.Caps
-				var can []string
-				for _, c := range []struct {
-					ok   bool
-					what string
-				}{{caps.Hardlinks, "hardlinks"}, {caps.Symlinks, "symlinks"}, {caps.Chown, "owners"}, {caps.Xattrs, "xattrs/ACLs"}, {caps.CaseSensitive, "case-sensitive names"}} {
-					if c.ok {
-						can = append(can, c.what)
-					} else {
-						can = append(can, "no "+c.what)
-					}
-				}
-				fmt.Fprintf(env.Stdout, "Repository ready at %s\n  filesystem %s: %s; link limit %d\n", d.R.Root, caps.FSType, strings.Join(can, ", "), caps.LinkMax)
-				return nil
-			}),
-		},
+		initCommand(env),
 		backupCommand(env),
 		logCommand(env),
 		{
@@ -253,6 +224,7 @@ func driveCommands(env *Env) []*cobra.Command {
 			}),
 		},
 	}
+	cmds = append(cmds, encryptCommands(env)...)
 	for _, c := range cmds {
 		c.PreRunE = needRepo
 	}

@@ -24,8 +24,17 @@ const (
 	LockName      = "lock"
 	LatestName    = "latest"
 	PartialSuffix = ".partial"
-	// Format is the on-drive format version this code writes and reads.
-	Format = 1
+	// DataName is the encrypted folder of an encrypted repository: it
+	// holds what a plain repository holds beside its marker.
+	DataName = "data"
+	// Format is the newest on-drive format version this code reads.
+	Format = FormatEncrypted
+	// FormatPlain is the format of a plain repository; plain ones keep it
+	// so that older Keepsakes still read them.
+	FormatPlain = 1
+	// FormatEncrypted is the format of an encrypted repository: older
+	// Keepsakes refuse it instead of writing a catalog beside the marker.
+	FormatEncrypted = 2
 )
 
 // SnapshotLayout is the time format of snapshot folder names (always UTC).
@@ -37,14 +46,23 @@ type Marker struct {
 	UUID    string       `json:"uuid"`
 	Created time.Time    `json:"created"`
 	Caps    Capabilities `json:"capabilities"`
+	// Encryption is set for an encrypted repository (see encrypt.go).
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // Repo is an opened repository.
 type Repo struct {
-	Root   string // the Keepsake folder
+	// Root holds the catalog, the lock and the host folders: the Keepsake
+	// folder, or its encrypted data folder in an encrypted repository.
+	Root string
+	// Dir is the Keepsake folder, which holds the marker.
+	Dir    string
 	Marker Marker
 	lock   *os.File
 }
+
+// Encrypted says whether the repository is an encrypted one.
+func (r *Repo) Encrypted() bool { return r.Marker.Encryption != nil }
 
 // Resolve maps what a user passes as --repo to the Keepsake folder: either
 // the folder itself (it holds the marker) or the drive it lies on.
@@ -60,8 +78,11 @@ func Resolve(dir string) string {
 // repository is opened, not touched.
 func Init(dir string) (*Repo, error) {
 	root := Resolve(dir)
-	if r, err := Open(root); err == nil {
-		return r, nil
+	// A marker there is a repository, even one that cannot be opened now
+	// (locked, damaged, newer): its error is the answer, and the marker
+	// is never written over.
+	if _, err := os.Lstat(filepath.Join(root, MarkerName)); err == nil {
+		return Open(dir)
 	}
 	fi, err := os.Stat(filepath.Dir(root))
 	if err != nil || !fi.IsDir() {
@@ -74,7 +95,7 @@ func Init(dir string) (*Repo, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("init %s: %w", root, err)
 	}
-	m := Marker{Format: Format, UUID: newUUID(), Created: time.Now().UTC(), Caps: caps}
+	m := Marker{Format: FormatPlain, UUID: newUUID(), Created: time.Now().UTC(), Caps: caps}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := WriteFileAtomic(filepath.Join(root, MarkerName), append(b, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("init %s: %w", root, err)
@@ -82,21 +103,43 @@ func Init(dir string) (*Repo, error) {
 	return Open(root)
 }
 
-// Open opens the repository at dir (a drive or its Keepsake folder).
+// Open opens the repository at dir (a drive or its Keepsake folder). An
+// encrypted repository whose key is not in the kernel is Locked.
 func Open(dir string) (*Repo, error) {
+	root := Resolve(dir)
+	m, err := ReadMarker(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Encryption == nil {
+		return &Repo{Root: root, Dir: root, Marker: m}, nil
+	}
+	data, err := m.Encryption.unlocked(root)
+	if err != nil {
+		return nil, unlockHint(err, dir)
+	}
+	return &Repo{Root: data, Dir: root, Marker: m}, nil
+}
+
+// ReadMarker reads the marker of the repository at dir (a drive or its
+// Keepsake folder).
+func ReadMarker(dir string) (Marker, error) {
 	root := Resolve(dir)
 	b, err := os.ReadFile(filepath.Join(root, MarkerName))
 	if err != nil {
-		return nil, kerr.Wrap(kerr.NotARepository, err, "%s is not a Keepsake repository (run \"keepsakectl --repo %s init\" first)", dir, dir)
+		return Marker{}, kerr.Wrap(kerr.NotARepository, err, "%s is not a Keepsake repository (run \"keepsakectl --repo %s init\" first)", dir, dir)
 	}
 	var m Marker
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, kerr.Wrap(kerr.NotARepository, err, "%s: damaged marker %s", root, MarkerName)
+		return Marker{}, kerr.Wrap(kerr.NotARepository, err, "%s: damaged marker %s", root, MarkerName)
 	}
 	if m.Format > Format {
-		return nil, kerr.New(kerr.NotARepository, "%s has format %d; this Keepsake reads up to %d: update Keepsake", root, m.Format, Format)
+		return Marker{}, kerr.New(kerr.NotARepository, "%s has format %d; this Keepsake reads up to %d: update Keepsake", root, m.Format, Format)
 	}
-	return &Repo{Root: root, Marker: m}, nil
+	if m.Format >= FormatEncrypted && m.Encryption == nil {
+		return Marker{}, kerr.New(kerr.Damaged, "%s: the marker says format %d (encrypted) but has no encryption section", root, m.Format)
+	}
+	return m, nil
 }
 
 // Lock takes the repository's writer lock without waiting. A second writer

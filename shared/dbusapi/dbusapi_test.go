@@ -19,6 +19,10 @@ func TestErrorsRoundTrip(t *testing.T) {
 		{"named, other computers", kerr.New(kerr.HostKeyChanged, "host key of 10.0.0.7 changed"), "io.github.keepsake.Keepsake1.Error.HostKeyChanged", kerr.HostKeyChanged},
 		{"named, preparing a drive", kerr.New(kerr.SystemDisk, "/dev/vda holds /"), "io.github.keepsake.Keepsake1.Error.SystemDisk", kerr.SystemDisk},
 		{"named, stale confirmation", kerr.New(kerr.ConfirmationStale, "/dev/loop3 changed"), "io.github.keepsake.Keepsake1.Error.ConfirmationStale", kerr.ConfirmationStale},
+		{"named, encrypted drives", kerr.New(kerr.WrongPassphrase, "the passphrase does not unlock /media/x"), "io.github.keepsake.Keepsake1.Error.WrongPassphrase", kerr.WrongPassphrase},
+		{"named, locked drive", kerr.New(kerr.Locked, "locked"), "io.github.keepsake.Keepsake1.Error.Locked", kerr.Locked},
+		{"named, recovery key typo", kerr.New(kerr.MistypedRecoveryKey, "typo"), "io.github.keepsake.Keepsake1.Error.MistypedRecoveryKey", kerr.MistypedRecoveryKey},
+		{"named, wrong recovery key", kerr.New(kerr.WrongRecoveryKey, "other drive"), "io.github.keepsake.Keepsake1.Error.WrongRecoveryKey", kerr.WrongRecoveryKey},
 		{"invalid args is the standard name", kerr.New(kerr.InvalidArgs, "bad path"), "org.freedesktop.DBus.Error.InvalidArgs", kerr.InvalidArgs},
 		{"unnamed is Failed", errString("disk on fire"), "io.github.keepsake.Keepsake1.Error.Failed", kerr.Failed},
 		// The service never sends it; were it asked to, the bus's own name

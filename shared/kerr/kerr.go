@@ -73,6 +73,20 @@ const (
 	// it is now (another drive was plugged in at that name, or it
 	// changed since it was described): describe it again.
 	ConfirmationStale Name = "ConfirmationStale"
+	// Encrypted backup drives (ext4 with fscrypt).
+
+	// Locked: the repository is encrypted and its key is not in the
+	// kernel: unlock it (passphrase or recovery key) first.
+	Locked Name = "Locked"
+	// WrongPassphrase: the passphrase does not unlock this repository.
+	WrongPassphrase Name = "WrongPassphrase"
+	// WrongRecoveryKey: a well-formed recovery key (its checksum holds)
+	// that belongs to another repository.
+	WrongRecoveryKey Name = "WrongRecoveryKey"
+	// MistypedRecoveryKey: what was typed is not a recovery key (wrong
+	// length, a letter outside the alphabet, or a checksum that fails):
+	// a typo, to be corrected, rather than the wrong key.
+	MistypedRecoveryKey Name = "MistypedRecoveryKey"
 )
 
 // DBusPrefix is prepended to a Name to form its D-Bus error name.

@@ -75,34 +75,89 @@ func runFor(limit time.Duration, name string, args ...string) (string, error) {
 // mounts it and returns the mount point; cleanup unmounts and detaches.
 func Loop(t testing.TB, fstype string, sizeMB int) string {
 	t.Helper()
+	return NewLoop(t, LoopOptions{FSType: fstype, SizeMB: sizeMB}).Mount
+}
+
+// LoopOptions say what NewLoop makes.
+type LoopOptions struct {
+	FSType string // ext4, xfs, btrfs
+	SizeMB int
+	// MkfsArgs come after the usual options of mkfs.FSType (ext4: -q -F
+	// -L KEEPSAKE), e.g. {"-O", "encrypt"} or {"-O", "^encrypt"}.
+	MkfsArgs []string
+}
+
+// LoopDrive is a filesystem in an image file, attached to a loop device
+// and mounted. Tests may unmount it (to read the raw image) and mount it
+// again; cleanup undoes whatever is left.
+type LoopDrive struct {
+	Mount  string // the mount point, the same across Remount
+	Image  string // the image file
+	Device string // the loop device while attached, else ""
+	t      testing.TB
+}
+
+// NewLoop makes a filesystem as o says on a loop device and mounts it.
+func NewLoop(t testing.TB, o LoopOptions) *LoopDrive {
+	t.Helper()
 	RequireRoot(t, "loop devices and mount")
-	RequireCommands(t, "losetup", "mkfs."+fstype, "mount", "umount")
+	RequireCommands(t, "losetup", "mkfs."+o.FSType, "mount", "umount")
 	dir := t.TempDir()
-	img := filepath.Join(dir, "disk.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
+	d := &LoopDrive{Image: filepath.Join(dir, "disk.img"), Mount: filepath.Join(dir, "mnt"), t: t}
+	if err := os.WriteFile(d.Image, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(img, int64(sizeMB)<<20); err != nil {
+	if err := os.Truncate(d.Image, int64(o.SizeMB)<<20); err != nil {
 		t.Fatal(err)
 	}
-	args := map[string][]string{"ext4": {"-q", "-F", "-L", "KEEPSAKE"}, "xfs": {"-q", "-f"}, "btrfs": {"-q", "-f"}}[fstype]
-	run(t, "mkfs."+fstype, append(args, img)...)
-	dev := run(t, "losetup", "-f", "--show", img)
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
+	args := map[string][]string{"ext4": {"-q", "-F", "-L", "KEEPSAKE"}, "xfs": {"-q", "-f"}, "btrfs": {"-q", "-f"}}[o.FSType]
+	args = append(append(append([]string{}, args...), o.MkfsArgs...), d.Image)
+	run(t, "mkfs."+o.FSType, args...)
+	if err := os.Mkdir(d.Mount, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", dev, mnt).CombinedOutput(); err != nil {
+	t.Cleanup(d.release)
+	d.Remount()
+	return d
+}
+
+// Remount attaches the image and mounts it again after Unmount (NewLoop
+// does it the first time).
+func (d *LoopDrive) Remount() {
+	d.t.Helper()
+	if d.Device != "" {
+		d.t.Fatalf("%s is mounted already", d.Image)
+	}
+	dev := run(d.t, "losetup", "-f", "--show", d.Image)
+	if out, err := exec.Command("mount", dev, d.Mount).CombinedOutput(); err != nil {
 		exec.Command("losetup", "-d", dev).Run()
-		t.Fatalf("mount %s: %v %s", dev, err, out)
+		d.t.Fatalf("mount %s: %v %s", dev, err, out)
 	}
-	t.Cleanup(func() {
-		if exec.Command("umount", mnt).Run() != nil {
-			exec.Command("umount", "-l", mnt).Run()
-		}
-		exec.Command("losetup", "-d", dev).Run()
-	})
-	return mnt
+	d.Device = dev
+}
+
+// Unmount unmounts the filesystem and detaches the loop device: every
+// write is in the image then, and the kernel forgets the filesystem's
+// state (its encryption keys included).
+func (d *LoopDrive) Unmount() {
+	d.t.Helper()
+	if d.Device == "" {
+		return
+	}
+	run(d.t, "umount", d.Mount)
+	run(d.t, "losetup", "-d", d.Device)
+	d.Device = ""
+}
+
+func (d *LoopDrive) release() {
+	if d.Device == "" {
+		return
+	}
+	if exec.Command("umount", d.Mount).Run() != nil {
+		exec.Command("umount", "-l", d.Mount).Run()
+	}
+	exec.Command("losetup", "-d", d.Device).Run()
+	d.Device = ""
 }
 
 // FuseVfat mounts a FAT image through FUSE (this kernel has no vfat) and

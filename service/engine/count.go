@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"golang.org/x/sys/unix"
@@ -43,6 +44,9 @@ func (b *backup) startCount(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if !b.waitToCount(ctx) {
+			return
+		}
 		n, err := b.count(ctx)
 		if err == nil {
 			b.counted.Store(&n)
@@ -51,6 +55,30 @@ func (b *backup) startCount(ctx context.Context) (stop func()) {
 		// reports whatever stopped it.
 	}()
 	return func() { cancel(); <-done }
+}
+
+// waitToCount returns at once for a first backup. After a previous
+// snapshot, whose size is a good estimate as long as the tree has not
+// grown past it, it waits until three quarters of that estimate are done:
+// an unchanged backup, itself mostly a walk of stat calls, would otherwise
+// share the disk and the cores with a second walk of the same tree from
+// its start (+18% on 20 000 files), while a tree that grew gets its real
+// totals before the estimate runs out. False when the backup ended first.
+func (b *backup) waitToCount(ctx context.Context) bool {
+	estimate := b.prev.Files + b.prev.Dirs
+	if b.prevDir == "" || estimate == 0 {
+		return true
+	}
+	tick := time.NewTicker(min(b.opts.ProgressInterval, 50*time.Millisecond))
+	defer tick.Stop()
+	for b.stats.files.Load()*4 < estimate*3 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // count walks the sources as the backup does (the same ancestors, the

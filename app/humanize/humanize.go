@@ -46,6 +46,10 @@ var sentences = map[kerr.Name]string{
 	kerr.NotWholeDisk:          "This is only a part (partition) of a drive. Keepsake erases whole drives: choose the drive itself.",
 	kerr.NotRemovable:          "This is an internal disk. Keepsake only erases removable drives.",
 	kerr.ConfirmationStale:     "The drive changed since it was shown (or another drive was plugged in). Nothing was erased: look at it again.",
+	kerr.Locked:                "The backup drive is encrypted and locked. Unlock it with its passphrase or recovery key first.",
+	kerr.WrongPassphrase:       "That passphrase does not unlock this backup drive.",
+	kerr.WrongRecoveryKey:      "That recovery key belongs to another backup drive.",
+	kerr.MistypedRecoveryKey:   "That is not a recovery key: check it for a typo (groups of eight letters and digits).",
 }
 
 // serviceMissing is ServiceNotRunning: nothing answers for the service.

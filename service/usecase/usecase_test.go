@@ -12,6 +12,7 @@ import (
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -225,6 +226,25 @@ func TestRestorePruneVerify(t *testing.T) {
 		t.Fatalf("a relative path: %v", err)
 	}
 
+	// Sending back to another computer: this computer's own snapshot is
+	// not one, and without the service's sender there is nothing to send
+	// with; neither calls the sender.
+	sent := false
+	send := &usecase.Sender{To: mustRemote(t, "ssh://me@laptop/home/me/Restored"),
+		Send: func(context.Context, string, []string, func(int64)) (int64, int64, error) {
+			sent = true
+			return 0, 0, nil
+		}}
+	for name, q := range map[string]usecase.RestoreRequest{
+		"this computer's snapshot": {Snapshot: "latest", Paths: []string{filepath.Join(f.src, "docs")}, ToComputer: true, Send: send},
+		"no sender":                {Snapshot: "latest", Paths: []string{filepath.Join(f.src, "docs")}, ToComputer: true},
+		"here and there":           {Snapshot: "latest", Paths: []string{filepath.Join(f.src, "docs")}, ToComputer: true, Send: send, To: to},
+	} {
+		if _, err := x.Restore(ctx, f.me, q); !kerr.Is(err, kerr.InvalidArgs) || sent {
+			t.Errorf("%s: %v (sent %v), want InvalidArgs and nothing sent", name, err, sent)
+		}
+	}
+
 	vr, _, err := x.Verify(ctx, usecase.VerifyRequest{})
 	must(t, err)
 	if vr.Files == 0 || len(vr.Damaged) != 0 || len(vr.CatalogProblems) != 0 {
@@ -286,4 +306,11 @@ func listing(t *testing.T, dir string) string {
 		return nil
 	}))
 	return b.String()
+}
+
+func mustRemote(t *testing.T, s string) grammar.Remote {
+	t.Helper()
+	r, err := grammar.ParseRemote(s)
+	must(t, err)
+	return r
 }

@@ -292,11 +292,8 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 	if err := ix.settle(); err != nil {
 		return err
 	}
-	dirID, err := b.txn.DirID(p)
+	dirID, err := b.visitDir(p)
 	if err != nil {
-		return err
-	}
-	if err := b.txn.Visit(dirID); err != nil {
 		return err
 	}
 	prevKids := map[string]catalog.Version{}

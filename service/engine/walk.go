@@ -238,11 +238,8 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
 	}
-	dirID, err := b.txn.DirID(p)
+	dirID, err := b.visitDir(p)
 	if err != nil {
-		return err
-	}
-	if err := b.txn.Visit(dirID); err != nil {
 		return err
 	}
 	// A folder the previous snapshot did not have has no previous entries.
@@ -457,4 +454,15 @@ func (b *backup) excluded(path string, meta fsmeta.Meta) bool {
 		return true
 	}
 	return isDir && exclude.CacheDirTagged(path)
+}
+
+// visitDir interns a folder of the snapshot in the catalog and marks it
+// seen by this run: the first catalog step of every folder, walked or
+// pulled.
+func (b *backup) visitDir(p string) (int64, error) {
+	dirID, err := b.txn.DirID(p)
+	if err != nil {
+		return 0, err
+	}
+	return dirID, b.txn.Visit(dirID)
 }

@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	mrand "math/rand"
 	"os"
 	"os/exec"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/cli"
 	"github.com/keepsake/keepsake/service/internal/realfs"
+	"github.com/keepsake/keepsake/service/repo"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -203,40 +207,70 @@ func TestDiskFullMidBackup(t *testing.T) {
 	}
 }
 
-// kill -9 at random points of a backup, 20 times: every completed snapshot
-// stays byte-identical, the catalog stays sound, the next run completes.
+// kill -9 in the middle of backups, 20 times. Each kill follows a progress
+// event of the run (inside the walk, or once the walk is done and the
+// commit is ahead), on a source big enough that a run lasts seconds, and
+// the test counts the kills that left a .partial folder with files in it.
+// After every kill: each snapshot completed before is identical to the
+// byte and to the nanosecond, no listed snapshot lacks its folder and none
+// went missing, the catalog is sound. At the end a run completes, its
+// snapshot equals the source (bytes and metadata) and verify finds nothing.
 func TestKill9DuringBackup(t *testing.T) {
 	drive := realfs.Loop(t, "ext4", 256)
 	bin := realfs.Build(t, "service/cmd/keepsakectl")
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := mrand.New(mrand.NewSource(seed))
-	src := t.TempDir()
-	for i := 0; i < 200; i++ {
-		randomFile(t, filepath.Join(src, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%03d", i)), rng.Intn(300_000))
+	src := filepath.Join(t.TempDir(), "home")
+	// 10 000 small files: even a run with nothing to copy walks, stats and
+	// links them for about a second, several progress events long.
+	const dirs, perDir = 10, 1000
+	for d := 0; d < dirs; d++ {
+		for i := 0; i < perDir; i++ {
+			randomFile(t, filepath.Join(src, fmt.Sprintf("d%02d", d), fmt.Sprintf("f%04d", i)), 500+rng.Intn(3000))
+		}
 	}
+	// Metadata the final comparison must find again.
+	must(t, os.Chmod(filepath.Join(src, "d00", "f0000"), 0o600))
+	must(t, os.Chmod(filepath.Join(src, "d00", "f0001"), 0o755))
+	must(t, os.Chtimes(filepath.Join(src, "d00", "f0002"), time.Unix(1_500_000_000, 123456789), time.Unix(1_500_000_000, 123456789)))
+	must(t, os.Symlink("d00/f0003", filepath.Join(src, "link")))
+	must(t, os.Link(filepath.Join(src, "d01", "f0000"), filepath.Join(src, "d01", "hardlink")))
 	mustCtl(t, drive, "init")
 	mustCtl(t, drive, "backup", src)
+	// A second snapshot, mostly hardlinks to the first: the kills must
+	// change neither the files nor the inodes they share.
+	randomFile(t, filepath.Join(src, "d03", "f0500"), 2000)
+	must(t, os.Chmod(filepath.Join(src, "d04", "f0500"), 0o444))
+	mustCtl(t, drive, "backup", src)
 	host := filepath.Join(drive, "Keepsake", "testhost")
-	digests := map[string]map[string]string{}
+
+	digests := map[string]map[string]string{} // every snapshot seen complete
 	check := func(iter int) {
 		t.Helper()
-		snaps := snapshots(t, drive)
-		for _, s := range snaps {
-			if strings.HasSuffix(s.Name, ".partial") {
+		listed := map[string]bool{}
+		for _, s := range snapshots(t, drive) {
+			listed[s.Name] = true
+			if strings.HasSuffix(s.Name, repo.PartialSuffix) {
 				t.Fatalf("iteration %d: a partial snapshot is listed: %s", iter, s.Name)
 			}
-			if _, err := os.Stat(filepath.Join(host, s.Name)); err != nil {
-				// Committed but not yet renamed: the next run resumes it.
-				continue
+			dir := filepath.Join(host, s.Name)
+			if _, err := os.Lstat(dir); err != nil {
+				t.Fatalf("iteration %d: snapshot %s is listed but its folder is not there: %v", iter, s.Name, err)
 			}
-			d, ok := digests[s.Name]
+			d := realfs.DigestMeta(t, dir)
+			old, ok := digests[s.Name]
 			if !ok {
-				digests[s.Name] = realfs.Digest(t, filepath.Join(host, s.Name))
+				digests[s.Name] = d
 				continue
 			}
-			if !reflect.DeepEqual(d, realfs.Digest(t, filepath.Join(host, s.Name))) {
-				t.Fatalf("iteration %d: snapshot %s changed", iter, s.Name)
+			if diff := realfs.DiffDigests(old, d, 10); len(diff) > 0 {
+				t.Fatalf("iteration %d: snapshot %s changed:\n%s", iter, s.Name, strings.Join(diff, "\n"))
+			}
+		}
+		for name := range digests {
+			if !listed[name] {
+				t.Fatalf("iteration %d: snapshot %s is no longer listed", iter, name)
 			}
 		}
 		db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
@@ -249,25 +283,126 @@ func TestKill9DuringBackup(t *testing.T) {
 		}
 	}
 	check(0)
-	for i := 1; i <= 20; i++ {
-		for j := 0; j < 5; j++ {
-			randomFile(t, filepath.Join(src, fmt.Sprintf("d%d", rng.Intn(10)), fmt.Sprintf("new%d-%d", i, j)), rng.Intn(2<<20))
+	if len(digests) != 2 {
+		t.Fatalf("%d snapshots before the kills, want 2", len(digests))
+	}
+
+	const kills = 20
+	landed := 0
+	for i := 1; i <= kills; i++ {
+		// Changes for the run to copy: new files, rewritten files, a
+		// deletion and a new mode.
+		for j := 0; j < 3; j++ {
+			randomFile(t, filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("new%02d-%d", i, j)), rng.Intn(1<<20))
 		}
-		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "backup", src)
+		for j := 0; j < 2; j++ {
+			randomFile(t, filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("f%04d", 10+rng.Intn(perDir-10))), 500+rng.Intn(3000))
+		}
+		os.Remove(filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("f%04d", 10+rng.Intn(perDir-10))))
+		os.Chmod(filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("f%04d", 10+rng.Intn(perDir-10))), 0o640)
+
+		// Most runs die in the walk, after 1 to 3 progress ticks and up
+		// to 100 ms more; every fifth dies as the walk reports it is done
+		// (the commit and the rename still ahead).
+		atFinish := i%5 == 0
+		ticks := 1 + rng.Intn(3)
+		extra := time.Duration(rng.Intn(100)) * time.Millisecond
+		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "--json", "backup", src)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		must(t, err)
 		must(t, cmd.Start())
-		time.Sleep(time.Duration(rng.Intn(400)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		killedAt := ""
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		seen := 0
+		for sc.Scan() {
+			var ev struct{ Event, Phase string }
+			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Event != "progress" || killedAt != "" {
+				continue
+			}
+			if ev.Phase == "copying" {
+				seen++
+			}
+			if ev.Phase == "finishing" || !atFinish && seen == ticks {
+				if ev.Phase != "finishing" {
+					time.Sleep(extra)
+				}
+				cmd.Process.Signal(syscall.SIGKILL)
+				killedAt = fmt.Sprintf("%s event %d", ev.Phase, seen)
+			}
+		}
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			// The run ended before the signal reached it.
+			t.Logf("iteration %d: the run completed before the kill (%s)", i, killedAt)
+		case errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
+		default:
+			t.Fatalf("iteration %d: the run failed on its own: %v\n%s", i, err, stderr.String())
+		}
+		if killedAt == "" {
+			t.Fatalf("iteration %d: the run reported no progress to kill it at (exit %v)\n%s", i, err, stderr.String())
+		}
+		// Before anything else opens the drive: what did the kill leave?
+		if partialWithFiles(t, host) {
+			landed++
+		} else if err != nil {
+			t.Logf("iteration %d: killed at %s, no .partial left", i, killedAt)
+		}
 		check(i)
 	}
-	mustCtl(t, drive, "backup", src)
-	check(21)
+	t.Logf("kills that left a .partial: %d/%d", landed, kills)
+	if landed < kills-3 {
+		t.Errorf("only %d of %d kills left a .partial folder: the test did not interrupt backups", landed, kills)
+	}
+
+	var r struct{ Snapshot string }
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", src), &r)
+	check(kills + 1)
+	if s := snapshots(t, drive); s[len(s)-1].Name != r.Snapshot {
+		t.Fatalf("the last run's snapshot %s is not the latest: %+v", r.Snapshot, s)
+	}
 	ents, _ := os.ReadDir(host)
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".partial") {
+		if strings.HasSuffix(e.Name(), repo.PartialSuffix) {
 			t.Errorf("a partial folder survived a completed run: %s", e.Name())
 		}
 	}
+	want, got := realfs.DigestMeta(t, src), realfs.DigestMeta(t, filepath.Join(host, r.Snapshot)+src)
+	if diff := realfs.DiffDigests(want, got, 20); len(diff) > 0 {
+		t.Errorf("the final snapshot differs from the source (source | snapshot):\n%s", strings.Join(diff, "\n"))
+	}
+	if out, err := exec.Command(bin, "--repo", drive, "verify").CombinedOutput(); err != nil {
+		t.Errorf("keepsakectl verify after the kills: %v\n%s", err, out)
+	}
+}
+
+// partialWithFiles says whether host holds a .partial folder with at least
+// one file in it.
+func partialWithFiles(t *testing.T, host string) bool {
+	t.Helper()
+	ents, err := os.ReadDir(host)
+	must(t, err)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), repo.PartialSuffix) {
+			continue
+		}
+		found := false
+		filepath.WalkDir(filepath.Join(host, e.Name()), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				found = true
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // Two backups at once: the second is told the drive is busy.

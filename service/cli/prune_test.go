@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -149,33 +150,118 @@ func TestPruneFreeThinsOldestButNeverNewest(t *testing.T) {
 	}
 }
 
-// kill -9 in the middle of prunes: the repository stays consistent and the
-// next run finishes the job.
+// kill -9 in the middle of prunes, 10 times. Each prune has two snapshots
+// of 8 000 files to delete, and the kill comes once one of them is seen set
+// aside as .deleting (the catalog has forgotten it and its files are going);
+// the test counts the kills that left such a folder half deleted. After
+// every kill each snapshot still listed has its folder, identical to the
+// byte and to the nanosecond, and the catalog is sound; at the end a prune
+// completes, leaves nothing behind, and verify finds nothing wrong.
 func TestKill9DuringPrune(t *testing.T) {
 	bin := realfs.Build(t, "service/cmd/keepsakectl")
 	drive, src := sample(t)
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for i := 0; i < 300; i++ {
-		must(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%03d", i)), []byte(fmt.Sprint(i)), 0o644))
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	const dirs, perDir = 8, 1000
+	file := func(d, i int) string { return filepath.Join(src, fmt.Sprintf("d%d", d), fmt.Sprintf("f%04d", i)) }
+	for d := 0; d < dirs; d++ {
+		must(t, os.MkdirAll(filepath.Dir(file(d, 0)), 0o755))
+		for i := 0; i < perDir; i++ {
+			must(t, os.WriteFile(file(d, i), []byte(fmt.Sprint(d, i)), 0o644))
+		}
 	}
 	host := filepath.Join(drive, "Keepsake", "testhost")
 	mustCtl(t, drive, "policy", "--keep-last", "1")
-	for iter := 0; iter < 10; iter++ {
-		for j := 0; j < 3; j++ {
-			must(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%03d", rng.Intn(300))), []byte(fmt.Sprint(iter, j)), 0o644))
+	mustCtl(t, drive, "backup", src)
+	const kills = 10
+	landed := 0
+	var newest string
+	var kept map[string]string
+	for iter := 1; iter <= kills; iter++ {
+		for j := 0; j < 2; j++ {
+			for k := 0; k < 5; k++ {
+				must(t, os.WriteFile(file(rng.Intn(dirs), rng.Intn(perDir)), []byte(fmt.Sprint("changed ", iter, j, k)), 0o644))
+			}
 			mustCtl(t, drive, "backup", src)
 		}
-		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "prune")
-		must(t, cmd.Start())
-		time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		// Every listed snapshot has its folder, whole.
-		for _, s := range snapshots(t, drive) {
-			if _, err := os.Stat(filepath.Join(host, s.Name, src, "f000")); err != nil {
-				t.Fatalf("iteration %d: listed snapshot %s is not whole: %v", iter, s.Name, err)
+		before := map[string]map[string]string{}
+		var victims []string
+		snaps := snapshots(t, drive)
+		for k, s := range snaps {
+			before[s.Name] = realfs.DigestMeta(t, filepath.Join(host, s.Name))
+			if k < len(snaps)-1 {
+				victims = append(victims, s.Name)
 			}
 		}
+		if len(victims) != 2 {
+			t.Fatalf("iteration %d: %d snapshots listed before the prune, want 3", iter, len(snaps))
+		}
+		newest = snaps[len(snaps)-1].Name
+
+		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "prune")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		must(t, cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		sawDeleting := false
+	watch:
+		for {
+			select {
+			case err = <-done:
+				break watch
+			default:
+			}
+			for _, v := range victims {
+				if _, e := os.Lstat(filepath.Join(host, v) + ".deleting"); e == nil {
+					sawDeleting = true
+				}
+			}
+			if sawDeleting {
+				time.Sleep(time.Duration(rng.Intn(20)) * time.Millisecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				err = <-done
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			t.Logf("iteration %d: the prune completed before the kill (saw .deleting: %v)", iter, sawDeleting)
+		case errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
+		default:
+			t.Fatalf("iteration %d: the prune failed on its own: %v\n%s", iter, err, stderr.String())
+		}
+		// Before anything else opens the drive: was a victim half deleted?
+		for _, v := range victims {
+			if _, e := os.Lstat(filepath.Join(host, v) + ".deleting"); e == nil {
+				landed++
+				break
+			}
+		}
+
+		listed := map[string]bool{}
+		for _, s := range snapshots(t, drive) {
+			listed[s.Name] = true
+			old, ok := before[s.Name]
+			if !ok {
+				t.Fatalf("iteration %d: snapshot %s appeared during the prune", iter, s.Name)
+			}
+			dir := filepath.Join(host, s.Name)
+			if _, err := os.Lstat(dir); err != nil {
+				t.Fatalf("iteration %d: snapshot %s is listed but its folder is not there: %v", iter, s.Name, err)
+			}
+			if diff := realfs.DiffDigests(old, realfs.DigestMeta(t, dir), 10); len(diff) > 0 {
+				t.Fatalf("iteration %d: listed snapshot %s changed:\n%s", iter, s.Name, strings.Join(diff, "\n"))
+			}
+		}
+		if !listed[newest] {
+			t.Fatalf("iteration %d: the newest snapshot %s is gone", iter, newest)
+		}
+		kept = before[newest]
 		db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
 		must(t, err)
 		var ok string
@@ -185,9 +271,17 @@ func TestKill9DuringPrune(t *testing.T) {
 			t.Fatalf("iteration %d: %s", iter, ok)
 		}
 	}
+	t.Logf("kills that landed in a deletion (left a .deleting folder): %d/%d", landed, kills)
+	if landed < kills-2 {
+		t.Errorf("only %d of %d kills landed while a snapshot was being deleted", landed, kills)
+	}
+
 	mustCtl(t, drive, "prune")
-	if s := snapshots(t, drive); len(s) != 1 {
-		t.Errorf("after a clean prune: %d snapshots", len(s))
+	if s := snapshots(t, drive); len(s) != 1 || s[0].Name != newest {
+		t.Errorf("after a clean prune: %+v, want only %s", s, newest)
+	}
+	if diff := realfs.DiffDigests(kept, realfs.DigestMeta(t, filepath.Join(host, newest)), 10); len(diff) > 0 {
+		t.Errorf("the kept snapshot changed:\n%s", strings.Join(diff, "\n"))
 	}
 	ents, _ := os.ReadDir(host)
 	for _, e := range ents {
@@ -197,6 +291,9 @@ func TestKill9DuringPrune(t *testing.T) {
 	}
 	if len(ents) != 2 { // the snapshot and latest
 		t.Errorf("host folder holds %d entries", len(ents))
+	}
+	if out, err := exec.Command(bin, "--repo", drive, "verify").CombinedOutput(); err != nil {
+		t.Errorf("keepsakectl verify after the kills: %v\n%s", err, out)
 	}
 }
 

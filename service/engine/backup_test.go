@@ -11,11 +11,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -408,6 +410,130 @@ func TestFileChangingDuringCopyIsNotRecorded(t *testing.T) {
 	}
 	if _, err := os.Lstat(f.stored(r.Snapshot, "growing.log")); !os.IsNotExist(err) {
 		t.Errorf("a copy of the changing file was left in the snapshot")
+	}
+}
+
+// A file the previous snapshot holds keeps being rewritten during the next
+// backup (a database, a VM disk in use): every copy attempt sees it change,
+// so the new snapshot keeps the previous version, the warning says which
+// file and why, and the catalog records the previous version for it.
+// Nothing else of the snapshot is affected.
+func TestFileChangingDuringCopyKeepsPreviousVersion(t *testing.T) {
+	f := newFixture(t)
+	f.write("stable.txt", "stable")
+	f.write("dir/edited.txt", "before")
+	v1 := make([]byte, 32<<20)
+	for i := range v1 {
+		v1[i] = byte(i * 7)
+	}
+	busy := f.path("dir/busy.db")
+	must(t, os.WriteFile(busy, v1, 0o640))
+	old := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	must(t, os.Chtimes(busy, old, old))
+	r1 := f.backup(nil)
+	prevStored := f.stored(r1.Snapshot, "dir/busy.db")
+	prevDigest := realfs.DigestMeta(t, f.repo.SnapshotDir("testhost", r1.Snapshot))
+
+	f.write("dir/edited.txt", "after") // an ordinary change beside it
+	// The writer rewrites bytes in place (the size stays) until told to
+	// stop; the backup starts once it has changed the file.
+	stop := make(chan struct{})
+	var writes atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fh, err := os.OpenFile(busy, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer fh.Close()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := fh.WriteAt([]byte{byte(n), byte(n >> 8)}, int64(n*4099)%int64(len(v1)-2)); err != nil {
+				t.Error(err)
+				return
+			}
+			writes.Add(1)
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	for writes.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	atStart := writes.Load()
+	r2, err := f.tryBackup(nil)
+	during := writes.Load() - atStart
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	t.Logf("the writer changed the file %d times during the backup", during)
+	if during == 0 {
+		t.Fatal("the file was not written during the backup: the test proves nothing")
+	}
+	if cur, _ := os.ReadFile(busy); bytes.Equal(cur, v1) {
+		t.Fatal("the source still holds the first version: the writer changed nothing")
+	}
+
+	// The engine saw the changes and said so, for that file only.
+	if r2.Skipped != 1 || len(r2.Warnings) != 1 {
+		t.Fatalf("skipped=%d warnings=%+v, want one warning for the busy file", r2.Skipped, r2.Warnings)
+	}
+	w := r2.Warnings[0]
+	if w.Path != busy || !strings.Contains(w.Message, "changed while being copied (3 attempts)") ||
+		!strings.Contains(w.Message, "the previous version is kept in this snapshot") {
+		t.Errorf("warning %+v, want %s named as changing while copied, previous version kept", w, busy)
+	}
+	if r2.Files != r1.Files || r2.Copied != 1 {
+		t.Errorf("files=%d (before %d) copied=%d: want every file in the snapshot and only edited.txt copied", r2.Files, r1.Files, r2.Copied)
+	}
+
+	// The snapshot holds the previous version: the same stored file,
+	// bytes and metadata.
+	stored := f.stored(r2.Snapshot, "dir/busy.db")
+	got, err := os.ReadFile(stored)
+	must(t, err)
+	if !bytes.Equal(got, v1) {
+		t.Error("the snapshot's copy is not the previous version's bytes")
+	}
+	if inode(t, stored) != inode(t, prevStored) {
+		t.Error("the previous version is not the previous snapshot's stored file (hardlink)")
+	}
+	if fi, err := os.Lstat(stored); err != nil || !fi.ModTime().Equal(old) || fi.Mode().Perm() != 0o640 || fi.Size() != int64(len(v1)) {
+		t.Errorf("stored %v (%v): want the previous version's mtime %v, mode 0640, %d bytes", fi, err, old, len(v1))
+	}
+	cat := f.catalog()
+	prevSnap, err := cat.Snapshot("testhost", r1.Snapshot)
+	must(t, err)
+	prevV, err := cat.Lookup(prevSnap, busy)
+	must(t, err)
+	v, err := cat.Lookup(mustSnap(t, f), busy)
+	if err != nil {
+		t.Fatalf("the catalog has no version of the busy file in the new snapshot: %v", err)
+	}
+	if v.ID != prevV.ID || fmt.Sprintf("%x", v.SHA256) != fileSum(t, prevStored) || v.Meta.MtimeNs != old.UnixNano() {
+		t.Errorf("catalog version %d (sha %x, mtime %d), want the previous one %d with its content and mtime", v.ID, v.SHA256, v.Meta.MtimeNs, prevV.ID)
+	}
+
+	// Nothing else is affected: the other files are the source's, the
+	// previous snapshot is as it was.
+	for _, rel := range []string{"stable.txt", "dir/edited.txt"} {
+		if a, b := fileSum(t, f.path(rel)), fileSum(t, f.stored(r2.Snapshot, rel)); a != b {
+			t.Errorf("%s: stored %s, source %s", rel, b, a)
+		}
+	}
+	if inode(t, f.stored(r2.Snapshot, "stable.txt")) != inode(t, f.stored(r1.Snapshot, "stable.txt")) {
+		t.Error("the unchanged file is not linked to the previous snapshot")
+	}
+	if diff := realfs.DiffDigests(prevDigest, realfs.DigestMeta(t, f.repo.SnapshotDir("testhost", r1.Snapshot)), 10); len(diff) > 0 {
+		t.Errorf("the previous snapshot changed:\n%s", strings.Join(diff, "\n"))
 	}
 }
 

@@ -325,9 +325,10 @@ func TestOverflowAsksForFullScan(t *testing.T) {
 		if err := os.WriteFile(queuedEvents, []byte(strconv.Itoa(low)), 0o644); err != nil {
 			t.Fatalf("lower %s: %v", queuedEvents, err)
 		}
+		was := n
 		t.Cleanup(func() {
-			if err := os.WriteFile(queuedEvents, []byte(strconv.Itoa(n)), 0o644); err != nil {
-				t.Errorf("put %s back to %d: %v", queuedEvents, n, err)
+			if err := os.WriteFile(queuedEvents, []byte(strconv.Itoa(was)), 0o644); err != nil {
+				t.Errorf("put %s back to %d: %v", queuedEvents, was, err)
 			}
 		})
 		n = low

@@ -377,10 +377,15 @@ func TestFATDriveRefused(t *testing.T) {
 		kind, label, fs string
 		mount           func(dev, mnt string) []string // the command that mounts it
 		unmount         []string
+		// seen: the service takes the mount for the drive's (a fuseblk
+		// mount names the device; fusefat's names "fusefat"). Enroll then
+		// probes the mounted filesystem, which must know it by its boot
+		// sector, the mount table saying only "fuseblk".
+		seen bool
 	}{
-		{"vfat", "FATSTICK", "vfat", func(dev, mnt string) []string { return []string{"fusefat", "-o", "rw+", dev, mnt} }, []string{"fusermount", "-u"}},
+		{"vfat", "FATSTICK", "vfat", func(dev, mnt string) []string { return []string{"fusefat", "-o", "rw+", dev, mnt} }, []string{"fusermount", "-u"}, false},
 		// noatime: exFAT keeps access times, which reading would change.
-		{"exfat", "EXFATSTICK", "exfat", func(dev, mnt string) []string { return []string{"mount.exfat-fuse", "-o", "noatime", dev, mnt} }, []string{"umount"}},
+		{"exfat", "EXFATSTICK", "exfat", func(dev, mnt string) []string { return []string{"mount.exfat-fuse", "-o", "noatime", dev, mnt} }, []string{"umount"}, true},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			realfs.RequireCommands(t, tc.mount("", "")[0], tc.unmount[0])
@@ -438,17 +443,25 @@ func TestFATDriveRefused(t *testing.T) {
 				for _, x := range ds {
 					if x.UUID == uuid {
 						d = x
-						return true
+						return !tc.seen || x.MountPoint == mnt
 					}
 				}
 				return false
 			})
+			if !tc.seen && d.MountPoint != "" {
+				t.Fatalf("the service took %s for the %s drive's mount", d.MountPoint, tc.kind)
+			}
 			wantUnusable := strings.ToUpper(tc.fs) + " drives cannot hold hardlinks, which every snapshot needs: reformat it as ext4 (or xfs, btrfs) to use it with Keepsake"
 			if d.Filesystem != tc.fs || d.Unusable != wantUnusable || d.Enrolled {
 				t.Errorf("%s drive: %+v, want filesystem %s, unusable %q", tc.kind, d, tc.fs, wantUnusable)
 			}
 			err = s.client.Enroll(bg, uuid, client.EnrollOptions{})
-			if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "cannot enroll ") || !strings.HasSuffix(err.Error(), ": "+wantUnusable) {
+			if tc.seen {
+				want := mnt + " is on a exFAT (FUSE) filesystem (fuseblk): Keepsake keeps every snapshot as a full tree of hardlinks, which this filesystem cannot hold. Reformat the drive as ext4"
+				if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("Enroll of a mounted %s drive: %v, want UnsupportedFilesystem %q...", tc.kind, err, want)
+				}
+			} else if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "cannot enroll ") || !strings.HasSuffix(err.Error(), ": "+wantUnusable) {
 				t.Errorf("Enroll of a %s drive: %v, want UnsupportedFilesystem \"cannot enroll ...: %s\"", tc.kind, err, wantUnusable)
 			}
 			if len(mountedUnder(t, s.runDir())) != 0 {

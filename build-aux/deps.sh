@@ -19,7 +19,8 @@
 #     (util-linux), mkfs.btrfs (btrfs-progs), mkfs.ext4 and e2label
 #     (e2fsprogs), blkid (util-linux)
 #   Go tests: losetup, mount (mount), mkfs.ext4 (e2fsprogs), mkfs.btrfs (btrfs-progs), mkfs.vfat
-#     (dosfstools), fusefat (fusefat), fusermount (fuse3), udevadm and
+#     (dosfstools), fusefat (fusefat), mkfs.exfat (exfatprogs),
+#     mount.exfat-fuse (exfat-fuse), fusermount (fuse3), udevadm and
 #     systemd-udevd (udev), blkid, mkswap, setpriv, unshare, fsfreeze,
 #     runuser (util-linux), useradd, groupadd, usermod (passwd),
 #     dbus-daemon (dbus), polkitd and pkaction (polkitd), busctl (systemd),
@@ -35,7 +36,8 @@
 #     colour SVG icon drawn (librsvg2-common: GTK only recommends it)
 #
 # Fedora (keep in step with README.md): dnf install gcc golang
-#   ca-certificates rsync fuse3 fusefat dosfstools acl attr e2fsprogs
+#   ca-certificates rsync fuse3 fusefat dosfstools fuse-exfat exfatprogs
+#   acl attr e2fsprogs
 #   btrfs-progs util-linux procps-ng python3 python3-pyyaml meson ninja-build
 #   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
 #   ostree busybox gnupg2 openssh-server
@@ -54,7 +56,7 @@ packages=(
   # check-flatpak.sh
   python3 python3-yaml rsync
   # Go tests
-  mount util-linux e2fsprogs btrfs-progs dosfstools fusefat fuse3 udev passwd dbus polkitd libglib2.0-bin
+  mount util-linux e2fsprogs btrfs-progs dosfstools fusefat exfatprogs exfat-fuse fuse3 udev passwd dbus polkitd libglib2.0-bin
   acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth openssh-server openssh-client
   # ui-test.sh
   python3-pyatspi at-spi2-core dunst imagemagick xdotool procps librsvg2-common

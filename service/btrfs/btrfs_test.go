@@ -154,7 +154,17 @@ func TestNamesAndOtherFilesystems(t *testing.T) {
 	if ok, err := Is(fd); err != nil {
 		t.Fatal(err)
 	} else if ok {
-		t.Skip("the temporary folder is on btrfs: nothing to refuse")
+		// The temporary folder is on btrfs: refuse on a tmpfs instead.
+		shm, err := os.MkdirTemp("/dev/shm", "keepsake-btrfs-")
+		if err != nil {
+			realfs.Unavailable(t, "the temporary folder is on btrfs and /dev/shm is not usable: nothing to refuse: "+err.Error())
+		}
+		t.Cleanup(func() { os.RemoveAll(shm) })
+		dir = shm
+		fd = openDirT(t, dir)
+		if ok, err := Is(fd); err != nil || ok {
+			t.Fatalf("%s is on btrfs too (%v)", dir, err)
+		}
 	}
 	if err := Create(fd, "sub"); !errors.Is(err, ErrNotBtrfs) {
 		t.Errorf("Create on %s = %v, want ErrNotBtrfs", dir, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/keepsake/keepsake/service/cli"
 	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/service/flatpak"
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/repo"
 )
 
@@ -157,15 +159,46 @@ func TestRepoFlatpaks(t *testing.T) {
 			t.Errorf("keepsakectl %v: exit %d %q, want %q", tc.args, code, errOut, tc.want)
 		}
 	}
-	if os.Geteuid() == 0 {
+	t.Run("an app the snapshot lacks, as root", func(t *testing.T) {
+		realfs.RequireRoot(t, "restoring to the system installation")
 		_, errOut, code := ctl(t, drive, "flatpak-restore", withApps, "org.test.Nope")
 		if code != 1 || !strings.Contains(errOut, "org.test.Nope was not installed") {
 			t.Errorf("restoring an app the snapshot lacks: exit %d %q", code, errOut)
 		}
-	} else {
-		_, errOut, code := ctl(t, drive, "flatpak-restore", withApps, "--installation", "system")
-		if code != 1 || !strings.Contains(errOut, "needs root") {
-			t.Errorf("restoring the system installation as a user: exit %d %q", code, errOut)
+	})
+	// Last: as root it hands the drive to another user.
+	t.Run("the system installation, as a user", func(t *testing.T) {
+		const want = "keepsakectl: restoring the system installation needs root: run keepsakectl as root\n"
+		if os.Geteuid() != 0 {
+			_, errOut, code := ctl(t, drive, "flatpak-restore", withApps, "--installation", "system")
+			if code != 1 || errOut != want {
+				t.Errorf("restoring the system installation as a user: exit %d %q, want %q", code, errOut, want)
+			}
+			return
 		}
-	}
+		// As root: keepsakectl itself, run as nobody on a drive nobody
+		// owns (a user's own stick: its catalog must be theirs to open).
+		realfs.RequireCommands(t, "setpriv")
+		bin := realfs.Build(t, "service/cmd/keepsakectl")
+		must(t, os.Chmod(bin, 0o755))
+		must(t, os.Chmod(filepath.Dir(bin), 0o755))
+		for p := base; p != os.TempDir() && p != "/"; p = filepath.Dir(p) {
+			must(t, os.Chmod(p, 0o755)) // the test's own folders, 0700 from t.TempDir
+		}
+		must(t, filepath.Walk(drive, func(p string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, 65534, 65534)
+		}))
+		cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			bin, "--repo", drive, "--host", "testhost", "flatpak-restore", withApps, "--installation", "system")
+		cmd.Dir = "/"
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || stderr.String() != want {
+			t.Errorf("restoring the system installation as nobody: %v %q, want exit 1 and %q", err, stderr.String(), want)
+		}
+	})
 }

@@ -135,22 +135,41 @@ func TestExt4DriveEndToEnd(t *testing.T) {
 	}
 }
 
-// A FAT stick is refused before a single byte is written to it.
+// A FAT or exFAT stick is refused before a single byte is written to it:
+// the image holds the same bytes after init as before. exFAT is mounted
+// the way exfat-fuse does, as a plain "fuseblk", so the refusal cannot go
+// by the mount table's name alone.
 func TestFatDriveRefusedBeforeAnyWrite(t *testing.T) {
-	drive := realfs.FuseVfat(t, 32)
-	before := realfs.Digest(t, drive)
-	out, errs, code := ctl(t, drive, "init")
-	if code != 1 || !strings.Contains(errs, "FAT") || !strings.Contains(errs, "ext4") {
-		t.Fatalf("init on FAT: exit %d, stderr %q (want exit 1 naming FAT and what to do)", code, errs+out)
-	}
-	out, _, _ = ctl(t, drive, "--json", "init")
-	var e jsonError
-	lastJSON(t, out, &e)
-	if e.Error != "UnsupportedFilesystem" {
-		t.Errorf("error name %q", e.Error)
-	}
-	if after := realfs.Digest(t, drive); !reflect.DeepEqual(before, after) {
-		t.Errorf("something was written to the FAT drive: %v -> %v", before, after)
+	for _, tc := range []struct{ kind, what string }{
+		{"vfat", "FAT (FUSE)"},
+		{"exfat", "exFAT (FUSE)"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			d := realfs.NewFuseDrive(t, tc.kind, 32)
+			must(t, os.WriteFile(filepath.Join(d.Mount, "holiday.jpg"), []byte("photo"), 0o644))
+			d.Unmount()
+			before := d.ImageSum()
+			d.Remount()
+
+			out, errs, code := ctl(t, d.Mount, "init")
+			if code != 1 || !strings.Contains(errs, "is on a "+tc.what+" filesystem") || !strings.Contains(errs, "Reformat the drive as ext4") {
+				t.Errorf("init on %s: exit %d, stderr %q (want exit 1 naming %s and what to do)", tc.kind, code, errs+out, tc.what)
+			}
+			out, _, code = ctl(t, d.Mount, "--json", "init")
+			var e jsonError
+			lastJSON(t, out, &e)
+			want := d.Mount + " is on a " + tc.what + " filesystem"
+			if code != 1 || e.Error != "UnsupportedFilesystem" || !strings.HasPrefix(e.Message, want) || !strings.Contains(e.Message, "cannot hold") {
+				t.Errorf("--json init on %s: exit %d %+v, want UnsupportedFilesystem %q...", tc.kind, code, e, want)
+			}
+			if b, err := os.ReadFile(filepath.Join(d.Mount, "holiday.jpg")); err != nil || string(b) != "photo" {
+				t.Errorf("the file on the stick: %q %v", b, err)
+			}
+			d.Unmount()
+			if after := d.ImageSum(); after != before {
+				t.Errorf("init wrote to the %s image: sha256 %s before, %s after", tc.kind, before, after)
+			}
+		})
 	}
 }
 

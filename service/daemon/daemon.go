@@ -29,7 +29,8 @@ type Options struct {
 	Host       string // default: the host name
 	Version    string
 	// Conn is the bus connection; nil connects to the system bus
-	// (DBUS_SYSTEM_BUS_ADDRESS is honoured).
+	// (DBUS_SYSTEM_BUS_ADDRESS is honoured) with the check of argument
+	// types (strictSignatures), which a Conn given here must bring itself.
 	Conn *dbus.Conn
 	// Logf receives what the service has to say (journald via stderr).
 	Logf func(format string, args ...any)
@@ -174,7 +175,7 @@ func New(opts Options) (*Daemon, error) {
 
 	conn := opts.Conn
 	if conn == nil {
-		conn, err = dbus.ConnectSystemBus()
+		conn, err = dbus.ConnectSystemBus(dbus.WithIncomingInterceptor(strictSignatures()))
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("connect to the system bus: %w", err)

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -15,16 +16,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/introspect"
+	"github.com/keepsake/keepsake/data"
 	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // fuzzRules give group ks-fuzzers every Keepsake action, so the fuzzer's
@@ -52,15 +56,29 @@ var allowedErrors = map[string]bool{
 	"org.freedesktop.DBus.Error.UnknownInterface": true,
 }
 
-// keepsakeErrors are the names the interface XML documents.
+// keepsakeErrors are the names the interface XML documents (its comment
+// "Errors: io.github.keepsake.Keepsake1.Error.NAME (A, B, ...)"), read
+// from the XML itself so the two cannot drift apart. Failed is not
+// among them: it is what every error without a name becomes (kerr.NameOf),
+// so a reply named Failed means the service met input it has no name for.
 var keepsakeErrors = map[string]bool{}
 
+// failedAllowed are the methods whose contract allows Failed in a reply,
+// with what its message must say. None does: every refusal of bad input
+// has a name, and a Failed reply is a failure of the test.
+var failedAllowed = map[string]*regexp.Regexp{}
+
+var failedName = kerr.Failed.DBusName()
+
 func init() {
-	for _, n := range []string{"NotAuthorized", "NotFound", "InvalidConfig", "Busy", "NoSpace", "DeviceGone",
-		"UnsupportedFilesystem", "NotARepository", "PathNotFound", "UnsafePath", "SnapshotNotFound", "Cancelled",
-		"DriveNotFound", "MountFailed", "CatalogCorrupt", "Damaged", "Failed", "SourceChanged",
-		"HostUnreachable", "HostKeyUnknown", "HostKeyChanged", "RemoteRefused", "TransferFailed"} {
-		keepsakeErrors["io.github.keepsake.Keepsake1.Error."+n] = true
+	m := regexp.MustCompile(`(?s)Errors: io\.github\.keepsake\.Keepsake1\.Error\.NAME \(([^)]*)\)`).FindSubmatch(data.InterfaceXML)
+	if m == nil {
+		panic("the interface XML lists no error names")
+	}
+	for _, n := range strings.FieldsFunc(string(m[1]), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		if n != string(kerr.Failed) {
+			keepsakeErrors[kerr.Name(n).DBusName()] = true
+		}
 	}
 }
 
@@ -593,21 +611,22 @@ func (g fuzzGen) wrongArgs(m introspect.Method) []any {
 	return bad
 }
 
-// call makes one call and records its outcome; a reply outside the rules
-// is remembered with the call that caused it.
-func (f *fuzzFixture) call(conn *dbus.Conn, path dbus.ObjectPath, iface, method string, args []any) {
+// call makes one call, records its outcome and returns it ("ok",
+// "unsent" when godbus refused to send it, else the error's name); a reply
+// outside the rules is remembered with the call that caused it.
+func (f *fuzzFixture) call(conn *dbus.Conn, path dbus.ObjectPath, iface, method string, args []any) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c := conn.Object(dbusapi.BusName, path).CallWithContext(ctx, iface+"."+method, 0, args...)
 	outcome := "ok"
 	bad := false
 	if c.Err != nil {
-		var name string
+		var name, msg string
 		switch e := c.Err.(type) {
 		case dbus.Error:
-			name = e.Name
+			name, msg = e.Name, e.Error()
 		case *dbus.Error:
-			name = e.Name
+			name, msg = e.Name, e.Error()
 		default:
 			name = "local: " + c.Err.Error()
 			// godbus refused to send it (e.g. a value it cannot encode):
@@ -615,11 +634,15 @@ func (f *fuzzFixture) call(conn *dbus.Conn, path dbus.ObjectPath, iface, method 
 			if !strings.Contains(c.Err.Error(), "context deadline") {
 				outcome = "unsent"
 				f.record(method, outcome)
-				return
+				return outcome
 			}
 		}
 		outcome = name
 		bad = !allowedErrors[name] && !keepsakeErrors[name]
+		if name == failedName {
+			re := failedAllowed[method]
+			bad = re == nil || !re.MatchString(msg)
+		}
 		if bad {
 			f.mu.Lock()
 			f.failed = append(f.failed, fmt.Sprintf("%s %s.%s%s: %s %v", path, iface, method, shortArgs(args), name, c.Err))
@@ -633,6 +656,33 @@ func (f *fuzzFixture) call(conn *dbus.Conn, path dbus.ObjectPath, iface, method 
 		}
 	}
 	f.record(method, strings.TrimPrefix(outcome, "io.github.keepsake.Keepsake1.Error."))
+	return outcome
+}
+
+// malformedTally counts the malformed calls (wrong signatures, objects,
+// interfaces or methods that do not exist): how many were made, how many
+// reached the service and how many of those it answered with a named
+// error; answers that were a result are kept with the call.
+type malformedTally struct {
+	made, sent, named int
+	// Wrong signatures sent to objects that always exist (the Manager,
+	// profile "fuzz", the drive): each must be refused with InvalidArgs.
+	live, liveInvalid int
+	liveOther         []string
+	accepted          []string
+}
+
+func (m *malformedTally) add(outcome, what string) {
+	m.made++
+	switch {
+	case outcome == "unsent":
+		return
+	case outcome == "ok":
+		m.accepted = append(m.accepted, what)
+	case allowedErrors[outcome] || keepsakeErrors[outcome]:
+		m.named++
+	}
+	m.sent++
 }
 
 func (f *fuzzFixture) record(method, outcome string) {
@@ -715,6 +765,11 @@ func TestFuzzMethods(t *testing.T) {
 		seed = n
 	}
 	t.Logf("seed %d (replay with KEEPSAKE_FUZZ_SEED=%d)", seed, seed)
+	for _, n := range []kerr.Name{kerr.NotAuthorized, kerr.InvalidConfig, kerr.SystemDisk, kerr.MistypedRecoveryKey} {
+		if !keepsakeErrors[n.DBusName()] {
+			t.Fatalf("%s is missing from the error names read from the interface XML: %v", n, keepsakeErrors)
+		}
+	}
 	f := newFuzzFixture(t)
 	s := f.s
 	// A name that is not UTF-8 comes back with its exact bytes (it
@@ -777,6 +832,7 @@ func TestFuzzMethods(t *testing.T) {
 	}
 
 	// Each method in turn, the fixture reset now and then.
+	var malformed malformedTally
 	rng := rand.New(rand.NewSource(seed))
 	for _, tg := range targets {
 		g := fuzzGen{r: rand.New(rand.NewSource(rng.Int63())), f: f}
@@ -788,7 +844,18 @@ func TestFuzzMethods(t *testing.T) {
 		}
 		// Wrong signatures.
 		for i := 0; i < 20; i++ {
-			f.call(f.conn, f.pathFor(g, tg.iface, tg.m.Name), tg.iface, tg.m.Name, g.wrongArgs(tg.m))
+			path, args := f.pathFor(g, tg.iface, tg.m.Name), g.wrongArgs(tg.m)
+			out := f.call(f.conn, path, tg.iface, tg.m.Name, args)
+			what := fmt.Sprintf("%s %s.%s%s", path, tg.iface, tg.m.Name, shortArgs(args))
+			malformed.add(out, what)
+			if out != "unsent" && (path == dbusapi.ManagerPath || path == dbusapi.ProfilePath("fuzz") || path == dbusapi.DrivePath(f.drive.uuid)) {
+				malformed.live++
+				if out == dbusapi.InvalidArgsError {
+					malformed.liveInvalid++
+				} else {
+					malformed.liveOther = append(malformed.liveOther, what+": "+out)
+				}
+			}
 		}
 	}
 
@@ -802,9 +869,14 @@ func TestFuzzMethods(t *testing.T) {
 		iface := tg.iface
 		method := tg.m.Name
 		path := bogus[g.r.Intn(len(bogus))]
+		// Every call here is malformed but one to a real object of the
+		// method's own interface (case 0 may pick it).
+		bad := true
 		switch g.r.Intn(4) {
 		case 0: // a real object, another interface's method
-			path = f.pathFor(g, targets[g.r.Intn(len(targets))].iface, "")
+			other := targets[g.r.Intn(len(targets))].iface
+			path = f.pathFor(g, other, "")
+			bad = other != iface
 		case 1: // a real object, a method nobody declared
 			path = f.pathFor(g, iface, "")
 			method = g.pick("Frobnicate", "backupnow", "Delete2", "X")
@@ -813,8 +885,13 @@ func TestFuzzMethods(t *testing.T) {
 		}
 		if iface == dbusapi.ProfileInterface && method == "Delete" {
 			path = dbusapi.ProfilePath("spare") // the main profile stays
+			bad = false
 		}
-		f.call(f.conn, path, iface, method, g.args(tg.m))
+		args := g.args(tg.m)
+		out := f.call(f.conn, path, iface, method, args)
+		if bad {
+			malformed.add(out, fmt.Sprintf("%s %s.%s%s", path, iface, method, shortArgs(args)))
+		}
 	}
 	f.reset(t)
 
@@ -854,10 +931,16 @@ func TestFuzzMethods(t *testing.T) {
 	for _, j := range jobs {
 		s.client.Cancel(bg, j, api.Auth{})
 	}
+	jobFailed := 0
 	for _, j := range jobs {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if _, err := s.client.Wait(ctx, j, nil); err != nil && ctx.Err() != nil {
+		if res, err := s.client.Wait(ctx, j, nil); err != nil && ctx.Err() != nil {
 			t.Errorf("job %s did not finish: %v", j, err)
+		} else if res.ErrorName == failedName {
+			// A job ends like a call: with a named error.
+			if jobFailed++; jobFailed <= 10 {
+				t.Errorf("job %s ended with an error that has no name: %s", j, res.Message)
+			}
 		}
 		cancel()
 	}
@@ -877,6 +960,37 @@ func TestFuzzMethods(t *testing.T) {
 		fmt.Fprintf(&b, "  %s: %s\n", m, strings.Join(outs, " "))
 	}
 	t.Logf("outcomes:\n%s", b.String())
+	// The malformed calls really reached the service and were answered
+	// with a name: nearly all were sent (godbus refuses to encode only a
+	// few), every one sent was refused by name, and the wrong signatures
+	// sent to objects that exist, most of them, with InvalidArgs (the
+	// others went to jobs or profiles that are not there).
+	t.Logf("malformed calls: %d made, %d sent, %d answered with a named error; wrong signatures to live objects: %d, %d answered InvalidArgs",
+		malformed.made, malformed.sent, malformed.named, malformed.live, malformed.liveInvalid)
+	wrongSigMade := len(targets) * 20
+	if malformed.sent < malformed.made*9/10 {
+		t.Errorf("only %d of %d malformed calls reached the service", malformed.sent, malformed.made)
+	}
+	if n := malformed.sent - malformed.named - len(malformed.accepted); n != 0 {
+		t.Errorf("%d of %d malformed calls that reached the service got an error without a name", n, malformed.sent)
+	}
+	if malformed.live < wrongSigMade/2 {
+		t.Errorf("only %d of %d calls with a wrong signature went to an object that exists", malformed.live, wrongSigMade)
+	}
+	for i, o := range malformed.liveOther {
+		if i == 10 {
+			t.Errorf("... and %d more", len(malformed.liveOther)-10)
+			break
+		}
+		t.Errorf("a wrong signature was not refused with InvalidArgs: %s", o)
+	}
+	for i, a := range malformed.accepted {
+		if i == 10 {
+			t.Errorf("... and %d more", len(malformed.accepted)-10)
+			break
+		}
+		t.Errorf("a malformed call succeeded: %s", a)
+	}
 	for i, fl := range f.failed {
 		if i == 20 {
 			t.Errorf("... and %d more", len(f.failed)-20)

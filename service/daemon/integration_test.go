@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -365,51 +366,115 @@ func (s *service) checkNoPartial(dr drive) {
 	}
 }
 
-// TestFATDriveRefused: a vfat drive (here through FUSE, as this kernel
-// has no vfat) is listed with the reason it cannot be used, and Enroll
-// refuses it without writing anything.
+// TestFATDriveRefused: a FAT or exFAT drive (here through FUSE, as this
+// kernel has neither: fusefat for FAT, exfat-fuse for exFAT, whose mount
+// the table calls only "fuseblk") is listed with the reason it cannot be
+// used, and Enroll refuses it without writing anything: the image holds
+// the same bytes afterwards.
 func TestFATDriveRefused(t *testing.T) {
-	realfs.RequireCommands(t, "mkfs.vfat", "fusefat")
 	s := startService(t, "")
-	dev, uuid := realfs.UdevLoop(t, "vfat", "FATSTICK", 64)
-	mnt := t.TempDir()
-	if out, err := exec.Command("fusefat", "-o", "rw+", dev, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("fusefat: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("fusermount", "-u", mnt).Run() })
-	os.WriteFile(filepath.Join(mnt, "holiday.jpg"), []byte("photo"), 0o644)
-	unix.Sync()
-	before := realfs.Digest(t, mnt)
-
-	var d client.Drive
-	s.waitFor("the FAT drive object", 10*time.Second, func() bool {
-		ds, _ := s.client.Drives(bg)
-		for _, x := range ds {
-			if x.UUID == uuid {
-				d = x
-				return true
+	for _, tc := range []struct {
+		kind, label, fs string
+		mount           func(dev, mnt string) []string // the command that mounts it
+		unmount         []string
+		// seen: the service takes the mount for the drive's (a fuseblk
+		// mount names the device; fusefat's names "fusefat"). Enroll then
+		// probes the mounted filesystem, which must know it by its boot
+		// sector, the mount table saying only "fuseblk".
+		seen bool
+	}{
+		{"vfat", "FATSTICK", "vfat", func(dev, mnt string) []string { return []string{"fusefat", "-o", "rw+", dev, mnt} }, []string{"fusermount", "-u"}, false},
+		// noatime: exFAT keeps access times, which reading would change.
+		{"exfat", "EXFATSTICK", "exfat", func(dev, mnt string) []string { return []string{"mount.exfat-fuse", "-o", "noatime", dev, mnt} }, []string{"umount"}, true},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			realfs.RequireCommands(t, tc.mount("", "")[0], tc.unmount[0])
+			dev, uuid := realfs.UdevLoop(t, tc.kind, tc.label, 64)
+			backing, err := os.ReadFile(filepath.Join("/sys/class/block", filepath.Base(dev), "loop", "backing_file"))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return false
-	})
-	if d.Filesystem != "vfat" || !strings.Contains(d.Unusable, "hardlinks") || d.Enrolled {
-		t.Fatalf("FAT drive: %+v", d)
-	}
-	err := s.client.Enroll(bg, uuid, client.EnrollOptions{})
-	if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "reformat") {
-		t.Fatalf("Enroll of a FAT drive: %v, want UnsupportedFilesystem saying to reformat", err)
-	}
-	after := realfs.Digest(t, mnt)
-	if len(before) != len(after) {
-		t.Fatalf("the FAT drive changed: %v -> %v", before, after)
-	}
-	for k, v := range before {
-		if after[k] != v {
-			t.Fatalf("the FAT drive changed at %s", k)
-		}
-	}
-	if len(mountedUnder(t, s.runDir())) != 0 {
-		t.Fatal("the service mounted the FAT drive")
+			img := strings.TrimSpace(string(backing))
+			mnt := t.TempDir()
+			mounted := false
+			mount := func() {
+				t.Helper()
+				cmd := tc.mount(dev, mnt)
+				if out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v %s", cmd[0], err, out)
+				}
+				mounted = true
+			}
+			unmount := func() {
+				t.Helper()
+				var out []byte
+				var err error
+				for i := 0; i < 50; i++ { // busy for a moment after mounting
+					if out, err = exec.Command(tc.unmount[0], append(tc.unmount[1:], mnt)...).CombinedOutput(); err == nil {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if err != nil {
+					t.Fatalf("unmount %s: %v %s", mnt, err, out)
+				}
+				mounted = false
+				// fusefat writes its last blocks as it exits.
+				for i := 0; i < 100 && exec.Command("pgrep", "-f", tc.mount("", "")[0]+" .*"+regexp.QuoteMeta(mnt)).Run() == nil; i++ {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			t.Cleanup(func() {
+				if mounted {
+					exec.Command("umount", "-l", mnt).Run()
+				}
+			})
+			mount()
+			if err := os.WriteFile(filepath.Join(mnt, "holiday.jpg"), []byte("photo"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			unmount()
+			before := realfs.FileSum(t, img)
+			mount()
+
+			var d client.Drive
+			s.waitFor("the "+tc.kind+" drive object", 10*time.Second, func() bool {
+				ds, _ := s.client.Drives(bg)
+				for _, x := range ds {
+					if x.UUID == uuid {
+						d = x
+						return !tc.seen || x.MountPoint == mnt
+					}
+				}
+				return false
+			})
+			if !tc.seen && d.MountPoint != "" {
+				t.Fatalf("the service took %s for the %s drive's mount", d.MountPoint, tc.kind)
+			}
+			wantUnusable := strings.ToUpper(tc.fs) + " drives cannot hold hardlinks, which every snapshot needs: reformat it as ext4 (or xfs, btrfs) to use it with Keepsake"
+			if d.Filesystem != tc.fs || d.Unusable != wantUnusable || d.Enrolled {
+				t.Errorf("%s drive: %+v, want filesystem %s, unusable %q", tc.kind, d, tc.fs, wantUnusable)
+			}
+			err = s.client.Enroll(bg, uuid, client.EnrollOptions{})
+			if tc.seen {
+				want := mnt + " is on a exFAT (FUSE) filesystem (fuseblk): Keepsake keeps every snapshot as a full tree of hardlinks, which this filesystem cannot hold. Reformat the drive as ext4"
+				if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("Enroll of a mounted %s drive: %v, want UnsupportedFilesystem %q...", tc.kind, err, want)
+				}
+			} else if kerr.NameOf(err) != kerr.UnsupportedFilesystem || !strings.Contains(err.Error(), "cannot enroll ") || !strings.HasSuffix(err.Error(), ": "+wantUnusable) {
+				t.Errorf("Enroll of a %s drive: %v, want UnsupportedFilesystem \"cannot enroll ...: %s\"", tc.kind, err, wantUnusable)
+			}
+			if len(mountedUnder(t, s.runDir())) != 0 {
+				t.Errorf("the service mounted the %s drive", tc.kind)
+			}
+			if b, err := os.ReadFile(filepath.Join(mnt, "holiday.jpg")); err != nil || string(b) != "photo" {
+				t.Errorf("the file on the stick: %q %v", b, err)
+			}
+			unmount()
+			if after := realfs.FileSum(t, img); after != before {
+				t.Errorf("Enroll wrote to the %s image: sha256 %s before, %s after", tc.kind, before, after)
+			}
+		})
 	}
 }
 

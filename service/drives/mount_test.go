@@ -34,48 +34,48 @@ func TestMountRefuses(t *testing.T) {
 		{"relative base", good, "run/keepsake", kerr.InvalidArgs},
 		{"unclean base", good, "UNCLEAN", kerr.InvalidArgs},
 	}
-	if os.Geteuid() == 0 {
-		// The device exists and holds a filesystem, but not the one asked
-		// for: device names are reused between plugs.
-		dev, uuid := realfs.UdevLoop(t, "ext4", "other", 16)
-		real := Drive{UUID: uuid, FSType: "ext4", Device: dev, Present: true}
-		tests = append(tests,
-			tcase{"another filesystem's UUID", with(func(d *Drive) { *d = real; d.UUID = good.UUID }), "", kerr.DriveNotFound},
-			tcase{"wrong filesystem type", with(func(d *Drive) { *d = real; d.FSType = "xfs" }), "", kerr.DriveNotFound},
-		)
+	check := func(t *testing.T, tt tcase) {
+		t.Helper()
+		base := tt.base
+		switch base {
+		case "":
+			base = filepath.Join(t.TempDir(), "keepsake")
+		case "UNCLEAN":
+			// Absolute but not clean, in a folder of the test's own, so
+			// that nothing else on the machine can be taken for a
+			// leftover.
+			base = t.TempDir() + "/sub/../keepsake"
+		}
+		mnt, err := Mount(tt.d, base)
+		if kerr.NameOf(err) != tt.want {
+			t.Fatalf("Mount = %q, %v; want %s", mnt, err, tt.want)
+		}
+		if _, err := os.Stat(base); filepath.IsAbs(base) && !os.IsNotExist(err) {
+			t.Errorf("refused mount left %s behind", base)
+		}
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			base := tt.base
-			switch base {
-			case "":
-				base = filepath.Join(t.TempDir(), "keepsake")
-			case "UNCLEAN":
-				// Absolute but not clean, in a folder of the test's own, so
-				// that nothing else on the machine can be taken for a
-				// leftover.
-				base = t.TempDir() + "/sub/../keepsake"
-			}
-			mnt, err := Mount(tt.d, base)
-			if kerr.NameOf(err) != tt.want {
-				t.Fatalf("Mount = %q, %v; want %s", mnt, err, tt.want)
-			}
-			if _, err := os.Stat(base); filepath.IsAbs(base) && !os.IsNotExist(err) {
-				t.Errorf("refused mount left %s behind", base)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { check(t, tt) })
 	}
+	// The device exists and holds a filesystem, but not the one asked
+	// for: device names are reused between plugs.
+	t.Run("reused device name", func(t *testing.T) {
+		realfs.RequireRoot(t, "a real filesystem on a loop device")
+		dev, uuid := realfs.UdevLoop(t, "ext4", "other", 16)
+		real := Drive{UUID: uuid, FSType: "ext4", Device: dev, Present: true}
+		for _, tt := range []tcase{
+			{"another filesystem's UUID", with(func(d *Drive) { *d = real; d.UUID = good.UUID }), "", kerr.DriveNotFound},
+			{"wrong filesystem type", with(func(d *Drive) { *d = real; d.FSType = "xfs" }), "", kerr.DriveNotFound},
+		} {
+			t.Run(tt.name, func(t *testing.T) { check(t, tt) })
+		}
+	})
 }
 
 func TestUnmountRefuses(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "keepsake")
-	outside := t.TempDir()
-	if os.Geteuid() == 0 {
-		// A real mount outside base that must survive.
-		outside = realfs.Loop(t, "ext4", 16)
-	}
 	for _, tt := range []struct{ name, mnt string }{
-		{"outside base", outside},
+		{"outside base", t.TempDir()},
 		{"base itself", base},
 		{"parent of base", filepath.Dir(base)},
 		{"escaping base", base + "/../x"},
@@ -89,9 +89,16 @@ func TestUnmountRefuses(t *testing.T) {
 			}
 		})
 	}
-	if os.Geteuid() == 0 && !realfs.Mounted(outside) {
-		t.Error("a mount outside base was unmounted")
-	}
+	t.Run("a real mount outside base", func(t *testing.T) {
+		realfs.RequireRoot(t, "a real mount on a loop device")
+		outside := realfs.Loop(t, "ext4", 16)
+		if err := Unmount(outside, base); !kerr.Is(err, kerr.InvalidArgs) {
+			t.Errorf("Unmount(%q) = %v, want InvalidArgs", outside, err)
+		}
+		if !realfs.Mounted(outside) {
+			t.Error("a mount outside base was unmounted")
+		}
+	})
 	if err := Unmount(filepath.Join(base, "abc"), "relative/base"); !kerr.Is(err, kerr.InvalidArgs) {
 		t.Errorf("relative base: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +33,7 @@ func TestPrehashStaysBeneath(t *testing.T) {
 	defer unix.Close(fd)
 	p := startPrehash(fd)
 	if p == nil {
-		t.Skip("this kernel has no openat2 (Linux 5.6): files are hashed after the transfer")
+		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6): files are hashed after the transfer")
 	}
 	for _, name := range []string{
 		"/home/file",
@@ -87,7 +88,7 @@ func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
 	defer unix.Close(fd)
 	p := startPrehash(fd)
 	if p == nil {
-		t.Skip("this kernel has no openat2 (Linux 5.6)")
+		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6)")
 	}
 	for _, n := range []string{"kept", "rewritten", "replaced", "touched"} {
 		p.arrived("/" + n)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -201,9 +202,7 @@ func TestParseTextRefuses(t *testing.T) {
 // gpg reads the armor of the text form, as a person restoring by hand
 // would use it.
 func TestArmorReadByGPG(t *testing.T) {
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Skip("needs gpg")
-	}
+	realfs.RequireCommands(t, "gpg")
 	data := make([]byte, 1000)
 	for i := range data {
 		data[i] = byte(i * 7)

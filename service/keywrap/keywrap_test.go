@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/keywrap"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -198,7 +199,7 @@ func TestWrapRefusesBadMasterKey(t *testing.T) {
 // record, and bounded loosely (the machine may be busy).
 func TestDefaultParamsCost(t *testing.T) {
 	if testing.Short() {
-		t.Skip("measures Argon2id")
+		realfs.Unavailable(t, "-short: this test measures Argon2id with the default parameters")
 	}
 	master, _ := keywrap.NewMasterKey()
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,8 +27,10 @@ type Capabilities struct {
 }
 
 // noHardlinks lists filesystem types (as /proc/self/mountinfo names them)
-// known to lack hardlinks. They are refused from the mount table alone, so
-// nothing at all is written to such a drive.
+// known to lack hardlinks. They are refused before anything is written to
+// such a drive: by this name, by a FUSE mount's subtype (fuseSubtypes), by
+// the filesystem's magic number (noHardlinkMagic) or, for a FUSE block
+// device mount, by the signature on the device (bootSectorKind).
 var noHardlinks = map[string]string{
 	"vfat":            "FAT",
 	"msdos":           "FAT",
@@ -43,6 +46,88 @@ var noHardlinks = map[string]string{
 	"smb3":            "SMB",
 	"cifs":            "SMB/CIFS",
 	"9p":              "9p",
+}
+
+// fuseSubtypes are the FUSE drivers (the part after "fuse." or
+// "fuseblk." in the mount table) of filesystems without hardlinks.
+var fuseSubtypes = map[string]string{
+	"fusefat":    "FAT (FUSE)",
+	"vfat":       "FAT (FUSE)",
+	"fat":        "FAT (FUSE)",
+	"msdos":      "FAT (FUSE)",
+	"exfat":      "exFAT (FUSE)",
+	"exfat-fuse": "exFAT (FUSE)",
+	"ntfs":       "NTFS (FUSE)",
+	"ntfs-3g":    "NTFS (FUSE)",
+	"lowntfs-3g": "NTFS (FUSE)",
+	"sshfs":      "SSHFS",
+}
+
+// noHardlinkMagic are the statfs magic numbers of the kernel's
+// filesystems without hardlinks: a bind mount or an odd mount table
+// cannot hide them.
+var noHardlinkMagic = map[int64]string{
+	unix.MSDOS_SUPER_MAGIC: "FAT",
+	unix.EXFAT_SUPER_MAGIC: "exFAT",
+	0x5346544e:             "NTFS", // ntfs (NTFS_SB_MAGIC)
+	unix.SMB_SUPER_MAGIC:   "SMB",
+	unix.SMB2_SUPER_MAGIC:  "SMB",
+	unix.CIFS_SUPER_MAGIC:  "SMB/CIFS",
+	unix.V9FS_MAGIC:        "9p",
+}
+
+// bootSectorKind names the filesystem whose boot sector b (the first 512
+// bytes of a device) holds, when it is one without hardlinks: FUSE block
+// mounts (exfat-fuse, ntfs-3g) show only "fuseblk" in the mount table.
+func bootSectorKind(b []byte) string {
+	if len(b) < 512 {
+		return ""
+	}
+	switch {
+	case string(b[3:11]) == "EXFAT   ":
+		return "exFAT (FUSE)"
+	case string(b[3:11]) == "NTFS    ":
+		return "NTFS (FUSE)"
+	case b[510] != 0x55 || b[511] != 0xaa:
+		return ""
+	case strings.HasPrefix(string(b[54:62]), "FAT1"), string(b[54:62]) == "FAT     ", string(b[82:90]) == "FAT32   ":
+		return "FAT (FUSE)"
+	}
+	return ""
+}
+
+// withoutHardlinks says which filesystem without hardlinks dir (on mount
+// m) is on, if it is one; it writes nothing.
+func withoutHardlinks(dir string, m Mount) (string, bool) {
+	fstype := m.FSType
+	if what, ok := noHardlinks[fstype]; ok && fstype != "fuseblk" {
+		return what, true
+	}
+	if i := strings.IndexByte(fstype, '.'); i > 0 && (fstype[:i] == "fuse" || fstype[:i] == "fuseblk") {
+		if what, ok := fuseSubtypes[fstype[i+1:]]; ok {
+			return what, true
+		}
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) == nil {
+		if what, ok := noHardlinkMagic[int64(st.Type)]; ok {
+			return what, true
+		}
+	}
+	if strings.HasPrefix(fstype, "fuse") && strings.HasPrefix(m.Source, "/dev/") {
+		// Only root may read the device; a user's keepsakectl falls back
+		// on the mount table's name below.
+		if f, err := os.Open(m.Source); err == nil {
+			b := make([]byte, 512)
+			_, err := io.ReadFull(f, b)
+			f.Close()
+			if what := bootSectorKind(b); err == nil && what != "" {
+				return what, true
+			}
+		}
+	}
+	what, ok := noHardlinks[fstype]
+	return what, ok
 }
 
 const reformatAdvice = "Keepsake keeps every snapshot as a full tree of hardlinks, which this filesystem cannot hold. " +
@@ -127,7 +212,7 @@ func Probe(dir string) (Capabilities, error) {
 		return Capabilities{}, err
 	}
 	caps := Capabilities{FSType: m.FSType}
-	if what, bad := noHardlinks[m.FSType]; bad {
+	if what, bad := withoutHardlinks(dir, m); bad {
 		return caps, kerr.New(kerr.UnsupportedFilesystem,
 			"%s is on a %s filesystem (%s): %s", dir, what, m.FSType, reformatAdvice)
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,17 @@ func RequireRoot(t testing.TB, why string) {
 		t.Fatalf("integration test needs root (%s) but CI runs it: failing instead of skipping", why)
 	}
 	t.Skipf("needs root: %s", why)
+}
+
+// Unavailable skips a test that cannot run here and says why; under
+// CI=true, whose machine has everything build-aux/deps.sh installs and
+// runs as root, it fails instead: there a skip would hide a broken setup.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true: a failure, not a skip)", why)
+	}
+	t.Skip(why)
 }
 
 // RequireCommands skips (or, under CI, fails) when a command is missing.
@@ -160,40 +173,148 @@ func (d *LoopDrive) release() {
 	d.Device = ""
 }
 
-// FuseVfat mounts a FAT image through FUSE (this kernel has no vfat) and
-// returns the mount point. Hardlinks fail there with EPERM, as on a real
-// FAT drive.
-func FuseVfat(t testing.TB, sizeMB int) string {
+// FuseDrive is a FAT or exFAT filesystem in an image file, mounted through
+// FUSE (this kernel has neither): fusefat for FAT, on the image itself;
+// exfat-fuse for exFAT, on a loop device, which makes its mount a plain
+// "fuseblk" in the mount table, as a desktop's exFAT stick often is.
+// Hardlinks fail there with EPERM, as on a real drive. Tests unmount it to
+// read the image whole (every write in it) and mount it again.
+type FuseDrive struct {
+	Kind   string // "vfat" or "exfat"
+	Mount  string // the mount point, the same across Remount
+	Image  string // the image file
+	Device string // exfat: the loop device
+	t      testing.TB
+	up     bool
+}
+
+// NewFuseDrive makes a kind ("vfat" or "exfat") filesystem of sizeMB and
+// mounts it through FUSE.
+func NewFuseDrive(t testing.TB, kind string, sizeMB int) *FuseDrive {
 	t.Helper()
 	RequireRoot(t, "FUSE mounts")
-	RequireCommands(t, "mkfs.vfat", "fusefat", "fusermount")
 	dir := t.TempDir()
-	img := filepath.Join(dir, "fat.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
+	d := &FuseDrive{Kind: kind, Image: filepath.Join(dir, kind+".img"), Mount: filepath.Join(dir, "mnt"), t: t}
+	if err := os.WriteFile(d.Image, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(img, int64(sizeMB)<<20); err != nil {
+	if err := os.Truncate(d.Image, int64(sizeMB)<<20); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "mkfs.vfat", img)
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
+	switch kind {
+	case "vfat":
+		RequireCommands(t, "mkfs.vfat", "fusefat", "fusermount")
+		run(t, "mkfs.vfat", "-n", "KSFAT", d.Image)
+	case "exfat":
+		RequireCommands(t, "mkfs.exfat", "mount.exfat-fuse", "losetup", "umount")
+		run(t, "mkfs.exfat", "-L", "KSEXFAT", d.Image)
+		d.Device = run(t, "losetup", "-f", "--show", d.Image)
+	default:
+		t.Fatalf("NewFuseDrive: no FUSE recipe for %q", kind)
+	}
+	if err := os.Mkdir(d.Mount, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "fusefat", "-o", "rw+", img, mnt)
+	t.Cleanup(func() {
+		if d.up {
+			d.unmount()
+		}
+		if d.Device != "" {
+			exec.Command("losetup", "-d", d.Device).Run()
+		}
+	})
+	d.Remount()
+	return d
+}
+
+// Remount mounts the filesystem (again).
+func (d *FuseDrive) Remount() {
+	d.t.Helper()
+	if d.up {
+		d.t.Fatalf("%s is mounted already", d.Mount)
+	}
+	if d.Kind == "vfat" {
+		run(d.t, "fusefat", "-o", "rw+", d.Image, d.Mount)
+	} else {
+		// noatime: exFAT keeps access times, and reading would change
+		// the image although nothing was written.
+		run(d.t, "mount.exfat-fuse", "-o", "noatime", d.Device, d.Mount)
+	}
+	d.up = true
 	deadline := time.Now().Add(10 * time.Second)
-	for !Mounted(mnt) {
+	for !Mounted(d.Mount) {
 		if time.Now().After(deadline) {
-			t.Fatalf("fusefat did not mount %s", mnt)
+			d.t.Fatalf("%s did not mount at %s", d.Kind, d.Mount)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		if exec.Command("fusermount", "-u", mnt).Run() != nil {
-			exec.Command("umount", "-l", mnt).Run()
+}
+
+// Unmount unmounts it and waits until the FUSE driver wrote everything
+// to the image.
+func (d *FuseDrive) Unmount() {
+	d.t.Helper()
+	if !d.up {
+		return
+	}
+	if err := d.unmount(); err != nil {
+		d.t.Fatalf("unmount %s: %v", d.Mount, err)
+	}
+}
+
+func (d *FuseDrive) unmount() error {
+	d.up = false
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var out []byte
+		if d.Kind == "vfat" {
+			out, err = exec.Command("fusermount", "-u", d.Mount).CombinedOutput()
+		} else {
+			out, err = exec.Command("umount", d.Mount).CombinedOutput()
 		}
-	})
-	return mnt
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				exec.Command("umount", "-l", d.Mount).Run()
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // busy just after mounting
+	}
+	// The driver exits after the kernel let go; its last writes land then.
+	for _, name := range []string{"fusefat", "mount.exfat-fuse"} {
+		for time.Now().Before(deadline) && exec.Command("pgrep", "-f", name+" .*"+regexp.QuoteMeta(d.Mount)).Run() == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// ImageSum is the SHA-256 of the whole image file: equal sums before and
+// after mean not one byte of the filesystem changed, names, data, times
+// and free space alike. Unmount first.
+func (d *FuseDrive) ImageSum() string {
+	d.t.Helper()
+	if d.up {
+		d.t.Fatalf("ImageSum of %s while it is mounted: unmount it first", d.Image)
+	}
+	return FileSum(d.t, d.Image)
+}
+
+// FileSum is the SHA-256 of a file's bytes.
+func FileSum(t testing.TB, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Mounted reports whether dir is a mount point.

@@ -163,6 +163,9 @@ func UdevLoop(t testing.TB, fstype, label string, sizeMB int) (dev, uuid string)
 	case "vfat":
 		RequireCommands(t, "mkfs.vfat")
 		run(t, "mkfs.vfat", "-n", label, img)
+	case "exfat":
+		RequireCommands(t, "mkfs.exfat")
+		run(t, "mkfs.exfat", "-L", label, img)
 	case "swap":
 		RequireCommands(t, "mkswap")
 		run(t, "mkswap", "-L", label, img)

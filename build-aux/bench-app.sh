@@ -135,7 +135,8 @@ while IFS= read -r key; do
   keepsakectl --repo "$mnt" --host bench --json search --limit "$limit" "$key" >"$work/cli.out" || { echo "bench-app: keepsakectl search failed" >&2; exit 1; }
   t1=$(date +%s%N)
   cli+=("$(( t1 - t0 ))")
-  cli_hits+=("$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/cli.out")")
+  # Hits, and the files among them (the app's page leaves folders out).
+  cli_hits+=("$(python3 -c 'import json,sys; h = json.load(open(sys.argv[1])); print("%d:%d" % (len(h), len(set(x["path"] for x in h if x["type"] != "dir"))))' "$work/cli.out")")
 done < "$work/keys"
 # keepsaked keeps the catalog open for a few seconds after the last query.
 ks_wait_for 30 umount "$mnt" || umount -l "$mnt"
@@ -144,7 +145,8 @@ python3 - "$top/build-aux/bench-app.json" "$files" "$search_json" "$work/monitor
 import json, statistics, sys
 out, files, search, monitor, app, hello, cli, cli_hits = sys.argv[1:]
 app = [float(x) for x in app.split()]; hello = [float(x) for x in hello.split()]
-cli = [int(x) / 1e9 for x in cli.split()]; cli_hits = [int(x) for x in cli_hits.split()]
+cli = [int(x) / 1e9 for x in cli.split()]
+cli_hits, cli_files = zip(*[map(int, x.split(":")) for x in cli_hits.split()]) if cli_hits else ((), ())
 search = json.loads(search)
 per_key, keys = search["seconds"], search["keys"]
 # The service's own time per Search: from the call to its reply on the bus.
@@ -160,9 +162,9 @@ for line in open(monitor):
         service.append((m["timestamp-realtime"] - calls.pop((m["destination"], m["reply_cookie"]))) / 1e6)
 if len(service) != len(per_key) or len(cli) != len(per_key):
     sys.exit(f"bench-app: {len(per_key)} keystrokes, but {len(service)} Search replies on the bus and {len(cli)} keepsakectl runs")
-# Like with like: one backup holds one version of each file, so both sides
-# must have found as many.
-diff = [(k, a, c) for k, a, c in zip(keys, search["results"], cli_hits) if a != c]
+# Like with like: both asked for the same number of hits; one backup holds
+# one version of each file, so both must have found as many files.
+diff = [(k, a, c) for k, a, c in zip(keys, search["results"], cli_files) if a != c]
 if diff:
     sys.exit(f"bench-app: the app and keepsakectl found different numbers of files (text, app, keepsakectl): {diff[:5]}")
 def pct(v, p):
@@ -176,7 +178,7 @@ r = {
   "search_keys": keys, "search_keystroke_seconds": per_key, "search_files_found": search["results"],
   "search_p50_seconds": pct(per_key, 50), "search_p95_seconds": pct(per_key, 95),
   "service_search_seconds": service, "service_p50_seconds": pct(service, 50), "service_p95_seconds": pct(service, 95),
-  "cli_search_seconds": cli, "cli_hits": cli_hits, "cli_p50_seconds": pct(cli, 50), "cli_p95_seconds": pct(cli, 95),
+  "cli_search_seconds": cli, "cli_hits": cli_hits, "cli_files_found": cli_files, "cli_p50_seconds": pct(cli, 50), "cli_p95_seconds": pct(cli, 95),
 }
 r["ratio_search_p50_cli_p50"] = r["search_p50_seconds"] / r["cli_p50_seconds"]
 r["ratio_search_p95_cli_p95"] = r["search_p95_seconds"] / r["cli_p95_seconds"]

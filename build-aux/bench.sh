@@ -221,6 +221,8 @@ count=$(echo "$snaps_json" | python3 -c 'import json,sys; print(len(json.load(sy
 cp -al "$work/k/Keepsake/bench/$oldest" "$work/rmcopy"
 K --repo "$work/k" --host bench policy --keep-last $((count - 1)) >/dev/null
 timed k_prune K --repo "$work/k" --host bench prune
+[ ! -e "$work/k/Keepsake/bench/$oldest" ] || { echo "bench: prune left snapshot $oldest" >&2; exit 1; }
+check k_prune "$work/k"
 timed rm_rf rm -rf "$work/rmcopy"
 
 peak=0

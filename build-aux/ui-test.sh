@@ -61,6 +61,10 @@ runuser -u "$user" -- sh -c "printf 'Quarterly report, first draft.\n' > '$home/
 runuser -u "$user" -- sh -c "printf 'notes\n' > '$home/Documents/Projects/notes.md'"
 runuser -u "$user" -- sh -c "head -c 3000000 /dev/urandom > '$home/Pictures/holiday.jpg'"
 runuser -u "$user" -- sh -c "printf 'todo\n' > '$home/Documents/todo.txt'"
+# GNOME's window buttons (only Close, its default), not GTK's three, which
+# no GNOME user sees and which make the header wider than a phone.
+runuser -u "$user" -- mkdir -p "$home/.config/gtk-4.0"
+runuser -u "$user" -- sh -c "printf '[Settings]\ngtk-decoration-layout=appmenu:close\n' > '$home/.config/gtk-4.0/settings.ini'"
 
 echo "== a Flatpak app of the user's, from a local repository, with its data"
 # Built offline: a busybox runtime and an app that prints a line, with a

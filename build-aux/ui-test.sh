@@ -61,6 +61,29 @@ runuser -u "$user" -- sh -c "printf 'Quarterly report, first draft.\n' > '$home/
 runuser -u "$user" -- sh -c "printf 'notes\n' > '$home/Documents/Projects/notes.md'"
 runuser -u "$user" -- sh -c "head -c 3000000 /dev/urandom > '$home/Pictures/holiday.jpg'"
 runuser -u "$user" -- sh -c "printf 'todo\n' > '$home/Documents/todo.txt'"
+# GNOME's window buttons (only Close, its default), not GTK's three, which
+# no GNOME user sees and which make the header wider than a phone.
+runuser -u "$user" -- mkdir -p "$home/.config/gtk-4.0"
+runuser -u "$user" -- sh -c "printf '[Settings]\ngtk-decoration-layout=appmenu:close\n' > '$home/.config/gtk-4.0/settings.ini'"
+
+echo "== a Flatpak app of the user's, from a local repository, with its data"
+# Built offline: a busybox runtime and an app that prints a line, with a
+# release in its AppStream data so flatpak knows its version. The machine's
+# system installation stays out of it (FLATPAK_SYSTEM_DIR for keepsaked).
+fp=$work/flatpak
+mkdir -p "$fp/rt/files" "$fp/rt/usr/bin" "$fp/app/files/bin" "$fp/app/files/share/app-info/xmls" "$fp/system"
+cp "$(command -v busybox)" "$fp/rt/usr/bin/busybox"
+ln -s busybox "$fp/rt/usr/bin/sh"
+printf '[Runtime]\nname=org.test.Platform\nruntime=org.test.Platform/x86_64/1\nsdk=org.test.Platform/x86_64/1\n' > "$fp/rt/metadata"
+printf '#!/bin/sh\necho hello from org.test.Hello\n' > "$fp/app/files/bin/hello"
+chmod 755 "$fp/app/files/bin/hello"
+printf '[Application]\nname=org.test.Hello\nruntime=org.test.Platform/x86_64/1\n' > "$fp/app/metadata"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<components version="0.14" origin="flatpak"><component type="desktop-application"><id>org.test.Hello</id><name>org.test.Hello</name><summary>A test app</summary><releases><release version="1.0" timestamp="1700000000"/></releases></component></components>\n' |
+  gzip > "$fp/app/files/share/app-info/xmls/org.test.Hello.xml.gz"
+LC_ALL=C flatpak build-export --runtime "$fp/repo" "$fp/rt" 1 >/dev/null
+LC_ALL=C flatpak build-finish "$fp/app" --command=hello >/dev/null
+LC_ALL=C flatpak build-export "$fp/repo" "$fp/app" stable >/dev/null
+chmod -R a+rX "$fp"
 
 echo "== private system bus, polkitd, udevd, the drive, keepsaked"
 ks_bus_start
@@ -75,7 +98,17 @@ rules="polkit.addRule(function(action, subject) {
 ks_polkit_start "$rules"
 ks_udevd
 ks_drive_make "$work/drive.img" "Backup Drive" 1024
-ks_daemon_start "$work/bin/keepsaked" "$work/daemon"
+# The user installs the app (flatpak asks the system bus about parental
+# controls first, so after the bus is up) and it keeps a file of data.
+as_user() { (cd / && runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LC_ALL=C \
+  DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$@"); }
+as_user flatpak --user remote-add --no-gpg-verify uitest "file://$fp/repo"
+as_user flatpak --user install -y --noninteractive uitest org.test.Hello >/dev/null
+as_user flatpak --user list --app --columns=application,version | grep -q '^org.test.Hello[[:space:]]*1.0' ||
+  { echo "keepsake ui-test: the test app did not install" >&2; exit 1; }
+as_user mkdir -p "$home/.var/app/org.test.Hello/data"
+as_user sh -c "printf 'greetings kept by the app\n' > '$home/.var/app/org.test.Hello/data/greeting.txt'"
+FLATPAK_SYSTEM_DIR=$fp/system ks_daemon_start "$work/bin/keepsaked" "$work/daemon"
 
 # Root's side of the test: the driver writes a request line into the FIFO
 # and waits for its answer file.

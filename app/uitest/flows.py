@@ -1,5 +1,7 @@
 """What a person does on each page, step by step, with screenshots."""
 import os
+import shutil
+import subprocess
 import time
 
 import atspi
@@ -65,18 +67,32 @@ def back_up_now(win, shot):
 
 
 def choose_row(win, title):
-    """Activates a list row (its radio button or switch) by its title."""
-    row = find(win, name=title, role="list item")
-    for role in ("radio button", "check box", "toggle button"):
-        inner = find_all(row, role=role)
-        if inner:
+    """Activates a list row (its radio button or switch) by its title. The
+    list follows the service and is rebuilt when any drive comes or goes
+    (other loop devices on the machine do): a row gone between finding and
+    clicking it is found again, until its button says it is chosen."""
+    deadline = time.time() + atspi.TIMEOUT
+    while True:
+        try:
+            row = find(win, name=title, role="list item")
+            inner = []
+            for role in ("radio button", "check box", "toggle button"):
+                inner = find_all(row, role=role)
+                if inner:
+                    break
+            if not inner:
+                click(row)
+                return row
             # Already chosen (the only usable drive is chosen for you): a
             # click would undo it.
-            if not inner[0].getState().contains(atspi.pyatspi.STATE_CHECKED):
-                click(inner[0])
-            return row
-    click(row)
-    return row
+            if inner[0].getState().contains(atspi.pyatspi.STATE_CHECKED):
+                return row
+            click(inner[0])
+            time.sleep(0.3)
+        except (NotImplementedError, UIError) as e:
+            if time.time() > deadline:
+                raise UIError(f"could not choose the row {title!r}: {e!r}")
+            time.sleep(0.3)
 
 
 def setup(win, shot, drive_label="Backup Drive"):
@@ -156,7 +172,7 @@ def search_history_restore(win, app, shot, path, old, new):
 
 
 def browse(win, app, shot):
-    step("browse the first backup: pick it on the timeline, walk into Documents")
+    step("browse the oldest backup: pick it on the timeline, walk into Documents")
     show_page(win, "Browse")
     backups = find(win, name="Backups", role="list")
     deadline = time.time() + 30
@@ -169,8 +185,18 @@ def browse(win, app, shot):
     files = find(win, name="Files", role="list")
     docs = find(files, name="Documents", role="list item", timeout=30)
     click(find(docs, name="Open Folder", role="push button"))
-    find(win, name="report.txt", role="list item", timeout=30)
+    # todo.txt is only in the first backup: it was deleted before the second.
+    find(win, name="todo.txt", role="list item", timeout=30)
+    find(win, name="report.txt", role="list item")
     shot("browse")
+    step("browse the newest backup: the same folder, without the file deleted since")
+    backups.querySelection().selectChild(0)
+    gone(win, name="todo.txt", role="list item", timeout=30)
+    find(win, name="report.txt", role="list item", timeout=30)
+    time.sleep(1)
+    if find_all(win, name="todo.txt", role="list item"):
+        raise UIError("the newest backup lists todo.txt, deleted before it was made")
+    shot("browse-newest")
 
 
 def deleted(win, app, shot, path, content):
@@ -199,11 +225,75 @@ def deleted(win, app, shot, path, content):
     print(f"   {path} is back, with its bytes and owner", flush=True)
 
 
+HELLO = "org.test.Hello"  # build-aux/ui-test.sh installs it before the first backup
+
+
+def flatpak_apps():
+    """The user's installed Flatpak apps, as flatpak itself lists them."""
+    out = subprocess.run(["flatpak", "--user", "list", "--app", "--columns=application,version"],
+                         capture_output=True, text=True, check=True, env=dict(os.environ, LC_ALL="C")).stdout
+    return {f[0]: (f[1] if len(f) > 1 else "") for f in (line.split() for line in out.splitlines()) if f}
+
+
+def row_saying(win, title, start, timeout=60):
+    """The list row titled title once one of its labels starts with start
+    (rows are rebuilt when the page reads the list again)."""
+    deadline = time.time() + timeout
+    while True:
+        for row in find_all(win, name=title, role="list item"):
+            for n in find_all(row, role="label"):
+                if atspi.clean_name(n).startswith(start):
+                    return row, atspi.clean_name(n)
+        if time.time() > deadline:
+            raise UIError(f"no row {title!r} saying {start!r}:\n" + atspi.dump(win))
+        time.sleep(0.3)
+
+
 def apps(win, app, shot):
-    step("Flatpak apps of the latest backup")
+    data_dir = os.path.join(os.environ["HOME"], ".var", "app", HELLO)
+    data = os.path.join(data_dir, "data", "greeting.txt")
+    step(f"Flatpak apps: {HELLO}, uninstalled since the backups, is listed as missing and reinstalled with its data")
+    with open(data, "rb") as f:
+        saved = f.read()
+    if flatpak_apps().get(HELLO) != "1.0":
+        raise UIError(f"{HELLO} 1.0 is not installed before the step: {flatpak_apps()}")
+    subprocess.run(["flatpak", "--user", "uninstall", "-y", "--noninteractive", HELLO],
+                   check=True, capture_output=True, env=dict(os.environ, LC_ALL="C"))
+    shutil.rmtree(data_dir)
+    if HELLO in flatpak_apps():
+        raise UIError(f"{HELLO} is still installed after flatpak uninstall")
     show_page(win, "Apps")
-    time.sleep(1)
+    find(win, name="Your Apps", timeout=60)
+    row, sub = row_saying(win, HELLO, "Not installed")
+    if "Version 1.0" not in sub or "Data saved" not in sub:
+        raise UIError(f"the row of {HELLO} says {sub!r}, not its version and saved data")
     shot("apps")
+    click(find(win, name="Reinstall All Missing", role="push button"))
+    deadline = time.time() + 120
+    while HELLO not in flatpak_apps():
+        if time.time() > deadline:
+            raise UIError(f"{HELLO} was not reinstalled: flatpak lists {flatpak_apps()}")
+        time.sleep(0.3)
+    results = find(win, name="Reinstall results", role="list", timeout=60)
+    done = find(results, name=HELLO, role="list item", timeout=30)
+    if not find_all(done, name="Installed", role="label"):
+        raise UIError(f"the reinstall results do not say {HELLO} was installed:\n" + atspi.dump(results))
+    if not find_all(results, name=f"Data of {HELLO}", role="list item"):
+        raise UIError(f"the reinstall results do not list the data of {HELLO}:\n" + atspi.dump(results))
+    if flatpak_apps()[HELLO] != "1.0":
+        raise UIError(f"{HELLO} came back at version {flatpak_apps()[HELLO]!r}, not 1.0")
+    deadline = time.time() + 60
+    while not os.path.exists(data):
+        if time.time() > deadline:
+            raise UIError(f"the data of {HELLO} was not restored to {data}")
+        time.sleep(0.2)
+    time.sleep(0.3)
+    with open(data, "rb") as f:
+        if f.read() != saved:
+            raise UIError(f"{data} came back with other bytes")
+    row_saying(win, HELLO, "Installed")
+    shot("apps-reinstalled")
+    print(f"   {HELLO} reinstalled (flatpak lists version 1.0) and its data restored", flush=True)
 
 
 def activate_action(name):
@@ -214,22 +304,68 @@ def activate_action(name):
                     name, "[]", "{}"], check=True, capture_output=True)
 
 
+def checked(node):
+    return node.getState().contains(atspi.pyatspi.STATE_CHECKED)
+
+
+def pref_row(prefs, title, timeout=atspi.TIMEOUT):
+    """A row of the page shown, by title, with the texts of its labels."""
+    row = find(prefs, name=title, role="list item", timeout=timeout)
+    return row, [atspi.clean_name(n) for n in find_all(row, role="label")]
+
+
 def preferences(win, app, shot):
-    step("preferences: drives, folders, schedule, apps")
+    step("preferences: each page is there and shows the settings made in the setup")
     activate_action("preferences")
     prefs = window_named(app, "Preferences")
-    # The drive the service reports, with its size: the page reads the service.
-    find(prefs, contains="1.1 GB", role="label", timeout=30)
-    shot("preferences", title="Preferences")
-    for page in ("Folders", "Schedule", "Apps"):
-        for n in find_all(prefs, name=page):
+    home = os.environ["HOME"]
+
+    def page(title):
+        for n in find_all(prefs, name=title):
             if atspi.role_name(n) in ("page tab", "toggle button", "radio button", "push button"):
                 click(n)
                 time.sleep(0.5)
-                shot("preferences-" + page.lower(), title="Preferences")
-                break
-    click(find(prefs, name="Close", role="push button"))
+                return
+        raise UIError(f"the preferences have no page {title!r}:\n" + atspi.dump(prefs))
 
+    def expect(cond, what):
+        if not cond:
+            raise UIError(f"preferences: {what}:\n" + atspi.dump(prefs))
+
+    # Drives: the drive chosen in the setup, its size as the service
+    # reports it, connected.
+    page("Drives")
+    row, texts = pref_row(prefs, "Backup Drive", timeout=30)
+    expect(any(t.startswith("1.1 GB") and "ext4" in t for t in texts), f"the drive row says {texts}, not 1.1 GB ext4")
+    expect(find_all(prefs, name="Connected", role="label"), "the drive is not shown as connected")
+    shot("preferences", title="Preferences")
+
+    # Folders: the home folder the setup proposed, by its path.
+    page("Folders")
+    row, texts = pref_row(prefs, "Home Folder")
+    expect(home in texts, f"the folder row says {texts}, not {home}")
+    find(prefs, name="Add Folder", role="push button")
+    shot("preferences-folders", title="Preferences")
+
+    # Schedule: every hour, as chosen in the setup; old backups thinned
+    # the Time Machine way (the default).
+    page("Schedule")
+    combo = find(prefs, name="Back Up", role="combo box")
+    texts = [atspi.clean_name(n) for n in find_all(combo, role="label")]
+    expect("Every hour" in texts, f"the schedule row says {texts}, not Every hour")
+    for title in ("After Changes", "When the Drive Is Plugged In", "Skip on Battery Power"):
+        pref_row(prefs, title)
+    tm = [n for n in find_all(prefs, name="Time Machine Style") if atspi.role_name(n) in ("check box", "radio button")]
+    expect(tm and checked(tm[0]), "Time Machine Style is not the chosen way to keep old backups")
+    shot("preferences-schedule", title="Preferences")
+
+    # Apps: the app list is recorded with each backup (the default).
+    page("Apps")
+    rec = [n for n in find_all(prefs, name="Back Up App List") if atspi.role_name(n) not in ("label", "list item")]
+    expect(rec and checked(rec[0]), "Back Up App List is not switched on")
+    pref_row(prefs, "Keep Offline Copies of Apps")
+    shot("preferences-apps", title="Preferences")
+    click(find(prefs, name="Close", role="push button"))
 
 
 def holder(node, name, role):

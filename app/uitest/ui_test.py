@@ -5,10 +5,15 @@ session bus, against a real keepsaked on a private system bus with a
 loop-device drive. It completes the first-run setup, watches the first
 backup finish, changes a file and backs up again, searches for the file,
 opens its history, restores the old version and checks the bytes and the
-owner on disk, browses a snapshot, lists deleted files, opens the steps
-that add another computer as far as Keepsake's key line, then pulls the
-drive and checks that a failed backup is shown and notified. Screenshots
-of every page go to $KEEPSAKE_UI_ARTIFACTS.
+owner on disk, browses the oldest and the newest snapshot (a file deleted
+between them is only in the oldest), lists deleted files, reinstalls a
+Flatpak app removed since the backups (flatpak lists it again, its data is
+back), checks every preferences page's settings, opens the steps that add
+another computer as far as Keepsake's key line, pulls the drive while idle
+and then during a backup (the failure is shown and notified, the app keeps
+answering, the drive shows as connected again after the plug and the next
+backup succeeds), and measures the window started at 360 px with the dark
+style. Screenshots of every page go to $KEEPSAKE_UI_ARTIFACTS.
 """
 import os
 import pwd
@@ -19,6 +24,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import atspi  # noqa: E402
+import flows  # noqa: E402
 from atspi import UIError, click, find, find_all, gone, type_text, wait_text  # noqa: E402
 
 HOME = os.environ["HOME"]
@@ -52,8 +58,11 @@ def root(request):
             raise UIError(f"root could not {request}")
 
 
+T0 = time.time()
+
+
 def step(msg):
-    print(f"== {msg}", flush=True)
+    print(f"== [{time.time() - T0:.0f} s] {msg}", flush=True)
 
 
 def shot(name, title="Keepsake", settle=0.6):
@@ -150,7 +159,6 @@ def run(s):
     app = atspi.app_named("keepsake")
     win = main_window(app)
 
-    import flows
     flows.setup(win, shot)
 
     step("the first backup runs and finishes")
@@ -178,19 +186,37 @@ def run(s):
     step("pull the drive, then Back Up Now: the error is shown and notified")
     root("pull")
     flows.show_page(win, "Overview")
+    find(win, name="Not connected", role="label", timeout=60)
     click(find(win, name="Back Up Now", role="push button"))
     find(win, contains="The backup drive is not connected", timeout=60)
     s.wait_notification("Backup failed")
     shot("overview-failed")
+    step("plug it in again: the overview shows it connected")
     root("plug")
+    find(win, name="Connected", role="label", timeout=60)
+    shot("overview-replugged")
+
+    pull_during_backup(s, win)
 
     step("quit, and start again at 360 px wide with the dark style")
+    wide, light = window_looks("overview-wide-light")
+    # The same measures on the first window, so they are known to tell
+    # a wide light window from a narrow dark one.
+    if wide < 600 or light < 0.6:
+        raise UIError(f"the first window is {wide} px wide with a brightness of {light:.2f}: not wide and light")
     quit_app(app_proc)
     s.start_app(env={"KEEPSAKE_WINDOW_SIZE": "360x720", "ADW_DEBUG_COLOR_SCHEME": "prefer-dark"}, log="app-narrow.log")
     app = atspi.app_named("keepsake")
     win = main_window(app)
     wait_idle(win)
-    shot("overview-narrow-dark")
+    width, dark = window_looks("overview-narrow-dark")
+    print(f"   the window: {wide} px wide, brightness {light:.2f} at first; now {width} px, brightness {dark:.2f}", flush=True)
+    if dark > 0.3:
+        raise UIError(f"the window's mean brightness is {dark:.2f}: the dark style is not in effect")
+    if not 350 <= width <= 380:
+        # The header's window buttons and the view switcher at the bottom
+        # are what made it wider before (GTK's default three buttons).
+        raise UIError(f"the window is {width} px wide, not about 360")
     flows.show_page(win, "Search")
     shot("search-narrow-dark")
     quit_app(s.procs[-1])
@@ -203,6 +229,118 @@ def run(s):
     find(win, name="The Backup Service Is Not Running", timeout=60)
     shot("service-missing")
     quit_app(proc)
+
+
+def window_looks(name, title="Keepsake"):
+    """The main window's width as the X server has it, and its mean
+    brightness (0 black to 1 white) in a screenshot saved as name."""
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                         capture_output=True, text=True).stdout.split()
+    if not ids:
+        raise UIError(f"no X window {title!r}")
+    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]],
+                         capture_output=True, text=True, check=True).stdout
+    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    shot(name, title)
+    path = os.path.join(SHOTS, name + ".png")
+    mean = subprocess.run(["convert", path, "-colorspace", "Gray", "-format", "%[fx:mean]", "info:"],
+                          capture_output=True, text=True, check=True).stdout
+    return int(geo["WIDTH"]), float(mean)
+
+
+def headline(win):
+    """The overview's headline label, whatever it says."""
+    texts = ("Backups are up to date", "Backing up…", "The last backup failed", "Waiting for the backup drive",
+             "Not backed up yet")
+    deadline = time.time() + 30
+    while True:
+        for text in texts:
+            found = find_all(win, name=text, role="label")
+            if found:
+                return found[0]
+        if time.time() > deadline:
+            raise UIError("the overview has no headline:\n" + atspi.dump(win))
+        time.sleep(0.3)
+
+
+def wait_name(node, want, timeout, what):
+    deadline = time.time() + timeout
+    while node.name not in want:
+        if time.time() > deadline:
+            raise UIError(f"{what}: it says {node.name!r}")
+        time.sleep(0.05)
+    return node.name
+
+
+def pull_during_backup(s, win):
+    step("pull the drive during a backup: the failure is shown and notified, the app stays responsive")
+    # New files, enough for the backup to take seconds (30 to 100 MB/s
+    # and a few thousand files a second here): 150 MB, and many small ones.
+    clips = os.path.join(HOME, "Videos")
+    os.makedirs(clips, exist_ok=True)
+    for i in range(10):
+        with open(os.path.join(clips, f"clip{i:02d}.bin"), "wb") as f:
+            f.write(os.urandom(15 << 20))
+    letters = os.path.join(HOME, "Letters")
+    for i in range(15000):
+        d = os.path.join(letters, f"year{i // 1000:02d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"letter{i:05d}.txt"), "w") as f:
+            f.write(f"letter {i}\n")
+    flows.show_page(win, "Overview")
+    line = headline(win)
+    # A backup the plug started by itself finishes first.
+    wait_name(line, ("Backups are up to date", "The last backup failed"), 300, "the backup after the plug did not end")
+    failed = s.notifications().count("Backup failed")
+    click(find(win, name="Back Up Now", role="push button"))
+    wait_name(line, ("Backing up…",), 30, "Back Up Now did not start a backup")
+    started = time.time()
+    root("pull")
+    pulled = time.time() - started
+    # The job was still running when the drive went: the service says the
+    # drive went away *during* the backup (not that it was missing, or
+    # that the backup was done).
+    find(win, contains="The backup drive was disconnected during the backup", role="label", timeout=60)
+    wait_name(line, ("The last backup failed", "Waiting for the backup drive"), 60,
+              "after the pull the overview does not say the backup failed or waits for the drive")
+    find(win, name="Not connected", role="label", timeout=30)
+    deadline = time.time() + 30
+    while s.notifications().count("Backup failed") <= failed:
+        if time.time() > deadline:
+            raise UIError("the backup stopped by the pull was not notified")
+        time.sleep(0.2)
+    shot("overview-pulled-mid-backup")
+    print(f"   pulled {pulled:.1f} s into the backup: the overview says it failed, the drive disconnected", flush=True)
+    # Responsive: its main loop answers a call on the session bus at once,
+    # and another page opens and the overview comes back.
+    t = time.time()
+    subprocess.run(["gdbus", "call", "--session", "--timeout", "5", "--dest", "io.github.keepsake.Keepsake",
+                    "--object-path", "/io/github/keepsake/Keepsake", "--method", "org.gtk.Actions.List"],
+                   check=True, capture_output=True)
+    answered = time.time() - t
+    if answered > 2:
+        raise UIError(f"the app took {answered:.1f} s to answer on the session bus after the pull")
+    flows.show_page(win, "Search")
+    find(win, name="Search backups", role="entry", timeout=10)
+    flows.show_page(win, "Overview")
+    find(win, name="Back Up Now", role="push button", timeout=10)
+    print(f"   the app answered on the bus in {answered:.2f} s, and switched pages there and back", flush=True)
+
+    step("plug it in again: a backup then succeeds, with the files the pulled one did not save")
+    root("plug")
+    find(win, name="Connected", role="label", timeout=60)
+    time.sleep(1)  # a backup on plug, if the schedule says so, starts now
+    if line.name != "Backing up…":
+        click(find(win, name="Back Up Now", role="push button"))
+    wait_idle(win, timeout=300)
+    find(win, contains="Last backup: just now")
+    if find_all(win, contains="disconnected during the backup"):
+        raise UIError("the overview still shows the failure after a good backup")
+    flows.show_page(win, "Search")
+    type_text(find(win, name="Search backups", role="entry"), "clip09")
+    find(win, name="clip09.bin", role="list item", timeout=30)
+    shot("search-after-replug")
+    flows.show_page(win, "Overview")
 
 
 def quit_app(proc):

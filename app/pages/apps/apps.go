@@ -85,6 +85,13 @@ func New(env *ui.Env) *Page {
 	p.MissingButton.ConnectClicked(p.reinstallMissing)
 	p.ReinstallButton.ConnectClicked(p.reinstallSelected)
 	p.Stack.SetVisibleChildName("loading")
+	// Shown again, the page compares with what is installed now: an app
+	// may have been removed or installed since the list was read.
+	p.ConnectMap(func() {
+		if p.profile != "" && !p.busy && len(p.snaps) > 0 {
+			p.loadApps()
+		}
+	})
 	return p
 }
 

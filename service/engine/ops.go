@@ -9,6 +9,8 @@ import (
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // pool runs file work on a few goroutines: copies overlap with hashing and
@@ -164,12 +166,17 @@ func (w *walker) linkPrev(e *entry) bool {
 
 // linkPath hardlinks a stored file given by path as e.
 func (w *walker) linkPath(from string, e *entry) bool {
-	if w.tooManyLinks(unix.AT_FDCWD, from) {
+	dirfd, name, done, err := longpath.Split(from)
+	if err != nil {
+		return false
+	}
+	defer done()
+	if w.tooManyLinks(dirfd, name) {
 		return false
 	}
 	e.dir.names.Lock()
 	defer e.dir.names.Unlock()
-	return unix.Linkat(unix.AT_FDCWD, from, e.dir.dst, e.name, 0) == nil
+	return unix.Linkat(dirfd, name, e.dir.dst, e.name, 0) == nil
 }
 
 func (w *walker) symlink(e *entry) {

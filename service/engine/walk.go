@@ -15,6 +15,8 @@ import (
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // walkMode says how a directory's entries are found.
@@ -123,11 +125,28 @@ func (d *dirFds) close() {
 }
 
 func openDir(p string) int {
-	fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := longpath.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return -1
 	}
 	return fd
+}
+
+// openList opens folder p for listing: through src, the O_PATH descriptor
+// the walk holds for it, when there is one (so the listing is of the
+// folder that was checked, at any depth), else by path.
+func openList(p string, src int) (*os.File, error) {
+	var fd int
+	var err error
+	if src >= 0 {
+		fd, err = unix.Openat(src, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	} else {
+		fd, err = longpath.Open(p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 type walker struct {
@@ -220,7 +239,12 @@ func (w *walker) run() error {
 		return nil
 	}
 	for _, d := range w.dirMetas {
-		if err := fsmeta.ApplyAt(unix.AT_FDCWD, w.rel(d.path), d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
+		dirfd, name, done, err := longpath.Split(w.rel(d.path))
+		if err == nil {
+			err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			done()
+		}
+		if err != nil {
 			return targetError(err, "set metadata of "+d.path)
 		}
 	}
@@ -334,7 +358,7 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		}
 	case scan:
 		b.res.ReadDirs++
-		f, err := os.Open(p)
+		f, err := openList(p, fds.src)
 		if err != nil {
 			b.warn(p, "cannot read folder: "+err.Error())
 			// Keep what the previous snapshot had rather than losing it.

@@ -117,6 +117,8 @@ func (c *counter) dir(p string, mode walkMode) error {
 		for n := range c.ancestors[p] {
 			names = append(names, n)
 		}
+	case mountPoint:
+		return nil
 	default:
 		var err error
 		fd, err := longpath.Open(p, unix.O_RDONLY|unix.O_DIRECTORY, 0)

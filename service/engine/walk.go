@@ -28,6 +28,10 @@ const (
 	// reuse takes the entries from the previous snapshot (dirty-dir mode,
 	// a directory the watcher did not report).
 	reuse
+	// mountPoint records a folder where another filesystem is mounted,
+	// and nothing in it: a backup stays on its sources' filesystems
+	// unless told to include that one.
+	mountPoint
 	// ancestor lists only the children on the way to a source: "/" and
 	// "/home" when "/home/u" is backed up.
 	ancestor
@@ -280,7 +284,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	}
 	b.stats.current.Store(p)
 	fds := &dirFds{src: -1, prev: -1, dst: -1}
-	if mode != reuse {
+	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
 	if b.prevDir != "" {
@@ -351,6 +355,8 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		for n := range w.ancestors[p] {
 			names = append(names, n)
 		}
+	case mountPoint:
+		// Recorded empty: what is mounted here is not this backup's.
 	case reuse:
 		b.res.ReusedDirs++
 		for n := range prevKids {
@@ -399,6 +405,10 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 					continue
 				}
 				e.mode = scan
+				if b.otherMount(e.path) {
+					e.mode = mountPoint
+					b.skipMount(e.path)
+				}
 			}
 			out = append(out, e)
 			continue
@@ -412,6 +422,9 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		var keep bool
 		if e.mode, keep = b.admit(mode, e.path, e.meta, hadDir(e)); !keep {
 			continue
+		}
+		if e.mode == mountPoint {
+			b.skipMount(e.path)
 		}
 		out = append(out, e)
 	}
@@ -463,10 +476,32 @@ func (b *backup) admit(mode walkMode, path string, meta fsmeta.Meta, hadDir bool
 	switch {
 	case mode == ancestor && !b.isSource(path):
 		return ancestor, true
+	case b.otherMount(path):
+		return mountPoint, true
 	case b.dirty != nil && !b.dirty[path] && hadDir:
 		return reuse, true
 	}
 	return scan, true
+}
+
+// otherMount says whether the folder path, below a source, is where
+// another filesystem is mounted that the profile does not include. The
+// sources themselves are always entered.
+func (b *backup) otherMount(path string) bool {
+	if b.includeMounts[path] || b.isSource(path) {
+		return false
+	}
+	_, other := b.mounts.otherFS(path)
+	return other
+}
+
+// skipMount reports a mount point left out of the snapshot.
+func (b *backup) skipMount(path string) {
+	fstype, _ := b.mounts.otherFS(path)
+	b.warnMu.Lock()
+	b.res.SkippedMounts = append(b.res.SkippedMounts, path)
+	b.warnMu.Unlock()
+	b.warn(path, fmt.Sprintf("another filesystem (%s) is mounted here: kept as an empty folder, not backed up (include it with the profile's include-mount setting)", fstype))
 }
 
 func (b *backup) excluded(path string, meta fsmeta.Meta) bool {

@@ -154,7 +154,7 @@ func scanChildren(rows *sql.Rows, host, dir string) (map[string]Version, error) 
 		var typ uint8
 		m := &v.Meta
 		if err := rows.Scan(&v.ID, &v.Name, &v.First, &typ, &m.Mode, &m.UID, &m.GID, &m.Size, &m.MtimeNs, &m.CtimeNs,
-			&m.Ino, &m.Nlink, &m.Rdev, &v.SHA256); err != nil {
+			u64{&m.Ino}, &m.Nlink, u64{&m.Rdev}, &v.SHA256); err != nil {
 			return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
 		}
 		m.Type = fsmeta.Type(typ)
@@ -191,7 +191,7 @@ func (t *Txn) Full(v *Version) error {
 		return err
 	}
 	var xattrs []byte
-	if err := s.QueryRow(v.ID).Scan(&v.Meta.User, &v.Meta.Group, &v.Meta.LinkTarget, &xattrs, &v.Meta.Dev); err != nil {
+	if err := s.QueryRow(v.ID).Scan(&v.Meta.User, &v.Meta.Group, &v.Meta.LinkTarget, &xattrs, u64{&v.Meta.Dev}); err != nil {
 		return fmt.Errorf("version %d: %w", v.ID, err)
 	}
 	xs, err := fsmeta.DecodeXattrs(xattrs)

@@ -132,6 +132,9 @@ type Result struct {
 	Deleted     int64  `json:"deleted"`
 	Unchanged   int64  `json:"unchanged"`
 	Skipped     int64  `json:"skipped"`
+	// KeptPrevious are skipped files whose previous version stays in the
+	// snapshot (and current in the catalog), counted in Skipped too.
+	KeptPrevious int64 `json:"kept_previous"`
 	// Pruned are snapshots removed before the run to make room (MinFree).
 	Pruned []PrunedSnapshot `json:"pruned,omitempty"`
 	Hashed int64            `json:"hashed"` // files whose content was read and hashed

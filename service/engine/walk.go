@@ -182,6 +182,7 @@ type batch struct {
 	entries []*entry
 	gone    []catalog.Version // previous entries no longer there
 	fds     *dirFds
+	last    bool // the folder's last slice: fds close after it
 	wg      sync.WaitGroup
 }
 
@@ -224,7 +225,9 @@ func (w *walker) run() error {
 					w.fail(err)
 				}
 			}
-			bt.fds.close()
+			if bt.last {
+				bt.fds.close()
+			}
 		}
 	}()
 	err = w.dir("/", ancestor, true)
@@ -270,17 +273,19 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if err != nil {
 		return err
 	}
-	// A folder the previous snapshot did not have has no previous entries.
-	prevKids := map[string]catalog.Version{}
+	// A folder the previous snapshot did not have has no previous entries;
+	// a small one's come from the prefetcher, all at once; a big one's are
+	// read a slice of names at a time (prevAll nil).
+	prevAll := map[string]catalog.Version{}
 	if existed {
 		kids, ok, err := w.prefetch.Get(p)
-		if !ok {
-			kids, err = b.txn.Children(p, dirID)
-		}
 		if err != nil {
 			return err
 		}
-		prevKids = kids
+		prevAll = nil
+		if ok {
+			prevAll = kids
+		}
 	}
 	b.stats.current.Store(p)
 	fds := &dirFds{src: -1, prev: -1, dst: -1}
@@ -296,37 +301,88 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 			return targetError(unix.ENOENT, "open snapshot folder "+p)
 		}
 	}
-	entries, err := w.list(p, mode, prevKids, fds)
+	names, mode, err := w.names(p, dirID, mode, prevAll, fds)
 	if err != nil {
 		fds.close()
 		return err
 	}
-	bt := &batch{dirID: dirID, fds: fds}
-	seen := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		seen[e.name] = true
-		e.dirID = dirID
-	}
-	var goneNames []string
-	for name := range prevKids {
-		if !seen[name] {
-			goneNames = append(goneNames, name)
+	// The folder goes to the recorder in slices of names, each with the
+	// previous entries of its name range: a folder of 500 000 entries
+	// costs the memory of a slice, not of the folder.
+	var sent []*batch
+	fail := func(err error) error {
+		for _, bt := range sent {
+			bt.wg.Wait() // their work uses fds
 		}
-	}
-	sort.Strings(goneNames)
-	for _, name := range goneNames {
-		bt.gone = append(bt.gone, prevKids[name])
+		fds.close()
+		return err
 	}
 	var subdirs []*entry
-	bt.entries, subdirs, err = w.decide(bt, entries)
-	if err != nil {
-		bt.wg.Wait()
-		fds.close()
-		return err
+	for start := 0; ; start += sliceSize {
+		end := min(start+sliceSize, len(names))
+		last := end == len(names)
+		lo, hi := "", ""
+		if start > 0 {
+			lo = names[start]
+		}
+		if !last {
+			hi = names[end]
+		}
+		var prevKids map[string]catalog.Version
+		switch {
+		case prevAll == nil && start == 0 && last:
+			if prevKids, err = b.txn.Children(p, dirID); err != nil {
+				return fail(err)
+			}
+		case prevAll == nil:
+			if prevKids, err = b.txn.ChildrenRange(p, dirID, lo, hi, last); err != nil {
+				return fail(err)
+			}
+		case start == 0 && last:
+			prevKids = prevAll
+		default:
+			prevKids = map[string]catalog.Version{}
+			for n, v := range prevAll {
+				if n >= lo && (last || n < hi) {
+					prevKids[n] = v
+				}
+			}
+		}
+		entries, err := w.entries(p, names[start:end], mode, prevKids, fds)
+		if err != nil {
+			return fail(err)
+		}
+		bt := &batch{dirID: dirID, fds: fds, last: last}
+		seen := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			seen[e.name] = true
+			e.dirID = dirID
+		}
+		var goneNames []string
+		for name := range prevKids {
+			if !seen[name] {
+				goneNames = append(goneNames, name)
+			}
+		}
+		sort.Strings(goneNames)
+		for _, name := range goneNames {
+			bt.gone = append(bt.gone, prevKids[name])
+		}
+		var dirs []*entry
+		bt.entries, dirs, err = w.decide(bt, entries)
+		if err != nil {
+			bt.wg.Wait()
+			return fail(err)
+		}
+		subdirs = append(subdirs, dirs...)
+		// Only folders are read from here on: the pool may be writing the
+		// other entries' results.
+		w.batches <- bt
+		sent = append(sent, bt)
+		if last {
+			break
+		}
 	}
-	// Only folders are read from here on: the pool may be writing the
-	// other entries' results.
-	w.batches <- bt
 	var ahead []string
 	for _, e := range subdirs {
 		if hadDir(e) {
@@ -346,10 +402,27 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 // hadDir says the previous snapshot had this folder.
 func hadDir(e *entry) bool { return e.prev != nil && e.prev.Meta.Type == fsmeta.Dir }
 
-// list finds the entries of directory p, sorted by name.
-func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
+// sliceSize is how many entries of one folder go to the recorder at once.
+const sliceSize = 4096
+
+// names lists directory p, sorted, and says how its entries are found:
+// mode, or reuse when the folder cannot be read (then the previous
+// snapshot's names stand in, rather than losing them). prevAll is the
+// previous entries when they were read whole, else nil.
+func (w *walker) names(p string, dirID int64, mode walkMode, prevAll map[string]catalog.Version, fds *dirFds) ([]string, walkMode, error) {
 	b := w.b
 	var names []string
+	prevNames := func() ([]string, error) {
+		if prevAll == nil {
+			return b.txn.ChildNames(p, dirID)
+		}
+		ns := make([]string, 0, len(prevAll))
+		for n := range prevAll {
+			ns = append(ns, n)
+		}
+		return ns, nil
+	}
+	var err error
 	switch mode {
 	case ancestor:
 		for n := range w.ancestors[p] {
@@ -359,8 +432,8 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		// Recorded empty: what is mounted here is not this backup's.
 	case reuse:
 		b.res.ReusedDirs++
-		for n := range prevKids {
-			names = append(names, n)
+		if names, err = prevNames(); err != nil {
+			return nil, mode, err
 		}
 	case scan:
 		b.res.ReadDirs++
@@ -368,8 +441,9 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		if err != nil {
 			b.warn(p, "cannot read folder: "+err.Error())
 			// Keep what the previous snapshot had rather than losing it.
-			for n := range prevKids {
-				names = append(names, n)
+			names, err = prevNames()
+			if err != nil {
+				return nil, mode, err
 			}
 			mode = reuse
 			break
@@ -377,10 +451,17 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		names, err = f.Readdirnames(-1)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read folder %s: %w", p, err)
+			return nil, mode, fmt.Errorf("read folder %s: %w", p, err)
 		}
 	}
 	sort.Strings(names)
+	return names, mode, nil
+}
+
+// entries makes the entries of names, found in directory p as mode says,
+// with their previous versions from prevKids.
+func (w *walker) entries(p string, names []string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
+	b := w.b
 	out := make([]*entry, 0, len(names))
 	for _, n := range names {
 		e := &entry{name: n, path: filepath.Join(p, n), dir: fds}

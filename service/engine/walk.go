@@ -158,8 +158,10 @@ type walker struct {
 	ctx       context.Context
 	ancestors map[string]map[string]bool
 
-	// batches go from the walker to the recorder in walk order.
+	// batches go from the walker to the recorder in walk order; queue
+	// bounds the entries they hold.
 	batches chan *batch
+	queue   entryBudget
 	// seenInodes are source inodes with several names met so far (walker
 	// only); later names are linked in the last phase, once the first
 	// name's copy exists.
@@ -177,12 +179,43 @@ type walker struct {
 
 // batch is one directory's work: the walker decides and starts it, the
 // recorder waits for it and writes the catalog rows in walk order.
+// maxQueued is how many entries may wait for the recorder: when the walk
+// runs ahead (an unchanged backup reads the disk faster than the catalog
+// takes rows), it waits rather than holding a big folder in memory.
+const maxQueued = 8192
+
+// entryBudget counts the entries handed to the recorder and not recorded.
+type entryBudget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int
+}
+
+// acquire waits until n more entries fit (a batch bigger than the budget
+// goes when nothing else waits).
+func (q *entryBudget) acquire(n int) {
+	q.mu.Lock()
+	for q.used > 0 && q.used+n > maxQueued {
+		q.cond.Wait()
+	}
+	q.used += n
+	q.mu.Unlock()
+}
+
+func (q *entryBudget) release(n int) {
+	q.mu.Lock()
+	q.used -= n
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
 type batch struct {
 	dirID   int64
 	entries []*entry
 	gone    []catalog.Version // previous entries no longer there
 	fds     *dirFds
 	last    bool // the folder's last slice: fds close after it
+	queued  int  // entries counted in the walker's queue
 	wg      sync.WaitGroup
 }
 
@@ -208,6 +241,7 @@ func (w *walker) failed() error {
 func (w *walker) run() error {
 	b := w.b
 	w.batches = make(chan *batch, 64)
+	w.queue.cond = sync.NewCond(&w.queue.mu)
 	w.seenInodes = map[[2]uint64]bool{}
 	pf, err := b.txn.Prefetch(w.ctx)
 	if err != nil {
@@ -228,6 +262,7 @@ func (w *walker) run() error {
 			if bt.last {
 				bt.fds.close()
 			}
+			w.queue.release(bt.queued)
 		}
 	}()
 	err = w.dir("/", ancestor, true)
@@ -309,12 +344,15 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	// The folder goes to the recorder in slices of names, each with the
 	// previous entries of its name range: a folder of 500 000 entries
 	// costs the memory of a slice, not of the folder.
-	var sent []*batch
+	sent := false
 	fail := func(err error) error {
-		for _, bt := range sent {
-			bt.wg.Wait() // their work uses fds
+		if sent {
+			// Slices sent before may still be at work with fds: an empty
+			// last slice has the recorder close them after those.
+			w.batches <- &batch{dirID: dirID, fds: fds, last: true}
+		} else {
+			fds.close()
 		}
-		fds.close()
 		return err
 	}
 	var subdirs []*entry
@@ -377,8 +415,10 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 		subdirs = append(subdirs, dirs...)
 		// Only folders are read from here on: the pool may be writing the
 		// other entries' results.
+		bt.queued = len(bt.entries)
+		w.queue.acquire(bt.queued)
 		w.batches <- bt
-		sent = append(sent, bt)
+		sent = true
 		if last {
 			break
 		}
@@ -403,7 +443,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 func hadDir(e *entry) bool { return e.prev != nil && e.prev.Meta.Type == fsmeta.Dir }
 
 // sliceSize is how many entries of one folder go to the recorder at once.
-const sliceSize = 4096
+const sliceSize = 1024
 
 // names lists directory p, sorted, and says how its entries are found:
 // mode, or reuse when the folder cannot be read (then the previous

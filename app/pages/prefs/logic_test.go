@@ -184,3 +184,79 @@ func TestMakeView(t *testing.T) {
 		t.Error("MakeView is not stable")
 	}
 }
+
+func TestMountRows(t *testing.T) {
+	cases := []struct {
+		name             string
+		include, skipped []string
+		want             []MountRow
+	}{
+		{"nothing", nil, nil, []MountRow{}},
+		{"skipped, offered to include", nil, []string{"/home/ann/nas"},
+			[]MountRow{{"/home/ann/nas", false, "Not backed up: only its empty folder is kept"}}},
+		{"included", []string{"/home/ann/nas"}, nil,
+			[]MountRow{{"/home/ann/nas", true, "Backed up with your folders"}}},
+		{"included since the last backup skipped it, then another skipped", []string{"/home/ann/nas"}, []string{"/srv/usb", "/home/ann/nas"},
+			[]MountRow{{"/home/ann/nas", true, "Included from the next backup"}, {"/srv/usb", false, "Not backed up: only its empty folder is kept"}}},
+	}
+	for _, c := range cases {
+		if got := MountRows(c.include, c.skipped); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: MountRows = %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestAddAndRemoveMount(t *testing.T) {
+	const home = "/home/ann"
+	sources := []string{"/home/ann", "/srv/music/"}
+	list := []string{"/home/ann/nas"}
+	cases := []struct {
+		path    string
+		want    []string
+		problem string
+	}{
+		{"/home/ann/Mounts/photos", []string{"/home/ann/nas", "/home/ann/Mounts/photos"}, ""},
+		{"/home/ann/Mounts/photos/", []string{"/home/ann/nas", "/home/ann/Mounts/photos"}, ""},
+		{"/srv/music/usb", []string{"/home/ann/nas", "/srv/music/usb"}, ""},
+		{"/home/ann/nas", list, "~/nas is already included."},
+		{"/home/ann", list, "~ is a backed-up folder itself: everything in it is backed up already."},
+		{"/home/annex/nas", list, "/home/annex/nas is not inside a folder that is backed up. Add it as a folder instead."},
+		{"/media/usb", list, "/media/usb is not inside a folder that is backed up. Add it as a folder instead."},
+		{"nas", list, "Choose a folder on this computer."},
+		{"", list, "Choose a folder on this computer."},
+	}
+	for _, c := range cases {
+		got, problem := AddMount(list, sources, c.path, home)
+		if !reflect.DeepEqual(got, c.want) || problem != c.problem {
+			t.Errorf("AddMount(%q) = %q, %q; want %q, %q", c.path, got, problem, c.want, c.problem)
+		}
+	}
+	if len(list) != 1 {
+		t.Errorf("AddMount changed its input: %q", list)
+	}
+	if got, problem := AddMount(nil, []string{"/"}, "/mnt/nas", home); problem != "" || !reflect.DeepEqual(got, []string{"/mnt/nas"}) {
+		t.Errorf("with the whole computer backed up: %q, %q", got, problem)
+	}
+	if got := RemoveMount([]string{"/a", "/b"}, "/a"); !reflect.DeepEqual(got, []string{"/b"}) {
+		t.Errorf("RemoveMount = %q", got)
+	}
+	got := MountSetting(RemoveMount([]string{"/a"}, "/a"))
+	if got == nil || *got == nil || len(*got) != 0 {
+		t.Error("removing the last mount must send an empty list, not leave the setting as it is")
+	}
+	if s := MountSetting([]string{"/home/ann/nas"}); len(*s) != 1 || (*s)[0] != "/home/ann/nas" {
+		t.Errorf("MountSetting = %q", *s)
+	}
+}
+
+func TestMakeViewMounts(t *testing.T) {
+	prof := client.Profile{Name: "alice", Sources: []string{"/home/alice"}, IncludeMounts: []string{"/home/alice/nas"}, SkippedMounts: []string{"/home/alice/usb"}}
+	v := MakeView(prof, nil)
+	if !v.MountsShown || len(v.Mounts) != 2 || !v.Mounts[0].Included || v.Mounts[1].Included {
+		t.Errorf("mounts = %+v, shown %v", v.Mounts, v.MountsShown)
+	}
+	prof.Sources, prof.Remote = []string{"ssh://alice@laptop/home"}, true
+	if v := MakeView(prof, nil); v.MountsShown {
+		t.Error("another computer's mounts are offered to include here")
+	}
+}

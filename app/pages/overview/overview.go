@@ -64,7 +64,14 @@ type Page struct {
 	problems    ProblemList
 	problemRows []gtk.Widgetter
 	mounts      MountList
-	mountRows   []gtk.Widgetter
+	mountRows   []mountRow
+}
+
+// mountRow is a mount point's row, with its Include button (nil once
+// included).
+type mountRow struct {
+	row     *adw.ActionRow
+	include *gtk.Button
 }
 
 // computerRow is one computer in the list.
@@ -223,7 +230,7 @@ func (p *Page) showMounts(l MountList) {
 	}
 	p.mounts = l
 	for _, r := range p.mountRows {
-		p.MountsGroup.Remove(r)
+		p.MountsGroup.Remove(r.row)
 	}
 	p.mountRows = p.mountRows[:0]
 	for _, m := range l.Rows {
@@ -232,17 +239,18 @@ func (p *Page) showMounts(l MountList) {
 		if m.Included {
 			note = "Included from the next backup"
 		}
-		row := setup.NewRow(m.Title, note)
-		row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
+		r := mountRow{row: setup.NewRow(m.Title, note)}
+		r.row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
 		if !m.Included {
-			include := gtk.NewButtonWithMnemonic("_Include")
-			include.SetVAlign(gtk.AlignCenter)
-			ui.SetAccessibleName(include, "Include "+humanize.Display(m.Title))
+			r.include = gtk.NewButtonWithMnemonic("_Include")
+			r.include.SetVAlign(gtk.AlignCenter)
+			ui.SetAccessibleName(r.include, "Include "+humanize.Display(m.Title))
+			include := r.include
 			include.ConnectClicked(func() { p.includeMount(m.Path, include) })
-			row.AddSuffix(include)
+			r.row.AddSuffix(include)
 		}
-		p.MountsGroup.Add(row)
-		p.mountRows = append(p.mountRows, row)
+		p.MountsGroup.Add(r.row)
+		p.mountRows = append(p.mountRows, r)
 	}
 }
 
@@ -251,18 +259,8 @@ func (p *Page) showMounts(l MountList) {
 func (p *Page) includeMount(path string, button *gtk.Button) {
 	name, home := p.env.Profile(), p.home
 	button.SetSensitive(false)
-	// The work's result is a sentence when the mount cannot be added (it
-	// was included meanwhile, or its folder is no longer backed up).
 	ui.Call(p.env, func(ctx context.Context, c *client.Client) (string, error) {
-		prof, err := c.Profile(ctx, name)
-		if err != nil {
-			return "", err
-		}
-		list, problem := prefs.AddMount(prof.IncludeMounts, prof.Sources, path, home)
-		if problem != "" {
-			return problem, nil
-		}
-		return "", c.Configure(ctx, name, api.Settings{IncludeMounts: prefs.MountSetting(list)}, api.Auth{})
+		return prefs.IncludeMount(ctx, c, name, path, home)
 	}, func(problem string, err error) {
 		button.SetSensitive(true)
 		switch {

@@ -1,6 +1,7 @@
 package prefs
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -362,4 +363,29 @@ func MountSetting(list []string) *[]api.Path {
 		out[i] = api.Path(m)
 	}
 	return &out
+}
+
+// Configurer is the part of the service that changes a profile's settings
+// (a *client.Client).
+type Configurer interface {
+	Profile(ctx context.Context, name string) (client.Profile, error)
+	Configure(ctx context.Context, name string, settings api.Settings, opts api.Auth) error
+}
+
+// IncludeMount adds path to the profile's included mount points, from the
+// list the service has now (read just before, so a change made meanwhile
+// elsewhere is kept). problem is a sentence when it cannot be added (it
+// was included meanwhile, or its folder is no longer backed up); nothing
+// is changed then. It waits for the service: never call it on the main
+// loop.
+func IncludeMount(ctx context.Context, svc Configurer, name, path, home string) (problem string, err error) {
+	prof, err := svc.Profile(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	list, problem := AddMount(prof.IncludeMounts, prof.Sources, path, home)
+	if problem != "" {
+		return problem, nil
+	}
+	return "", svc.Configure(ctx, name, api.Settings{IncludeMounts: MountSetting(list)}, api.Auth{})
 }

@@ -1,10 +1,13 @@
 package prefs
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -258,5 +261,75 @@ func TestMakeViewMounts(t *testing.T) {
 	prof.Sources, prof.Remote = []string{"ssh://alice@laptop/home"}, true
 	if v := MakeView(prof, nil); v.MountsShown {
 		t.Error("another computer's mounts are offered to include here")
+	}
+}
+
+// fakeService is the service's side of IncludeMount: the profile it has
+// now, and the settings Configure was given.
+type fakeService struct {
+	prof       client.Profile
+	readErr    error
+	configured []api.Settings
+}
+
+func (f *fakeService) Profile(_ context.Context, name string) (client.Profile, error) {
+	if name != f.prof.Name {
+		return client.Profile{}, errors.New("no profile " + name)
+	}
+	return f.prof, f.readErr
+}
+
+func (f *fakeService) Configure(_ context.Context, name string, s api.Settings, _ api.Auth) error {
+	if name != f.prof.Name {
+		return errors.New("no profile " + name)
+	}
+	f.configured = append(f.configured, s)
+	return nil
+}
+
+func TestIncludeMount(t *testing.T) {
+	ctx := context.Background()
+	base := client.Profile{Name: "ann", Sources: []string{"/home/ann"}, SkippedMounts: []string{"/home/ann/nas", "/home/ann/Mounts/photos"}}
+	cases := []struct {
+		name     string
+		included []string // what the service has when the button is pressed
+		path     string
+		want     []api.Path // the include-mounts sent; nil = no Configure
+		problem  string
+	}{
+		{"first", nil, "/home/ann/nas", []api.Path{"/home/ann/nas"}, ""},
+		// Another one included meanwhile (in another window, by keepsakectl): kept.
+		{"added to the service's list", []string{"/home/ann/Mounts/photos"}, "/home/ann/nas", []api.Path{"/home/ann/Mounts/photos", "/home/ann/nas"}, ""},
+		{"included meanwhile", []string{"/home/ann/nas"}, "/home/ann/nas", nil, "~/nas is already included."},
+		{"its folder no longer backed up", nil, "/srv/nas", nil, "/srv/nas is not inside a folder that is backed up. Add it as a folder instead."},
+	}
+	for _, c := range cases {
+		f := &fakeService{prof: base}
+		f.prof.IncludeMounts = c.included
+		problem, err := IncludeMount(ctx, f, "ann", c.path, "/home/ann")
+		if err != nil || problem != c.problem {
+			t.Errorf("%s: IncludeMount = %q, %v; want %q", c.name, problem, err, c.problem)
+		}
+		if c.want == nil {
+			if len(f.configured) != 0 {
+				t.Errorf("%s: configured %+v, want nothing", c.name, f.configured)
+			}
+			continue
+		}
+		if len(f.configured) != 1 || f.configured[0].IncludeMounts == nil || !reflect.DeepEqual(*f.configured[0].IncludeMounts, c.want) {
+			t.Errorf("%s: configured %+v, want include-mounts %q", c.name, f.configured, c.want)
+			continue
+		}
+		// Only include-mounts changes: every other setting is left as it is.
+		s := f.configured[0]
+		s.IncludeMounts = nil
+		if !reflect.DeepEqual(s, api.Settings{}) {
+			t.Errorf("%s: other settings sent too: %+v", c.name, s)
+		}
+	}
+
+	f := &fakeService{prof: base, readErr: errors.New("service gone")}
+	if _, err := IncludeMount(ctx, f, "ann", "/home/ann/nas", "/home/ann"); err == nil || len(f.configured) != 0 {
+		t.Errorf("an unreadable profile: err %v, configured %+v", err, f.configured)
 	}
 }

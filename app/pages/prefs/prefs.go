@@ -1,7 +1,8 @@
 // Package prefs is the preferences window: the backup drive, the folders
-// and exclusions, the schedule, how long old backups are kept, and Flatpak
-// apps. Every change goes straight to the service; a refused change is
-// explained in a toast and the control shows the service's value again.
+// and exclusions, the other drives mounted inside the folders to include,
+// the schedule, how long old backups are kept, and Flatpak apps. Every
+// change goes straight to the service; a refused change is explained in a
+// toast and the control shows the service's value again.
 package prefs
 
 import (

@@ -57,6 +57,11 @@ func TestTrayStatus(t *testing.T) {
 	if got := TrayStatus(failed, "home"); !got.Problem || got.Running || got.Text != "The last backup failed" {
 		t.Errorf("failed: %+v", got)
 	}
+	partial := live.State{Profiles: []client.Profile{{Name: "home", Job: "/", State: 1, LastSuccess: 1, LastProblemCount: 3,
+		LastProblems: []string{"/a: x", "/b: x", "/c: x"}}}}
+	if got := TrayStatus(partial, "home"); got.Text != "Backed up, with 3 problems" || got.Running {
+		t.Errorf("backed up with problems: %+v", got)
+	}
 }
 
 func TestParseArgs(t *testing.T) {

@@ -199,6 +199,10 @@ func status(st live.State, p client.Profile, remote bool, now time.Time) ([]stri
 		kind = Warning
 	case never:
 		lines = append(lines, "Not backed up yet")
+	case humanize.ProblemCount(p) > 0:
+		// Completed without some entries it could not read: worth a look.
+		lines = append(lines, "Backed up, with "+grammar.Count(int64(humanize.ProblemCount(p)), "problem", "problems")+" · "+last)
+		kind = Warning
 	default:
 		lines = append(lines, "Up to date · "+last)
 	}

@@ -55,6 +55,14 @@ func TestRowTexts(t *testing.T) {
 			"Up to date · last backup 5 minutes ago", Fine, NoAction},
 		{"reachable computer, up to date", remote("laptop", "laptop"), nil,
 			"Up to date · last backup today at 08:00", Fine, NoAction},
+		{"this computer, with problems", with(local("ann"), func(p *client.Profile) {
+			p.LastProblems, p.LastProblemCount = []string{"/home/ann/a: cannot read: input/output error"}, 1
+		}), nil,
+			"Backed up, with 1 problem · last backup 5 minutes ago", Warning, NoAction},
+		{"another computer, with problems", with(remote("laptop", "laptop"), func(p *client.Profile) {
+			p.LastProblems, p.LastProblemCount = []string{"/home/a: x", "/home/b: x"}, 2
+		}), nil,
+			"Backed up, with 2 problems · last backup today at 08:00", Warning, NoAction},
 		{"never backed up", with(local("ann"), func(p *client.Profile) { p.LastSuccess, p.LastAttempt = 0, 0 }), nil,
 			"Not backed up yet", Fine, NoAction},
 		{"backing up, with progress", with(remote("laptop", "laptop"), func(p *client.Profile) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -289,10 +290,15 @@ func Progress(j client.Job, now time.Time) string {
 	return strings.Join(parts, " · ")
 }
 
-// State is a profile's state in words, for the overview's headline.
+// State is a profile's state in words, for the overview's headline. A
+// backup that completed without some entries it could not read says how
+// many: "Backed up, with 3 problems".
 func State(p client.Profile) string {
 	switch dbusapi.ProfileState(p.State) {
 	case dbusapi.StateIdle:
+		if n := ProblemCount(p); n > 0 && p.LastSuccess != 0 {
+			return "Backed up, with " + grammar.Count(int64(n), "problem", "problems")
+		}
 		return "Backups are up to date"
 	case dbusapi.StateRunning:
 		return "Backing up…"
@@ -308,6 +314,12 @@ func State(p client.Profile) string {
 	return "Not backed up yet"
 }
 
+// ProblemCount is how many entries the last successful backup could not
+// take: the service lists at most 100, and counts them all.
+func ProblemCount(p client.Profile) int {
+	return max(int(p.LastProblemCount), len(p.LastProblems))
+}
+
 // Folder shows a folder the way the Files app does: the home folder as ~.
 // It is for display only (see Display).
 func Folder(dir, home string) string {
@@ -321,6 +333,19 @@ func Folder(dir, home string) string {
 		return "~" + Display(dir[len(home):])
 	}
 	return Display(dir)
+}
+
+// Folders shows folders in a sentence, each as Folder does: "~/nas,
+// ~/Mounts/photos"; past most of them, "and 2 more".
+func Folders(dirs []string, home string, most int) string {
+	shown := make([]string, 0, len(dirs))
+	for i, d := range dirs {
+		if i == most && len(dirs) > most+1 {
+			return strings.Join(shown, ", ") + fmt.Sprintf(" and %d more", len(dirs)-most)
+		}
+		shown = append(shown, Folder(d, home))
+	}
+	return strings.Join(shown, ", ")
 }
 
 // Display is a file name or path as a label can show it. A Linux name is

@@ -136,3 +136,44 @@ func TestProgress(t *testing.T) {
 		t.Errorf("Progress of a fresh job = %q", got)
 	}
 }
+
+func TestStateCountsProblems(t *testing.T) {
+	idle := client.Profile{State: 1, LastSuccess: 1}
+	cases := []struct {
+		count  uint32
+		listed []string
+		want   string
+	}{
+		{0, nil, "Backups are up to date"},
+		{1, []string{"/a: cannot read"}, "Backed up, with 1 problem"},
+		{3, []string{"/a: x", "/b: x", "/c: x"}, "Backed up, with 3 problems"},
+		{101, []string{"/a: x"}, "Backed up, with 101 problems"},
+	}
+	for _, c := range cases {
+		p := idle
+		p.LastProblemCount, p.LastProblems = c.count, c.listed
+		if got := State(p); got != c.want {
+			t.Errorf("State with %d problems = %q, want %q", c.count, got, c.want)
+		}
+	}
+}
+
+func TestFolders(t *testing.T) {
+	const home = "/home/ann"
+	cases := []struct {
+		dirs []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"/home/ann/nas"}, "~/nas"},
+		{[]string{"/home/ann/nas", "/home/ann/Mounts/photos", "/srv/usb"}, "~/nas, ~/Mounts/photos, /srv/usb"},
+		{[]string{"/home/ann", "/a", "/b", "/c"}, "~, /a, /b, /c"},
+		{[]string{"/a", "/b", "/c", "/d", "/e"}, "/a, /b, /c and 2 more"},
+		{[]string{"/home/ann/caf\xe9"}, "~/caf\uFFFD"},
+	}
+	for _, c := range cases {
+		if got := Folders(c.dirs, home, 3); got != c.want {
+			t.Errorf("Folders(%q) = %q, want %q", c.dirs, got, c.want)
+		}
+	}
+}

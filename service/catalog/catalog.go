@@ -280,8 +280,8 @@ func scanVersion(sc interface{ Scan(...any) error }) (Version, error) {
 	var typ uint8
 	var xattrs []byte
 	err := sc.Scan(&v.ID, &v.Host, &v.Dir, &v.Name, &v.First, &v.Last, &typ, &v.Meta.Mode, &v.Meta.UID, &v.Meta.GID,
-		&v.Meta.User, &v.Meta.Group, &v.Meta.Size, &v.Meta.MtimeNs, &v.Meta.CtimeNs, &v.Meta.Dev, &v.Meta.Ino,
-		&v.Meta.Nlink, &v.Meta.Rdev, &v.SHA256, &v.Meta.LinkTarget, &xattrs)
+		&v.Meta.User, &v.Meta.Group, &v.Meta.Size, &v.Meta.MtimeNs, &v.Meta.CtimeNs, u64{&v.Meta.Dev}, u64{&v.Meta.Ino},
+		&v.Meta.Nlink, u64{&v.Meta.Rdev}, &v.SHA256, &v.Meta.LinkTarget, &xattrs)
 	if err != nil {
 		return v, err
 	}
@@ -539,4 +539,21 @@ func (c *Catalog) Count() (Counts, error) {
 	err := c.db.QueryRow(`SELECT (SELECT count(*) FROM snapshots), (SELECT count(*) FROM versions),
 		(SELECT count(*) FROM contents), (SELECT count(*) FROM dirs)`).Scan(&n.Snapshots, &n.Versions, &n.Contents, &n.Dirs)
 	return n, err
+}
+
+// u64 scans a 64-bit device or inode number that SQLite holds as a signed
+// integer: FUSE and network filesystems hand out inode numbers with the
+// top bit set, which int64(n) stored as negative.
+type u64 struct{ p *uint64 }
+
+func (u u64) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		*u.p = uint64(x)
+	case nil:
+		*u.p = 0
+	default:
+		return fmt.Errorf("a device or inode number is a %T", src)
+	}
+	return nil
 }

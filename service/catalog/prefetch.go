@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync"
 )
 
@@ -40,7 +41,7 @@ func (t *Txn) Prefetch(ctx context.Context) (*Prefetch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog reader: %w", err)
 	}
-	stmt, err := conn.PrepareContext(ctx, childrenQuery)
+	stmt, err := conn.PrepareContext(ctx, childrenQuery+` LIMIT `+strconv.Itoa(MaxPrefetch+1))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("open catalog reader: %w", err)
@@ -86,8 +87,16 @@ func (p *Prefetch) Get(dir string) (kids map[string]Version, ok bool, err error)
 		return nil, false, nil
 	}
 	<-f.ready
+	if f.err == nil && f.kids == nil {
+		return nil, false, nil // too many: the walker reads them by name range
+	}
 	return f.kids, true, f.err
 }
+
+// MaxPrefetch is the most previous entries of one folder read ahead; a
+// folder holding more is read by the walker in name ranges (ChildrenRange),
+// so memory does not grow with the biggest folder.
+const MaxPrefetch = 4096
 
 func (p *Prefetch) loop() {
 	defer close(p.done)
@@ -123,7 +132,11 @@ func (p *Prefetch) read(dir string) (map[string]Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
 	}
-	return scanChildren(rows, p.host, dir)
+	kids, err := scanChildren(rows, p.host, dir)
+	if err == nil && len(kids) > MaxPrefetch {
+		return nil, nil
+	}
+	return kids, err
 }
 
 // Close stops the prefetcher and releases its connection.

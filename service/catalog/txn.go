@@ -154,7 +154,7 @@ func scanChildren(rows *sql.Rows, host, dir string) (map[string]Version, error) 
 		var typ uint8
 		m := &v.Meta
 		if err := rows.Scan(&v.ID, &v.Name, &v.First, &typ, &m.Mode, &m.UID, &m.GID, &m.Size, &m.MtimeNs, &m.CtimeNs,
-			&m.Ino, &m.Nlink, &m.Rdev, &v.SHA256); err != nil {
+			u64{&m.Ino}, &m.Nlink, u64{&m.Rdev}, &v.SHA256); err != nil {
 			return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
 		}
 		m.Type = fsmeta.Type(typ)
@@ -179,6 +179,52 @@ func (t *Txn) Children(dir string, dirID int64) (map[string]Version, error) {
 	return scanChildren(rows, t.host, dir)
 }
 
+// ChildrenRange is Children for the names from lo (inclusive) up to hi
+// (exclusive; with toEnd, every name from lo on), in byte order as Go
+// sorts strings: a big folder is read a slice at a time.
+func (t *Txn) ChildrenRange(dir string, dirID int64, lo, hi string, toEnd bool) (map[string]Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// versions_dir serves the name range; versions_open would read the
+	// whole folder for every slice.
+	s, err := t.stmt(strings.Replace(childrenQuery, "FROM versions v", "FROM versions v INDEXED BY versions_dir", 1) +
+		` AND v.name >= ? AND (? OR v.name < ?)`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(t.host, dirID, t.snap, lo, toEnd, hi)
+	if err != nil {
+		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
+	}
+	return scanChildren(rows, t.host, dir)
+}
+
+// ChildNames are the names of directory dirID's entries in the previous
+// snapshot, sorted.
+func (t *Txn) ChildNames(dir string, dirID int64) ([]string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.stmt(`SELECT name FROM versions
+		WHERE host = ? AND dir_id = ? AND last_snap IS NULL AND first_snap < ? ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(t.host, dirID, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("previous names in %s: %w", dir, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("previous names in %s: %w", dir, err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
 // Full completes a light version.
 func (t *Txn) Full(v *Version) error {
 	t.mu.Lock()
@@ -191,7 +237,7 @@ func (t *Txn) Full(v *Version) error {
 		return err
 	}
 	var xattrs []byte
-	if err := s.QueryRow(v.ID).Scan(&v.Meta.User, &v.Meta.Group, &v.Meta.LinkTarget, &xattrs, &v.Meta.Dev); err != nil {
+	if err := s.QueryRow(v.ID).Scan(&v.Meta.User, &v.Meta.Group, &v.Meta.LinkTarget, &xattrs, u64{&v.Meta.Dev}); err != nil {
 		return fmt.Errorf("version %d: %w", v.ID, err)
 	}
 	xs, err := fsmeta.DecodeXattrs(xattrs)

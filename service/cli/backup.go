@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/grammar"
@@ -13,7 +14,7 @@ import (
 
 // backupCommand writes a snapshot to a drive without the service.
 func backupCommand(env *Env) *cobra.Command {
-	var excludes []string
+	var excludes, includeMounts []string
 	var excludeFrom, changedDirs, minFree string
 	var dryRun, noDefaults, rehash bool
 	c := &cobra.Command{
@@ -39,8 +40,8 @@ computer, are linked instead of stored again.`,
 			q := usecase.BackupRequest{Host: env.Host, DryRun: dryRun, NoDefaultExcludes: noDefaults, Rehash: rehash,
 				Plan: env.Verbose, Actor: usecase.CurrentActor(), Excludes: excludes}
 			if remote {
-				if dryRun || rehash || changedDirs != "" || len(excludes) > 0 || excludeFrom != "" {
-					return usagef("backup: --dry-run, --rehash, --changed-dirs and exclusions are for folders of this computer")
+				if dryRun || rehash || changedDirs != "" || len(excludes) > 0 || excludeFrom != "" || len(includeMounts) > 0 {
+					return usagef("backup: --dry-run, --rehash, --changed-dirs, --include-mount and exclusions are for folders of this computer")
 				}
 				q = usecase.PullRequest(q, r, usecase.UserFetch(r))
 				if q.Host == "" {
@@ -48,6 +49,7 @@ computer, are linked instead of stored again.`,
 				}
 			} else {
 				q.Sources = env.absAll(a)
+				q.IncludeMounts = env.absAll(includeMounts)
 			}
 			if q.Host == "" {
 				q.Host = env.ThisHost
@@ -100,6 +102,7 @@ computer, are linked instead of stored again.`,
 	f.StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN` (gitignore style; ~/ is every home)")
 	f.StringVar(&excludeFrom, "exclude-from", "", "read exclusion patterns from `FILE` (- for standard input)")
 	f.BoolVar(&noDefaults, "no-default-excludes", false, "also back up caches and the trash")
+	f.StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)")
 	f.StringVar(&changedDirs, "changed-dirs", "", "read only the folders listed in `FILE`; take the rest from the previous snapshot")
 	f.BoolVar(&rehash, "rehash", false, "read and hash every file instead of trusting size and times")
 	f.StringVar(&minFree, "min-free", "2%", "first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free")
@@ -120,6 +123,7 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 	}
 	fmt.Fprintf(w, "  new %d, modified %d, metadata %d, moved %d, duplicate %d, deleted %d, unchanged %d, skipped %d\n",
 		res.New, res.Modified, res.MetaOnly, res.Moved, res.Duplicate, res.Deleted, res.Unchanged, res.Skipped)
+	printLeftOut(w, usecase.Problems(res), int64(len(res.Warnings)-len(res.SkippedMounts)), res.SkippedMounts)
 	if paths {
 		for _, p := range res.Plan {
 			if p.From != "" {
@@ -128,5 +132,24 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 				fmt.Fprintf(w, "  %-9s %s\n", p.Kind, p.Path)
 			}
 		}
+	}
+}
+
+// printLeftOut says what a completed backup left out: the entries it could
+// not take (a partial backup) and the other filesystems it did not enter.
+func printLeftOut(w io.Writer, problems []string, nProblems int64, mounts []string) {
+	if nProblems > 0 {
+		fmt.Fprintf(w, "Partial: %s could not be backed up (the previous version stays where there is one):\n", grammar.Count(nProblems, "file or folder", "files or folders"))
+		for _, p := range problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+		if int64(len(problems)) < nProblems {
+			fmt.Fprintf(w, "  … and %d more\n", nProblems-int64(len(problems)))
+		}
+	}
+	if len(mounts) > 0 {
+		fmt.Fprintf(w, "%s inside your folders %s not backed up: %s\n", grammar.Count(int64(len(mounts)), "other drive", "other drives"),
+			map[bool]string{true: "was", false: "were"}[len(mounts) == 1], strings.Join(mounts, ", "))
+		fmt.Fprintf(w, "  (include one with --include-mount DIR, or the profile's include-mounts setting)\n")
 	}
 }

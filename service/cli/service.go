@@ -151,7 +151,7 @@ func (env *Env) done(ev map[string]any, format string, a ...any) {
 
 func createProfileCommand(env *Env) *cobra.Command {
 	var drive, host string
-	var excludes []string
+	var excludes, includeMounts []string
 	c := &cobra.Command{
 		Use:   "create-profile NAME [SOURCE...]",
 		Short: "Make a backup profile (sources in your own home need no administrator)",
@@ -170,6 +170,13 @@ over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 			}
 			if len(excludes) > 0 {
 				set.Excludes = &excludes
+			}
+			if len(includeMounts) > 0 {
+				ms := []api.Path{}
+				for _, m := range env.absAll(includeMounts) {
+					ms = append(ms, api.Path(m))
+				}
+				set.IncludeMounts = &ms
 			}
 			if drive != "" {
 				set.Drive = &drive
@@ -192,6 +199,7 @@ over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 	c.Flags().StringVar(&drive, "drive", "", "back up to the drive with filesystem `UUID` (see keepsakectl drives)")
 	c.Flags().StringVar(&host, "host", "", "for another computer (ssh:// sources): its folder's `NAME` on the drive")
 	c.Flags().StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN`")
+	c.Flags().StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a source")
 	return c
 }
 
@@ -212,7 +220,7 @@ min-free is a size (20GiB) or a percentage (2%).`,
 				if !ok {
 					return usagef("configure: %q is not KEY=VALUE", kv)
 				}
-				if k == "sources" && !grammar.IsRemote(v) {
+				if (k == "sources" && !grammar.IsRemote(v)) || k == "include-mounts" {
 					var abs []string
 					for _, p := range strings.Split(v, ":") {
 						if p != "" {
@@ -272,7 +280,14 @@ func backupNowCommand(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			env.printResult(res, func() { fmt.Fprintln(env.Stdout, res.Summary()) })
+			env.printResult(res, func() {
+				fmt.Fprintln(env.Stdout, res.Summary())
+				var mounts []string
+				for _, m := range res.SkippedMounts {
+					mounts = append(mounts, string(m))
+				}
+				printLeftOut(env.Stdout, res.Problems, int64(res.Warnings)-int64(len(mounts)), mounts)
+			})
 			return nil
 		}),
 	}

@@ -25,6 +25,11 @@ type Profile struct {
 	Sources []string
 	// Excludes are gitignore-style patterns (see service/exclude).
 	Excludes []string
+	// IncludeMounts are mount points below the sources whose other
+	// filesystems are backed up too; any other filesystem mounted inside
+	// a source (a NAS share, a USB stick, a tmpfs) is kept as an empty
+	// folder. Absolute, clean paths.
+	IncludeMounts []string
 	// Drive is the filesystem UUID of the backup drive; empty until one
 	// is chosen.
 	Drive string

@@ -24,6 +24,8 @@ source = /home/alice            # repeatable
 source = /home/alice/Music
 exclude = ~/.cache              # repeatable, gitignore-style
 exclude = *.tmp#not-a-comment
+include-mount = /home/alice/Photos drive   # repeatable
+include-mount = /home/alice/nas
 drive = 2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab
 interval = 1d                   # "off" or a Go-style duration
 on-change = on
@@ -60,6 +62,7 @@ func TestParseExample(t *testing.T) {
 			Owner:         1000,
 			Sources:       []string{"/home/alice", "/home/alice/Music"},
 			Excludes:      []string{"~/.cache", "*.tmp#not-a-comment"},
+			IncludeMounts: []string{"/home/alice/Photos drive", "/home/alice/nas"},
 			Drive:         "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab",
 			Interval:      24 * time.Hour,
 			OnChange:      true,
@@ -196,6 +199,12 @@ func TestParseErrors(t *testing.T) {
 			`keepsake.conf:2: source in [profile "home"]: "/a\x00b" contains a NUL byte`},
 		{"source twice", prof + "source = /a\nsource = /a\n",
 			`keepsake.conf:3: source in [profile "home"]: "/a" is listed twice`},
+		{"relative include-mount", prof + "include-mount = nas\n",
+			`keepsake.conf:2: include-mount in [profile "home"]: "nas" is not an absolute path`},
+		{"include-mount twice", prof + "include-mount = /n\ninclude-mount = /n\n",
+			`keepsake.conf:3: include-mount in [profile "home"]: "/n" is listed twice`},
+		{"include-mount of an address", prof + "include-mount = ssh://h/x\n",
+			`keepsake.conf:2: include-mount in [profile "home"]: "ssh://h/x" is an address: a mount point to include is a folder on this computer`},
 		{"empty exclude", prof + "exclude =\n",
 			`keepsake.conf:2: exclude in [profile "home"]: is empty`},
 		{"bad exclude", prof + "exclude = a/../b\n",
@@ -252,6 +261,7 @@ func sample() *Config {
 	home.Owner = 1000
 	home.Sources = []string{"/home/alice", "/home/alice/My Music", "/srv/odd # name", "/home/alice/\"quoted\" \u00e9", "/srv/latin1-\xe9t\xe9", "/srv/nbsp\u00a0"}
 	home.Excludes = []string{"~/.cache/", "*.tmp", "trailing\\ ", "\\#literal", "!keep.tmp", "tab\there"}
+	home.IncludeMounts = []string{"/home/alice/nas", "/home/alice/odd # mount"}
 	home.Drive = "2f7c1b3e-9a4d-4f0e-8c1a-0123456789ab"
 	home.Interval = 36 * time.Hour
 	home.Quiet = 90 * time.Second
@@ -305,6 +315,7 @@ func TestMarshalReadable(t *testing.T) {
 	for _, want := range []string{
 		"\n[profile \"home\"]\nowner = 1000\nsource = /home/alice\nsource = /home/alice/My Music\nsource = \"/srv/odd # name\"\n",
 		"exclude = ~/.cache/\n",
+		"include-mount = /home/alice/nas\ninclude-mount = \"/home/alice/odd # mount\"\n",
 		"exclude = \"trailing\\\\ \"\n",
 		"exclude = \"tab\\there\"\n",
 		"interval = 1d12h\n",
@@ -423,6 +434,7 @@ func TestProfileValidate(t *testing.T) {
 		{"NUL source", func(p *Profile) { p.Sources = []string{"/a\x00"} }, `profile "home": source: "/a\x00" contains a NUL byte`},
 		{"duplicate source", func(p *Profile) { p.Sources = []string{"/a", "/b", "/a"} }, `profile "home": source: "/a" is listed twice`},
 		{"empty exclude", func(p *Profile) { p.Excludes = []string{" "} }, `profile "home": exclude: is empty`},
+		{"unclean include-mount", func(p *Profile) { p.IncludeMounts = []string{"/a/../b"} }, `profile "home": include-mount: "/a/../b" contains ".."`},
 		{"bad exclude", func(p *Profile) { p.Excludes = []string{"[z-a"} }, `profile "home": exclude: exclude pattern "[z-a": syntax error in pattern`},
 		{"bad drive", func(p *Profile) { p.Drive = "a b" }, `profile "home": drive: "a b" is not a filesystem UUID (lsblk -f shows them)`},
 		{"negative interval", func(p *Profile) { p.Interval = -time.Hour }, `profile "home": interval: is negative`},

@@ -12,6 +12,7 @@
 //	source = /home/alice            # repeatable
 //	source = /home/alice/Music
 //	exclude = ~/.cache              # repeatable, gitignore-style
+//	include-mount = /home/alice/Photos-drive  # repeatable: back up this other filesystem too
 //	drive = 2f7c1b3e-...            # filesystem UUID of the backup drive, empty = none yet
 //	interval = 1h                   # "off" or a duration (30m, 1h, 24h, 1d, 7d)
 //	on-change = yes                 # back up after changes, once quiet for `quiet`
@@ -26,8 +27,8 @@
 // written in double quotes with Go escapes ("a \"b\" #c"), which is how
 // [Config.Marshal] writes values that would otherwise be misread. Booleans
 // are yes/no, true/false or on/off. Keys a profile leaves out take the
-// values of [DefaultProfile]; source and exclude may repeat, other keys may
-// not.
+// values of [DefaultProfile]; source, exclude, include-mount and viewer may
+// repeat, other keys may not.
 //
 // Every problem in the file is a kerr.InvalidConfig error whose message
 // starts with "file:line:", so a person can find and fix it:

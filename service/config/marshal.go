@@ -30,6 +30,9 @@ const header = `# Keepsake configuration.
 #   source              a folder to back up; repeat the line for more
 #   exclude             gitignore-style pattern to skip, ~/ = every home;
 #                       repeatable
+#   include-mount       a mount point inside a source whose filesystem is
+#                       backed up too (other drives, shares and tmpfs
+#                       mounted inside a source are left out); repeatable
 #   drive               filesystem UUID of the backup drive (lsblk -f);
 #                       empty = none yet
 #   interval            off, or time between backups: 30m, 1h, 1d, 7d
@@ -88,6 +91,9 @@ func (c *Config) Marshal() []byte {
 		}
 		for _, e := range p.Excludes {
 			kv("exclude", e)
+		}
+		for _, m := range p.IncludeMounts {
+			kv("include-mount", m)
 		}
 		kv("drive", p.Drive)
 		kv("interval", formatInterval(p.Interval))

@@ -194,6 +194,12 @@ func (p *parser) profileKey(key, val string) error {
 		}
 		pr.Excludes = append(pr.Excludes, val)
 		return nil
+	case "include-mount":
+		if err := checkIncludeMount(val, pr.IncludeMounts); err != nil {
+			return bad(err)
+		}
+		pr.IncludeMounts = append(pr.IncludeMounts, val)
+		return nil
 	case "owner":
 		var n uint64
 		n, err = strconv.ParseUint(val, 10, 32)

@@ -57,6 +57,11 @@ func (p Profile) Validate() error {
 			return bad("exclude", err)
 		}
 	}
+	for i, m := range p.IncludeMounts {
+		if err := checkIncludeMount(m, p.IncludeMounts[:i]); err != nil {
+			return bad("include-mount", err)
+		}
+	}
 	if err := checkDrive(p.Drive); err != nil {
 		return bad("drive", err)
 	}

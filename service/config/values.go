@@ -103,6 +103,26 @@ func checkSource(s string) error {
 	return nil
 }
 
+// checkIncludeMount checks a mount point to include, given those listed
+// before it: a local absolute clean path, listed once.
+func checkIncludeMount(s string, before []string) error {
+	if grammar.IsRemote(s) {
+		return fmt.Errorf("%q is an address: a mount point to include is a folder on this computer", s)
+	}
+	if err := checkSource(s); err != nil {
+		return err
+	}
+	if s == "/" {
+		return errors.New(`"/" is never a mount point inside a source`)
+	}
+	for _, b := range before {
+		if b == s {
+			return fmt.Errorf("%q is listed twice", s)
+		}
+	}
+	return nil
+}
+
 func checkExclude(s string) error {
 	switch {
 	case strings.TrimSpace(s) == "":

@@ -54,10 +54,10 @@ func (d *Daemon) startBackup(p *profile, trigger string, uid uint32, full bool) 
 // runBackup is the body of a backup job.
 func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (msg string, err error) {
 	started := time.Now()
-	var received int64
+	var out api.BackupResult
 	defer func() {
 		err = j.causeOf(err)
-		d.finishBackup(p, pc, started, msg, received, err)
+		d.finishBackup(p, pc, started, out, err)
 	}()
 	dr, ok := d.lookupDrive(pc.Drive)
 	if !ok {
@@ -91,7 +91,8 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	minFree, _ := drv.MinFreeBytes(pc.MinFree) // a bad text was refused when it was set
 
 	if r, remote, _ := pc.Remote(); remote {
-		msg, received, err = d.pull(j, p, pc, r, drv, minFree)
+		out, err = d.pull(j, p, pc, r, drv, minFree)
+		msg = out.Snapshot
 		switch kerr.NameOf(err) {
 		case kerr.HostUnreachable, kerr.HostKeyUnknown, kerr.HostKeyChanged, kerr.RemoteRefused, "":
 			// the other computer's side, or no error
@@ -132,18 +133,20 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 
 	j.phase("backing up")
 	sum, _, err := drv.Backup(j.ctx, usecase.BackupRequest{
-		Extras:      fp.Extras(),
-		Host:        d.opts.Host,
-		Sources:     pc.Sources,
-		Excludes:    pc.Excludes,
-		ChangedDirs: changed,
-		Actor:       usecase.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
-		MinFree:     minFree,
-		Progress:    j.progress,
+		Extras:        fp.Extras(),
+		Host:          d.opts.Host,
+		Sources:       pc.Sources,
+		Excludes:      pc.Excludes,
+		IncludeMounts: pc.IncludeMounts,
+		ChangedDirs:   changed,
+		Actor:         usecase.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
+		MinFree:       minFree,
+		Progress:      j.progress,
 	})
 	if err != nil {
 		return "", d.explainFailure(err, mp, pc.Drive)
 	}
+	out = sum
 	j.setResult(api.ToDict(sum))
 	if w != nil {
 		if err := w.Commit(token, !useJournal); err != nil {
@@ -169,9 +172,13 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	return sum.Snapshot, nil
 }
 
+// PartialResult is the result, in the status files and to the on-failure
+// command, of a backup that completed but could not take some entries.
+const PartialResult = "partial"
+
 // finishBackup records the outcome, writes the status files and runs the
 // on-failure command.
-func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, snapshot string, received int64, err error) {
+func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, out api.BackupResult, err error) {
 	var errName kerr.Name
 	msg := ""
 	if err != nil {
@@ -182,16 +189,27 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 		s.LastResult, s.LastMessage = errName, msg
 		if err == nil {
 			s.LastSuccess = started
-			s.LastSnapshot = snapshot
+			s.LastSnapshot = out.Snapshot
 			s.Failures = 0
-			s.LastReceived = received
+			s.LastReceived = int64(out.Received)
+			s.Problems, s.ProblemCount = out.Problems, int(out.Warnings)-len(out.SkippedMounts)
+			s.SkippedMounts = nil
+			for _, m := range out.SkippedMounts {
+				s.SkippedMounts = append(s.SkippedMounts, string(m))
+			}
 		} else if !kerr.Is(err, kerr.Cancelled) {
 			s.Failures++
 		}
 	})
 	p.publish()
 	d.writeStatus()
-	if err != nil && !kerr.Is(err, kerr.Cancelled) {
+	partial := err == nil && len(out.Problems) > 0
+	if partial {
+		// A backup that left entries out completed, but someone should
+		// look: the hook hears of it as the result "partial".
+		errName, msg = PartialResult, fmt.Sprintf("%d files or folders could not be backed up, e.g. %s", int(out.Warnings)-len(out.SkippedMounts), out.Problems[0])
+	}
+	if (err != nil && !kerr.Is(err, kerr.Cancelled)) || partial {
 		d.mu.Lock()
 		cmd := d.cfg.OnFailure
 		d.mu.Unlock()
@@ -303,10 +321,13 @@ func (d *Daemon) statusList() []status.Profile {
 		pc := p.config()
 		ps := d.store.Profile(pc.Name)
 		result := "ok"
-		if ps.LastResult != "" {
+		switch {
+		case ps.LastResult != "":
 			result = string(ps.LastResult)
-		} else if ps.LastAttempt.IsZero() {
+		case ps.LastAttempt.IsZero():
 			result = "never"
+		case ps.ProblemCount > 0:
+			result = PartialResult
 		}
 		msg := ps.LastMessage
 		if wp := p.watchProblem(); wp != "" && msg == "" {
@@ -317,6 +338,7 @@ func (d *Daemon) statusList() []status.Profile {
 			NextDue: p.nextRun(), Result: result, Message: msg, Drive: pc.Drive,
 			DrivePresent: pc.Drive != "" && d.drivePresent(pc.Drive), TargetFree: d.driveFree(pc.Drive),
 			Host: d.opts.Host, AgeHours: -1, Received: -1,
+			Problems: ps.ProblemCount, ProblemList: ps.Problems, SkippedMounts: ps.SkippedMounts,
 		}
 		if h := pc.HostName(); h != "" {
 			sp.Host, sp.Remote, sp.Received = h, true, ps.LastReceived

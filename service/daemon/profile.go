@@ -208,7 +208,8 @@ func (p *profile) props() map[string]any {
 		"TargetFree": free, "Job": jobPath,
 		"Host": host, "Remote": remote, "OverdueDays": uint32(pc.OverdueDays), "Overdue": overdue,
 		"Viewers": nonNilUIDs(pc.Viewers), "HostKey": p.hostKeyState(pc), "LastReceived": uint64(max(ps.LastReceived, 0)),
-		"RestoreTo": pc.RestoreTo,
+		"RestoreTo": pc.RestoreTo, "IncludeMounts": nonNil(pc.IncludeMounts), "SkippedMounts": nonNil(ps.SkippedMounts),
+		"LastProblems": nonNil(ps.Problems), "LastProblemCount": uint32(max(ps.ProblemCount, 0)),
 	}
 }
 

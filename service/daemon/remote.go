@@ -206,15 +206,15 @@ func (d *Daemon) sender(p *profile) (*usecase.Sender, error) {
 // pull is the body of a backup job of another computer: with its host key
 // checked, rsync over ssh into a new snapshot of its own host folder,
 // indexed and linked like a local backup, then its own retention.
-func (d *Daemon) pull(j *job, p *profile, pc config.Profile, r usecase.Remote, drv *usecase.Drive, minFree int64) (string, int64, error) {
+func (d *Daemon) pull(j *job, p *profile, pc config.Profile, r usecase.Remote, drv *usecase.Drive, minFree int64) (api.BackupResult, error) {
 	host := pc.HostName()
 	j.phase("reaching " + r.Address())
 	if err := usecase.ReachableWithin(j.ctx, r, d.opts.RemoteProbeTimeout); err != nil {
-		return "", 0, err
+		return api.BackupResult{}, err
 	}
 	fetch, err := d.trust().Fetch(r)
 	if err != nil {
-		return "", 0, err
+		return api.BackupResult{}, err
 	}
 	j.phase("pulling " + r.Address())
 	sum, res, err := drv.Backup(j.ctx, usecase.PullRequest(usecase.BackupRequest{
@@ -232,7 +232,7 @@ func (d *Daemon) pull(j *job, p *profile, pc config.Profile, r usecase.Remote, d
 		p.setHostKey(string(usecase.HostKeyAccepted))
 	}
 	if err != nil {
-		return "", 0, err
+		return api.BackupResult{}, err
 	}
 	for _, w := range res.Warnings {
 		d.logf("profile %s: %s: %s", pc.Name, w.Path, w.Message)
@@ -242,7 +242,7 @@ func (d *Daemon) pull(j *job, p *profile, pc config.Profile, r usecase.Remote, d
 	if err := drv.Prune(j.ctx, host, usecase.Actor{UID: 0, User: "keepsaked (retention)"}); err != nil {
 		d.logf("profile %s: prune after backup: %v", pc.Name, err)
 	}
-	return sum.Snapshot, res.ReceivedBytes, nil
+	return sum, nil
 }
 
 // driveTurn is the queue of backup jobs for one drive.

@@ -163,11 +163,15 @@ type backup struct {
 	prevDir string // the previous snapshot's folder
 	match   *exclude.Matcher
 	dirty   map[string]bool
-	repoDev uint64
-	repoIno uint64
-	linkMax uint64
-	chown   bool
-	start   time.Time
+	// mounts and includeMounts keep the walk on the sources' filesystems
+	// (mounts.go): nil mounts crosses every mount point.
+	mounts        *mountTable
+	includeMounts map[string]bool
+	repoDev       uint64
+	repoIno       uint64
+	linkMax       uint64
+	chown         bool
+	start         time.Time
 
 	res    Result
 	stats  progressCounters
@@ -246,6 +250,18 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	}
 	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{},
 		goneN: map[[32]byte]int32{}, gonePaths: map[[32]byte][]string{}}
+	b.includeMounts = map[string]bool{}
+	for _, m := range opts.IncludeMounts {
+		if !filepath.IsAbs(m) {
+			return nil, kerr.New(kerr.InvalidArgs, "mount point to include %q is not an absolute path", m)
+		}
+		b.includeMounts[filepath.Clean(m)] = true
+	}
+	if opts.Fetch == nil {
+		if b.mounts, err = readMounts(); err != nil {
+			return nil, err
+		}
+	}
 	if opts.ChangedDirs != nil {
 		b.dirty = map[string]bool{}
 		for _, d := range opts.ChangedDirs {

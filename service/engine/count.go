@@ -9,6 +9,8 @@ import (
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // workCount is what a backup will handle: entries (files, folders and
@@ -115,11 +117,15 @@ func (c *counter) dir(p string, mode walkMode) error {
 		for n := range c.ancestors[p] {
 			names = append(names, n)
 		}
+	case mountPoint:
+		return nil
 	default:
 		var err error
-		if f, err = os.Open(p); err != nil {
+		fd, err := longpath.Open(p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
 			return nil
 		}
+		f = os.NewFile(uintptr(fd), p)
 		names, err = f.Readdirnames(-1)
 		if err != nil {
 			f.Close()

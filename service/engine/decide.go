@@ -32,7 +32,13 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				}
 			}
 			if !b.opts.DryRun {
-				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); err != nil {
+				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); nameRefused(err) {
+					// Recorded as skipped, and not walked: its previous
+					// contents stay in the catalog as they were.
+					e.skip = "the backup drive refuses this folder's name: " + err.Error()
+					out = append(out, e)
+					continue
+				} else if err != nil {
 					return out, subdirs, targetError(err, "create folder "+e.path)
 				}
 			}
@@ -213,9 +219,17 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			b.plan(Skipped, e.path, "")
 			if e.keptPrev {
 				b.res.Bytes += e.prev.Meta.Size
+				b.res.KeptPrevious++
+				if err := b.txn.Audit("kept-previous", e.path, e.skip); err != nil {
+					return err
+				}
 				continue
 			}
-			b.res.Files--
+			if e.meta.Type == fsmeta.Dir {
+				b.res.Dirs-- // not walked: what it held ends with EndUnvisited
+			} else {
+				b.res.Files--
+			}
 			if e.prev != nil {
 				if err := b.txn.End(e.prev.ID); err != nil {
 					return err

@@ -9,6 +9,8 @@ import (
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // pool runs file work on a few goroutines: copies overlap with hashing and
@@ -91,7 +93,7 @@ func (w *walker) hashThenLink(e *entry) {
 	dirfd, name := e.srcAt()
 	sum, st, err := hashSource(dirfd, name)
 	if err != nil {
-		e.skip = "cannot read: " + err.Error()
+		w.skipEntry(e, "cannot read: "+err.Error())
 		return
 	}
 	e.hashed = true
@@ -164,12 +166,17 @@ func (w *walker) linkPrev(e *entry) bool {
 
 // linkPath hardlinks a stored file given by path as e.
 func (w *walker) linkPath(from string, e *entry) bool {
-	if w.tooManyLinks(unix.AT_FDCWD, from) {
+	dirfd, name, done, err := longpath.Split(from)
+	if err != nil {
+		return false
+	}
+	defer done()
+	if w.tooManyLinks(dirfd, name) {
 		return false
 	}
 	e.dir.names.Lock()
 	defer e.dir.names.Unlock()
-	return unix.Linkat(unix.AT_FDCWD, from, e.dir.dst, e.name, 0) == nil
+	return unix.Linkat(dirfd, name, e.dir.dst, e.name, 0) == nil
 }
 
 func (w *walker) symlink(e *entry) {
@@ -179,6 +186,10 @@ func (w *walker) symlink(e *entry) {
 	e.dir.names.Lock()
 	err := unix.Symlinkat(e.meta.LinkTarget, e.dir.dst, e.name)
 	e.dir.names.Unlock()
+	if nameRefused(err) {
+		w.skipEntry(e, "the backup drive refuses this name: "+err.Error())
+		return
+	}
 	if err != nil {
 		e.err = targetError(err, "create symlink "+e.path)
 		return
@@ -196,16 +207,48 @@ func (w *walker) copy(e *entry) {
 	const attempts = 3
 	for i := 0; i < attempts; i++ {
 		stable, err := w.copyOnce(e)
-		if err != nil || stable {
+		if stable || e.err != nil {
 			return
 		}
-		unix.Unlinkat(e.dir.dst, e.name, 0)
+		if err != nil {
+			// The source side failed (unreadable, vanished, no longer a
+			// file) or the drive refused the name: this entry only.
+			w.skipEntry(e, e.skip)
+			return
+		}
+		w.unlinkDst(e)
 	}
-	e.skip = fmt.Sprintf("changed while being copied (%d attempts)", attempts)
-	if e.prev != nil && e.prev.Meta.Type == fsmeta.File && w.linkPrev(e) {
+	w.skipEntry(e, fmt.Sprintf("changed while being copied (%d attempts)", attempts))
+}
+
+// skipEntry gives up on e for this run, saying why. What a failed attempt
+// left in the snapshot goes; the previous snapshot's version of the file,
+// when there is one, takes its place (and stays current in the catalog),
+// so a file that cannot be read today is not missing from the newest
+// snapshot.
+func (w *walker) skipEntry(e *entry, why string) {
+	w.unlinkDst(e)
+	e.skip = why
+	if e.prev != nil && e.prev.Meta.Type == e.meta.Type && (e.meta.Type == fsmeta.File || e.meta.Type == fsmeta.Symlink) && w.linkPrev(e) {
 		e.keptPrev = true
 		e.skip += "; the previous version is kept in this snapshot"
 	}
+}
+
+func (w *walker) unlinkDst(e *entry) {
+	if w.b.opts.DryRun || e.dir.dst < 0 {
+		return
+	}
+	e.dir.names.Lock()
+	unix.Unlinkat(e.dir.dst, e.name, 0)
+	e.dir.names.Unlock()
+}
+
+// nameRefused says the drive's filesystem will not take a name the source
+// has (EILSEQ, EINVAL: invalid UTF-8 in a strict case-folding folder;
+// ENAMETOOLONG: a longer encoded name): only that entry is left out.
+func nameRefused(err error) bool {
+	return errors.Is(err, unix.EILSEQ) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENAMETOOLONG)
 }
 
 func (w *walker) copyOnce(e *entry) (stable bool, err error) {
@@ -228,6 +271,10 @@ func (w *walker) copyOnce(e *entry) (stable bool, err error) {
 	e.dir.names.Lock()
 	out, err := unix.Openat(e.dir.dst, e.name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	e.dir.names.Unlock()
+	if nameRefused(err) {
+		e.skip = "the backup drive refuses this name: " + err.Error()
+		return false, err
+	}
 	if err != nil {
 		e.err = targetError(err, "create "+e.path)
 		return false, err
@@ -290,7 +337,7 @@ func copyData(src, dst int, size int64) (int64, error) {
 	for off := int64(0); off < size; {
 		start, end, err := dataRange(src, off, size)
 		if err != nil {
-			return off, err
+			return off, &readError{err}
 		}
 		if start < end {
 			written = end
@@ -304,6 +351,11 @@ func copyData(src, dst int, size int64) (int64, error) {
 				if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) {
 					plain = true // offsets are explicit: go on from here
 					continue
+				}
+				if err != nil {
+					// copy_file_range does not say which side failed:
+					// the same range through a buffer does.
+					c, err = copyRangePlain(src, dst, start, end-start)
 				}
 			}
 			if err != nil {
@@ -382,7 +434,7 @@ func copyRangePlain(src, dst int, off, n int64) (int64, error) {
 		r, err = unix.Pread(src, buf, off)
 	}
 	if err != nil {
-		return 0, err
+		return 0, &readError{err}
 	}
 	for w := 0; w < r; {
 		c, err := unix.Pwrite(dst, buf[w:r], off+int64(w))
@@ -446,6 +498,10 @@ func hashFd(fd int, n int64) ([]byte, error) {
 // isTargetErr tells errors of the drive we write to from errors reading the
 // source during a copy (copy_file_range reports both).
 func isTargetErr(err error) bool {
+	var re *readError
+	if errors.As(err, &re) {
+		return false
+	}
 	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) || errors.Is(err, unix.EROFS) ||
 		errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EIO)
 }
@@ -486,3 +542,10 @@ func hashSource(dirfd int, name string) ([]byte, *unix.Stat_t, error) {
 	}
 	return sum, &st, nil
 }
+
+// readError is a failure to read the source during a copy: that file's
+// problem (a failing disk, a FUSE filesystem's error), not the drive's.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }

@@ -16,6 +16,8 @@ import (
 	"github.com/keepsake/keepsake/service/retention"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // deletingSuffix marks a snapshot folder being removed: renamed first, so
@@ -313,17 +315,27 @@ func RemoveTree(root string, workers int) error {
 	// Deepest first: a folder is empty once its subfolders are gone.
 	sort.Slice(dirs, func(i, j int) bool { return strings.Count(dirs[i], "/") > strings.Count(dirs[j], "/") })
 	for _, d := range dirs {
-		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("remove %s: %w", d, err)
 		}
 	}
 	return nil
 }
 
+// rmdir removes the empty folder d, whose path may be of any length.
+func rmdir(d string) error {
+	dirfd, name, done, err := longpath.Split(d)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
+}
+
 // unlinkFiles removes every non-folder entry of dir and returns its
 // subfolders.
 func unlinkFiles(dir string) ([]string, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := longpath.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keepsake/keepsake/service/internal/longpath"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
 )
@@ -16,8 +17,38 @@ import (
 // the directory the descriptor stands for.
 var beneath = unix.OpenHow{Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 
-// openBeneath opens rel below dirfd with openat2 and the rules above.
+// openBeneath opens rel below dirfd with openat2 and the rules above. A
+// rel longer than the kernel takes in one call is resolved in steps, each
+// beneath the folder the step before opened, so the whole stays beneath
+// dirfd.
 func openBeneath(dirfd int, rel string, flags uint64, mode uint64) (int, error) {
+	cur, owned := dirfd, false
+	for len(rel) > longpath.Max {
+		j := strings.LastIndexByte(rel[:longpath.Max+1], '/')
+		if j <= 0 {
+			if owned {
+				unix.Close(cur)
+			}
+			return -1, unix.ENAMETOOLONG
+		}
+		next, err := openBeneath1(cur, rel[:j], unix.O_PATH|unix.O_DIRECTORY, 0)
+		if owned {
+			unix.Close(cur)
+		}
+		if err != nil {
+			return -1, err
+		}
+		cur, owned, rel = next, true, strings.TrimLeft(rel[j+1:], "/")
+	}
+	fd, err := openBeneath1(cur, rel, flags, mode)
+	if owned {
+		unix.Close(cur)
+	}
+	return fd, err
+}
+
+// openBeneath1 is one openat2 call of openBeneath.
+func openBeneath1(dirfd int, rel string, flags uint64, mode uint64) (int, error) {
 	how := beneath
 	how.Flags = flags | unix.O_CLOEXEC
 	how.Mode = mode

@@ -132,6 +132,9 @@ type Result struct {
 	Deleted     int64  `json:"deleted"`
 	Unchanged   int64  `json:"unchanged"`
 	Skipped     int64  `json:"skipped"`
+	// KeptPrevious are skipped files whose previous version stays in the
+	// snapshot (and current in the catalog), counted in Skipped too.
+	KeptPrevious int64 `json:"kept_previous"`
 	// Pruned are snapshots removed before the run to make room (MinFree).
 	Pruned []PrunedSnapshot `json:"pruned,omitempty"`
 	Hashed int64            `json:"hashed"` // files whose content was read and hashed
@@ -141,7 +144,10 @@ type Result struct {
 	ReadDirs         int64 `json:"read_dirs"`   // directories read from the source
 	ReusedDirs       int64 `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
 	// ReceivedBytes is what a backup of another computer transferred.
-	ReceivedBytes int64       `json:"received_bytes,omitempty"`
+	ReceivedBytes int64 `json:"received_bytes,omitempty"`
+	// SkippedMounts are the mount points of other filesystems below the
+	// sources that were kept as empty folders (see IncludeMounts).
+	SkippedMounts []string    `json:"skipped_mounts,omitempty"`
 	Warnings      []Warning   `json:"warnings,omitempty"`
 	Plan          []PlanEntry `json:"plan,omitempty"`
 	Duration      float64     `json:"duration_s"`
@@ -161,7 +167,11 @@ type BackupOptions struct {
 	Excludes []string
 	// NoDefaultExcludes turns off the built-in exclusions (caches, trash).
 	NoDefaultExcludes bool
-	DryRun            bool
+	// IncludeMounts are mount points below the sources whose other
+	// filesystems are backed up too; any other is kept as an empty folder
+	// (like rsync -x), and reported in Result.SkippedMounts.
+	IncludeMounts []string
+	DryRun        bool
 	// Rehash hashes every file instead of trusting size, mtime, ctime and
 	// inode to say it is unchanged.
 	Rehash bool

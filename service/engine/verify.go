@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // VerifyOptions configure a verification.
@@ -105,7 +108,7 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 			}
 			var st unix.Stat_t
 			p := root + v.Path()
-			if err := unix.Lstat(p, &st); err != nil {
+			if err := longpath.Lstat(p, &st); err != nil {
 				bad("missing")
 				return nil
 			}
@@ -116,7 +119,7 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 			key := [2]uint64{st.Dev, st.Ino}
 			sum, ok := sums[key]
 			if !ok {
-				fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				fd, err := longpath.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
 				if err != nil {
 					bad("unreadable: " + err.Error())
 					return nil
@@ -171,7 +174,7 @@ func strayFiles(cat *catalog.Catalog, s catalog.Snapshot, root string, res *Veri
 		for _, v := range listed {
 			known[v.Name] = v.Meta.Type
 		}
-		ents, err := os.ReadDir(root + dir)
+		ents, err := longpath.ReadDir(root + dir)
 		if err != nil {
 			res.Damaged = append(res.Damaged, Damage{Snapshot: s.Name, Path: dir, Problem: "folder unreadable: " + err.Error()})
 			return nil
@@ -268,13 +271,31 @@ func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResul
 // earlier repair, or a copy of an intact stored file or of the source.
 func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fixed map[string]string) error {
 	want := string(v.SHA256)
-	tmp := filepath.Join(filepath.Dir(dst), ".keepsake-repair")
-	os.Remove(tmp)
-	if p, ok := fixed[want]; ok && os.Link(p, tmp) == nil {
-		return os.Rename(tmp, dst)
+	// Everything happens beside dst, in its folder opened once: the path
+	// may be longer than the kernel takes in one call.
+	dir, name, done, err := longpath.Split(dst)
+	if err != nil {
+		return fmt.Errorf("open the folder of %s: %w", dst, err)
+	}
+	defer done()
+	// The snapshot's folder keeps its times: it is part of the backup.
+	var dirSt unix.Stat_t
+	if dir != unix.AT_FDCWD {
+		err = unix.Fstat(dir, &dirSt)
+	} else {
+		err = unix.Stat(filepath.Dir(dst), &dirSt)
+	}
+	if err != nil {
+		return fmt.Errorf("stat the folder of %s: %w", dst, err)
+	}
+	defer keepTimes(dir, filepath.Dir(dst), &dirSt)
+	const tmp = ".keepsake-repair"
+	unix.Unlinkat(dir, tmp, 0)
+	if p, ok := fixed[want]; ok && linkInto(p, dir, tmp) == nil {
+		return unix.Renameat(dir, tmp, dir, name)
 	}
 	var damaged unix.Stat_t
-	haveDamaged := unix.Lstat(dst, &damaged) == nil
+	haveDamaged := unix.Fstatat(dir, name, &damaged, unix.AT_SYMLINK_NOFOLLOW) == nil
 	places, err := cat.Where(v.SHA256)
 	if err != nil {
 		return err
@@ -288,14 +309,14 @@ func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fix
 	sources = append(sources, v.Path()) // the original, on this machine
 	for _, src := range sources {
 		var st unix.Stat_t
-		if unix.Lstat(src, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || (haveDamaged && st.Ino == damaged.Ino && st.Dev == damaged.Dev) {
+		if longpath.Lstat(src, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || (haveDamaged && st.Ino == damaged.Ino && st.Dev == damaged.Dev) {
 			continue
 		}
-		if err := copyVerified(src, tmp, v); err != nil {
+		if err := copyVerified(src, dir, tmp, v); err != nil {
 			continue
 		}
-		if err := os.Rename(tmp, dst); err != nil {
-			os.Remove(tmp)
+		if err := unix.Renameat(dir, tmp, dir, name); err != nil {
+			unix.Unlinkat(dir, tmp, 0)
 			return err
 		}
 		fixed[want] = dst
@@ -304,10 +325,29 @@ func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fix
 	return fmt.Errorf("no intact copy of %s", strings.TrimPrefix(hex.EncodeToString(v.SHA256), ""))
 }
 
-// copyVerified copies src to dst only if src has v's content, and gives
-// it v's metadata.
-func copyVerified(src, dst string, v catalog.Version) error {
-	in, err := unix.Open(src, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// keepTimes sets the folder (dirfd, or path when dirfd is AT_FDCWD) back
+// to the access and modification times in st.
+func keepTimes(dirfd int, path string, st *unix.Stat_t) {
+	if dirfd != unix.AT_FDCWD {
+		path = "/proc/self/fd/" + strconv.Itoa(dirfd)
+	}
+	unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{st.Atim, st.Mtim}, 0)
+}
+
+// linkInto hardlinks the file at path (of any length) as name in dir.
+func linkInto(path string, dir int, name string) error {
+	from, fromName, done, err := longpath.Split(path)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return unix.Linkat(from, fromName, dir, name, 0)
+}
+
+// copyVerified copies src to name in dir only if src has v's content, and
+// gives it v's metadata.
+func copyVerified(src string, dir int, name string, v catalog.Version) error {
+	in, err := longpath.Open(src, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
@@ -320,17 +360,17 @@ func copyVerified(src, dst string, v catalog.Version) error {
 	if err != nil || !bytes.Equal(sum, v.SHA256) {
 		return fmt.Errorf("content differs")
 	}
-	out, err := unix.Open(dst, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	out, err := unix.Openat(dir, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(out)
 	if _, err := copyData(in, out, st.Size); err != nil {
-		os.Remove(dst)
+		unix.Unlinkat(dir, name, 0)
 		return err
 	}
 	if got, err := hashFd(out, st.Size); err != nil || !bytes.Equal(got, v.SHA256) {
-		os.Remove(dst)
+		unix.Unlinkat(dir, name, 0)
 		return fmt.Errorf("copy differs")
 	}
 	return fsmeta.ApplyFile(out, v.Meta, fsmeta.ApplyOptions{Owner: os.Geteuid() == 0, Xattrs: true})

@@ -15,6 +15,8 @@ import (
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // walkMode says how a directory's entries are found.
@@ -26,6 +28,10 @@ const (
 	// reuse takes the entries from the previous snapshot (dirty-dir mode,
 	// a directory the watcher did not report).
 	reuse
+	// mountPoint records a folder where another filesystem is mounted,
+	// and nothing in it: a backup stays on its sources' filesystems
+	// unless told to include that one.
+	mountPoint
 	// ancestor lists only the children on the way to a source: "/" and
 	// "/home" when "/home/u" is backed up.
 	ancestor
@@ -123,11 +129,28 @@ func (d *dirFds) close() {
 }
 
 func openDir(p string) int {
-	fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := longpath.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return -1
 	}
 	return fd
+}
+
+// openList opens folder p for listing: through src, the O_PATH descriptor
+// the walk holds for it, when there is one (so the listing is of the
+// folder that was checked, at any depth), else by path.
+func openList(p string, src int) (*os.File, error) {
+	var fd int
+	var err error
+	if src >= 0 {
+		fd, err = unix.Openat(src, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	} else {
+		fd, err = longpath.Open(p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 type walker struct {
@@ -135,8 +158,10 @@ type walker struct {
 	ctx       context.Context
 	ancestors map[string]map[string]bool
 
-	// batches go from the walker to the recorder in walk order.
+	// batches go from the walker to the recorder in walk order; queue
+	// bounds the entries they hold.
 	batches chan *batch
+	queue   entryBudget
 	// seenInodes are source inodes with several names met so far (walker
 	// only); later names are linked in the last phase, once the first
 	// name's copy exists.
@@ -154,11 +179,43 @@ type walker struct {
 
 // batch is one directory's work: the walker decides and starts it, the
 // recorder waits for it and writes the catalog rows in walk order.
+// maxQueued is how many entries may wait for the recorder: when the walk
+// runs ahead (an unchanged backup reads the disk faster than the catalog
+// takes rows), it waits rather than holding a big folder in memory.
+const maxQueued = 8192
+
+// entryBudget counts the entries handed to the recorder and not recorded.
+type entryBudget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int
+}
+
+// acquire waits until n more entries fit (a batch bigger than the budget
+// goes when nothing else waits).
+func (q *entryBudget) acquire(n int) {
+	q.mu.Lock()
+	for q.used > 0 && q.used+n > maxQueued {
+		q.cond.Wait()
+	}
+	q.used += n
+	q.mu.Unlock()
+}
+
+func (q *entryBudget) release(n int) {
+	q.mu.Lock()
+	q.used -= n
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
 type batch struct {
 	dirID   int64
 	entries []*entry
 	gone    []catalog.Version // previous entries no longer there
 	fds     *dirFds
+	last    bool // the folder's last slice: fds close after it
+	queued  int  // entries counted in the walker's queue
 	wg      sync.WaitGroup
 }
 
@@ -184,6 +241,7 @@ func (w *walker) failed() error {
 func (w *walker) run() error {
 	b := w.b
 	w.batches = make(chan *batch, 64)
+	w.queue.cond = sync.NewCond(&w.queue.mu)
 	w.seenInodes = map[[2]uint64]bool{}
 	pf, err := b.txn.Prefetch(w.ctx)
 	if err != nil {
@@ -201,7 +259,10 @@ func (w *walker) run() error {
 					w.fail(err)
 				}
 			}
-			bt.fds.close()
+			if bt.last {
+				bt.fds.close()
+			}
+			w.queue.release(bt.queued)
 		}
 	}()
 	err = w.dir("/", ancestor, true)
@@ -220,7 +281,12 @@ func (w *walker) run() error {
 		return nil
 	}
 	for _, d := range w.dirMetas {
-		if err := fsmeta.ApplyAt(unix.AT_FDCWD, w.rel(d.path), d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true}); err != nil {
+		dirfd, name, done, err := longpath.Split(w.rel(d.path))
+		if err == nil {
+			err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			done()
+		}
+		if err != nil {
 			return targetError(err, "set metadata of "+d.path)
 		}
 	}
@@ -242,21 +308,23 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if err != nil {
 		return err
 	}
-	// A folder the previous snapshot did not have has no previous entries.
-	prevKids := map[string]catalog.Version{}
+	// A folder the previous snapshot did not have has no previous entries;
+	// a small one's come from the prefetcher, all at once; a big one's are
+	// read a slice of names at a time (prevAll nil).
+	prevAll := map[string]catalog.Version{}
 	if existed {
 		kids, ok, err := w.prefetch.Get(p)
-		if !ok {
-			kids, err = b.txn.Children(p, dirID)
-		}
 		if err != nil {
 			return err
 		}
-		prevKids = kids
+		prevAll = nil
+		if ok {
+			prevAll = kids
+		}
 	}
 	b.stats.current.Store(p)
 	fds := &dirFds{src: -1, prev: -1, dst: -1}
-	if mode != reuse {
+	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
 	if b.prevDir != "" {
@@ -268,37 +336,93 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 			return targetError(unix.ENOENT, "open snapshot folder "+p)
 		}
 	}
-	entries, err := w.list(p, mode, prevKids, fds)
+	names, mode, err := w.names(p, dirID, mode, prevAll, fds)
 	if err != nil {
 		fds.close()
 		return err
 	}
-	bt := &batch{dirID: dirID, fds: fds}
-	seen := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		seen[e.name] = true
-		e.dirID = dirID
-	}
-	var goneNames []string
-	for name := range prevKids {
-		if !seen[name] {
-			goneNames = append(goneNames, name)
+	// The folder goes to the recorder in slices of names, each with the
+	// previous entries of its name range: a folder of 500 000 entries
+	// costs the memory of a slice, not of the folder.
+	sent := false
+	fail := func(err error) error {
+		if sent {
+			// Slices sent before may still be at work with fds: an empty
+			// last slice has the recorder close them after those.
+			w.batches <- &batch{dirID: dirID, fds: fds, last: true}
+		} else {
+			fds.close()
 		}
-	}
-	sort.Strings(goneNames)
-	for _, name := range goneNames {
-		bt.gone = append(bt.gone, prevKids[name])
+		return err
 	}
 	var subdirs []*entry
-	bt.entries, subdirs, err = w.decide(bt, entries)
-	if err != nil {
-		bt.wg.Wait()
-		fds.close()
-		return err
+	for start := 0; ; start += sliceSize {
+		end := min(start+sliceSize, len(names))
+		last := end == len(names)
+		lo, hi := "", ""
+		if start > 0 {
+			lo = names[start]
+		}
+		if !last {
+			hi = names[end]
+		}
+		var prevKids map[string]catalog.Version
+		switch {
+		case prevAll == nil && start == 0 && last:
+			if prevKids, err = b.txn.Children(p, dirID); err != nil {
+				return fail(err)
+			}
+		case prevAll == nil:
+			if prevKids, err = b.txn.ChildrenRange(p, dirID, lo, hi, last); err != nil {
+				return fail(err)
+			}
+		case start == 0 && last:
+			prevKids = prevAll
+		default:
+			prevKids = map[string]catalog.Version{}
+			for n, v := range prevAll {
+				if n >= lo && (last || n < hi) {
+					prevKids[n] = v
+				}
+			}
+		}
+		entries, err := w.entries(p, names[start:end], mode, prevKids, fds)
+		if err != nil {
+			return fail(err)
+		}
+		bt := &batch{dirID: dirID, fds: fds, last: last}
+		seen := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			seen[e.name] = true
+			e.dirID = dirID
+		}
+		var goneNames []string
+		for name := range prevKids {
+			if !seen[name] {
+				goneNames = append(goneNames, name)
+			}
+		}
+		sort.Strings(goneNames)
+		for _, name := range goneNames {
+			bt.gone = append(bt.gone, prevKids[name])
+		}
+		var dirs []*entry
+		bt.entries, dirs, err = w.decide(bt, entries)
+		if err != nil {
+			bt.wg.Wait()
+			return fail(err)
+		}
+		subdirs = append(subdirs, dirs...)
+		// Only folders are read from here on: the pool may be writing the
+		// other entries' results.
+		bt.queued = len(bt.entries)
+		w.queue.acquire(bt.queued)
+		w.batches <- bt
+		sent = true
+		if last {
+			break
+		}
 	}
-	// Only folders are read from here on: the pool may be writing the
-	// other entries' results.
-	w.batches <- bt
 	var ahead []string
 	for _, e := range subdirs {
 		if hadDir(e) {
@@ -318,28 +442,48 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 // hadDir says the previous snapshot had this folder.
 func hadDir(e *entry) bool { return e.prev != nil && e.prev.Meta.Type == fsmeta.Dir }
 
-// list finds the entries of directory p, sorted by name.
-func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
+// sliceSize is how many entries of one folder go to the recorder at once.
+const sliceSize = 1024
+
+// names lists directory p, sorted, and says how its entries are found:
+// mode, or reuse when the folder cannot be read (then the previous
+// snapshot's names stand in, rather than losing them). prevAll is the
+// previous entries when they were read whole, else nil.
+func (w *walker) names(p string, dirID int64, mode walkMode, prevAll map[string]catalog.Version, fds *dirFds) ([]string, walkMode, error) {
 	b := w.b
 	var names []string
+	prevNames := func() ([]string, error) {
+		if prevAll == nil {
+			return b.txn.ChildNames(p, dirID)
+		}
+		ns := make([]string, 0, len(prevAll))
+		for n := range prevAll {
+			ns = append(ns, n)
+		}
+		return ns, nil
+	}
+	var err error
 	switch mode {
 	case ancestor:
 		for n := range w.ancestors[p] {
 			names = append(names, n)
 		}
+	case mountPoint:
+		// Recorded empty: what is mounted here is not this backup's.
 	case reuse:
 		b.res.ReusedDirs++
-		for n := range prevKids {
-			names = append(names, n)
+		if names, err = prevNames(); err != nil {
+			return nil, mode, err
 		}
 	case scan:
 		b.res.ReadDirs++
-		f, err := os.Open(p)
+		f, err := openList(p, fds.src)
 		if err != nil {
 			b.warn(p, "cannot read folder: "+err.Error())
 			// Keep what the previous snapshot had rather than losing it.
-			for n := range prevKids {
-				names = append(names, n)
+			names, err = prevNames()
+			if err != nil {
+				return nil, mode, err
 			}
 			mode = reuse
 			break
@@ -347,10 +491,17 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		names, err = f.Readdirnames(-1)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read folder %s: %w", p, err)
+			return nil, mode, fmt.Errorf("read folder %s: %w", p, err)
 		}
 	}
 	sort.Strings(names)
+	return names, mode, nil
+}
+
+// entries makes the entries of names, found in directory p as mode says,
+// with their previous versions from prevKids.
+func (w *walker) entries(p string, names []string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
+	b := w.b
 	out := make([]*entry, 0, len(names))
 	for _, n := range names {
 		e := &entry{name: n, path: filepath.Join(p, n), dir: fds}
@@ -375,6 +526,10 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 					continue
 				}
 				e.mode = scan
+				if b.otherMount(e.path) {
+					e.mode = mountPoint
+					b.skipMount(e.path)
+				}
 			}
 			out = append(out, e)
 			continue
@@ -388,6 +543,9 @@ func (w *walker) list(p string, mode walkMode, prevKids map[string]catalog.Versi
 		var keep bool
 		if e.mode, keep = b.admit(mode, e.path, e.meta, hadDir(e)); !keep {
 			continue
+		}
+		if e.mode == mountPoint {
+			b.skipMount(e.path)
 		}
 		out = append(out, e)
 	}
@@ -439,10 +597,32 @@ func (b *backup) admit(mode walkMode, path string, meta fsmeta.Meta, hadDir bool
 	switch {
 	case mode == ancestor && !b.isSource(path):
 		return ancestor, true
+	case b.otherMount(path):
+		return mountPoint, true
 	case b.dirty != nil && !b.dirty[path] && hadDir:
 		return reuse, true
 	}
 	return scan, true
+}
+
+// otherMount says whether the folder path, below a source, is where
+// another filesystem is mounted that the profile does not include. The
+// sources themselves are always entered.
+func (b *backup) otherMount(path string) bool {
+	if b.includeMounts[path] || b.isSource(path) {
+		return false
+	}
+	_, other := b.mounts.otherFS(path)
+	return other
+}
+
+// skipMount reports a mount point left out of the snapshot.
+func (b *backup) skipMount(path string) {
+	fstype, _ := b.mounts.otherFS(path)
+	b.warnMu.Lock()
+	b.res.SkippedMounts = append(b.res.SkippedMounts, path)
+	b.warnMu.Unlock()
+	b.warn(path, fmt.Sprintf("another filesystem (%s) is mounted here: kept as an empty folder, not backed up (include it with the profile's include-mount setting)", fstype))
 }
 
 func (b *backup) excluded(path string, meta fsmeta.Meta) bool {

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // Type is the kind of a file system entry. 0 is Unknown, as in the D-Bus API.
@@ -103,30 +105,52 @@ func FromStat(st *unix.Stat_t) Meta {
 
 // Lstat reads the metadata of path without following a final symlink,
 // including the symlink target, xattrs and owner names.
+// path may be longer than PATH_MAX.
 func Lstat(path string) (Meta, error) {
+	dirfd, name, done, err := longpath.Split(path)
+	if err != nil {
+		return Meta{}, fmt.Errorf("lstat %s: %w", path, err)
+	}
+	defer done()
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
+	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return Meta{}, fmt.Errorf("lstat %s: %w", path, err)
 	}
 	m := FromStat(&st)
-	if err := m.fill(path); err != nil {
+	if err := m.CompleteAt(dirfd, name); err != nil {
 		return m, err
 	}
 	return m, nil
 }
 
 // Complete adds what a stat does not give: symlink target, xattrs and names.
-func (m *Meta) Complete(path string) error { return m.fill(path) }
+// path may be longer than PATH_MAX.
+func (m *Meta) Complete(path string) error {
+	dirfd, name, done, err := longpath.Split(path)
+	if err != nil {
+		return fmt.Errorf("open the folder of %s: %w", path, err)
+	}
+	defer done()
+	return m.CompleteAt(dirfd, name)
+}
 
-func (m *Meta) fill(path string) error {
+// CompleteAt is Complete for name in the open folder dirfd, the way the
+// engine's walk knows its entries.
+func (m *Meta) CompleteAt(dirfd int, name string) error {
 	if m.Type == Symlink {
-		t, err := readlink(path)
+		t, err := readlinkAt(dirfd, name)
 		if err != nil {
 			return err
 		}
 		m.LinkTarget = t
 	}
-	xs, err := ReadXattrs(path)
+	// The xattr calls take no directory descriptor: name the entry through
+	// the descriptor's /proc link, which stays short however deep it is.
+	p := name
+	if dirfd != unix.AT_FDCWD {
+		p = "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name
+	}
+	xs, err := readXattrs(p, name)
 	if err != nil {
 		return err
 	}
@@ -135,12 +159,12 @@ func (m *Meta) fill(path string) error {
 	return nil
 }
 
-func readlink(path string) (string, error) {
+func readlinkAt(dirfd int, name string) (string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Readlink(path, buf)
+		n, err := unix.Readlinkat(dirfd, name, buf)
 		if err != nil {
-			return "", fmt.Errorf("readlink %s: %w", path, err)
+			return "", fmt.Errorf("readlink %s: %w", name, err)
 		}
 		if n < len(buf) {
 			return string(buf[:n]), nil
@@ -151,18 +175,21 @@ func readlink(path string) (string, error) {
 
 // ReadXattrs lists and reads every extended attribute of path (not following
 // symlinks), sorted by name. A filesystem without xattr support gives none.
-func ReadXattrs(path string) ([]Xattr, error) {
+func ReadXattrs(path string) ([]Xattr, error) { return readXattrs(path, path) }
+
+// readXattrs reads the xattrs of path and names it shown in errors.
+func readXattrs(path, shown string) ([]Xattr, error) {
 	size, err := unix.Llistxattr(path, nil)
 	if err != nil || size == 0 {
 		if err != nil && !unsupported(err) {
-			return nil, fmt.Errorf("list xattrs of %s: %w", path, err)
+			return nil, fmt.Errorf("list xattrs of %s: %w", shown, err)
 		}
 		return nil, nil
 	}
 	names := make([]byte, size)
 	size, err = unix.Llistxattr(path, names)
 	if err != nil {
-		return nil, fmt.Errorf("list xattrs of %s: %w", path, err)
+		return nil, fmt.Errorf("list xattrs of %s: %w", shown, err)
 	}
 	var out []Xattr
 	for _, n := range bytes.Split(names[:size], []byte{0}) {
@@ -175,7 +202,7 @@ func ReadXattrs(path string) ([]Xattr, error) {
 			if errors.Is(err, unix.ENODATA) {
 				continue // removed between list and get
 			}
-			return nil, fmt.Errorf("read xattr %s of %s: %w", name, path, err)
+			return nil, fmt.Errorf("read xattr %s of %s: %w", name, shown, err)
 		}
 		out = append(out, Xattr{Name: name, Value: v})
 	}

@@ -36,6 +36,14 @@ type ProfileState struct {
 	// LastReceived is what the last successful pull of another computer
 	// transferred, in bytes.
 	LastReceived int64 `json:"last_received,omitempty"`
+	// Problems are what the last successful backup could not take (see
+	// api.BackupResult.Problems), ProblemCount how many there were in
+	// all: a backup with problems is "partial".
+	Problems     []string `json:"problems,omitempty"`
+	ProblemCount int      `json:"problem_count,omitempty"`
+	// SkippedMounts are the other filesystems inside the sources that the
+	// last successful backup left out.
+	SkippedMounts []string `json:"skipped_mounts,omitempty"`
 }
 
 // DriveState is what the service remembers about a drive, by filesystem

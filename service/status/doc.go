@@ -25,19 +25,27 @@
 // plugged in (yes/no), the free bytes on it, the computer backed up (its
 // folder on the drive), whether that is another computer pulled over ssh
 // (yes/no), the whole hours since the last success, whether that is
-// longer than the profile's overdue-days (yes/no), and the bytes the last
-// pull of another computer received. The file is plain ASCII. A profile's last message,
-// if any, follows on its own line "message.NAME=TEXT", the text running to
-// the end of the line (control characters become spaces). Examples:
+// longer than the profile's overdue-days (yes/no), the bytes the last
+// pull of another computer received, how many entries the last successful
+// backup could not take (problems; result is then "partial": the backup
+// completed without them) and how many other filesystems mounted inside
+// the sources it left out (skipped-mounts). The file is plain ASCII. A
+// profile's last message, if any, follows on its own line
+// "message.NAME=TEXT", the text running to the end of the line (control
+// characters become spaces); then up to 10 lines "problem.NAME=PATH: what
+// happened" and a line "skipped-mount.NAME=PATH" per filesystem left out.
+// Examples:
 //
 //	awk '/^profile=/ && !/ result=(ok|-) /' /run/keepsake/status    # profiles whose last backup failed
 //	sed -n 's/^message\.work=//p' /run/keepsake/status             # the work profile's message
 //	jq -r '.profiles[] | select(.result != null and .result != "ok") | .name' /run/keepsake/status.json
 //	grep -E ' overdue=yes ' /run/keepsake/status                        # computers not backed up for too long
+//	grep -E ' result=partial ' /run/keepsake/status                     # backups that left files out
 //
 // status.json is {"updated": TIME, "profiles": [{"name", "state", "result",
 // "message", "last_success", "last_attempt", "next_due", "drive",
 // "drive_present", "target_free", "host", "remote", "age_hours",
-// "overdue", "received"}]}, with times in RFC 3339 and null for never or
+// "overdue", "received", "problems", "problem_list", "skipped_mounts"}]},
+// with times in RFC 3339 and null for never or
 // unknown (times, result, target_free, age_hours, received).
 package status

@@ -48,7 +48,18 @@ type Profile struct {
 	// Received is what the last backup of another computer transferred,
 	// in bytes; -1 if unknown or not another computer.
 	Received int64
+	// Problems counts the entries the last successful backup could not
+	// take (Result is then "partial"); ProblemList names some of them,
+	// each "PATH: what happened".
+	Problems    int
+	ProblemList []string
+	// SkippedMounts are the other filesystems inside the sources that the
+	// last successful backup left out.
+	SkippedMounts []string
 }
+
+// MaxProblemLines is how many of a profile's problems the text file lists.
+const MaxProblemLines = 10
 
 // Write replaces dir/status and dir/status.json with the state of ps at
 // now (see the package documentation for their shape). dir is created
@@ -82,11 +93,21 @@ func textStatus(ps []Profile, now time.Time) []byte {
 		if p.DrivePresent {
 			present = "yes"
 		}
-		fmt.Fprintf(&b, "profile=%s state=%s result=%s last-success=%s last-attempt=%s next-due=%s drive=%s drive-present=%s target-free=%s host=%s remote=%s age-hours=%s overdue=%s received=%s\n",
+		fmt.Fprintf(&b, "profile=%s state=%s result=%s last-success=%s last-attempt=%s next-due=%s drive=%s drive-present=%s target-free=%s host=%s remote=%s age-hours=%s overdue=%s received=%s problems=%d skipped-mounts=%d\n",
 			word(p.Name), word(p.State), word(p.Result), textTime(p.LastSuccess), textTime(p.LastAttempt), textTime(p.NextDue),
-			word(p.Drive), present, free, word(p.Host), yesNo(p.Remote), count(p.AgeHours), yesNo(p.Overdue), count(p.Received))
+			word(p.Drive), present, free, word(p.Host), yesNo(p.Remote), count(p.AgeHours), yesNo(p.Overdue), count(p.Received),
+			p.Problems, len(p.SkippedMounts))
 		if msg := line(p.Message); msg != "" {
 			fmt.Fprintf(&b, "message.%s=%s\n", word(p.Name), msg)
+		}
+		for i, pr := range p.ProblemList {
+			if i == MaxProblemLines {
+				break
+			}
+			fmt.Fprintf(&b, "problem.%s=%s\n", word(p.Name), line(pr))
+		}
+		for _, m := range p.SkippedMounts {
+			fmt.Fprintf(&b, "skipped-mount.%s=%s\n", word(p.Name), line(m))
 		}
 	}
 	return b.Bytes()
@@ -147,21 +168,24 @@ func line(s string) string {
 }
 
 type jsonProfile struct {
-	Name         string  `json:"name"`
-	State        string  `json:"state"`
-	Result       *string `json:"result"`
-	Message      string  `json:"message"`
-	LastSuccess  *string `json:"last_success"`
-	LastAttempt  *string `json:"last_attempt"`
-	NextDue      *string `json:"next_due"`
-	Drive        string  `json:"drive"`
-	DrivePresent bool    `json:"drive_present"`
-	TargetFree   *int64  `json:"target_free"`
-	Host         string  `json:"host"`
-	Remote       bool    `json:"remote"`
-	AgeHours     *int64  `json:"age_hours"`
-	Overdue      bool    `json:"overdue"`
-	Received     *int64  `json:"received"`
+	Name          string   `json:"name"`
+	State         string   `json:"state"`
+	Result        *string  `json:"result"`
+	Message       string   `json:"message"`
+	LastSuccess   *string  `json:"last_success"`
+	LastAttempt   *string  `json:"last_attempt"`
+	NextDue       *string  `json:"next_due"`
+	Drive         string   `json:"drive"`
+	DrivePresent  bool     `json:"drive_present"`
+	TargetFree    *int64   `json:"target_free"`
+	Host          string   `json:"host"`
+	Remote        bool     `json:"remote"`
+	AgeHours      *int64   `json:"age_hours"`
+	Overdue       bool     `json:"overdue"`
+	Received      *int64   `json:"received"`
+	Problems      int      `json:"problems"`
+	ProblemList   []string `json:"problem_list"`
+	SkippedMounts []string `json:"skipped_mounts"`
 }
 
 func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
@@ -182,6 +206,7 @@ func jsonStatus(ps []Profile, now time.Time) ([]byte, error) {
 			LastSuccess: ts(p.LastSuccess), LastAttempt: ts(p.LastAttempt), NextDue: ts(p.NextDue),
 			Drive: p.Drive, DrivePresent: p.DrivePresent, Host: p.Host, Remote: p.Remote, Overdue: p.Overdue,
 			AgeHours: known(p.AgeHours), Received: known(p.Received),
+			Problems: p.Problems, ProblemList: nonNil(p.ProblemList), SkippedMounts: nonNil(p.SkippedMounts),
 		}
 		if p.Result != "" {
 			r := p.Result
@@ -203,4 +228,12 @@ func known(n int64) *int64 {
 		return nil
 	}
 	return &n
+}
+
+// nonNil makes a nil list an empty JSON array.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

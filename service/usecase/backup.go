@@ -93,7 +93,33 @@ func (d *Drive) Backup(ctx context.Context, q BackupRequest) (api.BackupResult, 
 	return api.BackupResult{Snapshot: res.Snapshot, Files: uint64(res.Files), Dirs: uint64(res.Dirs), Bytes: uint64(res.Bytes),
 		Copied: uint64(res.Copied), CopiedBytes: uint64(res.CopiedBytes), New: uint64(res.New), Modified: uint64(res.Modified),
 		Deleted: uint64(res.Deleted), Moved: uint64(res.Moved), ReadDirs: uint64(res.ReadDirs), ReusedDirs: uint64(res.ReusedDirs),
-		FullScan: q.ChangedDirs == nil, Warnings: uint32(len(res.Warnings)), Received: uint64(res.ReceivedBytes)}, res, nil
+		FullScan: q.ChangedDirs == nil, Warnings: uint32(len(res.Warnings)), Received: uint64(res.ReceivedBytes),
+		Problems: Problems(res), SkippedMounts: pathList(res.SkippedMounts)}, res, nil
+}
+
+// Problems lists a backup's warnings about entries it could not take (up
+// to api.MaxProblems), leaving out the mount points it skipped on purpose.
+func Problems(res *engine.Result) []string {
+	skipped := map[string]bool{}
+	for _, m := range res.SkippedMounts {
+		skipped[m] = true
+	}
+	var out []string
+	for _, w := range res.Warnings {
+		if skipped[w.Path] || len(out) == api.MaxProblems {
+			continue
+		}
+		out = append(out, w.Path+": "+w.Message)
+	}
+	return out
+}
+
+func pathList(ps []string) []api.Path {
+	out := make([]api.Path, len(ps))
+	for i, p := range ps {
+		out[i] = api.Path(p)
+	}
+	return out
 }
 
 // ApplyPolicy stores a retention policy on the drive when it differs from

@@ -35,6 +35,16 @@ func ApplySettings(pc *config.Profile, s api.Settings) error {
 	if s.Excludes != nil {
 		pc.Excludes = append([]string(nil), *s.Excludes...)
 	}
+	if s.IncludeMounts != nil {
+		var ms []string
+		for _, m := range *s.IncludeMounts {
+			if err := CheckPath(string(m)); err != nil {
+				return err
+			}
+			ms = append(ms, string(m))
+		}
+		pc.IncludeMounts = ms
+	}
 	for _, d := range []struct {
 		key string
 		v   *uint64

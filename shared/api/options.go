@@ -14,6 +14,9 @@ import (
 type Settings struct {
 	Sources        *[]Path   `key:"sources" json:"sources,omitempty"`
 	Excludes       *[]string `key:"excludes" json:"excludes,omitempty"`
+	// IncludeMounts are mount points inside the sources whose other
+	// filesystems are backed up too (others are left out).
+	IncludeMounts *[]Path `key:"include-mounts" json:"include_mounts,omitempty"`
 	Drive          *string   `key:"drive" json:"drive,omitempty"`
 	Interval       *uint64   `key:"interval" json:"interval,omitempty"` // seconds, 0 = off
 	OnChange       *bool     `key:"on-change" json:"on_change,omitempty"`

@@ -155,7 +155,18 @@ type BackupResult struct {
 	Warnings    uint32 `key:"warnings" json:"warnings"`
 	// Received is what a pull of another computer transferred.
 	Received uint64 `key:"received" json:"received"`
+	// Problems are the entries the backup could not take, each as "PATH:
+	// what happened" (at most MaxProblems; Warnings counts them all): an
+	// unreadable file, one that vanished, a name the drive refuses. A
+	// backup with problems completed: it is "partial".
+	Problems []string `key:"problems" json:"problems,omitempty"`
+	// SkippedMounts are the mount points of other filesystems inside the
+	// sources that were kept as empty folders (see Settings.IncludeMounts).
+	SkippedMounts []Path `key:"skipped-mounts" json:"skipped_mounts,omitempty"`
 }
+
+// MaxProblems is how many problems a BackupResult lists.
+const MaxProblems = 100
 
 // HostKey is an ssh host key another computer offers (ScanHostKeys).
 type HostKey struct {

@@ -57,6 +57,11 @@ type Profile struct {
 	HostKey        string          `prop:"HostKey"`
 	LastReceived   uint64          `prop:"LastReceived"`
 	RestoreTo      string          `prop:"RestoreTo"`
+	// IncludeMounts, SkippedMounts: see Settings.IncludeMounts.
+	IncludeMounts    []string `prop:"IncludeMounts"`
+	SkippedMounts    []string `prop:"SkippedMounts"`
+	LastProblems     []string `prop:"LastProblems"`
+	LastProblemCount uint32   `prop:"LastProblemCount"`
 }
 
 // StateName is the profile's State in words.

@@ -6,6 +6,7 @@ package gtktest
 import (
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,20 @@ func WaitFor(t testing.TB, ok func() bool) {
 		Pump()
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// FindButton is the button inside w whose tooltip or label (without its
+// mnemonic's underscore) is text, or nil.
+func FindButton(w gtk.Widgetter, text string) *gtk.Button {
+	if b, ok := w.(*gtk.Button); ok {
+		if b.TooltipText() == text || strings.ReplaceAll(b.Label(), "_", "") == text {
+			return b
+		}
+	}
+	for c := gtk.BaseWidget(w).FirstChild(); c != nil; c = gtk.BaseWidget(c).NextSibling() {
+		if b := FindButton(c, text); b != nil {
+			return b
+		}
+	}
+	return nil
 }

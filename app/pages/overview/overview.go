@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/app/pages/prefs"
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
@@ -43,6 +46,9 @@ type Page struct {
 	BackupButton   *gtk.Button           `ui:"backup_button"`
 	ErrorGroup     *adw.PreferencesGroup `ui:"error_group"`
 	ErrorRow       *adw.ActionRow        `ui:"error_row"`
+	ProblemsGroup  *adw.PreferencesGroup `ui:"problems_group"`
+	ProblemsRow    *adw.ExpanderRow      `ui:"problems_row"`
+	MountsGroup    *adw.PreferencesGroup `ui:"mounts_group"`
 	DriveRow       *adw.ActionRow        `ui:"drive_row"`
 	DriveState     *gtk.Label            `ui:"drive_state"`
 	FoldersRow     *adw.ActionRow        `ui:"folders_row"`
@@ -52,6 +58,20 @@ type Page struct {
 	job dbus.ObjectPath // the job the progress shows
 	// rows are the computers listed, before the "add" row.
 	rows []*computerRow
+	home string
+	// problems and mounts are what the rows below show, rebuilt only when
+	// they change so that focus and the open list survive a refresh.
+	problems    ProblemList
+	problemRows []gtk.Widgetter
+	mounts      MountList
+	mountRows   []mountRow
+}
+
+// mountRow is a mount point's row, with its Include button (nil once
+// included).
+type mountRow struct {
+	row     *adw.ActionRow
+	include *gtk.Button
 }
 
 // computerRow is one computer in the list.
@@ -67,6 +87,7 @@ type computerRow struct {
 // New builds the overview.
 func New(env *ui.Env) *Page {
 	p := &Page{env: env}
+	p.home, _ = os.UserHomeDir()
 	ui.Fill(p, overviewUI)
 	p.BackupButton.ConnectClicked(p.backUpNow)
 	setup.Plain(coreglib.InternObject(p.AddComputerRow))
@@ -140,6 +161,13 @@ func (p *Page) Update(st live.State) {
 	p.DriveState.SetLabel(v.DriveState)
 	p.FoldersRow.SetSubtitle(humanize.Escape(v.Folders))
 	p.ScheduleRow.SetSubtitle(v.Schedule)
+	// Another computer's paths are its own: its home is not this one's.
+	home := p.home
+	if computers.IsRemote(prof) {
+		home = ""
+	}
+	p.showProblems(Problems(prof, home))
+	p.showMounts(Mounts(prof, home))
 
 	p.job = ""
 	job, running := st.Job(prof.Job)
@@ -162,6 +190,87 @@ func (p *Page) Update(st live.State) {
 		p.JobDetail.SetLabel(humanize.Progress(job, now))
 		p.CancelButton.SetVisible(job.Cancelable)
 	}
+}
+
+// showProblems lists what the last backup could not take, in a row that
+// opens on them.
+func (p *Page) showProblems(l ProblemList) {
+	p.ProblemsGroup.SetVisible(l.Title != "")
+	p.ProblemsGroup.SetDescription(humanize.Escape(l.Description))
+	p.ProblemsRow.SetTitle(humanize.Escape(l.Title))
+	if reflect.DeepEqual(l, p.problems) && len(p.problemRows) > 0 {
+		return
+	}
+	p.problems = l
+	for _, r := range p.problemRows {
+		p.ProblemsRow.Remove(r)
+	}
+	p.problemRows = p.problemRows[:0]
+	for _, pr := range l.Rows {
+		row := setup.NewRow(pr.Path, pr.What)
+		p.ProblemsRow.AddRow(row)
+		p.problemRows = append(p.problemRows, row)
+	}
+	if l.More != "" {
+		row := setup.NewRow(l.More, "")
+		row.AddCSSClass("dim-label")
+		p.ProblemsRow.AddRow(row)
+		p.problemRows = append(p.problemRows, row)
+	}
+}
+
+// showMounts says which other drives mounted inside the folders the last
+// backup left out, each with a button that includes it from the next
+// backup on.
+func (p *Page) showMounts(l MountList) {
+	p.MountsGroup.SetVisible(len(l.Rows) > 0)
+	p.MountsGroup.SetDescription(humanize.Escape(l.Description))
+	if reflect.DeepEqual(l, p.mounts) && len(p.mountRows) > 0 {
+		return
+	}
+	p.mounts = l
+	for _, r := range p.mountRows {
+		p.MountsGroup.Remove(r.row)
+	}
+	p.mountRows = p.mountRows[:0]
+	for _, m := range l.Rows {
+		m := m
+		note := "Only its empty folder is kept"
+		if m.Included {
+			note = "Included from the next backup"
+		}
+		r := mountRow{row: setup.NewRow(m.Title, note)}
+		r.row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
+		if !m.Included {
+			r.include = gtk.NewButtonWithMnemonic("_Include")
+			r.include.SetVAlign(gtk.AlignCenter)
+			ui.SetAccessibleName(r.include, "Include "+humanize.Display(m.Title))
+			include := r.include
+			include.ConnectClicked(func() { p.includeMount(m.Path, include) })
+			r.row.AddSuffix(include)
+		}
+		p.MountsGroup.Add(r.row)
+		p.mountRows = append(p.mountRows, r)
+	}
+}
+
+// includeMount adds a mount point to the profile's included mounts, read
+// from the service just before so a change made meanwhile is kept.
+func (p *Page) includeMount(path string, button *gtk.Button) {
+	name, home := p.env.Profile(), p.home
+	button.SetSensitive(false)
+	ui.Call(p.env, func(ctx context.Context, c *client.Client) (string, error) {
+		return prefs.IncludeMount(ctx, c, name, path, home)
+	}, func(problem string, err error) {
+		button.SetSensitive(true)
+		switch {
+		case err != nil:
+			p.env.Toast(humanize.Error(err))
+		case problem != "":
+			p.env.Toast(humanize.Escape(problem))
+		}
+		p.env.Refresh()
+	})
 }
 
 // showComputers lists the computers, updating the rows in place while the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
@@ -102,5 +103,82 @@ func TestComputerList(t *testing.T) {
 	p.Update(st)
 	if len(p.rows) != 0 || p.ComputersGroup.Title() != "Other Computers" || p.ComputerLabel.Visible() {
 		t.Errorf("alone: %d rows, group %q", len(p.rows), p.ComputersGroup.Title())
+	}
+}
+
+// TestProblemsAndMountsShown builds the overview from its .ui file for a
+// backup that could not take two files and left two other drives out:
+// the headline counts the problems, the problem row opens on each path
+// (the home folder as ~) and what happened, and each drive left out has
+// an Include button, none for one included since. It needs a display.
+func TestProblemsAndMountsShown(t *testing.T) {
+	t.Setenv("HOME", "/home/ann")
+	gtktest.Init(t)
+	win := gtk.NewWindow()
+	env, toasts := gtktest.Env("ann", win)
+	now := time.Now()
+	prof := client.Profile{Name: "ann", Owner: uint32(os.Getuid()), Sources: []string{"/home/ann"}, Interval: 3600,
+		State: uint32(dbusapi.StateIdle), LastSuccess: now.Add(-10 * time.Minute).UnixMicro(), Job: "/",
+		LastProblems: []string{
+			"/home/ann/Photos/broken.jpg: cannot read: open /home/ann/Photos/broken.jpg: input/output error",
+			"/home/ann/tmp/build: cannot read folder: no such file or directory",
+		}, LastProblemCount: 2,
+		SkippedMounts: []string{"/home/ann/nas", "/home/ann/Mounts/photos"}, IncludeMounts: []string{"/home/ann/Mounts/photos"}}
+	st := live.State{Profiles: []client.Profile{prof}}
+	env.State = func() live.State { return st }
+	p := New(env)
+	win.SetChild(p)
+	win.Present()
+	p.Update(st)
+	gtktest.Pump()
+
+	if got := p.Headline.Label(); got != "Backed up, with 2 problems" {
+		t.Errorf("headline %q", got)
+	}
+	if !p.ProblemsGroup.Visible() || p.ProblemsRow.Title() != "2 files or folders" || len(p.problemRows) != 2 {
+		t.Fatalf("problems: shown %v, %q, %d rows", p.ProblemsGroup.Visible(), p.ProblemsRow.Title(), len(p.problemRows))
+	}
+	for i, want := range []struct{ title, subtitle string }{
+		{"~/Photos/broken.jpg", "Cannot read: open /home/ann/Photos/broken.jpg: input/output error"},
+		{"~/tmp/build", "Cannot read folder: no such file or directory"},
+	} {
+		r := p.problemRows[i].(*adw.ActionRow)
+		if r.Title() != want.title || r.Subtitle() != want.subtitle {
+			t.Errorf("problem %d: %q / %q", i, r.Title(), r.Subtitle())
+		}
+	}
+	if !p.MountsGroup.Visible() || p.MountsGroup.Description() != "1 other drive inside your folders was not backed up: ~/nas." || len(p.mountRows) != 2 {
+		t.Fatalf("mounts: shown %v, %q, %d rows", p.MountsGroup.Visible(), p.MountsGroup.Description(), len(p.mountRows))
+	}
+	if r := p.mountRows[0]; r.row.Title() != "~/nas" || r.include == nil {
+		t.Errorf("the drive left out: %q, include button %v", r.row.Title(), r.include != nil)
+	}
+	if r := p.mountRows[1]; r.row.Title() != "~/Mounts/photos" || r.include != nil || r.row.Subtitle() != "Included from the next backup" {
+		t.Errorf("the drive included since: %q / %q, include button %v", r.row.Title(), r.row.Subtitle(), r.include != nil)
+	}
+
+	// A refresh with the same reading keeps the rows (and the focus).
+	firstProblem, firstMount := p.problemRows[0], p.mountRows[0].row
+	p.Update(st)
+	if p.problemRows[0] != firstProblem || p.mountRows[0].row != firstMount {
+		t.Error("the rows were rebuilt for the same reading")
+	}
+
+	// Include, with the service gone: said so, and the button comes back.
+	include := p.mountRows[0].include
+	include.Emit("clicked")
+	if include.Sensitive() {
+		t.Error("the button stays active while its change is on the way")
+	}
+	gtktest.WaitFor(t, func() bool { return include.Sensitive() })
+	if len(*toasts) != 1 || !strings.Contains((*toasts)[0], "service is not running") {
+		t.Errorf("toasts %q", *toasts)
+	}
+
+	// The next backup took everything: nothing more to say.
+	st.Profiles[0].LastProblems, st.Profiles[0].LastProblemCount, st.Profiles[0].SkippedMounts = nil, 0, nil
+	p.Update(st)
+	if p.ProblemsGroup.Visible() || p.MountsGroup.Visible() || p.Headline.Label() != "Backups are up to date" {
+		t.Errorf("after a clean backup: problems shown %v, mounts shown %v, headline %q", p.ProblemsGroup.Visible(), p.MountsGroup.Visible(), p.Headline.Label())
 	}
 }

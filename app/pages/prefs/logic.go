@@ -1,15 +1,19 @@
 package prefs
 
 import (
+	"context"
 	"fmt"
-	"github.com/keepsake/keepsake/shared/grammar"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/pages/setup"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/grammar"
 )
 
 // This file holds the window's decisions, apart from GTK so that go test
@@ -199,6 +203,10 @@ type View struct {
 	OnChange, OnPlug, SkipOnBattery       bool
 	Retention                             Retention
 	Flatpak, FlatpakOffline               bool
+	// Mounts are the rows of "Other Drives to Include"; MountsShown is
+	// false for another computer's profile, whose mounts are its own.
+	Mounts      []MountRow
+	MountsShown bool
 }
 
 // MakeView computes the window's view of a profile.
@@ -212,6 +220,7 @@ func MakeView(prof client.Profile, drives []client.Drive) View {
 		Flatpak:        prof.Flatpak,
 		FlatpakOffline: prof.FlatpakOffline,
 	}
+	v.Mounts, v.MountsShown = MountRows(prof.IncludeMounts, prof.SkippedMounts), !computers.IsRemote(prof)
 	v.Intervals, v.Interval = Intervals(prof.Interval)
 	v.Retention, _ = ParseRetention(prof.Retention)
 	v.DriveTitle, v.DriveSubtitle, v.DriveState, v.HasDrive = CurrentDrive(prof, drives)
@@ -266,4 +275,117 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 		state = "Not Connected"
 	}
 	return setup.DriveName(d), subtitle, state, true
+}
+
+// MountRow is one row of "Other Drives to Include": a mount point inside
+// the folders whose filesystem (a NAS share, a USB stick) the backups take
+// too, with a remove button, or one the last backup left out, offered to
+// add.
+type MountRow struct {
+	// Path is the mount point as the service has it.
+	Path     string
+	Included bool
+	// Note is the row's subtitle: what happens to it.
+	Note string
+}
+
+// MountRows lists the included mount points, then those the last backup
+// left out that are not included.
+func MountRows(include, skipped []string) []MountRow {
+	wasSkipped := map[string]bool{}
+	for _, m := range skipped {
+		wasSkipped[m] = true
+	}
+	rows := []MountRow{}
+	seen := map[string]bool{}
+	for _, m := range include {
+		note := "Backed up with your folders"
+		if wasSkipped[m] {
+			note = "Included from the next backup"
+		}
+		rows = append(rows, MountRow{Path: m, Included: true, Note: note})
+		seen[m] = true
+	}
+	for _, m := range skipped {
+		if !seen[m] {
+			rows = append(rows, MountRow{Path: m, Note: "Not backed up: only its empty folder is kept"})
+			seen[m] = true
+		}
+	}
+	return rows
+}
+
+// AddMount adds a mount point to the included ones (home is shown as ~ in
+// the problem); problem is a sentence when it cannot be added. sources
+// are the folders backed up, which must hold it: a mount point elsewhere
+// is not backed up at all.
+func AddMount(list, sources []string, path, home string) (out []string, problem string) {
+	if path == "" || !filepath.IsAbs(path) {
+		return list, "Choose a folder on this computer."
+	}
+	path = filepath.Clean(path)
+	shown := humanize.Folder(path, home)
+	for _, l := range list {
+		if l == path {
+			return list, shown + " is already included."
+		}
+	}
+	inside := false
+	for _, s := range sources {
+		if s == path {
+			return list, shown + " is a backed-up folder itself: everything in it is backed up already."
+		}
+		if s == "/" || strings.HasPrefix(path, strings.TrimSuffix(s, "/")+"/") {
+			inside = true
+		}
+	}
+	if !inside {
+		return list, shown + " is not inside a folder that is backed up. Add it as a folder instead."
+	}
+	return append(append([]string{}, list...), path), ""
+}
+
+// RemoveMount removes a mount point from the included ones.
+func RemoveMount(list []string, path string) []string {
+	out := []string{}
+	for _, l := range list {
+		if l != path {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// MountSetting is the include-mounts setting for Configure.
+func MountSetting(list []string) *[]api.Path {
+	out := make([]api.Path, len(list))
+	for i, m := range list {
+		out[i] = api.Path(m)
+	}
+	return &out
+}
+
+// Configurer is the part of the service that changes a profile's settings
+// (a *client.Client).
+type Configurer interface {
+	Profile(ctx context.Context, name string) (client.Profile, error)
+	Configure(ctx context.Context, name string, settings api.Settings, opts api.Auth) error
+}
+
+// IncludeMount adds path to the profile's included mount points, from the
+// list the service has now (read just before, so a change made meanwhile
+// elsewhere is kept). problem is a sentence when it cannot be added (it
+// was included meanwhile, or its folder is no longer backed up); nothing
+// is changed then. It waits for the service: never call it on the main
+// loop.
+func IncludeMount(ctx context.Context, svc Configurer, name, path, home string) (problem string, err error) {
+	prof, err := svc.Profile(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	list, problem := AddMount(prof.IncludeMounts, prof.Sources, path, home)
+	if problem != "" {
+		return problem, nil
+	}
+	return "", svc.Configure(ctx, name, api.Settings{IncludeMounts: MountSetting(list)}, api.Auth{})
 }

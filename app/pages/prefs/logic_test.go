@@ -1,10 +1,13 @@
 package prefs
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -182,5 +185,151 @@ func TestMakeView(t *testing.T) {
 	// does not redraw (and lose focus) on every refresh.
 	if !reflect.DeepEqual(MakeView(prof, drives), MakeView(prof, drives)) {
 		t.Error("MakeView is not stable")
+	}
+}
+
+func TestMountRows(t *testing.T) {
+	cases := []struct {
+		name             string
+		include, skipped []string
+		want             []MountRow
+	}{
+		{"nothing", nil, nil, []MountRow{}},
+		{"skipped, offered to include", nil, []string{"/home/ann/nas"},
+			[]MountRow{{"/home/ann/nas", false, "Not backed up: only its empty folder is kept"}}},
+		{"included", []string{"/home/ann/nas"}, nil,
+			[]MountRow{{"/home/ann/nas", true, "Backed up with your folders"}}},
+		{"included since the last backup skipped it, then another skipped", []string{"/home/ann/nas"}, []string{"/srv/usb", "/home/ann/nas"},
+			[]MountRow{{"/home/ann/nas", true, "Included from the next backup"}, {"/srv/usb", false, "Not backed up: only its empty folder is kept"}}},
+	}
+	for _, c := range cases {
+		if got := MountRows(c.include, c.skipped); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: MountRows = %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestAddAndRemoveMount(t *testing.T) {
+	const home = "/home/ann"
+	sources := []string{"/home/ann", "/srv/music/"}
+	list := []string{"/home/ann/nas"}
+	cases := []struct {
+		path    string
+		want    []string
+		problem string
+	}{
+		{"/home/ann/Mounts/photos", []string{"/home/ann/nas", "/home/ann/Mounts/photos"}, ""},
+		{"/home/ann/Mounts/photos/", []string{"/home/ann/nas", "/home/ann/Mounts/photos"}, ""},
+		{"/srv/music/usb", []string{"/home/ann/nas", "/srv/music/usb"}, ""},
+		{"/home/ann/nas", list, "~/nas is already included."},
+		{"/home/ann", list, "~ is a backed-up folder itself: everything in it is backed up already."},
+		{"/home/annex/nas", list, "/home/annex/nas is not inside a folder that is backed up. Add it as a folder instead."},
+		{"/media/usb", list, "/media/usb is not inside a folder that is backed up. Add it as a folder instead."},
+		{"nas", list, "Choose a folder on this computer."},
+		{"", list, "Choose a folder on this computer."},
+	}
+	for _, c := range cases {
+		got, problem := AddMount(list, sources, c.path, home)
+		if !reflect.DeepEqual(got, c.want) || problem != c.problem {
+			t.Errorf("AddMount(%q) = %q, %q; want %q, %q", c.path, got, problem, c.want, c.problem)
+		}
+	}
+	if len(list) != 1 {
+		t.Errorf("AddMount changed its input: %q", list)
+	}
+	if got, problem := AddMount(nil, []string{"/"}, "/mnt/nas", home); problem != "" || !reflect.DeepEqual(got, []string{"/mnt/nas"}) {
+		t.Errorf("with the whole computer backed up: %q, %q", got, problem)
+	}
+	if got := RemoveMount([]string{"/a", "/b"}, "/a"); !reflect.DeepEqual(got, []string{"/b"}) {
+		t.Errorf("RemoveMount = %q", got)
+	}
+	got := MountSetting(RemoveMount([]string{"/a"}, "/a"))
+	if got == nil || *got == nil || len(*got) != 0 {
+		t.Error("removing the last mount must send an empty list, not leave the setting as it is")
+	}
+	if s := MountSetting([]string{"/home/ann/nas"}); len(*s) != 1 || (*s)[0] != "/home/ann/nas" {
+		t.Errorf("MountSetting = %q", *s)
+	}
+}
+
+func TestMakeViewMounts(t *testing.T) {
+	prof := client.Profile{Name: "alice", Sources: []string{"/home/alice"}, IncludeMounts: []string{"/home/alice/nas"}, SkippedMounts: []string{"/home/alice/usb"}}
+	v := MakeView(prof, nil)
+	if !v.MountsShown || len(v.Mounts) != 2 || !v.Mounts[0].Included || v.Mounts[1].Included {
+		t.Errorf("mounts = %+v, shown %v", v.Mounts, v.MountsShown)
+	}
+	prof.Sources, prof.Remote = []string{"ssh://alice@laptop/home"}, true
+	if v := MakeView(prof, nil); v.MountsShown {
+		t.Error("another computer's mounts are offered to include here")
+	}
+}
+
+// fakeService is the service's side of IncludeMount: the profile it has
+// now, and the settings Configure was given.
+type fakeService struct {
+	prof       client.Profile
+	readErr    error
+	configured []api.Settings
+}
+
+func (f *fakeService) Profile(_ context.Context, name string) (client.Profile, error) {
+	if name != f.prof.Name {
+		return client.Profile{}, errors.New("no profile " + name)
+	}
+	return f.prof, f.readErr
+}
+
+func (f *fakeService) Configure(_ context.Context, name string, s api.Settings, _ api.Auth) error {
+	if name != f.prof.Name {
+		return errors.New("no profile " + name)
+	}
+	f.configured = append(f.configured, s)
+	return nil
+}
+
+func TestIncludeMount(t *testing.T) {
+	ctx := context.Background()
+	base := client.Profile{Name: "ann", Sources: []string{"/home/ann"}, SkippedMounts: []string{"/home/ann/nas", "/home/ann/Mounts/photos"}}
+	cases := []struct {
+		name     string
+		included []string // what the service has when the button is pressed
+		path     string
+		want     []api.Path // the include-mounts sent; nil = no Configure
+		problem  string
+	}{
+		{"first", nil, "/home/ann/nas", []api.Path{"/home/ann/nas"}, ""},
+		// Another one included meanwhile (in another window, by keepsakectl): kept.
+		{"added to the service's list", []string{"/home/ann/Mounts/photos"}, "/home/ann/nas", []api.Path{"/home/ann/Mounts/photos", "/home/ann/nas"}, ""},
+		{"included meanwhile", []string{"/home/ann/nas"}, "/home/ann/nas", nil, "~/nas is already included."},
+		{"its folder no longer backed up", nil, "/srv/nas", nil, "/srv/nas is not inside a folder that is backed up. Add it as a folder instead."},
+	}
+	for _, c := range cases {
+		f := &fakeService{prof: base}
+		f.prof.IncludeMounts = c.included
+		problem, err := IncludeMount(ctx, f, "ann", c.path, "/home/ann")
+		if err != nil || problem != c.problem {
+			t.Errorf("%s: IncludeMount = %q, %v; want %q", c.name, problem, err, c.problem)
+		}
+		if c.want == nil {
+			if len(f.configured) != 0 {
+				t.Errorf("%s: configured %+v, want nothing", c.name, f.configured)
+			}
+			continue
+		}
+		if len(f.configured) != 1 || f.configured[0].IncludeMounts == nil || !reflect.DeepEqual(*f.configured[0].IncludeMounts, c.want) {
+			t.Errorf("%s: configured %+v, want include-mounts %q", c.name, f.configured, c.want)
+			continue
+		}
+		// Only include-mounts changes: every other setting is left as it is.
+		s := f.configured[0]
+		s.IncludeMounts = nil
+		if !reflect.DeepEqual(s, api.Settings{}) {
+			t.Errorf("%s: other settings sent too: %+v", c.name, s)
+		}
+	}
+
+	f := &fakeService{prof: base, readErr: errors.New("service gone")}
+	if _, err := IncludeMount(ctx, f, "ann", "/home/ann/nas", "/home/ann"); err == nil || len(f.configured) != 0 {
+		t.Errorf("an unreadable profile: err %v, configured %+v", err, f.configured)
 	}
 }

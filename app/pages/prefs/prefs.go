@@ -1,7 +1,8 @@
 // Package prefs is the preferences window: the backup drive, the folders
-// and exclusions, the schedule, how long old backups are kept, and Flatpak
-// apps. Every change goes straight to the service; a refused change is
-// explained in a toast and the control shows the service's value again.
+// and exclusions, the other drives mounted inside the folders to include,
+// the schedule, how long old backups are kept, and Flatpak apps. Every
+// change goes straight to the service; a refused change is explained in a
+// toast and the control shows the service's value again.
 package prefs
 
 import (
@@ -39,6 +40,10 @@ type Window struct {
 	ExcludeList  *gtk.ListBox   `ui:"exclude_list"`
 	PatternEntry *gtk.Entry     `ui:"pattern_entry"`
 	AddPattern   *gtk.Button    `ui:"add_pattern_button"`
+
+	MountsGroup *adw.PreferencesGroup `ui:"mounts_group"`
+	AddMount    *gtk.Button           `ui:"add_mount_button"`
+	MountList   *gtk.ListBox          `ui:"mount_list"`
 
 	IntervalRow *adw.ComboRow `ui:"interval_row"`
 	OnChange    *gtk.Switch   `ui:"on_change"`
@@ -89,6 +94,7 @@ type Window struct {
 	otherRow []gtk.Widgetter
 	srcRows  []gtk.Widgetter
 	exclRows []gtk.Widgetter
+	mntRows  []gtk.Widgetter
 
 	lastProblem string
 
@@ -155,6 +161,7 @@ func Open(env *ui.Env) {
 func (w *Window) connect() {
 	w.AddSource.ConnectClicked(w.chooseSource)
 	w.AddPattern.ConnectClicked(w.addPattern)
+	w.AddMount.ConnectClicked(w.chooseMount)
 	w.PatternEntry.ConnectActivate(w.addPattern)
 	w.MinFreeSet.ConnectClicked(w.setMinFree)
 	w.MinFree.ConnectActivate(w.setMinFree)
@@ -272,6 +279,10 @@ func (w *Window) apply() {
 	}
 	if first || !reflect.DeepEqual(v.Excludes, old.Excludes) {
 		w.showExcludes(v.Excludes)
+	}
+	w.MountsGroup.SetVisible(v.MountsShown)
+	if first || !reflect.DeepEqual(v.Mounts, old.Mounts) {
+		w.showMounts(v.Mounts)
 	}
 
 	if first || !reflect.DeepEqual(v.Intervals, old.Intervals) {
@@ -527,6 +538,75 @@ func (w *Window) editExcludes(edit func([]string) ([]string, string), busy ...gt
 			return nil
 		}
 		return c.Configure(ctx, name, api.Settings{Excludes: &list}, api.Auth{})
+	}, nil, busy...)
+}
+
+// showMounts lists the included mount points, each with a remove button,
+// then those the last backup left out, each offered to include.
+func (w *Window) showMounts(rows []MountRow) {
+	for _, r := range w.mntRows {
+		w.MountList.Remove(r)
+	}
+	w.mntRows = w.mntRows[:0]
+	for _, m := range rows {
+		m := m
+		title := humanize.Folder(m.Path, w.home)
+		row := setup.NewRow(title, m.Note)
+		row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
+		if m.Included {
+			remove := gtk.NewButtonFromIconName("list-remove-symbolic")
+			remove.SetVAlign(gtk.AlignCenter)
+			remove.AddCSSClass("flat")
+			setup.SetName(remove, "Remove Drive")
+			remove.ConnectClicked(func() {
+				w.editMounts(func(list, _ []string) ([]string, string) { return RemoveMount(list, m.Path), "" }, remove)
+			})
+			row.AddSuffix(remove)
+		} else {
+			include := gtk.NewButtonWithMnemonic("_Include")
+			include.SetVAlign(gtk.AlignCenter)
+			ui.SetAccessibleName(include, "Include "+humanize.Display(title))
+			include.ConnectClicked(func() {
+				w.editMounts(func(list, sources []string) ([]string, string) { return AddMount(list, sources, m.Path, w.home) }, include)
+			})
+			row.AddSuffix(include)
+		}
+		w.MountList.Append(row)
+		w.mntRows = append(w.mntRows, row)
+	}
+}
+
+// chooseMount includes a mount point chosen in the folder chooser: one the
+// backups have not met yet (a share mounted only now and then).
+func (w *Window) chooseMount() {
+	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, "Include a Drive Mounted in Your Folders", "_Include", w.home, func(path string) {
+		w.chooser = nil
+		if path == "" || w.closed {
+			return
+		}
+		if _, problem := AddMount(w.prof.IncludeMounts, w.prof.Sources, path, w.home); problem != "" {
+			w.toast(problem)
+			return
+		}
+		w.editMounts(func(list, sources []string) ([]string, string) { return AddMount(list, sources, path, w.home) }, w.AddMount)
+	})
+}
+
+// editMounts changes the included mount points from the service's current
+// list, read just before, so a change made meanwhile elsewhere is not lost.
+func (w *Window) editMounts(edit func(list, sources []string) ([]string, string), busy ...gtk.Widgetter) {
+	name := w.name
+	w.change(func(ctx context.Context, c *client.Client) error {
+		prof, err := c.Profile(ctx, name)
+		if err != nil {
+			return err
+		}
+		list, problem := edit(prof.IncludeMounts, prof.Sources)
+		if problem != "" {
+			// Included or removed meanwhile: nothing to do.
+			return nil
+		}
+		return c.Configure(ctx, name, api.Settings{IncludeMounts: MountSetting(list)}, api.Auth{})
 	}, nil, busy...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
@@ -14,6 +15,7 @@ import (
 // that a change the service refuses (here: there is no service) puts the
 // control back. It needs a display: run it under xvfb-run.
 func TestWindowWithDisplay(t *testing.T) {
+	t.Setenv("HOME", "/home/alice")
 	gtktest.Init(t)
 
 	main := gtk.NewWindow()
@@ -21,6 +23,7 @@ func TestWindowWithDisplay(t *testing.T) {
 		Profiles: []client.Profile{{
 			Name: "alice", Sources: []string{"/home/alice", "/srv/music"}, Excludes: []string{"*.iso"},
 			DriveUUID: "d1", Interval: 1800, OnChange: true, OnPlug: true, Retention: "daily=7 yearly=2", Flatpak: true,
+			IncludeMounts: []string{"/home/alice/nas"}, SkippedMounts: []string{"/home/alice/usb"},
 		}},
 		Drives: []client.Drive{
 			{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
@@ -43,6 +46,27 @@ func TestWindowWithDisplay(t *testing.T) {
 	if len(w.otherRow) != 2 || len(w.srcRows) != 2 || len(w.exclRows) != 1 {
 		t.Errorf("rows: %d other drives, %d folders, %d patterns", len(w.otherRow), len(w.srcRows), len(w.exclRows))
 	}
+	// The included drive with a remove button, then the one the last
+	// backup left out, offered to include.
+	if !w.MountsGroup.Visible() || len(w.mntRows) != 2 {
+		t.Fatalf("other drives to include: shown %v, %d rows", w.MountsGroup.Visible(), len(w.mntRows))
+	}
+	for i, want := range []struct{ title, subtitle, button string }{
+		{"~/nas", "Backed up with your folders", "Remove Drive"},
+		{"~/usb", "Not backed up: only its empty folder is kept", "Include"},
+	} {
+		r := w.mntRows[i].(*adw.ActionRow)
+		if r.Title() != want.title || r.Subtitle() != want.subtitle || gtktest.FindButton(r, want.button) == nil {
+			t.Errorf("drive %d: %q / %q, no button %q", i, r.Title(), r.Subtitle(), want.button)
+		}
+	}
+	// Removing the included drive, refused: the list is as before.
+	gtktest.FindButton(w.mntRows[0], "Remove Drive").Emit("clicked")
+	gtktest.WaitFor(t, func() bool { return w.pending == 0 })
+	if len(w.mntRows) != 2 || w.mntRows[0].(*adw.ActionRow).Title() != "~/nas" {
+		t.Errorf("after a refused removal: %d rows", len(w.mntRows))
+	}
+
 	if got := w.view.Intervals[w.IntervalRow.Selected()].Label; got != "Every 30 minutes" {
 		t.Errorf("interval shown = %q", got)
 	}

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/daemon"
+	"github.com/keepsake/keepsake/service/engine"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/keepsake/keepsake/shared/version"
 	"golang.org/x/sys/unix"
 )
 
 func main() {
+	engine.LimitMemory()
 	opts := daemon.Options{Version: version.Version}
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.StringVar(&opts.ConfigPath, "config", "/etc/keepsake/keepsake.conf", "configuration file")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func open(t *testing.T, dir string) *Store {
 func TestPersists(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "var", "lib", "keepsake")
 	s := open(t, dir)
-	if got := s.Profile("home"); got != (ProfileState{}) {
+	if got := s.Profile("home"); !reflect.DeepEqual(got, ProfileState{}) {
 		t.Fatalf("fresh profile state = %+v", got)
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
@@ -52,7 +53,10 @@ func TestPersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateProfile("work", func(p *ProfileState) { p.LastSuccess = t0 }); err != nil {
+	if err := s.UpdateProfile("work", func(p *ProfileState) {
+		p.LastSuccess = t0
+		p.Problems, p.ProblemCount, p.SkippedMounts = []string{"/home/a/bad.txt: cannot read: input/output error"}, 3, []string{"/home/a/nas"}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.UpdateDrive("2f7c-AB", func(d *DriveState) { d.LastSeen, d.Label, d.FSType, d.Enrolled = t0, "Backup", "ext4", true }); err != nil {
@@ -78,7 +82,8 @@ func TestPersists(t *testing.T) {
 		home.Failures != 2 || home.LastSnapshot != "2026-11-23T090000Z" || !home.LastSuccess.IsZero() {
 		t.Errorf("home after reopen = %+v", home)
 	}
-	if w := r.Profile("work"); !w.LastSuccess.Equal(t0) || w.Failures != 0 {
+	if w := r.Profile("work"); !w.LastSuccess.Equal(t0) || w.Failures != 0 || w.ProblemCount != 3 ||
+		!reflect.DeepEqual(w.Problems, []string{"/home/a/bad.txt: cannot read: input/output error"}) || !reflect.DeepEqual(w.SkippedMounts, []string{"/home/a/nas"}) {
 		t.Errorf("work after reopen = %+v", w)
 	}
 	if d := r.Drive("2f7c-AB"); !d.LastSeen.Equal(t0) || d.Label != "Backup" || d.FSType != "ext4" || !d.Enrolled {
@@ -101,7 +106,7 @@ func TestPersists(t *testing.T) {
 	if err := r.RemoveProfile("home"); err != nil {
 		t.Fatal(err)
 	}
-	if got := open(t, dir).Profile("home"); got != (ProfileState{}) {
+	if got := open(t, dir).Profile("home"); !reflect.DeepEqual(got, ProfileState{}) {
 		t.Errorf("removed profile still has state %+v", got)
 	}
 	if err := r.RemoveProfile("never-there"); err != nil {
@@ -183,7 +188,7 @@ func TestCorruptFileMovedAside(t *testing.T) {
 			if data, _ := os.ReadFile(aside[0]); string(data) != tt.content {
 				t.Errorf("moved-aside file holds %q, want the original %q", data, tt.content)
 			}
-			if got := s.Profile("home"); got != (ProfileState{}) {
+			if got := s.Profile("home"); !reflect.DeepEqual(got, ProfileState{}) {
 				t.Errorf("fresh state has %+v", got)
 			}
 			// The service carries on: the next change saves a good file.

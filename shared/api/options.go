@@ -12,21 +12,21 @@ import (
 // Settings are the keys of Profile.Configure and Manager.CreateProfile;
 // nil leaves a setting as it is.
 type Settings struct {
-	Sources        *[]Path   `key:"sources" json:"sources,omitempty"`
-	Excludes       *[]string `key:"excludes" json:"excludes,omitempty"`
+	Sources  *[]Path   `key:"sources" json:"sources,omitempty"`
+	Excludes *[]string `key:"excludes" json:"excludes,omitempty"`
 	// IncludeMounts are mount points inside the sources whose other
 	// filesystems are backed up too (others are left out).
-	IncludeMounts *[]Path `key:"include-mounts" json:"include_mounts,omitempty"`
-	Drive          *string   `key:"drive" json:"drive,omitempty"`
-	Interval       *uint64   `key:"interval" json:"interval,omitempty"` // seconds, 0 = off
-	OnChange       *bool     `key:"on-change" json:"on_change,omitempty"`
-	Quiet          *uint64   `key:"quiet" json:"quiet,omitempty"` // seconds
-	OnPlug         *bool     `key:"on-plug" json:"on_plug,omitempty"`
-	SkipOnBattery  *bool     `key:"skip-on-battery" json:"skip_on_battery,omitempty"`
-	Retention      *string   `key:"retention" json:"retention,omitempty"`
-	MinFree        *string   `key:"min-free" json:"min_free,omitempty"`
-	Flatpak        *bool     `key:"flatpak" json:"flatpak,omitempty"`
-	FlatpakOffline *bool     `key:"flatpak-offline" json:"flatpak_offline,omitempty"`
+	IncludeMounts  *[]Path `key:"include-mounts" json:"include_mounts,omitempty"`
+	Drive          *string `key:"drive" json:"drive,omitempty"`
+	Interval       *uint64 `key:"interval" json:"interval,omitempty"` // seconds, 0 = off
+	OnChange       *bool   `key:"on-change" json:"on_change,omitempty"`
+	Quiet          *uint64 `key:"quiet" json:"quiet,omitempty"` // seconds
+	OnPlug         *bool   `key:"on-plug" json:"on_plug,omitempty"`
+	SkipOnBattery  *bool   `key:"skip-on-battery" json:"skip_on_battery,omitempty"`
+	Retention      *string `key:"retention" json:"retention,omitempty"`
+	MinFree        *string `key:"min-free" json:"min_free,omitempty"`
+	Flatpak        *bool   `key:"flatpak" json:"flatpak,omitempty"`
+	FlatpakOffline *bool   `key:"flatpak-offline" json:"flatpak_offline,omitempty"`
 	// Host names another computer's folder on the drive ("" = the
 	// address's host); only for a profile whose sources are ssh://.
 	Host *string `key:"host" json:"host,omitempty"`

@@ -473,7 +473,8 @@ func waitForCall(t *testing.T, f *fakeService, member string) {
 // Wait follows a job's signals to its end, and its Result reads typed.
 func TestWaitAndResult(t *testing.T) {
 	addr := startBus(t)
-	want := api.BackupResult{Snapshot: "2026-12-01T100000Z", Files: 10, Bytes: 2048, New: 3, FullScan: true, Warnings: 1}
+	want := api.BackupResult{Snapshot: "2026-12-01T100000Z", Files: 10, Bytes: 2048, New: 3, FullScan: true, Warnings: 2,
+		Problems: []string{"/home/a/bad.txt: cannot read: input/output error"}, SkippedMounts: []api.Path{"/home/a/nas\xff"}}
 	startFake(t, addr, func(c call) []any {
 		if c.Member != dbusapi.PropertiesInterface+".GetAll" {
 			return nil
@@ -497,7 +498,7 @@ func TestWaitAndResult(t *testing.T) {
 		t.Fatalf("Wait = %+v (progress seen %v)", j, seen)
 	}
 	got, err := j.BackupResult()
-	if err != nil || got != want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("BackupResult = %+v, %v; want %+v", got, err, want)
 	}
 }

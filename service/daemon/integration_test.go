@@ -349,21 +349,17 @@ func shutdown(t *testing.T, mp string) {
 // half-written snapshot left.
 func (s *service) checkNoPartial(dr drive) {
 	s.t.Helper()
-	s.waitFor("the drive to be unmounted", 10*time.Second, func() bool { return len(mountedUnder(s.t, s.runDir())) == 0 })
-	mnt := s.t.TempDir()
-	if out, err := exec.Command("mount", "-o", "ro,noload", dr.dev, mnt).CombinedOutput(); err != nil {
-		s.t.Fatalf("mount: %v %s", err, out)
-	}
-	defer exec.Command("umount", mnt).Run()
-	entries, err := os.ReadDir(filepath.Join(mnt, "Keepsake", "testhost"))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".partial") || strings.HasSuffix(e.Name(), ".deleting") {
-			s.t.Errorf("left on the drive: %s", e.Name())
+	s.readDrive(dr, func(mnt string) {
+		entries, err := os.ReadDir(filepath.Join(mnt, "Keepsake", "testhost"))
+		if err != nil {
+			s.t.Fatal(err)
 		}
-	}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".partial") || strings.HasSuffix(e.Name(), ".deleting") {
+				s.t.Errorf("left on the drive: %s", e.Name())
+			}
+		}
+	})
 }
 
 // TestFATDriveRefused: a FAT or exFAT drive (here through FUSE, as this

@@ -325,15 +325,7 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		for _, e := range entries {
 			seen[e.name] = true
 		}
-		var gone []string
-		for name := range prevKids {
-			if !seen[name] {
-				gone = append(gone, name)
-			}
-		}
-		sort.Strings(gone)
-		for _, name := range gone {
-			v := prevKids[name]
+		for _, v := range goneOf(prevKids, seen) {
 			if err := b.txn.End(v.ID); err != nil {
 				return err
 			}

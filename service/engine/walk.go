@@ -396,16 +396,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 			seen[e.name] = true
 			e.dirID = dirID
 		}
-		var goneNames []string
-		for name := range prevKids {
-			if !seen[name] {
-				goneNames = append(goneNames, name)
-			}
-		}
-		sort.Strings(goneNames)
-		for _, name := range goneNames {
-			bt.gone = append(bt.gone, prevKids[name])
-		}
+		bt.gone = goneOf(prevKids, seen)
 		var dirs []*entry
 		bt.entries, dirs, err = w.decide(bt, entries)
 		if err != nil {
@@ -645,4 +636,21 @@ func (b *backup) visitDir(p string) (int64, error) {
 		return 0, err
 	}
 	return dirID, b.txn.Visit(dirID)
+}
+
+// goneOf lists, by name, the previous entries whose names are no longer
+// present.
+func goneOf(prevKids map[string]catalog.Version, present map[string]bool) []catalog.Version {
+	var names []string
+	for name := range prevKids {
+		if !present[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	out := make([]catalog.Version, len(names))
+	for i, name := range names {
+		out[i] = prevKids[name]
+	}
+	return out
 }

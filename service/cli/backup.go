@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
@@ -88,12 +89,15 @@ computer, are linked instead of stored again.`,
 				// sources for the bar's totals.
 				q.Progress = bar.engine
 			}
-			_, res, err := d.Backup(env.ctx, q)
+			sum, res, err := d.Backup(env.ctx, q)
 			bar.done()
 			if err != nil {
 				return err
 			}
-			env.printResult(res, func() { printBackup(env.Stdout, res, env.Verbose || res.DryRun) })
+			env.printResult(res, func() {
+				printBackup(env.Stdout, res, env.Verbose || res.DryRun)
+				printLeftOut(env.Stdout, sum)
+			})
 			return nil
 		}),
 	}
@@ -123,7 +127,6 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 	}
 	fmt.Fprintf(w, "  new %d, modified %d, metadata %d, moved %d, duplicate %d, deleted %d, unchanged %d, skipped %d\n",
 		res.New, res.Modified, res.MetaOnly, res.Moved, res.Duplicate, res.Deleted, res.Unchanged, res.Skipped)
-	printLeftOut(w, usecase.Problems(res), int64(len(res.Warnings)-len(res.SkippedMounts)), res.SkippedMounts)
 	if paths {
 		for _, p := range res.Plan {
 			if p.From != "" {
@@ -137,19 +140,23 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 
 // printLeftOut says what a completed backup left out: the entries it could
 // not take (a partial backup) and the other filesystems it did not enter.
-func printLeftOut(w io.Writer, problems []string, nProblems int64, mounts []string) {
-	if nProblems > 0 {
-		fmt.Fprintf(w, "Partial: %s could not be backed up (the previous version stays where there is one):\n", grammar.Count(nProblems, "file or folder", "files or folders"))
-		for _, p := range problems {
+func printLeftOut(w io.Writer, res api.BackupResult) {
+	if n := int64(res.ProblemCount); n > 0 {
+		fmt.Fprintf(w, "Partial: %s could not be backed up (the previous version stays where there is one):\n", grammar.Count(n, "file or folder", "files or folders"))
+		for _, p := range res.Problems {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
-		if int64(len(problems)) < nProblems {
-			fmt.Fprintf(w, "  … and %d more\n", nProblems-int64(len(problems)))
+		if int64(len(res.Problems)) < n {
+			fmt.Fprintf(w, "  … and %d more\n", n-int64(len(res.Problems)))
 		}
 	}
-	if len(mounts) > 0 {
-		fmt.Fprintf(w, "%s inside your folders %s not backed up: %s\n", grammar.Count(int64(len(mounts)), "other drive", "other drives"),
-			map[bool]string{true: "was", false: "were"}[len(mounts) == 1], strings.Join(mounts, ", "))
+	if n := len(res.SkippedMounts); n > 0 {
+		mounts := make([]string, n)
+		for i, m := range res.SkippedMounts {
+			mounts[i] = string(m)
+		}
+		fmt.Fprintf(w, "%s inside your folders %s not backed up: %s\n", grammar.Count(int64(n), "other drive", "other drives"),
+			map[bool]string{true: "was", false: "were"}[n == 1], strings.Join(mounts, ", "))
 		fmt.Fprintf(w, "  (include one with --include-mount DIR, or the profile's include-mounts setting)\n")
 	}
 }

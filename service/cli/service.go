@@ -282,11 +282,7 @@ func backupNowCommand(env *Env) *cobra.Command {
 			}
 			env.printResult(res, func() {
 				fmt.Fprintln(env.Stdout, res.Summary())
-				var mounts []string
-				for _, m := range res.SkippedMounts {
-					mounts = append(mounts, string(m))
-				}
-				printLeftOut(env.Stdout, res.Problems, int64(res.Warnings)-int64(len(mounts)), mounts)
+				printLeftOut(env.Stdout, res)
 			})
 			return nil
 		}),

@@ -192,7 +192,7 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 			s.LastSnapshot = out.Snapshot
 			s.Failures = 0
 			s.LastReceived = int64(out.Received)
-			s.Problems, s.ProblemCount = out.Problems, int(out.Warnings)-len(out.SkippedMounts)
+			s.Problems, s.ProblemCount = out.Problems, int(out.ProblemCount)
 			s.SkippedMounts = nil
 			for _, m := range out.SkippedMounts {
 				s.SkippedMounts = append(s.SkippedMounts, string(m))
@@ -207,7 +207,7 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 	if partial {
 		// A backup that left entries out completed, but someone should
 		// look: the hook hears of it as the result "partial".
-		errName, msg = PartialResult, fmt.Sprintf("%d files or folders could not be backed up, e.g. %s", int(out.Warnings)-len(out.SkippedMounts), out.Problems[0])
+		errName, msg = PartialResult, fmt.Sprintf("%d files or folders could not be backed up, e.g. %s", out.ProblemCount, out.Problems[0])
 	}
 	if (err != nil && !kerr.Is(err, kerr.Cancelled)) || partial {
 		d.mu.Lock()

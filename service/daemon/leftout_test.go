@@ -103,7 +103,7 @@ func TestLeftOutOverTheBus(t *testing.T) {
 		t.Fatalf("no read fault landed during the backup")
 	}
 	report := filepath.Join(faulty.Mount, "report.odt")
-	if len(res.SkippedMounts) != 0 || len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0], report+": cannot read: input/output error") {
+	if len(res.SkippedMounts) != 0 || len(res.Problems) != 1 || res.ProblemCount != 1 || !strings.HasPrefix(res.Problems[0], report+": cannot read: input/output error") {
 		t.Fatalf("job result: skipped mounts %q, problems %q", res.SkippedMounts, res.Problems)
 	}
 	p = s.profile("home")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/internal/bustest"
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/internal/sshtest"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
@@ -292,32 +293,7 @@ func snapshotNames(t *testing.T, ks, host string) []string {
 // same files, byte for byte and inode for inode.
 func treeState(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		desc := fmt.Sprintf("%v uid=%d gid=%d ino=%d mtime=%d", fi.Mode(), st.Uid, st.Gid, st.Ino, fi.ModTime().UnixNano())
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			tgt, _ := os.Readlink(p)
-			desc += " -> " + tgt
-		case fi.Mode().IsRegular():
-			desc += " " + fileHash(t, p)
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", root, err)
-	}
-	return out
+	return realfs.DigestOf(t, root, realfs.DigestOptions{Meta: true, Inode: true})
 }
 
 func fileHash(t *testing.T, p string) string {

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
-	"golang.org/x/sys/unix"
-
 	"github.com/keepsake/keepsake/service/internal/longpath"
+	"golang.org/x/sys/unix"
 )
 
 // workCount is what a backup will handle: entries (files, folders and

@@ -2,16 +2,13 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/internal/longpath"
+	"github.com/keepsake/keepsake/service/internal/realfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,64 +41,6 @@ func writeLong(t *testing.T, p, content string, mode uint32) {
 	must(t, err)
 	must(t, unix.Fchmod(fd, mode))
 	unix.Close(fd)
-}
-
-// deepTree describes every entry below root, at any depth, as a user
-// comparing two trees would: relative path, type and mode, size, mtime,
-// owner, and the SHA-256 of a file or the target of a link. It works
-// from directory descriptors, so the length of the paths does not matter.
-func deepTree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var walk func(fd int, rel string)
-	walk = func(fd int, rel string) {
-		dup, err := unix.Dup(fd)
-		must(t, err)
-		f := os.NewFile(uintptr(dup), rel)
-		names, err := f.Readdirnames(-1)
-		f.Close()
-		must(t, err)
-		sort.Strings(names)
-		for _, n := range names {
-			var st unix.Stat_t
-			must(t, unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW))
-			desc := fmt.Sprintf("mode %o uid %d gid %d", st.Mode, st.Uid, st.Gid)
-			switch st.Mode & unix.S_IFMT {
-			case unix.S_IFREG:
-				in, err := unix.Openat(fd, n, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
-				must(t, err)
-				h := sha256.New()
-				buf := make([]byte, 64<<10)
-				for {
-					k, err := unix.Read(in, buf)
-					must(t, err)
-					if k == 0 {
-						break
-					}
-					h.Write(buf[:k])
-				}
-				unix.Close(in)
-				desc += fmt.Sprintf(" size %d mtime %d sha256 %s", st.Size, unix.TimespecToNsec(st.Mtim), hex.EncodeToString(h.Sum(nil)))
-			case unix.S_IFLNK:
-				buf := make([]byte, 4096)
-				k, err := unix.Readlinkat(fd, n, buf)
-				must(t, err)
-				desc += " -> " + string(buf[:k])
-			case unix.S_IFDIR:
-				desc += fmt.Sprintf(" mtime %d", unix.TimespecToNsec(st.Mtim))
-				sub, err := unix.Openat(fd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
-				must(t, err)
-				walk(sub, rel+"/"+n)
-				unix.Close(sub)
-			}
-			out[rel+"/"+n] = desc
-		}
-	}
-	fd, err := longpath.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	must(t, err)
-	defer unix.Close(fd)
-	walk(fd, "")
-	return out
 }
 
 func sameTree(t *testing.T, what string, got, want map[string]string) {
@@ -146,11 +85,11 @@ func TestDeeperThanPathMax(t *testing.T) {
 		t.Fatalf("first backup warned: %+v", r1.Warnings)
 	}
 	snapRoot := func(snap string) string { return f.repo.SnapshotDir("testhost", snap) + f.src }
-	source := deepTree(t, f.src)
+	source := realfs.DigestMeta(t, f.src)
 	if len(source) < 3*unix.PathMax/200 {
 		t.Fatalf("the source tree has only %d entries", len(source))
 	}
-	sameTree(t, "first snapshot", deepTree(t, snapRoot(r1.Snapshot)), source)
+	sameTree(t, "first snapshot", realfs.DigestMeta(t, snapRoot(r1.Snapshot)), source)
 
 	writeLong(t, leaf, "at the bottom, changed", 0o640)
 	r2 := f.backup(nil)
@@ -160,8 +99,8 @@ func TestDeeperThanPathMax(t *testing.T) {
 	if r2.Copied != 1 {
 		t.Errorf("second backup copied %d files, want 1 (the changed leaf)", r2.Copied)
 	}
-	source = deepTree(t, f.src)
-	sameTree(t, "second snapshot", deepTree(t, snapRoot(r2.Snapshot)), source)
+	source = realfs.DigestMeta(t, f.src)
+	sameTree(t, "second snapshot", realfs.DigestMeta(t, snapRoot(r2.Snapshot)), source)
 	var a, b unix.Stat_t
 	must(t, longpath.Lstat(f.repo.SnapshotDir("testhost", r1.Snapshot)+bottom+"/same.txt", &a))
 	must(t, longpath.Lstat(f.repo.SnapshotDir("testhost", r2.Snapshot)+bottom+"/same.txt", &b))
@@ -206,12 +145,12 @@ func TestDeeperThanPathMax(t *testing.T) {
 	if len(res.Warnings) != 0 {
 		t.Errorf("restore warned: %+v", res.Warnings)
 	}
-	sameTree(t, "restored tree", deepTree(t, to+"/src"), source)
+	sameTree(t, "restored tree", realfs.DigestMeta(t, to+"/src"), source)
 
 	// Pruning the first snapshot removes its deep tree and nothing else.
 	must(t, RemoveTree(f.repo.SnapshotDir("testhost", r1.Snapshot), 2))
 	if _, err := os.Lstat(f.repo.SnapshotDir("testhost", r1.Snapshot)); !os.IsNotExist(err) {
 		t.Fatalf("the first snapshot's folder is still there: %v", err)
 	}
-	sameTree(t, "second snapshot after removing the first", deepTree(t, snapRoot(r2.Snapshot)), source)
+	sameTree(t, "second snapshot after removing the first", realfs.DigestMeta(t, snapRoot(r2.Snapshot)), source)
 }

@@ -8,9 +8,8 @@ import (
 	"sync"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
-	"golang.org/x/sys/unix"
-
 	"github.com/keepsake/keepsake/service/internal/longpath"
+	"golang.org/x/sys/unix"
 )
 
 // pool runs file work on a few goroutines: copies overlap with hashing and

@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/internal/longpath"
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/service/retention"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
-
-	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // deletingSuffix marks a snapshot folder being removed: renamed first, so

@@ -14,11 +14,10 @@ import (
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/service/internal/longpath"
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
-
-	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // VerifyOptions configure a verification.

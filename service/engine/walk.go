@@ -13,10 +13,9 @@ import (
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/exclude"
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"github.com/keepsake/keepsake/service/internal/longpath"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
-
-	"github.com/keepsake/keepsake/service/internal/longpath"
 )
 
 // walkMode says how a directory's entries are found.

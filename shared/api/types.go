@@ -160,6 +160,8 @@ type BackupResult struct {
 	// unreadable file, one that vanished, a name the drive refuses. A
 	// backup with problems completed: it is "partial".
 	Problems []string `key:"problems" json:"problems,omitempty"`
+	// ProblemCount counts them all (Problems lists at most MaxProblems).
+	ProblemCount uint32 `key:"problem-count" json:"problem_count"`
 	// SkippedMounts are the mount points of other filesystems inside the
 	// sources that were kept as empty folders (see Settings.IncludeMounts).
 	SkippedMounts []Path `key:"skipped-mounts" json:"skipped_mounts,omitempty"`

@@ -474,7 +474,7 @@ func waitForCall(t *testing.T, f *fakeService, member string) {
 func TestWaitAndResult(t *testing.T) {
 	addr := startBus(t)
 	want := api.BackupResult{Snapshot: "2026-12-01T100000Z", Files: 10, Bytes: 2048, New: 3, FullScan: true, Warnings: 2,
-		Problems: []string{"/home/a/bad.txt: cannot read: input/output error"}, SkippedMounts: []api.Path{"/home/a/nas\xff"}}
+		Problems: []string{"/home/a/bad.txt: cannot read: input/output error"}, ProblemCount: 1, SkippedMounts: []api.Path{"/home/a/nas\xff"}}
 	startFake(t, addr, func(c call) []any {
 		if c.Member != dbusapi.PropertiesInterface+".GetAll" {
 			return nil

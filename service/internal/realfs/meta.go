@@ -5,61 +5,122 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"testing"
+
+	"github.com/keepsake/keepsake/service/internal/longpath"
+	"golang.org/x/sys/unix"
 )
 
-// DigestMeta is Digest with the metadata a restore must bring back: every
-// path below root maps to its type and permission bits, owner and group,
-// modification time to the nanosecond, and size and SHA-256 (symlinks:
-// their target). Two equal results are trees with the same bytes and the
-// same metadata; link counts, access times and the sizes of folders (which
-// depend on the filesystem) are left out.
-func DigestMeta(t testing.TB, root string) map[string]string {
+// DigestOptions say what a digest holds besides each entry's type,
+// permission bits, size and SHA-256 (symlinks: their target).
+type DigestOptions struct {
+	// Meta adds owner and group and the modification time to the
+	// nanosecond: what a restore must bring back.
+	Meta bool
+	// Inode adds the inode number: equal digests are then the same files,
+	// not only equal ones.
+	Inode bool
+}
+
+// DigestOf maps every path below root (relative, "." for root itself) to
+// what o asks for. Link counts, access times and the sizes of folders
+// (which depend on the filesystem) are left out. It walks by directory
+// descriptors, so trees deeper than PATH_MAX are digested too.
+func DigestOf(t testing.TB, root string, o DigestOptions) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	describe := func(dirfd int, name, rel string) (string, bool) {
+		var st unix.Stat_t
+		flags := unix.AT_SYMLINK_NOFOLLOW
+		if name == "" {
+			flags |= unix.AT_EMPTY_PATH // root itself
 		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
+		if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
+			t.Fatalf("digest %s: stat %s: %v", root, rel, err)
 		}
-		st := fi.Sys().(*syscall.Stat_t)
-		desc := fmt.Sprintf("%s %d:%d mtime=%d", fi.Mode(), st.Uid, st.Gid, st.Mtim.Nano())
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			tgt, err := os.Readlink(p)
+		desc := fmt.Sprintf("%o", st.Mode)
+		if o.Meta {
+			desc += fmt.Sprintf(" %d:%d mtime=%d", st.Uid, st.Gid, unix.TimespecToNsec(st.Mtim))
+		}
+		if o.Inode {
+			desc += fmt.Sprintf(" ino=%d", st.Ino)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFLNK:
+			buf := make([]byte, unix.PathMax)
+			n, err := unix.Readlinkat(dirfd, name, buf)
 			if err != nil {
-				return err
+				t.Fatalf("digest %s: readlink %s: %v", root, rel, err)
 			}
-			desc += " -> " + tgt
-		case fi.Mode().IsRegular():
-			f, err := os.Open(p)
+			desc += " -> " + string(buf[:n])
+		case unix.S_IFREG:
+			fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return err
+				t.Fatalf("digest %s: open %s: %v", root, rel, err)
 			}
+			f := os.NewFile(uintptr(fd), rel)
 			h := sha256.New()
 			_, err = io.Copy(h, f)
 			f.Close()
 			if err != nil {
-				return err
+				t.Fatalf("digest %s: read %s: %v", root, rel, err)
 			}
-			desc += fmt.Sprintf(" %d %s", fi.Size(), hex.EncodeToString(h.Sum(nil)))
+			desc += fmt.Sprintf(" %d %s", st.Size, hex.EncodeToString(h.Sum(nil)))
 		}
-		out[rel] = desc
-		return nil
-	})
+		return desc, st.Mode&unix.S_IFMT == unix.S_IFDIR
+	}
+	var walk func(dirfd int, rel string)
+	walk = func(dirfd int, rel string) {
+		dup, err := unix.Dup(dirfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := os.NewFile(uintptr(dup), rel)
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			t.Fatalf("digest %s: list %s: %v", root, rel, err)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			r := filepath.Join(rel, n)
+			desc, isDir := describe(dirfd, n, r)
+			out[r] = desc
+			if isDir {
+				sub, err := unix.Openat(dirfd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				if err != nil {
+					t.Fatalf("digest %s: open %s: %v", root, r, err)
+				}
+				walk(sub, r)
+				unix.Close(sub)
+			}
+		}
+	}
+	fd, err := longpath.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatalf("digest %s: %v", root, err)
 	}
+	defer unix.Close(fd)
+	out["."], _ = describe(fd, "", ".")
+	walk(fd, ".")
 	return out
+}
+
+// Digest maps every path below root to its type, mode, size and SHA-256
+// (symlinks: target): two equal digests are byte-identical trees.
+func Digest(t testing.TB, root string) map[string]string {
+	t.Helper()
+	return DigestOf(t, root, DigestOptions{})
+}
+
+// DigestMeta is Digest with the metadata a restore must bring back (see
+// DigestOptions.Meta).
+func DigestMeta(t testing.TB, root string) map[string]string {
+	t.Helper()
+	return DigestOf(t, root, DigestOptions{Meta: true})
 }
 
 // DiffDigests lists, at most max of them, the paths whose entries differ

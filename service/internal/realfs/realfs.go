@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,42 +367,6 @@ func Build(t testing.TB, pkg string) string {
 		t.Fatal(b.err)
 	}
 	return b.path
-}
-
-// Digest maps every path below root to its type, mode, size and SHA-256
-// (symlinks: target): two equal digests are byte-identical trees.
-func Digest(t testing.TB, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String()
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			tgt, _ := os.Readlink(p)
-			desc += " -> " + tgt
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			s := sha256.Sum256(b)
-			desc += fmt.Sprintf(" %d %s", fi.Size(), hex.EncodeToString(s[:]))
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("digest %s: %v", root, err)
-	}
-	return out
 }
 
 // WriteTree writes files (relative path -> content) below root.

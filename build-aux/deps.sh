@@ -14,6 +14,8 @@
 #     modules over HTTPS), meson, ninja-build (the real install)
 #   data files: xmllint (libxml2-utils), systemd-analyze (systemd),
 #     desktop-file-validate (desktop-file-utils), appstreamcli (appstream)
+#   translations (check-po.sh, meson): xgettext, msgfmt, msgcmp (gettext),
+#     with the ITS rules polkitd, appstream and libgtk-4-dev install
 #   check-flatpak.sh: python3 with python3-yaml, rsync
 #   preparing drives (the service at run time, and its tests): wipefs
 #     (util-linux), mkfs.btrfs (btrfs-progs), mkfs.ext4 and e2label
@@ -37,7 +39,7 @@
 #
 # Fedora (keep in step with README.md): dnf install gcc golang
 #   ca-certificates rsync fuse3 fusefat dosfstools fuse-exfat exfatprogs
-#   acl attr e2fsprogs
+#   acl attr e2fsprogs gettext
 #   btrfs-progs util-linux procps-ng python3 python3-pyyaml meson ninja-build
 #   systemd-udev dbus-daemon polkit glib2 libxml2 shadow-utils flatpak
 #   ostree busybox gnupg2 openssh-server
@@ -53,6 +55,8 @@ packages=(
   gcc libc6-dev pkg-config ca-certificates meson ninja-build libgtk-4-dev libadwaita-1-dev
   # data files
   libxml2-utils systemd desktop-file-utils appstream
+  # translations
+  gettext
   # check-flatpak.sh
   python3 python3-yaml rsync
   # Go tests

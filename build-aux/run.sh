@@ -138,6 +138,16 @@ trap 'exit 130' INT TERM
 echo "== building keepsaked and keepsakectl"
 go build -o "$demo/bin/" ./service/cmd/keepsaked ./service/cmd/keepsakectl
 export PATH=$demo/bin:$PATH
+# The translations, compiled where the binaries look for them (meson
+# installs them to /usr/share/locale): LANGUAGE=de build-aux/run.sh shows
+# the app in German.
+if command -v msgfmt >/dev/null; then
+  for lang in $(grep -v '^#' po/LINGUAS); do
+    mkdir -p "$demo/locale/$lang/LC_MESSAGES"
+    msgfmt -o "$demo/locale/$lang/LC_MESSAGES/keepsake.mo" "po/$lang.po"
+  done
+  export KEEPSAKE_LOCALEDIR=$demo/locale
+fi
 
 echo "== starting a private system bus, polkitd and udev"
 ks_bus_start
@@ -274,7 +284,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     go build -o "$demo/bin/keepsake" ./app/cmd/keepsake
     chmod 755 "$demo/bin/keepsake"
     if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-      runuser -u "$SUDO_USER" -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$demo/bin/keepsake" &
+      runuser -u "$SUDO_USER" -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" KEEPSAKE_LOCALEDIR="${KEEPSAKE_LOCALEDIR:-}" "$demo/bin/keepsake" &
     else
       "$demo/bin/keepsake" &
     fi
@@ -295,7 +305,7 @@ cat <<EOF
 == keepsaked keeps running. In another terminal, $who:
 
   export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
-  export PATH=$demo/bin:\$PATH
+  export PATH=$demo/bin:\$PATH KEEPSAKE_LOCALEDIR=${KEEPSAKE_LOCALEDIR:-}
   keepsakectl status
   keepsakectl backup-now
   keepsakectl snapshots

@@ -34,6 +34,8 @@ elif [ "${CI:-}" = true ]; then
   echo "keepsake: desktop-file-validate or appstreamcli is missing (build-aux/deps.sh installs them)" >&2; exit 1
 fi
 build-aux/check-flatpak.sh
+echo "== translations: the .pot current, every language complete and compiling"
+build-aux/check-po.sh
 echo "== go vet"
 go vet ./...
 echo "== go test (race) engine, catalog, watcher and service (keepsaked built with -race too)"

@@ -15,7 +15,8 @@
 #   data files: xmllint (libxml2-utils), systemd-analyze (systemd),
 #     desktop-file-validate (desktop-file-utils), appstreamcli (appstream)
 #   translations (check-po.sh, meson): xgettext, msgfmt, msgcmp (gettext),
-#     with the ITS rules polkitd, appstream and libgtk-4-dev install
+#     with the ITS rules polkitd, appstream and libgtk-4-dev install; the
+#     locales the translation tests run in, made by localedef (locales)
 #   check-flatpak.sh: python3 with python3-yaml, rsync
 #   preparing drives (the service at run time, and its tests): wipefs
 #     (util-linux), mkfs.btrfs (btrfs-progs), mkfs.ext4 and e2label
@@ -56,7 +57,7 @@ packages=(
   # data files
   libxml2-utils systemd desktop-file-utils appstream
   # translations
-  gettext
+  gettext locales
   # check-flatpak.sh
   python3 python3-yaml rsync
   # Go tests
@@ -65,7 +66,24 @@ packages=(
   # ui-test.sh
   python3-pyatspi at-spi2-core dunst imagemagick xdotool procps librsvg2-common
 )
+explicit=$#
 [ "$#" -gt 0 ] && packages=("$@")
+
+# The locales the translation tests and the German UI test run in (a
+# desktop in those languages has them; a fresh machine has only C.UTF-8).
+ensure_locales() {
+  local want=(en_US de_DE pl_PL) have l gen=()
+  have=$(locale -a 2>/dev/null | tr 'A-Z' 'a-z')
+  for l in "${want[@]}"; do
+    grep -qx "$(echo "$l" | tr 'A-Z' 'a-z').utf8" <<<"$have" || gen+=("$l")
+  done
+  [ "${#gen[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "keepsake: missing locales: ${gen[*]} (as root: localedef -i LOCALE -f UTF-8 LOCALE.UTF-8)" >&2
+    return 1
+  fi
+  for l in "${gen[@]}"; do localedef -i "$l" -f UTF-8 "$l.UTF-8"; done
+}
 
 # One dpkg-query for the whole list; a package it does not know is missing.
 declare -A installed=()
@@ -76,7 +94,10 @@ missing=()
 for p in "${packages[@]}"; do
   [ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -eq 0 ]; then
+  [ "$explicit" -gt 0 ] || ensure_locales
+  exit
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "keepsake: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
@@ -86,3 +107,4 @@ echo "keepsake: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$explicit" -gt 0 ] || ensure_locales

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,4 +89,44 @@ func TestTranslatesWithTheLanguagesPluralForms(t *testing.T) {
 	if got := P("other", "Back"); got != "Back" {
 		t.Errorf("P with an unknown context = %q, want the text itself", got)
 	}
+}
+
+func TestNumberUsesTheLocalesDigitGrouping(t *testing.T) {
+	have, _ := exec.Command("locale", "-a").Output()
+	for _, c := range []struct {
+		locale string
+		n      int64
+		want   string
+	}{
+		{"en_US.utf8", 20013, "20,013"},
+		{"en_US.utf8", 999, "999"},
+		{"en_US.utf8", -1234567, "-1,234,567"},
+		{"de_DE.utf8", 20013, "20.013"},
+		{"pl_PL.utf8", 1234567, "1\u202f234\u202f567"}, // glibc's Polish groups with a narrow no-break space
+		{"C.utf8", 20013, "20013"},
+	} {
+		t.Run(c.locale+"/"+c.want, func(t *testing.T) {
+			if !containsLine(string(have), c.locale) {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("locale %s is missing (build-aux/deps.sh makes it)", c.locale)
+				}
+				t.Skipf("locale %s is missing: as root, localedef -i %s -f UTF-8 %s", c.locale, c.locale[:5], c.locale)
+			}
+			t.Setenv("LC_ALL", c.locale)
+			Init()
+			t.Cleanup(func() { os.Unsetenv("LC_ALL"); Init() })
+			if got := Number(c.n); got != c.want {
+				t.Errorf("Number(%d) in %s = %q, want %q", c.n, c.locale, got, c.want)
+			}
+		})
+	}
+}
+
+func containsLine(s, line string) bool {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.EqualFold(l, line) {
+			return true
+		}
+	}
+	return false
 }

@@ -118,7 +118,7 @@ With --recovery-key it asks for the recovery key instead (or reads it from
 				return err
 			}
 			defer clear(s.Passphrase)
-			if err := usecase.UnlockDrive(env.Repo, s); err != nil {
+			if err := usecase.UnlockDrive(env.Repo, s, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {
@@ -137,7 +137,7 @@ With --recovery-key it asks for the recovery key instead (or reads it from
 		Short: "Lock an encrypted drive: only encrypted names show until it is unlocked",
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
-			if err := usecase.LockDrive(env.Repo); err != nil {
+			if err := usecase.LockDrive(env.Repo, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {
@@ -171,7 +171,7 @@ the data and the recovery key stay as they are.`,
 				return err
 			}
 			defer clear(pass)
-			if err := usecase.ChangePassphrase(env.Repo, old, pass); err != nil {
+			if err := usecase.ChangePassphrase(env.Repo, old, pass, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {

@@ -24,23 +24,19 @@ func (c caller) actor() usecase.Actor { return usecase.Actor{UID: int(c.uid), Us
 var serviceActor = usecase.Actor{UID: 0, User: "keepsaked (remembered key)"}
 
 // secretOf reads the proof of a secret from the options: passphrase or
-// recovery-key, exactly one of them, not empty.
-func secretOf(s api.Secret, options map[string]dbus.Variant) (usecase.Secret, error) {
-	_, hasP := options["passphrase"]
-	_, hasR := options["recovery-key"]
+// recovery-key, exactly one of them.
+func secretOf(s api.Secret) (usecase.Secret, error) {
+	// Empty counts as not given: a client may send every key of the
+	// options, the one not meant empty.
 	switch {
-	case hasP && hasR:
+	case s.Passphrase != "" && s.RecoveryKey != "":
 		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the passphrase or the recovery key, not both")
-	case hasR && s.RecoveryKey == "":
-		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "the recovery key is empty")
-	case hasR:
+	case s.RecoveryKey != "":
 		return usecase.Secret{UseRecoveryKey: true, RecoveryKey: s.RecoveryKey}, nil
-	case hasP && s.Passphrase == "":
-		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "the passphrase is empty")
-	case hasP:
+	case s.Passphrase != "":
 		return usecase.Secret{Passphrase: []byte(s.Passphrase)}, nil
 	}
-	return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the drive's passphrase (option passphrase) or its recovery key (option recovery-key)")
+	return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the drive's passphrase (option passphrase) or its recovery key (option recovery-key); neither may be empty")
 }
 
 // presentDrive is the drive of the object called, connected.
@@ -195,7 +191,7 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 		if err := api.FromOptions(options, &o); err != nil {
 			return err
 		}
-		s, err := secretOf(o.Secret, options)
+		s, err := secretOf(o.Secret)
 		if err != nil {
 			return err
 		}
@@ -254,11 +250,13 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 			dr.keepMounted(release)
 			kept = true
 		}
-		// Unlocked counts as plugged in: a backup that is due, or
-		// failed because the drive was locked, runs now.
-		dr.mu.Lock()
-		dr.justAdded = true
-		dr.mu.Unlock()
+		// A backup that failed because the drive was locked runs now,
+		// as after a plug.
+		if d.lockedOut(h.uuid) {
+			dr.mu.Lock()
+			dr.justAdded = true
+			dr.mu.Unlock()
+		}
 		dr.publish()
 		d.poke()
 		return nil
@@ -326,7 +324,7 @@ func (h *driveHandler) ChangePassphrase(sender dbus.Sender, options map[string]d
 		if err := api.FromOptions(options, &o); err != nil {
 			return err
 		}
-		s, err := secretOf(o.Secret, options)
+		s, err := secretOf(o.Secret)
 		if err != nil {
 			return err
 		}
@@ -414,7 +412,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 		}
 		pass := []byte(o.Passphrase)
 		defer clear(pass)
-		if _, ok := options["passphrase"]; !ok {
+		if o.Passphrase == "" {
 			return "", kerr.New(kerr.InvalidArgs, "option passphrase is missing: the new drive's passphrase")
 		}
 		if err := usecase.CheckPassphrase(pass); err != nil {
@@ -424,7 +422,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 			return "", err
 		}
 		var prof *profile
-		if o.Profile != "" {
+		if o.Profile != "" && o.Profile != dbusapi.NoPath {
 			for _, p := range d.profileList() {
 				if p.obj.path == o.Profile {
 					prof = p
@@ -566,4 +564,15 @@ func (d *Daemon) lockedDrive(dr *drive, err error) error {
 	}
 	d.conn.Emit(dr.obj.path, dbusapi.SignalUnlockNeeded)
 	return kerr.New(kerr.Locked, "the backup drive %s is encrypted and locked: unlock it to back up (in Keepsake, or keepsakectl unlock)", dr.name())
+}
+
+// lockedOut says whether a profile backing up to the drive failed its
+// last backup because the drive was locked.
+func (d *Daemon) lockedOut(uuid string) bool {
+	for _, p := range d.profileList() {
+		if pc := p.config(); pc.Drive == uuid && d.store.Profile(pc.Name).LastResult == kerr.Locked {
+			return true
+		}
+	}
+	return false
 }

@@ -342,6 +342,19 @@ func (dr *drive) acquire() (string, func(), error) {
 	if !info.Present {
 		return "", nil, kerr.New(kerr.DriveNotFound, "the backup drive %s is not connected", dr.name())
 	}
+	if info.MountPoint != "" && !drives.MountedAt(info.MountPoint) {
+		// Unmounted a moment ago (the drive monitor's report of a
+		// mount can arrive after the unmount): mount it again.
+		dr.mu.Lock()
+		if dr.info.MountPoint == info.MountPoint {
+			dr.info.MountPoint = ""
+		}
+		if dr.ourMount == info.MountPoint {
+			dr.ourMount = ""
+		}
+		dr.mu.Unlock()
+		info.MountPoint = ""
+	}
 	if info.MountPoint == "" {
 		if r := unusableReason(info); r != "" {
 			return "", nil, kerr.New(kerr.UnsupportedFilesystem, "%s: %s", dr.name(), r)

@@ -168,9 +168,9 @@ func (dr *drive) encryption(info drives.Drive, ds state.DriveState) (encrypted, 
 	switch {
 	case err == nil:
 		encrypted, locked = st.Encrypted, st.Locked
-	case kerr.Is(err, kerr.NotARepository):
-		encrypted = false
 	default:
+		// No marker (yet, while it is written; or a mount point the
+		// drive monitor has not seen go yet): what was seen last stands.
 		return encrypted, encrypted
 	}
 	if encrypted != ds.Encrypted {
@@ -288,9 +288,15 @@ func (h *driveHandler) Lock(sender dbus.Sender, options map[string]dbus.Variant)
 		dr.mu.Lock()
 		mp := dr.info.MountPoint
 		dr.mu.Unlock()
+		if mp != "" {
+			if _, err := usecase.DriveEncryption(mp); kerr.Is(err, kerr.NotARepository) && d.store.Drive(h.uuid).Encrypted {
+				mp = "" // a mount that has just gone, which the drive monitor has not seen yet
+			}
+		}
 		if mp == "" {
 			// Not mounted: its key went with the last mount.
 			if d.store.Drive(h.uuid).Encrypted {
+				dr.letGo()
 				return nil
 			}
 			return kerr.New(kerr.NotARepository, "the drive %s holds no encrypted Keepsake backups that the service has seen", dr.name())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/catalog"
+	"github.com/keepsake/keepsake/service/internal/bustest"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
@@ -460,4 +461,127 @@ func namesIn(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// encAuthzRules: group ks-local plays an active local session (the
+// allow_active defaults: yes for backup and unlock-drive), group
+// ks-admins an administrator (configure, prepare-drive).
+const encAuthzRules = `
+polkit.addRule(function(action, subject) {
+	var prefix = "io.github.keepsake.keepsake1.";
+	if (action.id.indexOf(prefix) != 0) {
+		return polkit.Result.NOT_HANDLED;
+	}
+	var verb = action.id.substring(prefix.length);
+	var local = ["backup", "browse", "restore", "manage-own-folders", "unlock-drive"];
+	var admin = ["configure", "prepare-drive"];
+	if (subject.isInGroup("ks-admins") && admin.indexOf(verb) >= 0) {
+		return polkit.Result.YES;
+	}
+	if (subject.isInGroup("ks-local") && local.indexOf(verb) >= 0) {
+		return polkit.Result.YES;
+	}
+	return polkit.Result.NOT_HANDLED;
+});
+`
+
+// TestEncryptedDriveAuthorization calls every method of encrypted drives
+// as a plain user (what an SSH login gets), an active local user, an
+// administrator and root, for real (gdbus as that user, polkitd
+// deciding). The drive is made as the app makes it: PrepareDrive with
+// enroll=false (ext4 with the encrypt feature), then EnrollEncrypted.
+func TestEncryptedDriveAuthorization(t *testing.T) {
+	realfs.RequireCommands(t, "gdbus", "wipefs", "mkfs.ext4", "blkid")
+	s := startService(t, encAuthzRules)
+	const plain, local, admin = "ks-enc-plain", "ks-enc-local", "ks-enc-admin"
+	bustest.User(t, plain)
+	bustest.User(t, local, "ks-local")
+	bustest.User(t, admin, "ks-local", "ks-admins")
+	a := &authz{t: t, s: s}
+	defer a.logMatrix()
+	d := newDrive(t, "KSOLD", 256)
+
+	info, err := s.client.DescribeDevice(bg, d.dev, api.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.client.PrepareDrive(bg, d.dev, api.PrepareOptions{Filesystem: "ext4", Label: "KSENC", Confirm: info.Token, Enroll: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.wait(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := j.PrepareResult()
+	if res.Enrolled || res.Filesystem != "ext4" {
+		t.Fatalf("PrepareDrive with enroll=false: %+v", res)
+	}
+	uuid := res.UUID
+	dr := s.waitDrive(uuid, "the prepared drive, not enrolled, encryptable", func(d client.Drive) bool {
+		return d.Present && !d.Enrolled && d.Encryptable == ""
+	})
+	if dr.Encrypted {
+		t.Fatalf("a new drive says encrypted: %+v", dr)
+	}
+	if _, err := s.client.EnrollEncrypted(bg, uuid, api.EnrollEncryptedOptions{Passphrase: encPass}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitDrive(uuid, "the drive enrolled and encrypted", func(d client.Drive) bool { return d.Enrolled && d.Encrypted && !d.Locked })
+
+	path := dbusapi.DrivePath(uuid)
+	pass := "'passphrase': <" + gv(encPass) + ">"
+	users := []string{plain, local, admin, ksRoot}
+	var cases []authzCase
+	for _, step := range []struct {
+		method, label string
+		args          []string
+		want          map[string]string // user -> error name; absent: success
+		check         func(t *testing.T, r gdbusResult)
+	}{
+		{"Drive.Unlock", "passphrase", []string{gvOpts(pass)}, map[string]string{plain: errNotAuthorized}, nil},
+		{"Drive.Unlock", "passphrase + remember", []string{gvOpts(pass, "'remember': <true>")},
+			map[string]string{plain: errNotAuthorized, local: errNotAuthorized}, nil},
+		{"Drive.ForgetKey", "", []string{gvOpts()}, map[string]string{plain: errNotAuthorized, local: errNotAuthorized}, nil},
+		{"Drive.Lock", "", []string{gvOpts()}, map[string]string{plain: errNotAuthorized}, nil},
+		{"Drive.ChangePassphrase", "", []string{gvOpts(pass, "'new-passphrase': <"+gv(encPass)+">")},
+			map[string]string{plain: errNotAuthorized, local: errNotAuthorized}, nil},
+		// Allowed, EnrollEncrypted finds the repository there.
+		{"Drive.EnrollEncrypted", "", []string{gvOpts(pass)},
+			map[string]string{plain: errNotAuthorized, local: errNotAuthorized, admin: errInvalidArgs, ksRoot: errInvalidArgs},
+			func(t *testing.T, r gdbusResult) {
+				if r.errName == errInvalidArgs && !strings.Contains(r.stderr, "holds a Keepsake repository already") {
+					t.Errorf("EnrollEncrypted on an encrypted drive: %s", r.stderr)
+				}
+			}},
+	} {
+		for _, u := range users {
+			cases = append(cases, authzCase{method: step.method, label: step.label, user: u, path: path, args: step.args, want: step.want[u], check: step.check})
+		}
+	}
+	a.run(cases)
+
+	t.Run("a refused caller's wrong passphrase is not even tried", func(t *testing.T) {
+		r := a.gdbus(plain, path, "Drive.Unlock", gvOpts("'passphrase': <"+gv(encWrong)+">"))
+		if r.errName != errNotAuthorized {
+			t.Fatalf("a plain user's unlock: %s", r.outcome())
+		}
+		err := s.unlock(uuid, encWrong, false)
+		if kerr.NameOf(err) != kerr.WrongPassphrase || !strings.Contains(err.Error(), "1 try has failed") {
+			t.Fatalf("root's wrong passphrase after a refused one: %v", err)
+		}
+	})
+	t.Run("the remembered key is root's alone", func(t *testing.T) {
+		if err := s.unlock(uuid, encPass, true); err != nil {
+			t.Fatal(err)
+		}
+		keyFile := filepath.Join(s.dir, "state", "keys", uuid)
+		for _, u := range []string{plain, local, admin} {
+			if _, errOut, code := s.bus.AsUser(t, u, "cat", keyFile); code == 0 {
+				t.Errorf("%s read the remembered key", u)
+			} else if !strings.Contains(errOut, "Permission denied") {
+				t.Errorf("%s: %s", u, errOut)
+			}
+		}
+	})
 }

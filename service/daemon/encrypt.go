@@ -153,30 +153,42 @@ func (dr *drive) encryptable(info drives.Drive) string {
 	return v
 }
 
-// encryption is what the Encrypted and Locked properties say: the
-// marker of a mounted drive, else what it said when last seen (a drive
-// that is not mounted has no key in the kernel: it is locked).
+// encryption is what the Encrypted and Locked properties say: as the
+// service last read the marker and the kernel's keyring on the mount it
+// knows (refreshEncryption), else as last seen; a drive that is not
+// mounted has no key in the kernel: it is locked. Properties are
+// published often, and reading the drive each time could make an
+// unmount fail busy: the drive is read only when the service uses it.
 func (dr *drive) encryption(info drives.Drive, ds state.DriveState) (encrypted, locked bool) {
 	encrypted = ds.Encrypted
-	if !info.Present {
+	if !info.Present || !encrypted {
 		return encrypted, false
 	}
-	if info.MountPoint == "" {
-		return encrypted, encrypted
+	dr.mu.Lock()
+	mp, l := dr.encMP, dr.encLocked
+	dr.mu.Unlock()
+	if info.MountPoint != "" && mp == info.MountPoint {
+		return true, l
 	}
-	st, err := usecase.DriveEncryption(info.MountPoint)
-	switch {
-	case err == nil:
-		encrypted, locked = st.Encrypted, st.Locked
-	default:
-		// No marker (yet, while it is written; or a mount point the
-		// drive monitor has not seen go yet): what was seen last stands.
-		return encrypted, encrypted
+	return true, true
+}
+
+// refreshEncryption reads whether the drive mounted at mp is encrypted
+// and locked, for the properties. The caller uses the drive (it stays
+// mounted meanwhile).
+func (dr *drive) refreshEncryption(mp string) {
+	st, err := usecase.DriveEncryption(mp)
+	if err != nil {
+		// No repository (yet): what was seen last stands.
+		return
 	}
-	if encrypted != ds.Encrypted {
-		dr.d.store.UpdateDrive(info.UUID, func(s *state.DriveState) { s.Encrypted = encrypted })
+	dr.mu.Lock()
+	uuid := dr.info.UUID
+	dr.encMP, dr.encLocked = mp, st.Locked
+	dr.mu.Unlock()
+	if dr.d.store.Drive(uuid).Encrypted != st.Encrypted {
+		dr.d.store.UpdateDrive(uuid, func(s *state.DriveState) { s.Encrypted = st.Encrypted })
 	}
-	return encrypted, locked
 }
 
 // Unlock unlocks an encrypted drive with its passphrase or recovery key.
@@ -250,6 +262,7 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 			dr.keepMounted(release)
 			kept = true
 		}
+		dr.refreshEncryption(mp)
 		// A backup that failed because the drive was locked runs now,
 		// as after a plug.
 		if d.lockedOut(h.uuid) {
@@ -310,6 +323,7 @@ func (h *driveHandler) Lock(sender dbus.Sender, options map[string]dbus.Variant)
 			return err
 		}
 		d.logf("drive %s locked by %s", h.uuid, c.name)
+		dr.refreshEncryption(mp)
 		dr.letGo()
 		dr.publish()
 		return nil
@@ -476,6 +490,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 		}
 		d.logf("drive %s enrolled by %s: encrypted repository written to %s", h.uuid, c.name, drv.Dir())
 		d.store.UpdateDrive(h.uuid, func(s *state.DriveState) { s.Enrolled, s.Encrypted = true, true })
+		dr.refreshEncryption(mp)
 		if o.Remember {
 			// The recovery key unwraps without Argon2id: no second
 			// half-second for a key just made.

@@ -177,13 +177,18 @@ func (dr *drive) encryption(info drives.Drive, ds state.DriveState) (encrypted, 
 // and locked, for the properties. The caller uses the drive (it stays
 // mounted meanwhile).
 func (dr *drive) refreshEncryption(mp string) {
+	dr.mu.Lock()
+	seen, uuid := dr.encMP == mp, dr.info.UUID
+	dr.mu.Unlock()
+	if seen && !dr.d.store.Drive(uuid).Encrypted {
+		return // a plain repository on this mount: every query passes here
+	}
 	st, err := usecase.DriveEncryption(mp)
 	if err != nil {
 		// No repository (yet): what was seen last stands.
 		return
 	}
 	dr.mu.Lock()
-	uuid := dr.info.UUID
 	dr.encMP, dr.encLocked = mp, st.Locked
 	dr.mu.Unlock()
 	if dr.d.store.Drive(uuid).Encrypted != st.Encrypted {

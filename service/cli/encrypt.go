@@ -293,6 +293,10 @@ are. Through the service (no --repo) it needs an administrator.`,
 			return nil
 		}),
 	}
+	for _, c := range []*cobra.Command{unlock, lock, change} {
+		c.GroupID = "both"
+	}
+	forget.GroupID = "service"
 	return []*cobra.Command{unlock, lock, change, forget}
 }
 

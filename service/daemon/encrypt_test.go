@@ -368,6 +368,22 @@ func TestEncryptedDriveOverTheBus(t *testing.T) {
 			t.Fatalf("the backup after ForgetKey: %v, want Locked", err)
 		}
 		s.waitFor("UnlockNeeded", 5*time.Second, func() bool { return unlockNeeded.count() > seen })
+		// A backup the service starts by itself (due on plug) too.
+		if err := s.client.Configure(bg, "home", api.Settings{OnPlug: ptr(true)}, api.Auth{}); err != nil {
+			t.Fatal(err)
+		}
+		after, seen := s.lastJob(), unlockNeeded.count()
+		realfs.UdevTrigger(t, "remove", dr.dev)
+		s.waitDrive(uuid, "the drive gone", func(d client.Drive) bool { return !d.Present })
+		realfs.UdevTrigger(t, "add", dr.dev)
+		j, err := s.wait(s.nextJob("home", after, 20*time.Second))
+		if kerr.NameOf(err) != kerr.Locked || j.Trigger != "plug" {
+			t.Fatalf("the backup on plug after ForgetKey: %v, trigger %q; want Locked", err, j.Trigger)
+		}
+		s.waitFor("UnlockNeeded after the plug", 5*time.Second, func() bool { return unlockNeeded.count() > seen })
+		if err := s.client.Configure(bg, "home", api.Settings{OnPlug: ptr(false)}, api.Auth{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("keepsakectl through the service", func(t *testing.T) {

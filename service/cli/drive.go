@@ -224,11 +224,11 @@ func driveCommands(env *Env) []*cobra.Command {
 			}),
 		},
 	}
-	cmds = append(cmds, encryptCommands(env)...)
 	for _, c := range cmds {
 		c.PreRunE = needRepo
 	}
-	return cmds
+	// Encrypted drives: on a drive directly, or through the service.
+	return append(cmds, encryptCommands(env)...)
 }
 
 func logCommand(env *Env) *cobra.Command {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -99,26 +101,73 @@ it apart from the drive: it unlocks the drive if the passphrase is lost.
 `, d.Dir(), caps.FSType, strings.Join(can, ", "), caps.LinkMax, d.R.Root, recoveryKey, env.Repo)
 }
 
-// encryptCommands lock, unlock and re-key an encrypted drive.
+// encryptCommands lock, unlock and re-key an encrypted drive: on a drive
+// directly (--repo), or through the service (DRIVE: a UUID, a label or a
+// mount point; by default the profile's drive or the only enrolled one).
 func encryptCommands(env *Env) []*cobra.Command {
-	var unlockRecovery, changeRecovery bool
+	var unlockRecovery, changeRecovery, remember bool
 	var unlockFile, changeFile, newFile string
+	// driveArg refuses a DRIVE with --repo, which names the drive already.
+	driveArg := func(name string, a []string) (string, error) {
+		if env.Repo != "" && len(a) > 0 {
+			return "", usagef("%s: --repo names the drive already; leave out %s", name, a[0])
+		}
+		if len(a) > 0 {
+			return a[0], nil
+		}
+		return "", nil
+	}
 	unlock := &cobra.Command{
-		Use:   "unlock",
+		Use:   "unlock [DRIVE]",
 		Short: "Unlock an encrypted drive (until lock or until it is unmounted)",
 		Long: `unlock adds the drive's key to the kernel, after asking for the passphrase
-(or reading it from --passphrase-file). Every --repo command then works on
-the drive until "keepsakectl --repo DIR lock" or until it is unmounted.
-With --recovery-key it asks for the recovery key instead (or reads it from
---passphrase-file).`,
-		Args: args(0, 0),
-		RunE: run(func(c *cobra.Command, _ []string) error {
+(or reading it from --passphrase-file). With --recovery-key it asks for the
+recovery key instead (or reads it from --passphrase-file).
+
+Through the service (no --repo), DRIVE is a UUID, a label or a mount point
+(default: the profile's drive, or the only enrolled one); the service
+mounts it if it mounts it for backups, and keeps it mounted and unlocked
+until "keepsakectl lock", "keepsakectl unmount" or until it is unplugged.
+With --remember the service also keeps the key (root-only) and unlocks the
+drive by itself whenever it is plugged in (an administrator's decision:
+it needs the configure authorization); "keepsakectl forget-key" undoes it.
+
+On a drive directly (--repo DIR), every --repo command then works on the
+drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
+		Args: args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			arg, err := driveArg("unlock", a)
+			if err != nil {
+				return err
+			}
+			if env.Repo != "" && remember {
+				return usagef("unlock: --remember asks the service to keep the key: leave out --repo")
+			}
+			var b *busBackend
+			var d client.Drive
+			if env.Repo == "" {
+				if b, d, err = env.serviceDrive(arg); err != nil {
+					return err
+				}
+			}
 			s, err := env.secret(unlockRecovery, unlockFile)
 			if err != nil {
 				return err
 			}
 			defer clear(s.Passphrase)
-			if err := usecase.UnlockDrive(env.Repo, s); err != nil {
+			if env.Repo == "" {
+				o := api.UnlockOptions{Auth: b.auth(), Secret: apiSecret(s), Remember: remember}
+				if err := b.c.Unlock(env.ctx, d.UUID, o); err != nil {
+					return err
+				}
+				how := "it stays unlocked until \"keepsakectl lock\" or until it is unplugged"
+				if remember {
+					how = "the service keeps its key and unlocks it by itself from now on (keepsakectl forget-key undoes it)"
+				}
+				env.done(map[string]any{"drive": d.UUID, "unlocked": true, "remembered": remember}, "Unlocked %s: %s", driveName(d), how)
+				return nil
+			}
+			if err := usecase.UnlockDrive(env.Repo, s, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {
@@ -131,13 +180,29 @@ With --recovery-key it asks for the recovery key instead (or reads it from
 	}
 	unlock.Flags().BoolVar(&unlockRecovery, "recovery-key", false, "unlock with the recovery key instead of the passphrase")
 	unlock.Flags().StringVar(&unlockFile, "passphrase-file", "", "read the passphrase (with --recovery-key: the recovery key) from `FILE` (its first line; - for standard input)")
+	unlock.Flags().BoolVar(&remember, "remember", false, "through the service: keep the key so that the service unlocks the drive by itself (needs an administrator)")
 
 	lock := &cobra.Command{
-		Use:   "lock",
+		Use:   "lock [DRIVE]",
 		Short: "Lock an encrypted drive: only encrypted names show until it is unlocked",
-		Args:  args(0, 0),
-		RunE: run(func(c *cobra.Command, _ []string) error {
-			if err := usecase.LockDrive(env.Repo); err != nil {
+		Args:  args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			arg, err := driveArg("lock", a)
+			if err != nil {
+				return err
+			}
+			if env.Repo == "" {
+				b, d, err := env.serviceDrive(arg)
+				if err != nil {
+					return err
+				}
+				if err := b.c.Lock(env.ctx, d.UUID, b.auth()); err != nil {
+					return err
+				}
+				env.done(map[string]any{"drive": d.UUID, "unlocked": false}, "Locked %s", driveName(d))
+				return nil
+			}
+			if err := usecase.LockDrive(env.Repo, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {
@@ -150,16 +215,30 @@ With --recovery-key it asks for the recovery key instead (or reads it from
 	}
 
 	change := &cobra.Command{
-		Use:   "change-passphrase",
+		Use:   "change-passphrase [DRIVE]",
 		Short: "Set a new passphrase for an encrypted drive (nothing is encrypted again)",
 		Long: `change-passphrase asks for the current passphrase (or, with --recovery-key,
 the recovery key: the way back when the passphrase is forgotten) and then
 for the new one twice. Only the wrapped key in the drive's marker changes:
-the data and the recovery key stay as they are.`,
-		Args: args(0, 0),
-		RunE: run(func(c *cobra.Command, _ []string) error {
+the data, the recovery key and a key the service remembers stay as they
+are. Through the service (no --repo) it needs an administrator.`,
+		Args: args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			arg, err := driveArg("change-passphrase", a)
+			if err != nil {
+				return err
+			}
 			if changeFile != "" && changeFile == newFile && changeFile == "-" {
 				return usagef("change-passphrase: only one of --passphrase-file and --new-passphrase-file can be standard input")
+			}
+			var b *busBackend
+			var d client.Drive
+			if env.Repo == "" {
+				// The drive first: a typo in its name is better said
+				// before two passphrases are typed.
+				if b, d, err = env.serviceDrive(arg); err != nil {
+					return err
+				}
 			}
 			old, err := env.secret(changeRecovery, changeFile)
 			if err != nil {
@@ -171,7 +250,15 @@ the data and the recovery key stay as they are.`,
 				return err
 			}
 			defer clear(pass)
-			if err := usecase.ChangePassphrase(env.Repo, old, pass); err != nil {
+			if env.Repo == "" {
+				o := api.ChangePassphraseOptions{Auth: b.auth(), Secret: apiSecret(old), NewPassphrase: string(pass)}
+				if err := b.c.ChangePassphrase(env.ctx, d.UUID, o); err != nil {
+					return err
+				}
+				env.done(map[string]any{"drive": d.UUID, "changed": true}, "New passphrase set for %s (the recovery key is unchanged)", driveName(d))
+				return nil
+			}
+			if err := usecase.ChangePassphrase(env.Repo, old, pass, usecase.CurrentActor()); err != nil {
 				return err
 			}
 			if env.JSON {
@@ -185,7 +272,122 @@ the data and the recovery key stay as they are.`,
 	change.Flags().BoolVar(&changeRecovery, "recovery-key", false, "prove it with the recovery key instead of the current passphrase")
 	change.Flags().StringVar(&changeFile, "passphrase-file", "", "read the current passphrase (with --recovery-key: the recovery key) from `FILE`")
 	change.Flags().StringVar(&newFile, "new-passphrase-file", "", "read the new passphrase from `FILE` instead of asking")
-	return []*cobra.Command{unlock, lock, change}
+
+	forget := &cobra.Command{
+		Use:   "forget-key [DRIVE]",
+		Short: "Make the service forget an encrypted drive's key: it then waits to be unlocked",
+		Args:  args(0, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			if env.Repo != "" {
+				return usagef("forget-key: the service keeps remembered keys: leave out --repo")
+			}
+			arg, _ := driveArg("forget-key", a)
+			b, d, err := env.serviceDrive(arg)
+			if err != nil {
+				return err
+			}
+			if err := b.c.ForgetKey(env.ctx, d.UUID, b.auth()); err != nil {
+				return err
+			}
+			env.done(map[string]any{"drive": d.UUID, "remembered": false}, "The service no longer keeps the key of %s: it must be unlocked before each backup once it is locked", driveName(d))
+			return nil
+		}),
+	}
+	return []*cobra.Command{unlock, lock, change, forget}
+}
+
+// apiSecret is a secret as the service takes it.
+func apiSecret(s usecase.Secret) api.Secret {
+	if s.UseRecoveryKey {
+		return api.Secret{RecoveryKey: s.RecoveryKey}
+	}
+	return api.Secret{Passphrase: string(s.Passphrase)}
+}
+
+// driveName is how messages call a drive.
+func driveName(d client.Drive) string {
+	if d.Label != "" {
+		return fmt.Sprintf("%q (%s)", d.Label, d.UUID)
+	}
+	return d.UUID
+}
+
+// serviceDrive finds the drive a command means among the service's: arg
+// is its UUID, label or mount point; "" is the profile's drive (with
+// --profile, or when there is one profile with a drive), else the only
+// enrolled drive.
+func (env *Env) serviceDrive(arg string) (*busBackend, client.Drive, error) {
+	b, err := env.bus()
+	if err != nil {
+		return nil, client.Drive{}, err
+	}
+	ds, err := b.c.Drives(env.ctx)
+	if err != nil {
+		return nil, client.Drive{}, err
+	}
+	d, err := pickDrive(ds, arg, func() (string, error) {
+		if env.Profile == "" {
+			ps, err := b.c.Profiles(env.ctx)
+			if err != nil || len(ps) != 1 {
+				return "", err
+			}
+			return ps[0].DriveUUID, nil
+		}
+		p, err := b.c.Profile(env.ctx, env.Profile)
+		return p.DriveUUID, err
+	}, env.abs)
+	return b, d, err
+}
+
+// pickDrive is serviceDrive's choice among ds; profileDrive is the
+// profile's drive's UUID ("" when no profile says).
+func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error), abs func(string) string) (client.Drive, error) {
+	if arg == "" {
+		uuid, err := profileDrive()
+		if err != nil {
+			return client.Drive{}, err
+		}
+		if uuid != "" {
+			for _, d := range ds {
+				if d.UUID == uuid {
+					return d, nil
+				}
+			}
+			return client.Drive{}, kerr.New(kerr.DriveNotFound, "the profile's drive %s has not been seen by the service: plug it in", uuid)
+		}
+		var enrolled []client.Drive
+		for _, d := range ds {
+			if d.Enrolled {
+				enrolled = append(enrolled, d)
+			}
+		}
+		if len(enrolled) == 1 {
+			return enrolled[0], nil
+		}
+		return client.Drive{}, usagef("say which drive: its UUID, label or mount point (keepsakectl drives lists them)")
+	}
+	for _, d := range ds {
+		if d.UUID == arg {
+			return d, nil
+		}
+	}
+	var found []client.Drive
+	for _, d := range ds {
+		if d.Label == arg || (d.MountPoint != "" && strings.HasPrefix(arg, "/") && d.MountPoint == abs(arg)) {
+			found = append(found, d)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return client.Drive{}, kerr.New(kerr.DriveNotFound, "no drive %q: give its UUID, label or mount point (keepsakectl drives lists them)", arg)
+	}
+	var ids []string
+	for _, d := range found {
+		ids = append(ids, d.UUID)
+	}
+	return client.Drive{}, usagef("several drives are labelled %q (%s): give the UUID", arg, strings.Join(ids, ", "))
 }
 
 // secret is what unlocks: the passphrase or the recovery key, from a file

@@ -234,8 +234,23 @@ func TestDiskFullMidBackup(t *testing.T) {
 // byte and to the nanosecond, no listed snapshot lacks its folder and none
 // went missing, the catalog is sound. At the end a run completes, its
 // snapshot equals the source (bytes and metadata) and verify finds nothing.
-func TestKill9DuringBackup(t *testing.T) {
-	drive := realfs.Loop(t, "ext4", 256)
+func TestKill9DuringBackup(t *testing.T) { kill9DuringBackup(t, false) }
+
+// The same on an encrypted drive: the snapshots and the catalog live in
+// the encrypted folder (Keepsake/data), and what a kill leaves there must
+// be cleaned up or completed the same way.
+func TestKill9DuringEncryptedBackup(t *testing.T) { kill9DuringBackup(t, true) }
+
+func kill9DuringBackup(t *testing.T, encrypted bool) {
+	var drive string
+	root := "Keepsake" // where the host folders and the catalog are
+	if encrypted {
+		drive = realfs.NewLoop(t, realfs.LoopOptions{FSType: "ext4", SizeMB: 256, MkfsArgs: []string{"-O", "encrypt"}}).Mount
+		t.Cleanup(func() { ctl(t, drive, "lock") })
+		root = filepath.Join("Keepsake", "data")
+	} else {
+		drive = realfs.Loop(t, "ext4", 256)
+	}
 	bin := realfs.Build(t, "service/cmd/keepsakectl")
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
@@ -255,14 +270,18 @@ func TestKill9DuringBackup(t *testing.T) {
 	must(t, os.Chtimes(filepath.Join(src, "d00", "f0002"), time.Unix(1_500_000_000, 123456789), time.Unix(1_500_000_000, 123456789)))
 	must(t, os.Symlink("d00/f0003", filepath.Join(src, "link")))
 	must(t, os.Link(filepath.Join(src, "d01", "f0000"), filepath.Join(src, "d01", "hardlink")))
-	mustCtl(t, drive, "init")
+	if encrypted {
+		mustCtl(t, drive, "init", "--encrypt", "--passphrase-file", writeSecret(t, "kill nine times, keep every snapshot"))
+	} else {
+		mustCtl(t, drive, "init")
+	}
 	mustCtl(t, drive, "backup", src)
 	// A second snapshot, mostly hardlinks to the first: the kills must
 	// change neither the files nor the inodes they share.
 	randomFile(t, filepath.Join(src, "d03", "f0500"), 2000)
 	must(t, os.Chmod(filepath.Join(src, "d04", "f0500"), 0o444))
 	mustCtl(t, drive, "backup", src)
-	host := filepath.Join(drive, "Keepsake", "testhost")
+	host := filepath.Join(drive, root, "testhost")
 
 	digests := map[string]map[string]string{} // every snapshot seen complete
 	check := func(iter int) {
@@ -292,7 +311,7 @@ func TestKill9DuringBackup(t *testing.T) {
 				t.Fatalf("iteration %d: snapshot %s is no longer listed", iter, name)
 			}
 		}
-		db, err := sql.Open("sqlite3", filepath.Join(drive, "Keepsake", "catalog.db"))
+		db, err := sql.Open("sqlite3", filepath.Join(drive, root, "catalog.db"))
 		must(t, err)
 		defer db.Close()
 		var res string

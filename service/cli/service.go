@@ -10,6 +10,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
 
@@ -97,21 +98,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 			printQuery(env, ds, printDrives)
 			return nil
 		}),
-		simple("enroll UUID", "Write a repository to a drive and make it the profile's drive", 1, 1, func(b *busBackend, a []string) error {
-			o := client.EnrollOptions{Auth: b.auth(), Profile: env.Profile}
-			// A drive can be enrolled before any profile exists; with one
-			// profile, it becomes that profile's drive.
-			if o.Profile == "" {
-				if ps, err := b.c.Profiles(env.ctx); err == nil && len(ps) == 1 {
-					o.Profile = ps[0].Name
-				}
-			}
-			if err := b.c.Enroll(env.ctx, a[0], o); err != nil {
-				return err
-			}
-			env.done(map[string]any{"drive": a[0]}, "drive %s enrolled", a[0])
-			return nil
-		}),
+		enrollCommand(env),
 		simple("unmount UUID", "Unmount a drive the service mounted", 1, 1, func(b *busBackend, a []string) error {
 			return b.c.Unmount(env.ctx, a[0], b.auth())
 		}),
@@ -342,6 +329,16 @@ func printDrives(env *Env, ds []client.Drive) {
 		if d.Warning != "" {
 			note = d.Warning
 		}
+		if d.Encrypted {
+			enc := "encrypted"
+			if d.Locked {
+				enc += ", locked"
+			}
+			if d.KeyRemembered {
+				enc += ", key remembered"
+			}
+			note = strings.TrimSuffix(enc+"; "+note, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", d.UUID, d.Label, d.Filesystem, humanBytes(int64(d.Size)), free, d.Present, d.Enrolled, note)
 	}
 	tw.Flush()
@@ -422,5 +419,92 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 		}),
 	}
 	c.Flags().StringVar(&accept, "accept", "", "trust the key with this `FINGERPRINT` (SHA256:...)")
+	return c
+}
+
+func enrollCommand(env *Env) *cobra.Command {
+	var encrypt, remember bool
+	var passFile string
+	c := &cobra.Command{
+		Use:   "enroll DRIVE",
+		Short: "Write a repository to a drive and make it the profile's drive",
+		Long: `enroll writes a Keepsake repository to the drive (its UUID, label or mount
+point) or adopts the one there; with one profile (or --profile) the drive
+becomes that profile's drive.
+
+With --encrypt the repository is encrypted (the drive must be ext4; its
+encrypt feature is turned on if it is off, which keeps its data): enroll
+asks for a passphrase twice (or reads it from --passphrase-file) and prints
+the recovery key once. The drive stays mounted and unlocked until it is
+locked, unmounted or unplugged; with --remember the service keeps its key
+and unlocks it by itself for every backup.`,
+		Args: args(1, 1),
+		RunE: run(func(c *cobra.Command, a []string) error {
+			if !encrypt && (remember || passFile != "") {
+				return usagef("enroll: --remember and --passphrase-file go with --encrypt")
+			}
+			b, d, err := env.serviceDrive(a[0])
+			if err != nil {
+				return err
+			}
+			profile := env.Profile
+			// A drive can be enrolled before any profile exists; with one
+			// profile, it becomes that profile's drive.
+			if profile == "" {
+				if ps, err := b.c.Profiles(env.ctx); err == nil && len(ps) == 1 {
+					profile = ps[0].Name
+				}
+			}
+			if !encrypt {
+				if err := b.c.Enroll(env.ctx, d.UUID, client.EnrollOptions{Auth: b.auth(), Profile: profile}); err != nil {
+					return err
+				}
+				env.done(map[string]any{"drive": d.UUID}, "drive %s enrolled", d.UUID)
+				return nil
+			}
+			if d.Encryptable == api.EncryptableFilesystem {
+				// Said before a passphrase is typed for nothing.
+				return kerr.New(kerr.UnsupportedFilesystem, "%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost", driveName(d), d.Filesystem, d.Device)
+			}
+			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
+			if err != nil {
+				return err
+			}
+			defer clear(pass)
+			o := api.EnrollEncryptedOptions{Auth: b.auth(), Passphrase: string(pass), Remember: remember,
+				EnableFeature: d.Encryptable == api.EncryptableFeatureOff}
+			if profile != "" {
+				o.Profile = client.ProfilePath(profile)
+			}
+			rk, err := b.c.EnrollEncrypted(env.ctx, d.UUID, o)
+			if err != nil {
+				return err
+			}
+			if env.JSON {
+				env.emit(map[string]any{"event": "result", "drive": d.UUID, "encrypted": true, "remembered": remember, "recovery_key": rk})
+				return nil
+			}
+			if o.EnableFeature {
+				fmt.Fprintf(env.Stdout, "Turned on the encrypt feature of the ext4 filesystem on %s\n", d.Device)
+			}
+			fmt.Fprintf(env.Stdout, `Drive %s enrolled, encrypted
+`, driveName(d))
+			if profile != "" {
+				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
+			}
+			fmt.Fprintf(env.Stdout, `
+RECOVERY KEY: shown this once only. Write it down or print it, and keep
+it apart from the drive: it unlocks the drive if the passphrase is lost.
+
+    %s
+
+  keepsakectl unlock %s --recovery-key
+`, rk, d.UUID)
+			return nil
+		}),
+	}
+	c.Flags().BoolVar(&encrypt, "encrypt", false, "write an encrypted repository (ext4 drives)")
+	c.Flags().BoolVar(&remember, "remember", false, "with --encrypt: the service keeps the key and unlocks the drive by itself")
+	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
 	return c
 }

@@ -78,6 +78,9 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	}
 	defer leave()
 	drv, err := usecase.OpenDrive(mp)
+	if kerr.Is(err, kerr.Locked) {
+		return "", d.lockedDrive(dr, err)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/keepsake/keepsake/service/polkit"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/status"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -86,6 +87,10 @@ type Daemon struct {
 	lastStatus []status.Profile // what the status files say now
 
 	kick chan struct{}
+	// keys are the remembered keys of encrypted drives (root-only files
+	// in the state folder); tries counts wrong passphrases per drive.
+	keys  usecase.KeyStore
+	tries usecase.Throttle
 	// writers holds, per drive UUID, the backup job writing to it: the
 	// repository has one writer at a time, so other computers due
 	// together, or a local backup and a pull, take turns instead of the
@@ -162,6 +167,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.Logf("state: %v", w)
 	}
 	d.store = st
+	d.keys = usecase.KeyStore{Dir: filepath.Join(opts.StateDir, "keys")}
 
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/keepsake/keepsake/service/config"
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/usecase"
@@ -32,6 +31,12 @@ type drive struct {
 	users     int    // jobs using the drive
 	gen       int    // bumped when the drive goes away: older releases are void
 	justAdded bool   // plugged in since the scheduler last looked
+	// hold is a use of the drive kept while it stays unlocked by hand
+	// (keepMounted); nil when none.
+	hold func()
+	// encDev and encVal cache Encryptable for the device it was read
+	// from.
+	encDev, encVal string
 
 	// The catalog kept open between queries: opening it (schema check, a
 	// cold page cache) costs more than most queries, and the app searches
@@ -198,7 +203,9 @@ func (dr *drive) props() map[string]any {
 	if info.Present {
 		lastSeen = time.Now()
 	}
+	encrypted, locked := dr.encryption(info, ds)
 	return map[string]any{
+		"Encrypted": encrypted, "Locked": locked, "KeyRemembered": dr.d.keys.Has(info.UUID), "Encryptable": dr.encryptable(info),
 		"UUID": info.UUID, "Label": info.Label, "Filesystem": info.FSType, "Device": info.Device,
 		"Size": uint64(max(info.Size, 0)), "Free": free, "Present": info.Present, "MountPoint": info.MountPoint,
 		"Enrolled": ds.Enrolled, "Unusable": unusableReason(info), "LastSeen": usec(lastSeen), "Warning": warning,
@@ -266,10 +273,20 @@ func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
 		dr.gone()
 		d.updateDrive(info, false)
 	case drives.Added:
-		d.updateDrive(info, true)
+		dr := d.updateDrive(info, true)
 		d.logf("drive %s (%s) plugged in", info.UUID, info.Label)
+		if dr != nil && info.MountPoint != "" {
+			dr.autoUnlock(info.MountPoint)
+			dr.publish()
+		}
 	default:
-		d.updateDrive(info, false)
+		dr := d.updateDrive(info, false)
+		if dr != nil && ev == drives.Mounted && info.MountPoint != "" {
+			// Mounted by the desktop (Files, udisks): with a remembered
+			// key it opens unlocked there too.
+			dr.autoUnlock(info.MountPoint)
+			dr.publish()
+		}
 	}
 	d.publishProfiles()
 	d.poke()
@@ -284,6 +301,8 @@ func (dr *drive) gone() {
 	uuid := dr.info.UUID
 	dr.users = 0
 	dr.gen++
+	dr.hold = nil
+	dr.encDev = ""
 	dr.mu.Unlock()
 	dr.closeCatalog()
 	d := dr.d
@@ -343,6 +362,9 @@ func (dr *drive) acquire() (string, func(), error) {
 		dr.ourMount = info.MountPoint
 		dr.mu.Unlock()
 	}
+	// An encrypted drive whose key the service remembers is unlocked
+	// before anyone uses it: backups then run with nobody there.
+	dr.autoUnlock(info.MountPoint)
 	dr.mu.Lock()
 	dr.users++
 	gen := dr.gen
@@ -412,6 +434,7 @@ func (dr *drive) unmountOurs() error {
 	dr.ourMount = ""
 	dr.users = 0
 	dr.gen++
+	dr.hold = nil
 	dr.mu.Unlock()
 	dr.closeCatalog()
 	if ours == "" {
@@ -516,15 +539,7 @@ func (d *Daemon) enroll(c caller, uuid string, prof *profile) error {
 	}
 	d.store.UpdateDrive(uuid, func(s *state.DriveState) { s.Enrolled = true })
 	if prof != nil {
-		name := prof.config().Name
-		if err := d.changeConfig(func(cf *config.Config) error {
-			pc, ok := cf.Profile(name)
-			if !ok {
-				return kerr.New(kerr.NotFound, "no profile %q", name)
-			}
-			pc.Drive = uuid
-			return nil
-		}); err != nil {
+		if err := d.setProfileDrive(prof, uuid); err != nil {
 			return err
 		}
 	}

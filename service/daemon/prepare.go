@@ -78,7 +78,7 @@ func (h *managerHandler) PrepareDrive(sender dbus.Sender, device string, options
 		}
 		j, err := d.startJob("prepare-drive", "", "manual", c.uid, func(j *job) (string, error) {
 			defer preparing.Delete(q.Device)
-			return d.runPrepare(j, c, q)
+			return d.runPrepare(j, c, q, o.Enroll == nil || *o.Enroll)
 		})
 		if err != nil {
 			preparing.Delete(q.Device)
@@ -93,7 +93,9 @@ func (h *managerHandler) PrepareDrive(sender dbus.Sender, device string, options
 }
 
 // runPrepare is the body of a prepare-drive job.
-func (d *Daemon) runPrepare(j *job, c caller, q usecase.PrepareRequest) (string, error) {
+// Without enroll it stops once the drive monitor has the new filesystem,
+// so that the caller can enroll it as it likes (EnrollEncrypted).
+func (d *Daemon) runPrepare(j *job, c caller, q usecase.PrepareRequest, enroll bool) (string, error) {
 	res, err := usecase.PrepareDevice(j.ctx, q, j.phase)
 	if err != nil {
 		return "", j.causeOf(err)
@@ -102,7 +104,9 @@ func (d *Daemon) runPrepare(j *job, c caller, q usecase.PrepareRequest) (string,
 	// From here the old contents are gone: cancelling would only leave
 	// an empty drive unenrolled.
 	j.obj.Set("Cancelable", false)
-	j.phase("enrolling")
+	if enroll {
+		j.phase("enrolling")
+	}
 	deadline := time.Now().Add(newDriveWait)
 	for !d.drivePresent(res.UUID) {
 		if time.Now().After(deadline) {
@@ -111,6 +115,10 @@ func (d *Daemon) runPrepare(j *job, c caller, q usecase.PrepareRequest) (string,
 				res.Device, res.Filesystem, res.UUID, newDriveWait, res.UUID)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if !enroll {
+		j.setResult(api.ToDict(res))
+		return res.UUID, nil
 	}
 	if err := d.enroll(c, res.UUID, nil); err != nil {
 		j.setResult(api.ToDict(res))

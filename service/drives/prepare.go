@@ -459,7 +459,7 @@ func Erase(ctx context.Context, c Candidate, fstype, label string, phase func(st
 // the package that has it.
 func runTool(ctx context.Context, name string, args ...string) error {
 	if _, err := exec.LookPath(name); err != nil {
-		pkg := map[string]string{"wipefs": "util-linux", "mkfs.btrfs": "btrfs-progs", "mkfs.ext4": "e2fsprogs"}[name]
+		pkg := map[string]string{"wipefs": "util-linux", "mkfs.btrfs": "btrfs-progs", "mkfs.ext4": "e2fsprogs", "tune2fs": "e2fsprogs"}[name]
 		return kerr.Wrap(kerr.Failed, err, "%s is not installed (package %s)", name, pkg)
 	}
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()

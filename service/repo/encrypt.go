@@ -206,6 +206,43 @@ func encryption(dir string) (Marker, error) {
 // MistypedRecoveryKey) changes nothing. Unlocking an unlocked repository
 // checks the secret all the same.
 func Unlock(dir string, s Secret) error {
+	master, err := MasterKey(dir, s)
+	if err != nil {
+		return err
+	}
+	defer clear(master)
+	return UnlockWithKey(dir, master)
+}
+
+// MasterKey unwraps the repository's master key with s and checks it
+// against the identifier the marker names. The caller clears it after
+// use. The service keeps it (root-only) for drives whose key it is asked
+// to remember.
+func MasterKey(dir string, s Secret) ([]byte, error) {
+	m, err := encryption(dir)
+	if err != nil {
+		return nil, err
+	}
+	want, err := m.Encryption.keyID()
+	if err != nil {
+		return nil, err
+	}
+	master, err := s.unwrap(m.Encryption.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("unlock %s: %w", Resolve(dir), err)
+	}
+	if id, err := fscrypt.Identifier(master); err != nil || id != want {
+		clear(master)
+		return nil, kerr.New(kerr.Damaged, "unlock %s: the unwrapped key is not the one the marker names (%s): the marker is damaged", Resolve(dir), want)
+	}
+	return master, nil
+}
+
+// UnlockWithKey adds master, the repository's unwrapped master key, to
+// the kernel. A key that is not this repository's is refused before the
+// kernel sees it (WrongPassphrase: a remembered key of a drive since
+// made anew).
+func UnlockWithKey(dir string, master []byte) error {
 	m, err := encryption(dir)
 	if err != nil {
 		return err
@@ -214,15 +251,10 @@ func Unlock(dir string, s Secret) error {
 	if err != nil {
 		return err
 	}
-	master, err := s.unwrap(m.Encryption.Keys)
-	if err != nil {
-		return fmt.Errorf("unlock %s: %w", Resolve(dir), err)
-	}
-	defer clear(master)
 	// Checked before the kernel sees it: a key that is not this folder's
 	// must not be added at all.
 	if id, err := fscrypt.Identifier(master); err != nil || id != want {
-		return kerr.New(kerr.Damaged, "unlock %s: the unwrapped key is not the one the marker names (%s): the marker is damaged", Resolve(dir), want)
+		return kerr.New(kerr.WrongPassphrase, "unlock %s: the key given is not this drive's (%s)", Resolve(dir), want)
 	}
 	data := filepath.Join(Resolve(dir), m.Encryption.Folder)
 	if _, err := fscrypt.AddKey(data, master); err != nil {
@@ -230,6 +262,36 @@ func Unlock(dir string, s Secret) error {
 	}
 	_, err = m.Encryption.unlocked(Resolve(dir))
 	return err
+}
+
+// EncryptionState is what the marker and the kernel say of a repository.
+type EncryptionState struct {
+	// Encrypted: the marker has an encryption section.
+	Encrypted bool
+	// Locked: encrypted and its key is not in the kernel.
+	Locked bool
+	// KeyIdentifier names the master key (hex); "" when not encrypted.
+	KeyIdentifier string
+}
+
+// State reads whether the repository at dir is encrypted and locked;
+// NotARepository when there is none.
+func State(dir string) (EncryptionState, error) {
+	m, err := ReadMarker(dir)
+	if err != nil {
+		return EncryptionState{}, err
+	}
+	if m.Encryption == nil {
+		return EncryptionState{}, nil
+	}
+	st := EncryptionState{Encrypted: true, KeyIdentifier: m.Encryption.KeyIdentifier}
+	if _, err := m.Encryption.unlocked(Resolve(dir)); err != nil {
+		if !kerr.Is(err, kerr.Locked) {
+			return st, err
+		}
+		st.Locked = true
+	}
+	return st, nil
 }
 
 // Lock removes the repository's key from the kernel (for every user when

@@ -54,6 +54,9 @@ type DriveState struct {
 	FSType   string    `json:"fstype,omitempty"`
 	// Enrolled: the drive holds a repository this service writes to.
 	Enrolled bool `json:"enrolled,omitempty"`
+	// Encrypted: its repository is encrypted, as its marker said when it
+	// was last mounted (shown while it is away or locked).
+	Encrypted bool `json:"encrypted,omitempty"`
 	// Free and Size are the bytes free and in all when it was last
 	// mounted, so the space left can be shown while it is away.
 	Free int64 `json:"free,omitempty"`

@@ -53,22 +53,128 @@ func InitEncryptedDrive(dir string, passphrase []byte, a Actor) (*Drive, string,
 // UnlockDrive adds the drive's key to the kernel: every use case on it
 // works until LockDrive or until it is unmounted. A wrong secret
 // (WrongPassphrase, WrongRecoveryKey, MistypedRecoveryKey) changes
-// nothing.
-func UnlockDrive(dir string, s Secret) error { return repo.Unlock(dir, s) }
+// nothing. The unlock is written to the drive's audit log (how, never
+// the secret).
+func UnlockDrive(dir string, s Secret, a Actor) error {
+	if err := repo.Unlock(dir, s); err != nil {
+		return err
+	}
+	return auditDrive(dir, a, "unlock", secretKind(s))
+}
+
+// UnlockDriveKey is UnlockDrive that also returns the unwrapped master
+// key, for a front end that keeps it to unlock the drive by itself later
+// (keepsaked's remembered keys). The caller clears it after use.
+func UnlockDriveKey(dir string, s Secret, a Actor) ([]byte, error) {
+	master, err := repo.MasterKey(dir, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := repo.UnlockWithKey(dir, master); err != nil {
+		clear(master)
+		return nil, err
+	}
+	if err := auditDrive(dir, a, "unlock", secretKind(s)+", key remembered"); err != nil {
+		clear(master)
+		return nil, err
+	}
+	return master, nil
+}
+
+// UnlockDriveWithKey unlocks the drive with its unwrapped master key (a
+// remembered one), unless it is unlocked already: it says whether it
+// unlocked it. A key that is not the drive's changes nothing
+// (WrongPassphrase).
+func UnlockDriveWithKey(dir string, master []byte, a Actor) (bool, error) {
+	st, err := repo.State(dir)
+	if err != nil {
+		return false, err
+	}
+	if !st.Encrypted {
+		return false, kerr.New(kerr.NotARepository, "%s is not an encrypted Keepsake drive: there is nothing to unlock", repo.Resolve(dir))
+	}
+	if !st.Locked {
+		return false, nil
+	}
+	if err := repo.UnlockWithKey(dir, master); err != nil {
+		return false, err
+	}
+	return true, auditDrive(dir, a, "unlock", "remembered key")
+}
 
 // LockDrive removes the drive's key from the kernel: its names show
 // encrypted, its contents cannot be read. Busy while a backup or restore
-// runs on it.
-func LockDrive(dir string) error { return repo.Lock(dir) }
+// runs on it. The lock is audited first, while the log can still be
+// written.
+func LockDrive(dir string, a Actor) error {
+	st, err := repo.State(dir)
+	if err != nil {
+		return err
+	}
+	if st.Encrypted && !st.Locked {
+		if err := auditDrive(dir, a, "lock", ""); err != nil {
+			return err
+		}
+	}
+	return repo.Lock(dir)
+}
 
 // ChangePassphrase sets a new passphrase, proven by the old one or by
-// the recovery key; the data and the recovery key stay as they are.
-func ChangePassphrase(dir string, old Secret, passphrase []byte) error {
+// the recovery key; the data and the recovery key stay as they are. On an
+// unlocked drive it is audited (a locked drive's log cannot be written).
+func ChangePassphrase(dir string, old Secret, passphrase []byte, a Actor) error {
 	if err := CheckPassphrase(passphrase); err != nil {
 		return err
 	}
-	return repo.ChangePassphrase(dir, old, passphrase, keywrap.DefaultParams)
+	if err := repo.ChangePassphrase(dir, old, passphrase, keywrap.DefaultParams); err != nil {
+		return err
+	}
+	return auditDrive(dir, a, "change-passphrase", "proven by "+secretKind(old))
 }
+
+// AuditDrive writes an entry to the drive's audit log when the drive can
+// be written to (unlocked, if encrypted); a locked drive is skipped
+// without an error: its log is inside what is locked.
+func AuditDrive(dir string, a Actor, action, detail string) error {
+	return auditDrive(dir, a, action, detail)
+}
+
+func auditDrive(dir string, a Actor, action, detail string) error {
+	r, err := repo.Open(dir)
+	if kerr.Is(err, kerr.Locked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, err := catalog.Open(r.CatalogPath())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Audit(a, action, "", "", r.Dir, detail)
+}
+
+// secretKind names the kind of a secret for the audit log, never the
+// secret itself.
+func secretKind(s Secret) string {
+	if s.UseRecoveryKey {
+		return "recovery key"
+	}
+	return "passphrase"
+}
+
+// EncryptionState says whether a drive's repository is encrypted and
+// locked.
+type EncryptionState = repo.EncryptionState
+
+// DriveEncryption reads the encryption state of the repository at dir;
+// NotARepository when there is none.
+func DriveEncryption(dir string) (EncryptionState, error) { return repo.State(dir) }
+
+// MasterKeyCheck unwraps the master key with s without unlocking: a
+// proof of the secret (the caller clears the key).
+func MasterKeyCheck(dir string, s Secret) ([]byte, error) { return repo.MasterKey(dir, s) }
 
 // Encrypted says whether the repository is an encrypted one.
 func (d *Drive) Encrypted() bool { return d.R.Encrypted() }

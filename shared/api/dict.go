@@ -17,6 +17,7 @@ var (
 	timeType  = reflect.TypeOf(time.Time{})
 	pathType  = reflect.TypeOf(Path(""))
 	pathsType = reflect.TypeOf([]Path(nil))
+	objType   = reflect.TypeOf(dbus.ObjectPath(""))
 )
 
 // field is one keyed field of a struct, embedded structs flattened.
@@ -56,6 +57,8 @@ func Signature(t reflect.Type) string {
 		return "s"
 	case pathsType:
 		return "as"
+	case objType:
+		return "o"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -132,6 +135,8 @@ func ToDict(v any) Dict {
 			x = s
 		default:
 			switch Signature(typ) {
+			case "o":
+				x = dbus.ObjectPath(fv.String())
 			case "s":
 				x = fv.String()
 			case "b":

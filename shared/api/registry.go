@@ -57,4 +57,9 @@ var Dicts = map[string]any{
 	"Manager.DescribeDevice.device_info": DeviceInfo{},
 	"Manager.PrepareDrive.options":       PrepareOptions{},
 	"Job.Result.prepare-drive":           PrepareResult{},
+	"Drive.Unlock.options":               UnlockOptions{},
+	"Drive.Lock.options":                 Auth{},
+	"Drive.ChangePassphrase.options":     ChangePassphraseOptions{},
+	"Drive.ForgetKey.options":            Auth{},
+	"Drive.EnrollEncrypted.options":      EnrollEncryptedOptions{},
 }

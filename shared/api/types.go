@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/godbus/dbus/v5"
 	"strconv"
 	"time"
 )
@@ -266,6 +267,9 @@ type PrepareOptions struct {
 	Label string `key:"label"`
 	// Confirm is the Token DescribeDevice gave.
 	Confirm string `key:"confirm"`
+	// Enroll (default true): false makes the filesystem and stops, so
+	// that Drive.EnrollEncrypted can follow.
+	Enroll *bool `key:"enroll"`
 }
 
 // PrepareResult is the Result of a prepare-drive Job.
@@ -278,3 +282,55 @@ type PrepareResult struct {
 	// the drive once a profile names it.
 	Enrolled bool `key:"enrolled" json:"enrolled"`
 }
+
+// Secret proves who may unlock an encrypted drive: its passphrase or its
+// recovery key (as typed: case, spaces and dashes do not matter), one of
+// the two.
+type Secret struct {
+	Passphrase  string `key:"passphrase"`
+	RecoveryKey string `key:"recovery-key"`
+}
+
+// UnlockOptions are Drive.Unlock's options.
+type UnlockOptions struct {
+	Auth
+	Secret
+	// Remember keeps the key in the service (root-only), which then
+	// unlocks the drive by itself; it needs configure besides.
+	Remember bool `key:"remember"`
+}
+
+// ChangePassphraseOptions are Drive.ChangePassphrase's options: the
+// current secret as proof, and the new passphrase (at least 8
+// characters).
+type ChangePassphraseOptions struct {
+	Auth
+	Secret
+	NewPassphrase string `key:"new-passphrase"`
+}
+
+// EnrollEncryptedOptions are Drive.EnrollEncrypted's options.
+type EnrollEncryptedOptions struct {
+	Auth
+	// Passphrase is the new drive's passphrase (at least 8 characters).
+	Passphrase string `key:"passphrase"`
+	// Profile is the object of the profile whose drive this becomes
+	// (dbusapi.ProfilePath; "" for none).
+	Profile dbus.ObjectPath `key:"profile"`
+	// Remember keeps the key in the service, as Unlock's.
+	Remember bool `key:"remember"`
+	// EnableFeature turns on ext4's encrypt feature (tune2fs -O encrypt)
+	// when it is off (Drive.Encryptable "feature-off").
+	EnableFeature bool `key:"enable-feature"`
+}
+
+// The values of Drive.Encryptable besides "" (an encrypted repository can
+// be made on it as it is).
+const (
+	// EncryptableFeatureOff: ext4 without the encrypt feature;
+	// EnrollEncrypted with enable-feature turns it on.
+	EncryptableFeatureOff = "feature-off"
+	// EncryptableFilesystem: a filesystem this kernel cannot encrypt
+	// (btrfs, xfs...); erasing it as ext4 (PrepareDrive) can.
+	EncryptableFilesystem = "filesystem"
+)

@@ -394,6 +394,42 @@ func (c *Client) Unmount(ctx context.Context, uuid string, opts api.Auth) error 
 	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Unmount", api.ToOptions(opts)))
 }
 
+// Unlock unlocks an encrypted drive with its passphrase or recovery key
+// (opts.Remember: the service keeps the key and unlocks it by itself).
+func (c *Client) Unlock(ctx context.Context, uuid string, opts api.UnlockOptions) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Unlock", api.ToOptions(opts)))
+}
+
+// Lock removes an encrypted drive's key from the kernel.
+func (c *Client) Lock(ctx context.Context, uuid string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".Lock", api.ToOptions(opts)))
+}
+
+// ChangePassphrase sets an encrypted drive's new passphrase, proven by
+// the current one or the recovery key.
+func (c *Client) ChangePassphrase(ctx context.Context, uuid string, opts api.ChangePassphraseOptions) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".ChangePassphrase", api.ToOptions(opts)))
+}
+
+// ForgetKey deletes the key the service remembers for a drive.
+func (c *Client) ForgetKey(ctx context.Context, uuid string, opts api.Auth) error {
+	return c.err(c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".ForgetKey", api.ToOptions(opts)))
+}
+
+// EnrollEncrypted writes an encrypted repository to a drive and returns
+// its recovery key, which is shown this once.
+func (c *Client) EnrollEncrypted(ctx context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error) {
+	var rk string
+	call := c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".EnrollEncrypted", api.ToOptions(opts))
+	if err := c.err(call); err != nil {
+		return "", err
+	}
+	if err := call.Store(&rk); err != nil {
+		return "", fmt.Errorf("EnrollEncrypted: %w", err)
+	}
+	return rk, nil
+}
+
 // Cancel cancels a job.
 func (c *Client) Cancel(ctx context.Context, job dbus.ObjectPath, opts api.Auth) error {
 	return c.err(c.call(ctx, job, dbusapi.JobInterface+".Cancel", api.ToOptions(opts)))

@@ -23,6 +23,10 @@ func fillOptions(v reflect.Value) {
 		v.SetString("/x/caf\xe9")
 		return
 	}
+	if v.Type() == reflect.TypeOf(dbus.ObjectPath("")) {
+		v.SetString(string(dbusapi.ProfilePath("home")))
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		if v.Type() == reflect.TypeOf(time.Time{}) {
@@ -67,6 +71,8 @@ func replyFor(c call) []any {
 		return []any{uint64(42)}
 	case strings.HasSuffix(c.Member, ".GetRemoteKey"):
 		return []any{"restrict ssh-ed25519 AAAA"}
+	case strings.HasSuffix(c.Member, ".EnrollEncrypted"):
+		return []any{"ABCD2345-..."}
 	case strings.HasSuffix(c.Member, ".DescribeDevice"):
 		return []any{map[string]dbus.Variant{"device": dbus.MakeVariant("/dev/sdz"), "token": dbus.MakeVariant("t0k")}}
 	case strings.HasSuffix(c.Member, ".ScanHostKeys"):
@@ -196,7 +202,20 @@ func TestCallsMatchXML(t *testing.T) {
 			return c.Enroll(ctx, "d", EnrollOptions{Auth: api.Auth{NoUserInteraction: true}, Profile: "home"})
 		},
 		"Drive.Unmount": func() error { return c.Unmount(ctx, "d", full[api.Auth]()) },
-		"Job.Cancel":    func() error { return c.Cancel(ctx, jobPath, full[api.Auth]()) },
+		"Drive.Unlock":  func() error { return c.Unlock(ctx, "d", full[api.UnlockOptions]()) },
+		"Drive.Lock":    func() error { return c.Lock(ctx, "d", full[api.Auth]()) },
+		"Drive.ChangePassphrase": func() error {
+			return c.ChangePassphrase(ctx, "d", full[api.ChangePassphraseOptions]())
+		},
+		"Drive.ForgetKey": func() error { return c.ForgetKey(ctx, "d", full[api.Auth]()) },
+		"Drive.EnrollEncrypted": func() error {
+			rk, err := c.EnrollEncrypted(ctx, "d", full[api.EnrollEncryptedOptions]())
+			if err == nil && rk != "ABCD2345-..." {
+				t.Errorf("EnrollEncrypted = %q", rk)
+			}
+			return err
+		},
+		"Job.Cancel": func() error { return c.Cancel(ctx, jobPath, full[api.Auth]()) },
 	}
 	// Every method of the XML has a client call.
 	for name, iface := range ifaces {

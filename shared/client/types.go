@@ -82,6 +82,12 @@ type Drive struct {
 	Unusable   string `prop:"Unusable"`
 	LastSeen   int64  `prop:"LastSeen"`
 	Warning    string `prop:"Warning"`
+	// Encrypted, Locked, KeyRemembered, Encryptable: see the interface
+	// XML (api.EncryptableFeatureOff, api.EncryptableFilesystem).
+	Encrypted     bool   `prop:"Encrypted"`
+	Locked        bool   `prop:"Locked"`
+	KeyRemembered bool   `prop:"KeyRemembered"`
+	Encryptable   string `prop:"Encryptable"`
 }
 
 // Job is a Job object's properties.

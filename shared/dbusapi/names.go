@@ -40,6 +40,19 @@ const (
 	ActionDeleteSnapshots = "io.github.keepsake.keepsake1.delete-snapshots"
 	// ActionPrepareDrive erases a drive and makes it a backup drive.
 	ActionPrepareDrive = "io.github.keepsake.keepsake1.prepare-drive"
+	// ActionUnlockDrive unlocks an encrypted drive with its passphrase or
+	// recovery key: knowing the secret is the proof, so an active
+	// session needs nothing more.
+	ActionUnlockDrive = "io.github.keepsake.keepsake1.unlock-drive"
+)
+
+// Signals of the Drive interface, as a match rule's member and as
+// dbus.Signal.Name has them.
+const (
+	SignalSafeToRemove = DriveInterface + ".SafeToRemove"
+	// SignalUnlockNeeded: a backup to the drive was due or asked for
+	// while it is locked and no key is remembered.
+	SignalUnlockNeeded = DriveInterface + ".UnlockNeeded"
 )
 
 // Option keys every method understands.

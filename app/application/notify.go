@@ -46,7 +46,7 @@ func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool)
 			Body: e.Message + ". Plug in " + overview.DriveName(e.Drive) + " to back up.", Urgent: true}, true
 	case live.UnlockNeeded:
 		return Notification{ID: "unlock-needed", Title: unlock.Notice,
-			Body: "“" + overview.DriveName(e.Drive) + "” is encrypted and locked. Type its passphrase to back up to it.",
+			Body:   "“" + overview.DriveName(e.Drive) + "” is encrypted and locked. Type its passphrase to back up to it.",
 			Urgent: true, Unlock: e.Drive.UUID}, true
 	}
 	return Notification{}, false

@@ -17,7 +17,7 @@ const MinPassphrase = 8
 // Encryption is what the person chose for the drive's encryption.
 type Encryption struct {
 	// On: encrypted backups (the default for a drive set up now).
-	On                   bool
+	On                  bool
 	Passphrase, Confirm string
 	// Remember keeps the key on this computer (the default): the service
 	// unlocks the drive by itself and backups never wait for a person.

@@ -289,7 +289,7 @@ type Choices struct {
 	// Encryption is the encryption asked for a drive that is set up now
 	// (a drive that holds backups keeps what it is).
 	Encryption Encryption
-	Folders []string
+	Folders    []string
 	// Skip lists folders not to back up (the Downloads switch).
 	Skip     []string
 	Schedule Schedule

@@ -378,13 +378,13 @@ func (p *Page) chosen() DriveChoice {
 
 func (p *Page) choices() Choices {
 	c := Choices{
-		Drive:    p.chosen(),
+		Drive: p.chosen(),
 		// Encryption applies to a drive set up now only.
 		Encryption: p.encryption(),
-		Folders:  append([]string(nil), p.folders...),
-		Schedule: Hourly,
-		OnChange: p.OnChange.Active(),
-		OnPlug:   p.OnPlug.Active(),
+		Folders:    append([]string(nil), p.folders...),
+		Schedule:   Hourly,
+		OnChange:   p.OnChange.Active(),
+		OnPlug:     p.OnPlug.Active(),
 	}
 	switch {
 	case p.Daily.Active():

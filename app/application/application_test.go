@@ -34,6 +34,8 @@ func TestNotificationFor(t *testing.T) {
 		{"missing", live.Event{Kind: live.DriveMissing, Drive: drive, Message: "Not seen for 14 days"}, false,
 			Notification{ID: "drive-missing", Title: "Backup drive not seen for a while", Urgent: true,
 				Body: "Not seen for 14 days. Plug in Backup Drive to back up."}, true},
+		{"a backup that met a locked drive: the unlock notification says it", live.Event{Kind: live.BackupFailed, ErrorName: "Locked"}, false,
+			Notification{}, false},
 		{"a locked drive: its dialog opens from the notification", live.Event{Kind: live.UnlockNeeded, Drive: client.Drive{UUID: "0f3c", Label: "Backup Drive"}}, false,
 			Notification{ID: "unlock-needed", Title: "Unlock your backup drive to back up", Urgent: true, Unlock: "0f3c",
 				Body: "“Backup Drive” is encrypted and locked. Type its passphrase to back up to it."}, true},

@@ -8,6 +8,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/pages/overview"
 	"github.com/keepsake/keepsake/app/pages/unlock"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // Notification is a notification's text, decided without GTK.
@@ -24,6 +25,11 @@ type Notification struct {
 func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool) {
 	switch e.Kind {
 	case live.BackupFailed:
+		if e.ErrorName == string(kerr.Locked) {
+			// The service says UnlockNeeded with it, whose notification
+			// (or dialog) asks for the passphrase: one is enough.
+			return Notification{}, false
+		}
 		title := "Backup failed"
 		if e.Computer != "" {
 			title = "Backup of " + e.Computer + " failed"

@@ -53,7 +53,7 @@ def root(request):
     with open(os.path.join(CTL, "requests"), "w") as f:
         f.write(request + "\n")
     answer = os.path.join(CTL, f"answer.{_requests}")
-    deadline = time.time() + 60
+    deadline = time.time() + 120  # a lock waits for a running backup
     while not os.path.exists(answer):
         if time.time() > deadline:
             raise UIError(f"root did not answer {request!r}")

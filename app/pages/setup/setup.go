@@ -330,7 +330,7 @@ func (p *Page) showEncryption() {
 	p.PassphraseBox.SetVisible(v.Possible)
 	hint := PassphraseProblem(p.Passphrase.Text(), p.Confirm.Text())
 	if hint == "" {
-		hint = "Good. The next step shows a recovery key, the other way in if the passphrase is forgotten."
+		hint = "Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten."
 	}
 	if p.PassphraseHint.Label() != hint {
 		p.PassphraseHint.SetLabel(hint)

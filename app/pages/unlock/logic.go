@@ -6,6 +6,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -66,7 +67,7 @@ func (s Secret) Options() api.UnlockOptions {
 // secret is typed again, anything else (the drive unplugged meanwhile,
 // no permission) is not the secret's fault.
 func Problem(err error) (sentence string, retype bool) {
-	switch kerr.NameOf(err) {
+	switch kerr.NameOf(dbusapi.FromDBus(err)) {
 	case kerr.WrongPassphrase, kerr.WrongRecoveryKey, kerr.MistypedRecoveryKey:
 		retype = true
 	}

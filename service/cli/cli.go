@@ -151,7 +151,9 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 		root.AddCommand(c)
 	}
 	for _, c := range driveCommands(env) {
-		c.GroupID = "drive"
+		if c.GroupID == "" {
+			c.GroupID = "drive"
+		}
 		root.AddCommand(c)
 	}
 	for _, c := range serviceCommands(env) {

@@ -110,7 +110,9 @@ func encryptCommands(env *Env) []*cobra.Command {
 	// driveArg refuses a DRIVE with --repo, which names the drive already.
 	driveArg := func(name string, a []string) (string, error) {
 		if env.Repo != "" && len(a) > 0 {
-			return "", usagef("%s: --repo names the drive already; leave out %s", name, a[0])
+			// Not echoed: it may be a passphrase typed where it does
+			// not belong.
+			return "", usagef("%s: --repo names the drive already: a DRIVE argument goes only without --repo (and a passphrase is never an argument: use --passphrase-file)", name)
 		}
 		if len(a) > 0 {
 			return a[0], nil
@@ -293,6 +295,10 @@ are. Through the service (no --repo) it needs an administrator.`,
 			return nil
 		}),
 	}
+	for _, c := range []*cobra.Command{unlock, lock, change} {
+		c.GroupID = "both"
+	}
+	forget.GroupID = "service"
 	return []*cobra.Command{unlock, lock, change, forget}
 }
 

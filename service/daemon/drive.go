@@ -37,6 +37,10 @@ type drive struct {
 	// encDev and encVal cache Encryptable for the device it was read
 	// from.
 	encDev, encVal string
+	// encMP and encLocked: whether the drive was locked when last read
+	// on the mount encMP (refreshEncryption).
+	encMP     string
+	encLocked bool
 
 	// The catalog kept open between queries: opening it (schema check, a
 	// cold page cache) costs more than most queries, and the app searches
@@ -277,6 +281,7 @@ func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
 		d.logf("drive %s (%s) plugged in", info.UUID, info.Label)
 		if dr != nil && info.MountPoint != "" {
 			dr.autoUnlock(info.MountPoint)
+			dr.refreshEncryption(info.MountPoint)
 			dr.publish()
 		}
 	default:
@@ -285,6 +290,7 @@ func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
 			// Mounted by the desktop (Files, udisks): with a remembered
 			// key it opens unlocked there too.
 			dr.autoUnlock(info.MountPoint)
+			dr.refreshEncryption(info.MountPoint)
 			dr.publish()
 		}
 	}
@@ -342,6 +348,19 @@ func (dr *drive) acquire() (string, func(), error) {
 	if !info.Present {
 		return "", nil, kerr.New(kerr.DriveNotFound, "the backup drive %s is not connected", dr.name())
 	}
+	if info.MountPoint != "" && !drives.MountedAt(info.MountPoint) {
+		// Unmounted a moment ago (the drive monitor's report of a
+		// mount can arrive after the unmount): mount it again.
+		dr.mu.Lock()
+		if dr.info.MountPoint == info.MountPoint {
+			dr.info.MountPoint = ""
+		}
+		if dr.ourMount == info.MountPoint {
+			dr.ourMount = ""
+		}
+		dr.mu.Unlock()
+		info.MountPoint = ""
+	}
 	if info.MountPoint == "" {
 		if r := unusableReason(info); r != "" {
 			return "", nil, kerr.New(kerr.UnsupportedFilesystem, "%s: %s", dr.name(), r)
@@ -365,6 +384,7 @@ func (dr *drive) acquire() (string, func(), error) {
 	// An encrypted drive whose key the service remembers is unlocked
 	// before anyone uses it: backups then run with nobody there.
 	dr.autoUnlock(info.MountPoint)
+	dr.refreshEncryption(info.MountPoint)
 	dr.mu.Lock()
 	dr.users++
 	gen := dr.gen

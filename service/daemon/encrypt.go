@@ -24,23 +24,19 @@ func (c caller) actor() usecase.Actor { return usecase.Actor{UID: int(c.uid), Us
 var serviceActor = usecase.Actor{UID: 0, User: "keepsaked (remembered key)"}
 
 // secretOf reads the proof of a secret from the options: passphrase or
-// recovery-key, exactly one of them, not empty.
-func secretOf(s api.Secret, options map[string]dbus.Variant) (usecase.Secret, error) {
-	_, hasP := options["passphrase"]
-	_, hasR := options["recovery-key"]
+// recovery-key, exactly one of them.
+func secretOf(s api.Secret) (usecase.Secret, error) {
+	// Empty counts as not given: a client may send every key of the
+	// options, the one not meant empty.
 	switch {
-	case hasP && hasR:
+	case s.Passphrase != "" && s.RecoveryKey != "":
 		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the passphrase or the recovery key, not both")
-	case hasR && s.RecoveryKey == "":
-		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "the recovery key is empty")
-	case hasR:
+	case s.RecoveryKey != "":
 		return usecase.Secret{UseRecoveryKey: true, RecoveryKey: s.RecoveryKey}, nil
-	case hasP && s.Passphrase == "":
-		return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "the passphrase is empty")
-	case hasP:
+	case s.Passphrase != "":
 		return usecase.Secret{Passphrase: []byte(s.Passphrase)}, nil
 	}
-	return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the drive's passphrase (option passphrase) or its recovery key (option recovery-key)")
+	return usecase.Secret{}, kerr.New(kerr.InvalidArgs, "give the drive's passphrase (option passphrase) or its recovery key (option recovery-key); neither may be empty")
 }
 
 // presentDrive is the drive of the object called, connected.
@@ -157,30 +153,47 @@ func (dr *drive) encryptable(info drives.Drive) string {
 	return v
 }
 
-// encryption is what the Encrypted and Locked properties say: the
-// marker of a mounted drive, else what it said when last seen (a drive
-// that is not mounted has no key in the kernel: it is locked).
+// encryption is what the Encrypted and Locked properties say: as the
+// service last read the marker and the kernel's keyring on the mount it
+// knows (refreshEncryption), else as last seen; a drive that is not
+// mounted has no key in the kernel: it is locked. Properties are
+// published often, and reading the drive each time could make an
+// unmount fail busy: the drive is read only when the service uses it.
 func (dr *drive) encryption(info drives.Drive, ds state.DriveState) (encrypted, locked bool) {
 	encrypted = ds.Encrypted
-	if !info.Present {
+	if !info.Present || !encrypted {
 		return encrypted, false
 	}
-	if info.MountPoint == "" {
-		return encrypted, encrypted
+	dr.mu.Lock()
+	mp, l := dr.encMP, dr.encLocked
+	dr.mu.Unlock()
+	if info.MountPoint != "" && mp == info.MountPoint {
+		return true, l
 	}
-	st, err := usecase.DriveEncryption(info.MountPoint)
-	switch {
-	case err == nil:
-		encrypted, locked = st.Encrypted, st.Locked
-	case kerr.Is(err, kerr.NotARepository):
-		encrypted = false
-	default:
-		return encrypted, encrypted
+	return true, true
+}
+
+// refreshEncryption reads whether the drive mounted at mp is encrypted
+// and locked, for the properties. The caller uses the drive (it stays
+// mounted meanwhile).
+func (dr *drive) refreshEncryption(mp string) {
+	dr.mu.Lock()
+	seen, uuid := dr.encMP == mp, dr.info.UUID
+	dr.mu.Unlock()
+	if seen && !dr.d.store.Drive(uuid).Encrypted {
+		return // a plain repository on this mount: every query passes here
 	}
-	if encrypted != ds.Encrypted {
-		dr.d.store.UpdateDrive(info.UUID, func(s *state.DriveState) { s.Encrypted = encrypted })
+	st, err := usecase.DriveEncryption(mp)
+	if err != nil {
+		// No repository (yet): what was seen last stands.
+		return
 	}
-	return encrypted, locked
+	dr.mu.Lock()
+	dr.encMP, dr.encLocked = mp, st.Locked
+	dr.mu.Unlock()
+	if dr.d.store.Drive(uuid).Encrypted != st.Encrypted {
+		dr.d.store.UpdateDrive(uuid, func(s *state.DriveState) { s.Encrypted = st.Encrypted })
+	}
 }
 
 // Unlock unlocks an encrypted drive with its passphrase or recovery key.
@@ -195,7 +208,7 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 		if err := api.FromOptions(options, &o); err != nil {
 			return err
 		}
-		s, err := secretOf(o.Secret, options)
+		s, err := secretOf(o.Secret)
 		if err != nil {
 			return err
 		}
@@ -254,11 +267,14 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 			dr.keepMounted(release)
 			kept = true
 		}
-		// Unlocked counts as plugged in: a backup that is due, or
-		// failed because the drive was locked, runs now.
-		dr.mu.Lock()
-		dr.justAdded = true
-		dr.mu.Unlock()
+		dr.refreshEncryption(mp)
+		// A backup that failed because the drive was locked runs now,
+		// as after a plug.
+		if d.lockedOut(h.uuid) {
+			dr.mu.Lock()
+			dr.justAdded = true
+			dr.mu.Unlock()
+		}
 		dr.publish()
 		d.poke()
 		return nil
@@ -290,9 +306,15 @@ func (h *driveHandler) Lock(sender dbus.Sender, options map[string]dbus.Variant)
 		dr.mu.Lock()
 		mp := dr.info.MountPoint
 		dr.mu.Unlock()
+		if mp != "" {
+			if _, err := usecase.DriveEncryption(mp); kerr.Is(err, kerr.NotARepository) && d.store.Drive(h.uuid).Encrypted {
+				mp = "" // a mount that has just gone, which the drive monitor has not seen yet
+			}
+		}
 		if mp == "" {
 			// Not mounted: its key went with the last mount.
 			if d.store.Drive(h.uuid).Encrypted {
+				dr.letGo()
 				return nil
 			}
 			return kerr.New(kerr.NotARepository, "the drive %s holds no encrypted Keepsake backups that the service has seen", dr.name())
@@ -306,6 +328,7 @@ func (h *driveHandler) Lock(sender dbus.Sender, options map[string]dbus.Variant)
 			return err
 		}
 		d.logf("drive %s locked by %s", h.uuid, c.name)
+		dr.refreshEncryption(mp)
 		dr.letGo()
 		dr.publish()
 		return nil
@@ -326,7 +349,7 @@ func (h *driveHandler) ChangePassphrase(sender dbus.Sender, options map[string]d
 		if err := api.FromOptions(options, &o); err != nil {
 			return err
 		}
-		s, err := secretOf(o.Secret, options)
+		s, err := secretOf(o.Secret)
 		if err != nil {
 			return err
 		}
@@ -414,7 +437,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 		}
 		pass := []byte(o.Passphrase)
 		defer clear(pass)
-		if _, ok := options["passphrase"]; !ok {
+		if o.Passphrase == "" {
 			return "", kerr.New(kerr.InvalidArgs, "option passphrase is missing: the new drive's passphrase")
 		}
 		if err := usecase.CheckPassphrase(pass); err != nil {
@@ -424,7 +447,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 			return "", err
 		}
 		var prof *profile
-		if o.Profile != "" {
+		if o.Profile != "" && o.Profile != dbusapi.NoPath {
 			for _, p := range d.profileList() {
 				if p.obj.path == o.Profile {
 					prof = p
@@ -472,6 +495,7 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 		}
 		d.logf("drive %s enrolled by %s: encrypted repository written to %s", h.uuid, c.name, drv.Dir())
 		d.store.UpdateDrive(h.uuid, func(s *state.DriveState) { s.Enrolled, s.Encrypted = true, true })
+		dr.refreshEncryption(mp)
 		if o.Remember {
 			// The recovery key unwraps without Argon2id: no second
 			// half-second for a key just made.
@@ -566,4 +590,15 @@ func (d *Daemon) lockedDrive(dr *drive, err error) error {
 	}
 	d.conn.Emit(dr.obj.path, dbusapi.SignalUnlockNeeded)
 	return kerr.New(kerr.Locked, "the backup drive %s is encrypted and locked: unlock it to back up (in Keepsake, or keepsakectl unlock)", dr.name())
+}
+
+// lockedOut says whether a profile backing up to the drive failed its
+// last backup because the drive was locked.
+func (d *Daemon) lockedOut(uuid string) bool {
+	for _, p := range d.profileList() {
+		if pc := p.config(); pc.Drive == uuid && d.store.Profile(pc.Name).LastResult == kerr.Locked {
+			return true
+		}
+	}
+	return false
 }

@@ -200,3 +200,11 @@ func syncFS(dir string) error {
 // Free reports the bytes available to the service and the total size of
 // the filesystem mounted at mountPoint.
 func Free(mountPoint string) (free, size int64, err error) { return repo.Space(mountPoint) }
+
+// MountedAt says whether something is mounted on dir now. The drive
+// monitor reports mounts as it reads the mount table, so a mount point
+// it gives may have gone a moment ago.
+func MountedAt(dir string) bool {
+	_, ok := mountAt(dir)
+	return ok
+}

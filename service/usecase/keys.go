@@ -241,7 +241,7 @@ func triesNote(failed int) string {
 	if wait := TryDelay(failed); wait > 0 {
 		return fmt.Sprintf("%d %s failed on this drive: the next try waits %s before it is checked", failed, tries, seconds(wait))
 	}
-	return fmt.Sprintf("%d %s failed on this drive (after %d, each further try waits longer)", failed, tries, FreeTries)
+	return fmt.Sprintf("%d %s failed on this drive; after %d, each further try waits longer", failed, tries, FreeTries)
 }
 
 func seconds(d time.Duration) string {

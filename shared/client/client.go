@@ -420,7 +420,11 @@ func (c *Client) ForgetKey(ctx context.Context, uuid string, opts api.Auth) erro
 // its recovery key, which is shown this once.
 func (c *Client) EnrollEncrypted(ctx context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error) {
 	var rk string
-	call := c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".EnrollEncrypted", api.ToOptions(opts))
+	m := api.ToOptions(opts)
+	if opts.Profile == "" {
+		delete(m, "profile") // "" is no object path; no profile is no key
+	}
+	call := c.call(ctx, dbusapi.DrivePath(uuid), dbusapi.DriveInterface+".EnrollEncrypted", m)
 	if err := c.err(call); err != nil {
 		return "", err
 	}

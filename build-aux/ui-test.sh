@@ -124,6 +124,14 @@ serve() {
           for m in $(findmnt -rn -S "$KS_LOOP" -o TARGET 2>/dev/null | sort -r); do umount -l "$m" || true; done
           udevadm trigger --action=remove --settle "$KS_LOOP"; echo ok > "$ctl/answer.$n" ;;
         plug)  udevadm trigger --action=add --settle "$KS_LOOP"; echo ok > "$ctl/answer.$n" ;;
+        lock)  # the encrypted drive's key leaves the kernel, as after a restart;
+          # a backup after changes may hold the drive (Busy) for a while
+          ok=
+          for _ in $(seq 60); do
+            if "$work/bin/keepsakectl" lock "$KS_UUID" >"$ctl/lock.log" 2>&1; then ok=1; break; fi
+            sleep 1
+          done
+          if [ -n "$ok" ]; then echo ok > "$ctl/answer.$n"; else cat "$ctl/lock.log" > "$ctl/answer.$n"; fi ;;
         stop-service) ks_stop "$KS_DAEMON_PID" 30; KS_DAEMON_PID=; echo ok > "$ctl/answer.$n" ;;
         *) echo "unknown request $req" > "$ctl/answer.$n" ;;
       esac

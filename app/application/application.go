@@ -43,6 +43,9 @@ type App struct {
 	tray    *tray.Tray
 	cancel  context.CancelFunc
 	state   live.State
+	// pendingUnlock is a drive (UUID) whose unlock dialog waits for a
+	// reading of the service that lists it.
+	pendingUnlock string
 }
 
 // Run runs the app with GTK's own arguments (the app's were parsed by
@@ -72,6 +75,14 @@ func (a *App) startup() {
 	a.addAction("backup-now", nil, a.backUpNow)
 	a.addAction("quit", []string{"<Control>q"}, a.Quit)
 	a.addAction("close-window", []string{"<Control>w"}, func() { a.win.SetVisible(false) })
+	// The UnlockNeeded notification's action: the drive's UUID.
+	unlockAct := gio.NewSimpleAction("unlock-drive", glib.NewVariantType("s"))
+	unlockAct.ConnectActivate(func(v *glib.Variant) {
+		if v != nil {
+			a.unlockDrive(v.String())
+		}
+	})
+	a.AddAction(unlockAct)
 
 	a.watcher = live.NewWatcher(live.Options{
 		Connect: func() (*client.Client, error) {
@@ -122,6 +133,14 @@ func (a *App) addAction(name string, accels []string, f func()) {
 func (a *App) update(st live.State) {
 	a.state = st
 	a.win.Update(st)
+	if uuid := a.pendingUnlock; uuid != "" && st.Err == nil {
+		a.pendingUnlock = ""
+		for _, d := range st.Drives {
+			if d.UUID == uuid {
+				a.unlockDrive(uuid)
+			}
+		}
+	}
 	a.benchFrame(st)
 	if a.tray != nil {
 		a.tray.Update(TrayStatus(st, a.win.OwnProfile()))

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/shared/client"
 )
@@ -33,6 +34,11 @@ func TestNotificationFor(t *testing.T) {
 		{"missing", live.Event{Kind: live.DriveMissing, Drive: drive, Message: "Not seen for 14 days"}, false,
 			Notification{ID: "drive-missing", Title: "Backup drive not seen for a while", Urgent: true,
 				Body: "Not seen for 14 days. Plug in Backup Drive to back up."}, true},
+		{"a backup that met a locked drive: the unlock notification says it", live.Event{Kind: live.BackupFailed, ErrorName: "Locked"}, false,
+			Notification{}, false},
+		{"a locked drive: its dialog opens from the notification", live.Event{Kind: live.UnlockNeeded, Drive: client.Drive{UUID: "0f3c", Label: "Backup Drive"}}, false,
+			Notification{ID: "unlock-needed", Title: "Unlock your backup drive to back up", Urgent: true, Unlock: "0f3c",
+				Body: "“Backup Drive” is encrypted and locked. Type its passphrase to back up to it."}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -68,5 +74,33 @@ func TestParseArgs(t *testing.T) {
 	o, rest := ParseArgs([]string{"keepsake", "--hide-window", "--gapplication-service", "--no-tray"})
 	if !o.HideWindow || !o.NoTray || o.NotifySuccess || !reflect.DeepEqual(rest, []string{"keepsake", "--gapplication-service"}) {
 		t.Errorf("ParseArgs = %+v, %v", o, rest)
+	}
+}
+
+func TestProfileOn(t *testing.T) {
+	st := live.State{Profiles: []client.Profile{
+		{Name: "admin", Drive: "/drives/a"},
+		{Name: "alice", Drive: "/drives/a"},
+		{Name: "laptop", Drive: "/drives/b"},
+		{Name: "nodrive"},
+	}}
+	cases := []struct {
+		name  string
+		drive dbus.ObjectPath
+		own   string
+		want  string
+	}{
+		{"the person's own profile on that drive", "/drives/a", "alice", "alice"},
+		{"someone else's, when the own one backs up elsewhere", "/drives/b", "alice", "laptop"},
+		{"the first on the drive when the person has none", "/drives/a", "", "admin"},
+		{"no profile on the drive", "/drives/c", "alice", ""},
+		{"no drive", "", "alice", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := ProfileOn(st, c.drive, c.own); got != c.want {
+				t.Errorf("ProfileOn(%s, %q) = %q, want %q", c.drive, c.own, got, c.want)
+			}
+		})
 	}
 }

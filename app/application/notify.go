@@ -2,15 +2,22 @@ package application
 
 import (
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
+	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/pages/overview"
+	"github.com/keepsake/keepsake/app/pages/unlock"
+	"github.com/keepsake/keepsake/shared/kerr"
 )
 
 // Notification is a notification's text, decided without GTK.
 type Notification struct {
 	ID, Title, Body string
 	Urgent          bool
+	// Unlock is the UUID of the drive whose unlock dialog the
+	// notification opens ("" = it opens the window).
+	Unlock string
 }
 
 // NotificationFor says what to notify for an event; ok is false for
@@ -18,6 +25,11 @@ type Notification struct {
 func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool) {
 	switch e.Kind {
 	case live.BackupFailed:
+		if e.ErrorName == string(kerr.Locked) {
+			// The service says UnlockNeeded with it, whose notification
+			// (or dialog) asks for the passphrase: one is enough.
+			return Notification{}, false
+		}
 		title := "Backup failed"
 		if e.Computer != "" {
 			title = "Backup of " + e.Computer + " failed"
@@ -38,11 +50,20 @@ func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool)
 	case live.DriveMissing:
 		return Notification{ID: "drive-missing", Title: "Backup drive not seen for a while",
 			Body: e.Message + ". Plug in " + overview.DriveName(e.Drive) + " to back up.", Urgent: true}, true
+	case live.UnlockNeeded:
+		return Notification{ID: "unlock-needed", Title: unlock.Notice,
+			Body:   "“" + overview.DriveName(e.Drive) + "” is encrypted and locked. Type its passphrase to back up to it.",
+			Urgent: true, Unlock: e.Drive.UUID}, true
 	}
 	return Notification{}, false
 }
 
 func (a *App) notify(e live.Event) {
+	if e.Kind == live.UnlockNeeded && a.win.Visible() {
+		// The person is looking at the app: the dialog itself asks.
+		a.unlockDrive(e.Drive.UUID)
+		return
+	}
 	n, ok := NotificationFor(e, a.opts.NotifySuccess)
 	if !ok {
 		return
@@ -50,6 +71,15 @@ func (a *App) notify(e live.Event) {
 	prio := gio.NotificationPriorityNormal
 	if n.Urgent {
 		prio = gio.NotificationPriorityHigh
+	}
+	if n.Unlock != "" {
+		g := gio.NewNotification(n.Title)
+		g.SetBody(n.Body)
+		g.SetPriority(prio)
+		g.SetDefaultActionAndTarget("app.unlock-drive", glib.NewVariantString(n.Unlock))
+		g.AddButtonWithTarget("Unlock…", "app.unlock-drive", glib.NewVariantString(n.Unlock))
+		a.SendNotification(n.ID, g)
+		return
 	}
 	a.send(n.ID, n.Title, n.Body, prio)
 }
@@ -63,4 +93,39 @@ func (a *App) send(id, title, body string, prio gio.NotificationPriority) {
 		n.AddButton("Open Keepsake", "app.open")
 	}
 	a.SendNotification(id, n)
+}
+
+// unlockDrive shows the window with the unlock dialog of a drive (by
+// UUID); the backup that waited for it starts once it is unlocked.
+func (a *App) unlockDrive(uuid string) {
+	a.present()
+	st := a.win.Env().State()
+	for _, d := range st.Drives {
+		if d.UUID == uuid {
+			unlock.Open(a.win.OwnEnv(), d, ProfileOn(st, d.Path, a.win.OwnProfile()))
+			return
+		}
+	}
+	// Not read yet (the signal came first): the next reading has it.
+	a.win.Env().Refresh()
+	a.pendingUnlock = uuid
+}
+
+// ProfileOn is the profile to back up once a drive is unlocked: the
+// person's own when it backs up to that drive, else the first that does
+// ("" when none does).
+func ProfileOn(st live.State, drive dbus.ObjectPath, own string) string {
+	first := ""
+	for _, p := range st.Profiles {
+		if p.Drive != drive || drive == "" {
+			continue
+		}
+		if p.Name == own {
+			return own
+		}
+		if first == "" {
+			first = p.Name
+		}
+	}
+	return first
 }

@@ -64,6 +64,9 @@ const (
 	SafeToRemove
 	// DriveMissing: a drive has not been seen for the configured days.
 	DriveMissing
+	// UnlockNeeded: a backup to an encrypted drive waits for a person to
+	// unlock it (the service's UnlockNeeded signal).
+	UnlockNeeded
 )
 
 // Event is something worth telling the user about.
@@ -228,14 +231,31 @@ func (w *Watcher) follow(ctx context.Context, c *client.Client, prev State) Stat
 	}
 }
 
-// signal passes on the one signal that is an event by itself.
+// signal passes on the signals that are events by themselves.
 func (w *Watcher) signal(s *dbus.Signal, prev State) {
-	if s.Name != dbusapi.DriveInterface+".SafeToRemove" || w.opts.OnEvent == nil {
+	if w.opts.OnEvent == nil {
 		return
+	}
+	if e, ok := SignalEvent(s, prev); ok {
+		w.opts.OnEvent(e)
+	}
+}
+
+// SignalEvent is the event a signal of the service is by itself, with
+// the drive it is about as last read.
+func SignalEvent(s *dbus.Signal, prev State) (Event, bool) {
+	var kind EventKind
+	switch s.Name {
+	case dbusapi.SignalSafeToRemove:
+		kind = SafeToRemove
+	case dbusapi.SignalUnlockNeeded:
+		kind = UnlockNeeded
+	default:
+		return Event{}, false
 	}
 	d, _ := prev.Drive(s.Path)
 	d.Path = s.Path
-	w.opts.OnEvent(Event{Kind: SafeToRemove, Drive: d})
+	return Event{Kind: kind, Drive: d}, true
 }
 
 func (w *Watcher) report(prev, cur State) State {

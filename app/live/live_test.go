@@ -7,6 +7,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/dbusapi"
 )
 
 func TestDiff(t *testing.T) {
@@ -87,5 +88,31 @@ func TestLookups(t *testing.T) {
 	}
 	if _, ok := s.Job(dbus.ObjectPath("/x")); ok {
 		t.Error("job /x found")
+	}
+}
+
+func TestSignalEvent(t *testing.T) {
+	prev := State{Drives: []client.Drive{{Path: "/drives/a", UUID: "a", Label: "Backup Drive", Locked: true}}}
+	cases := []struct {
+		name string
+		sig  dbus.Signal
+		want Event
+		ok   bool
+	}{
+		{"unlock needed, with the drive as last read", dbus.Signal{Name: dbusapi.SignalUnlockNeeded, Path: "/drives/a"},
+			Event{Kind: UnlockNeeded, Drive: client.Drive{Path: "/drives/a", UUID: "a", Label: "Backup Drive", Locked: true}}, true},
+		{"safe to remove", dbus.Signal{Name: dbusapi.SignalSafeToRemove, Path: "/drives/a"},
+			Event{Kind: SafeToRemove, Drive: client.Drive{Path: "/drives/a", UUID: "a", Label: "Backup Drive", Locked: true}}, true},
+		{"a drive not read yet: its path only", dbus.Signal{Name: dbusapi.SignalUnlockNeeded, Path: "/drives/new"},
+			Event{Kind: UnlockNeeded, Drive: client.Drive{Path: "/drives/new"}}, true},
+		{"a property change is no event", dbus.Signal{Name: dbusapi.PropertiesInterface + ".PropertiesChanged", Path: "/drives/a"}, Event{}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := SignalEvent(&c.sig, prev)
+			if ok != c.ok || !reflect.DeepEqual(got, c.want) {
+				t.Errorf("SignalEvent() = %+v, %v; want %+v, %v", got, ok, c.want, c.ok)
+			}
+		})
 	}
 }

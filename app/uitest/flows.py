@@ -1,5 +1,6 @@
 """What a person does on each page, step by step, with screenshots."""
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -95,12 +96,21 @@ def choose_row(win, title):
             time.sleep(0.3)
 
 
-def setup(win, shot, drive_label="Backup Drive"):
-    step("first-run setup: the drive, the folders, the schedule, then the first backup")
+def setup(win, shot, drive_label="Backup Drive", passphrase=None):
+    """The first-run setup; with a passphrase the drive is encrypted (the
+    setup's default) and the recovery key it shows once is returned."""
+    step("first-run setup: the drive, its passphrase, the folders, the schedule, then the first backup")
     find(win, name="Choose a Backup Drive", timeout=60)
     choose_row(win, drive_label)
+    next_button = find(win, name="Next", role="push button")
+    if passphrase is not None:
+        if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
+            raise UIError("Next is possible before a passphrase for the encrypted drive is typed")
+        type_text(find(win, name="Passphrase"), passphrase)
+        type_text(find(win, name="Confirm Passphrase"), passphrase)
+        find(win, contains="Keepsake shows its recovery key", role="label", timeout=10)
     shot("setup")
-    click(find(win, name="Next", role="push button"))
+    click(next_button)
     find(win, name="Choose What to Back Up")
     find(win, name="Home Folder", role="list item")
     shot("setup-folders")
@@ -110,6 +120,26 @@ def setup(win, shot, drive_label="Backup Drive"):
     click(find(win, name="Next", role="push button"))
     find(win, name="Ready to Back Up")
     click(find(win, name="Start First Backup", role="push button"))
+    if passphrase is None:
+        return None
+    step("the recovery key is shown once; Continue once it is written down")
+    find(win, name="Write Down the Recovery Key", timeout=120)
+    keys = [atspi.clean_name(n) for n in find_all(win, role="label") if RECOVERY_KEY.match(atspi.clean_name(n))]
+    if len(keys) != 1:
+        raise UIError("no recovery key (7 groups of 8) on the page:\n" + atspi.dump(win))
+    shot("setup-recovery-key")
+    go_on = find(win, name="Continue", role="push button")
+    if go_on.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
+        raise UIError("Continue is possible before the key is written down")
+    click(find(win, name="I have written it down", role="check box"))
+    time.sleep(0.3)
+    click(go_on)
+    gone(win, name="Write Down the Recovery Key", timeout=30)
+    print(f"   recovery key shown once: {keys[0][:8]}-…", flush=True)
+    return keys[0]
+
+
+RECOVERY_KEY = re.compile(r"^[A-Z2-7]{8}(-[A-Z2-7]{8}){6}$")
 
 
 def window_named(app, title, timeout=atspi.TIMEOUT):
@@ -336,7 +366,8 @@ def preferences(win, app, shot):
     # reports it, connected.
     page("Drives")
     row, texts = pref_row(prefs, "Backup Drive", timeout=30)
-    expect(any(t.startswith("1.1 GB") and "ext4" in t for t in texts), f"the drive row says {texts}, not 1.1 GB ext4")
+    expect(any(t.startswith("Encrypted · 1.1 GB") and "ext4" in t for t in texts),
+           f"the drive row says {texts}, not Encrypted, 1.1 GB, ext4")
     expect(find_all(prefs, name="Connected", role="label"), "the drive is not shown as connected")
     shot("preferences", title="Preferences")
 
@@ -399,3 +430,78 @@ def another_computer(win, shot):
     click(find(page, name="Back", role="push button"))
     click(find(page, name="Cancel", role="push button"))
     find(win, name="Back Up Now", role="push button")
+
+
+def activate_with(name, target):
+    """Runs an action of the app with a string target, as clicking a
+    notification does."""
+    subprocess.run(["gdbus", "call", "--session", "--dest", "io.github.keepsake.Keepsake",
+                    "--object-path", "/io/github/keepsake/Keepsake", "--method", "org.gtk.Actions.Activate",
+                    name, f"[<'{target}'>]", "{}"], check=True, capture_output=True)
+
+
+def window_gone(app, title, timeout=atspi.TIMEOUT):
+    deadline = time.time() + timeout
+    while any(atspi.clean_name(app.getChildAtIndex(i)) == title for i in range(app.childCount)
+              if app.getChildAtIndex(i) is not None and
+              app.getChildAtIndex(i).getState().contains(atspi.pyatspi.STATE_VISIBLE)):
+        if time.time() > deadline:
+            raise UIError(f"the window {title!r} is still open")
+        time.sleep(0.2)
+
+
+UNLOCK = "Unlock Backup Drive"
+
+
+def encrypted_drive(win, app, shot, root, wait_notification, passphrase, uuid, wait_idle):
+    step("encrypted drive: the preferences say so; forget the key remembered at the setup")
+    activate_action("preferences")
+    prefs = window_named(app, "Preferences")
+    for n in find_all(prefs, name="Drives"):
+        if atspi.role_name(n) in ("page tab", "toggle button", "radio button", "push button"):
+            click(n)
+            break
+    find(prefs, name="Change Passphrase…", role="push button", timeout=30)
+    click(find(prefs, name="Forget Remembered Key", role="push button"))
+    gone(prefs, name="Forget Remembered Key", role="push button", timeout=30)
+    shot("preferences-encrypted", title="Preferences")
+    click(find(prefs, name="Close", role="push button"))
+
+    step("locked, the window hidden, a backup asked for: a notification says to unlock")
+    root("lock")
+    show_page(win, "Overview")
+    find(win, name="Locked", role="label", timeout=60)
+    find(win, name="Unlock…", role="push button")
+    shot("overview-locked")
+    activate_action("close-window")
+    time.sleep(0.5)
+    activate_action("backup-now")
+    wait_notification("Unlock your backup drive to back up")
+
+    step("the notification's action opens the Unlock Backup Drive dialog; Cancel closes it")
+    activate_with("unlock-drive", uuid)
+    dlg = window_named(app, UNLOCK)
+    find(dlg, name="Use Recovery Key Instead")
+    find(dlg, name="Remember on this computer", role="check box")
+    shot("unlock-dialog", title=UNLOCK)
+    click(find(dlg, name="Cancel", role="push button"))
+    window_gone(app, UNLOCK)
+
+    step("Unlock… on the overview: a wrong passphrase is said in the dialog, which stays")
+    click(find(win, name="Unlock…", role="push button"))
+    dlg = window_named(app, UNLOCK)
+    entry = find(dlg, name="Passphrase")
+    type_text(entry, "wrong horse battery")
+    click(find(dlg, name="Unlock", role="push button"))
+    find(dlg, contains="That passphrase does not unlock this backup drive", role="label", timeout=60)
+    shot("unlock-wrong-passphrase", title=UNLOCK)
+
+    step("the right passphrase, remembered: the dialog closes and the backup runs")
+    type_text(find(dlg, name="Passphrase"), passphrase)
+    click(find(dlg, name="Remember on this computer", role="check box"))
+    click(find(dlg, name="Unlock", role="push button"))
+    window_gone(app, UNLOCK, timeout=60)
+    gone(win, name="Unlock…", role="push button", timeout=30)
+    wait_idle(win, timeout=300)
+    find(win, contains="Last backup: just now")
+    shot("overview-unlocked")

@@ -2,14 +2,18 @@
 
 Run by build-aux/ui-test.sh as an ordinary user inside Xvfb and a private
 session bus, against a real keepsaked on a private system bus with a
-loop-device drive. It completes the first-run setup, watches the first
+loop-device drive. It completes the first-run setup (the drive encrypted,
+its recovery key shown once), watches the first
 backup finish, changes a file and backs up again, searches for the file,
 opens its history, restores the old version and checks the bytes and the
 owner on disk, browses the oldest and the newest snapshot (a file deleted
 between them is only in the oldest), lists deleted files, reinstalls a
 Flatpak app removed since the backups (flatpak lists it again, its data is
 back), checks every preferences page's settings, opens the steps that add
-another computer as far as Keepsake's key line, pulls the drive while idle
+another computer as far as Keepsake's key line, locks the encrypted drive
+(a notification while the window is hidden, the Unlock Backup Drive
+dialog from it and from the overview, a wrong passphrase said in it, the
+right one unlocking it and the backup running), pulls the drive while idle
 and then during a backup (the failure is shown and notified, the app keeps
 answering, the drive shows as connected again after the plug and the next
 backup succeeds), and measures the window started at 360 px with the dark
@@ -34,6 +38,8 @@ APP = os.environ["KEEPSAKE_APP"]
 REPORT = os.path.join(HOME, "Documents", "report.txt")
 TODO = os.path.join(HOME, "Documents", "todo.txt")
 FIRST = b"Quarterly report, first draft.\n"
+PASSPHRASE = "correct horse battery"
+DRIVE_UUID = os.environ["KEEPSAKE_DRIVE_UUID"]
 SECOND = b"Quarterly report, final.\n"
 
 os.makedirs(SHOTS, exist_ok=True)
@@ -47,7 +53,7 @@ def root(request):
     with open(os.path.join(CTL, "requests"), "w") as f:
         f.write(request + "\n")
     answer = os.path.join(CTL, f"answer.{_requests}")
-    deadline = time.time() + 60
+    deadline = time.time() + 120  # a lock waits for a running backup
     while not os.path.exists(answer):
         if time.time() > deadline:
             raise UIError(f"root did not answer {request!r}")
@@ -159,7 +165,7 @@ def run(s):
     app = atspi.app_named("keepsake")
     win = main_window(app)
 
-    flows.setup(win, shot)
+    flows.setup(win, shot, passphrase=PASSPHRASE)
 
     step("the first backup runs and finishes")
     wait_idle(win, timeout=180)
@@ -181,6 +187,7 @@ def run(s):
     flows.deleted(win, app, shot, TODO, todo)
     flows.apps(win, app, shot)
     flows.preferences(win, app, shot)
+    flows.encrypted_drive(win, app, shot, root, s.wait_notification, PASSPHRASE, DRIVE_UUID, wait_idle)
     flows.another_computer(win, shot)
 
     step("pull the drive, then Back Up Now: the error is shown and notified")

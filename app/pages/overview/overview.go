@@ -18,6 +18,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/pages/prefs"
 	"github.com/keepsake/keepsake/app/pages/setup"
+	"github.com/keepsake/keepsake/app/pages/unlock"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
@@ -51,6 +52,7 @@ type Page struct {
 	MountsGroup    *adw.PreferencesGroup `ui:"mounts_group"`
 	DriveRow       *adw.ActionRow        `ui:"drive_row"`
 	DriveState     *gtk.Label            `ui:"drive_state"`
+	UnlockButton   *gtk.Button           `ui:"unlock_button"`
 	FoldersRow     *adw.ActionRow        `ui:"folders_row"`
 	ScheduleRow    *adw.ActionRow        `ui:"schedule_row"`
 
@@ -92,6 +94,7 @@ func New(env *ui.Env) *Page {
 	p.BackupButton.ConnectClicked(p.backUpNow)
 	setup.Plain(coreglib.InternObject(p.AddComputerRow))
 	p.CancelButton.ConnectClicked(p.cancel)
+	p.UnlockButton.ConnectClicked(p.unlock)
 	// An action row's own signal: clicks, keys and assistive
 	// technologies all end there.
 	p.AddComputerRow.ConnectActivated(func() {
@@ -114,6 +117,19 @@ func (p *Page) backUpNow() {
 		}
 		p.env.Refresh()
 	})
+}
+
+// unlock opens the unlock dialog of the shown profile's drive; the
+// profile is backed up once it is unlocked.
+func (p *Page) unlock() {
+	st := p.env.State()
+	prof, ok := st.Profile(p.env.Profile())
+	if !ok {
+		return
+	}
+	if d, ok := st.Drive(prof.Drive); ok && unlock.Needed(d) {
+		unlock.Open(p.env, d, prof.Name)
+	}
 }
 
 func (p *Page) cancel() {
@@ -159,6 +175,7 @@ func (p *Page) Update(st live.State) {
 	p.DriveRow.SetTitle(v.DriveTitle)
 	p.DriveRow.SetSubtitle(v.DriveSubtitle)
 	p.DriveState.SetLabel(v.DriveState)
+	p.UnlockButton.SetVisible(v.Unlock)
 	p.FoldersRow.SetSubtitle(humanize.Escape(v.Folders))
 	p.ScheduleRow.SetSubtitle(v.Schedule)
 	// Another computer's paths are its own: its home is not this one's.
@@ -361,7 +378,10 @@ type ViewModel struct {
 	Icon, Headline, Summary               string
 	Error                                 string
 	DriveTitle, DriveSubtitle, DriveState string
-	Folders, Schedule                     string
+	// Unlock offers "Unlock…" on the drive's row: it is plugged in,
+	// encrypted and locked.
+	Unlock            bool
+	Folders, Schedule string
 }
 
 // View computes the overview of a profile.
@@ -410,6 +430,16 @@ func View(st live.State, prof client.Profile, now time.Time) ViewModel {
 			if d.Size > 0 {
 				v.DriveSubtitle += " of " + humanize.Size(int64(d.Size))
 			}
+		}
+		v.Unlock = unlock.Needed(d)
+		switch {
+		case v.Unlock:
+			v.DriveState = "Locked"
+			v.DriveSubtitle = "Encrypted: unlock it to back up"
+		case d.Encrypted && v.DriveSubtitle != "":
+			v.DriveSubtitle = "Encrypted · " + v.DriveSubtitle
+		case d.Encrypted:
+			v.DriveSubtitle = "Encrypted"
 		}
 	} else if prof.DriveUUID != "" {
 		v.DriveTitle = "Drive " + prof.DriveUUID

@@ -10,6 +10,12 @@ import (
 	"github.com/keepsake/keepsake/shared/dbusapi"
 )
 
+// withDrive is d enrolled, encrypted and locked as asked.
+func withDrive(d client.Drive, encrypted, locked bool) client.Drive {
+	d.Enrolled, d.Encrypted, d.Locked = true, encrypted, locked
+	return d
+}
+
 func TestView(t *testing.T) {
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.Local)
 	drive := client.Drive{Path: "/d", UUID: "u", Label: "Backup Drive", Present: true, Size: 500e9, Free: 200e9}
@@ -51,6 +57,28 @@ func TestView(t *testing.T) {
 		}},
 		{"drive away, missing for days", base, client.Drive{Path: "/d", UUID: "u", Warning: "not seen for 15 days"}, func(v ViewModel) string {
 			if v.DriveState != "Not connected" || v.DriveSubtitle != "not seen for 15 days" || v.DriveTitle != "Drive u" {
+				return "wrong drive row"
+			}
+			return ""
+		}},
+		{"encrypted drive, locked: Unlock… offered", base, withDrive(drive, true, true), func(v ViewModel) string {
+			if !v.Unlock || v.DriveState != "Locked" || v.DriveSubtitle != "Encrypted: unlock it to back up" {
+				return "wrong drive row"
+			}
+			return ""
+		}},
+		{"encrypted drive, unlocked", base, withDrive(drive, true, false), func(v ViewModel) string {
+			if v.Unlock || v.DriveState != "Connected" || v.DriveSubtitle != "Encrypted · 200 GB free of 500 GB" {
+				return "wrong drive row"
+			}
+			return ""
+		}},
+		{"encrypted drive away: nothing to unlock", base, func() client.Drive {
+			d := withDrive(drive, true, false)
+			d.Present = false
+			return d
+		}(), func(v ViewModel) string {
+			if v.Unlock || v.DriveState != "Not connected" {
 				return "wrong drive row"
 			}
 			return ""

@@ -196,13 +196,19 @@ func OfflineSubtitle(size uint64, known bool, problem string) string {
 type View struct {
 	DriveTitle, DriveSubtitle, DriveState string
 	HasDrive                              bool
-	Others                                []setup.DriveChoice
-	Sources, Excludes                     []string
-	Intervals                             []Interval
-	Interval                              int
-	OnChange, OnPlug, SkipOnBattery       bool
-	Retention                             Retention
-	Flatpak, FlatpakOffline               bool
+	// DriveIcon is the drive row's icon: a lock for an encrypted drive.
+	DriveIcon string
+	// Encrypted offers Change Passphrase…; KeyRemembered offers Forget
+	// Remembered Key; DriveUUID is the drive they act on.
+	Encrypted, KeyRemembered        bool
+	DriveUUID                       string
+	Others                          []setup.DriveChoice
+	Sources, Excludes               []string
+	Intervals                       []Interval
+	Interval                        int
+	OnChange, OnPlug, SkipOnBattery bool
+	Retention                       Retention
+	Flatpak, FlatpakOffline         bool
 	// Mounts are the rows of "Other Drives to Include"; MountsShown is
 	// false for another computer's profile, whose mounts are its own.
 	Mounts      []MountRow
@@ -224,6 +230,13 @@ func MakeView(prof client.Profile, drives []client.Drive) View {
 	v.Intervals, v.Interval = Intervals(prof.Interval)
 	v.Retention, _ = ParseRetention(prof.Retention)
 	v.DriveTitle, v.DriveSubtitle, v.DriveState, v.HasDrive = CurrentDrive(prof, drives)
+	v.DriveIcon, v.DriveUUID = DriveIcon(false), prof.DriveUUID
+	for _, d := range drives {
+		if d.UUID == prof.DriveUUID && prof.DriveUUID != "" {
+			v.Encrypted, v.KeyRemembered = d.Encrypted, d.Encrypted && d.KeyRemembered
+			v.DriveIcon = DriveIcon(d.Encrypted)
+		}
+	}
 	v.Others = []setup.DriveChoice{}
 	for _, d := range drives {
 		if d.UUID != prof.DriveUUID {
@@ -249,6 +262,9 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 		return "Drive " + prof.DriveUUID, "Not connected. Plug it in to back up to it.", "Not Connected", true
 	}
 	var parts []string
+	if d.Encrypted {
+		parts = append(parts, "Encrypted")
+	}
 	if d.Size > 0 {
 		parts = append(parts, humanize.Size(int64(d.Size)))
 	}
@@ -271,10 +287,21 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 		subtitle = strings.TrimSpace(subtitle + "\n" + strings.ToUpper(d.Warning[:1]) + d.Warning[1:])
 	}
 	state = "Connected"
-	if !d.Present {
+	switch {
+	case !d.Present:
 		state = "Not Connected"
+	case d.Encrypted && d.Locked:
+		state = "Locked"
 	}
 	return setup.DriveName(d), subtitle, state, true
+}
+
+// DriveIcon is a drive row's icon: a lock for an encrypted drive.
+func DriveIcon(encrypted bool) string {
+	if encrypted {
+		return "channel-secure-symbolic"
+	}
+	return "drive-harddisk-symbolic"
 }
 
 // MountRow is one row of "Other Drives to Include": a mount point inside
@@ -388,4 +415,9 @@ func IncludeMount(ctx context.Context, svc Configurer, name, path, home string) 
 		return problem, nil
 	}
 	return "", svc.Configure(ctx, name, api.Settings{IncludeMounts: MountSetting(list)}, api.Auth{})
+}
+
+// ForgotText is the toast once the remembered key is deleted.
+func ForgotText(drive string) string {
+	return "This computer no longer remembers the key of “" + drive + "”: type its passphrase when Keepsake asks"
 }

@@ -252,6 +252,34 @@ func TestAddAndRemoveMount(t *testing.T) {
 	}
 }
 
+func TestMakeViewEncrypted(t *testing.T) {
+	prof := client.Profile{Name: "alice", DriveUUID: "d1", TargetFree: -1}
+	cases := []struct {
+		name                  string
+		drive                 client.Drive
+		subtitle, state, icon string
+		encrypted, remembered bool
+	}{
+		{"plain drive", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
+			"1.0 TB · 400 GB free · ext4", "Connected", "drive-harddisk-symbolic", false, false},
+		{"encrypted, unlocked, key remembered", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true, Encrypted: true, KeyRemembered: true},
+			"Encrypted · 1.0 TB · 400 GB free · ext4", "Connected", "channel-secure-symbolic", true, true},
+		{"encrypted and locked, key not remembered", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true, Encrypted: true, Locked: true},
+			"Encrypted · 1.0 TB · 400 GB free · ext4", "Locked", "channel-secure-symbolic", true, false},
+		{"encrypted, unplugged", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: -1, Enrolled: true, Encrypted: true, KeyRemembered: true},
+			"Encrypted · 1.0 TB · ext4", "Not Connected", "channel-secure-symbolic", true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := MakeView(prof, []client.Drive{c.drive})
+			if v.DriveSubtitle != c.subtitle || v.DriveState != c.state || v.DriveIcon != c.icon ||
+				v.Encrypted != c.encrypted || v.KeyRemembered != c.remembered || v.DriveUUID != "d1" {
+				t.Errorf("view = %q / %q / %q, encrypted %v, remembered %v", v.DriveSubtitle, v.DriveState, v.DriveIcon, v.Encrypted, v.KeyRemembered)
+			}
+		})
+	}
+}
+
 func TestMakeViewMounts(t *testing.T) {
 	prof := client.Profile{Name: "alice", Sources: []string{"/home/alice"}, IncludeMounts: []string{"/home/alice/nas"}, SkippedMounts: []string{"/home/alice/usb"}}
 	v := MakeView(prof, nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/pages/passphrase"
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
@@ -32,14 +33,21 @@ var prefsUI string
 type Window struct {
 	*adw.PreferencesWindow `ui:"root"`
 
-	DriveRow     *adw.ActionRow `ui:"drive_row"`
-	DriveState   *gtk.Label     `ui:"drive_state"`
-	OtherList    *gtk.ListBox   `ui:"other_list"`
-	AddSource    *gtk.Button    `ui:"add_source_button"`
-	SourceList   *gtk.ListBox   `ui:"source_list"`
-	ExcludeList  *gtk.ListBox   `ui:"exclude_list"`
-	PatternEntry *gtk.Entry     `ui:"pattern_entry"`
-	AddPattern   *gtk.Button    `ui:"add_pattern_button"`
+	DriveRow   *adw.ActionRow `ui:"drive_row"`
+	DriveState *gtk.Label     `ui:"drive_state"`
+	DriveIcon  *gtk.Image     `ui:"drive_icon"`
+	// PassphraseRow and RememberedRow are shown for an encrypted drive
+	// (the second while the service remembers its key).
+	PassphraseRow    *adw.ActionRow `ui:"passphrase_row"`
+	ChangePassphrase *gtk.Button    `ui:"change_passphrase_button"`
+	RememberedRow    *adw.ActionRow `ui:"remembered_row"`
+	ForgetKey        *gtk.Button    `ui:"forget_key_button"`
+	OtherList        *gtk.ListBox   `ui:"other_list"`
+	AddSource        *gtk.Button    `ui:"add_source_button"`
+	SourceList       *gtk.ListBox   `ui:"source_list"`
+	ExcludeList      *gtk.ListBox   `ui:"exclude_list"`
+	PatternEntry     *gtk.Entry     `ui:"pattern_entry"`
+	AddPattern       *gtk.Button    `ui:"add_pattern_button"`
 
 	MountsGroup *adw.PreferencesGroup `ui:"mounts_group"`
 	AddMount    *gtk.Button           `ui:"add_mount_button"`
@@ -165,6 +173,8 @@ func (w *Window) connect() {
 	w.PatternEntry.ConnectActivate(w.addPattern)
 	w.MinFreeSet.ConnectClicked(w.setMinFree)
 	w.MinFree.ConnectActivate(w.setMinFree)
+	w.ChangePassphrase.ConnectClicked(w.changePassphrase)
+	w.ForgetKey.ConnectClicked(w.forgetKey)
 
 	w.IntervalRow.NotifyProperty("selected", func() {
 		i := int(w.IntervalRow.Selected())
@@ -271,6 +281,9 @@ func (w *Window) apply() {
 
 	setup.SetRowText(w.DriveRow, v.DriveTitle, v.DriveSubtitle)
 	w.DriveState.SetLabel(v.DriveState)
+	w.DriveIcon.SetFromIconName(v.DriveIcon)
+	w.PassphraseRow.SetVisible(v.Encrypted)
+	w.RememberedRow.SetVisible(v.KeyRemembered)
 	if first || !reflect.DeepEqual(v.Others, old.Others) {
 		w.showOthers(v.Others)
 	}
@@ -420,7 +433,7 @@ func (w *Window) showOthers(others []setup.DriveChoice) {
 		d := d
 		row := setup.NewRow(d.Title, d.Subtitle)
 		if d.Selectable() {
-			row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
+			row.AddPrefix(gtk.NewImageFromIconName(DriveIcon(d.Encrypted)))
 			use := gtk.NewButtonWithMnemonic("_Use This Drive")
 			use.SetVAlign(gtk.AlignCenter)
 			use.ConnectClicked(func() { w.useDrive(d, use) })
@@ -434,6 +447,35 @@ func (w *Window) showOthers(others []setup.DriveChoice) {
 		w.OtherList.Append(row)
 		w.otherRow = append(w.otherRow, row)
 	}
+}
+
+// forgetKey deletes the key the service keeps for the drive: from then
+// on the drive waits for its passphrase whenever it is plugged in.
+func (w *Window) forgetKey() {
+	uuid, title := w.view.DriveUUID, w.view.DriveTitle
+	if uuid == "" {
+		return
+	}
+	w.change(func(ctx context.Context, c *client.Client) error {
+		return c.ForgetKey(ctx, uuid, api.Auth{})
+	}, func(err error) {
+		if err == nil {
+			w.AddToast(adw.NewToast(humanize.Escape(ForgotText(title))))
+		}
+	}, w.ForgetKey)
+}
+
+// changePassphrase opens the dialog that changes the drive's passphrase.
+func (w *Window) changePassphrase() {
+	uuid, title := w.view.DriveUUID, w.view.DriveTitle
+	if uuid == "" {
+		return
+	}
+	d := passphrase.New(w.env, &w.PreferencesWindow.Window.Window, uuid, title)
+	d.Changed = func() {
+		w.AddToast(adw.NewToast(humanize.Escape("The passphrase of “" + title + "” is changed")))
+	}
+	d.Present()
 }
 
 // useDrive makes d the profile's drive: a drive new to Keepsake is enrolled

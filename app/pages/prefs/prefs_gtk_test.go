@@ -43,6 +43,9 @@ func TestWindowWithDisplay(t *testing.T) {
 	if got := w.DriveRow.Title(); got != "Passport" {
 		t.Errorf("drive row = %q", got)
 	}
+	if w.PassphraseRow.Visible() || w.RememberedRow.Visible() || w.DriveIcon.IconName() != "drive-harddisk-symbolic" {
+		t.Error("a plain drive offers passphrase changes")
+	}
 	if len(w.otherRow) != 2 || len(w.srcRows) != 2 || len(w.exclRows) != 1 {
 		t.Errorf("rows: %d other drives, %d folders, %d patterns", len(w.otherRow), len(w.srcRows), len(w.exclRows))
 	}
@@ -121,4 +124,45 @@ func TestWindowWithDisplay(t *testing.T) {
 	if current != nil {
 		t.Error("closed window still current")
 	}
+}
+
+// TestEncryptedDriveWithDisplay: an encrypted drive shows the lock and
+// "Encrypted", Change Passphrase… and, while its key is remembered,
+// Forget Remembered Key, which (with no service) is refused and stays.
+// It needs a display.
+func TestEncryptedDriveWithDisplay(t *testing.T) {
+	gtktest.Init(t)
+	main := gtk.NewWindow()
+	st := live.State{
+		Profiles: []client.Profile{{Name: "alice", Sources: []string{"/home/alice"}, DriveUUID: "d1", Interval: 3600}},
+		Drives: []client.Drive{{UUID: "d1", Label: "Vault", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true,
+			Encrypted: true, KeyRemembered: true}},
+	}
+	env, _ := gtktest.Env("alice", main)
+	env.State = func() live.State { return st }
+	Open(env)
+	w := current
+	gtktest.Pump()
+	if !w.PassphraseRow.Visible() || !w.RememberedRow.Visible() || w.DriveIcon.IconName() != "channel-secure-symbolic" {
+		t.Errorf("encrypted drive: passphrase row %v, remembered row %v, icon %q", w.PassphraseRow.Visible(), w.RememberedRow.Visible(), w.DriveIcon.IconName())
+	}
+	if got := w.DriveRow.Subtitle(); got != "Encrypted · 1.0 TB · 400 GB free · ext4" {
+		t.Errorf("drive subtitle = %q", got)
+	}
+	w.ForgetKey.Emit("clicked")
+	if w.ForgetKey.Sensitive() {
+		t.Error("Forget stays pressable while it is on the way")
+	}
+	gtktest.WaitFor(t, func() bool { return w.pending == 0 })
+	if !w.RememberedRow.Visible() || !w.ForgetKey.Sensitive() {
+		t.Error("a refused Forget hid the remembered key")
+	}
+	st.Drives[0].KeyRemembered = false
+	st.Read = time.Now()
+	w.follow()
+	if w.RememberedRow.Visible() || !w.PassphraseRow.Visible() {
+		t.Error("Forget Remembered Key shown for a key not remembered")
+	}
+	w.Close()
+	gtktest.Pump()
 }

@@ -180,14 +180,18 @@ func EraseFilesystem(ext4 bool) string {
 	return "btrfs"
 }
 
-// Prepared is the toast once a drive is ready.
-func Prepared(r api.PrepareResult) string {
+// Prepared is the toast once a drive is ready; enroll is whether the
+// service was asked to enroll it (false: the setup encrypts it next).
+func Prepared(r api.PrepareResult, enroll bool) string {
 	label := r.Label
 	if label == "" {
 		label = "Keepsake"
 	}
 	s := fmt.Sprintf("“%s” is ready for backups (%s, UUID %s)", label, r.Filesystem, r.UUID)
-	if !r.Enrolled {
+	switch {
+	case !enroll:
+		s = fmt.Sprintf("“%s” was erased (%s, UUID %s): choose its passphrase to encrypt it", label, r.Filesystem, r.UUID)
+	case !r.Enrolled:
 		// The service made the filesystem but could not enroll it yet.
 		s = fmt.Sprintf("“%s” was erased (%s, UUID %s) but is not a backup drive yet", label, r.Filesystem, r.UUID)
 	}

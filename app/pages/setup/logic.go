@@ -60,6 +60,13 @@ type DriveChoice struct {
 	// Erase is the device "Erase and use for backups…" starts from (""
 	// when the row does not offer it: see EraseDevice).
 	Erase string
+	// Encrypted: it holds encrypted backups already. Encryptable is the
+	// service's word on making encrypted backups on it ("" = it can).
+	Encrypted   bool
+	Encryptable string
+	// Device is the drive's block device (the encryption's Erase… starts
+	// from it).
+	Device string
 }
 
 // Selectable reports whether the drive can be chosen.
@@ -83,7 +90,8 @@ const NotConnected = "Not connected. Plug it in to set it up."
 // Choice describes one drive for a person and decides whether it can hold
 // the backups.
 func Choice(d client.Drive) DriveChoice {
-	c := DriveChoice{UUID: d.UUID, Title: DriveName(d), Enrolled: d.Enrolled, Present: d.Present, Erase: EraseDevice(d)}
+	c := DriveChoice{UUID: d.UUID, Title: DriveName(d), Enrolled: d.Enrolled, Present: d.Present, Erase: EraseDevice(d),
+		Encrypted: d.Encrypted, Encryptable: d.Encryptable, Device: d.Device}
 	switch {
 	case d.Unusable != "":
 		c.Reason = upperFirst(d.Unusable)
@@ -95,7 +103,10 @@ func Choice(d client.Drive) DriveChoice {
 		return c
 	}
 	var parts []string
-	if d.Enrolled {
+	switch {
+	case d.Enrolled && d.Encrypted:
+		parts = append(parts, "Holds encrypted Keepsake backups")
+	case d.Enrolled:
 		parts = append(parts, "Holds Keepsake backups")
 	}
 	if d.Size > 0 {
@@ -274,8 +285,11 @@ func FolderPattern(dir string) string {
 
 // Choices is everything the user picked.
 type Choices struct {
-	Drive   DriveChoice
-	Folders []string
+	Drive DriveChoice
+	// Encryption is the encryption asked for a drive that is set up now
+	// (a drive that holds backups keeps what it is).
+	Encryption Encryption
+	Folders    []string
 	// Skip lists folders not to back up (the Downloads switch).
 	Skip     []string
 	Schedule Schedule
@@ -323,6 +337,9 @@ const (
 	StepSetDrive
 	// StepBackup starts the first backup.
 	StepBackup
+	// StepEnrollEncrypted writes an encrypted repository to the drive,
+	// makes it the profile's drive and gets its recovery key.
+	StepEnrollEncrypted
 )
 
 // Doing is what the page says while a step runs.
@@ -332,6 +349,8 @@ func (s Step) Doing() string {
 		return "Saving your choices…"
 	case StepEnroll:
 		return "Preparing the drive for backups…"
+	case StepEnrollEncrypted:
+		return "Preparing the drive for encrypted backups…"
 	case StepSetDrive:
 		return "Choosing the drive…"
 	case StepBackup:
@@ -352,6 +371,9 @@ type Progress struct {
 	Drive string
 	// Started is the first backup's job.
 	Started dbus.ObjectPath
+	// RecoveryKey is the encrypted drive's recovery key, which the
+	// service gives once: the setup shows it before it ends.
+	RecoveryKey string
 }
 
 // Plan lists the calls still to make for the choices.
@@ -364,9 +386,12 @@ func Plan(c Choices, prog Progress) []Step {
 		steps = append(steps, StepUpdate)
 	}
 	if prog.Drive != c.Drive.UUID {
-		if c.Drive.Enrolled {
+		switch {
+		case c.Drive.Enrolled:
 			steps = append(steps, StepSetDrive)
-		} else {
+		case c.Encryption.On:
+			steps = append(steps, StepEnrollEncrypted)
+		default:
 			steps = append(steps, StepEnroll)
 		}
 	}
@@ -383,6 +408,7 @@ type Service interface {
 	CreateProfile(ctx context.Context, name string, settings api.Settings, opts api.Auth) (dbus.ObjectPath, error)
 	Configure(ctx context.Context, profile string, settings api.Settings, opts api.Auth) error
 	Enroll(ctx context.Context, uuid string, opts client.EnrollOptions) error
+	EnrollEncrypted(ctx context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error)
 	BackupNow(ctx context.Context, profile string, opts api.BackupOptions) (dbus.ObjectPath, error)
 }
 
@@ -414,6 +440,13 @@ func Run(ctx context.Context, svc Service, name string, c Choices, prog Progress
 				prog.Drive = c.Drive.UUID
 			}
 			err = wrap(err, "enroll drive %s", c.Drive.UUID)
+		case StepEnrollEncrypted:
+			var key string
+			key, err = svc.EnrollEncrypted(ctx, c.Drive.UUID, EncryptOptions(c, prog.Name))
+			if err == nil {
+				prog.Drive, prog.RecoveryKey = c.Drive.UUID, key
+			}
+			err = wrap(err, "enroll drive %s encrypted", c.Drive.UUID)
 		case StepSetDrive:
 			drive := c.Drive.UUID
 			if err = svc.Configure(ctx, prog.Name, api.Settings{Drive: &drive}, api.Auth{}); err == nil {
@@ -456,7 +489,7 @@ func Failure(step Step, prog Progress, err error) string {
 		return "Nothing was saved yet. " + why
 	case StepUpdate:
 		return "Your earlier choices are saved, but these changes are not. " + why
-	case StepEnroll, StepSetDrive:
+	case StepEnroll, StepEnrollEncrypted, StepSetDrive:
 		return "Your folders and schedule are saved, but the drive is not set up for backups yet. " + why +
 			" Try again, or go back and choose another drive."
 	case StepBackup:

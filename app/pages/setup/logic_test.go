@@ -42,6 +42,12 @@ func TestChoice(t *testing.T) {
 		{"nameless drive",
 			client.Drive{UUID: "u6", Free: -1, Present: true},
 			DriveChoice{UUID: "u6", Title: "Drive u6", Subtitle: "", Present: true}},
+		{"encrypted enrolled drive says so",
+			client.Drive{UUID: "u7", Label: "Vault", Filesystem: "ext4", Device: "/dev/sdb", Size: 1e12, Free: 5e11, Present: true, Enrolled: true, Encrypted: true, Locked: true},
+			DriveChoice{UUID: "u7", Title: "Vault", Subtitle: "Holds encrypted Keepsake backups · 1.0 TB · 500 GB free · ext4", Enrolled: true, Present: true, Encrypted: true, Device: "/dev/sdb"}},
+		{"btrfs drive carries the service's word on encrypting it",
+			client.Drive{UUID: "u8", Label: "Big", Filesystem: "btrfs", Device: "/dev/sdc", Size: 2e12, Free: -1, Present: true, Encryptable: api.EncryptableFilesystem},
+			DriveChoice{UUID: "u8", Title: "Big", Subtitle: "2.0 TB · btrfs", Present: true, Encryptable: "filesystem", Device: "/dev/sdc"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -228,6 +234,10 @@ func TestPlan(t *testing.T) {
 		{"retry with changed choices", with(newDrive), Progress{Name: "a", Saved: Settings(Choices{Folders: []string{"/home/a"}, Schedule: Daily}), Drive: "d1"}, []Step{StepUpdate, StepBackup}},
 		{"retry with another drive", with(oldDrive), Progress{Name: "a", Saved: Settings(with(oldDrive)), Drive: "d1"}, []Step{StepSetDrive, StepBackup}},
 		{"all done", with(newDrive), Progress{Name: "a", Saved: Settings(with(newDrive)), Drive: "d1", Started: "/job/1"}, nil},
+		{"new drive, encrypted", encrypted(with(newDrive)), Progress{}, []Step{StepCreate, StepEnrollEncrypted, StepBackup}},
+		{"enrolled drive ignores the encryption asked", encrypted(with(oldDrive)), Progress{}, []Step{StepCreate, StepSetDrive, StepBackup}},
+		{"retry after the encrypted enroll went through", encrypted(with(newDrive)),
+			Progress{Name: "a", Saved: Settings(with(newDrive)), Drive: "d1"}, []Step{StepBackup}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,6 +246,11 @@ func TestPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+func encrypted(c Choices) Choices {
+	c.Encryption = Encryption{On: true, Passphrase: "correct horse", Confirm: "correct horse", Remember: true}
+	return c
 }
 
 type call struct {
@@ -271,6 +286,14 @@ func (f *fakeService) Configure(_ context.Context, profile string, settings api.
 func (f *fakeService) Enroll(_ context.Context, uuid string, opts client.EnrollOptions) error {
 	f.calls = append(f.calls, call{"Enroll", uuid, opts, opts.Auth})
 	return f.fail("Enroll")
+}
+
+func (f *fakeService) EnrollEncrypted(_ context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error) {
+	f.calls = append(f.calls, call{"EnrollEncrypted", uuid, opts, opts.Auth})
+	if err := f.fail("EnrollEncrypted"); err != nil {
+		return "", err
+	}
+	return "ABCD2345-EFGH6789", nil
 }
 
 func (f *fakeService) BackupNow(_ context.Context, profile string, opts api.BackupOptions) (dbus.ObjectPath, error) {
@@ -357,6 +380,34 @@ func TestRun(t *testing.T) {
 		prog, step, err := Run(context.Background(), f, "alice", c, Progress{}, nil)
 		if err != nil || step != 0 || prog.Started == "" {
 			t.Errorf("Run() = %+v, %v, %v", prog, step, err)
+		}
+	})
+
+	t.Run("encrypted drive: its passphrase, remember, the feature turned on, the recovery key kept for the page", func(t *testing.T) {
+		enc := encrypted(c)
+		enc.Drive.Encryptable = api.EncryptableFeatureOff
+		f := &fakeService{}
+		prog, step, err := Run(context.Background(), f, "alice", enc, Progress{}, nil)
+		if err != nil || step != 0 {
+			t.Fatalf("Run() = %v at %v", err, step)
+		}
+		want := api.EnrollEncryptedOptions{Passphrase: "correct horse", Profile: client.ProfilePath("alice"), Remember: true, EnableFeature: true}
+		if len(f.calls) != 3 || f.calls[1].method != "EnrollEncrypted" || f.calls[1].target != "d1" || !reflect.DeepEqual(f.calls[1].args, want) {
+			t.Fatalf("calls = %+v, want EnrollEncrypted d1 %+v second", f.calls, want)
+		}
+		if prog.RecoveryKey != "ABCD2345-EFGH6789" || prog.Drive != "d1" {
+			t.Errorf("progress = %+v: the recovery key and the drive must be kept", prog)
+		}
+	})
+
+	t.Run("encrypted enroll refused: no key, the drive not set", func(t *testing.T) {
+		f := &fakeService{failOn: "EnrollEncrypted", err: kerr.New(kerr.UnsupportedFilesystem, "btrfs cannot be encrypted")}
+		prog, step, err := Run(context.Background(), f, "alice", encrypted(c), Progress{}, nil)
+		if step != StepEnrollEncrypted || !kerr.Is(err, kerr.UnsupportedFilesystem) || prog.RecoveryKey != "" || prog.Drive != "" {
+			t.Errorf("Run() = %+v, %v, %v", prog, step, err)
+		}
+		if msg := Failure(step, prog, err); !strings.Contains(msg, "drive is not set up") {
+			t.Errorf("Failure() = %q", msg)
 		}
 	})
 
@@ -537,10 +588,12 @@ func TestEraseResult(t *testing.T) {
 			"“Keepsake” is ready for backups (ext4, UUID 5f0c)"},
 		{"not enrolled", api.PrepareResult{UUID: "5f0c", Label: "Keepsake", Filesystem: "btrfs"},
 			"“Keepsake” was erased (btrfs, UUID 5f0c) but is not a backup drive yet"},
+		{"erased to be encrypted", api.PrepareResult{UUID: "5f0c", Label: "Keepsake", Filesystem: "ext4"},
+			"“Keepsake” was erased (ext4, UUID 5f0c): choose its passphrase to encrypt it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Prepared(c.r); got != c.want {
+			if got := Prepared(c.r, c.name != "erased to be encrypted"); got != c.want {
 				t.Errorf("Prepared() = %q, want %q", got, c.want)
 			}
 		})

@@ -60,6 +60,23 @@ type Page struct {
 	NextButton      *gtk.Button           `ui:"next_button"`
 	StepLabel       *gtk.Label            `ui:"step_label"`
 	AnotherButton   *gtk.Button           `ui:"another_button"`
+	EncryptGroup    *adw.PreferencesGroup `ui:"encrypt_group"`
+	EncryptSwitch   *gtk.Switch           `ui:"encrypt_switch"`
+	EncryptBox      *gtk.Box              `ui:"encrypt_box"`
+	EncryptNote     *gtk.Label            `ui:"encrypt_note"`
+	EncryptErase    *gtk.Button           `ui:"encrypt_erase"`
+	PassphraseBox   *gtk.Box              `ui:"passphrase_box"`
+	Passphrase      *gtk.PasswordEntry    `ui:"passphrase"`
+	Confirm         *gtk.PasswordEntry    `ui:"confirm"`
+	PassphraseHint  *gtk.Label            `ui:"passphrase_hint"`
+	Remember        *gtk.CheckButton      `ui:"remember"`
+	RecoveryText    *gtk.Label            `ui:"recovery_text"`
+	RecoveryKey     *gtk.Label            `ui:"recovery_key"`
+	CopyRecovery    *gtk.Button           `ui:"copy_recovery"`
+	WrittenDown     *gtk.CheckButton      `ui:"written_down"`
+	ContinueButton  *gtk.Button           `ui:"continue_button"`
+	Nav             *adw.Clamp            `ui:"nav"`
+	NavSeparator    *gtk.Separator        `ui:"nav_separator"`
 
 	env  *ui.Env
 	done func()
@@ -79,6 +96,9 @@ type Page struct {
 	taken   []string // profile names in use, for a name of our own
 	running bool
 	prog    Progress
+	// afterRecovery is what the setup does once the person has written
+	// the recovery key down (nil while the key is not shown).
+	afterRecovery func()
 }
 
 // New builds the first-run setup; done is called when it is finished.
@@ -86,6 +106,8 @@ func New(env *ui.Env, done func()) *Page {
 	p := &Page{env: env, done: done}
 	ui.Fill(p, setupUI)
 	p.driveList = NewDriveList(p.DriveList, p.EraseSlot, env, p.updateNav)
+	// A drive erased as ext4 here is encrypted next, by the setup itself.
+	p.driveList.EncryptAfterErase = true
 
 	p.home = glib.GetHomeDir()
 	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
@@ -120,6 +142,22 @@ func New(env *ui.Env, done func()) *Page {
 	for _, s := range []*gtk.Switch{p.OnChange, p.OnPlug, p.SkipDownloads} {
 		s.NotifyProperty("active", p.updateSummary)
 	}
+	p.EncryptSwitch.NotifyProperty("active", p.updateNav)
+	p.Passphrase.ConnectChanged(p.updateNav)
+	p.Confirm.ConnectChanged(p.updateNav)
+	p.Remember.ConnectToggled(p.updateSummary)
+	p.EncryptErase.ConnectClicked(func() {
+		if d := p.chosen(); ViewEncryption(d).Erase {
+			p.driveList.EraseAsExt4(d)
+		}
+	})
+	p.RecoveryText.SetLabel(RecoveryText)
+	p.CopyRecovery.ConnectClicked(func() {
+		p.CopyRecovery.Clipboard().SetText(p.RecoveryKey.Label())
+		p.env.Toast("Recovery key copied")
+	})
+	p.WrittenDown.ConnectToggled(func() { p.ContinueButton.SetSensitive(p.WrittenDown.Active()) })
+	p.ContinueButton.ConnectClicked(p.leaveRecovery)
 
 	p.showFolders()
 	p.Steps.SetVisibleChildName(steps[0])
@@ -234,7 +272,8 @@ func (p *Page) canLeave(i int) bool {
 	switch steps[i] {
 	case "drive":
 		// While a drive is erased the list is about to change.
-		return p.chosen().Selectable() && p.drive != "" && !p.driveList.Busy()
+		return p.chosen().Selectable() && p.drive != "" && !p.driveList.Busy() &&
+			(p.prog.Drive == p.drive || EncryptionProblem(p.chosen(), p.encryption()) == "")
 	case "folders":
 		return len(p.folders) > 0
 	}
@@ -242,6 +281,7 @@ func (p *Page) canLeave(i int) bool {
 }
 
 func (p *Page) updateNav() {
+	p.showEncryption()
 	i := p.index()
 	p.StepLabel.SetLabel("Step " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(steps)))
 	p.BackButton.SetVisible(i > 0)
@@ -250,6 +290,8 @@ func (p *Page) updateNav() {
 	p.NextButton.SetVisible(!last)
 	p.NextButton.SetSensitive(!p.running && p.canLeave(i))
 	switch {
+	case steps[i] == "drive" && !p.canLeave(i) && EncryptionProblem(p.chosen(), p.encryption()) != "":
+		p.NextButton.SetTooltipText(EncryptionProblem(p.chosen(), p.encryption()))
 	case steps[i] == "drive" && !p.canLeave(i):
 		p.NextButton.SetTooltipText("Choose a drive first")
 	case steps[i] == "folders" && !p.canLeave(i):
@@ -260,6 +302,69 @@ func (p *Page) updateNav() {
 	p.StartButton.SetSensitive(!p.running && p.canLeave(0) && p.canLeave(1))
 	p.AddFolderButton.SetSensitive(!p.running)
 	p.FinishButton.SetSensitive(!p.running)
+}
+
+// encryption is what the drive step's encryption part holds.
+func (p *Page) encryption() Encryption {
+	return Encryption{
+		On:         p.EncryptSwitch.Active(),
+		Passphrase: p.Passphrase.Text(),
+		Confirm:    p.Confirm.Text(),
+		Remember:   p.Remember.Active(),
+	}
+}
+
+// showEncryption shows the encryption part for the chosen drive: only
+// for a drive set up now, with what the service says of encrypting it.
+func (p *Page) showEncryption() {
+	d := p.chosen()
+	offer := OfferEncryption(d)
+	on := p.EncryptSwitch.Active()
+	v := ViewEncryption(d)
+	p.EncryptGroup.SetVisible(offer)
+	p.EncryptBox.SetVisible(offer && on)
+	p.EncryptNote.SetLabel(v.Note)
+	p.EncryptNote.SetVisible(v.Note != "")
+	p.EncryptErase.SetVisible(v.Erase)
+	p.EncryptErase.SetSensitive(!p.running && !p.driveList.Busy())
+	p.PassphraseBox.SetVisible(v.Possible)
+	hint := PassphraseProblem(p.Passphrase.Text(), p.Confirm.Text())
+	if hint == "" {
+		hint = "Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten."
+	}
+	if p.PassphraseHint.Label() != hint {
+		p.PassphraseHint.SetLabel(hint)
+	}
+	for _, w := range []gtk.Widgetter{p.EncryptSwitch, p.Passphrase, p.Confirm, p.Remember} {
+		gtk.BaseWidget(w).SetSensitive(!p.running)
+	}
+}
+
+// showRecovery shows the recovery key the service gave, once, until the
+// person says they have written it down; then goes on with then.
+func (p *Page) showRecovery(key string, then func()) {
+	p.afterRecovery = then
+	p.RecoveryKey.SetLabel(key)
+	p.WrittenDown.SetActive(false)
+	p.ContinueButton.SetSensitive(false)
+	p.Nav.SetVisible(false)
+	p.NavSeparator.SetVisible(false)
+	p.Steps.SetVisibleChildName("recovery")
+}
+
+func (p *Page) leaveRecovery() {
+	if !p.WrittenDown.Active() || p.afterRecovery == nil {
+		return
+	}
+	then := p.afterRecovery
+	p.afterRecovery = nil
+	// Not kept on screen or in the page: it was shown this once.
+	p.RecoveryKey.SetLabel("")
+	p.Nav.SetVisible(true)
+	p.NavSeparator.SetVisible(true)
+	p.Steps.SetVisibleChildName(steps[len(steps)-1])
+	p.updateNav()
+	then()
 }
 
 func (p *Page) chosen() DriveChoice {
@@ -273,17 +378,22 @@ func (p *Page) chosen() DriveChoice {
 
 func (p *Page) choices() Choices {
 	c := Choices{
-		Drive:    p.chosen(),
-		Folders:  append([]string(nil), p.folders...),
-		Schedule: Hourly,
-		OnChange: p.OnChange.Active(),
-		OnPlug:   p.OnPlug.Active(),
+		Drive: p.chosen(),
+		// Encryption applies to a drive set up now only.
+		Encryption: p.encryption(),
+		Folders:    append([]string(nil), p.folders...),
+		Schedule:   Hourly,
+		OnChange:   p.OnChange.Active(),
+		OnPlug:     p.OnPlug.Active(),
 	}
 	switch {
 	case p.Daily.Active():
 		c.Schedule = Daily
 	case p.Manual.Active():
 		c.Schedule = Manual
+	}
+	if !OfferEncryption(c.Drive) {
+		c.Encryption = Encryption{}
 	}
 	if p.SkipDownloads.Active() && OfferSkip(p.downloads, p.home, p.folders) {
 		c.Skip = []string{p.downloads}
@@ -296,6 +406,9 @@ func (p *Page) updateSummary() {
 	drive := "No drive chosen"
 	if c.Drive.UUID != "" {
 		drive = c.Drive.Title
+	}
+	if c.Encryption.On || c.Drive.Encrypted {
+		drive += ", encrypted"
 	}
 	SetRowText(p.SummaryDrive, "Drive", drive)
 	SetRowText(p.SummaryFolders, "Folders", Summary(c.Folders, p.home))
@@ -330,21 +443,34 @@ func (p *Page) start() {
 				r.step = plan[0]
 			}
 		}
+		// The recovery key is shown once, then forgotten: a retry does
+		// not enroll again, so it never comes back.
+		key := r.prog.RecoveryKey
+		r.prog.RecoveryKey = ""
 		p.prog = r.prog
 		p.env.Refresh()
-		switch {
-		case err == nil:
-			p.setRunning(false, "")
-			p.env.Toast(Finished(c, r.prog))
-			p.done()
-		case r.step == StepBackup:
-			// Everything is saved: the user may try the backup again or
-			// leave, and back up later from the overview.
-			p.setRunning(false, Failure(r.step, r.prog, err))
-			p.FinishButton.SetVisible(true)
-		default:
-			p.setRunning(false, Failure(r.step, r.prog, err))
+		finish := func() {
+			switch {
+			case err == nil:
+				p.setRunning(false, "")
+				p.env.Toast(Finished(c, r.prog))
+				p.done()
+			case r.step == StepBackup:
+				// Everything is saved: the user may try the backup again or
+				// leave, and back up later from the overview.
+				p.setRunning(false, Failure(r.step, r.prog, err))
+				p.FinishButton.SetVisible(true)
+			default:
+				p.setRunning(false, Failure(r.step, r.prog, err))
+			}
 		}
+		if key != "" {
+			p.Passphrase.SetText("")
+			p.Confirm.SetText("")
+			p.showRecovery(key, finish)
+			return
+		}
+		finish()
 	})
 }
 

@@ -42,8 +42,36 @@ func TestPageWithDisplay(t *testing.T) {
 	if got := p.driveList.rows[1].Title(); got != "Passport & Co" {
 		t.Errorf("title = %q: markup characters must show as written", got)
 	}
-	if p.drive != "ext" || !p.NextButton.Sensitive() {
-		t.Fatalf("lone usable drive not chosen (%q), or Next not possible", p.drive)
+	if p.drive != "ext" {
+		t.Fatalf("lone usable drive not chosen (%q)", p.drive)
+	}
+	// A new drive is encrypted unless the person says otherwise: Next
+	// waits for a passphrase typed twice.
+	if !p.EncryptGroup.Visible() || !p.EncryptSwitch.Active() || !p.EncryptBox.Visible() || !p.Remember.Active() {
+		t.Errorf("encryption offered %v, on %v, passphrase shown %v, remember %v",
+			p.EncryptGroup.Visible(), p.EncryptSwitch.Active(), p.EncryptBox.Visible(), p.Remember.Active())
+	}
+	if p.NextButton.Sensitive() || p.NextButton.TooltipText() != "Choose a passphrase of at least 8 characters." {
+		t.Errorf("Next possible %v without a passphrase (tooltip %q)", p.NextButton.Sensitive(), p.NextButton.TooltipText())
+	}
+	p.Passphrase.SetText("correct horse")
+	p.Confirm.SetText("correct horsf")
+	if p.NextButton.Sensitive() || p.PassphraseHint.Label() != "The passphrases do not match." {
+		t.Errorf("Next possible %v with different passphrases (hint %q)", p.NextButton.Sensitive(), p.PassphraseHint.Label())
+	}
+	p.Confirm.SetText("correct horse")
+	if !p.NextButton.Sensitive() {
+		t.Fatal("Next not possible with a good passphrase")
+	}
+	if c := p.choices(); c.Encryption != (Encryption{On: true, Passphrase: "correct horse", Confirm: "correct horse", Remember: true}) {
+		t.Errorf("choices' encryption = %+v", c.Encryption)
+	}
+	// One choice among drives: the lone drive's button is drawn as a
+	// radio (GTK names its indicator "radio" once it is in a group; its
+	// accessible role stays a check box's in GTK 4.8).
+	check := p.driveList.checks["ext"]
+	if ind := gtk.BaseWidget(check).FirstChild(); ind == nil || gtk.BaseWidget(ind).CSSName() != "radio" {
+		t.Error("the lone drive's button is not drawn as a radio")
 	}
 
 	p.NextButton.Emit("clicked")
@@ -61,6 +89,9 @@ func TestPageWithDisplay(t *testing.T) {
 	}
 	if got := p.SummarySchedule.Subtitle(); !strings.HasPrefix(got, "Every day") {
 		t.Errorf("schedule summary = %q", got)
+	}
+	if got := p.SummaryDrive.Subtitle(); got != "Passport &amp; Co, encrypted" && got != "Passport & Co, encrypted" {
+		t.Errorf("drive summary = %q", got)
 	}
 
 	p.StartButton.Emit("clicked")
@@ -104,6 +135,8 @@ func TestEraseOfferWithDisplay(t *testing.T) {
 	win.Present()
 	gtktest.Pump()
 
+	// Unencrypted, so that Next waits for nothing but the drive list.
+	p.EncryptSwitch.SetActive(false)
 	fat := "FAT drives cannot hold hardlinks"
 	p.Update(live.State{Drives: []client.Drive{
 		{UUID: "fat", Label: "CAMERA", Filesystem: "vfat", Device: "/dev/sdb1", Size: 64e9, Present: true, Unusable: fat},
@@ -138,6 +171,82 @@ func TestEraseOfferWithDisplay(t *testing.T) {
 	gtktest.Pump()
 	if p.driveList.dialog != nil {
 		t.Error("the refusal stays after Close")
+	}
+	win.Destroy()
+	gtktest.Pump()
+}
+
+// TestEncryptionWithDisplay walks the encryption part of the drive step
+// through the service's reasons: the feature off (said, still
+// possible), a btrfs drive (Erase as ext4… offered, Next only without
+// encryption), a drive holding backups (no encryption asked), and the
+// recovery key page (Continue only once it is written down). It needs a
+// display.
+func TestEncryptionWithDisplay(t *testing.T) {
+	gtktest.Init(t)
+	win := gtk.NewWindow()
+	env, _ := gtktest.Env("", win)
+	p := New(env, func() {})
+	win.SetChild(p)
+	win.Present()
+	gtktest.Pump()
+
+	show := func(d client.Drive) {
+		p.Update(live.State{Drives: []client.Drive{d}})
+		gtktest.Pump()
+	}
+	show(client.Drive{UUID: "off", Label: "Plain", Filesystem: "ext4", Device: "/dev/sdb", Size: 1e12, Free: 9e11, Present: true, Encryptable: "feature-off"})
+	if !p.EncryptNote.Visible() || p.EncryptNote.Label() != FeatureOffNote || p.EncryptErase.Visible() || !p.PassphraseBox.Visible() {
+		t.Errorf("feature off: note %q (%v), erase %v, passphrase %v", p.EncryptNote.Label(), p.EncryptNote.Visible(), p.EncryptErase.Visible(), p.PassphraseBox.Visible())
+	}
+
+	show(client.Drive{UUID: "btr", Label: "Big", Filesystem: "btrfs", Device: "/dev/sdc", Size: 2e12, Free: 2e12, Present: true, Encryptable: "filesystem"})
+	if p.drive != "btr" || p.EncryptNote.Label() != FilesystemNote || !p.EncryptErase.Visible() || p.PassphraseBox.Visible() {
+		t.Errorf("btrfs: drive %q, note %q, erase %v, passphrase %v", p.drive, p.EncryptNote.Label(), p.EncryptErase.Visible(), p.PassphraseBox.Visible())
+	}
+	if p.NextButton.Sensitive() {
+		t.Error("Next possible with encryption on a btrfs drive")
+	}
+	p.EncryptSwitch.SetActive(false)
+	if !p.NextButton.Sensitive() || p.EncryptBox.Visible() {
+		t.Error("an unencrypted btrfs drive cannot be chosen")
+	}
+	if c := p.choices(); c.Encryption.On || len(Plan(c, Progress{})) == 0 || Plan(c, Progress{})[1] != StepEnroll {
+		t.Errorf("unencrypted: %+v, plan %v", c.Encryption, Plan(c, Progress{}))
+	}
+	p.EncryptSwitch.SetActive(true)
+	// Erase as ext4… asks the service first; with none, it says so.
+	p.EncryptErase.Emit("clicked")
+	gtktest.WaitFor(t, func() bool { return p.driveList.dialog != nil })
+	if got := p.driveList.dialog.ObjectProperty("text").(string); got != "“Big” Cannot Be Erased" {
+		t.Errorf("erase answer = %q", got)
+	}
+	p.driveList.dialog.Response(int(gtk.ResponseClose))
+	gtktest.Pump()
+
+	show(client.Drive{UUID: "old", Label: "Kept", Filesystem: "ext4", Size: 1e12, Free: 5e11, Present: true, Enrolled: true, Encrypted: true})
+	if p.EncryptGroup.Visible() || p.EncryptBox.Visible() || !p.NextButton.Sensitive() {
+		t.Errorf("a drive with backups: encryption shown %v, Next %v", p.EncryptGroup.Visible(), p.NextButton.Sensitive())
+	}
+
+	// The recovery key, once: Continue waits for "I have written it down".
+	went := false
+	p.showRecovery("ABCD2345-EFGH6789", func() { went = true })
+	gtktest.Pump()
+	if p.Steps.VisibleChildName() != "recovery" || p.RecoveryKey.Label() != "ABCD2345-EFGH6789" || p.Nav.Visible() {
+		t.Fatalf("recovery page %q, key %q, navigation shown %v", p.Steps.VisibleChildName(), p.RecoveryKey.Label(), p.Nav.Visible())
+	}
+	if !p.RecoveryKey.HasCSSClass("monospace") {
+		t.Error("the recovery key is not monospace")
+	}
+	p.ContinueButton.Emit("clicked")
+	if went || p.ContinueButton.Sensitive() {
+		t.Error("Continue before the key was written down")
+	}
+	p.WrittenDown.SetActive(true)
+	p.ContinueButton.Emit("clicked")
+	if !went || p.RecoveryKey.Label() != "" || !p.Nav.Visible() || p.Steps.VisibleChildName() != "finish" {
+		t.Errorf("after Continue: went %v, key kept %q, navigation %v, step %q", went, p.RecoveryKey.Label(), p.Nav.Visible(), p.Steps.VisibleChildName())
 	}
 	win.Destroy()
 	gtktest.Pump()

@@ -56,7 +56,7 @@ func SetName(w gtk.Widgetter, name string) {
 	ui.SetAccessibleName(w, name)
 }
 
-// DriveList shows drives to pick one from: a check button per drive that
+// DriveList shows drives to pick one from: a radio button per drive that
 // can hold backups, a dimmed mark (with the reason in the subtitle) for one
 // that cannot. A drive that cannot only because of its filesystem (a FAT
 // stick, an NTFS disk) offers "Erase…" on its row, where the person reads
@@ -79,6 +79,12 @@ type DriveList struct {
 	// dialog is the question or refusal shown (nil when none): kept so
 	// that it is not shown twice, and for the tests.
 	dialog *gtk.MessageDialog
+	// EncryptAfterErase: a drive erased as ext4 is left for the page to
+	// encrypt (PrepareDrive's enroll=false) instead of being enrolled
+	// unencrypted at once.
+	EncryptAfterErase bool
+	// leader heads the rows' radio group (see Show).
+	leader *gtk.CheckButton
 }
 
 // eraseStrip is erase.ui's job strip.
@@ -124,7 +130,11 @@ func (l *DriveList) Show(drives []DriveChoice, chosen string, picked func(uuid s
 	l.checks = map[string]*gtk.CheckButton{}
 	l.erase = map[string]*gtk.Button{}
 	l.picked = picked
-	var group *gtk.CheckButton
+	// One choice among the drives: radio buttons, even for a lone
+	// drive. GTK draws a check button as a radio only once it is in a
+	// group, so every row joins one led by a button that is never shown.
+	l.leader = gtk.NewCheckButton()
+	group := l.leader
 	for _, d := range drives {
 		d := d
 		row := NewRow(d.Title, d.Subtitle)
@@ -132,11 +142,7 @@ func (l *DriveList) Show(drives []DriveChoice, chosen string, picked func(uuid s
 			check := gtk.NewCheckButton()
 			check.SetVAlign(gtk.AlignCenter)
 			SetName(check, d.Title)
-			if group == nil {
-				group = check
-			} else {
-				check.SetGroup(group)
-			}
+			check.SetGroup(group)
 			check.SetActive(d.UUID == chosen)
 			check.ConnectToggled(func() {
 				if l.building || !check.Active() {
@@ -159,7 +165,7 @@ func (l *DriveList) Show(drives []DriveChoice, chosen string, picked func(uuid s
 				b.SetVAlign(gtk.AlignCenter)
 				b.SetTooltipText(EraseLabel)
 				ui.SetAccessibleName(b, EraseLabel)
-				b.ConnectClicked(func() { l.describe(d) })
+				b.ConnectClicked(func() { l.describe(d, false) })
 				row.AddSuffix(b)
 				l.erase[d.UUID] = b
 			}
@@ -200,14 +206,21 @@ func (l *DriveList) sync() {
 // is the confirmation's text, or the reason it is never erased (a system
 // disk, an internal one, a drive in use). The service mounts and probes
 // the drive meanwhile, so this runs off the main loop.
-func (l *DriveList) describe(d DriveChoice) {
+func (l *DriveList) describe(d DriveChoice, ext4 bool) {
 	if l.Busy() || l.dialog != nil {
+		return
+	}
+	dev := d.Erase
+	if ext4 {
+		dev = d.Device
+	}
+	if dev == "" {
 		return
 	}
 	l.describing = true
 	l.sync()
 	ui.Call(l.env, func(ctx context.Context, c *client.Client) (api.DeviceInfo, error) {
-		dev := WholeDisk("/sys", d.Erase)
+		dev := WholeDisk("/sys", dev)
 		info, err := c.DescribeDevice(ctx, dev, api.Auth{})
 		if err != nil {
 			return info, fmt.Errorf("describe %s: %w", dev, err)
@@ -220,9 +233,14 @@ func (l *DriveList) describe(d DriveChoice) {
 			l.refuse(d.Title, err)
 			return
 		}
-		l.confirm(info)
+		l.confirm(info, ext4)
 	})
 }
+
+// EraseAsExt4 offers to erase a drive whose filesystem cannot be
+// encrypted (btrfs, xfs…) as ext4, which can: the same question and
+// job as Erase…, without the choice of filesystem.
+func (l *DriveList) EraseAsExt4(d DriveChoice) { l.describe(d, true) }
 
 // refuse says why a drive cannot be erased.
 func (l *DriveList) refuse(title string, err error) {
@@ -238,15 +256,17 @@ func (l *DriveList) refuse(title string, err error) {
 }
 
 // confirm shows what erasing destroys and asks for it, with the choice
-// of ext4 for the person who wants encrypted backups.
-func (l *DriveList) confirm(info api.DeviceInfo) {
+// of ext4 for the person who wants encrypted backups (no choice when
+// onlyExt4: the drive is erased to be encrypted).
+func (l *DriveList) confirm(info api.DeviceInfo, onlyExt4 bool) {
 	heading, body := EraseQuestion(info)
 	d := gtk.NewMessageDialog(l.env.Window(), gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageWarning, gtk.ButtonsNone)
 	d.SetObjectProperty("text", heading)
 	d.SetObjectProperty("secondary-text", body)
 	ext4 := gtk.NewCheckButtonWithMnemonic("Use ext4 instead (for _encrypted backups)")
 	ext4.SetTooltipText("Btrfs keeps each backup as a snapshot of its own; ext4 can hold encrypted backups")
-	if area, ok := d.MessageArea().(*gtk.Box); ok {
+	ext4.SetActive(onlyExt4)
+	if area, ok := d.MessageArea().(*gtk.Box); ok && !onlyExt4 {
 		area.Append(ext4)
 	}
 	d.AddButton("_Cancel", int(gtk.ResponseCancel))
@@ -260,7 +280,7 @@ func (l *DriveList) confirm(info api.DeviceInfo) {
 		d.Destroy()
 		l.dialog = nil
 		if resp == int(gtk.ResponseAccept) {
-			l.prepare(info, fs)
+			l.prepare(info, fs, !(ext4.Active() && l.EncryptAfterErase))
 		}
 	})
 	l.dialog = d
@@ -270,10 +290,10 @@ func (l *DriveList) confirm(info api.DeviceInfo) {
 // prepare erases the drive confirmed and follows the job in the strip.
 // The confirmation's token makes the service refuse a drive that changed
 // since it was shown. polkit asks for an administrator's password.
-func (l *DriveList) prepare(info api.DeviceInfo, fs string) {
+func (l *DriveList) prepare(info api.DeviceInfo, fs string, enroll bool) {
 	ui.RunJob(l.jobs, "Erasing “"+humanize.Display(DeviceName(info))+"”",
 		func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (api.PrepareResult, error) {
-			job, err := c.PrepareDrive(ctx, info.Device, api.PrepareOptions{Filesystem: fs, Confirm: info.Token})
+			job, err := c.PrepareDrive(ctx, info.Device, api.PrepareOptions{Filesystem: fs, Confirm: info.Token, Enroll: &enroll})
 			if err != nil {
 				return api.PrepareResult{}, fmt.Errorf("prepare %s: %w", info.Device, err)
 			}
@@ -283,7 +303,7 @@ func (l *DriveList) prepare(info api.DeviceInfo, fs string) {
 			}
 			return j.PrepareResult()
 		}, func(r api.PrepareResult) {
-			l.env.Toast(humanize.Escape(Prepared(r)))
+			l.env.Toast(humanize.Escape(Prepared(r, enroll)))
 			l.pick(r.UUID)
 		})
 }

@@ -1,0 +1,114 @@
+package setup
+
+import (
+	"unicode/utf8"
+
+	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/dbusapi"
+)
+
+// This file holds the decisions of the drive step's encryption: when it
+// is offered, what it says for each reason the service gives, and the
+// passphrase's checks. Like logic.go, it has no GTK in it.
+
+// MinPassphrase is the service's least passphrase length, in characters.
+const MinPassphrase = 8
+
+// Encryption is what the person chose for the drive's encryption.
+type Encryption struct {
+	// On: encrypted backups (the default for a drive set up now).
+	On                  bool
+	Passphrase, Confirm string
+	// Remember keeps the key on this computer (the default): the service
+	// unlocks the drive by itself and backups never wait for a person.
+	Remember bool
+}
+
+// OfferEncryption says whether the drive step shows the encryption: for
+// a drive that is set up now. A drive that holds backups keeps what it
+// is, encrypted or not; a drive that cannot hold backups at all is not
+// set up.
+func OfferEncryption(d DriveChoice) bool {
+	return d.UUID != "" && !d.Enrolled && d.Present && d.Selectable()
+}
+
+// EncryptionView is what the encryption part of the drive step says and
+// offers for the chosen drive.
+type EncryptionView struct {
+	// Note explains what happens to this drive ("" = nothing to say).
+	Note string
+	// Erase offers Erase… (as ext4, for encryption).
+	Erase bool
+	// Possible: an encrypted repository can be made on it now (turning
+	// ext4's encrypt feature on, if need be).
+	Possible bool
+}
+
+// FeatureOffNote and FilesystemNote are what the step says for the
+// service's reasons (Drive.Encryptable).
+const (
+	FeatureOffNote = "Encryption is not turned on for this drive yet. Keepsake turns it on when it sets the drive up; the files on it stay."
+	FilesystemNote = "This drive's filesystem cannot be encrypted; erase it as ext4 to encrypt, or back up to it unencrypted."
+)
+
+// ViewEncryption decides the encryption part for a drive.
+func ViewEncryption(d DriveChoice) EncryptionView {
+	switch d.Encryptable {
+	case "":
+		return EncryptionView{Possible: true}
+	case api.EncryptableFeatureOff:
+		return EncryptionView{Note: FeatureOffNote, Possible: true}
+	case api.EncryptableFilesystem:
+		return EncryptionView{Note: FilesystemNote, Erase: d.Device != ""}
+	}
+	// A reason this app does not know yet: the service says it when
+	// EnrollEncrypted refuses.
+	return EncryptionView{Possible: true}
+}
+
+// PassphraseProblem says what is wrong with a new passphrase and its
+// confirmation ("" = nothing). Characters, not bytes, are counted, as
+// the service counts them.
+func PassphraseProblem(pass, confirm string) string {
+	switch {
+	case pass == "":
+		return "Choose a passphrase of at least 8 characters."
+	case utf8.RuneCountInString(pass) < MinPassphrase:
+		return "The passphrase needs at least 8 characters."
+	case confirm == "":
+		return "Type the passphrase again to confirm it."
+	case pass != confirm:
+		return "The passphrases do not match."
+	}
+	return ""
+}
+
+// EncryptionProblem is why the drive step cannot be left with these
+// choices ("" = it can): encryption on a drive that cannot be encrypted
+// as it is, or a passphrase not good yet.
+func EncryptionProblem(d DriveChoice, e Encryption) string {
+	if !OfferEncryption(d) || !e.On {
+		return ""
+	}
+	if !ViewEncryption(d).Possible {
+		return "Erase the drive as ext4, or turn encryption off."
+	}
+	return PassphraseProblem(e.Passphrase, e.Confirm)
+}
+
+// EncryptOptions are Drive.EnrollEncrypted's options for the choices;
+// profile is the profile whose drive it becomes.
+func EncryptOptions(c Choices, profile string) api.EnrollEncryptedOptions {
+	o := api.EnrollEncryptedOptions{
+		Passphrase:    c.Encryption.Passphrase,
+		Remember:      c.Encryption.Remember,
+		EnableFeature: c.Drive.Encryptable == api.EncryptableFeatureOff,
+	}
+	if profile != "" {
+		o.Profile = dbusapi.ProfilePath(profile)
+	}
+	return o
+}
+
+// RecoveryText is what the recovery key's page says.
+const RecoveryText = "If the passphrase is ever forgotten, this key is the only other way to the backups. Keepsake does not keep it and cannot show it again: write it down, or keep it in a password manager, away from the drive."

@@ -252,7 +252,11 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			b.res.Linked++
 		}
 		if e.mode == reuse && e.meta.Type != fsmeta.Dir || (e.op == opLinkPrev && !e.copied) {
-			b.res.Unchanged++
+			if e.withFolder && e.meta.Type != fsmeta.Dir {
+				b.res.Moved++ // unchanged, in a folder that moved
+			} else {
+				b.res.Unchanged++
+			}
 			continue
 		}
 		if e.meta.Type == fsmeta.Dir && e.mode == reuse {

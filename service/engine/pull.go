@@ -164,7 +164,7 @@ func (ix *indexer) run() error {
 			defer unix.Close(ix.prev)
 		}
 	}
-	err = ix.dir("/", ix.root, ix.prev, true)
+	err = ix.dir("/", ix.root, ix.prev, "/")
 	// Nothing may touch the transaction once the walk returns.
 	if perr := ix.settle(); err == nil {
 		err = perr
@@ -206,8 +206,9 @@ func (ix *indexer) later(work func() error) error {
 }
 
 // dir indexes one folder of the pulled tree; dst and prev are descriptors
-// of it in the snapshot and in the previous snapshot (-1: none there).
-func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
+// of it in the snapshot and in the previous snapshot (-1: none there);
+// from is where the previous snapshot had it ("" if it did not).
+func (ix *indexer) dir(p string, dst, prev int, from string) error {
 	b := ix.b
 	if err := ix.ctx.Err(); err != nil {
 		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
@@ -292,13 +293,13 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 	if err := ix.settle(); err != nil {
 		return err
 	}
-	dirID, err := b.visitDir(p)
+	dirID, existed, err := b.enterDir(p, from)
 	if err != nil {
 		return err
 	}
 	prevKids := map[string]catalog.Version{}
 	if existed {
-		if prevKids, err = b.txn.Children(p, dirID); err != nil {
+		if prevKids, err = b.txn.Children(from, dirID); err != nil {
 			return err
 		}
 	}
@@ -318,6 +319,9 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		e.dirID = dirID
 		if v, ok := prevKids[e.name]; ok {
 			e.prev = &v
+			if v.Meta.Type == fsmeta.Dir && e.meta.Type == fsmeta.Dir {
+				e.from = filepath.Join(from, e.name)
+			}
 		}
 	}
 	err = ix.later(func() error {
@@ -345,7 +349,7 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		if prev >= 0 {
 			subPrev, _ = unix.Openat(prev, e.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		}
-		err = ix.dir(e.path, sub, subPrev, hadDir(e))
+		err = ix.dir(e.path, sub, subPrev, e.from)
 		unix.Close(sub)
 		if subPrev >= 0 {
 			unix.Close(subPrev)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+	"github.com/mattn/go-sqlite3"
 )
 
 // Catalog is an open catalog database.
@@ -74,7 +75,7 @@ func OpenReadOnly(p string) (*Catalog, error) {
 	var err error
 	for _, file := range []string{base, base + "&immutable=1"} {
 		var db *sql.DB
-		if db, err = sql.Open("sqlite3", file); err != nil {
+		if db, err = sql.Open(readOnlyDriver, file); err != nil {
 			return nil, fmt.Errorf("open catalog %s: %w", p, err)
 		}
 		var n int
@@ -91,6 +92,31 @@ func OpenReadOnly(p string) (*Catalog, error) {
 		}
 	}
 	return nil, fmt.Errorf("open catalog %s: %w", p, err)
+}
+
+// readOnlyDriver is SQLite for OpenReadOnly: a catalog from before
+// placements, read where it cannot be brought up to date, gets an empty
+// table of each connection's own in their stead (every folder is then at
+// its own path, as it was when that catalog was written).
+const readOnlyDriver = "sqlite3-keepsake-ro"
+
+func init() {
+	sql.Register(readOnlyDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		rows, err := c.Query(`SELECT count(*) FROM sqlite_master WHERE name = 'placements'`, nil)
+		if err != nil {
+			return nil // not a database: the caller's first query says so
+		}
+		n := []driver.Value{int64(0)}
+		err = rows.Next(n)
+		rows.Close()
+		if err != nil || n[0].(int64) > 0 {
+			return nil
+		}
+		_, err = c.Exec(`PRAGMA query_only = 0; CREATE TEMP TABLE IF NOT EXISTS placements(host TEXT, listing_id INTEGER,
+			dir_id INTEGER, first_snap INTEGER, last_snap INTEGER, PRIMARY KEY(host, listing_id, first_snap)) WITHOUT ROWID;
+			PRAGMA query_only = 1`, nil)
+		return err
+	}})
 }
 
 // checkSchema refuses a catalog written by a newer Keepsake.

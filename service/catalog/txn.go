@@ -229,6 +229,42 @@ func (t *Txn) NewListing(p string) (int64, error) {
 	return id, t.Place(id, p)
 }
 
+// FoldersWith finds the listings whose entries in the previous snapshot
+// include a file of this name, content and mtime, with where each was:
+// candidates for a folder that moved, found by what it holds.
+func (t *Txn) FoldersWith(name string, sum []byte, m fsmeta.Meta) ([]Listing, error) {
+	if !t.hadVersions {
+		return nil, nil
+	}
+	s, err := t.readStmt(`SELECT v.listing, d.path FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id
+		JOIN contents c ON c.id = v.content_id
+		WHERE c.sha256 = ? AND v.name = ? AND v.host = ? AND v.type = 1 AND v.mtime_ns = ?
+		AND v.last_snap IS NULL AND v.row_first < ? LIMIT 8`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(sum, name, t.host, m.MtimeNs, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("find a moved folder: %w", err)
+	}
+	defer rows.Close()
+	var out []Listing
+	for rows.Next() {
+		var l Listing
+		if err := rows.Scan(&l.Listing, &l.Path); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Listing is a folder instance and the path it had.
+type Listing struct {
+	Listing int64
+	Path    string
+}
+
 // MovedFrom finds where the previous snapshot had the folder with m's
 // device and inode, open there: candidates for the old path of a folder
 // that moved (the caller checks the source no longer has it there).
@@ -470,8 +506,11 @@ func (t *Txn) Unvisited(fn func(Version)) error {
 		return err
 	}
 	// Streamed: a moved folder can leave hundreds of thousands behind.
-	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.last_snap IS NULL AND v.row_first < ?
-		AND v.listing NOT IN (SELECT id FROM visited) ORDER BY d.path, v.name`, t.host, t.snap)
+	// Each at its place in the previous snapshot (a placement this run
+	// ended, of a folder whose path another took, still counts).
+	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.row_last IS NULL AND v.row_first < ?
+		AND (v.last_snap IS NULL OR v.last_snap >= ?) AND v.listing NOT IN (SELECT id FROM visited)
+		ORDER BY d.path, v.name`, t.host, t.snap, t.prev)
 	if err != nil {
 		return fmt.Errorf("find deleted entries: %w", err)
 	}

@@ -271,7 +271,11 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			(e.meta.Type != fsmeta.File || sameSum(e.prev.SHA256, e.sum)) {
 			// Same version; only ctime or inode moved (a touch that set
 			// the same time back, a copy over itself).
-			if e.meta.Type != fsmeta.Dir {
+			switch {
+			case e.meta.Type == fsmeta.Dir:
+			case e.withFolder:
+				b.res.Moved++ // the same, in a folder that moved
+			default:
 				b.res.Unchanged++
 			}
 			if !sameStat(e.prev.Meta, e.meta) {

@@ -104,6 +104,9 @@ type moveCase struct {
 	moved, modified, added, deleted int64
 	// gone files Deleted must report; no other file may be reported.
 	gone []string
+	// pulled: also as a pull (rsync), where a moved folder is known by
+	// its entries only: cases where they are exactly the old ones.
+	pulled bool
 }
 
 func TestMovedFolders(t *testing.T) {
@@ -114,7 +117,7 @@ func TestMovedFolders(t *testing.T) {
 			steps:     []func(f *fixture){func(f *fixture) { must(t, os.Rename(f.path("big"), f.path("other/renamed"))) }},
 			maxGrowth: 100 << 10,
 			old:       "big/sub6/deeper1/f00013.txt", now: "other/renamed/sub6/deeper1/f00013.txt",
-			moved: 5000,
+			moved: 5000, pulled: true,
 		},
 		{
 			name:  "a file changed, one added and one deleted inside the moved folder",
@@ -139,7 +142,7 @@ func TestMovedFolders(t *testing.T) {
 			},
 			maxGrowth: 20 << 10,
 			old:       "big/sub2/deeper2/f00002.txt", now: "big/sub2/deeper2/f00002.txt",
-			moved: 300,
+			moved: 300, pulled: true,
 		},
 		{
 			// The new name sorts first: the move is found before the
@@ -169,6 +172,22 @@ func TestMovedFolders(t *testing.T) {
 			moved: 300, added: 1,
 		},
 		{
+			name: "moved onto the path of a folder deleted in the same run",
+			setup: func(f *fixture) {
+				moveTree(f, "big", 300)
+				f.write("target/a.txt", "deleted with its folder")
+				f.write("target/b.txt", "deleted too")
+			},
+			steps: []func(f *fixture){func(f *fixture) {
+				must(t, os.RemoveAll(f.path("target")))
+				must(t, os.Rename(f.path("big"), f.path("target")))
+			}},
+			maxGrowth: 20 << 10,
+			old:       "big/sub1/deeper2/f00008.txt", now: "target/sub1/deeper2/f00008.txt",
+			moved: 300, deleted: 2,
+			gone: []string{"target/a.txt", "target/b.txt"},
+		},
+		{
 			name:  "moved into a folder made in the same run",
 			setup: func(f *fixture) { moveTree(f, "big", 300) },
 			steps: []func(f *fixture){func(f *fixture) {
@@ -177,22 +196,29 @@ func TestMovedFolders(t *testing.T) {
 			}},
 			maxGrowth: 20 << 10,
 			old:       "big/sub6/deeper0/f00006.txt", now: "new/parent/big/sub6/deeper0/f00006.txt",
-			moved: 300,
+			moved: 300, pulled: true,
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { testMove(t, tc) })
+		t.Run(tc.name, func(t *testing.T) { testMove(t, tc, false) })
+		if tc.pulled {
+			t.Run(tc.name+", pulled", func(t *testing.T) { testMove(t, tc, true) })
+		}
 	}
 }
 
-func testMove(t *testing.T, tc moveCase) {
+func testMove(t *testing.T, tc moveCase, pulled bool) {
 	f := newFixture(t)
 	tc.setup(f)
 	var snaps []string
 	sources := map[string]map[string]string{} // snapshot -> the source then
 	backup := func() *Result {
 		src := realfs.DigestMeta(t, f.src)
-		r := f.backup(nil)
+		r := f.backup(func(o *BackupOptions) {
+			if pulled {
+				o.Fetch = localRsync(f.src)
+			}
+		})
 		snaps = append(snaps, r.Snapshot)
 		sources[r.Snapshot] = src
 		return r
@@ -218,7 +244,7 @@ func testMove(t *testing.T, tc moveCase) {
 	if r.Copied != tc.modified+tc.added {
 		t.Errorf("last backup copied %d files, want %d (only the changed and added ones)", r.Copied, tc.modified+tc.added)
 	}
-	checkSnapshots(t, f, snaps, sources)
+	checkSnapshots(t, f, snaps, sources, true)
 
 	cat := f.catalog()
 	all, err := cat.Snapshots("testhost")
@@ -295,14 +321,14 @@ func testMove(t *testing.T, tc moveCase) {
 			}
 		}
 		snaps = left
-		checkSnapshots(t, f, snaps, sources)
+		checkSnapshots(t, f, snaps, sources, false)
 	}
 }
 
 // checkSnapshots checks each snapshot three ways: the catalog's listing
-// equals the folder on the drive, a restore equals the source as it was,
-// and a verification finds nothing wrong.
-func checkSnapshots(t *testing.T, f *fixture, snaps []string, sources map[string]map[string]string) {
+// equals the folder on the drive, a restore (with restore) equals the
+// source as it was, and a verification finds nothing wrong.
+func checkSnapshots(t *testing.T, f *fixture, snaps []string, sources map[string]map[string]string, restore bool) {
 	t.Helper()
 	cat := f.catalog()
 	for _, name := range snaps {
@@ -311,6 +337,9 @@ func checkSnapshots(t *testing.T, f *fixture, snaps []string, sources map[string
 		disk := diskTree(t, f.repo.SnapshotDir("testhost", name)+f.src)
 		if d := realfs.DiffDigests(catalogTree(t, cat, s, f.src), disk, 5); len(d) > 0 {
 			t.Errorf("snapshot %s: the catalog (left) differs from the drive: %v", name, d)
+		}
+		if !restore {
+			continue
 		}
 		to := t.TempDir()
 		_, err = Restore(context.Background(), f.repo, RestoreOptions{Host: "testhost", Snapshot: name, Paths: []string{f.src}, To: to, Actor: catalog.CurrentActor()})

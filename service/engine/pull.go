@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -293,6 +294,22 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 	if err := ix.settle(); err != nil {
 		return err
 	}
+	if from == "" && len(unchanged) == 0 {
+		// A folder new at this path: once its files are hashed, it may
+		// turn out to be one that moved here.
+		stopWorkers()
+		for _, e := range entries {
+			if e.err != nil {
+				return e.err
+			}
+		}
+		if from, err = ix.movedFolder(entries); err != nil {
+			return err
+		}
+		if from != "" {
+			b.plan(Moved, p, from)
+		}
+	}
 	dirID, existed, err := b.enterDir(p, from)
 	if err != nil {
 		return err
@@ -317,6 +334,7 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 			return e.err
 		}
 		e.dirID = dirID
+		e.withFolder = existed && from != p
 		if v, ok := prevKids[e.name]; ok {
 			e.prev = &v
 			if v.Meta.Type == fsmeta.Dir && e.meta.Type == fsmeta.Dir {
@@ -393,6 +411,80 @@ func remoteHomes(root int) []string {
 		}
 	}
 	return homes
+}
+
+// movedFolder finds where the previous snapshot had a folder, new at its
+// path in this pull, that moved there: rsync tells nothing of moves and
+// the other computer's inodes are not kept, so the folder is known by
+// what it holds. A folder of the previous snapshot that is gone from the
+// pulled tree and held exactly these entries (names, types, contents,
+// mode, owner, mtime, symlink targets) is taken to be it; its subfolders
+// come along by name, compared entry by entry as usual. entries' files
+// must be hashed. "" when there is none.
+func (ix *indexer) movedFolder(entries []*entry) (string, error) {
+	b := ix.b
+	var probe *entry
+	for _, e := range entries {
+		if e.meta.Type == fsmeta.File && e.sum != nil && (probe == nil || probe.meta.Size == 0) {
+			probe = e
+		}
+	}
+	if probe == nil {
+		return "", nil // no file to find it by; a folder of folders costs little anyway
+	}
+	cands, err := b.txn.FoldersWith(probe.name, probe.sum, probe.meta)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cands {
+		if b.claimed[c.Listing] || b.txn.PrevListing(c.Path) != c.Listing {
+			continue
+		}
+		var st unix.Stat_t
+		if c.Path == "/" || unix.Fstatat(ix.root, strings.TrimPrefix(c.Path, "/"), &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			continue // still there: a copy, not a move
+		}
+		kids, err := b.txn.Children(c.Path, c.Listing)
+		if err != nil {
+			return "", err
+		}
+		same, err := ix.sameEntries(entries, kids)
+		if err != nil {
+			return "", err
+		}
+		if same {
+			return c.Path, nil
+		}
+	}
+	return "", nil
+}
+
+// sameEntries says a folder's entries are exactly a listing's.
+func (ix *indexer) sameEntries(entries []*entry, kids map[string]catalog.Version) (bool, error) {
+	if len(entries) != len(kids) {
+		return false, nil
+	}
+	for _, e := range entries {
+		v, ok := kids[e.name]
+		if !ok || v.Meta.Type != e.meta.Type {
+			return false, nil
+		}
+		switch e.meta.Type {
+		case fsmeta.File:
+			if !sameSum(v.SHA256, e.sum) || v.Meta.Mode != e.meta.Mode || v.Meta.UID != e.meta.UID ||
+				v.Meta.GID != e.meta.GID || v.Meta.MtimeNs != e.meta.MtimeNs {
+				return false, nil
+			}
+		case fsmeta.Symlink:
+			if err := ix.b.txn.Full(&v); err != nil {
+				return false, err
+			}
+			if v.Meta.LinkTarget != e.meta.LinkTarget {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // samePrevInode says rsync linked this name to the previous snapshot's

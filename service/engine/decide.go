@@ -259,8 +259,8 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			}
 			continue
 		}
-		if e.meta.Type == fsmeta.Dir && e.mode == reuse {
-			continue
+		if e.meta.Type == fsmeta.Dir && e.mode == reuse && e.prev != nil {
+			continue // (one that moved here is new in this folder)
 		}
 		if e.prev != nil {
 			if err := b.txn.Full(e.prev); err != nil {

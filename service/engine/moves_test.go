@@ -107,6 +107,9 @@ type moveCase struct {
 	// pulled: also as a pull (rsync), where a moved folder is known by
 	// its entries only: cases where they are exactly the old ones.
 	pulled bool
+	// dirty, if set, are the folders (relative) a watcher would report
+	// for the steps: also run with them as ChangedDirs.
+	dirty []string
 }
 
 func TestMovedFolders(t *testing.T) {
@@ -117,7 +120,7 @@ func TestMovedFolders(t *testing.T) {
 			steps:     []func(f *fixture){func(f *fixture) { must(t, os.Rename(f.path("big"), f.path("other/renamed"))) }},
 			maxGrowth: 100 << 10,
 			old:       "big/sub6/deeper1/f00013.txt", now: "other/renamed/sub6/deeper1/f00013.txt",
-			moved: 5000, pulled: true,
+			moved: 5000, pulled: true, dirty: []string{".", "other"},
 		},
 		{
 			name:  "a file changed, one added and one deleted inside the moved folder",
@@ -131,7 +134,8 @@ func TestMovedFolders(t *testing.T) {
 			maxGrowth: 20 << 10,
 			old:       "big/f00000.txt", now: "moved/f00000.txt",
 			moved: 298, modified: 1, added: 1, deleted: 1,
-			gone: []string{"big/sub4/deeper1/f00004.txt"},
+			gone:  []string{"big/sub4/deeper1/f00004.txt"},
+			dirty: []string{".", "moved/sub1/deeper1", "moved/sub2", "moved/sub4/deeper1"},
 		},
 		{
 			name:  "a folder moved and moved back",
@@ -142,7 +146,7 @@ func TestMovedFolders(t *testing.T) {
 			},
 			maxGrowth: 20 << 10,
 			old:       "big/sub2/deeper2/f00002.txt", now: "big/sub2/deeper2/f00002.txt",
-			moved: 300, pulled: true,
+			moved: 300, pulled: true, dirty: []string{"."},
 		},
 		{
 			// The new name sorts first: the move is found before the
@@ -200,14 +204,27 @@ func TestMovedFolders(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { testMove(t, tc, false) })
+		t.Run(tc.name, func(t *testing.T) { testMove(t, tc, local) })
 		if tc.pulled {
-			t.Run(tc.name+", pulled", func(t *testing.T) { testMove(t, tc, true) })
+			t.Run(tc.name+", pulled", func(t *testing.T) { testMove(t, tc, pulled) })
+		}
+		if tc.dirty != nil {
+			t.Run(tc.name+", changed folders only", func(t *testing.T) { testMove(t, tc, changedDirs) })
 		}
 	}
 }
 
-func testMove(t *testing.T, tc moveCase, pulled bool) {
+// How a test backs up: by walking the source, by pulling it with rsync,
+// or reading only the folders a watcher reported (after the first).
+type backupKind int
+
+const (
+	local backupKind = iota
+	pulled
+	changedDirs
+)
+
+func testMove(t *testing.T, tc moveCase, kind backupKind) {
 	f := newFixture(t)
 	tc.setup(f)
 	var snaps []string
@@ -215,8 +232,16 @@ func testMove(t *testing.T, tc moveCase, pulled bool) {
 	backup := func() *Result {
 		src := realfs.DigestMeta(t, f.src)
 		r := f.backup(func(o *BackupOptions) {
-			if pulled {
+			switch {
+			case kind == pulled:
 				o.Fetch = localRsync(f.src)
+			case kind == changedDirs && len(snaps) > 0:
+				o.ChangedDirs = []string{}
+				if len(snaps) > 1 {
+					for _, d := range tc.dirty {
+						o.ChangedDirs = append(o.ChangedDirs, f.path(d))
+					}
+				}
 			}
 		})
 		snaps = append(snaps, r.Snapshot)
@@ -267,6 +292,27 @@ func testMove(t *testing.T, tc moveCase, pulled bool) {
 	}
 	if fmt.Sprint(sorted(held)) != fmt.Sprint(sorted(wantHeld)) {
 		t.Errorf("search %s: %v, want %v", filepath.Base(tc.now), held, wantHeld)
+	}
+	// Browsing: the old snapshot has the file at its old path, the newest
+	// at its new one.
+	for _, c := range []struct {
+		snap     catalog.Snapshot
+		at, gone string
+	}{{all[1], tc.old, tc.now}, {all[len(all)-1], tc.now, tc.old}} {
+		vs, err := cat.List(c.snap, filepath.Dir(f.path(c.at)))
+		must(t, err)
+		found := false
+		for _, v := range vs {
+			found = found || v.Name == filepath.Base(c.at)
+		}
+		if !found {
+			t.Errorf("browsing %s of %s: no %s", filepath.Dir(c.at), c.snap.Name, filepath.Base(c.at))
+		}
+		if c.gone != c.at {
+			if _, err := cat.Lookup(c.snap, f.path(c.gone)); err == nil {
+				t.Errorf("%s has %s too", c.snap.Name, c.gone)
+			}
+		}
 	}
 	// The history of the new path goes back before the move.
 	cvs, err := cat.Versions("testhost", f.path(tc.now))

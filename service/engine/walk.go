@@ -488,8 +488,7 @@ func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
 		}
 		// Still there (a bind mount shows one folder at two paths): not
 		// a move.
-		var st unix.Stat_t
-		if err := unix.Lstat(c, &st); err == nil && st.Ino == e.meta.Ino && uint64(st.Dev) == e.meta.Dev {
+		if sameInode(c, e.meta) {
 			continue
 		}
 		e.movedIn = true
@@ -497,6 +496,17 @@ func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
 	}
 	e.replaced = here != ""
 	return here, nil
+}
+
+// sameInode says path p (of any length) is the inode m describes.
+func sameInode(p string, m fsmeta.Meta) bool {
+	dirfd, name, done, err := longpath.Split(p)
+	if err != nil {
+		return false
+	}
+	defer done()
+	var st unix.Stat_t
+	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Ino == m.Ino && uint64(st.Dev) == m.Dev
 }
 
 // sameFolder tells a folder recreated in place (its entries come back:

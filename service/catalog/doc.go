@@ -21,9 +21,13 @@
 // where they say in each snapshot; one without any is at its own path in
 // every snapshot (so catalogs from before placements need no change).
 // Moving a folder of N files in F folders thus writes the folder's entry
-// in its new parent (and closes the old one) and two placements for each
-// of the F listings, whatever N is: the files' versions stay as they are,
-// open. Moving it back writes the same again.
+// in its new parent (and closes the old one), and for each of the F
+// listings two placements and its new path in dirs (some 300 bytes in
+// all, most of it the path and its index), whatever N is: the files'
+// versions stay as they are, open. Moving it back writes the placements
+// again. (Placing only the moved folder and deriving its subfolders' paths
+// from it would save the F-1 others, at the price of resolving a path
+// through its ancestors in every query.)
 //
 // Reads go through located (catalog.go): each version seen as one piece
 // per placement its range overlaps, with the piece's range and path. A

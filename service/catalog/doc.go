@@ -46,7 +46,12 @@
 // takes a folder's listing from where the previous snapshot had it: its
 // own path when the folder's inode is the one recorded there; the old
 // path of a folder that vanished from it with the same device and inode
-// (a move: the folder entry index versions_dir_ino finds it); for a pull,
+// (a move: the folder entry index versions_dir_ino finds it), unless the
+// folder's time changed and it holds less than half of the names the old
+// one held (a new folder given a deleted one's inode number), or another
+// folder now stands at the old path while the new path had one too (so
+// inode numbers that do not last, as on some FUSE filesystems, are not
+// taken for moves); for a pull,
 // which has no inodes to follow, a folder gone from the pulled tree whose
 // entries were exactly the new folder's. A folder whose inode changed in
 // place keeps its listing when it holds at least half the names it held

@@ -268,11 +268,11 @@ type Listing struct {
 // MovedFrom finds where the previous snapshot had the folder with m's
 // device and inode, open there: candidates for the old path of a folder
 // that moved (the caller checks the source no longer has it there).
-func (t *Txn) MovedFrom(m fsmeta.Meta) ([]string, error) {
+func (t *Txn) MovedFrom(m fsmeta.Meta) ([]Folder, error) {
 	if !t.hadVersions {
 		return nil, nil
 	}
-	s, err := t.readStmt(`SELECT d.path, v.name FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id
+	s, err := t.readStmt(`SELECT d.path, v.name, v.mtime_ns FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id
 		WHERE v.ino = ? AND v.type = 2 AND v.host = ? AND v.dev = ? AND v.last_snap IS NULL AND v.row_first < ? LIMIT 4`)
 	if err != nil {
 		return nil, err
@@ -282,15 +282,24 @@ func (t *Txn) MovedFrom(m fsmeta.Meta) ([]string, error) {
 		return nil, fmt.Errorf("find a moved folder: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []Folder
 	for rows.Next() {
 		var dir, name string
-		if err := rows.Scan(&dir, &name); err != nil {
+		var f Folder
+		if err := rows.Scan(&dir, &name, &f.MtimeNs); err != nil {
 			return nil, err
 		}
-		out = append(out, path.Join(dir, name))
+		f.Path = path.Join(dir, name)
+		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// Folder is a folder of the previous snapshot: where it was, and its
+// modification time there.
+type Folder struct {
+	Path    string
+	MtimeNs int64
 }
 
 // ID is the id of the snapshot being written; Prev that of the one before.

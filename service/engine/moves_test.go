@@ -100,6 +100,8 @@ type moveCase struct {
 	// movedFile is a file present before the steps (old) and after them
 	// (now), the same content: its history and search must show both.
 	old, now string
+	// movedFolders are the folders the last step's backup says moved.
+	movedFolders []string
 	// want counts of the last step's backup.
 	moved, modified, added, deleted int64
 	// gone files Deleted must report; no other file may be reported.
@@ -121,6 +123,7 @@ func TestMovedFolders(t *testing.T) {
 			maxGrowth: 100 << 10,
 			old:       "big/sub6/deeper1/f00013.txt", now: "other/renamed/sub6/deeper1/f00013.txt",
 			moved: 5000, pulled: true, dirty: []string{".", "other"},
+			movedFolders: []string{"other/renamed"},
 		},
 		{
 			name:  "a file changed, one added and one deleted inside the moved folder",
@@ -134,8 +137,9 @@ func TestMovedFolders(t *testing.T) {
 			maxGrowth: 20 << 10,
 			old:       "big/f00000.txt", now: "moved/f00000.txt",
 			moved: 298, modified: 1, added: 1, deleted: 1,
-			gone:  []string{"big/sub4/deeper1/f00004.txt"},
-			dirty: []string{".", "moved/sub1/deeper1", "moved/sub2", "moved/sub4/deeper1"},
+			gone:         []string{"big/sub4/deeper1/f00004.txt"},
+			movedFolders: []string{"moved"},
+			dirty:        []string{".", "moved/sub1/deeper1", "moved/sub2", "moved/sub4/deeper1"},
 		},
 		{
 			name:  "a folder moved and moved back",
@@ -147,6 +151,7 @@ func TestMovedFolders(t *testing.T) {
 			maxGrowth: 20 << 10,
 			old:       "big/sub2/deeper2/f00002.txt", now: "big/sub2/deeper2/f00002.txt",
 			moved: 300, pulled: true, dirty: []string{"."},
+			movedFolders: []string{"big"},
 		},
 		{
 			// The new name sorts first: the move is found before the
@@ -160,7 +165,7 @@ func TestMovedFolders(t *testing.T) {
 			}},
 			maxGrowth: 20 << 10,
 			old:       "zz/sub1/deeper1/f00001.txt", now: "aa/sub1/deeper1/f00001.txt",
-			moved: 300, added: 2,
+			moved: 300, added: 2, movedFolders: []string{"aa"},
 		},
 		{
 			// The old path is walked first: the folder there has other
@@ -173,7 +178,7 @@ func TestMovedFolders(t *testing.T) {
 			}},
 			maxGrowth: 20 << 10,
 			old:       "aa/sub1/deeper1/f00001.txt", now: "zz/sub1/deeper1/f00001.txt",
-			moved: 300, added: 1,
+			moved: 300, added: 1, movedFolders: []string{"zz"},
 		},
 		{
 			name: "moved onto the path of a folder deleted in the same run",
@@ -189,7 +194,8 @@ func TestMovedFolders(t *testing.T) {
 			maxGrowth: 20 << 10,
 			old:       "big/sub1/deeper2/f00008.txt", now: "target/sub1/deeper2/f00008.txt",
 			moved: 300, deleted: 2,
-			gone: []string{"target/a.txt", "target/b.txt"},
+			gone:         []string{"target/a.txt", "target/b.txt"},
+			movedFolders: []string{"target"},
 		},
 		{
 			name:  "moved into a folder made in the same run",
@@ -200,7 +206,26 @@ func TestMovedFolders(t *testing.T) {
 			}},
 			maxGrowth: 20 << 10,
 			old:       "big/sub6/deeper0/f00006.txt", now: "new/parent/big/sub6/deeper0/f00006.txt",
-			moved: 300, pulled: true,
+			moved: 300, pulled: true, movedFolders: []string{"new/parent/big"},
+		},
+		{
+			// ext4 gives a new folder the inode number a folder deleted
+			// just before had: that alone does not make it a move.
+			name: "a new folder in a deleted folder's place in the inode table",
+			setup: func(f *fixture) {
+				f.write("keep.txt", "stays")
+				f.write("old/a.txt", "deleted")
+				f.write("old/b.txt", "deleted too")
+			},
+			steps: []func(f *fixture){func(f *fixture) {
+				ino := inode(t, f.path("old"))
+				must(t, os.RemoveAll(f.path("old")))
+				f.write("fresh/c.txt", "new")
+				t.Logf("the new folder has the deleted one's inode: %v", inode(t, f.path("fresh")) == ino)
+			}},
+			old: "keep.txt", now: "keep.txt",
+			added: 1, deleted: 2,
+			gone: []string{"old/a.txt", "old/b.txt"},
 		},
 	}
 	for _, tc := range cases {
@@ -232,6 +257,7 @@ func testMove(t *testing.T, tc moveCase, kind backupKind) {
 	backup := func() *Result {
 		src := realfs.DigestMeta(t, f.src)
 		r := f.backup(func(o *BackupOptions) {
+			o.Plan = true
 			switch {
 			case kind == pulled:
 				o.Fetch = localRsync(f.src)
@@ -265,6 +291,15 @@ func testMove(t *testing.T, tc moveCase, kind backupKind) {
 	if r.Moved != tc.moved || r.Modified != tc.modified || r.New != tc.added || r.Deleted != tc.deleted {
 		t.Errorf("last backup: moved %d modified %d new %d deleted %d, want %d %d %d %d",
 			r.Moved, r.Modified, r.New, r.Deleted, tc.moved, tc.modified, tc.added, tc.deleted)
+	}
+	var movedFolders []string
+	for _, e := range r.Plan {
+		if fi, err := os.Stat(e.Path); e.Kind == Moved && err == nil && fi.IsDir() {
+			movedFolders = append(movedFolders, strings.TrimPrefix(e.Path, f.src+"/"))
+		}
+	}
+	if fmt.Sprint(movedFolders) != fmt.Sprint(tc.movedFolders) && len(movedFolders)+len(tc.movedFolders) > 0 {
+		t.Errorf("folders moved: %v, want %v", movedFolders, tc.movedFolders)
 	}
 	if r.Copied != tc.modified+tc.added {
 		t.Errorf("last backup copied %d files, want %d (only the changed and added ones)", r.Copied, tc.modified+tc.added)

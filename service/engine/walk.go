@@ -479,7 +479,8 @@ func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, c := range cands {
+	for _, cand := range cands {
+		c := cand.Path
 		if c == here {
 			continue
 		}
@@ -487,9 +488,23 @@ func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
 			continue
 		}
 		// Still there (a bind mount shows one folder at two paths): not
-		// a move.
-		if sameInode(c, e.meta) {
+		// a move. Another folder there now: a move only to a path that
+		// had no folder, since on a filesystem whose inode numbers do not
+		// last (some FUSE ones) two folders that stayed put can look
+		// like that too.
+		if exists, same := inodeAt(c, e.meta); same || exists && here != "" {
 			continue
+		}
+		// An inode number freed by a deleted folder and given to a new
+		// one: the folder's time moved and it holds other names.
+		if cand.MtimeNs != e.meta.MtimeNs {
+			same, err := w.sameFolder(e.path, c)
+			if err != nil {
+				return "", err
+			}
+			if !same {
+				continue
+			}
 		}
 		e.movedIn = true
 		return c, nil
@@ -498,22 +513,28 @@ func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
 	return here, nil
 }
 
-// sameInode says path p (of any length) is the inode m describes.
-func sameInode(p string, m fsmeta.Meta) bool {
+// inodeAt says whether path p (of any length) exists and whether it is
+// the inode m describes.
+func inodeAt(p string, m fsmeta.Meta) (exists, same bool) {
 	dirfd, name, done, err := longpath.Split(p)
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer done()
 	var st unix.Stat_t
-	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Ino == m.Ino && uint64(st.Dev) == m.Dev
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false, false
+	}
+	return true, st.Ino == m.Ino && uint64(st.Dev) == m.Dev
 }
 
-// sameFolder tells a folder recreated in place (its entries come back:
-// an archive extracted again) from another folder that took the path of
-// one that moved away (then the old entries are left for the move to
-// take along when its new path is walked): the same when at least half
-// of the names it holds now were there before.
+// sameFolder says whether the folder at p is the one the previous
+// snapshot had at from, where its inode alone cannot say: at least half
+// of the names it holds now were there. It tells a folder recreated in
+// place (an archive extracted again) from another that took the path of
+// one that moved away (whose entries are then left for the move to take
+// along), and a moved folder from a new one that was given the inode
+// number of a deleted one.
 func (w *walker) sameFolder(p, from string) (bool, error) {
 	f, err := openList(p, -1)
 	if err != nil {

@@ -44,7 +44,8 @@
 #     beyond that of an unchanged pull of A (Keepsake <= 1 MiB; rsync
 #     stores the moved folder again), and how much of Keepsake's is the
 #     snapshot's files and folders and how much the catalog's rows (a
-#     moved file is a new version there);
+#     moved folder is placed at its new path there, each folder in it
+#     too; its files' versions stay as they are);
 # (e) the time of that pull.
 # Every time includes a final `sync`: a pull counts when its data is on
 # the drive (Keepsake flushes itself; rsync does not). The page cache is
@@ -369,7 +370,7 @@ s0=$(space "$drive/rsync")
 rpull r_moved "$drive/rsync" a
 r_moved_new=$(( $(space "$drive/rsync") - s0 ))
 # Keepsake's new space in two parts: the snapshot's files and folders,
-# and the catalog's rows (a moved file is a new version there).
+# and the catalog's rows (the moved folders' new paths and placements).
 k_beyond_files=$(( (k_moved_new - k_moved_cat) - (k_unch_new - k_unch_cat) ))
 k_beyond=$((k_moved_new - k_unch_new)) r_beyond=$((r_moved_new - r_unch_new))
 # Everything each tool keeps for the two computers at the end of the run:

@@ -2,17 +2,19 @@ package catalog
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+	"github.com/mattn/go-sqlite3"
 )
 
 // Catalog is an open catalog database.
@@ -33,6 +35,10 @@ func Open(p string) (*Catalog, error) {
 	db, err := sql.Open("sqlite3", file+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-16384")
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+	}
+	if err := checkSchema(db, p); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
@@ -69,11 +75,15 @@ func OpenReadOnly(p string) (*Catalog, error) {
 	var err error
 	for _, file := range []string{base, base + "&immutable=1"} {
 		var db *sql.DB
-		if db, err = sql.Open("sqlite3", file); err != nil {
+		if db, err = sql.Open(readOnlyDriver, file); err != nil {
 			return nil, fmt.Errorf("open catalog %s: %w", p, err)
 		}
 		var n int
 		if err = db.QueryRow(`SELECT count(*) FROM snapshots`).Scan(&n); err == nil {
+			if err := checkSchema(db, p); err != nil {
+				db.Close()
+				return nil, err
+			}
 			return &Catalog{db: db, ro: db, path: p}, nil
 		}
 		db.Close()
@@ -82,6 +92,45 @@ func OpenReadOnly(p string) (*Catalog, error) {
 		}
 	}
 	return nil, fmt.Errorf("open catalog %s: %w", p, err)
+}
+
+// readOnlyDriver is SQLite for OpenReadOnly: a catalog from before
+// placements, read where it cannot be brought up to date, gets an empty
+// table of each connection's own in their stead (every folder is then at
+// its own path, as it was when that catalog was written).
+const readOnlyDriver = "sqlite3-keepsake-ro"
+
+func init() {
+	sql.Register(readOnlyDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		rows, err := c.Query(`SELECT count(*) FROM sqlite_master WHERE name = 'placements'`, nil)
+		if err != nil {
+			return nil // not a database: the caller's first query says so
+		}
+		n := []driver.Value{int64(0)}
+		err = rows.Next(n)
+		rows.Close()
+		if err != nil || n[0].(int64) > 0 {
+			return nil
+		}
+		_, err = c.Exec(`PRAGMA query_only = 0; CREATE TEMP TABLE IF NOT EXISTS placements(host TEXT, listing_id INTEGER,
+			dir_id INTEGER, first_snap INTEGER, last_snap INTEGER, PRIMARY KEY(host, listing_id, first_snap)) WITHOUT ROWID;
+			PRAGMA query_only = 1`, nil)
+		return err
+	}})
+}
+
+// checkSchema refuses a catalog written by a newer Keepsake.
+func checkSchema(db *sql.DB, p string) error {
+	var v string
+	err := db.QueryRow(`SELECT value FROM meta WHERE key = 'schema'`).Scan(&v)
+	if err != nil {
+		// A new file, or one from before the meta table: nothing newer.
+		return nil
+	}
+	if n, _ := strconv.Atoi(v); n > schemaVersion {
+		return kerr.New(kerr.CatalogCorrupt, "catalog %s has layout %s, newer than this Keepsake reads (%d): update Keepsake to use this drive", p, v, schemaVersion)
+	}
+	return nil
 }
 
 // fillNames builds the name table of a catalog written before it existed.
@@ -273,7 +322,50 @@ func (v Version) Path() string { return path.Join(v.Dir, v.Name) }
 const versionCols = `v.id, v.host, d.path, v.name, v.first_snap, coalesce(v.last_snap, 0), v.type, v.mode, v.uid, v.gid,
 	v.user, v.grp, v.size, v.mtime_ns, v.ctime_ns, v.dev, v.ino, v.nlink, v.rdev, c.sha256, coalesce(v.link_target, ''), v.xattrs`
 
-const versionFrom = ` FROM versions v JOIN dirs d ON d.id = v.dir_id LEFT JOIN contents c ON c.id = v.content_id `
+// located is the versions table seen through placements: one row per
+// piece of a version's range spent at one path. dir_id is the path (a
+// dirs id), listing the folder instance the version belongs to;
+// first_snap and last_snap are the piece's, row_first and row_last the
+// version's own. A version of a listing without placements is one piece
+// at the listing's own path. Filters on listing, name, content_id and the
+// like reach versions' indexes (SQLite flattens the subquery); a filter
+// on dir_id cannot: resolve paths to listings first (listingsAt).
+const located = `(SELECT v.id AS id, v.host AS host, v.dir_id AS listing, coalesce(p.dir_id, v.dir_id) AS dir_id, v.name AS name,
+	max(v.first_snap, coalesce(p.first_snap, 0)) AS first_snap,
+	CASE WHEN p.last_snap IS NULL THEN v.last_snap WHEN v.last_snap IS NULL THEN p.last_snap
+		ELSE min(v.last_snap, p.last_snap) END AS last_snap,
+	v.first_snap AS row_first, v.last_snap AS row_last, v.type AS type, v.mode AS mode, v.uid AS uid, v.gid AS gid,
+	v.user AS user, v.grp AS grp, v.size AS size, v.mtime_ns AS mtime_ns, v.ctime_ns AS ctime_ns, v.dev AS dev,
+	v.ino AS ino, v.nlink AS nlink, v.rdev AS rdev, v.content_id AS content_id, v.link_target AS link_target,
+	v.xattrs AS xattrs
+	FROM versions v LEFT JOIN placements p ON p.host = v.host AND p.listing_id = v.dir_id
+		AND p.first_snap <= coalesce(v.last_snap, 9223372036854775807)
+		AND coalesce(p.last_snap, 9223372036854775807) >= v.first_snap)`
+
+const versionFrom = ` FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id LEFT JOIN contents c ON c.id = v.content_id `
+
+// listingsAt is a subquery of the listings at folder path ?1 (a path, not
+// an id) in host ?2's snapshot ?3: those placed there then, and the
+// path's own listing unless it has placements of its own for the host.
+const listingsAt = `(SELECT p.listing_id FROM placements p JOIN dirs pd ON pd.id = p.dir_id
+		WHERE pd.path = ?1 AND p.host = ?2 AND p.first_snap <= ?3 AND (p.last_snap IS NULL OR p.last_snap >= ?3)
+	UNION ALL SELECT od.id FROM dirs od WHERE od.path = ?1
+		AND NOT EXISTS (SELECT 1 FROM placements op WHERE op.host = ?2 AND op.listing_id = od.id))`
+
+// listingsEverAt is listingsAt for any snapshot of the host.
+const listingsEverAt = `(SELECT p.listing_id FROM placements p JOIN dirs pd ON pd.id = p.dir_id
+		WHERE pd.path = ?1 AND p.host = ?2
+	UNION ALL SELECT od.id FROM dirs od WHERE od.path = ?1
+		AND NOT EXISTS (SELECT 1 FROM placements op WHERE op.host = ?2 AND op.listing_id = od.id))`
+
+// listingsBelow is listingsAt for folder ?1 and every folder below it
+// (?4 is ?1 with a trailing slash, ?5 its length); with ?3 = 0, in any
+// snapshot.
+const listingsBelow = `(SELECT p.listing_id FROM placements p JOIN dirs pd ON pd.id = p.dir_id
+		WHERE (pd.path = ?1 OR substr(pd.path, 1, ?5) = ?4) AND p.host = ?2
+		AND (?3 = 0 OR p.first_snap <= ?3 AND (p.last_snap IS NULL OR p.last_snap >= ?3))
+	UNION ALL SELECT od.id FROM dirs od WHERE (od.path = ?1 OR substr(od.path, 1, ?5) = ?4)
+		AND NOT EXISTS (SELECT 1 FROM placements op WHERE op.host = ?2 AND op.listing_id = od.id))`
 
 func scanVersion(sc interface{ Scan(...any) error }) (Version, error) {
 	var v Version
@@ -316,9 +408,12 @@ func (c *Catalog) versions(q string, args ...any) ([]Version, error) {
 // inSnapshot is the range test "v is in snapshot ?" (bind the id twice).
 const inSnapshot = ` v.first_snap <= ? AND (v.last_snap IS NULL OR v.last_snap >= ?) `
 
+// inSnapshot3 is inSnapshot for the snapshot bound as ?3.
+const inSnapshot3 = ` v.first_snap <= ?3 AND (v.last_snap IS NULL OR v.last_snap >= ?3) `
+
 // List returns the entries of directory dir in a snapshot, sorted by name.
 func (c *Catalog) List(s Snapshot, dir string) ([]Version, error) {
-	vs, err := c.versions(`WHERE d.path = ? AND v.host = ? AND`+inSnapshot+`ORDER BY v.name`, dir, s.Host, s.ID, s.ID)
+	vs, err := c.versions(`WHERE v.listing IN `+listingsAt+` AND d.path = ?1 AND v.host = ?2 AND`+inSnapshot3+`ORDER BY v.name`, dir, s.Host, s.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list %s in %s: %w", dir, s.Name, err)
 	}
@@ -330,7 +425,8 @@ func (c *Catalog) Lookup(s Snapshot, p string) (Version, error) {
 	if p == "/" {
 		return Version{Host: s.Host, Dir: "/", Name: "", Meta: fsmeta.Meta{Type: fsmeta.Dir, Mode: 0o755}}, nil
 	}
-	vs, err := c.versions(`WHERE d.path = ? AND v.name = ? AND v.host = ? AND`+inSnapshot, path.Dir(p), path.Base(p), s.Host, s.ID, s.ID)
+	vs, err := c.versions(`WHERE v.listing IN `+listingsAt+` AND d.path = ?1 AND v.name = ?4 AND v.host = ?2 AND`+inSnapshot3,
+		path.Dir(p), s.Host, s.ID, path.Base(p))
 	if err != nil {
 		return Version{}, fmt.Errorf("look up %s in %s: %w", p, s.Name, err)
 	}
@@ -344,8 +440,9 @@ func (c *Catalog) Lookup(s Snapshot, p string) (Version, error) {
 // snapshot, parents before children.
 func (c *Catalog) Subtree(s Snapshot, p string) ([]Version, error) {
 	prefix := strings.TrimSuffix(p, "/") + "/"
-	vs, err := c.versions(`WHERE (d.path = ? OR substr(d.path, 1, ?) = ?) AND v.host = ? AND`+inSnapshot+`ORDER BY d.path, v.name`,
-		p, len(prefix), prefix, s.Host, s.ID, s.ID)
+	vs, err := c.versions(`WHERE v.listing IN `+listingsBelow+` AND (d.path = ?1 OR substr(d.path, 1, ?5) = ?4)
+		AND v.host = ?2 AND`+inSnapshot3+`ORDER BY d.path, v.name`,
+		p, s.Host, s.ID, prefix, len(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("list %s in %s: %w", p, s.Name, err)
 	}

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +122,77 @@ func TestSnapshotLookupAndIntegrity(t *testing.T) {
 	}
 	if bad, err := c.IntegrityCheck(); err != nil || len(bad) != 0 {
 		t.Errorf("integrity %v %v", bad, err)
+	}
+}
+
+// TestSchemaVersions opens catalogs of each layout: one from before
+// placements is brought up to date, one of a newer Keepsake is refused
+// (read-write and read-only) and left as it was.
+func TestSchemaVersions(t *testing.T) {
+	cases := []struct {
+		name    string
+		stored  string // meta's schema before opening
+		want    string // after
+		refused bool
+	}{
+		{"from before placements", "1", "2", false},
+		{"from before placements, read-only", "1", "1", false},
+		{"current", "2", "2", false},
+		{"newer", "3", "3", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "catalog.db")
+			c, err := Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snapshot(t, c, "s1", map[string]int64{"a": 1})
+			if _, err := c.DB().Exec(`UPDATE meta SET value = ? WHERE key = 'schema'`, tc.stored); err != nil {
+				t.Fatal(err)
+			}
+			opens := []func(string) (*Catalog, error){Open, OpenReadOnly}
+			if strings.HasSuffix(tc.name, "read-only") {
+				// As Keepsake left it before placements, read by a user
+				// who may not write the drive.
+				if _, err := c.DB().Exec(`DROP TABLE placements; DROP INDEX versions_dir_ino`); err != nil {
+					t.Fatal(err)
+				}
+				opens = opens[1:]
+			}
+			c.Close()
+			for _, open := range opens {
+				c, err := open(p)
+				if tc.refused {
+					if kerr.NameOf(err) != kerr.CatalogCorrupt {
+						t.Errorf("opened a catalog of layout %s: %v, want CatalogCorrupt", tc.stored, err)
+					}
+					if c != nil {
+						c.Close()
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := c.Snapshot("h", "s1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if vs, err := c.List(s, "/s"); err != nil || len(vs) != 1 || vs[0].Name != "a" {
+					t.Errorf("list: %+v, %v; want a", vs, err)
+				}
+				c.Close()
+			}
+			db, err := sql.Open("sqlite3", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var got string
+			if err := db.QueryRow(`SELECT value FROM meta WHERE key = 'schema'`).Scan(&got); err != nil || got != tc.want {
+				t.Errorf("layout after opening: %q (%v), want %q", got, err, tc.want)
+			}
+		})
 	}
 }

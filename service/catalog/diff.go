@@ -25,26 +25,53 @@ func (c *Catalog) Diff(a, b Snapshot) ([]Change, error) {
 	if a.ID > b.ID {
 		a, b = b, a
 	}
-	// In a, ended before b: removed or replaced.
-	olds, err := c.versions(`WHERE v.host = ? AND v.first_snap <= ? AND v.last_snap IS NOT NULL AND v.last_snap >= ? AND v.last_snap < ?`,
-		a.Host, a.ID, a.ID, b.ID)
+	// In a, ended before b: removed or replaced, or left with a folder
+	// that moved (its pieces at the old path).
+	olds, err := c.versions(`WHERE v.host = ?1 AND v.first_snap <= ?2 AND v.last_snap IS NOT NULL AND v.last_snap >= ?2 AND v.last_snap < ?3
+		AND (v.row_last >= ?2 AND v.row_last < ?3 OR v.listing IN (SELECT listing_id FROM placements
+			WHERE host = ?1 AND last_snap >= ?2 AND last_snap < ?3))`,
+		a.Host, a.ID, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	// In b, started after a: added or replacing.
-	news, err := c.versions(`WHERE v.host = ? AND v.first_snap > ? AND v.first_snap <= ? AND (v.last_snap IS NULL OR v.last_snap >= ?)`,
-		b.Host, a.ID, b.ID, b.ID)
+	// In b, started after a: added or replacing, or come with a folder
+	// that moved.
+	news, err := c.versions(`WHERE v.host = ?1 AND v.first_snap > ?2 AND v.first_snap <= ?3 AND (v.last_snap IS NULL OR v.last_snap >= ?3)
+		AND (v.row_first > ?2 AND v.row_first <= ?3 OR v.listing IN (SELECT listing_id FROM placements
+			WHERE host = ?1 AND first_snap > ?2 AND first_snap <= ?3))`,
+		b.Host, a.ID, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
+	}
+	// A version in both went along with a folder that moved: moved, or
+	// nothing when the folder came back.
+	oldByID := map[int64]*Version{}
+	for i := range olds {
+		oldByID[olds[i].ID] = &olds[i]
+	}
+	var out []Change
+	moved := map[int64]bool{}
+	for i := range news {
+		n := &news[i]
+		if o, ok := oldByID[n.ID]; ok {
+			moved[n.ID] = true
+			if o.Path() != n.Path() && n.Meta.Type != 2 {
+				out = append(out, Change{Kind: "moved", Path: n.Path(), From: o.Path(), Old: o, New: n})
+			}
+		}
 	}
 	oldBy := map[string]*Version{}
 	for i := range olds {
-		oldBy[olds[i].Path()] = &olds[i]
+		if !moved[olds[i].ID] {
+			oldBy[olds[i].Path()] = &olds[i]
+		}
 	}
-	var out []Change
 	var added []*Version
 	for i := range news {
 		n := &news[i]
+		if moved[n.ID] {
+			continue
+		}
 		o, ok := oldBy[n.Path()]
 		if !ok {
 			added = append(added, n)

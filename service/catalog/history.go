@@ -89,19 +89,25 @@ func (c *Catalog) Versions(host, p string) ([]ContentVersion, error) {
 	queue := []string{p}
 	seenContent := map[string]bool{}
 	var all []Version
-	seenVersion := map[int64]bool{}
+	seenVersion := map[[2]int64]bool{}
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		vs, err := c.versions(`WHERE d.path = ? AND v.name = ? AND v.host = ? AND v.type = 1`, path.Dir(cur), path.Base(cur), host)
+		// Every version of the name in a listing that was ever at the
+		// folder, wherever the listing was at the time: a file's history
+		// goes on across a move of its folder.
+		vs, err := c.versions(`WHERE v.listing IN `+listingsEverAt+` AND v.name = ?3 AND v.host = ?2 AND v.type = 1`,
+			path.Dir(cur), host, path.Base(cur))
 		if err != nil {
 			return nil, fmt.Errorf("versions of %s: %w", cur, err)
 		}
 		for _, v := range vs {
-			if seenVersion[v.ID] {
+			// One version can have several pieces (one per place).
+			key := [2]int64{v.ID, v.First}
+			if seenVersion[key] {
 				continue
 			}
-			seenVersion[v.ID] = true
+			seenVersion[key] = true
 			all = append(all, v)
 			if v.SHA256 == nil || v.Meta.Size == 0 || seenContent[string(v.SHA256)] {
 				continue
@@ -198,10 +204,12 @@ func (c *Catalog) Deleted(host, dir string, since time.Time) ([]Gone, error) {
 		return nil, nil
 	}
 	prefix := strings.TrimSuffix(dir, "/") + "/"
-	// Versions that ended, at paths where nothing is open now.
-	vs, err := c.versions(`WHERE v.host = ? AND v.last_snap IS NOT NULL AND v.type != 2
+	// Versions that ended (at the place of their last piece: a file
+	// whose folder moved is not gone from the old path, it went along),
+	// in listings where nothing of the name is open now.
+	vs, err := c.versions(`WHERE v.host = ? AND v.row_last IS NOT NULL AND v.last_snap = v.row_last AND v.type != 2
 		AND (d.path = ? OR substr(d.path, 1, ?) = ?)
-		AND NOT EXISTS (SELECT 1 FROM versions o WHERE o.host = v.host AND o.dir_id = v.dir_id AND o.name = v.name AND o.last_snap IS NULL)
+		AND NOT EXISTS (SELECT 1 FROM versions o WHERE o.host = v.host AND o.dir_id = v.listing AND o.name = v.name AND o.last_snap IS NULL)
 		ORDER BY d.path, v.name, v.last_snap DESC`, host, dir, len(prefix), prefix)
 	if err != nil {
 		return nil, fmt.Errorf("deleted files in %s: %w", dir, err)
@@ -221,6 +229,11 @@ func (c *Catalog) Deleted(host, dir string, since time.Time) ([]Gone, error) {
 			continue
 		}
 		last = v.Path()
+		// Another folder instance may hold the name there now (a folder
+		// replaced by one moved in).
+		if _, err := c.Lookup(latest, v.Path()); err == nil {
+			continue
+		}
 		out = append(out, Gone{Version: v, LastSnapshot: h.Name, LastTime: h.Time})
 	}
 	return out, nil

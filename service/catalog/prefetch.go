@@ -14,11 +14,10 @@ import (
 // committed catalog, which is the previous snapshot's state for as long
 // as the backup's transaction is open.
 type Prefetch struct {
-	conn   *sql.Conn
-	stmt   *sql.Stmt
-	host   string
-	snap   int64
-	dirIDs map[string]int64 // a copy: the walker adds to the Txn's own
+	conn *sql.Conn
+	stmt *sql.Stmt
+	host string
+	snap int64
 
 	mu     sync.Mutex
 	wake   *sync.Cond
@@ -29,6 +28,7 @@ type Prefetch struct {
 }
 
 type future struct {
+	listing int64
 	started bool
 	ready   chan struct{}
 	kids    map[string]Version
@@ -46,35 +46,30 @@ func (t *Txn) Prefetch(ctx context.Context) (*Prefetch, error) {
 		conn.Close()
 		return nil, fmt.Errorf("open catalog reader: %w", err)
 	}
-	t.mu.Lock()
-	ids := make(map[string]int64, len(t.dirIDs))
-	for k, v := range t.dirIDs {
-		ids[k] = v
-	}
-	t.mu.Unlock()
-	p := &Prefetch{conn: conn, stmt: stmt, host: t.host, snap: t.snap, dirIDs: ids,
+	p := &Prefetch{conn: conn, stmt: stmt, host: t.host, snap: t.snap,
 		want: map[string]*future{}, done: make(chan struct{})}
 	p.wake = sync.NewCond(&p.mu)
 	go p.loop()
 	return p, nil
 }
 
-// Want queues directories the walker will enter next, in walk order.
-func (p *Prefetch) Want(dirs ...string) {
+// Want queues directories the walker will enter next, in walk order,
+// each with its listing in the previous snapshot (see Txn.PrevListing).
+func (p *Prefetch) Want(dirs []string, listings []int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := len(dirs) - 1; i >= 0; i-- {
 		if _, ok := p.want[dirs[i]]; ok {
 			continue
 		}
-		p.want[dirs[i]] = &future{ready: make(chan struct{})}
+		p.want[dirs[i]] = &future{listing: listings[i], ready: make(chan struct{})}
 		p.stack = append(p.stack, dirs[i])
 	}
 	p.wake.Signal()
 }
 
-// Get returns a directory's previous entries if they were prefetched or
-// are being read; ok is false when the caller should read them itself
+// Get returns a directory's previous entries (of the listing it was
+// wanted with) if they were prefetched or are being read; ok is false when the caller should read them itself
 // (never wanted, or not started yet: reading beats waiting).
 func (p *Prefetch) Get(dir string) (kids map[string]Version, ok bool, err error) {
 	p.mu.Lock()
@@ -118,17 +113,16 @@ func (p *Prefetch) loop() {
 		}
 		f.started = true
 		p.mu.Unlock()
-		f.kids, f.err = p.read(dir)
+		f.kids, f.err = p.read(dir, f.listing)
 		close(f.ready)
 	}
 }
 
-func (p *Prefetch) read(dir string) (map[string]Version, error) {
-	id, ok := p.dirIDs[dir]
-	if !ok {
+func (p *Prefetch) read(dir string, listing int64) (map[string]Version, error) {
+	if listing == 0 {
 		return map[string]Version{}, nil
 	}
-	rows, err := p.stmt.Query(p.host, id, p.snap)
+	rows, err := p.stmt.Query(p.host, listing, p.snap)
 	if err != nil {
 		return nil, fmt.Errorf("previous entries of %s: %w", dir, err)
 	}

@@ -180,6 +180,13 @@ func (c *Catalog) DeleteSnapshots(snaps []Snapshot, a Actor, detail string) erro
 		AND (versions.last_snap IS NULL OR s.id <= versions.last_snap))`); err != nil {
 		return fmt.Errorf("prune versions: %w", err)
 	}
+	// Placements that ended and hold no snapshot left place nothing.
+	// (A folder moves rarely: the table is small.)
+	if _, err := tx.Exec(`DELETE FROM placements WHERE last_snap IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.host = placements.host
+			AND s.id >= placements.first_snap AND s.id <= placements.last_snap)`); err != nil {
+		return fmt.Errorf("prune placements: %w", err)
+	}
 	if _, err := tx.Exec(`DELETE FROM contents WHERE id IN (SELECT content_id FROM prune_candidates WHERE content_id IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM versions WHERE content_id = contents.id)`); err != nil {
 		return fmt.Errorf("prune contents: %w", err)

@@ -92,5 +92,28 @@ CREATE TABLE IF NOT EXISTS names(
 	id   INTEGER PRIMARY KEY,
 	name TEXT NOT NULL UNIQUE
 );
-INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
+-- Where a folder's listing sits when not at its own path (see doc.go):
+-- over [first_snap, last_snap] of host, listing_id's versions are at
+-- dirs.path of dir_id. A listing without rows here for a host is at its
+-- own dirs.path in every snapshot of it.
+CREATE TABLE IF NOT EXISTS placements(
+	host       TEXT NOT NULL,
+	listing_id INTEGER NOT NULL REFERENCES dirs(id),
+	dir_id     INTEGER NOT NULL REFERENCES dirs(id),
+	first_snap INTEGER NOT NULL,
+	last_snap  INTEGER,                   -- NULL: still there
+	PRIMARY KEY(host, listing_id, first_snap)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS placements_dir ON placements(dir_id);
+-- Folder entries by inode: a folder that appears at a new path is looked
+-- up here to tell a moved folder from a new one.
+CREATE INDEX IF NOT EXISTS versions_dir_ino ON versions(ino) WHERE type = 2;
+INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '2');
+UPDATE meta SET value = '2' WHERE key = 'schema' AND value = '1';
 `
+
+// schemaVersion is the catalog layout this code reads and writes; a
+// catalog of a newer one is refused rather than misread (version 2 added
+// placements: a version 1 reader would show moved folders at their old
+// paths and a backup by it would record them wrongly).
+const schemaVersion = 2

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,13 @@ type Txn struct {
 	readMu      sync.Mutex
 	readStmts   map[string]*sql.Stmt
 	hadVersions bool
+	// Placements of the host as the previous snapshot left them: the
+	// listing placed at each folder (open placements), and the listings
+	// that have any (those are not at their own path).
+	placedAt map[int64]int64
+	placed   map[int64]bool
+	// hasPlaces is placed kept up to date by this run's Place.
+	hasPlaces map[int64]bool
 }
 
 func (t *Txn) readStmt(q string) (*sql.Stmt, error) {
@@ -57,7 +65,8 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 	if err != nil {
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
 	}
-	t := &Txn{cat: c, readStmts: map[string]*sql.Stmt{}, tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor}
+	t := &Txn{cat: c, readStmts: map[string]*sql.Stmt{}, tx: tx, host: host, name: name, dirIDs: map[string]int64{}, stmts: map[string]*sql.Stmt{}, actor: actor,
+		placedAt: map[int64]int64{}, placed: map[int64]bool{}, hasPlaces: map[int64]bool{}}
 	fail := func(err error) (*Txn, error) {
 		tx.Rollback()
 		return nil, fmt.Errorf("begin snapshot %s: %w", name, err)
@@ -97,7 +106,200 @@ func (c *Catalog) BeginSnapshot(host, name string, started time.Time, sources []
 		t.dirIDs[p] = id
 	}
 	rows.Close()
+	if rows, err = tx.Query(`SELECT listing_id, dir_id, last_snap IS NULL FROM placements WHERE host = ?`, host); err != nil {
+		return fail(err)
+	}
+	for rows.Next() {
+		var listing, dir int64
+		var open bool
+		if err := rows.Scan(&listing, &dir, &open); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		t.placed[listing], t.hasPlaces[listing] = true, true
+		if open {
+			t.placedAt[dir] = listing
+		}
+	}
+	rows.Close()
 	return t, nil
+}
+
+// PrevListing returns the listing (folder instance) at folder p in the
+// previous snapshot: the one placed there, else p's own unless that one
+// has moved; 0 when there is none.
+func (t *Txn) PrevListing(p string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id, ok := t.dirIDs[p]
+	if !ok {
+		return 0
+	}
+	if l, ok := t.placedAt[id]; ok {
+		return l
+	}
+	if t.placed[id] {
+		return 0
+	}
+	return id
+}
+
+// FreeListing returns a listing for a folder at p whose previous entries
+// are not wanted (a new folder): p's own, or the one placed there, unless
+// taken says it is taken or it still has entries; else a new one.
+func (t *Txn) FreeListing(p string, taken map[int64]bool) (int64, error) {
+	t.mu.Lock()
+	_, known := t.dirIDs[p]
+	t.mu.Unlock()
+	id, err := t.DirID(p)
+	if err != nil || !known {
+		return id, err // a path never seen: its own listing is free
+	}
+	if l := t.PrevListing(p); l != 0 && !taken[l] {
+		open, err := t.HasOpen(l)
+		if err != nil || !open {
+			return l, err
+		}
+	}
+	return t.NewListing(p)
+}
+
+// HasOpen says whether listing has versions in the previous snapshot.
+func (t *Txn) HasOpen(listing int64) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.stmt(`SELECT EXISTS (SELECT 1 FROM versions WHERE host = ? AND dir_id = ? AND last_snap IS NULL AND first_snap < ?)`)
+	if err != nil {
+		return false, err
+	}
+	var open bool
+	if err := s.QueryRow(t.host, listing, t.snap).Scan(&open); err != nil {
+		return false, fmt.Errorf("entries of folder %d: %w", listing, err)
+	}
+	return open, nil
+}
+
+// Place records that listing is at folder p from this snapshot on: a
+// folder that moved takes its entries along for the cost of this row.
+func (t *Txn) Place(listing int64, p string) error {
+	id, err := t.DirID(p)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.hasPlaces[listing] {
+		// Until now at its own path: say so, for the snapshots so far.
+		if _, err := t.exec(`INSERT INTO placements(host, listing_id, dir_id, first_snap, last_snap) VALUES(?, ?, ?, 0, ?)`,
+			t.host, listing, listing, t.prev); err != nil {
+			return fmt.Errorf("place folder %s: %w", p, err)
+		}
+		t.hasPlaces[listing] = true
+	}
+	// Its old place, and whatever listing was placed at p before (its
+	// folder is gone or moved on): they end with the previous snapshot.
+	if _, err := t.exec(`UPDATE placements SET last_snap = ? WHERE host = ? AND last_snap IS NULL AND (listing_id = ? OR dir_id = ?)`,
+		t.prev, t.host, listing, id); err != nil {
+		return fmt.Errorf("place folder %s: %w", p, err)
+	}
+	if _, err := t.exec(`INSERT INTO placements(host, listing_id, dir_id, first_snap) VALUES(?, ?, ?, ?)`,
+		t.host, listing, id, t.snap); err != nil {
+		return fmt.Errorf("place folder %s: %w", p, err)
+	}
+	return nil
+}
+
+// NewListing makes a new listing at folder p, for a folder there whose
+// path's own listing has moved elsewhere or is taken by this run.
+func (t *Txn) NewListing(p string) (int64, error) {
+	t.mu.Lock()
+	// Named so it can never be taken for a path (paths start with /).
+	res, err := t.exec(`INSERT INTO dirs(path) VALUES(?)`, fmt.Sprintf("#%d %s", t.snap, p))
+	var id int64
+	if err == nil {
+		id, err = res.LastInsertId()
+	}
+	if err == nil {
+		t.hasPlaces[id] = true
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("add folder %s: %w", p, err)
+	}
+	return id, t.Place(id, p)
+}
+
+// FoldersWith finds the listings whose entries in the previous snapshot
+// include a file of this name, content and mtime, with where each was:
+// candidates for a folder that moved, found by what it holds.
+func (t *Txn) FoldersWith(name string, sum []byte, m fsmeta.Meta) ([]Listing, error) {
+	if !t.hadVersions {
+		return nil, nil
+	}
+	s, err := t.readStmt(`SELECT v.listing, d.path FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id
+		JOIN contents c ON c.id = v.content_id
+		WHERE c.sha256 = ? AND v.name = ? AND v.host = ? AND v.type = 1 AND v.mtime_ns = ?
+		AND v.last_snap IS NULL AND v.row_first < ? LIMIT 8`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(sum, name, t.host, m.MtimeNs, t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("find a moved folder: %w", err)
+	}
+	defer rows.Close()
+	var out []Listing
+	for rows.Next() {
+		var l Listing
+		if err := rows.Scan(&l.Listing, &l.Path); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Listing is a folder instance and the path it had.
+type Listing struct {
+	Listing int64
+	Path    string
+}
+
+// MovedFrom finds where the previous snapshot had the folder with m's
+// device and inode, open there: candidates for the old path of a folder
+// that moved (the caller checks the source no longer has it there).
+func (t *Txn) MovedFrom(m fsmeta.Meta) ([]Folder, error) {
+	if !t.hadVersions {
+		return nil, nil
+	}
+	s, err := t.readStmt(`SELECT d.path, v.name, v.mtime_ns FROM ` + located + ` v JOIN dirs d ON d.id = v.dir_id
+		WHERE v.ino = ? AND v.type = 2 AND v.host = ? AND v.dev = ? AND v.last_snap IS NULL AND v.row_first < ? LIMIT 4`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Query(int64(m.Ino), t.host, int64(m.Dev), t.snap)
+	if err != nil {
+		return nil, fmt.Errorf("find a moved folder: %w", err)
+	}
+	defer rows.Close()
+	var out []Folder
+	for rows.Next() {
+		var dir, name string
+		var f Folder
+		if err := rows.Scan(&dir, &name, &f.MtimeNs); err != nil {
+			return nil, err
+		}
+		f.Path = path.Join(dir, name)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Folder is a folder of the previous snapshot: where it was, and its
+// modification time there.
+type Folder struct {
+	Path    string
+	MtimeNs int64
 }
 
 // ID is the id of the snapshot being written; Prev that of the one before.
@@ -313,8 +515,11 @@ func (t *Txn) Unvisited(fn func(Version)) error {
 		return err
 	}
 	// Streamed: a moved folder can leave hundreds of thousands behind.
-	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.last_snap IS NULL AND v.first_snap < ?
-		AND v.dir_id NOT IN (SELECT id FROM visited) ORDER BY d.path, v.name`, t.host, t.snap)
+	// Each at its place in the previous snapshot (a placement this run
+	// ended, of a folder whose path another took, still counts).
+	rows, err := t.tx.Query(`SELECT `+versionCols+versionFrom+`WHERE v.host = ? AND v.row_last IS NULL AND v.row_first < ?
+		AND (v.last_snap IS NULL OR v.last_snap >= ?) AND v.listing NOT IN (SELECT id FROM visited)
+		ORDER BY d.path, v.name`, t.host, t.snap, t.prev)
 	if err != nil {
 		return fmt.Errorf("find deleted entries: %w", err)
 	}
@@ -376,7 +581,7 @@ func (t *Txn) HasTwin(size, mtimeNs int64) (bool, error) {
 // snapshot, without waiting for the transaction.
 func (t *Txn) Renamed(m fsmeta.Meta) (Version, bool, error) {
 	// Only what linking needs: this runs once per moved file.
-	s, err := t.readStmt(`SELECT d.path, v.name, v.mode, v.uid, v.gid, v.xattrs, c.sha256 FROM versions v
+	s, err := t.readStmt(`SELECT d.path, v.name, v.mode, v.uid, v.gid, v.xattrs, c.sha256 FROM ` + located + ` v
 		JOIN dirs d ON d.id = v.dir_id JOIN contents c ON c.id = v.content_id
 		WHERE v.ino = ? AND v.host = ? AND v.size = ? AND v.mtime_ns = ?
 		AND v.type = 1 AND v.first_snap < ? AND (v.last_snap IS NULL OR v.last_snap = ?) LIMIT 1`)
@@ -417,7 +622,7 @@ func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
 	// snapshot; one this run added is stored in the snapshot being written;
 	// a closed one in the newest snapshot of its range that still exists;
 	// an open one of another host in that host's newest snapshot.
-	s, err := t.stmt(`SELECT v.host, d.path, v.name, s.id, s.name FROM versions v
+	s, err := t.stmt(`SELECT v.host, d.path, v.name, s.id, s.name FROM ` + located + ` v
 		JOIN contents c ON c.id = v.content_id JOIN dirs d ON d.id = v.dir_id
 		JOIN snapshots s ON s.id = (SELECT max(s2.id) FROM snapshots s2 WHERE s2.host = v.host AND s2.id >= v.first_snap
 			AND s2.id <= coalesce(v.last_snap, CASE WHEN v.first_snap = ?1 THEN ?1 WHEN v.host = ?10 THEN ?2 ELSE 9223372036854775807 END)

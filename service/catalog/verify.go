@@ -60,6 +60,8 @@ func (c *Catalog) Invariants() ([]string, error) {
 		{"versions pointing at missing content", `SELECT count(*) FROM versions v WHERE v.content_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.id = v.content_id)`},
 		{"versions in missing folders", `SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 FROM dirs d WHERE d.id = v.dir_id)`},
 		{"content rows no version uses", `SELECT count(*) FROM contents c WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.content_id = c.id)`},
+		{"folders placed at two paths at once", `SELECT count(*) FROM placements a JOIN placements b ON b.host = a.host
+			AND b.listing_id = a.listing_id AND b.first_snap > a.first_snap AND coalesce(a.last_snap, 9223372036854775807) >= b.first_snap`},
 		{"content hashes of the wrong length", `SELECT count(*) FROM contents WHERE length(sha256) != 32`},
 	}
 	var out []string

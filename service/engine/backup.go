@@ -173,9 +173,12 @@ type backup struct {
 	chown         bool
 	start         time.Time
 
-	res    Result
-	stats  progressCounters
-	inodes map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
+	res   Result
+	stats progressCounters
+	// claimed are the catalog listings this run has given a folder to
+	// (walker or indexer only): each serves one folder of a snapshot.
+	claimed map[int64]bool
+	inodes  map[[2]uint64]storedInode // recorder only // source (dev, ino) of multi-link files -> stored copy
 	// For telling moved files from duplicates at the end; memory grows with
 	// the changes only, and paths are kept only for a plan.
 	newSums   []pendingMove         // new paths whose content already existed
@@ -248,7 +251,7 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	if err != nil {
 		return nil, kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{},
+	b := &backup{r: r, cat: cat, opts: opts, match: m, inodes: map[[2]uint64]storedInode{}, claimed: map[int64]bool{},
 		goneN: map[[32]byte]int32{}, gonePaths: map[[32]byte][]string{}}
 	b.includeMounts = map[string]bool{}
 	for _, m := range opts.IncludeMounts {

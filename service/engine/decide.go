@@ -252,11 +252,15 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			b.res.Linked++
 		}
 		if e.mode == reuse && e.meta.Type != fsmeta.Dir || (e.op == opLinkPrev && !e.copied) {
-			b.res.Unchanged++
+			if e.withFolder && e.meta.Type != fsmeta.Dir {
+				b.res.Moved++ // unchanged, in a folder that moved
+			} else {
+				b.res.Unchanged++
+			}
 			continue
 		}
-		if e.meta.Type == fsmeta.Dir && e.mode == reuse {
-			continue
+		if e.meta.Type == fsmeta.Dir && e.mode == reuse && e.prev != nil {
+			continue // (one that moved here is new in this folder)
 		}
 		if e.prev != nil {
 			if err := b.txn.Full(e.prev); err != nil {
@@ -267,7 +271,11 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			(e.meta.Type != fsmeta.File || sameSum(e.prev.SHA256, e.sum)) {
 			// Same version; only ctime or inode moved (a touch that set
 			// the same time back, a copy over itself).
-			if e.meta.Type != fsmeta.Dir {
+			switch {
+			case e.meta.Type == fsmeta.Dir:
+			case e.withFolder:
+				b.res.Moved++ // the same, in a folder that moved
+			default:
 				b.res.Unchanged++
 			}
 			if !sameStat(e.prev.Meta, e.meta) {

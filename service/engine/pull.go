@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -164,7 +165,7 @@ func (ix *indexer) run() error {
 			defer unix.Close(ix.prev)
 		}
 	}
-	err = ix.dir("/", ix.root, ix.prev, true)
+	err = ix.dir("/", ix.root, ix.prev, "/")
 	// Nothing may touch the transaction once the walk returns.
 	if perr := ix.settle(); err == nil {
 		err = perr
@@ -206,8 +207,9 @@ func (ix *indexer) later(work func() error) error {
 }
 
 // dir indexes one folder of the pulled tree; dst and prev are descriptors
-// of it in the snapshot and in the previous snapshot (-1: none there).
-func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
+// of it in the snapshot and in the previous snapshot (-1: none there);
+// from is where the previous snapshot had it ("" if it did not).
+func (ix *indexer) dir(p string, dst, prev int, from string) error {
 	b := ix.b
 	if err := ix.ctx.Err(); err != nil {
 		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
@@ -292,13 +294,29 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 	if err := ix.settle(); err != nil {
 		return err
 	}
-	dirID, err := b.visitDir(p)
+	if from == "" && len(unchanged) == 0 {
+		// A folder new at this path: once its files are hashed, it may
+		// turn out to be one that moved here.
+		stopWorkers()
+		for _, e := range entries {
+			if e.err != nil {
+				return e.err
+			}
+		}
+		if from, err = ix.movedFolder(entries); err != nil {
+			return err
+		}
+		if from != "" {
+			b.plan(Moved, p, from)
+		}
+	}
+	dirID, existed, err := b.enterDir(p, from)
 	if err != nil {
 		return err
 	}
 	prevKids := map[string]catalog.Version{}
 	if existed {
-		if prevKids, err = b.txn.Children(p, dirID); err != nil {
+		if prevKids, err = b.txn.Children(from, dirID); err != nil {
 			return err
 		}
 	}
@@ -316,8 +334,12 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 			return e.err
 		}
 		e.dirID = dirID
+		e.withFolder = existed && from != p
 		if v, ok := prevKids[e.name]; ok {
 			e.prev = &v
+			if v.Meta.Type == fsmeta.Dir && e.meta.Type == fsmeta.Dir {
+				e.from = filepath.Join(from, e.name)
+			}
 		}
 	}
 	err = ix.later(func() error {
@@ -345,7 +367,7 @@ func (ix *indexer) dir(p string, dst, prev int, existed bool) error {
 		if prev >= 0 {
 			subPrev, _ = unix.Openat(prev, e.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		}
-		err = ix.dir(e.path, sub, subPrev, hadDir(e))
+		err = ix.dir(e.path, sub, subPrev, e.from)
 		unix.Close(sub)
 		if subPrev >= 0 {
 			unix.Close(subPrev)
@@ -389,6 +411,80 @@ func remoteHomes(root int) []string {
 		}
 	}
 	return homes
+}
+
+// movedFolder finds where the previous snapshot had a folder, new at its
+// path in this pull, that moved there: rsync tells nothing of moves and
+// the other computer's inodes are not kept, so the folder is known by
+// what it holds. A folder of the previous snapshot that is gone from the
+// pulled tree and held exactly these entries (names, types, contents,
+// mode, owner, mtime, symlink targets) is taken to be it; its subfolders
+// come along by name, compared entry by entry as usual. entries' files
+// must be hashed. "" when there is none.
+func (ix *indexer) movedFolder(entries []*entry) (string, error) {
+	b := ix.b
+	var probe *entry
+	for _, e := range entries {
+		if e.meta.Type == fsmeta.File && e.sum != nil && (probe == nil || probe.meta.Size == 0) {
+			probe = e
+		}
+	}
+	if probe == nil {
+		return "", nil // no file to find it by; a folder of folders costs little anyway
+	}
+	cands, err := b.txn.FoldersWith(probe.name, probe.sum, probe.meta)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cands {
+		if b.claimed[c.Listing] || b.txn.PrevListing(c.Path) != c.Listing {
+			continue
+		}
+		var st unix.Stat_t
+		if c.Path == "/" || unix.Fstatat(ix.root, strings.TrimPrefix(c.Path, "/"), &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			continue // still there: a copy, not a move
+		}
+		kids, err := b.txn.Children(c.Path, c.Listing)
+		if err != nil {
+			return "", err
+		}
+		same, err := ix.sameEntries(entries, kids)
+		if err != nil {
+			return "", err
+		}
+		if same {
+			return c.Path, nil
+		}
+	}
+	return "", nil
+}
+
+// sameEntries says a folder's entries are exactly a listing's.
+func (ix *indexer) sameEntries(entries []*entry, kids map[string]catalog.Version) (bool, error) {
+	if len(entries) != len(kids) {
+		return false, nil
+	}
+	for _, e := range entries {
+		v, ok := kids[e.name]
+		if !ok || v.Meta.Type != e.meta.Type {
+			return false, nil
+		}
+		switch e.meta.Type {
+		case fsmeta.File:
+			if !sameSum(v.SHA256, e.sum) || v.Meta.Mode != e.meta.Mode || v.Meta.UID != e.meta.UID ||
+				v.Meta.GID != e.meta.GID || v.Meta.MtimeNs != e.meta.MtimeNs {
+				return false, nil
+			}
+		case fsmeta.Symlink:
+			if err := ix.b.txn.Full(&v); err != nil {
+				return false, err
+			}
+			if v.Meta.LinkTarget != e.meta.LinkTarget {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // samePrevInode says rsync linked this name to the previous snapshot's

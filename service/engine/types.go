@@ -25,7 +25,7 @@ const (
 type PlanEntry struct {
 	Kind Kind   `json:"kind"`
 	Path string `json:"path"`
-	// From is, for a moved file, where its content was before.
+	// From is, for a moved file or folder, where it was before.
 	From string `json:"from,omitempty"`
 }
 

@@ -46,6 +46,16 @@ type entry struct {
 	prev  *catalog.Version
 	// mode for a directory: how to walk it.
 	mode walkMode
+	// from, for a directory, is where the previous snapshot had it: its
+	// own path, the old path of a folder that moved here (movedIn), or ""
+	// for a folder that is new.
+	from    string
+	movedIn bool
+	// replaced: at from, the previous snapshot had a folder of another
+	// inode (recreated in place, or another folder took the name).
+	replaced bool
+	// withFolder: in a folder that moved, e came along with it.
+	withFolder bool
 
 	// outcome
 	op        op
@@ -264,7 +274,7 @@ func (w *walker) run() error {
 			w.queue.release(bt.queued)
 		}
 	}()
-	err = w.dir("/", ancestor, true)
+	err = w.dir("/", "/", ancestor)
 	close(w.batches)
 	<-done
 	if err != nil {
@@ -294,8 +304,9 @@ func (w *walker) run() error {
 
 // dir lists one directory, decides what each entry needs, starts that
 // work, hands the batch to the recorder and goes on into the
-// subdirectories without waiting.
-func (w *walker) dir(p string, mode walkMode, existed bool) error {
+// subdirectories without waiting. from is where the previous snapshot
+// had the folder ("" if it did not).
+func (w *walker) dir(p, from string, mode walkMode) error {
 	b := w.b
 	if err := w.failed(); err != nil {
 		return err
@@ -303,9 +314,12 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
 	}
-	dirID, err := b.visitDir(p)
+	dirID, existed, err := b.enterDir(p, from)
 	if err != nil {
 		return err
+	}
+	if !existed {
+		from = ""
 	}
 	// A folder the previous snapshot did not have has no previous entries;
 	// a small one's come from the prefetcher, all at once; a big one's are
@@ -326,8 +340,8 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
-	if b.prevDir != "" {
-		fds.prev = openDir(b.prevDir + p)
+	if b.prevDir != "" && from != "" {
+		fds.prev = openDir(b.prevDir + from)
 	}
 	if !b.opts.DryRun {
 		if fds.dst = openDir(w.rel(p)); fds.dst < 0 {
@@ -335,7 +349,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 			return targetError(unix.ENOENT, "open snapshot folder "+p)
 		}
 	}
-	names, mode, err := w.names(p, dirID, mode, prevAll, fds)
+	names, mode, err := w.names(p, from, dirID, mode, prevAll, fds)
 	if err != nil {
 		fds.close()
 		return err
@@ -368,11 +382,11 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 		var prevKids map[string]catalog.Version
 		switch {
 		case prevAll == nil && start == 0 && last:
-			if prevKids, err = b.txn.Children(p, dirID); err != nil {
+			if prevKids, err = b.txn.Children(from, dirID); err != nil {
 				return fail(err)
 			}
 		case prevAll == nil:
-			if prevKids, err = b.txn.ChildrenRange(p, dirID, lo, hi, last); err != nil {
+			if prevKids, err = b.txn.ChildrenRange(from, dirID, lo, hi, last); err != nil {
 				return fail(err)
 			}
 		case start == 0 && last:
@@ -385,7 +399,7 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 				}
 			}
 		}
-		entries, err := w.entries(p, names[start:end], mode, prevKids, fds)
+		entries, err := w.entries(p, from, names[start:end], mode, prevKids, fds)
 		if err != nil {
 			return fail(err)
 		}
@@ -414,14 +428,28 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 		}
 	}
 	var ahead []string
+	var listings []int64
 	for _, e := range subdirs {
 		if hadDir(e) {
 			ahead = append(ahead, e.path)
+			listings = append(listings, b.txn.PrevListing(e.from))
 		}
 	}
-	w.prefetch.Want(ahead...)
+	w.prefetch.Want(ahead, listings)
 	for _, e := range subdirs {
-		if err := w.dir(e.path, e.mode, hadDir(e)); err != nil {
+		if e.movedIn {
+			b.plan(Moved, e.path, e.from)
+		}
+		if e.replaced && e.mode == scan {
+			same, err := w.sameFolder(e.path, e.from)
+			if err != nil {
+				return err
+			}
+			if !same {
+				e.from = ""
+			}
+		}
+		if err := w.dir(e.path, e.from, e.mode); err != nil {
 			return err
 		}
 		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})
@@ -429,8 +457,110 @@ func (w *walker) dir(p string, mode walkMode, existed bool) error {
 	return nil
 }
 
-// hadDir says the previous snapshot had this folder.
-func hadDir(e *entry) bool { return e.prev != nil && e.prev.Meta.Type == fsmeta.Dir }
+// hadDir says the previous snapshot had this folder (here or elsewhere).
+func hadDir(e *entry) bool { return e.from != "" }
+
+// folderFrom says where the previous snapshot had folder e, found in a
+// folder it had at parentFrom: at e's name when that was a folder with
+// the same inode; else where a folder with e's inode was that is gone
+// from there (it moved here: its entries come along as they are, and an
+// unchanged file in it costs nothing); else at e's name if that was a
+// folder (recreated in place); else nowhere.
+func (w *walker) folderFrom(e *entry, parentFrom string) (string, error) {
+	b := w.b
+	here := ""
+	if e.prev != nil && e.prev.Meta.Type == fsmeta.Dir && parentFrom != "" {
+		here = filepath.Join(parentFrom, e.name)
+		if e.prev.Meta.Ino == e.meta.Ino {
+			return here, nil
+		}
+	}
+	cands, err := b.txn.MovedFrom(e.meta)
+	if err != nil {
+		return "", err
+	}
+	for _, cand := range cands {
+		c := cand.Path
+		if c == here {
+			continue
+		}
+		if l := b.txn.PrevListing(c); l == 0 || b.claimed[l] {
+			continue
+		}
+		// Still there (a bind mount shows one folder at two paths): not
+		// a move. Another folder there now: a move only to a path that
+		// had no folder, since on a filesystem whose inode numbers do not
+		// last (some FUSE ones) two folders that stayed put can look
+		// like that too.
+		if exists, same := inodeAt(c, e.meta); same || exists && here != "" {
+			continue
+		}
+		// An inode number freed by a deleted folder and given to a new
+		// one: the folder's time moved and it holds other names.
+		if cand.MtimeNs != e.meta.MtimeNs {
+			same, err := w.sameFolder(e.path, c)
+			if err != nil {
+				return "", err
+			}
+			if !same {
+				continue
+			}
+		}
+		e.movedIn = true
+		return c, nil
+	}
+	e.replaced = here != ""
+	return here, nil
+}
+
+// inodeAt says whether path p (of any length) exists and whether it is
+// the inode m describes.
+func inodeAt(p string, m fsmeta.Meta) (exists, same bool) {
+	dirfd, name, done, err := longpath.Split(p)
+	if err != nil {
+		return false, false
+	}
+	defer done()
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false, false
+	}
+	return true, st.Ino == m.Ino && uint64(st.Dev) == m.Dev
+}
+
+// sameFolder says whether the folder at p is the one the previous
+// snapshot had at from, where its inode alone cannot say: at least half
+// of the names it holds now were there. It tells a folder recreated in
+// place (an archive extracted again) from another that took the path of
+// one that moved away (whose entries are then left for the move to take
+// along), and a moved folder from a new one that was given the inode
+// number of a deleted one.
+func (w *walker) sameFolder(p, from string) (bool, error) {
+	f, err := openList(p, -1)
+	if err != nil {
+		return true, nil // the walk says why
+	}
+	now, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return true, nil
+	}
+	before, err := w.b.txn.ChildNames(from, w.b.txn.PrevListing(from))
+	if err != nil {
+		return false, err
+	}
+	had := make(map[string]bool, len(before))
+	for _, n := range before {
+		had[n] = true
+	}
+	common := 0
+	for _, n := range now {
+		if had[n] {
+			common++
+		}
+	}
+	return common > 0 && 2*common >= len(now), nil
+}
 
 // sliceSize is how many entries of one folder go to the recorder at once.
 const sliceSize = 1024
@@ -439,12 +569,15 @@ const sliceSize = 1024
 // mode, or reuse when the folder cannot be read (then the previous
 // snapshot's names stand in, rather than losing them). prevAll is the
 // previous entries when they were read whole, else nil.
-func (w *walker) names(p string, dirID int64, mode walkMode, prevAll map[string]catalog.Version, fds *dirFds) ([]string, walkMode, error) {
+func (w *walker) names(p, from string, dirID int64, mode walkMode, prevAll map[string]catalog.Version, fds *dirFds) ([]string, walkMode, error) {
 	b := w.b
 	var names []string
 	prevNames := func() ([]string, error) {
+		if from == "" {
+			return nil, nil
+		}
 		if prevAll == nil {
-			return b.txn.ChildNames(p, dirID)
+			return b.txn.ChildNames(from, dirID)
 		}
 		ns := make([]string, 0, len(prevAll))
 		for n := range prevAll {
@@ -489,12 +622,13 @@ func (w *walker) names(p string, dirID int64, mode walkMode, prevAll map[string]
 }
 
 // entries makes the entries of names, found in directory p as mode says,
-// with their previous versions from prevKids.
-func (w *walker) entries(p string, names []string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
+// with their previous versions from prevKids (of the folder's listing,
+// at from in the previous snapshot).
+func (w *walker) entries(p, from string, names []string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
 	b := w.b
 	out := make([]*entry, 0, len(names))
 	for _, n := range names {
-		e := &entry{name: n, path: filepath.Join(p, n), dir: fds}
+		e := &entry{name: n, path: filepath.Join(p, n), dir: fds, withFolder: from != "" && from != p}
 		if v, ok := prevKids[n]; ok {
 			v := v
 			e.prev = &v
@@ -509,6 +643,9 @@ func (w *walker) entries(p string, names []string, mode walkMode, prevKids map[s
 			}
 			e.meta = e.prev.Meta
 			e.mode = reuse
+			if e.meta.Type == fsmeta.Dir {
+				e.from = filepath.Join(from, n)
+			}
 			if e.meta.Type == fsmeta.Dir && b.dirty[e.path] {
 				// A reported directory below an unreported one: read
 				// its own metadata fresh.
@@ -529,6 +666,12 @@ func (w *walker) entries(p string, names []string, mode walkMode, prevKids map[s
 				b.warn(e.path, "source folder is missing: "+err.Error())
 			}
 			continue
+		}
+		if e.meta.Type == fsmeta.Dir {
+			var err error
+			if e.from, err = w.folderFrom(e, from); err != nil {
+				return nil, err
+			}
 		}
 		var keep bool
 		if e.mode, keep = b.admit(mode, e.path, e.meta, hadDir(e)); !keep {
@@ -626,15 +769,32 @@ func (b *backup) excluded(path string, meta fsmeta.Meta) bool {
 	return isDir && exclude.CacheDirTagged(path)
 }
 
-// visitDir interns a folder of the snapshot in the catalog and marks it
-// seen by this run: the first catalog step of every folder, walked or
-// pulled.
-func (b *backup) visitDir(p string) (int64, error) {
-	dirID, err := b.txn.DirID(p)
-	if err != nil {
-		return 0, err
+// enterDir picks the listing (folder instance, see the catalog's doc)
+// this run records folder p in, and marks it seen: the first catalog step
+// of every folder, walked or pulled. from is where the previous snapshot
+// had the folder ("" if it did not): its listing comes along to p, and
+// existed says its previous entries are the folder's. A listing serves
+// one folder of a run: one already taken (a folder recreated at the old
+// path of one that moved) gives way to a new one.
+func (b *backup) enterDir(p, from string) (listing int64, existed bool, err error) {
+	t := b.txn
+	if from != "" {
+		if l := t.PrevListing(from); l != 0 && !b.claimed[l] {
+			if from != p {
+				if err := t.Place(l, p); err != nil {
+					return 0, false, err
+				}
+			}
+			listing, existed = l, true
+		}
 	}
-	return dirID, b.txn.Visit(dirID)
+	if listing == 0 {
+		if listing, err = t.FreeListing(p, b.claimed); err != nil {
+			return 0, false, err
+		}
+	}
+	b.claimed[listing] = true
+	return listing, existed, t.Visit(listing)
 }
 
 // goneOf lists, by name, the previous entries whose names are no longer

@@ -38,6 +38,7 @@ go build -o "$work/bin/keepsake" ./app/cmd/keepsake
 # folder is 0700 on Debian 12, /root always): it gets its own copy.
 mkdir -p "$work/uitest"
 cp app/uitest/*.py "$work/uitest/"
+cp data/nautilus/keepsake-nautilus.py "$work/uitest/" # the Files extension, driven as Files would
 chmod -R a+rX "$work/bin" "$work/uitest"
 
 . build-aux/private-bus.sh

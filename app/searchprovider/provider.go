@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,6 +83,12 @@ type Provider struct {
 	// older answer is of no use to anyone.
 	cancel context.CancelFunc
 	gen    uint64
+	// last is the latest answer and complete says it holds every file
+	// matching its terms (the service did not stop at hitLimit, nor the
+	// provider at Limit): only then can a narrower search be answered
+	// from it.
+	last     []string
+	complete bool
 }
 
 // New makes a provider.
@@ -230,46 +237,48 @@ func (p *Provider) Search(terms []string) []string {
 		// answer (the app's Search page says what went wrong).
 		return []string{}
 	}
-	results := Group(hits, terms, Limit)
+	results := Group(hits, terms, Limit+1)
+	complete := len(hits) < hitLimit && len(results) <= Limit
+	if len(results) > Limit {
+		results = results[:Limit]
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if gen != p.gen {
 		return []string{}
 	}
-	return p.remember(results)
-}
-
-// Subsearch narrows earlier results to longer terms. When the earlier
-// search was complete (fewer than Limit files), every file matching the
-// new terms is among them: they are filtered here, with no call to the
-// service. Otherwise it searches again.
-func (p *Provider) Subsearch(previous, terms []string) []string {
-	if len(previous) >= Limit {
-		return p.Search(terms)
-	}
-	ids, complete := p.filter(previous, terms)
-	if !complete {
-		// Some were forgotten: a fresh search tells what is there.
-		return p.Search(terms)
-	}
+	ids := p.remember(results)
+	p.last, p.complete = ids, complete
 	return ids
 }
 
-// filter keeps the previous results whose names have every term;
-// complete is false when some of them are no longer known.
-func (p *Provider) filter(previous, terms []string) (ids []string, complete bool) {
+// Subsearch narrows earlier results to longer terms (the shell asks so
+// as a person types on). When the earlier answer was complete, every
+// file matching the new terms is among it: they are filtered here, with
+// no call to the service. Otherwise it searches again.
+func (p *Provider) Subsearch(previous, terms []string) []string {
+	if ids, ok := p.filter(previous, terms); ok {
+		return ids
+	}
+	return p.Search(terms)
+}
+
+// filter keeps the previous results whose names have every term; ok is
+// false when they are not the latest complete answer.
+func (p *Provider) filter(previous, terms []string) (ids []string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.complete || !slices.Equal(previous, p.last) {
+		return nil, false
+	}
 	ids = []string{}
 	for _, id := range previous {
-		r, ok := p.results[id]
-		if !ok {
-			return nil, false
-		}
-		if Matches(r.Name, terms) {
+		if r, known := p.results[id]; known && Matches(r.Name, terms) {
 			ids = append(ids, id)
 		}
 	}
+	// Still complete: it is what a search for the new terms would find.
+	p.last = ids
 	return ids, true
 }
 

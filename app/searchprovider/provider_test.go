@@ -3,6 +3,7 @@ package searchprovider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -207,19 +208,40 @@ func TestSubsearchFiltersACompleteAnswerWithoutTheService(t *testing.T) {
 	if n := len(f.searches()); n != 1 {
 		t.Errorf("the service was asked %d times, want once", n)
 	}
-	// A full answer may have left files out: the service is asked again.
-	full := make([]string, Limit)
-	for i := range full {
-		full[i] = first[0]
+	// Narrowing on from the filtered answer needs no service either.
+	if got := p.Subsearch(got, []string{"report", "q4.txt"}); len(got) != 1 || len(f.searches()) != 1 {
+		t.Errorf("narrowing on = %q, with %d searches", got, len(f.searches()))
 	}
-	p.Subsearch(full, []string{"report-q"})
-	if calls := f.searches(); len(calls) != 2 || calls[1].pattern != "report-q" {
-		t.Errorf("after a full answer the service was asked %+v", calls)
-	}
-	// Results it no longer knows: asked again too.
+	// Ids that are not the latest answer: asked again.
 	p.Subsearch([]string{"/home/ann/unknown.txt"}, []string{"unknown"})
-	if n := len(f.searches()); n != 3 {
-		t.Errorf("for unknown ids the service was asked %d times in all, want 3", n)
+	if calls := f.searches(); len(calls) != 2 || calls[1].pattern != "unknown" {
+		t.Errorf("for other ids the service was asked %+v", calls)
+	}
+}
+
+func TestSubsearchAsksAgainWhenTheAnswerWasCut(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files int
+		per   int
+	}{
+		{"the service stopped at its limit", 12, 5},   // 60 versions of 12 files
+		{"more files than the overview shows", 25, 1}, // 25 files, 20 shown
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeService{}
+			for i := 0; i < tc.files; i++ {
+				for j := 0; j < tc.per; j++ {
+					f.hits = append(f.hits, hit(fmt.Sprintf("/home/ann/report-%02d.txt", i), "file", day.Add(time.Duration(j)*time.Hour)))
+				}
+			}
+			p := provider(f)
+			first := p.Search([]string{"report"})
+			p.Subsearch(first, []string{"report-0"})
+			if n := len(f.searches()); n != 2 {
+				t.Errorf("the service was asked %d times, want 2: the first answer was not all there is", n)
+			}
+		})
 	}
 }
 

@@ -100,6 +100,7 @@ func (a *App) startup() {
 	a.win = window.New(a.Application, window.Options{Watcher: a.watcher})
 	a.addDesktopActions()
 	a.startSearchProvider()
+	a.requestBackground()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	go a.watcher.Run(ctx)

@@ -1,14 +1,18 @@
 package application
 
 import (
+	"context"
 	"log"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
+	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/app/portal"
 	"github.com/keepsake/keepsake/app/searchprovider"
 )
 
@@ -126,6 +130,31 @@ func (a *App) startSearchProvider() {
 		// does not list Keepsake's files.
 		if _, err := searchprovider.Start(p); err != nil {
 			log.Printf("keepsake: no search provider for the overview: %v", err)
+		}
+	}()
+}
+
+// requestBackground asks the Background portal, inside Flatpak only, to
+// let the app run with no window and start it at login in the
+// background: a sandboxed app's autostart entry is never read. The
+// desktop may ask the person; the answer is not waited for.
+func (a *App) requestBackground() {
+	if !portal.Sandboxed() {
+		return
+	}
+	go func() {
+		conn, err := dbus.ConnectSessionBus()
+		if err != nil {
+			log.Printf("keepsake: cannot ask to run in the background: %v", err)
+			return
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := portal.RequestBackground(ctx, conn,
+			"Keepsake backs up when your backup drive is plugged in and tells you when a backup fails.",
+			[]string{"keepsake", "--hide-window"}); err != nil {
+			log.Printf("keepsake: %v", err)
 		}
 	}()
 }

@@ -28,7 +28,8 @@ mkdir -p "$art"
 rm -f "$art"/*.png "$art"/*.log
 work=$(mktemp -d /var/tmp/keepsake-ui.XXXXXX)
 chmod 755 "$work"
-user=keepsake-ui
+# Another name keeps two runs on one machine apart.
+user=${KEEPSAKE_UI_USER:-keepsake-ui}
 echo "== building keepsaked, keepsakectl and the app"
 export CGO_ENABLED=1
 go build -o "$work/bin/keepsaked" ./service/cmd/keepsaked

@@ -18,6 +18,9 @@
 #     with the ITS rules polkitd, appstream and libgtk-4-dev install; the
 #     locales the translation tests run in, made by localedef (locales)
 #   check-flatpak.sh: python3 with python3-yaml, rsync
+#   the Files extension's tests: python3-gi, and the Nautilus 4.0
+#     typelib it is also loaded against (python3-nautilus, which brings
+#     gir1.2-nautilus-4.0; not Files itself)
 #   preparing drives (the service at run time, and its tests): wipefs
 #     (util-linux), mkfs.btrfs (btrfs-progs), mkfs.ext4 and e2label
 #     (e2fsprogs), blkid (util-linux)
@@ -47,7 +50,8 @@
 #   openssh-clients; for the app gtk4-devel libadwaita-devel
 #   pkgconf-pkg-config desktop-file-utils appstream; for its UI tests
 #   xorg-x11-server-Xvfb xauth python3-pyatspi at-spi2-core dunst
-#   ImageMagick xdotool librsvg2
+#   ImageMagick xdotool librsvg2; for the Files extension python3-gobject
+#   nautilus-python
 # (SQLite is compiled into the binaries: no SQLite package is needed.)
 set -euo pipefail
 
@@ -60,6 +64,8 @@ packages=(
   gettext locales
   # check-flatpak.sh
   python3 python3-yaml rsync
+  # the Files extension's tests
+  python3-gi python3-nautilus
   # Go tests
   mount util-linux e2fsprogs btrfs-progs dosfstools fusefat exfatprogs exfat-fuse fuse3 udev passwd dbus polkitd libglib2.0-bin
   acl attr flatpak ostree busybox-static gpg gpg-agent xvfb xauth openssh-server openssh-client

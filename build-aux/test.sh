@@ -33,6 +33,8 @@ if command -v desktop-file-validate >/dev/null && command -v appstreamcli >/dev/
 elif [ "${CI:-}" = true ]; then
   echo "keepsake: desktop-file-validate or appstreamcli is missing (build-aux/deps.sh installs them)" >&2; exit 1
 fi
+echo "== the Files extension's logic (python3 -m unittest; Files itself cannot run here)"
+/usr/bin/python3 -m unittest discover -s data/nautilus -p 'test_*.py'
 build-aux/check-flatpak.sh
 echo "== translations: the .pot current, every language complete and compiling"
 build-aux/check-po.sh

@@ -28,7 +28,8 @@ mkdir -p "$art"
 rm -f "$art"/*.png "$art"/*.log
 work=$(mktemp -d /var/tmp/keepsake-ui.XXXXXX)
 chmod 755 "$work"
-user=keepsake-ui
+# Another name keeps two runs on one machine apart.
+user=${KEEPSAKE_UI_USER:-keepsake-ui}
 echo "== building keepsaked, keepsakectl and the app"
 export CGO_ENABLED=1
 go build -o "$work/bin/keepsaked" ./service/cmd/keepsaked
@@ -38,6 +39,7 @@ go build -o "$work/bin/keepsake" ./app/cmd/keepsake
 # folder is 0700 on Debian 12, /root always): it gets its own copy.
 mkdir -p "$work/uitest"
 cp app/uitest/*.py "$work/uitest/"
+cp data/nautilus/keepsake-nautilus.py "$work/uitest/" # the Files extension, driven as Files would
 chmod -R a+rX "$work/bin" "$work/uitest"
 
 . build-aux/private-bus.sh

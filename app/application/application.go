@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/keepsake/keepsake/shared/version"
 	"os"
+	"strings"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -32,6 +33,11 @@ type Options struct {
 	NoTray bool
 	// NotifySuccess also notifies finished backups (off: no spam).
 	NotifySuccess bool
+	// Action is an app action without parameter to run at start
+	// (--action=browse-backups: the launcher's actions, for desktops
+	// that start apps by their Exec line), in the running instance if
+	// there is one.
+	Action string
 }
 
 // App is the running application.
@@ -62,6 +68,13 @@ func Run(opts Options, gtkArgs []string) int {
 			a.tray.Stop()
 		}
 	})
+	if opts.Action != "" {
+		// Registering makes this the running instance (startup adds the
+		// actions) or finds the one running, which then runs it.
+		if err := a.Register(context.Background()); err == nil {
+			a.ActivateAction(opts.Action, nil)
+		}
+	}
 	return a.Application.Run(gtkArgs)
 }
 
@@ -96,6 +109,9 @@ func (a *App) startup() {
 		OnEvent: func(e live.Event) { coreglib.IdleAdd(func() { a.notify(e) }) },
 	})
 	a.win = window.New(a.Application, window.Options{Watcher: a.watcher})
+	a.addDesktopActions()
+	a.startSearchProvider()
+	a.requestBackground()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	go a.watcher.Run(ctx)
@@ -215,6 +231,8 @@ func ParseArgs(args []string) (Options, []string) {
 			o.NoTray = true
 		case "--notify-success":
 			o.NotifySuccess = true
+		case "--action=browse-backups", "--action=search-backups":
+			o.Action = strings.TrimPrefix(a, "--action=")
 		default:
 			rest = append(rest, a)
 		}

@@ -104,3 +104,48 @@ func TestProfileOn(t *testing.T) {
 		})
 	}
 }
+
+func TestParseArgsAction(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+		rest []string
+	}{
+		{"the launcher's Browse Backups", []string{"keepsake", "--action=browse-backups"}, "browse-backups", []string{"keepsake"}},
+		{"the launcher's Search Backups", []string{"keepsake", "--action=search-backups"}, "search-backups", []string{"keepsake"}},
+		{"no other action by name (quit is not for the command line)", []string{"keepsake", "--action=quit"}, "", []string{"keepsake", "--action=quit"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, rest := ParseArgs(tc.args)
+			if o.Action != tc.want || !reflect.DeepEqual(rest, tc.rest) {
+				t.Errorf("ParseArgs = %+v, %q", o, rest)
+			}
+		})
+	}
+}
+
+func TestPathArg(t *testing.T) {
+	for _, tc := range []struct {
+		name, arg, want string
+		ok              bool
+	}{
+		{"a path", "/home/ann/report.txt", "/home/ann/report.txt", true},
+		{"a folder with a slash", "/home/ann/Documents/", "/home/ann/Documents", true},
+		{"the root", "/", "/", true},
+		{"a file URI", "file:///home/ann/My%20report.txt", "/home/ann/My report.txt", true},
+		{"a name that is not UTF-8", "file:///home/ann/caf%E9", "/home/ann/caf\xe9", true},
+		{"localhost", "file://localhost/srv/a", "/srv/a", true},
+		{"another host", "file://nas/srv/a", "", false},
+		{"another scheme", "sftp://nas/srv/a", "", false},
+		{"relative", "report.txt", "", false},
+		{"a bad escape", "file:///a%zz", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := PathArg(tc.arg)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("PathArg(%q) = %q, %v; want %q, %v", tc.arg, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

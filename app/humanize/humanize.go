@@ -123,7 +123,7 @@ func Size(b int64) string {
 		if b == 1 {
 			return "1 byte"
 		}
-		return fmt.Sprintf("%d bytes", b)
+		return Count(b) + " bytes"
 	}
 	units := []string{"kB", "MB", "GB", "TB", "PB"}
 	v := float64(b)
@@ -196,7 +196,7 @@ func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return Count(n) + " " + unit + "s"
 }
 
 // Duration is a remaining time: "about 3 minutes left".
@@ -264,7 +264,7 @@ func Progress(j client.Job, now time.Time) string {
 	// the previous snapshot; files can also grow past a count. Once the
 	// work outgrows a total, only what is done is worth saying.
 	if j.FilesTotal > 0 && j.FilesDone <= j.FilesTotal {
-		parts = append(parts, fmt.Sprintf("%d of %d files", j.FilesDone, j.FilesTotal))
+		parts = append(parts, fmt.Sprintf("%s of %s files", Count(j.FilesDone), Count(j.FilesTotal)))
 	} else if j.FilesDone > 0 {
 		parts = append(parts, plural(int(j.FilesDone), "file"))
 	}
@@ -341,7 +341,7 @@ func Folders(dirs []string, home string, most int) string {
 	shown := make([]string, 0, len(dirs))
 	for i, d := range dirs {
 		if i == most && len(dirs) > most+1 {
-			return strings.Join(shown, ", ") + fmt.Sprintf(" and %d more", len(dirs)-most)
+			return strings.Join(shown, ", ") + fmt.Sprintf(" and %s more", Count(len(dirs)-most))
 		}
 		shown = append(shown, Folder(d, home))
 	}

@@ -123,13 +123,14 @@ func TestIntervalAndDuration(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
+	english(t)
 	now := time.Unix(1_800_000_000, 0)
 	j := client.Job{FilesDone: 120, FilesTotal: 400, BytesDone: 5_000_000, BytesTotal: 20_000_000, Rate: 2_500_000,
 		ExpectedEnd: now.Add(3 * time.Minute).UnixMicro()}
 	if got, want := Progress(j, now), "120 of 400 files · 5.0 MB of 20 MB · 2.5 MB/s · about 3 minutes left"; got != want {
 		t.Errorf("Progress = %q, want %q", got, want)
 	}
-	if got, want := Progress(client.Job{FilesDone: 13559, FilesTotal: 9, BytesDone: 213e6, BytesTotal: 3e6}, now), "13559 files · 213 MB"; got != want {
+	if got, want := Progress(client.Job{FilesDone: 13559, FilesTotal: 9, BytesDone: 213e6, BytesTotal: 3e6}, now), "13,559 files · 213 MB"; got != want {
 		t.Errorf("Progress past the estimate = %q, want %q", got, want)
 	}
 	if got := Progress(client.Job{Phase: "scanning"}, now); got != "Scanning…" {

@@ -29,6 +29,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import atspi  # noqa: E402
 import flows  # noqa: E402
+import gnome  # noqa: E402
 from atspi import UIError, click, find, find_all, gone, type_text, wait_text  # noqa: E402
 
 HOME = os.environ["HOME"]
@@ -184,6 +185,8 @@ def run(s):
 
     flows.search_history_restore(win, app, shot, REPORT, FIRST, SECOND)
     flows.browse(win, app, shot)
+    gnome.search_provider(win, app, shot, REPORT)
+    gnome.files_extension(win, app, shot, REPORT)
     flows.deleted(win, app, shot, TODO, todo)
     flows.apps(win, app, shot)
     flows.preferences(win, app, shot)

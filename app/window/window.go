@@ -73,6 +73,13 @@ type Window struct {
 	switchTitles []string
 	switching    bool
 
+	// browse and search are the pages the desktop opens directly
+	// (open.go); pending is what waits for the first reading of the
+	// service to be done.
+	browse  *browse.Page
+	search  *search.Page
+	pending []func()
+
 	mu     sync.Mutex // guards client and state, set from the watcher's goroutine
 	client *client.Client
 	state  live.State
@@ -124,8 +131,9 @@ func New(app *adw.Application, opts Options) *Window {
 		w.pages = append(w.pages, p)
 	}
 	add(overview.New(w.env), "overview", "Overview", "go-home-symbolic")
-	add(browse.New(w.env), "browse", "Browse", "document-open-recent-symbolic")
-	add(search.New(w.env), "search", "Search", "system-search-symbolic")
+	w.browse, w.search = browse.New(w.env), search.New(w.env)
+	add(w.browse, "browse", "Browse", "document-open-recent-symbolic")
+	add(w.search, "search", "Search", "system-search-symbolic")
 	add(deleted.New(w.env), "deleted", "Deleted", "user-trash-symbolic")
 	add(apps.New(w.env), "apps", "Apps", "view-app-grid-symbolic")
 
@@ -360,6 +368,7 @@ func (w *Window) Update(st live.State) {
 	for _, p := range w.pages {
 		p.Update(st)
 	}
+	w.runPending()
 }
 
 func (w *Window) showSetup(st live.State) {

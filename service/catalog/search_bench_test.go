@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -32,35 +33,7 @@ const searchTarget = 50 * time.Millisecond
 //
 //	go test -run '^$' -bench Search1M -benchtime 1x ./service/catalog/
 func BenchmarkSearch1M(b *testing.B) {
-	dbPath := filepath.Join(b.TempDir(), "catalog.db")
-	c, err := Open(dbPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	_, err = c.DB().Exec(`BEGIN;
-	WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 50)
-	INSERT INTO snapshots(id, host, name, started, complete) SELECT x, 'h', strftime('%Y-%m-%dT%H%M%SZ', 1700000000 + x*86400, 'unixepoch'), (1700000000 + x*86400)*1000000, 1 FROM s;
-	WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 5000)
-	INSERT INTO dirs(id, path) SELECT x, '/home/ann/dir' || x FROM s;
-	WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999999)
-	INSERT INTO contents(id, sha256, size) SELECT x + 1, randomblob(32), x % 100000 FROM s;
-	WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999999)
-	INSERT INTO versions(host, dir_id, name, first_snap, last_snap, type, mode, uid, gid, size, mtime_ns, ctime_ns, content_id)
-	SELECT 'h', (x / 5) % 5000 + 1,
-		(CASE (x/5) % 7 WHEN 0 THEN 'Report-' WHEN 1 THEN 'photo_' WHEN 2 THEN 'notes ' WHEN 3 THEN 'invoice-' WHEN 4 THEN 'IMG_' WHEN 5 THEN 'draft.' ELSE 'data-' END)
-			|| (x/5) || (CASE (x/5) % 4 WHEN 0 THEN '.odt' WHEN 1 THEN '.jpg' WHEN 2 THEN '.txt' ELSE '.pdf' END),
-		(x % 5) * 10 + 1, CASE WHEN x % 5 = 4 THEN NULL ELSE (x % 5) * 10 + 10 END,
-		1, 420, 1000, 1000, x % 100000, x, x, x + 1 FROM s;
-	INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM versions;
-	COMMIT; ANALYZE`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated 1M versions in %v", time.Since(start))
+	dbPath := generate1M(b)
 
 	const rounds, perRound, diskRounds = 50, 10, 10
 	queries := searchMix(rand.New(rand.NewSource(1)), rounds*perRound+diskRounds)
@@ -236,4 +209,145 @@ func evict(b *testing.B, dbPath string) float64 {
 		n += int(v & 1)
 	}
 	return float64(n) / float64(len(vec))
+}
+
+// generate1M writes the catalog both benchmarks search: one million
+// file versions (200 000 files, five versions each, 50 snapshots).
+func generate1M(b *testing.B) string {
+	b.Helper()
+	dbPath := filepath.Join(b.TempDir(), "catalog.db")
+	c, err := Open(dbPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.DB().Exec(`BEGIN;
+	WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 50)
+	INSERT INTO snapshots(id, host, name, started, complete) SELECT x, 'h', strftime('%Y-%m-%dT%H%M%SZ', 1700000000 + x*86400, 'unixepoch'), (1700000000 + x*86400)*1000000, 1 FROM s;
+	WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 5000)
+	INSERT INTO dirs(id, path) SELECT x, '/home/ann/dir' || x FROM s;
+	WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999999)
+	INSERT INTO contents(id, sha256, size) SELECT x + 1, randomblob(32), x % 100000 FROM s;
+	WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 999999)
+	INSERT INTO versions(host, dir_id, name, first_snap, last_snap, type, mode, uid, gid, size, mtime_ns, ctime_ns, content_id)
+	SELECT 'h', (x / 5) % 5000 + 1,
+		(CASE (x/5) % 7 WHEN 0 THEN 'Report-' WHEN 1 THEN 'photo_' WHEN 2 THEN 'notes ' WHEN 3 THEN 'invoice-' WHEN 4 THEN 'IMG_' WHEN 5 THEN 'draft.' ELSE 'data-' END)
+			|| (x/5) || (CASE (x/5) % 4 WHEN 0 THEN '.odt' WHEN 1 THEN '.jpg' WHEN 2 THEN '.txt' ELSE '.pdf' END),
+		(x % 5) * 10 + 1, CASE WHEN x % 5 = 4 THEN NULL ELSE (x % 5) * 10 + 10 END,
+		1, 420, 1000, 1000, x % 100000, x, x, x + 1 FROM s;
+	INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM versions;
+	COMMIT; ANALYZE`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated 1M versions in %v", time.Since(start))
+
+	return dbPath
+}
+
+// shellTarget is the latency from a keystroke in GNOME Shell's overview
+// to its results that the search provider (app/searchprovider) must keep.
+const shellTarget = 100 * time.Millisecond
+
+// BenchmarkShellSearch1M measures what GNOME Shell's overview waits for
+// through Keepsake's search provider (app/searchprovider) over the same
+// one million versions: a person types file names a letter at a time
+// ("r", "re", "rep", …), 1000 keystrokes in all. As the provider does, a
+// keystroke asks the service for a substring of names in every folder,
+// at most 60 versions (20 files are shown), unless the answer to the
+// keystroke before was complete (under 60 versions, at most 20 files):
+// then the longer name narrows it without asking, here timed as the same
+// filtering of the earlier hits. The catalog stays open, as in the
+// service while a drive is in use. It reports p50, p95, p99 and the
+// slowest keystroke, the same of the keystrokes that asked the catalog,
+// and fails when the keystrokes' p95 is above 100 ms. The provider's own
+// share (the session bus, grouping, metas: about 2 ms) is
+// BenchmarkOverTheSessionBus in app/searchprovider.
+//
+//	go test -run '^$' -bench ShellSearch1M -benchtime 1x ./service/catalog/
+func BenchmarkShellSearch1M(b *testing.B) {
+	dbPath := generate1M(b)
+	c, err := Open(dbPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	rng := rand.New(rand.NewSource(2))
+	prefixes := []string{"report-", "photo_", "notes ", "invoice-", "img_", "draft.", "data-"}
+	exts := []string{".odt", ".jpg", ".txt", ".pdf"}
+	var typed []string
+	for len(typed) < 1000 {
+		file := rng.Intn(200000)
+		name := fmt.Sprintf("%s%d%s", prefixes[file%7], file, exts[file%4])
+		for i := 1; i <= len(name) && len(typed) < 1000; i++ {
+			typed = append(typed, name[:i])
+		}
+	}
+	var all, asked []time.Duration
+	type timed struct {
+		q string
+		n int
+		d time.Duration
+	}
+	var each []timed
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		all, asked, each = all[:0], asked[:0], each[:0]
+		var prev []Hit
+		complete := false
+		for _, q := range typed {
+			if len(q) == 1 {
+				prev, complete = nil, false // a new name is a new search
+			}
+			t0 := time.Now()
+			if complete {
+				var kept []Hit
+				for _, h := range prev {
+					if strings.Contains(strings.ToLower(h.Name), q) {
+						kept = append(kept, h)
+					}
+				}
+				prev = kept
+				all = append(all, time.Since(t0))
+				continue
+			}
+			hits, err := c.Search(SearchOptions{Pattern: q, Limit: 60})
+			d := time.Since(t0)
+			if err != nil {
+				b.Fatalf("search %q: %v", q, err)
+			}
+			files := map[string]bool{}
+			for _, h := range hits {
+				files[h.Dir+"/"+h.Name] = true
+			}
+			prev, complete = hits, len(hits) < 60 && len(files) <= 20
+			all, asked = append(all, d), append(asked, d)
+			each = append(each, timed{q, len(hits), d})
+		}
+	}
+	b.StopTimer()
+	sort.Slice(each, func(i, j int) bool { return each[i].d > each[j].d })
+	for _, t := range each[:5] {
+		b.Logf("slow: %q (%d hits): %v", t.q, t.n, t.d)
+	}
+	p := func(v []time.Duration, q int) time.Duration {
+		v = append([]time.Duration(nil), v...)
+		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+		return v[min(len(v)-1, len(v)*q/100)]
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(p(all, 50)), "p50-ms")
+	b.ReportMetric(ms(p(all, 95)), "p95-ms")
+	b.ReportMetric(ms(p(all, 99)), "p99-ms")
+	b.ReportMetric(ms(p(all, 100)), "max-ms")
+	b.ReportMetric(ms(p(asked, 95)), "asked-p95-ms")
+	fmt.Printf("overview keystrokes over 1M versions: p50 %v, p95 %v, p99 %v, max %v (%d keystrokes); "+
+		"the %d that asked the catalog: p50 %v, p95 %v, p99 %v\n",
+		p(all, 50), p(all, 95), p(all, 99), p(all, 100), len(all), len(asked), p(asked, 50), p(asked, 95), p(asked, 99))
+	if p95 := p(all, 95); p95 > shellTarget {
+		b.Fatalf("p95 %v is above the %v target", p95, shellTarget)
+	}
 }

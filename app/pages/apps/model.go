@@ -352,7 +352,7 @@ func count(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return fmt.Sprintf("%s %s", humanize.Count(n), many)
 }
 
 // Snapshot is one backup to pick.

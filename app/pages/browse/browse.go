@@ -86,6 +86,9 @@ type Page struct {
 	// so flipping through time shows the same folder at other times.
 	dir     string
 	entries []Entry
+	// wanted is a folder asked for (Open) before the page knew its
+	// profile: it is shown once the profile is known.
+	wanted string
 	// snapGen and dirGen drop answers to loads that a newer one replaced.
 	snapGen, dirGen int
 	// quiet marks selection changes the page makes itself, which must not
@@ -171,6 +174,9 @@ func (p *Page) Update(st live.State) {
 		p.snaps, p.snap = nil, ""
 		p.remote = computers.IsRemote(prof)
 		p.dir = StartDir(computers.Folders(prof))
+		if p.wanted != "" {
+			p.dir, p.wanted = p.wanted, ""
+		}
 		p.showCrumbs()
 	}
 	// Read at every update: restore-to can be set or cleared while the
@@ -193,6 +199,17 @@ func (p *Page) Update(st live.State) {
 		p.seen = key
 		p.loadSnapshots()
 	}
+}
+
+// Open shows a folder in the backup shown (the newest, unless the person
+// picked another): the Files app's "Previous Versions…" of a folder.
+func (p *Page) Open(dir string) {
+	if p.profile == "" {
+		p.wanted = dir
+		return
+	}
+	p.enter(dir)
+	p.SetVisibleChild(p.Content)
 }
 
 func (p *Page) syncFolded() {

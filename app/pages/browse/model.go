@@ -76,7 +76,7 @@ func plural(n int64, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return fmt.Sprintf("%s %ss", humanize.Count(n), unit)
 }
 
 // PickSnapshot is the row to show after the timeline was (re)loaded: the

@@ -28,7 +28,7 @@ func TestSnapshotsNewestFirstWithLabels(t *testing.T) {
 	got := Snapshots(ds, now)
 	want := []struct{ name, title, subtitle string }{
 		{"2026-11-22T090000Z", "Today at 10:00", "1 file · 999 bytes · pinned"},
-		{"2026-11-21T090000Z", "Yesterday at 10:00", "1234 files · 1.2 GB"},
+		{"2026-11-21T090000Z", "Yesterday at 10:00", "1,234 files · 1.2 GB"},
 		{"2026-06-02T070500Z", "2 June at 09:05", "0 files · 0 bytes"},
 		{"2025-03-01T080000Z", "1 March 2025 at 09:00", "10 files · 5.0 kB"},
 	}

@@ -190,12 +190,12 @@ func RestoreSummary(requested, written []string) string {
 		}
 		return fmt.Sprintf("“%s” restored", name)
 	}
-	s := fmt.Sprintf("%d files restored", n)
+	s := fmt.Sprintf("%s files restored", humanize.Count(n))
 	switch {
 	case beside == 1:
 		s += ", 1 beside a file of the same name"
 	case beside > 1:
-		s += fmt.Sprintf(", %d beside files of the same name", beside)
+		s += fmt.Sprintf(", %s beside files of the same name", humanize.Count(beside))
 	}
 	return s
 }
@@ -210,9 +210,9 @@ func CountText(total int) string {
 	case total == 1:
 		return "1 file deleted"
 	case total > MaxRows:
-		return fmt.Sprintf("%d files deleted. The %d deleted most recently are shown: choose a shorter time or a folder inside this one to see others.", total, MaxRows)
+		return fmt.Sprintf("%s files deleted. The %s deleted most recently are shown: choose a shorter time or a folder inside this one to see others.", humanize.Count(total), humanize.Count(MaxRows))
 	}
-	return fmt.Sprintf("%d files deleted", total)
+	return fmt.Sprintf("%s files deleted", humanize.Count(total))
 }
 
 // SelectedText counts the selection.
@@ -220,7 +220,7 @@ func SelectedText(n int) string {
 	if n == 0 {
 		return "None selected"
 	}
-	return fmt.Sprintf("%d selected", n)
+	return fmt.Sprintf("%s selected", humanize.Count(n))
 }
 
 // SizeText is a file's size, or what it is when a size says nothing.

@@ -161,7 +161,7 @@ func TestTexts(t *testing.T) {
 	cases := []struct{ name, got, want string }{
 		{"count one", CountText(1), "1 file deleted"},
 		{"count", CountText(12), "12 files deleted"},
-		{"count cut", CountText(MaxRows + 5), "1005 files deleted. The 1000 deleted most recently are shown: choose a shorter time or a folder inside this one to see others."},
+		{"count cut", CountText(MaxRows + 5), "1,005 files deleted. The 1,000 deleted most recently are shown: choose a shorter time or a folder inside this one to see others."},
 		{"selected none", SelectedText(0), "None selected"},
 		{"selected", SelectedText(3), "3 selected"},
 		{"size", SizeText(File{Type: "file", Size: 1234567}), "1.2 MB"},

@@ -125,8 +125,10 @@ func (w *Window) show(versions []Version) {
 		latest = prof.LastSnapshot
 	}
 	now := time.Now()
-	for _, v := range versions {
-		title, subtitle := Label(v, w.path, w.home, latest, now)
+	titles := Titles(versions, now)
+	for i, v := range versions {
+		_, subtitle := Label(v, w.path, w.home, latest, now)
+		title := titles[i]
 		row := adw.NewActionRow()
 		// libadwaita 1.2 reads row titles as markup; these are plain text.
 		row.SetObjectProperty("use-markup", false)

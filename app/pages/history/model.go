@@ -125,6 +125,45 @@ func Label(v Version, file, home, latest string, now time.Time) (title, subtitle
 	return title, strings.Join(parts, " · ")
 }
 
+// Titles are the versions' row titles (Label's), told apart when two
+// would read the same: versions backed up in the same minute show the
+// seconds too ("Today at 09:48:05"), and any still alike in the same
+// second say which is the later one (versions are newest first).
+func Titles(vs []Version, now time.Time) []string {
+	titles := make([]string, len(vs))
+	count := func(clock string) map[string]int {
+		n := map[string]int{}
+		for i, v := range vs {
+			titles[i] = humanize.DateTitle(v.First, now, clock)
+			n[titles[i]]++
+		}
+		return n
+	}
+	byMinute := count("15:04")
+	bySecond := map[string]int{}
+	for i, v := range vs {
+		if byMinute[humanize.DateTitle(v.First, now, "15:04")] > 1 {
+			titles[i] = humanize.DateTitle(v.First, now, "15:04:05")
+		}
+		bySecond[titles[i]]++
+	}
+	seen := map[string]int{}
+	for i, t := range titles {
+		if n := bySecond[t]; n > 1 {
+			seen[t]++
+			switch {
+			case n == 2 && seen[t] == 1:
+				titles[i] = fmt.Sprintf("%s (the later one)", t)
+			case n == 2:
+				titles[i] = fmt.Sprintf("%s (the earlier one)", t)
+			default:
+				titles[i] = fmt.Sprintf("%s (%d of %d, newest first)", t, seen[t], n)
+			}
+		}
+	}
+	return titles
+}
+
 // RenamedFrom names the other names a version had ("" when it only had
 // the file's): just the name when it stayed in the same folder.
 func RenamedFrom(v Version, file, home string) string {

@@ -188,3 +188,33 @@ func TestDateLabelAndSubtitle(t *testing.T) {
 		t.Errorf("Subtitle of a name that is not UTF-8 = %q", got)
 	}
 }
+
+func TestTitlesTellVersionsApart(t *testing.T) {
+	sec := func(day, h, m, s int) Version {
+		return Version{First: time.Date(2026, 11, day, h, m, s, 0, loc)}
+	}
+	for _, tc := range []struct {
+		name string
+		vs   []Version
+		want []string
+	}{
+		{"different minutes need no seconds", []Version{sec(22, 9, 48, 5), sec(22, 9, 12, 40)},
+			[]string{"Today at 09:48", "Today at 09:12"}},
+		{"the same minute shows the seconds", []Version{sec(22, 9, 48, 41), sec(22, 9, 48, 5), sec(22, 8, 0, 0)},
+			[]string{"Today at 09:48:41", "Today at 09:48:05", "Today at 08:00"}},
+		{"the same minute on another day too", []Version{sec(3, 9, 48, 41), sec(3, 9, 48, 5)},
+			[]string{"3 November at 09:48:41", "3 November at 09:48:05"}},
+		{"the same minute on two days is not alike", []Version{sec(22, 9, 48, 41), sec(21, 9, 48, 5)},
+			[]string{"Today at 09:48", "Yesterday at 09:48"}},
+		{"the same second says which is later", []Version{sec(22, 9, 48, 5), sec(22, 9, 48, 5)},
+			[]string{"Today at 09:48:05 (the later one)", "Today at 09:48:05 (the earlier one)"}},
+		{"three in one second are numbered", []Version{sec(22, 9, 48, 5), sec(22, 9, 48, 5), sec(22, 9, 48, 5)},
+			[]string{"Today at 09:48:05 (1 of 3, newest first)", "Today at 09:48:05 (2 of 3, newest first)", "Today at 09:48:05 (3 of 3, newest first)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Titles(tc.vs, now); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Titles = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -50,7 +50,7 @@ func Problems(prof client.Profile, home string) ProblemList {
 		l.Rows = append(l.Rows, Problem{Path: humanize.Folder(path, home), What: upper(what)})
 	}
 	if left := n - len(l.Rows); left > 0 {
-		l.More = fmt.Sprintf("And %d more not listed here", left)
+		l.More = fmt.Sprintf("And %s more not listed here", humanize.Count(left))
 	}
 	return l
 }

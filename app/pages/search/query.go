@@ -131,7 +131,7 @@ func VersionsText(n int) string {
 	if n == 1 {
 		return "1 version"
 	}
-	return fmt.Sprintf("%d versions", n)
+	return fmt.Sprintf("%s versions", humanize.Count(n))
 }
 
 // SeenText says when a file was last backed up: a file the newest backup
@@ -152,11 +152,11 @@ func Summary(groups []Group, truncated bool, folder, home string) string {
 	var s string
 	switch {
 	case truncated:
-		s = fmt.Sprintf("The first %d files found. Type more of the name to find fewer.", n)
+		s = fmt.Sprintf("The first %s files found. Type more of the name to find fewer.", humanize.Count(n))
 	case n == 1:
 		s = "1 file found"
 	default:
-		s = fmt.Sprintf("%d files found", n)
+		s = fmt.Sprintf("%s files found", humanize.Count(n))
 	}
 	if folder != "" && !truncated {
 		s += " in " + humanize.Folder(folder, home)

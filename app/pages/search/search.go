@@ -100,6 +100,17 @@ func (p *Page) Update(st live.State) {
 	}
 }
 
+// Find searches for text everywhere, as if typed (GNOME Shell's "search
+// in the app").
+func (p *Page) Find(text string) {
+	if p.folder != "" {
+		p.setFolder("")
+	}
+	p.Entry.SetText(text)
+	p.searchNow()
+	p.Entry.GrabFocus()
+}
+
 func (p *Page) setFolder(dir string) {
 	p.folder = dir
 	p.EverywhereButton.SetVisible(dir != "")

@@ -9,6 +9,9 @@ package i18n
 // group writes n with the digit grouping of LC_NUMERIC (the ' flag of
 // printf: "20,013" in English, "20.013" in German, "20 013" in Polish).
 static int group(char *buf, size_t len, long long n) { return snprintf(buf, len, "%'lld", n); }
+
+// ungrouped: the C and POSIX locales have no thousands separator.
+static int ungrouped(void) { const char *s = localeconv()->thousands_sep; return s == NULL || *s == 0; }
 */
 import "C"
 
@@ -111,13 +114,30 @@ func P(context, msgid string) string {
 
 // Number writes a count with the digit grouping of the user's locale
 // (LC_NUMERIC), as GNOME's own apps do with printf's ' flag: "20,013" in
-// en_US, "20.013" in de_DE, "20 013" (a narrow no-break space) in pl_PL; plain digits before Init
-// or in the C locale.
+// en_US, "20.013" in de_DE, "20 013" (a narrow no-break space) in pl_PL.
+// The C and POSIX locales, and a program that has not called Init, which
+// group nothing, count in English: nobody reads "20013 files" better.
 func Number(n int64) string {
+	if !ready.Load() || C.ungrouped() != 0 {
+		return english(n)
+	}
 	var buf [32]C.char
 	k := C.group(&buf[0], C.size_t(len(buf)), C.longlong(n))
 	if k < 0 || int(k) >= len(buf) {
 		return strconv.FormatInt(n, 10)
 	}
 	return C.GoStringN(&buf[0], k)
+}
+
+// english groups digits by threes with commas.
+func english(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
 }

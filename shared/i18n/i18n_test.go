@@ -103,7 +103,7 @@ func TestNumberUsesTheLocalesDigitGrouping(t *testing.T) {
 		{"en_US.utf8", -1234567, "-1,234,567"},
 		{"de_DE.utf8", 20013, "20.013"},
 		{"pl_PL.utf8", 1234567, "1\u202f234\u202f567"}, // glibc's Polish groups with a narrow no-break space
-		{"C.utf8", 20013, "20,013"}, // no grouping of its own: English's
+		{"C.utf8", 20013, "20,013"},                    // no grouping of its own: English's
 		{"C.utf8", 100, "100"},
 		{"C.utf8", -1234567, "-1,234,567"},
 	} {

@@ -148,7 +148,10 @@ def files_extension(win, app, shot, path):
     print("   Previous Versions… of Projects opened Browse there", flush=True)
     shot("browse-from-files")
 
-    step("the app's actions straight from gdbus: search")
+    step("the app's actions straight from gdbus: search, and the launcher's Browse Backups")
     gdbus(APP, "org.freedesktop.Application.ActivateAction", "search", "[<'notes'>]", "{}")
     find(win, name="notes.md", role="list item", timeout=30)
     gone(win, name="report.txt", role="list item", timeout=10)
+    gdbus(APP, "org.freedesktop.Application.ActivateAction", "browse-backups", "[]", "{}")
+    find(win, name="Backups", role="list", timeout=10)
+    gone(win, name="Search backups", role="entry", timeout=10)

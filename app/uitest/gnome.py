@@ -153,5 +153,9 @@ def files_extension(win, app, shot, path):
     find(win, name="notes.md", role="list item", timeout=30)
     gone(win, name="report.txt", role="list item", timeout=10)
     gdbus(APP, "org.freedesktop.Application.ActivateAction", "browse-backups", "[]", "{}")
-    find(win, name="Backups", role="list", timeout=10)
-    gone(win, name="Search backups", role="entry", timeout=10)
+    deadline = time.time() + 10
+    while not any(atspi.role_name(n) in ("toggle button", "radio button", "page tab") and
+                  n.getState().contains(atspi.pyatspi.STATE_CHECKED) for n in find_all(win, name="Browse")):
+        if time.time() > deadline:
+            raise UIError("Browse Backups did not switch to the Browse page:\n" + atspi.dump(win))
+        time.sleep(0.2)

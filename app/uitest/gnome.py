@@ -37,7 +37,12 @@ def history_window(app, name, timeout=30):
     """The history window of a file, once it lists its versions: their
     row titles."""
     from flows import window_named
-    hist = window_named(app, name, timeout=timeout)
+    try:
+        hist = window_named(app, name, timeout=timeout)
+    except UIError as e:
+        # Tells a window AT-SPI did not report from one never opened.
+        x = subprocess.run(["xdotool", "search", "--name", f"^{name}$"], capture_output=True, text=True).stdout.split()
+        raise UIError(f"{e}; X windows named {name!r}: {x}")
     versions = find(hist, name="Versions", role="list", timeout=timeout)
     deadline = time.time() + timeout
     while True:

@@ -110,6 +110,17 @@ def search_provider(win, app, shot, path):
     return entry
 
 
+def run_loop(seconds=2):
+    """Runs this process's GLib main loop a while, as Files' runs: the
+    extension's call is answered there."""
+    ctx = GLib.MainContext.default()
+    end = time.time() + seconds
+    while time.time() < end:
+        while ctx.iteration(False):
+            pass
+        time.sleep(0.02)
+
+
 def files_extension(win, app, shot, path):
     step("Files' Previous Versions…: the extension offers it inside the backed-up folders and opens the app")
     spec = importlib.util.spec_from_file_location("keepsake_nautilus", EXTENSION)
@@ -137,6 +148,7 @@ def files_extension(win, app, shot, path):
     if len(items) != 1 or items[0].props.label != "Previous Versions…":
         raise UIError(f"the extension's items for {path}: {items}")
     items[0].activate()  # as a click in Files' menu: ActivateAction show-history
+    run_loop()
     name = os.path.basename(path)
     hist, titles = history_window(app, name)
     print(f"   Previous Versions… of {name} opened its history: {titles}", flush=True)
@@ -147,6 +159,7 @@ def files_extension(win, app, shot, path):
     if len(items) != 1:
         raise UIError(f"no Previous Versions… for the folder {projects}")
     items[0].activate()  # ActivateAction browse-folder
+    run_loop()
     files = find(win, name="Files", role="list", timeout=30)
     find(files, name="notes.md", role="list item", timeout=30)
     find(win, name="Projects", role="push button", timeout=10)  # the path bar's last crumb

@@ -172,8 +172,11 @@ def files_extension(win, app, shot, path):
     gone(win, name="report.txt", role="list item", timeout=10)
     gdbus(APP, "org.freedesktop.Application.ActivateAction", "browse-backups", "[]", "{}")
     deadline = time.time() + 10
+    # The view switcher's button of the page shown is a selected tab
+    # (pressed or checked in other GTK versions).
+    shown = (atspi.pyatspi.STATE_SELECTED, atspi.pyatspi.STATE_CHECKED, atspi.pyatspi.STATE_PRESSED)
     while not any(atspi.role_name(n) in ("toggle button", "radio button", "page tab") and
-                  n.getState().contains(atspi.pyatspi.STATE_CHECKED) for n in find_all(win, name="Browse")):
+                  any(n.getState().contains(st) for st in shown) for n in find_all(win, name="Browse")):
         if time.time() > deadline:
             raise UIError("Browse Backups did not switch to the Browse page:\n" + atspi.dump(win))
         time.sleep(0.2)

@@ -63,7 +63,7 @@ func RequestBackground(ctx context.Context, conn *dbus.Conn, reason string, comm
 }
 
 // hostPathXattr is where the document portal's FUSE file system says the
-// real path of a document (xdg-desktop-portal 1.15 and later).
+// real path of a document (recent xdg-desktop-portal releases).
 const hostPathXattr = "user.document-portal.host-path"
 
 // ErrNotResolved says a folder from the document portal has no host path

@@ -220,14 +220,7 @@ func (p *Provider) Search(terms []string) []string {
 	gen := p.gen
 	p.mu.Unlock()
 
-	var c Searcher
-	if p.opts.Client != nil {
-		c = p.opts.Client()
-	}
-	profile := ""
-	if p.opts.Profile != nil {
-		profile = p.opts.Profile()
-	}
+	c, profile := p.connection(ctx)
 	if c == nil || profile == "" {
 		return []string{}
 	}
@@ -250,6 +243,35 @@ func (p *Provider) Search(terms []string) []string {
 	ids := p.remember(results)
 	p.last, p.complete = ids, complete
 	return ids
+}
+
+// StartWait is how long a search waits for the app's first reading of
+// the service: the shell may start the app for a search, and its first
+// keystroke comes before the app knows the user's profile.
+var StartWait = time.Second
+
+// connection is the service and the user's profile, waiting up to
+// StartWait for them (or until a newer search cancels ctx).
+func (p *Provider) connection(ctx context.Context) (Searcher, string) {
+	deadline := time.Now().Add(StartWait)
+	for {
+		var c Searcher
+		if p.opts.Client != nil {
+			c = p.opts.Client()
+		}
+		profile := ""
+		if p.opts.Profile != nil {
+			profile = p.opts.Profile()
+		}
+		if c != nil && profile != "" || time.Now().After(deadline) {
+			return c, profile
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ""
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Subsearch narrows earlier results to longer terms (the shell asks so

@@ -148,6 +148,9 @@ func TestSearchAsksForTheUsersOwnProfileAndFewHits(t *testing.T) {
 }
 
 func TestNothingIsFoundWithoutServiceOrProfile(t *testing.T) {
+	saved := StartWait
+	StartWait = 50 * time.Millisecond
+	defer func() { StartWait = saved }()
 	f := &fakeService{hits: []api.SearchHit{hit("/home/ann/report.txt", "file", day)}}
 	for _, tc := range []struct {
 		name string
@@ -163,6 +166,25 @@ func TestNothingIsFoundWithoutServiceOrProfile(t *testing.T) {
 				t.Errorf("ids = %#v, want an empty list (D-Bus has no null)", ids)
 			}
 		})
+	}
+}
+
+func TestTheFirstSearchWaitsForTheAppToKnowTheProfile(t *testing.T) {
+	f := &fakeService{hits: []api.SearchHit{hit("/home/ann/report.txt", "file", day)}}
+	var mu sync.Mutex
+	profile := ""
+	p := New(Options{
+		Client:  func() Searcher { return f },
+		Profile: func() string { mu.Lock(); defer mu.Unlock(); return profile },
+	})
+	go func() {
+		time.Sleep(100 * time.Millisecond) // the app's first reading of the service
+		mu.Lock()
+		profile = "ann"
+		mu.Unlock()
+	}()
+	if ids := p.Search([]string{"report"}); len(ids) != 1 {
+		t.Errorf("the first search found %q", ids)
 	}
 }
 

@@ -37,7 +37,12 @@ def history_window(app, name, timeout=30):
     """The history window of a file, once it lists its versions: their
     row titles."""
     from flows import window_named
-    hist = window_named(app, name, timeout=timeout)
+    try:
+        hist = window_named(app, name, timeout=timeout)
+    except UIError as e:
+        # Tells a window AT-SPI did not report from one never opened.
+        x = subprocess.run(["xdotool", "search", "--name", f"^{name}$"], capture_output=True, text=True).stdout.split()
+        raise UIError(f"{e}; X windows named {name!r}: {x}")
     versions = find(hist, name="Versions", role="list", timeout=timeout)
     deadline = time.time() + timeout
     while True:
@@ -105,6 +110,17 @@ def search_provider(win, app, shot, path):
     return entry
 
 
+def run_loop(seconds=2):
+    """Runs this process's GLib main loop a while, as Files' runs: the
+    extension's call is answered there."""
+    ctx = GLib.MainContext.default()
+    end = time.time() + seconds
+    while time.time() < end:
+        while ctx.iteration(False):
+            pass
+        time.sleep(0.02)
+
+
 def files_extension(win, app, shot, path):
     step("Files' Previous Versions…: the extension offers it inside the backed-up folders and opens the app")
     spec = importlib.util.spec_from_file_location("keepsake_nautilus", EXTENSION)
@@ -132,6 +148,7 @@ def files_extension(win, app, shot, path):
     if len(items) != 1 or items[0].props.label != "Previous Versions…":
         raise UIError(f"the extension's items for {path}: {items}")
     items[0].activate()  # as a click in Files' menu: ActivateAction show-history
+    run_loop()
     name = os.path.basename(path)
     hist, titles = history_window(app, name)
     print(f"   Previous Versions… of {name} opened its history: {titles}", flush=True)
@@ -142,13 +159,24 @@ def files_extension(win, app, shot, path):
     if len(items) != 1:
         raise UIError(f"no Previous Versions… for the folder {projects}")
     items[0].activate()  # ActivateAction browse-folder
+    run_loop()
     files = find(win, name="Files", role="list", timeout=30)
     find(files, name="notes.md", role="list item", timeout=30)
     find(win, name="Projects", role="push button", timeout=10)  # the path bar's last crumb
     print("   Previous Versions… of Projects opened Browse there", flush=True)
     shot("browse-from-files")
 
-    step("the app's actions straight from gdbus: search")
+    step("the app's actions straight from gdbus: search, and the launcher's Browse Backups")
     gdbus(APP, "org.freedesktop.Application.ActivateAction", "search", "[<'notes'>]", "{}")
     find(win, name="notes.md", role="list item", timeout=30)
     gone(win, name="report.txt", role="list item", timeout=10)
+    gdbus(APP, "org.freedesktop.Application.ActivateAction", "browse-backups", "[]", "{}")
+    deadline = time.time() + 10
+    # The view switcher's button of the page shown is a selected tab
+    # (pressed or checked in other GTK versions).
+    shown = (atspi.pyatspi.STATE_SELECTED, atspi.pyatspi.STATE_CHECKED, atspi.pyatspi.STATE_PRESSED)
+    while not any(atspi.role_name(n) in ("toggle button", "radio button", "page tab") and
+                  any(n.getState().contains(st) for st in shown) for n in find_all(win, name="Browse")):
+        if time.time() > deadline:
+            raise UIError("Browse Backups did not switch to the Browse page:\n" + atspi.dump(win))
+        time.sleep(0.2)

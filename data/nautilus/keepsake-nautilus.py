@@ -13,6 +13,7 @@ python3-nautilus; Fedora: nautilus-python). Files 43 and later use the
 Nautilus 4.0 API (get_file_items(files)); older ones 3.0
 (get_file_items(window, files)): both are answered.
 """
+import sys
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -114,11 +115,18 @@ class Service:
 
 def open_in_keepsake(action, uri):
     """Asks Keepsake to run an action with the item's URI, starting it if
-    needed; Files does not wait for the answer."""
+    needed. Files does not wait: the answer comes on its main loop, and a
+    failure is only logged (there is no place in Files to say it)."""
+    def done(bus, result, *_):
+        try:
+            bus.call_finish(result)
+        except GLib.Error as e:
+            print(f"keepsake-nautilus: cannot open Keepsake: {e.message}", file=sys.stderr)
+
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
     bus.call(APP_ID, APP_PATH, "org.freedesktop.Application", "ActivateAction",
              GLib.Variant("(sava{sv})", (action, [GLib.Variant("s", uri)], {})),
-             None, Gio.DBusCallFlags.NONE, -1, None, None, None)
+             None, Gio.DBusCallFlags.NONE, -1, None, done)
 
 
 class KeepsakeMenu(GObject.GObject, Nautilus.MenuProvider):

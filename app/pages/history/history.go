@@ -56,8 +56,13 @@ var open = map[string]*Window{}
 // Open shows the version history of path.
 func Open(env *ui.Env, path string) {
 	if w, ok := open[path]; ok {
-		w.Present()
-		return
+		if w.IsVisible() {
+			w.Present()
+			return
+		}
+		// Closed in a way that skipped close-request (destroyed with
+		// its parent, hidden): a fresh window, not a dead one.
+		delete(open, path)
 	}
 	w := &Window{env: env, path: path, profile: env.Profile()}
 	w.home, _ = os.UserHomeDir()

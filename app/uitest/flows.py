@@ -75,13 +75,21 @@ def choose_row(win, title):
     deadline = time.time() + atspi.TIMEOUT
     while True:
         try:
-            row = find(win, name=title, role="list item")
-            inner = []
-            for role in ("radio button", "check box", "toggle button"):
-                inner = find_all(row, role=role)
+            find(win, name=title, role="list item")
+            # Other loop devices on the machine may carry the same label
+            # (another test's drive, not connected here): the row that
+            # can be chosen is the one with a button.
+            row, inner = None, []
+            for r in find_all(win, name=title, role="list item"):
+                for role in ("radio button", "check box", "toggle button"):
+                    inner = find_all(r, role=role)
+                    if inner:
+                        break
                 if inner:
+                    row = r
                     break
-            if not inner:
+            if row is None:
+                row = find(win, name=title, role="list item")
                 click(row)
                 return row
             # Already chosen (the only usable drive is chosen for you): a

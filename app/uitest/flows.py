@@ -104,7 +104,10 @@ def choose_row(win, title):
             time.sleep(0.3)
 
 
-def setup(win, shot, drive_label="Backup Drive", passphrase=None):
+DRIVE = os.environ.get("KEEPSAKE_DRIVE_LABEL", "Backup Drive")
+
+
+def setup(win, shot, drive_label=DRIVE, passphrase=None):
     """The first-run setup; with a passphrase the drive is encrypted (the
     setup's default) and the recovery key it shows once is returned."""
     step("first-run setup: the drive, its passphrase, the folders, the schedule, then the first backup")
@@ -373,7 +376,7 @@ def preferences(win, app, shot):
     # Drives: the drive chosen in the setup, its size as the service
     # reports it, connected.
     page("Drives")
-    row, texts = pref_row(prefs, "Backup Drive", timeout=30)
+    row, texts = pref_row(prefs, DRIVE, timeout=30)
     expect(any(t.startswith("Encrypted · 1.1 GB") and "ext4" in t for t in texts),
            f"the drive row says {texts}, not Encrypted, 1.1 GB, ext4")
     expect(find_all(prefs, name="Connected", role="label"), "the drive is not shown as connected")

@@ -107,6 +107,23 @@ def choose_row(win, title):
 DRIVE = os.environ.get("KEEPSAKE_DRIVE_LABEL", "Backup Drive")
 
 
+def reveal(win, node, tries=40):
+    """Scrolls the page with the mouse wheel until node is inside the
+    window above its bottom bar (other tests' loop drives can make the
+    drive list long), and returns it."""
+    top = win.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
+    for _ in range(tries):
+        e = node.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
+        if e.height > 0 and 60 < e.y and e.y + e.height < top.height - 80:
+            return node
+        ox, oy = atspi.window_origin(node)
+        button = "5" if e.y + e.height >= top.height - 80 else "4"
+        subprocess.run(["xdotool", "mousemove", "--sync", str(ox + top.width // 2), str(oy + top.height // 2),
+                        "click", button], check=True)
+        time.sleep(0.15)
+    raise UIError(f"{atspi.clean_name(node)!r} could not be scrolled into view")
+
+
 def setup(win, shot, drive_label=DRIVE, passphrase=None):
     """The first-run setup; with a passphrase the drive is encrypted (the
     setup's default) and the recovery key it shows once is returned."""
@@ -117,8 +134,8 @@ def setup(win, shot, drive_label=DRIVE, passphrase=None):
     if passphrase is not None:
         if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
             raise UIError("Next is possible before a passphrase for the encrypted drive is typed")
-        type_text(find(win, name="Passphrase"), passphrase)
-        type_text(find(win, name="Confirm Passphrase"), passphrase)
+        type_text(reveal(win, find(win, name="Passphrase")), passphrase)
+        type_text(reveal(win, find(win, name="Confirm Passphrase")), passphrase)
         find(win, contains="Keepsake shows its recovery key", role="label", timeout=10)
     shot("setup")
     click(next_button)

@@ -107,18 +107,26 @@ def choose_row(win, title):
 DRIVE = os.environ.get("KEEPSAKE_DRIVE_LABEL", "Backup Drive")
 
 
-def reveal(win, node, tries=40):
+def reveal(win, node, tries=40, title="Keepsake"):
     """Scrolls the page with the mouse wheel until node is inside the
     window above its bottom bar (other tests' loop drives can make the
-    drive list long), and returns it."""
-    top = win.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
+    drive list long), and returns it. A slow answer of the app (it
+    rebuilds that list whenever a drive comes or goes) is tried again."""
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]], capture_output=True, text=True).stdout
+    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    ox, oy, width, height = int(geo["X"]), int(geo["Y"]), int(geo["WIDTH"]), int(geo["HEIGHT"])
     for _ in range(tries):
-        e = node.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
-        if e.height > 0 and 60 < e.y and e.y + e.height < top.height - 80:
+        try:
+            e = node.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
+        except Exception:
+            time.sleep(0.5)
+            continue
+        if e.height > 0 and 60 < e.y and e.y + e.height < height - 80:
             return node
-        ox, oy = atspi.window_origin(node)
-        button = "5" if e.y + e.height >= top.height - 80 else "4"
-        subprocess.run(["xdotool", "mousemove", "--sync", str(ox + top.width // 2), str(oy + top.height // 2),
+        button = "5" if e.y + e.height >= height - 80 else "4"
+        subprocess.run(["xdotool", "mousemove", "--sync", str(ox + width // 2), str(oy + height // 2),
                         "click", button], check=True)
         time.sleep(0.15)
     raise UIError(f"{atspi.clean_name(node)!r} could not be scrolled into view")

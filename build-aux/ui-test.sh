@@ -99,7 +99,10 @@ rules="polkit.addRule(function(action, subject) {
 });"
 ks_polkit_start "$rules"
 ks_udevd
-ks_drive_make "$work/drive.img" "Backup Drive" 1024
+# A label of this run's own: other tests on the machine make loop drives
+# called "Backup Drive", which the drive list shows too.
+label="Backup $$"
+ks_drive_make "$work/drive.img" "$label" 1024
 # The user installs the app (flatpak asks the system bus about parental
 # controls first, so after the bus is up) and it keeps a file of data.
 as_user() { (cd / && runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LC_ALL=C \
@@ -152,7 +155,7 @@ cd "$work" # a folder the test user may enter
 runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LANG=C.UTF-8 \
   DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
   KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
-  KEEPSAKE_DRIVE_UUID="$KS_UUID" GDK_BACKEND=x11 GSK_RENDERER=cairo \
+  KEEPSAKE_DRIVE_UUID="$KS_UUID" KEEPSAKE_DRIVE_LABEL="$label" GDK_BACKEND=x11 GSK_RENDERER=cairo \
   timeout --kill-after=30 1200 xvfb-run -a -s '-screen 0 1280x900x24' \
   dbus-run-session -- /usr/bin/python3 "$work/uitest/ui_test.py" >"$art/ui-test.log" 2>&1 || rc=$?
 cd "$top"

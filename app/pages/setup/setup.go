@@ -193,6 +193,11 @@ func (p *Page) showDrives() {
 		p.drive = uuid
 		p.updateNav()
 		p.updateSummary()
+		// The passphrase is what the step needs next; focusing it also
+		// scrolls it into view under a long list of drives.
+		if p.EncryptBox.Visible() && p.PassphraseBox.Visible() && p.Passphrase.Text() == "" {
+			p.Passphrase.GrabFocus()
+		}
 	})
 	p.driveList.SetSensitive(!p.running)
 }

@@ -492,6 +492,10 @@ UNLOCK = "Unlock Backup Drive"
 
 def encrypted_drive(win, app, shot, root, wait_notification, passphrase, uuid, wait_idle):
     step("encrypted drive: the preferences say so; forget the key remembered at the setup")
+    # The window the last step closed must be gone first: its accessible
+    # lingers a moment, empty, under the same title.
+    window_gone(app, "Preferences")
+    time.sleep(0.5)
     activate_action("preferences")
     prefs = window_named(app, "Preferences")
     for n in find_all(prefs, name="Drives"):

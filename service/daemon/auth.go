@@ -11,6 +11,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
@@ -207,4 +208,20 @@ func usec(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMicro()
+}
+
+// admit identifies the caller of a method that takes only the
+// authorization options and asks polkit whether it may do action.
+func (d *Daemon) admit(sender dbus.Sender, options map[string]dbus.Variant, action string) (caller, error) {
+	c, err := d.identify(sender)
+	if err != nil {
+		return caller{}, err
+	}
+	if err := api.FromOptions(options, &api.Auth{}); err != nil {
+		return caller{}, err
+	}
+	if err := d.authorize(c, action, options); err != nil {
+		return caller{}, err
+	}
+	return c, nil
 }

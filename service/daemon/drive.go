@@ -13,7 +13,6 @@ import (
 	"github.com/keepsake/keepsake/service/drives"
 	"github.com/keepsake/keepsake/service/state"
 	"github.com/keepsake/keepsake/service/usecase"
-	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"golang.org/x/sys/unix"
@@ -571,14 +570,8 @@ func (d *Daemon) enroll(c caller, uuid string, prof *profile) error {
 func (h *driveHandler) Unmount(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
 	d := h.d
 	err := func() error {
-		c, err := d.identify(sender)
+		_, err := d.admit(sender, options, dbusapi.ActionBackup)
 		if err != nil {
-			return err
-		}
-		if err := api.FromOptions(options, &api.Auth{}); err != nil {
-			return err
-		}
-		if err := d.authorize(c, dbusapi.ActionBackup, options); err != nil {
 			return err
 		}
 		dr, ok := d.lookupDrive(h.uuid)

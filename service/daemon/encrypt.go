@@ -286,14 +286,8 @@ func (h *driveHandler) Unlock(sender dbus.Sender, options map[string]dbus.Varian
 func (h *driveHandler) Lock(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
 	d := h.d
 	err := func() error {
-		c, err := d.identify(sender)
+		c, err := d.admit(sender, options, dbusapi.ActionBackup)
 		if err != nil {
-			return err
-		}
-		if err := api.FromOptions(options, &api.Auth{}); err != nil {
-			return err
-		}
-		if err := d.authorize(c, dbusapi.ActionBackup, options); err != nil {
 			return err
 		}
 		dr, err := d.presentDrive(h.uuid)
@@ -389,14 +383,8 @@ func (h *driveHandler) ChangePassphrase(sender dbus.Sender, options map[string]d
 func (h *driveHandler) ForgetKey(sender dbus.Sender, options map[string]dbus.Variant) *dbus.Error {
 	d := h.d
 	err := func() error {
-		c, err := d.identify(sender)
+		c, err := d.admit(sender, options, dbusapi.ActionConfigure)
 		if err != nil {
-			return err
-		}
-		if err := api.FromOptions(options, &api.Auth{}); err != nil {
-			return err
-		}
-		if err := d.authorize(c, dbusapi.ActionConfigure, options); err != nil {
 			return err
 		}
 		dr, ok := d.lookupDrive(h.uuid)

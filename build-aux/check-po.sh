@@ -44,7 +44,7 @@ fi
 
 # 2. Every file with marked text is listed.
 listed=$(grep -v '^#' po/POTFILES | sed '/^$/d' | sort)
-marked=$( { grep -rlE --include='*.go' --exclude='*_test.go' '\bi18n\.(T|N|P)\(' app service shared || true
+marked=$( { grep -rlE --include='*.go' --exclude='*_test.go' '\bi18n\.(T|N|P|Noop)\(' app service shared || true
             grep -rl --include='*.ui' 'translatable="yes"' app || true; } | sort)
 missing=$(comm -13 <(printf '%s\n' "$listed") <(printf '%s\n' "$marked") | sed '/^$/d')
 if [ -n "$missing" ]; then

@@ -9,6 +9,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // Async runs work on its own goroutine, never on the GTK main loop (every
@@ -25,8 +26,16 @@ func Async[T any](work func() (T, error), done func(T, error)) {
 // dst (a pointer to a struct) whose `ui:"id"` tag names an object in it.
 // A missing object or a wrong type is a programming error: it panics with
 // the id, so a page's test fails at once.
+//
+// The properties marked translatable="yes" come out in the user's
+// language: the builder reads them from Keepsake's own catalog, not from
+// the program's default gettext domain.
 func Fill(dst any, xml string) *gtk.Builder {
-	b := gtk.NewBuilderFromString(xml, len(xml))
+	b := gtk.NewBuilder()
+	b.SetTranslationDomain(i18n.Domain)
+	if err := b.AddFromString(xml, len(xml)); err != nil {
+		panic(fmt.Sprintf("ui: %v", err))
+	}
 	v := reflect.ValueOf(dst).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {

@@ -112,6 +112,11 @@ func P(context, msgid string) string {
 	return out
 }
 
+// Noop marks a sentence for translation where it is written and returns
+// it unchanged (GNOME's N_): a table of sentences is built once, before
+// the language is known, and each is translated with T where it is shown.
+func Noop(msgid string) string { return msgid }
+
 // Number writes a count with the digit grouping of the user's locale
 // (LC_NUMERIC), as GNOME's own apps do with printf's ' flag: "20,013" in
 // en_US, "20.013" in de_DE, "20 013" (a narrow no-break space) in pl_PL.

@@ -40,7 +40,13 @@ go build -o "$work/bin/keepsake" ./app/cmd/keepsake
 mkdir -p "$work/uitest"
 cp app/uitest/*.py "$work/uitest/"
 cp data/nautilus/keepsake-nautilus.py "$work/uitest/" # the Files extension, driven as Files would
-chmod -R a+rX "$work/bin" "$work/uitest"
+# The translations, compiled where the app looks for them: one step runs
+# the app in German.
+for lang in $(grep -v '^#' po/LINGUAS); do
+  mkdir -p "$work/locale/$lang/LC_MESSAGES"
+  msgfmt -o "$work/locale/$lang/LC_MESSAGES/keepsake.mo" "po/$lang.po"
+done
+chmod -R a+rX "$work/bin" "$work/uitest" "$work/locale"
 
 . build-aux/private-bus.sh
 finish() {
@@ -154,7 +160,7 @@ rc=0
 cd "$work" # a folder the test user may enter
 runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LANG=C.UTF-8 \
   DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
-  KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
+  KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_LOCALEDIR="$work/locale" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
   KEEPSAKE_DRIVE_UUID="$KS_UUID" KEEPSAKE_DRIVE_LABEL="$label" GDK_BACKEND=x11 GSK_RENDERER=cairo \
   timeout --kill-after=30 1200 xvfb-run -a -s '-screen 0 1280x900x24' \
   dbus-run-session -- /usr/bin/python3 "$work/uitest/ui_test.py" >"$art/ui-test.log" 2>&1 || rc=$?

@@ -109,6 +109,40 @@ func (sg *signals) count() int {
 	return len(sg.seen)
 }
 
+// jobReports is a job's state after each of its PropertiesChanged
+// signals, from the signals collected (up to the one that says Finished).
+func (s *service) jobReports(sg *signals, job dbus.ObjectPath) []client.Job {
+	s.t.Helper()
+	var out []client.Job
+	s.waitFor("the job's last report", 5*time.Second, func() bool {
+		out = nil
+		cur := map[string]dbus.Variant{}
+		sg.mu.Lock()
+		defer sg.mu.Unlock()
+		for _, sig := range sg.seen {
+			if sig.Path != job || len(sig.Body) < 2 {
+				continue
+			}
+			m, _ := sig.Body[1].(map[string]dbus.Variant)
+			for k, v := range m {
+				cur[k] = v
+			}
+			var j client.Job
+			j.Phase, _ = cur["Phase"].Value().(string)
+			j.Progress, _ = cur["Progress"].Value().(float64)
+			j.BytesDone, _ = cur["BytesDone"].Value().(uint64)
+			j.BytesTotal, _ = cur["BytesTotal"].Value().(uint64)
+			j.Finished, _ = cur["Finished"].Value().(bool)
+			out = append(out, j)
+			if j.Finished {
+				return true
+			}
+		}
+		return false
+	})
+	return out
+}
+
 // restoreAndCompare restores a source folder of the latest snapshot
 // through the service into a temp dir and compares it with the source.
 func (s *service) restoreAndCompare(profile, src string) {
@@ -288,16 +322,20 @@ func TestDriveLifecycle(t *testing.T) {
 		t.Fatalf("pulled drive: %v, want DeviceGone", err)
 	}
 	s.waitFor("the dead mount to be detached", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
+	// Every report of the next job is collected from before it starts: a
+	// watcher that subscribes once the job is seen can miss all of them
+	// on a busy machine.
+	changes := s.collect(dbusapi.PropertiesInterface + ".PropertiesChanged")
 	realfs.UdevTrigger(t, "add", dr.dev)
 	// This backup copies the 360 MB the pulled one could not, more than
 	// the previous snapshot's size (the estimate): its Job reports bytes
 	// moving on the way, never a fraction it cannot know, and ends at 1.
 	job = s.nextJob("home", job, 30*time.Second)
-	var reports []client.Job
-	j, err = s.client.Wait(t.Context(), job, func(j client.Job) { reports = append(reports, j) })
+	j, err = s.client.Wait(t.Context(), job, nil)
 	if err != nil || j.Trigger != "plug" {
 		t.Fatalf("backup after replug: trigger %q err %v", j.Trigger, err)
 	}
+	reports := s.jobReports(changes, job)
 	moving, overclaimed := 0, 0
 	for _, r := range reports {
 		if r.Finished || r.Phase == "done" {

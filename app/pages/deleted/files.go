@@ -235,10 +235,10 @@ func SizeText(f File) string {
 	switch f.Type {
 	case "dir":
 		// TRANSLATORS: in place of a deleted item's size.
-		return i18n.P("deleted item", "Folder")
+		return i18n.P("file type", "Folder")
 	case "symlink":
 		// TRANSLATORS: in place of a deleted item's size: a symbolic link.
-		return i18n.P("deleted item", "Link")
+		return i18n.P("file type", "Link")
 	}
 	return humanize.Size(f.Size)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed apps.ui
@@ -283,7 +284,8 @@ func (p *Page) row(a App, selected bool) *adw.ActionRow {
 
 	check := gtk.NewCheckButton()
 	check.SetVAlign(gtk.AlignCenter)
-	ui.SetAccessibleName(check, "Select "+a.Name)
+	// TRANSLATORS: the accessible name of an app's check box; %s is the app.
+	ui.SetAccessibleName(check, fmt.Sprintf(i18n.T("Select %s"), a.Name))
 	check.SetActive(selected)
 	row.AddPrefix(check)
 	row.SetActivatableWidget(check)
@@ -300,8 +302,11 @@ func (p *Page) row(a App, selected bool) *adw.ActionRow {
 	if a.Data {
 		b := gtk.NewButtonFromIconName("edit-undo-symbolic")
 		b.SetVAlign(gtk.AlignCenter)
-		b.SetTooltipText("Roll Back Data…")
-		ui.SetAccessibleName(b, "Roll Back Data of "+a.Name+"…")
+		// TRANSLATORS: put an app's own files and settings back as a backup
+		// has them.
+		b.SetTooltipText(i18n.T("Roll Back Data…"))
+		// TRANSLATORS: the accessible name of Roll Back Data…; %s is the app.
+		ui.SetAccessibleName(b, fmt.Sprintf(i18n.T("Roll Back Data of %s…"), a.Name))
 		b.AddCSSClass("flat")
 		app := a
 		b.ConnectClicked(func() { p.confirmRollBack(app) })
@@ -338,7 +343,7 @@ func (p *Page) setBusy(busy bool, title string) {
 	if busy {
 		p.ProgressTitle.SetLabel(title)
 		p.ProgressBar.SetFraction(0)
-		p.ProgressDetail.SetLabel("Starting…")
+		p.ProgressDetail.SetLabel(i18n.T("Starting…"))
 	}
 	p.updateButtons()
 }
@@ -454,7 +459,8 @@ func (p *Page) showResults(outs []Outcome) {
 		row.SetTitle(humanize.Escape(OutcomeTitle(o, p.names, p.me)))
 		text := OutcomeText(o)
 		if o.Kind == "data" && o.Status == Restored {
-			text = "Restored to " + humanize.Folder(o.Reason, p.home)
+			// TRANSLATORS: %s is the folder an app's data went to.
+			text = fmt.Sprintf(i18n.T("Restored to %s"), humanize.Folder(o.Reason, p.home))
 		}
 		row.SetSubtitle(humanize.Escape(text))
 		img := gtk.NewImageFromIconName(OutcomeIcon(o))
@@ -477,11 +483,13 @@ func (p *Page) confirmRollBack(a App) {
 		return
 	}
 	dlg := gtk.NewMessageDialog(p.env.Window(), gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageQuestion, gtk.ButtonsNone)
-	dlg.SetObjectProperty("text", "Roll Back Data of "+a.Name+"?")
+	// TRANSLATORS: %s is an app's name.
+	dlg.SetObjectProperty("text", fmt.Sprintf(i18n.T("Roll Back Data of %s?"), a.Name))
 	dlg.SetObjectProperty("secondary-text", RollBackText(a.Name, snap, time.Now()))
-	dlg.AddButton("_Cancel", int(gtk.ResponseCancel))
-	dlg.AddButton("_Keep Both", rollBackKeep)
-	replace := dlg.AddButton("_Replace", rollBackReplace)
+	dlg.AddButton(i18n.T("_Cancel"), int(gtk.ResponseCancel))
+	// TRANSLATORS: keep the app's current data beside the one put back.
+	dlg.AddButton(i18n.T("_Keep Both"), rollBackKeep)
+	replace := dlg.AddButton(i18n.T("_Replace"), rollBackReplace)
 	gtk.BaseWidget(replace).AddCSSClass("destructive-action")
 	dlg.SetDefaultResponse(rollBackKeep)
 	dlg.ConnectResponse(func(resp int) {

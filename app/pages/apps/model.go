@@ -7,9 +7,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // App is one ref a snapshot recorded, beside what is installed now.
@@ -40,17 +43,25 @@ func AppOf(d api.FlatpakRef) App {
 func StateText(state string) string {
 	switch state {
 	case "missing":
-		return "Not installed"
+		// TRANSLATORS: of an app a backup recorded: it is not installed now.
+		return i18n.T("Not installed")
 	case "older":
-		return "Older installed"
+		// TRANSLATORS: of an app a backup recorded: an older version is installed now.
+		return i18n.T("Older installed")
 	case "newer":
-		return "Newer installed"
+		// TRANSLATORS: of an app a backup recorded: a newer version is installed now.
+		return i18n.T("Newer installed")
 	case "same":
-		return "Installed"
+		// TRANSLATORS: of an app: it is installed.
+		return i18n.T("Installed")
 	case "different":
-		return "Different build"
+		// TRANSLATORS: of an app a backup recorded: the same version, built
+		// differently, is installed now.
+		return i18n.T("Different build")
 	}
-	return "Unknown"
+	// TRANSLATORS: of an app a backup recorded: whether it is installed now
+	// is not known.
+	return i18n.T("Unknown")
 }
 
 // VersionText is the saved version, and the installed one where it differs.
@@ -69,17 +80,19 @@ func VersionText(a App) string {
 		return ""
 	}
 	if a.Version == "" {
-		return "Branch " + saved
+		// TRANSLATORS: a Flatpak branch ("stable").
+		return fmt.Sprintf(i18n.T("Branch %s"), saved)
 	}
-	return "Version " + saved
+	return fmt.Sprintf(i18n.T("Version %s"), saved)
 }
 
 // DataText says whether the backup holds the app's data.
 func DataText(data bool) string {
 	if data {
-		return "Data saved"
+		// TRANSLATORS: the backup holds the app's own files and settings.
+		return i18n.T("Data saved")
 	}
-	return "No data saved"
+	return i18n.T("No data saved")
 }
 
 // Subtitle is an app row's subtitle: its id when a name is shown, then
@@ -141,24 +154,25 @@ func GroupApps(all []App, names map[string]string) []Installation {
 // InstallationTitle heads an installation's apps; me is the user's name.
 func InstallationTitle(name, me string) string {
 	if name == "system" {
-		return "System Apps"
+		return i18n.T("System Apps")
 	}
 	user := strings.TrimPrefix(name, "user:")
 	if user == me {
-		return "Your Apps"
+		return i18n.T("Your Apps")
 	}
-	return "Apps of " + user
+	// TRANSLATORS: %s is a user name.
+	return fmt.Sprintf(i18n.T("Apps of %s"), user)
 }
 
 // InstallationDescription says who may reinstall an installation's apps.
 func InstallationDescription(name, me string) string {
 	if name == "system" {
-		return "Installed for everyone on this computer. Reinstalling them needs an administrator."
+		return i18n.T("Installed for everyone on this computer. Reinstalling them needs an administrator.")
 	}
 	if strings.TrimPrefix(name, "user:") == me {
-		return "Installed for you only."
+		return i18n.T("Installed for you only.")
 	}
-	return "Reinstalling another person’s apps needs an administrator."
+	return i18n.T("Reinstalling another person’s apps needs an administrator.")
 }
 
 // Missing lists the refs of an installation's apps that are not installed.
@@ -271,13 +285,23 @@ func OutcomeTitle(o Outcome, names map[string]string, me string) string {
 	case "app":
 		return name
 	case "runtime":
-		return "Runtime " + id
+		// TRANSLATORS: a Flatpak runtime; %s is its id ("org.gnome.Platform").
+		return fmt.Sprintf(i18n.T("Runtime %s"), id)
 	case "remote":
-		return "Source " + o.Ref
+		// TRANSLATORS: a Flatpak remote; %s is its name ("flathub").
+		return fmt.Sprintf(i18n.T("Source %s"), o.Ref)
 	case "data":
-		return "Data of " + path.Base(o.Ref)
+		// TRANSLATORS: an app's own files and settings; %s is the app.
+		return fmt.Sprintf(i18n.T("Data of %s"), path.Base(o.Ref))
 	case "override":
-		return "Permissions of " + name
+		// TRANSLATORS: an app's Flatpak overrides; %s is the app.
+		return fmt.Sprintf(i18n.T("Permissions of %s"), name)
+	case "pin":
+		// TRANSLATORS: a pinned Flatpak runtime (flatpak pin); %s is its ref.
+		return fmt.Sprintf(i18n.T("Pin %s"), o.Ref)
+	case "mask":
+		// TRANSLATORS: a masked Flatpak ref (flatpak mask); %s is the pattern.
+		return fmt.Sprintf(i18n.T("Mask %s"), o.Ref)
 	case "installation":
 		return InstallationTitle(o.Installation, me)
 	}
@@ -289,21 +313,26 @@ func OutcomeText(o Outcome) string {
 	switch o.Status {
 	case Installed:
 		if o.Kind == "app" || o.Kind == "runtime" {
-			return "Installed"
+			return i18n.T("Installed")
 		}
-		return "Set up again"
+		// TRANSLATORS: a Flatpak remote, override, pin or mask was restored.
+		return i18n.T("Set up again")
 	case Present:
 		if o.Kind == "app" || o.Kind == "runtime" {
-			return "Already installed"
+			return i18n.T("Already installed")
 		}
-		return "Already set up"
+		// TRANSLATORS: a Flatpak remote, override, pin or mask was there already.
+		return i18n.T("Already set up")
 	case Restored:
-		return "Restored to " + o.Reason
+		// TRANSLATORS: %s is the folder an app's data went to.
+		return fmt.Sprintf(i18n.T("Restored to %s"), o.Reason)
 	case Failed:
 		if o.Reason == "" {
-			return "Failed"
+			// TRANSLATORS: reinstalling it failed.
+			return i18n.T("Failed")
 		}
-		return "Failed: " + o.Reason
+		// TRANSLATORS: %s is why (from Flatpak, often in English).
+		return fmt.Sprintf(i18n.T("Failed: %s"), o.Reason)
 	}
 	return upperFirst(o.Status)
 }
@@ -334,25 +363,24 @@ func Tally(outs []Outcome) string {
 	}
 	var parts []string
 	if installed > 0 {
-		parts = append(parts, count(installed, "app reinstalled", "apps reinstalled"))
+		// TRANSLATORS: one part of the toast after a reinstall
+		// ("2 apps reinstalled, 1 already installed, 1 failed").
+		parts = append(parts, fmt.Sprintf(i18n.N("%s app reinstalled", "%s apps reinstalled", installed), humanize.Count(installed)))
 	}
 	if present > 0 {
-		parts = append(parts, count(present, "already installed", "already installed"))
+		// TRANSLATORS: one part of the toast after a reinstall
+		// ("2 apps reinstalled, 1 already installed, 1 failed"): apps.
+		parts = append(parts, fmt.Sprintf(i18n.N("%s already installed", "%s already installed", present), humanize.Count(present)))
 	}
 	if failed > 0 {
-		parts = append(parts, count(failed, "failed", "failed"))
+		// TRANSLATORS: one part of the toast after a reinstall
+		// ("2 apps reinstalled, 1 already installed, 1 failed"): apps.
+		parts = append(parts, fmt.Sprintf(i18n.N("%s failed", "%s failed", failed), humanize.Count(failed)))
 	}
 	if len(parts) == 0 {
-		return "Nothing was reinstalled"
+		return i18n.T("Nothing was reinstalled")
 	}
 	return upperFirst(strings.Join(parts, ", "))
-}
-
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%s %s", humanize.Count(n), many)
 }
 
 // Snapshot is one backup to pick.
@@ -401,34 +429,69 @@ func SnapshotLabel(s Snapshot, now time.Time) string {
 func RollBackText(name string, s Snapshot, now time.Time) string {
 	when := SnapshotLabel(s, now)
 	switch {
-	case strings.HasPrefix(when, "Today") || strings.HasPrefix(when, "Yesterday"):
-		when = "made " + strings.ToLower(when[:1]) + when[1:]
-	case !s.Time.IsZero():
-		when = "made on " + when
+	case s.Time.IsZero():
+		// TRANSLATORS: %[1]s is an app's name, %[2]s the name of a backup
+		// ("2025-03-02T140000Z").
+		return fmt.Sprintf(i18n.T("The settings and files of %[1]s go back to how they were in the backup %[2]s. Close the app first. Its current data is kept beside them, unless you replace it."), name, when)
+	case recent(s.Time, now):
+		// TRANSLATORS: %[1]s is an app's name, %[2]s when the backup was
+		// made, "today at 10:00" or "yesterday at 10:00".
+		return fmt.Sprintf(i18n.T("The settings and files of %[1]s go back to how they were in the backup made %[2]s. Close the app first. Its current data is kept beside them, unless you replace it."), name, lowerFirst(when))
 	}
-	return "The settings and files of " + name + " go back to how they were in the backup " + when +
-		". Close the app first. Its current data is kept beside them, unless you replace it."
+	// TRANSLATORS: %[1]s is an app's name, %[2]s the date the backup was
+	// made ("2 March at 14:00").
+	return fmt.Sprintf(i18n.T("The settings and files of %[1]s go back to how they were in the backup made on %[2]s. Close the app first. Its current data is kept beside them, unless you replace it."), name, when)
+}
+
+// recent says whether t was today or yesterday (SnapshotLabel says
+// "Today at" or "Yesterday at" then), by the dates rather than the
+// label's words, which are translated.
+func recent(t, now time.Time) bool {
+	t = t.In(now.Location())
+	for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
+		y, m, d := day.Date()
+		if ty, tm, td := t.Date(); ty == y && tm == m && td == d {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // NoAppsText explains a backup without apps.
 func NoAppsText(recording bool) string {
 	if recording {
-		return "This backup recorded no Flatpak app you can see."
+		return i18n.T("This backup recorded no Flatpak app you can see.")
 	}
-	return "Keepsake does not record Flatpak apps with the backups. Turn it on in Preferences to reinstall apps later."
+	return i18n.T("Keepsake does not record Flatpak apps with the backups. Turn it on in Preferences to reinstall apps later.")
 }
 
 // DataRestoredText tells where an app's data went back to.
 func DataRestoredText(name, to, home string) string {
 	if to == "" {
-		return "Data of " + name + " restored"
+		// TRANSLATORS: %s is an app's name.
+		return fmt.Sprintf(i18n.T("Data of %s restored"), name)
 	}
-	return "Data of " + name + " restored to " + humanize.Folder(to, home)
+	// TRANSLATORS: %[1]s is an app's name, %[2]s the folder its data went to.
+	return fmt.Sprintf(i18n.T("Data of %[1]s restored to %[2]s"), name, humanize.Folder(to, home))
 }
 
 func upperFirst(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	// The first letter, not the first byte: a translated sentence can
+	// start with "ś" or "ü".
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

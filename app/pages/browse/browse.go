@@ -24,6 +24,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -157,7 +158,7 @@ func New(env *ui.Env) *Page {
 	})
 
 	p.showCrumbs()
-	p.showFolderMessage("document-open-recent-symbolic", "No Backup Chosen", "Choose a backup to see its files.", false)
+	p.showFolderMessage("document-open-recent-symbolic", i18n.T("No Backup Chosen"), i18n.T("Choose a backup to see its files."), false)
 	return p
 }
 
@@ -241,11 +242,11 @@ func (p *Page) loadSnapshots() {
 			p.snaps = nil
 			p.clearList(p.SnapshotList)
 			p.TimelineStatus.SetIconName("dialog-warning-symbolic")
-			p.TimelineStatus.SetTitle("Backups Not Available")
+			p.TimelineStatus.SetTitle(i18n.T("Backups Not Available"))
 			p.TimelineStatus.SetDescription(humanize.Escape(humanize.Error(err)))
 			p.TimelineRetry.SetVisible(true)
 			p.TimelineStack.SetVisibleChildName("message")
-			p.showFolderMessage("dialog-warning-symbolic", "Backups Not Available", humanize.Error(err), false)
+			p.showFolderMessage("dialog-warning-symbolic", i18n.T("Backups Not Available"), humanize.Error(err), false)
 			return
 		}
 		p.showSnapshots(Snapshots(ds, time.Now()))
@@ -260,11 +261,11 @@ func (p *Page) showSnapshots(snaps []Snapshot) {
 	if len(snaps) == 0 {
 		p.snap = ""
 		p.TimelineStatus.SetIconName("document-open-recent-symbolic")
-		p.TimelineStatus.SetTitle("No Backups Yet")
-		p.TimelineStatus.SetDescription("Backups appear here once the first one has finished.")
+		p.TimelineStatus.SetTitle(i18n.T("No Backups Yet"))
+		p.TimelineStatus.SetDescription(i18n.T("Backups appear here once the first one has finished."))
 		p.TimelineRetry.SetVisible(false)
 		p.TimelineStack.SetVisibleChildName("message")
-		p.showFolderMessage("document-open-recent-symbolic", "No Backups Yet", "Backups appear here once the first one has finished.", false)
+		p.showFolderMessage("document-open-recent-symbolic", i18n.T("No Backups Yet"), i18n.T("Backups appear here once the first one has finished."), false)
 		p.syncActions()
 		return
 	}
@@ -277,7 +278,9 @@ func (p *Page) showSnapshots(snaps []Snapshot) {
 		row.SetSubtitleLines(1)
 		if s.Pinned {
 			pin := gtk.NewImageFromIconName("view-pin-symbolic")
-			pin.SetTooltipText("Pinned")
+			// TRANSLATORS: the tooltip of a pin beside a backup that is kept
+			// whatever happens to old backups.
+			pin.SetTooltipText(i18n.T("Pinned"))
 			row.AddSuffix(pin)
 		}
 		p.SnapshotList.Append(row)
@@ -369,7 +372,7 @@ func (p *Page) loadFolder() {
 		if err != nil {
 			p.entries = nil
 			p.clearList(p.EntryList)
-			p.showFolderMessage("dialog-warning-symbolic", "Folder Not Available", humanize.Error(err), true)
+			p.showFolderMessage("dialog-warning-symbolic", i18n.T("Folder Not Available"), humanize.Error(err), true)
 			return
 		}
 		p.showEntries(Entries(ds, dir, time.Now()), keep)
@@ -382,7 +385,7 @@ func (p *Page) showEntries(entries []Entry, keep string) {
 	if len(entries) == 0 {
 		// The catalog lists nothing both for an empty folder and for one
 		// that did not exist yet: the sentence covers both.
-		p.showFolderMessage("folder-symbolic", "Nothing Here", "This folder is empty in this backup, or it was not backed up yet at that time.", false)
+		p.showFolderMessage("folder-symbolic", i18n.T("Nothing Here"), i18n.T("This folder is empty in this backup, or it was not backed up yet at that time."), false)
 		return
 	}
 	for _, e := range entries {
@@ -418,8 +421,8 @@ func entryRow(e Entry, enter func(string)) *adw.ActionRow {
 		// A visible way in for touch and for the accessibility tree, where
 		// a double click is hard to come by.
 		open := gtk.NewButtonFromIconName("go-next-symbolic")
-		open.SetTooltipText("Open Folder")
-		setAccessibleLabel(&open.Widget, "Open Folder")
+		open.SetTooltipText(i18n.T("Open Folder"))
+		setAccessibleLabel(&open.Widget, i18n.T("Open Folder"))
 		open.AddCSSClass("flat")
 		open.SetVAlign(gtk.AlignCenter)
 		path := e.Path
@@ -487,8 +490,8 @@ func (p *Page) confirmReplace() {
 	d := gtk.NewMessageDialog(p.env.Window(), gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageQuestion, gtk.ButtonsNone)
 	d.SetObjectProperty("text", heading)
 	d.SetObjectProperty("secondary-text", body)
-	d.AddButton("_Cancel", int(gtk.ResponseCancel))
-	if w, ok := d.AddButton("_Replace", int(gtk.ResponseAccept)).(*gtk.Button); ok {
+	d.AddButton(i18n.T("_Cancel"), int(gtk.ResponseCancel))
+	if w, ok := d.AddButton(i18n.T("_Replace"), int(gtk.ResponseAccept)).(*gtk.Button); ok {
 		w.AddCSSClass("destructive-action")
 	}
 	d.SetDefaultResponse(int(gtk.ResponseCancel))
@@ -506,7 +509,8 @@ func (p *Page) chooseDestination() {
 	if !ok || p.chooser != nil {
 		return
 	}
-	p.chooser = ui.ChooseFolder(p.env.Window(), "Restore To", "_Restore Here", "", func(dest string) {
+	// TRANSLATORS: the title of the folder chooser of Restore To….
+	p.chooser = ui.ChooseFolder(p.env.Window(), i18n.T("Restore To"), i18n.T("_Restore Here"), "", func(dest string) {
 		p.chooser = nil
 		p.syncActions()
 		if dest != "" {

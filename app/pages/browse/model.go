@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // Snapshot is one backup of the timeline.
@@ -65,18 +66,15 @@ func Snapshots(ds []api.Snapshot, now time.Time) []Snapshot {
 }
 
 func snapshotSubtitle(s Snapshot) string {
-	parts := []string{plural(s.Files, "file"), humanize.Size(s.Bytes)}
+	// TRANSLATORS: how many files a backup holds, under its date.
+	files := fmt.Sprintf(i18n.N("%s file", "%s files", int(s.Files)), humanize.Count(s.Files))
+	parts := []string{files, humanize.Size(s.Bytes)}
 	if s.Pinned {
-		parts = append(parts, "pinned")
+		// TRANSLATORS: under a backup that is kept whatever happens to
+		// old backups.
+		parts = append(parts, i18n.T("pinned"))
 	}
 	return strings.Join(parts, " · ")
-}
-
-func plural(n int64, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%s %ss", humanize.Count(n), unit)
 }
 
 // PickSnapshot is the row to show after the timeline was (re)loaded: the
@@ -141,10 +139,13 @@ func Crumbs(dir, home string) []Crumb {
 	rest := dir
 	if home != "" && home != "/" && within(dir, path.Clean(home)) {
 		home = path.Clean(home)
-		out = append(out, Crumb{Label: "Home", Path: home})
+		// TRANSLATORS: the first button of the path bar, for the home folder.
+		out = append(out, Crumb{Label: i18n.P("path bar", "Home"), Path: home})
 		rest = strings.TrimPrefix(dir, home)
 	} else {
-		out = append(out, Crumb{Label: "Computer", Path: "/"})
+		// TRANSLATORS: the first button of the path bar, for the root folder
+		// (as the Files app names it).
+		out = append(out, Crumb{Label: i18n.P("path bar", "Computer"), Path: "/"})
 	}
 	at := out[0].Path
 	for _, seg := range strings.Split(rest, "/") {
@@ -212,36 +213,42 @@ func Entries(ds []api.Entry, dir string, now time.Time) []Entry {
 	return out
 }
 
+// describe is an entry's subtitle: what it is or its size, and when it was
+// modified (each sentence whole, for translation).
 func describe(e Entry, now time.Time) (subtitle, icon string) {
-	modified := ""
+	when := ""
 	if !e.Mtime.IsZero() {
-		modified = "modified " + humanize.When(e.Mtime.In(now.Location()), now)
-	}
-	join := func(parts ...string) string {
-		var keep []string
-		for _, p := range parts {
-			if p != "" {
-				keep = append(keep, p)
-			}
-		}
-		s := strings.Join(keep, ", ")
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
+		when = humanize.When(e.Mtime.In(now.Location()), now)
 	}
 	switch e.Type {
 	case "dir":
-		return join("folder", modified), "folder-symbolic"
+		if when == "" {
+			return i18n.P("file type", "Folder"), "folder-symbolic"
+		}
+		// TRANSLATORS: %s is when, as in "5 minutes ago", "yesterday at 14:05".
+		return fmt.Sprintf(i18n.T("Folder, modified %s"), when), "folder-symbolic"
 	case "symlink":
 		if e.Target != "" {
-			return "Link to " + humanize.Display(e.Target), "insert-link-symbolic"
+			// TRANSLATORS: a symbolic link; %s is where it points.
+			return fmt.Sprintf(i18n.T("Link to %s"), humanize.Display(e.Target)), "insert-link-symbolic"
 		}
-		return "Link", "insert-link-symbolic"
+		// TRANSLATORS: a symbolic link.
+		return i18n.P("file type", "Link"), "insert-link-symbolic"
 	case "file":
-		return join(humanize.Size(e.Size), modified), ""
+		if when == "" {
+			return humanize.Size(e.Size), ""
+		}
+		// TRANSLATORS: %[1]s is a file's size, %[2]s when it was modified,
+		// as in "5 minutes ago", "yesterday at 14:05".
+		return fmt.Sprintf(i18n.T("%[1]s, modified %[2]s"), humanize.Size(e.Size), when), ""
 	}
-	return join("special file", modified), "text-x-generic-symbolic"
+	if when == "" {
+		// TRANSLATORS: a device, a socket or a pipe.
+		return i18n.T("Special file"), "text-x-generic-symbolic"
+	}
+	// TRANSLATORS: a device, a socket or a pipe; %s is when it was
+	// modified, as in "5 minutes ago", "yesterday at 14:05".
+	return fmt.Sprintf(i18n.T("Special file, modified %s"), when), "text-x-generic-symbolic"
 }
 
 // Tilde shortens a path in the user's home the way GNOME shows it, for
@@ -268,13 +275,17 @@ func RestoredText(message, fallback, home string) string {
 	switch len(where) {
 	case 0:
 		if fallback == "" {
-			return "Restored"
+			return i18n.T("Restored")
 		}
-		return "Restored to " + Tilde(fallback, home)
+		// TRANSLATORS: %s is where the item was restored ("~/Documents/a.txt").
+		return fmt.Sprintf(i18n.T("Restored to %s"), Tilde(fallback, home))
 	case 1:
-		return "Restored to " + Tilde(where[0], home)
+		// TRANSLATORS: %s is where the item was restored ("~/Documents/a.txt").
+		return fmt.Sprintf(i18n.T("Restored to %s"), Tilde(where[0], home))
 	}
-	return fmt.Sprintf("Restored %d items to %s", len(where), Tilde(path.Dir(where[0]), home))
+	// TRANSLATORS: %[1]s is how many items, %[2]s the folder they went to.
+	return fmt.Sprintf(i18n.N("Restored %[1]s item to %[2]s", "Restored %[1]s items to %[2]s", len(where)),
+		humanize.Count(len(where)), Tilde(path.Dir(where[0]), home))
 }
 
 // lines are the non-empty lines of a job's message.
@@ -300,9 +311,13 @@ func SendBackTip(restoreTo string) string {
 	}
 	r, err := grammar.ParseRemote(restoreTo)
 	if err != nil || len(r.Paths) != 1 {
-		return "Send to " + humanize.Display(restoreTo)
+		// TRANSLATORS: the tooltip of Send Back to Computer; %s is an
+		// ssh:// address.
+		return fmt.Sprintf(i18n.T("Send to %s"), humanize.Display(restoreTo))
 	}
-	return fmt.Sprintf("Send to %s on %s", humanize.Display(r.Paths[0]), computers.Address(r))
+	// TRANSLATORS: the tooltip of Send Back to Computer; %[1]s is a folder
+	// on the other computer, %[2]s the account there ("me@laptop").
+	return fmt.Sprintf(i18n.T("Send to %[1]s on %[2]s"), humanize.Display(r.Paths[0]), computers.Address(r))
 }
 
 // SentAddress is where the service puts item p when sending it back: p
@@ -330,39 +345,52 @@ func SentText(message, fallback string) string {
 		where = []string{fallback}
 	}
 	if len(where) == 0 {
-		return "Sent"
+		// TRANSLATORS: items were sent back to the other computer.
+		return i18n.T("Sent")
 	}
 	r, err := grammar.ParseRemote(where[0])
 	if err != nil || len(r.Paths) != 1 || r.Paths[0] == "/" {
 		// Not an address of one path: said as the service wrote it.
 		if len(where) == 1 {
-			return "Sent to " + humanize.Display(where[0])
+			// TRANSLATORS: %s is an address on the other computer.
+			return fmt.Sprintf(i18n.T("Sent to %s"), humanize.Display(where[0]))
 		}
-		return fmt.Sprintf("Sent %d items", len(where))
+		return fmt.Sprintf(i18n.N("Sent %s item", "Sent %s items", len(where)), humanize.Count(len(where)))
 	}
 	to, p := computers.Address(r), r.Paths[0]
 	if len(where) == 1 {
-		return fmt.Sprintf("Sent “%s” to %s: %s", humanize.Display(path.Base(p)), to, humanize.Display(p))
+		// TRANSLATORS: %[1]s is a file name, %[2]s the account on the other
+		// computer ("me@laptop"), %[3]s where the file is there.
+		return fmt.Sprintf(i18n.T("Sent “%[1]s” to %[2]s: %[3]s"), humanize.Display(path.Base(p)), to, humanize.Display(p))
 	}
-	return fmt.Sprintf("Sent %d items to %s: %s", len(where), to, humanize.Display(path.Dir(p)))
+	// TRANSLATORS: %[1]s is how many items, %[2]s the account on the other
+	// computer ("me@laptop"), %[3]s the folder they are in there.
+	return fmt.Sprintf(i18n.N("Sent %[1]s item to %[2]s: %[3]s", "Sent %[1]s items to %[2]s: %[3]s", len(where)),
+		humanize.Count(len(where)), to, humanize.Display(path.Dir(p)))
 }
 
 // ReplaceQuestion is the confirmation before Restore and Replace.
 func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
 	when := humanize.DateInSentence(s.Time, now, "15:04")
 	if e.IsDir() {
-		return fmt.Sprintf("Replace “%s”?", humanize.Display(e.Name)),
-			fmt.Sprintf("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost.", when)
+		// TRANSLATORS: %s is a folder's name; then %s is when the backup
+		// was made ("today at 10:00", "2 March at 14:00").
+		return fmt.Sprintf(i18n.T("Replace “%s”?"), humanize.Display(e.Name)),
+			fmt.Sprintf(i18n.T("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost."), when)
 	}
-	return fmt.Sprintf("Replace “%s”?", humanize.Display(e.Name)),
-		fmt.Sprintf("The file is replaced with its version from %s. Changes made since then are lost.", when)
+	// TRANSLATORS: %s is a file's name; then %s is when the backup was made
+	// ("today at 10:00", "2 March at 14:00").
+	return fmt.Sprintf(i18n.T("Replace “%s”?"), humanize.Display(e.Name)),
+		fmt.Sprintf(i18n.T("The file is replaced with its version from %s. Changes made since then are lost."), when)
 }
 
 // ProgressTitle is the heading above a running restore's progress bar;
 // sending back to the other computer says so, as nothing changes here.
 func ProgressTitle(name string, toComputer bool) string {
 	if toComputer {
-		return fmt.Sprintf("Sending “%s”…", humanize.Display(name))
+		// TRANSLATORS: %s is the name of what is sent to the other computer.
+		return fmt.Sprintf(i18n.T("Sending “%s”…"), humanize.Display(name))
 	}
-	return fmt.Sprintf("Restoring “%s”…", humanize.Display(name))
+	// TRANSLATORS: %s is the name of what is restored.
+	return fmt.Sprintf(i18n.T("Restoring “%s”…"), humanize.Display(name))
 }

@@ -3,9 +3,9 @@ package computer
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"reflect"
-	"strconv"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -17,6 +17,7 @@ import (
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed computer.ui
@@ -139,7 +140,7 @@ func (p *Page) Reset(st live.State) {
 	p.NameEntry.SetText("")
 	p.Daily.SetActive(true)
 	p.StartError.SetVisible(false)
-	p.StartButton.SetLabel("_Start First Backup")
+	p.StartButton.SetLabel(i18n.T("_Start First Backup"))
 	p.FinishButton.SetVisible(false)
 	p.KeyLine.SetLabel("")
 	p.CopyButton.SetSensitive(false)
@@ -296,17 +297,22 @@ func (p *Page) enter(c Choices) {
 	}
 	p.choices = c
 	user := c.Remote.User
-	p.KeyIntro.SetLabel("On " + title + ", add this line to the file ~/.ssh/authorized_keys of the user " + user +
-		" (make the folder .ssh and the file if they are not there). With it, Keepsake may read the files there, and do nothing else.")
-	p.KeyHelp.SetLabel("Copy the line, then on " + title + " open the file in a text editor as " + user +
-		", paste it on a line of its own and save. Keepsake logs in to " + computers.Address(c.Remote) + " with it.")
-	p.CheckIntro.SetLabel("Keepsake saves the computer and asks it who it is. Compare the answer with what " + title +
-		" itself shows, so that you know it is the right computer.")
+	// TRANSLATORS: %[1]s is the other computer's name, %[2]s the user there.
+	p.KeyIntro.SetLabel(fmt.Sprintf(i18n.T("On %[1]s, add this line to the file ~/.ssh/authorized_keys of the user %[2]s (make the folder .ssh and the file if they are not there). With it, Keepsake may read the files there, and do nothing else."),
+		title, user))
+	// TRANSLATORS: %[1]s is the other computer's name, %[2]s the user there,
+	// %[3]s the address Keepsake logs in to ("ann@laptop.local").
+	p.KeyHelp.SetLabel(fmt.Sprintf(i18n.T("Copy the line, then on %[1]s open the file in a text editor as %[2]s, paste it on a line of its own and save. Keepsake logs in to %[3]s with it."),
+		title, user, computers.Address(c.Remote)))
+	// TRANSLATORS: %s is the other computer's name.
+	p.CheckIntro.SetLabel(fmt.Sprintf(i18n.T("Keepsake saves the computer and asks it who it is. Compare the answer with what %s itself shows, so that you know it is the right computer."),
+		title))
 }
 
 func (p *Page) updateNav() {
 	i := p.index()
-	p.StepLabel.SetLabel("Step " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(steps)))
+	// TRANSLATORS: %[1]d is the step shown, %[2]d how many there are.
+	p.StepLabel.SetLabel(fmt.Sprintf(i18n.T("Step %[1]d of %[2]d"), i+1, len(steps)))
 	busy := p.busy()
 	p.CancelButton.SetVisible(i == 0)
 	p.BackButton.SetVisible(i > 0)
@@ -317,9 +323,9 @@ func (p *Page) updateNav() {
 	p.NextButton.SetSensitive(!busy && (steps[i] != "computer" || ok))
 	switch {
 	case steps[i] == "computer" && !ok && p.chosenDrive().UUID == "":
-		p.NextButton.SetTooltipText("Choose a backup drive first")
+		p.NextButton.SetTooltipText(i18n.T("Choose a backup drive first"))
 	case steps[i] == "computer" && !ok:
-		p.NextButton.SetTooltipText("Type the address first")
+		p.NextButton.SetTooltipText(i18n.T("Type the address first"))
 	default:
 		p.NextButton.SetTooltipText("")
 	}
@@ -340,7 +346,8 @@ func (p *Page) loadKey() {
 		p.keyLoading = false
 		p.KeySpinner.Stop()
 		if err != nil {
-			p.KeyError.SetLabel("Keepsake’s key could not be shown. " + humanize.Error(err))
+			// TRANSLATORS: %s is what went wrong, a sentence or two.
+			p.KeyError.SetLabel(fmt.Sprintf(i18n.T("Keepsake’s key could not be shown. %s"), humanize.Error(err)))
 			p.KeyStack.SetVisibleChildName("error")
 			return
 		}
@@ -356,7 +363,7 @@ func (p *Page) copyKey() {
 		return
 	}
 	p.CopyButton.Clipboard().SetText(p.key)
-	p.env.Toast("Key copied")
+	p.env.Toast(i18n.T("Key copied"))
 }
 
 // prepare saves the computer before its key is asked for: the service
@@ -392,14 +399,15 @@ func (p *Page) start() {
 		if err != nil {
 			p.StartError.SetLabel(Failure(StageBackup, err))
 			p.StartError.SetVisible(true)
-			p.StartButton.SetLabel("_Try Again")
+			p.StartButton.SetLabel(i18n.T("_Try Again"))
 			p.FinishButton.SetVisible(true)
 			p.updateNav()
 			return
 		}
 		p.prog.Started = job
 		p.updateNav()
-		p.env.Toast(humanize.Escape("The first backup of " + p.choices.HostName() + " has started."))
+		// TRANSLATORS: %s is the other computer's name.
+		p.env.Toast(humanize.Escape(fmt.Sprintf(i18n.T("The first backup of %s has started."), p.choices.HostName())))
 		p.done(name)
 	})
 }
@@ -409,7 +417,8 @@ func (p *Page) cancel() {
 		return
 	}
 	if p.prog.Name != "" && !p.Check.Accepted() {
-		p.env.Toast(humanize.Escape(p.choices.HostName() + " is saved, but not backed up until its key is checked. The overview offers to check it."))
+		// TRANSLATORS: %s is the other computer's name.
+		p.env.Toast(humanize.Escape(fmt.Sprintf(i18n.T("%s is saved, but not backed up until its key is checked. The overview offers to check it."), p.choices.HostName())))
 	}
 	p.done("")
 }

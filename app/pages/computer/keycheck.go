@@ -3,6 +3,7 @@ package computer
 import (
 	"context"
 	_ "embed"
+	"fmt"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
@@ -11,6 +12,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed keycheck.ui
@@ -95,7 +97,7 @@ func (k *KeyCheck) Reset(computer string) {
 	k.BusyBox.SetVisible(false)
 	k.BusySpinner.Stop()
 	k.setError("")
-	k.CheckButton.SetLabel("_Check Connection")
+	k.CheckButton.SetLabel(i18n.T("_Check Connection"))
 	k.CheckButton.SetVisible(true)
 	k.CheckButton.SetSensitive(true)
 	k.clearRows()
@@ -152,7 +154,8 @@ func (k *KeyCheck) Check() {
 	k.gen++
 	gen := k.gen
 	k.setError("")
-	k.setBusy(true, "Asking "+k.computer+" who it is…")
+	// TRANSLATORS: %s is the other computer's name.
+	k.setBusy(true, fmt.Sprintf(i18n.T("Asking %s who it is…"), k.computer))
 	var prepare Prepare
 	if k.prepare != nil {
 		prepare = k.prepare()
@@ -180,7 +183,7 @@ func (k *KeyCheck) Check() {
 		}
 		k.setBusy(false, "")
 		if err != nil {
-			k.CheckButton.SetLabel("_Try Again")
+			k.CheckButton.SetLabel(i18n.T("_Try Again"))
 			k.CheckButton.SetVisible(true)
 			k.ResultBox.SetVisible(false)
 			if r.stage == StageNone { // nothing ran: no connection
@@ -198,7 +201,7 @@ func (k *KeyCheck) Check() {
 		k.show(KeyView(r.keys, r.state, k.computer))
 		k.accepted = r.state == computers.KeyAccepted
 		k.AcceptedBox.SetVisible(k.accepted)
-		k.AcceptedLabel.SetLabel("Keepsake trusts this computer.")
+		k.AcceptedLabel.SetLabel(i18n.T("Keepsake trusts this computer."))
 		k.setBusy(false, "")
 	})
 }
@@ -216,7 +219,9 @@ func (k *KeyCheck) show(m KeyModel) {
 	for i, r := range m.Rows {
 		title := r.Title
 		if i == 0 && len(m.Rows) > 1 {
-			title += " (compare this one)"
+			// TRANSLATORS: %s is a key type ("Ed25519 key"): the first of
+			// several keys, the one to compare.
+			title = fmt.Sprintf(i18n.T("%s (compare this one)"), title)
 		}
 		row := keyRow(title, r.Fingerprint)
 		k.KeyList.Append(row)
@@ -289,7 +294,7 @@ func (k *KeyCheck) accept() {
 	profile, fp := k.profile, k.model.Fingerprint
 	gen := k.gen
 	k.setError("")
-	k.setBusy(true, "Accepting the key…")
+	k.setBusy(true, i18n.T("Accepting the key…"))
 	call(k.env, k.svc, func(ctx context.Context, s Service) (struct{}, error) {
 		return struct{}{}, s.AcceptHostKey(ctx, profile, fp, api.Auth{})
 	}, func(_ struct{}, err error) {
@@ -302,7 +307,7 @@ func (k *KeyCheck) accept() {
 			return
 		}
 		k.accepted = true
-		k.AcceptedLabel.SetLabel("Keepsake trusts this computer now.")
+		k.AcceptedLabel.SetLabel(i18n.T("Keepsake trusts this computer now."))
 		k.AcceptedBox.SetVisible(true)
 		k.AcceptButton.SetVisible(false)
 		k.setBusy(false, "")

@@ -16,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -76,17 +77,22 @@ func ParseAddress(text string) (grammar.Remote, error) {
 	bad := func(msg string) (grammar.Remote, error) { return grammar.Remote{}, errors.New(msg) }
 	switch {
 	case s == "":
-		return bad("Type the other computer’s address, like " + ExampleAddress + ".")
+		// TRANSLATORS: %s is an example address, "ann@laptop.local".
+		return bad(fmt.Sprintf(i18n.T("Type the other computer’s address, like %s."), ExampleAddress))
 	case strings.ContainsAny(s, " \t"):
-		return bad("An address has no spaces. Write it like " + ExampleAddress + ".")
+		// TRANSLATORS: %s is an example address, "ann@laptop.local".
+		return bad(fmt.Sprintf(i18n.T("An address has no spaces. Write it like %s."), ExampleAddress))
 	case strings.Contains(s, "/"):
-		return bad("Write only the user and the computer here, like " + ExampleAddress + "; the folders go below.")
+		// TRANSLATORS: %s is an example address, "ann@laptop.local".
+		return bad(fmt.Sprintf(i18n.T("Write only the user and the computer here, like %s; the folders go below."), ExampleAddress))
 	case !strings.Contains(s, "@"):
-		return bad("Write the user to log in as too, like ann@" + s + ": Keepsake logs in as that user.")
+		// TRANSLATORS: %s is the computer's name as typed: "ann@%s" is an
+		// example address with a user name, ann.
+		return bad(fmt.Sprintf(i18n.T("Write the user to log in as too, like ann@%s: Keepsake logs in as that user."), s))
 	case strings.HasPrefix(s, "@"):
-		return bad("The user name is missing before “@”.")
+		return bad(i18n.T("The user name is missing before “@”."))
 	case strings.HasSuffix(s, "@"):
-		return bad("The computer’s name is missing after “@”.")
+		return bad(i18n.T("The computer’s name is missing after “@”."))
 	}
 	r, err := grammar.ParseRemote("ssh://" + s + "/")
 	if err != nil {
@@ -108,9 +114,10 @@ func reason(err error) string {
 	}
 	msg = strings.TrimSpace(msg)
 	if msg == "" {
-		return "This is not an address Keepsake can use."
+		return i18n.T("This is not an address Keepsake can use.")
 	}
-	return "This is not an address Keepsake can use: " + msg + "."
+	// TRANSLATORS: %s is why, in English ("port out of range").
+	return fmt.Sprintf(i18n.T("This is not an address Keepsake can use: %s."), msg)
 }
 
 // DefaultFolders is what the folders field starts with: every user's home.
@@ -127,11 +134,13 @@ func ParseFolders(text string) ([]string, error) {
 			continue
 		}
 		if !strings.HasPrefix(f, "/") {
-			return nil, fmt.Errorf("Folders on the other computer start with “/”, like /home, not “%s”.", f)
+			// TRANSLATORS: %s is a folder as typed.
+			return nil, fmt.Errorf(i18n.T("Folders on the other computer start with “/”, like /home, not “%s”."), f)
 		}
 		r, err := grammar.ParseRemote("ssh://h/" + encodeFolder(f))
 		if err != nil || len(r.Paths) != 1 {
-			return nil, fmt.Errorf("“%s” cannot be backed up: a folder’s path may not contain “..”.", f)
+			// TRANSLATORS: %s is a folder as typed.
+			return nil, fmt.Errorf(i18n.T("“%s” cannot be backed up: a folder’s path may not contain “..”."), f)
 		}
 		p := r.Paths[0]
 		if !seen[p] {
@@ -140,7 +149,7 @@ func ParseFolders(text string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("Name at least one folder on the other computer, like /home.")
+		return nil, errors.New(i18n.T("Name at least one folder on the other computer, like /home."))
 	}
 	return out, nil
 }
@@ -170,11 +179,11 @@ func CheckName(name string) error {
 	case name == "":
 		return nil
 	case name == "." || name == ".." || strings.HasPrefix(name, "."):
-		return errors.New("A name cannot start with a dot.")
+		return errors.New(i18n.T("A name cannot start with a dot."))
 	case strings.ContainsAny(name, "/\\\x00"):
-		return errors.New("A name cannot contain “/” or “\\”.")
+		return errors.New(i18n.T("A name cannot contain “/” or “\\”."))
 	case len(name) > 64:
-		return errors.New("A name is at most 64 characters long.")
+		return errors.New(i18n.T("A name is at most 64 characters long."))
 	}
 	return nil
 }
@@ -252,7 +261,8 @@ func DriveFor(st live.State, own string) (setup.DriveChoice, bool) {
 				return c, true
 			}
 		}
-		return setup.DriveChoice{UUID: p.DriveUUID, Title: "Drive " + p.DriveUUID, Enrolled: true}, true
+		// TRANSLATORS: a drive not connected; %s is its UUID.
+		return setup.DriveChoice{UUID: p.DriveUUID, Title: fmt.Sprintf(i18n.T("Drive %s"), p.DriveUUID), Enrolled: true}, true
 	}
 	if p, ok := st.Profile(own); ok {
 		if c, ok := pick(p); ok {
@@ -359,17 +369,18 @@ func Failure(stage Stage, err error) string {
 	why := humanize.Error(err)
 	switch stage {
 	case StageCreate:
-		return "Nothing was saved yet. " + why
+		// TRANSLATORS: %s is what went wrong, a sentence or two.
+		return fmt.Sprintf(i18n.T("Nothing was saved yet. %s"), why)
 	case StageUpdate:
-		return "The computer is saved as it was before, but not these changes. " + why
+		return fmt.Sprintf(i18n.T("The computer is saved as it was before, but not these changes. %s"), why)
 	case StageDrive:
-		return "The computer is saved, but the backup drive is not ready for it yet. " + why
+		return fmt.Sprintf(i18n.T("The computer is saved, but the backup drive is not ready for it yet. %s"), why)
 	case StageScan:
-		return "The computer is saved, but Keepsake could not ask it who it is. " + why
+		return fmt.Sprintf(i18n.T("The computer is saved, but Keepsake could not ask it who it is. %s"), why)
 	case StageAccept:
-		return "The key is not accepted. " + why
+		return fmt.Sprintf(i18n.T("The key is not accepted. %s"), why)
 	case StageBackup:
-		return "The computer is set up, but its first backup could not start. " + why
+		return fmt.Sprintf(i18n.T("The computer is set up, but its first backup could not start. %s"), why)
 	}
 	return why
 }
@@ -401,13 +412,14 @@ type KeyModel struct {
 func KeyTitle(typ string) string {
 	switch {
 	case typ == "ssh-ed25519":
-		return "Ed25519 key"
+		return i18n.T("Ed25519 key")
 	case strings.HasPrefix(typ, "ecdsa-"):
-		return "ECDSA key"
+		return i18n.T("ECDSA key")
 	case typ == "ssh-rsa":
-		return "RSA key"
+		return i18n.T("RSA key")
 	}
-	return typ + " key"
+	// TRANSLATORS: %s is an ssh key type ("ssh-dss").
+	return fmt.Sprintf(i18n.T("%s key"), typ)
 }
 
 // KeyFile is where the computer keeps its public host key of that type.
@@ -427,30 +439,33 @@ func KeyFile(typ string) string {
 // KeyView describes the keys a computer offered (ScanHostKeys), with
 // what to compare them with on the computer itself.
 func KeyView(keys []api.HostKey, state, computer string) KeyModel {
-	m := KeyModel{Accept: "_Accept"}
+	m := KeyModel{Accept: i18n.T("_Accept")}
 	for _, k := range keys {
 		m.Rows = append(m.Rows, KeyRow{Title: KeyTitle(k.Type), Fingerprint: k.Fingerprint})
 	}
 	if len(keys) == 0 {
-		m.Headline = "The Computer Offered No Key"
-		m.Instruction = "Check that the ssh server runs on " + computer + ", then check again."
+		m.Headline = i18n.T("The Computer Offered No Key")
+		// TRANSLATORS: %s is the other computer's name.
+		m.Instruction = fmt.Sprintf(i18n.T("Check that the ssh server runs on %s, then check again."), computer)
 		return m
 	}
 	first := keys[0]
 	m.Fingerprint = first.Fingerprint
-	m.Instruction = "On " + computer + ", open a terminal and run:"
+	// TRANSLATORS: %s is the other computer's name; a command follows.
+	m.Instruction = fmt.Sprintf(i18n.T("On %s, open a terminal and run:"), computer)
 	m.Command = "ssh-keygen -lf " + KeyFile(first.Type)
-	m.Caution = "It must show the same fingerprint as the first key here. If it shows another one, do not accept: another machine may be answering in its place."
+	m.Caution = i18n.T("It must show the same fingerprint as the first key here. If it shows another one, do not accept: another machine may be answering in its place.")
 	switch state {
 	case computers.KeyAccepted:
-		m.Headline = "Keepsake Knows This Computer"
-		m.Instruction, m.Command, m.Caution = "Its key was checked and accepted before.", "", ""
+		m.Headline = i18n.T("Keepsake Knows This Computer")
+		m.Instruction, m.Command, m.Caution = i18n.T("Its key was checked and accepted before."), "", ""
 	case computers.KeyChanged:
-		m.Headline = "Its Key Has Changed"
-		m.Warning = computer + " now shows another key than the one accepted before. That happens when it was reinstalled, or when another machine poses as it. Accept the new key only if the fingerprints match and you know why it changed."
-		m.CanAccept, m.Accept = true, "_Accept New Key"
+		m.Headline = i18n.T("Its Key Has Changed")
+		// TRANSLATORS: %s is the other computer's name.
+		m.Warning = fmt.Sprintf(i18n.T("%s now shows another key than the one accepted before. That happens when it was reinstalled, or when another machine poses as it. Accept the new key only if the fingerprints match and you know why it changed."), computer)
+		m.CanAccept, m.Accept = true, i18n.T("_Accept New Key")
 	default:
-		m.Headline = "Compare the Fingerprint"
+		m.Headline = i18n.T("Compare the Fingerprint")
 		m.CanAccept = true
 	}
 	return m

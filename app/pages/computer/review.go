@@ -2,12 +2,14 @@ package computer
 
 import (
 	_ "embed"
+	"fmt"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/app/ui"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed review.ui
@@ -32,9 +34,11 @@ type ReviewWindow struct {
 // ReviewIntro is what the window says first, for the computer's HostKey.
 func ReviewIntro(computer, hostKey string) string {
 	if hostKey == computers.KeyChanged {
-		return "Backups of " + computer + " have stopped until its key is checked."
+		// TRANSLATORS: %s is the other computer's name.
+		return fmt.Sprintf(i18n.T("Backups of %s have stopped until its key is checked."), computer)
 	}
-	return "Keepsake backs up " + computer + " once you have checked that it is the right computer and accepted its key."
+	// TRANSLATORS: %s is the other computer's name.
+	return fmt.Sprintf(i18n.T("Keepsake backs up %s once you have checked that it is the right computer and accepted its key."), computer)
 }
 
 // NewReview builds the window for a profile without showing it.
@@ -59,7 +63,8 @@ func NewReview(env *ui.Env, profile string) *ReviewWindow {
 	w.Intro.SetLabel(ReviewIntro(title, key))
 	w.Check.Reset(title)
 	w.Check.OnAccepted = func() {
-		env.Toast(humanize.Escape("Keepsake trusts " + title + " now. Its backups go on."))
+		// TRANSLATORS: %s is the other computer's name.
+		env.Toast(humanize.Escape(fmt.Sprintf(i18n.T("Keepsake trusts %s now. Its backups go on."), title)))
 		w.Close()
 	}
 	return w

@@ -16,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed deleted.ui
@@ -127,7 +128,8 @@ func (p *Page) Update(st live.State) {
 func (p *Page) setFolder(dir string) {
 	p.folder = dir
 	if dir == "" {
-		p.FolderRow.SetSubtitle("None chosen")
+		// TRANSLATORS: no folder chosen.
+		p.FolderRow.SetSubtitle(i18n.T("None chosen"))
 	} else {
 		p.FolderRow.SetSubtitle(humanize.Escape(humanize.Folder(dir, p.home)))
 	}
@@ -139,7 +141,7 @@ func (p *Page) chooseFolder() {
 	if start == "" {
 		start = p.ownHome
 	}
-	p.chooser = ui.ChooseFolder(p.env.Window(), "Choose a Folder", "_Select", start, func(path string) {
+	p.chooser = ui.ChooseFolder(p.env.Window(), i18n.T("Choose a Folder"), i18n.T("_Select"), start, func(path string) {
 		p.chooser = nil
 		if path != "" {
 			p.setFolder(path)
@@ -223,7 +225,8 @@ func (p *Page) row(f File, selected bool, now time.Time) *adw.ActionRow {
 
 	check := gtk.NewCheckButton()
 	check.SetVAlign(gtk.AlignCenter)
-	ui.SetAccessibleName(check, "Select "+humanize.Display(f.Name))
+	// TRANSLATORS: the accessible name of a file's check box; %s is its name.
+	ui.SetAccessibleName(check, fmt.Sprintf(i18n.T("Select %s"), humanize.Display(f.Name)))
 	check.SetActive(selected)
 	row.AddPrefix(check)
 	row.SetActivatableWidget(check)
@@ -232,7 +235,8 @@ func (p *Page) row(f File, selected bool, now time.Time) *adw.ActionRow {
 	facts.SetVAlign(gtk.AlignCenter)
 	size := SizeText(f)
 	if p.restored[f.Path] {
-		size = "Restored"
+		// TRANSLATORS: beside a deleted file restored since.
+		size = i18n.T("Restored")
 		check.SetSensitive(false)
 	}
 	for _, text := range []string{size, LastText(f, now)} {
@@ -281,7 +285,7 @@ func (p *Page) setBusy(busy bool) {
 	p.Files.SetSensitive(!busy)
 	if busy {
 		p.ProgressBar.SetFraction(0)
-		p.ProgressDetail.SetLabel("Starting…")
+		p.ProgressDetail.SetLabel(i18n.T("Starting…"))
 	}
 	p.updateSelection()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // File is one file gone from the folder. Path, Name and Dir are raw
@@ -72,10 +73,10 @@ type Period struct {
 
 // Periods are the choices, in the order the combo row shows them.
 var Periods = []Period{
-	{Label: "In the last day", Days: 1},
-	{Label: "In the last week", Days: 7},
-	{Label: "In the last month", Months: 1},
-	{Label: "At any time"},
+	{Label: i18n.Noop("In the last day"), Days: 1},
+	{Label: i18n.Noop("In the last week"), Days: 7},
+	{Label: i18n.Noop("In the last month"), Months: 1},
+	{Label: i18n.Noop("At any time")},
 }
 
 // DefaultPeriod is the week: recent enough to be short, long enough to
@@ -186,16 +187,19 @@ func RestoreSummary(requested, written []string) string {
 	if n == 1 {
 		name := humanize.Display(path.Base(requested[0]))
 		if beside == 1 && len(written) == 1 {
-			return fmt.Sprintf("“%s” restored as “%s”", name, humanize.Display(path.Base(written[0])))
+			// TRANSLATORS: %[1]s is the file's name, %[2]s the name it was
+			// restored as, beside a file of the same name.
+			return fmt.Sprintf(i18n.T("“%[1]s” restored as “%[2]s”"), name, humanize.Display(path.Base(written[0])))
 		}
-		return fmt.Sprintf("“%s” restored", name)
+		// TRANSLATORS: %s is the file's name.
+		return fmt.Sprintf(i18n.T("“%s” restored"), name)
 	}
-	s := fmt.Sprintf("%s files restored", humanize.Count(n))
-	switch {
-	case beside == 1:
-		s += ", 1 beside a file of the same name"
-	case beside > 1:
-		s += fmt.Sprintf(", %s beside files of the same name", humanize.Count(beside))
+	s := fmt.Sprintf(i18n.N("%s file restored", "%s files restored", n), humanize.Count(n))
+	if beside > 0 {
+		// TRANSLATORS: %[1]s is "12 files restored", %[2]s how many of them
+		// were put beside a file of the same name that exists again.
+		s = fmt.Sprintf(i18n.N("%[1]s, %[2]s beside a file of the same name", "%[1]s, %[2]s beside files of the same name", beside),
+			s, humanize.Count(beside))
 	}
 	return s
 }
@@ -206,30 +210,35 @@ const MaxRows = 1000
 
 // CountText is the line above the list.
 func CountText(total int) string {
-	switch {
-	case total == 1:
-		return "1 file deleted"
-	case total > MaxRows:
-		return fmt.Sprintf("%s files deleted. The %s deleted most recently are shown: choose a shorter time or a folder inside this one to see others.", humanize.Count(total), humanize.Count(MaxRows))
+	if total > MaxRows {
+		// TRANSLATORS: %[1]s is how many files were deleted, %[2]s how many
+		// of them are listed (1,000).
+		return fmt.Sprintf(i18n.N("%[1]s file deleted. The %[2]s deleted most recently are shown: choose a shorter time or a folder inside this one to see others.",
+			"%[1]s files deleted. The %[2]s deleted most recently are shown: choose a shorter time or a folder inside this one to see others.", total),
+			humanize.Count(total), humanize.Count(MaxRows))
 	}
-	return fmt.Sprintf("%s files deleted", humanize.Count(total))
+	return fmt.Sprintf(i18n.N("%s file deleted", "%s files deleted", total), humanize.Count(total))
 }
 
 // SelectedText counts the selection.
 func SelectedText(n int) string {
 	if n == 0 {
-		return "None selected"
+		// TRANSLATORS: no deleted file is selected.
+		return i18n.T("None selected")
 	}
-	return fmt.Sprintf("%s selected", humanize.Count(n))
+	// TRANSLATORS: how many deleted files are selected.
+	return fmt.Sprintf(i18n.N("%s selected", "%s selected", n), humanize.Count(n))
 }
 
 // SizeText is a file's size, or what it is when a size says nothing.
 func SizeText(f File) string {
 	switch f.Type {
 	case "dir":
-		return "Folder"
+		// TRANSLATORS: in place of a deleted item's size.
+		return i18n.P("file type", "Folder")
 	case "symlink":
-		return "Link"
+		// TRANSLATORS: in place of a deleted item's size: a symbolic link.
+		return i18n.P("file type", "Link")
 	}
 	return humanize.Size(f.Size)
 }
@@ -237,21 +246,27 @@ func SizeText(f File) string {
 // LastText says which backup last held the file.
 func LastText(f File, now time.Time) string {
 	if f.LastTime.IsZero() {
-		return "Last backed up in " + f.LastSnapshot
+		// TRANSLATORS: %s is the name of a backup ("2025-03-02T140000Z").
+		return fmt.Sprintf(i18n.T("Last backed up in %s"), f.LastSnapshot)
 	}
-	return "Last backed up " + humanize.When(f.LastTime, now)
+	// TRANSLATORS: %s is when, as in "5 minutes ago", "yesterday at 14:05".
+	return fmt.Sprintf(i18n.T("Last backed up %s"), humanize.When(f.LastTime, now))
 }
 
 // EmptyText says that nothing was deleted, for which folder and time.
 func EmptyText(folder string, period int) string {
-	when := ""
+	// TRANSLATORS: %s is a folder ("~/Documents").
+	s := i18n.T("The backups show no file deleted from %s.")
 	switch period {
 	case 0:
-		when = " in the last day"
+		// TRANSLATORS: %s is a folder ("~/Documents").
+		s = i18n.T("The backups show no file deleted from %s in the last day.")
 	case 1:
-		when = " in the last week"
+		// TRANSLATORS: %s is a folder ("~/Documents").
+		s = i18n.T("The backups show no file deleted from %s in the last week.")
 	case 2:
-		when = " in the last month"
+		// TRANSLATORS: %s is a folder ("~/Documents").
+		s = i18n.T("The backups show no file deleted from %s in the last month.")
 	}
-	return "The backups show no file deleted from " + folder + when + "."
+	return fmt.Sprintf(s, folder)
 }

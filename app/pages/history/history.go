@@ -20,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed history.ui
@@ -100,7 +101,7 @@ func (w *Window) load() {
 		return ds, nil
 	}, func(ds []api.Version, err error) {
 		if err != nil {
-			w.showMessage("dialog-warning-symbolic", "Versions Not Available", humanize.Error(err), true)
+			w.showMessage("dialog-warning-symbolic", i18n.T("Versions Not Available"), humanize.Error(err), true)
 			return
 		}
 		w.show(Versions(ds))
@@ -121,8 +122,8 @@ func (w *Window) show(versions []Version) {
 	}
 	w.buttons = nil
 	if len(versions) == 0 {
-		w.showMessage("document-open-recent-symbolic", "No Versions",
-			"This file is not in any backup, or you may not read the backed-up copies.", false)
+		w.showMessage("document-open-recent-symbolic", i18n.T("No Versions"),
+			i18n.T("This file is not in any backup, or you may not read the backed-up copies."), false)
 		return
 	}
 	latest := ""
@@ -142,13 +143,13 @@ func (w *Window) show(versions []Version) {
 		row.SetTitleLines(0)
 		row.SetSubtitleLines(0)
 
-		openButton := gtk.NewButtonWithMnemonic("_Open")
-		openButton.SetTooltipText("Open a read-only copy")
+		openButton := gtk.NewButtonWithMnemonic(i18n.T("_Open"))
+		openButton.SetTooltipText(i18n.T("Open a read-only copy"))
 		openButton.SetVAlign(gtk.AlignCenter)
 		v := v
 		openButton.ConnectClicked(func() { w.open(v) })
-		restoreButton := gtk.NewButtonWithMnemonic("_Restore")
-		restoreButton.SetTooltipText("Restore to the original place, keeping both versions")
+		restoreButton := gtk.NewButtonWithMnemonic(i18n.T("_Restore"))
+		restoreButton.SetTooltipText(i18n.T("Restore to the original place, keeping both versions"))
 		restoreButton.SetVAlign(gtk.AlignCenter)
 		restoreButton.ConnectClicked(func() { w.restore(v) })
 		row.AddSuffix(openButton)
@@ -171,7 +172,7 @@ func (w *Window) syncButtons() {
 // with the default app.
 func (w *Window) open(v Version) {
 	name := humanize.Display(filepath.Base(v.Path))
-	ui.RunJob(w.jobs, "Opening “"+name+"”…", func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+	ui.RunJob(w.jobs, fmt.Sprintf(i18n.T("Opening “%s”…"), name), func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
 		base := OpenBase(os.Getenv("XDG_RUNTIME_DIR"), userCacheDir(), os.TempDir())
 		if err := os.MkdirAll(base, 0o700); err != nil {
 			return "", fmt.Errorf("make a folder for the copy: %w", err)
@@ -212,7 +213,7 @@ func (w *Window) open(v Version) {
 // service keeps both when the file is there ("name (restored …)").
 func (w *Window) restore(v Version) {
 	name := humanize.Display(filepath.Base(v.Path))
-	ui.RunJob(w.jobs, "Restoring “"+name+"”…", func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
+	ui.RunJob(w.jobs, fmt.Sprintf(i18n.T("Restoring “%s”…"), name), func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (string, error) {
 		job, err := c.Restore(ctx, w.profile, v.Snapshot, []string{v.Path}, api.RestoreOptions{})
 		if err != nil {
 			return "", fmt.Errorf("restore %s from %s: %w", humanize.Display(v.Path), v.Snapshot, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // Version is one distinct content a file had. Paths and Path are raw
@@ -114,7 +115,7 @@ func Label(v Version, file, home, latest string, now time.Time) (title, subtitle
 	var parts []string
 	switch {
 	case latest != "" && v.Snapshot == latest:
-		parts = append(parts, "In the latest backup")
+		parts = append(parts, i18n.T("In the latest backup"))
 	case !v.Last.IsZero() && !v.Last.Equal(v.First):
 		parts = append(parts, "Until "+humanize.DateInSentence(v.Last, now, "15:04"))
 	}
@@ -153,11 +154,17 @@ func Titles(vs []Version, now time.Time) []string {
 			seen[t]++
 			switch {
 			case n == 2 && seen[t] == 1:
-				titles[i] = fmt.Sprintf("%s (the later one)", t)
+				// TRANSLATORS: a version's title when two were backed up in
+				// the same second; %s is when ("Today at 09:48:05").
+				titles[i] = fmt.Sprintf(i18n.T("%s (the later one)"), t)
 			case n == 2:
-				titles[i] = fmt.Sprintf("%s (the earlier one)", t)
+				// TRANSLATORS: as "%s (the later one)".
+				titles[i] = fmt.Sprintf(i18n.T("%s (the earlier one)"), t)
 			default:
-				titles[i] = fmt.Sprintf("%s (%d of %d, newest first)", t, seen[t], n)
+				// TRANSLATORS: a version's title when several were backed up
+				// in the same second: %[1]s is when, %[2]d which one of the
+				// %[3]d alike.
+				titles[i] = fmt.Sprintf(i18n.T("%[1]s (%[2]d of %[3]d, newest first)"), t, seen[t], n)
 			}
 		}
 	}
@@ -172,21 +179,27 @@ func RenamedFrom(v Version, file, home string) string {
 		if p == file {
 			continue
 		}
+		name := tilde(p, home)
 		if path.Dir(p) == path.Dir(file) {
-			others = append(others, "“"+humanize.Display(path.Base(p))+"”")
-		} else {
-			others = append(others, "“"+tilde(p, home)+"”")
+			name = humanize.Display(path.Base(p))
 		}
+		// TRANSLATORS: quotation marks around a file name.
+		others = append(others, fmt.Sprintf(i18n.T("“%s”"), name))
 	}
 	switch len(others) {
 	case 0:
 		return ""
 	case 1:
-		return "Renamed from " + others[0]
+		// TRANSLATORS: %s is an earlier name of the file, in quotes.
+		return fmt.Sprintf(i18n.T("Renamed from %s"), others[0])
 	case 2:
-		return "Renamed from " + others[0] + " and " + others[1]
+		// TRANSLATORS: %[1]s and %[2]s are earlier names of the file, in quotes.
+		return fmt.Sprintf(i18n.T("Renamed from %[1]s and %[2]s"), others[0], others[1])
 	}
-	return fmt.Sprintf("Renamed from %s and %d other names", others[0], len(others)-1)
+	n := len(others) - 1
+	// TRANSLATORS: %[1]s is an earlier name of the file, in quotes; %[2]s
+	// how many other names it had.
+	return fmt.Sprintf(i18n.N("Renamed from %[1]s and %[2]s other name", "Renamed from %[1]s and %[2]s other names", n), others[0], humanize.Count(n))
 }
 
 // tilde is a path for display, shortened in the home folder.
@@ -244,13 +257,15 @@ func Restored(res api.RestoreResult, message, to, file string) string {
 
 // RestoredText is the toast after a restore.
 func RestoredText(where, home string) string {
-	return "Restored to " + tilde(where, home)
+	// TRANSLATORS: %s is a file's place ("~/Documents/a.txt").
+	return fmt.Sprintf(i18n.T("Restored to %s"), tilde(where, home))
 }
 
 // OpenFailedText is the toast when no app opens a read-only copy: the
 // copy exists, so saying where lets the person open it another way.
 func OpenFailedText(copied, home string) string {
-	return fmt.Sprintf("No app is set up to open “%s”. The read-only copy is in %s", humanize.Display(path.Base(copied)), tilde(path.Dir(copied), home))
+	// TRANSLATORS: %[1]s is a file name, %[2]s the folder its copy is in.
+	return fmt.Sprintf(i18n.T("No app is set up to open “%[1]s”. The read-only copy is in %[2]s"), humanize.Display(path.Base(copied)), tilde(path.Dir(copied), home))
 }
 
 // FileURI is the file:// URI of an absolute path, escaped.

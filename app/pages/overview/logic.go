@@ -6,7 +6,7 @@ import (
 
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/client"
-	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // This file holds what the overview says of a backup that left something
@@ -40,17 +40,19 @@ func Problems(prof client.Profile, home string) ProblemList {
 		return ProblemList{}
 	}
 	l := ProblemList{
-		Title: grammar.Count(int64(n), "file or folder", "files or folders"),
-		Description: grammar.Plural(int64(n), "The last backup could not take it. Its earlier backed-up version, if any, is kept",
-			"The last backup could not take them. Their earlier backed-up versions, if any, are kept") +
-			", and Keepsake tries again at the next backup.",
+		// TRANSLATORS: under the heading "Not Backed Up".
+		Title: fmt.Sprintf(i18n.N("%s file or folder", "%s files or folders", n), humanize.Count(n)),
+		Description: i18n.N("The last backup could not take it. Its earlier backed-up version, if any, is kept, and Keepsake tries again at the next backup.",
+			"The last backup could not take them. Their earlier backed-up versions, if any, are kept, and Keepsake tries again at the next backup.", n),
 	}
 	for _, s := range prof.LastProblems {
 		path, what := SplitProblem(s)
 		l.Rows = append(l.Rows, Problem{Path: humanize.Folder(path, home), What: upper(what)})
 	}
 	if left := n - len(l.Rows); left > 0 {
-		l.More = fmt.Sprintf("And %s more not listed here", humanize.Count(left))
+		// TRANSLATORS: the last row of the list of files the backup could
+		// not take; %s is how many more there are.
+		l.More = fmt.Sprintf(i18n.N("And %s more not listed here", "And %s more not listed here", left), humanize.Count(left))
 	}
 	return l
 }
@@ -125,12 +127,15 @@ func Mounts(prof client.Profile, home string) MountList {
 	switch {
 	case len(l.Rows) == 0:
 	case len(left) == 0:
-		l.Description = grammar.Plural(int64(len(l.Rows)), "The other drive", "The other drives") +
-			" inside your folders will be backed up from the next backup."
+		l.Description = i18n.N("The other drive inside your folders will be backed up from the next backup.",
+			"The other drives inside your folders will be backed up from the next backup.", len(l.Rows))
 	default:
-		l.Description = fmt.Sprintf("%s inside your folders %s not backed up: %s.",
-			grammar.Count(int64(len(left)), "other drive", "other drives"), grammar.Plural(int64(len(left)), "was", "were"),
-			humanize.Folders(left, home, mountsNamed))
+		// TRANSLATORS: other filesystems (a network share, a USB stick)
+		// mounted inside the backed-up folders; %[1]s is how many, %[2]s
+		// where they are ("~/nas, ~/Mounts/photos").
+		l.Description = fmt.Sprintf(i18n.N("%[1]s other drive inside your folders was not backed up: %[2]s.",
+			"%[1]s other drives inside your folders were not backed up: %[2]s.", len(left)),
+			humanize.Count(len(left)), humanize.Folders(left, home, mountsNamed))
 	}
 	return l
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -23,6 +25,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed overview.ui
@@ -252,16 +255,19 @@ func (p *Page) showMounts(l MountList) {
 	p.mountRows = p.mountRows[:0]
 	for _, m := range l.Rows {
 		m := m
-		note := "Only its empty folder is kept"
+		// TRANSLATORS: under another drive mounted inside a backed-up folder.
+		note := i18n.T("Only its empty folder is kept")
 		if m.Included {
-			note = "Included from the next backup"
+			note = i18n.T("Included from the next backup")
 		}
 		r := mountRow{row: setup.NewRow(m.Title, note)}
 		r.row.AddPrefix(gtk.NewImageFromIconName("drive-harddisk-symbolic"))
 		if !m.Included {
-			r.include = gtk.NewButtonWithMnemonic("_Include")
+			r.include = gtk.NewButtonWithMnemonic(i18n.T("_Include"))
 			r.include.SetVAlign(gtk.AlignCenter)
-			ui.SetAccessibleName(r.include, "Include "+humanize.Display(m.Title))
+			// TRANSLATORS: the accessible name of the Include button; %s is
+			// a mount point ("~/nas").
+			ui.SetAccessibleName(r.include, fmt.Sprintf(i18n.T("Include %s"), humanize.Display(m.Title)))
 			include := r.include
 			include.ConnectClicked(func() { p.includeMount(m.Path, include) })
 			r.row.AddSuffix(include)
@@ -329,7 +335,7 @@ func (p *Page) newComputerRow(name string) *computerRow {
 	r.row.AddPrefix(r.icon)
 	r.status = gtk.NewImageFromIconName("dialog-warning-symbolic")
 	r.row.AddSuffix(r.status)
-	r.review = gtk.NewButtonWithMnemonic("Check _Key…")
+	r.review = gtk.NewButtonWithMnemonic(i18n.T("Check _Key…"))
 	r.review.SetVAlign(gtk.AlignCenter)
 	r.review.ConnectClicked(func() {
 		if p.env.ReviewKey != nil {
@@ -338,7 +344,8 @@ func (p *Page) newComputerRow(name string) *computerRow {
 	})
 	r.row.AddSuffix(r.review)
 	r.mark = gtk.NewImageFromIconName("object-select-symbolic")
-	r.mark.SetTooltipText("Shown")
+	// TRANSLATORS: the tooltip of the check mark on the computer shown.
+	r.mark.SetTooltipText(i18n.T("Shown"))
 	r.row.AddSuffix(r.mark)
 	return r
 }
@@ -352,13 +359,15 @@ func (r *computerRow) show(c computers.Row, selected bool) {
 	switch c.Kind {
 	case computers.Warning:
 		r.status.AddCSSClass("warning")
-		r.status.SetTooltipText("Needs attention")
+		r.status.SetTooltipText(i18n.T("Needs attention"))
 	case computers.Problem:
 		r.status.AddCSSClass("error")
-		r.status.SetTooltipText("Backups of it fail")
+		// TRANSLATORS: the tooltip of a computer's error icon.
+		r.status.SetTooltipText(i18n.T("Backups of it fail"))
 	}
 	r.review.SetVisible(c.Action == computers.ReviewKey)
-	ui.SetAccessibleName(r.review, "Check Key of "+c.Title)
+	// TRANSLATORS: the accessible name of Check Key…; %s is a computer.
+	ui.SetAccessibleName(r.review, fmt.Sprintf(i18n.T("Check Key of %s"), c.Title))
 	r.mark.SetVisible(selected)
 }
 
@@ -368,9 +377,9 @@ func (r *computerRow) show(c computers.Row, selected bool) {
 func Computers(st live.State, now time.Time) (title string, rows []computers.Row) {
 	rows = computers.Rows(st, now)
 	if len(rows) == 1 && !rows[0].Remote {
-		return "Other Computers", nil
+		return i18n.T("Other Computers"), nil
 	}
-	return "Computers", rows
+	return i18n.T("Computers"), rows
 }
 
 // ViewModel is what the overview shows, computed without GTK.
@@ -396,73 +405,94 @@ func View(st live.State, prof client.Profile, now time.Time) ViewModel {
 		v.Icon = "drive-harddisk-symbolic"
 	}
 	if prof.LastSuccess == 0 && dbusapi.ProfileState(prof.State) == dbusapi.StateIdle {
-		v.Headline = "Not backed up yet"
+		v.Headline = i18n.T("Not backed up yet")
 	}
-	last := "Last backup: " + humanize.When(client.Time(prof.LastSuccess), now)
+	// TRANSLATORS: %s is when, as in "5 minutes ago", "yesterday at 14:05", "never".
+	last := fmt.Sprintf(i18n.T("Last backup: %s"), humanize.When(client.Time(prof.LastSuccess), now))
 	next := ""
 	if prof.NextRun > 0 {
-		next = "Next: " + humanize.Until(client.Time(prof.NextRun), now)
+		// TRANSLATORS: the next backup; %s is when, as in "in 5 minutes",
+		// "tomorrow at 09:00".
+		next = fmt.Sprintf(i18n.T("Next: %s"), humanize.Until(client.Time(prof.NextRun), now))
 	} else if prof.Interval == 0 {
-		next = "Backups run when you ask"
+		next = i18n.T("Backups run when you ask")
 	}
 	v.Summary = strings.TrimSpace(last + "\n" + next)
 	if prof.LastResult != "" && prof.LastResult != "Cancelled" {
 		v.Error = humanize.ErrorText(prof.LastResult, prof.LastMessage)
 	}
 	if prof.WatchProblem != "" && v.Error == "" {
-		v.Error = "Changes are not watched (" + prof.WatchProblem + "), so backups read every folder."
+		// TRANSLATORS: %s is the reason, from the system (in English).
+		v.Error = fmt.Sprintf(i18n.T("Changes are not watched (%s), so backups read every folder."), prof.WatchProblem)
 	}
 
-	v.DriveTitle = "No drive chosen"
+	v.DriveTitle = i18n.T("No drive chosen")
 	v.DriveState = ""
 	if d, ok := st.Drive(prof.Drive); ok {
 		v.DriveTitle = DriveName(d)
 		switch {
 		case d.Present:
-			v.DriveState = "Connected"
+			v.DriveState = i18n.P("drive", "Connected")
 		default:
-			v.DriveState = "Not connected"
+			v.DriveState = i18n.P("drive", "Not connected")
 		}
 		if d.Warning != "" {
 			v.DriveSubtitle = d.Warning
 		} else if free := freeOf(d, prof); free >= 0 {
-			v.DriveSubtitle = humanize.Size(free) + " free"
+			// TRANSLATORS: the backup drive's free space ("200 GB free").
+			v.DriveSubtitle = fmt.Sprintf(i18n.T("%s free"), humanize.Size(free))
 			if d.Size > 0 {
-				v.DriveSubtitle += " of " + humanize.Size(int64(d.Size))
+				// TRANSLATORS: the backup drive's free space and size
+				// ("200 GB free of 500 GB").
+				v.DriveSubtitle = fmt.Sprintf(i18n.T("%[1]s free of %[2]s"), humanize.Size(free), humanize.Size(int64(d.Size)))
 			}
 		}
 		v.Unlock = unlock.Needed(d)
 		switch {
 		case v.Unlock:
-			v.DriveState = "Locked"
-			v.DriveSubtitle = "Encrypted: unlock it to back up"
+			v.DriveState = i18n.P("drive", "Locked")
+			v.DriveSubtitle = i18n.T("Encrypted: unlock it to back up")
 		case d.Encrypted && v.DriveSubtitle != "":
-			v.DriveSubtitle = "Encrypted · " + v.DriveSubtitle
+			// TRANSLATORS: %s is the drive's free space ("200 GB free of 500 GB").
+			v.DriveSubtitle = fmt.Sprintf(i18n.T("Encrypted · %s"), v.DriveSubtitle)
 		case d.Encrypted:
-			v.DriveSubtitle = "Encrypted"
+			v.DriveSubtitle = i18n.P("drive", "Encrypted")
 		}
 	} else if prof.DriveUUID != "" {
-		v.DriveTitle = "Drive " + prof.DriveUUID
-		v.DriveState = "Not connected"
+		// TRANSLATORS: a drive without a label; %s is its UUID.
+		v.DriveTitle = fmt.Sprintf(i18n.T("Drive %s"), prof.DriveUUID)
+		v.DriveState = i18n.P("drive", "Not connected")
 	}
 	folders := computers.Folders(prof)
 	switch len(folders) {
 	case 0:
-		v.Folders = "None"
+		// TRANSLATORS: no folder is backed up.
+		v.Folders = i18n.P("folders", "None")
 	case 1, 2, 3:
 		v.Folders = humanize.Display(strings.Join(folders, ", "))
 	default:
-		v.Folders = fmt.Sprintf("%s and %d more", humanize.Display(strings.Join(folders[:2], ", ")), len(folders)-2)
+		n := len(folders) - 2
+		// TRANSLATORS: %[1]s is two folders ("~/Documents, ~/Photos"),
+		// %[2]s how many more are backed up.
+		v.Folders = fmt.Sprintf(i18n.N("%[1]s and %[2]s more", "%[1]s and %[2]s more", n),
+			humanize.Display(strings.Join(folders[:2], ", ")), humanize.Count(n))
 	}
 	if where := computers.Where(prof); where != "" {
-		v.Folders += " on " + where
+		// TRANSLATORS: %[1]s are the folders backed up, %[2]s the other
+		// computer they are on ("ann@laptop").
+		v.Folders = fmt.Sprintf(i18n.T("%[1]s on %[2]s"), v.Folders, where)
 	}
 	v.Schedule = upper(humanize.Interval(time.Duration(prof.Interval) * time.Second))
-	if prof.OnChange {
-		v.Schedule += ", and after changes"
-	}
-	if prof.OnPlug {
-		v.Schedule += ", and when the drive is plugged in"
+	switch {
+	case prof.OnChange && prof.OnPlug:
+		// TRANSLATORS: %s is how often backups run ("Every hour").
+		v.Schedule = fmt.Sprintf(i18n.T("%s, and after changes, and when the drive is plugged in"), v.Schedule)
+	case prof.OnChange:
+		// TRANSLATORS: %s is how often backups run ("Every hour").
+		v.Schedule = fmt.Sprintf(i18n.T("%s, and after changes"), v.Schedule)
+	case prof.OnPlug:
+		// TRANSLATORS: %s is how often backups run ("Every hour").
+		v.Schedule = fmt.Sprintf(i18n.T("%s, and when the drive is plugged in"), v.Schedule)
 	}
 	return v
 }
@@ -480,14 +510,22 @@ func DriveName(d client.Drive) string {
 		return d.Label
 	}
 	if d.Size > 0 {
-		return humanize.Size(int64(d.Size)) + " Drive"
+		// TRANSLATORS: a drive without a label, by its size ("500 GB Drive").
+		return fmt.Sprintf(i18n.T("%s Drive"), humanize.Size(int64(d.Size)))
 	}
-	return "Drive " + d.UUID
+	// TRANSLATORS: a drive without a label; %s is its UUID.
+	return fmt.Sprintf(i18n.T("Drive %s"), d.UUID)
 }
 
 func upper(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	// The first letter, not the first byte: a translated sentence can
+	// start with "ś" or "ü".
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // Limit is how many hits (versions, not files) one search asks for: a
@@ -128,51 +129,51 @@ func query(ctx context.Context, c *client.Client, profile, text, folder string) 
 
 // VersionsText counts a file's versions.
 func VersionsText(n int) string {
-	if n == 1 {
-		return "1 version"
-	}
-	return fmt.Sprintf("%s versions", humanize.Count(n))
+	// TRANSLATORS: beside a search result; %s is the number of versions.
+	return fmt.Sprintf(i18n.N("%s version", "%s versions", n), humanize.Count(n))
 }
 
 // SeenText says when a file was last backed up: a file the newest backup
 // holds is simply there; any other was deleted or renamed since.
 func SeenText(g Group, latestSnapshot string, now time.Time) string {
 	if latestSnapshot != "" && g.LastSnapshot == latestSnapshot {
-		return "In latest backup"
+		return i18n.T("In latest backup")
 	}
 	if g.Last.IsZero() {
 		return ""
 	}
-	return "Last seen " + humanize.When(g.Last, now)
+	// TRANSLATORS: beside a search result; %s is when, as in "5 minutes ago",
+	// "yesterday at 14:05".
+	return fmt.Sprintf(i18n.T("Last seen %s"), humanize.When(g.Last, now))
 }
 
 // Summary is the line above the results.
 func Summary(groups []Group, truncated bool, folder, home string) string {
 	n := len(groups)
-	var s string
 	switch {
 	case truncated:
-		s = fmt.Sprintf("The first %s files found. Type more of the name to find fewer.", humanize.Count(n))
-	case n == 1:
-		s = "1 file found"
-	default:
-		s = fmt.Sprintf("%s files found", humanize.Count(n))
+		return fmt.Sprintf(i18n.N("The first %s file found. Type more of the name to find fewer.",
+			"The first %s files found. Type more of the name to find fewer.", n), humanize.Count(n))
+	case folder != "":
+		// TRANSLATORS: %[1]s is the number of files, %[2]s a folder ("~/Documents").
+		return fmt.Sprintf(i18n.N("%[1]s file found in %[2]s", "%[1]s files found in %[2]s", n),
+			humanize.Count(n), humanize.Folder(folder, home))
 	}
-	if folder != "" && !truncated {
-		s += " in " + humanize.Folder(folder, home)
-	}
-	return s
+	return fmt.Sprintf(i18n.N("%s file found", "%s files found", n), humanize.Count(n))
 }
 
 // NoResultsText explains an empty result and what to try.
 func NoResultsText(pattern, folder, home string) string {
-	s := "No backed-up file has “" + pattern + "” in its name"
+	var s string
 	if folder != "" {
-		s += " in " + humanize.Folder(folder, home)
+		// TRANSLATORS: %[1]s is what was searched for, %[2]s a folder ("~/Documents").
+		s = fmt.Sprintf(i18n.T("No backed-up file has “%[1]s” in its name in %[2]s."), pattern, humanize.Folder(folder, home))
+	} else {
+		// TRANSLATORS: %s is what was searched for.
+		s = fmt.Sprintf(i18n.T("No backed-up file has “%s” in its name."), pattern)
 	}
-	s += "."
 	if !strings.ContainsAny(pattern, "*?[") {
-		s += " Try part of the name, or a pattern like *.odt."
+		s += " " + i18n.T("Try part of the name, or a pattern like *.odt.")
 	}
 	return s
 }

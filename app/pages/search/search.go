@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed search.ui
@@ -115,10 +117,11 @@ func (p *Page) setFolder(dir string) {
 	p.folder = dir
 	p.EverywhereButton.SetVisible(dir != "")
 	if dir == "" {
-		p.ScopeLabel.SetLabel("In all backed-up folders")
+		p.ScopeLabel.SetLabel(i18n.T("In all backed-up folders"))
 		p.ScopeLabel.SetTooltipText("")
 	} else {
-		p.ScopeLabel.SetLabel("Only in " + humanize.Folder(dir, p.home))
+		// TRANSLATORS: above the search results; %s is a folder ("~/Documents").
+		p.ScopeLabel.SetLabel(fmt.Sprintf(i18n.T("Only in %s"), humanize.Folder(dir, p.home)))
 		p.ScopeLabel.SetTooltipText(dir)
 	}
 	p.search()
@@ -129,7 +132,7 @@ func (p *Page) chooseFolder() {
 	if start == "" {
 		start = p.ownHome
 	}
-	p.chooser = ui.ChooseFolder(p.env.Window(), "Search Only in Folder", "_Select", start, func(path string) {
+	p.chooser = ui.ChooseFolder(p.env.Window(), i18n.T("Search Only in Folder"), i18n.T("_Select"), start, func(path string) {
 		p.chooser = nil
 		if path != "" {
 			p.setFolder(path)

@@ -1,10 +1,12 @@
 package setup
 
 import (
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // This file holds the decisions of the drive step's encryption: when it
@@ -45,10 +47,11 @@ type EncryptionView struct {
 }
 
 // FeatureOffNote and FilesystemNote are what the step says for the
-// service's reasons (Drive.Encryptable).
-const (
-	FeatureOffNote = "Encryption is not turned on for this drive yet. Keepsake turns it on when it sets the drive up; the files on it stay."
-	FilesystemNote = "This drive's filesystem cannot be encrypted; erase it as ext4 to encrypt, or back up to it unencrypted."
+// service's reasons (Drive.Encryptable), in English: ViewEncryption
+// translates them.
+var (
+	FeatureOffNote = i18n.Noop("Encryption is not turned on for this drive yet. Keepsake turns it on when it sets the drive up; the files on it stay.")
+	FilesystemNote = i18n.Noop("This drive's filesystem cannot be encrypted; erase it as ext4 to encrypt, or back up to it unencrypted.")
 )
 
 // ViewEncryption decides the encryption part for a drive.
@@ -57,9 +60,9 @@ func ViewEncryption(d DriveChoice) EncryptionView {
 	case "":
 		return EncryptionView{Possible: true}
 	case api.EncryptableFeatureOff:
-		return EncryptionView{Note: FeatureOffNote, Possible: true}
+		return EncryptionView{Note: i18n.T(FeatureOffNote), Possible: true}
 	case api.EncryptableFilesystem:
-		return EncryptionView{Note: FilesystemNote, Erase: d.Device != ""}
+		return EncryptionView{Note: i18n.T(FilesystemNote), Erase: d.Device != ""}
 	}
 	// A reason this app does not know yet: the service says it when
 	// EnrollEncrypted refuses.
@@ -72,13 +75,13 @@ func ViewEncryption(d DriveChoice) EncryptionView {
 func PassphraseProblem(pass, confirm string) string {
 	switch {
 	case pass == "":
-		return "Choose a passphrase of at least 8 characters."
+		return fmt.Sprintf(i18n.N("Choose a passphrase of at least %d character.", "Choose a passphrase of at least %d characters.", MinPassphrase), MinPassphrase)
 	case utf8.RuneCountInString(pass) < MinPassphrase:
-		return "The passphrase needs at least 8 characters."
+		return fmt.Sprintf(i18n.N("The passphrase needs at least %d character.", "The passphrase needs at least %d characters.", MinPassphrase), MinPassphrase)
 	case confirm == "":
-		return "Type the passphrase again to confirm it."
+		return i18n.T("Type the passphrase again to confirm it.")
 	case pass != confirm:
-		return "The passphrases do not match."
+		return i18n.T("The passphrases do not match.")
 	}
 	return ""
 }
@@ -91,7 +94,7 @@ func EncryptionProblem(d DriveChoice, e Encryption) string {
 		return ""
 	}
 	if !ViewEncryption(d).Possible {
-		return "Erase the drive as ext4, or turn encryption off."
+		return i18n.T("Erase the drive as ext4, or turn encryption off.")
 	}
 	return PassphraseProblem(e.Passphrase, e.Confirm)
 }
@@ -110,5 +113,6 @@ func EncryptOptions(c Choices, profile string) api.EnrollEncryptedOptions {
 	return o
 }
 
-// RecoveryText is what the recovery key's page says.
-const RecoveryText = "If the passphrase is ever forgotten, this key is the only other way to the backups. Keepsake does not keep it and cannot show it again: write it down, or keep it in a password manager, away from the drive."
+// RecoveryText is what the recovery key's page says (in English: the
+// page translates it).
+var RecoveryText = i18n.Noop("If the passphrase is ever forgotten, this key is the only other way to the backups. Keepsake does not keep it and cannot show it again: write it down, or keep it in a password manager, away from the drive.")

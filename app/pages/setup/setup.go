@@ -7,11 +7,11 @@ package setup
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"reflect"
-	"strconv"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -20,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed setup.ui
@@ -151,10 +152,10 @@ func New(env *ui.Env, done func()) *Page {
 			p.driveList.EraseAsExt4(d)
 		}
 	})
-	p.RecoveryText.SetLabel(RecoveryText)
+	p.RecoveryText.SetLabel(i18n.T(RecoveryText))
 	p.CopyRecovery.ConnectClicked(func() {
 		p.CopyRecovery.Clipboard().SetText(p.RecoveryKey.Label())
-		p.env.Toast("Recovery key copied")
+		p.env.Toast(i18n.T("Recovery key copied"))
 	})
 	p.WrittenDown.ConnectToggled(func() { p.ContinueButton.SetSensitive(p.WrittenDown.Active()) })
 	p.ContinueButton.ConnectClicked(p.leaveRecovery)
@@ -203,7 +204,7 @@ func (p *Page) showDrives() {
 }
 
 func (p *Page) chooseFolder() {
-	p.chooser = ui.ChooseFolder(p.env.Window(), "Add a Folder to Back Up", "_Add", p.home, func(path string) {
+	p.chooser = ui.ChooseFolder(p.env.Window(), i18n.T("Add a Folder to Back Up"), i18n.T("_Add"), p.home, func(path string) {
 		p.chooser = nil
 		if path == "" {
 			return
@@ -236,7 +237,7 @@ func (p *Page) showFolders() {
 		remove := gtk.NewButtonFromIconName("list-remove-symbolic")
 		remove.SetVAlign(gtk.AlignCenter)
 		remove.AddCSSClass("flat")
-		SetName(remove, "Remove Folder")
+		SetName(remove, i18n.T("Remove Folder"))
 		remove.ConnectClicked(func() {
 			p.folders = RemoveFolder(p.folders, f)
 			p.note("")
@@ -247,7 +248,8 @@ func (p *Page) showFolders() {
 		p.folderRows = append(p.folderRows, row)
 	}
 	p.SkipGroup.SetVisible(OfferSkip(p.downloads, p.home, p.folders))
-	SetRowText(p.SkipRow, "Skip Downloads", "Downloaded files can usually be downloaded again ("+p.downloads+")")
+	// TRANSLATORS: %s is the Downloads folder's full path.
+	SetRowText(p.SkipRow, i18n.T("Skip Downloads"), fmt.Sprintf(i18n.T("Downloaded files can usually be downloaded again (%s)"), p.downloads))
 	p.updateNav()
 	p.updateSummary()
 }
@@ -288,7 +290,8 @@ func (p *Page) canLeave(i int) bool {
 func (p *Page) updateNav() {
 	p.showEncryption()
 	i := p.index()
-	p.StepLabel.SetLabel("Step " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(steps)))
+	// TRANSLATORS: the setup's progress between Back and Next: "Step 2 of 4".
+	p.StepLabel.SetLabel(fmt.Sprintf(i18n.T("Step %[1]d of %[2]d"), i+1, len(steps)))
 	p.BackButton.SetVisible(i > 0)
 	p.BackButton.SetSensitive(!p.running)
 	last := i == len(steps)-1
@@ -298,9 +301,9 @@ func (p *Page) updateNav() {
 	case steps[i] == "drive" && !p.canLeave(i) && EncryptionProblem(p.chosen(), p.encryption()) != "":
 		p.NextButton.SetTooltipText(EncryptionProblem(p.chosen(), p.encryption()))
 	case steps[i] == "drive" && !p.canLeave(i):
-		p.NextButton.SetTooltipText("Choose a drive first")
+		p.NextButton.SetTooltipText(i18n.T("Choose a drive first"))
 	case steps[i] == "folders" && !p.canLeave(i):
-		p.NextButton.SetTooltipText("Add a folder first")
+		p.NextButton.SetTooltipText(i18n.T("Add a folder first"))
 	default:
 		p.NextButton.SetTooltipText("")
 	}
@@ -335,7 +338,7 @@ func (p *Page) showEncryption() {
 	p.PassphraseBox.SetVisible(v.Possible)
 	hint := PassphraseProblem(p.Passphrase.Text(), p.Confirm.Text())
 	if hint == "" {
-		hint = "Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten."
+		hint = i18n.T("Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten.")
 	}
 	if p.PassphraseHint.Label() != hint {
 		p.PassphraseHint.SetLabel(hint)
@@ -378,7 +381,7 @@ func (p *Page) chosen() DriveChoice {
 			return d
 		}
 	}
-	return DriveChoice{Reason: "No drive chosen"}
+	return DriveChoice{Reason: i18n.T("No drive chosen")}
 }
 
 func (p *Page) choices() Choices {
@@ -408,16 +411,17 @@ func (p *Page) choices() Choices {
 
 func (p *Page) updateSummary() {
 	c := p.choices()
-	drive := "No drive chosen"
+	drive := i18n.T("No drive chosen")
 	if c.Drive.UUID != "" {
 		drive = c.Drive.Title
 	}
 	if c.Encryption.On || c.Drive.Encrypted {
-		drive += ", encrypted"
+		// TRANSLATORS: %s is the drive's name, in the setup's summary.
+		drive = fmt.Sprintf(i18n.T("%s, encrypted"), drive)
 	}
-	SetRowText(p.SummaryDrive, "Drive", drive)
-	SetRowText(p.SummaryFolders, "Folders", Summary(c.Folders, p.home))
-	SetRowText(p.SummarySchedule, "Schedule", ScheduleSummary(c))
+	SetRowText(p.SummaryDrive, i18n.T("Drive"), drive)
+	SetRowText(p.SummaryFolders, i18n.T("Folders"), Summary(c.Folders, p.home))
+	SetRowText(p.SummarySchedule, i18n.T("Schedule"), ScheduleSummary(c))
 	// Only enrolling a drive needs the password; say so only then.
 	p.AdminNote.SetVisible(p.prog.Drive != c.Drive.UUID)
 }
@@ -489,7 +493,7 @@ func (p *Page) setRunning(running bool, problem string) {
 	p.running = running
 	p.BusyBox.SetVisible(running)
 	if running {
-		p.BusyLabel.SetLabel("Saving your choices…")
+		p.BusyLabel.SetLabel(i18n.T("Saving your choices…"))
 		p.BusySpinner.Start()
 	} else {
 		p.BusySpinner.Stop()
@@ -497,7 +501,7 @@ func (p *Page) setRunning(running bool, problem string) {
 	p.ErrorLabel.SetLabel(problem)
 	p.ErrorLabel.SetVisible(problem != "")
 	if problem != "" {
-		p.StartButton.SetLabel("_Try Again")
+		p.StartButton.SetLabel(i18n.T("_Try Again"))
 	}
 	p.driveList.SetSensitive(!running)
 	for _, r := range p.folderRows {

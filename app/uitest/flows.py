@@ -490,6 +490,24 @@ def window_gone(app, title, timeout=atspi.TIMEOUT):
 UNLOCK = "Unlock Backup Drive"
 
 
+def shown_window(app, title, timeout=atspi.TIMEOUT):
+    """The showing toplevel with a title. GTK 4.8 gives a window hidden and
+    shown again a new accessible; the old one stays listed, empty."""
+    deadline = time.time() + timeout
+    while True:
+        for i in range(app.childCount):
+            w = app.getChildAtIndex(i)
+            if w is None or atspi.clean_name(w) != title:
+                continue
+            st = w.getState()
+            if st.contains(atspi.pyatspi.STATE_VISIBLE) and st.contains(atspi.pyatspi.STATE_SHOWING) and w.childCount:
+                return w
+        if time.time() > deadline:
+            names = [atspi.clean_name(app.getChildAtIndex(i)) for i in range(app.childCount)]
+            raise UIError(f"no window {title!r} showing; windows: {names}")
+        time.sleep(0.2)
+
+
 def encrypted_drive(win, app, shot, root, wait_notification, passphrase, uuid, wait_idle):
     step("encrypted drive: the preferences say so; forget the key remembered at the setup")
     # The window the last step closed must be gone first: its accessible
@@ -527,6 +545,8 @@ def encrypted_drive(win, app, shot, root, wait_notification, passphrase, uuid, w
     shot("unlock-dialog", title=UNLOCK)
     click(find(dlg, name="Cancel", role="push button"))
     window_gone(app, UNLOCK)
+    # The action showed the window again: from here on it is a new accessible.
+    win = shown_window(app, "Keepsake")
 
     step("Unlock… on the overview: a wrong passphrase is said in the dialog, which stays")
     click(find(win, name="Unlock…", role="push button"))
@@ -546,3 +566,4 @@ def encrypted_drive(win, app, shot, root, wait_notification, passphrase, uuid, w
     wait_idle(win, timeout=300)
     find(win, contains="Last backup: just now")
     shot("overview-unlocked")
+    return win

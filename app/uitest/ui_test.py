@@ -190,7 +190,7 @@ def run(s):
     flows.deleted(win, app, shot, TODO, todo)
     flows.apps(win, app, shot)
     flows.preferences(win, app, shot)
-    flows.encrypted_drive(win, app, shot, root, s.wait_notification, PASSPHRASE, DRIVE_UUID, wait_idle)
+    win = flows.encrypted_drive(win, app, shot, root, s.wait_notification, PASSPHRASE, DRIVE_UUID, wait_idle)
     flows.another_computer(win, shot)
 
     step("pull the drive, then Back Up Now: the error is shown and notified")

@@ -18,7 +18,7 @@ import (
 
 // initCommand sets up a drive, plain or (--encrypt) encrypted.
 func initCommand(env *Env) *cobra.Command {
-	var encrypt bool
+	var encrypt, setAside bool
 	var passFile string
 	c := &cobra.Command{
 		Use:   "init",
@@ -30,7 +30,10 @@ With --encrypt the snapshots and the catalog are encrypted by the kernel
 (ext4 made with "mkfs.ext4 -O encrypt", or enabled later with
 "tune2fs -O encrypt" while unmounted). init asks for a passphrase twice (or
 reads it from --passphrase-file) and prints a recovery key once: write it
-down, it unlocks the drive when the passphrase is forgotten.`,
+down, it unlocks the drive when the passphrase is forgotten. A repository
+cannot be encrypted in place: on a drive with unencrypted backups,
+--set-aside keeps them as they are in the folder "Keepsake (not
+encrypted)" and begins encrypted backups beside them.`,
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if !encrypt {
@@ -49,9 +52,15 @@ down, it unlocks the drive when the passphrase is forgotten.`,
 				return err
 			}
 			defer clear(pass)
-			d, rk, err := usecase.InitEncryptedDrive(env.Repo, pass, usecase.CurrentActor())
+			if !setAside && usecase.HoldsPlainBackups(env.Repo) {
+				return setAsideHint(env.Repo)
+			}
+			d, rk, aside, err := usecase.InitEncryptedBeside(env.Repo, pass, usecase.CurrentActor())
 			if err != nil {
 				return err
+			}
+			if aside != "" && !env.JSON {
+				fmt.Fprintf(env.Stdout, "The unencrypted backups are kept as they were in %s\n", aside)
 			}
 			env.printInit(d, rk)
 			return nil
@@ -59,6 +68,7 @@ down, it unlocks the drive when the passphrase is forgotten.`,
 	}
 	c.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the snapshots and the catalog (ext4 with the encrypt feature)")
 	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
+	c.Flags().BoolVar(&setAside, "set-aside", false, "with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones")
 	return c
 }
 
@@ -476,4 +486,10 @@ func (env *Env) readSecret(file, prompt string) ([]byte, error) {
 		return nil, kerr.New(kerr.InvalidArgs, "no passphrase given")
 	}
 	return b, nil
+}
+
+// setAsideHint is the refusal of --encrypt on a drive with unencrypted
+// backups, saying what --set-aside does.
+func setAsideHint(drive string) error {
+	return kerr.New(kerr.InvalidArgs, "%s holds unencrypted backups, which cannot be encrypted where they are: add --set-aside to keep them as they are in the folder %q and begin encrypted backups beside them", drive, usecase.AsideName)
 }

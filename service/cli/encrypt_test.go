@@ -197,3 +197,57 @@ func TestEncryptPrompts(t *testing.T) {
 		})
 	}
 }
+
+// A drive with unencrypted backups cannot be encrypted in place:
+// init --encrypt says so and changes nothing; with --set-aside the old
+// backups stay whole in "Keepsake (not encrypted)", readable with --repo
+// there, and the new encrypted repository starts beside them.
+func TestEncryptBesidePlainBackups(t *testing.T) {
+	drive := realfs.NewLoop(t, realfs.LoopOptions{FSType: "ext4", SizeMB: 64, MkfsArgs: []string{"-O", "encrypt"}})
+	t.Cleanup(func() { ctl(t, drive.Mount, "lock") })
+	src := filepath.Join(t.TempDir(), "home")
+	realfs.WriteTree(t, src, map[string]string{"letter.txt": "dear drive", "photos/cat.jpg": strings.Repeat("meow", 4096)})
+	mustCtl(t, drive.Mount, "init")
+	mustCtl(t, drive.Mount, "backup", src)
+	pass := writeSecret(t, "correct horse battery staple")
+	before := realfs.Digest(t, filepath.Join(drive.Mount, "Keepsake"))
+
+	e := failsWith(t, drive.Mount, "InvalidArgs", "init", "--encrypt", "--passphrase-file", pass)
+	if !strings.Contains(e.Message, "holds unencrypted backups, which cannot be encrypted where they are: add --set-aside") {
+		t.Errorf("init --encrypt on unencrypted backups says %q", e.Message)
+	}
+	if _, err := os.Stat(filepath.Join(drive.Mount, "Keepsake (not encrypted)")); err == nil {
+		t.Fatal("a refused init --encrypt set the backups aside")
+	}
+
+	var ini struct {
+		RecoveryKey string `json:"recovery_key"`
+		Encrypted   bool
+	}
+	lastJSON(t, mustCtl(t, drive.Mount, "--json", "init", "--encrypt", "--set-aside", "--passphrase-file", pass), &ini)
+	if !ini.Encrypted || ini.RecoveryKey == "" {
+		t.Fatalf("init --encrypt --set-aside said %+v", ini)
+	}
+	aside := filepath.Join(drive.Mount, "Keepsake (not encrypted)")
+	after := realfs.Digest(t, aside)
+	// Only its log gains a line: "set aside".
+	for k, v := range before {
+		if k != "lock" && !strings.HasPrefix(k, "catalog.db") && after[k] != v {
+			t.Errorf("the set-aside backups changed at %s", k)
+		}
+	}
+	// The old backups restore with --repo on their folder.
+	to := filepath.Join(t.TempDir(), "back")
+	mustCtl(t, aside, "restore", "latest", src, "--to", to)
+	want, got := realfs.Digest(t, src), realfs.Digest(t, filepath.Join(to, filepath.Base(src)))
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("restored from the set-aside backups: %s differs", k)
+		}
+	}
+	// And the drive's repository is the new, encrypted one.
+	mustCtl(t, drive.Mount, "backup", src)
+	if _, err := os.Stat(filepath.Join(drive.Mount, "Keepsake", "data", "catalog.db")); err != nil {
+		t.Errorf("the new repository is not the encrypted one: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
@@ -423,7 +424,7 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 }
 
 func enrollCommand(env *Env) *cobra.Command {
-	var encrypt, remember bool
+	var encrypt, remember, setAside bool
 	var passFile string
 	c := &cobra.Command{
 		Use:   "enroll DRIVE",
@@ -437,11 +438,14 @@ encrypt feature is turned on if it is off, which keeps its data): enroll
 asks for a passphrase twice (or reads it from --passphrase-file) and prints
 the recovery key once. The drive stays mounted and unlocked until it is
 locked, unmounted or unplugged; with --remember the service keeps its key
-and unlocks it by itself for every backup.`,
+and unlocks it by itself for every backup. A repository cannot be
+encrypted in place: on a drive with unencrypted backups, --set-aside keeps
+them as they are in the folder "Keepsake (not encrypted)" and begins
+encrypted backups beside them.`,
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
-			if !encrypt && (remember || passFile != "") {
-				return usagef("enroll: --remember and --passphrase-file go with --encrypt")
+			if !encrypt && (remember || passFile != "" || setAside) {
+				return usagef("enroll: --remember, --passphrase-file and --set-aside go with --encrypt")
 			}
 			b, d, err := env.serviceDrive(a[0])
 			if err != nil {
@@ -466,13 +470,16 @@ and unlocks it by itself for every backup.`,
 				// Said before a passphrase is typed for nothing.
 				return kerr.New(kerr.UnsupportedFilesystem, "%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost", driveName(d), d.Filesystem, d.Device)
 			}
+			if d.Enrolled && !d.Encrypted && !setAside {
+				return setAsideHint(driveName(d))
+			}
 			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
 			if err != nil {
 				return err
 			}
 			defer clear(pass)
 			o := api.EnrollEncryptedOptions{Auth: b.auth(), Passphrase: string(pass), Remember: remember,
-				EnableFeature: d.Encryptable == api.EncryptableFeatureOff}
+				EnableFeature: d.Encryptable == api.EncryptableFeatureOff, SetAside: setAside}
 			if profile != "" {
 				o.Profile = client.ProfilePath(profile)
 			}
@@ -489,6 +496,9 @@ and unlocks it by itself for every backup.`,
 			}
 			fmt.Fprintf(env.Stdout, `Drive %s enrolled, encrypted
 `, driveName(d))
+			if setAside && d.Enrolled && !d.Encrypted {
+				fmt.Fprintf(env.Stdout, "The unencrypted backups are kept as they were in the folder %q on the drive\n", usecase.AsideName)
+			}
 			if profile != "" {
 				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
 			}
@@ -505,6 +515,7 @@ it apart from the drive: it unlocks the drive if the passphrase is lost.
 	}
 	c.Flags().BoolVar(&encrypt, "encrypt", false, "write an encrypted repository (ext4 drives)")
 	c.Flags().BoolVar(&remember, "remember", false, "with --encrypt: the service keeps the key and unlocks the drive by itself")
+	c.Flags().BoolVar(&setAside, "set-aside", false, "with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones")
 	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
 	return c
 }

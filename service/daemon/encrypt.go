@@ -452,6 +452,12 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 		dr.mu.Lock()
 		info := dr.info
 		dr.mu.Unlock()
+		// Refused before the encrypt feature is turned on: a refusal
+		// changes nothing on the drive. (InitEncryptedDrive checks the
+		// marker itself too, for a drive this service did not enroll.)
+		if ds := d.store.Drive(h.uuid); ds.Enrolled && !ds.Encrypted && !o.SetAside {
+			return "", usecase.PlainBackupsThere("the drive " + dr.name())
+		}
 		switch dr.encryptable(info) {
 		case api.EncryptableFilesystem:
 			return "", kerr.New(kerr.UnsupportedFilesystem,
@@ -477,7 +483,17 @@ func (h *driveHandler) EnrollEncrypted(sender dbus.Sender, options map[string]db
 				release()
 			}
 		}()
-		drv, rk, err := usecase.InitEncryptedDrive(mp, pass, c.actor())
+		var drv *usecase.Drive
+		var rk string
+		if o.SetAside {
+			var aside string
+			drv, rk, aside, err = usecase.InitEncryptedBeside(mp, pass, c.actor())
+			if aside != "" && err == nil {
+				d.logf("drive %s: its unencrypted backups were set aside in %s", h.uuid, aside)
+			}
+		} else {
+			drv, rk, err = usecase.InitEncryptedDrive(mp, pass, c.actor())
+		}
 		if err != nil {
 			return "", err
 		}

@@ -94,6 +94,35 @@ func (s *service) auditActions(uuid string) []catalog.AuditEntry {
 	return log
 }
 
+// snapshotNames lists a profile's snapshots through the service.
+func (s *service) snapshotNames(profile string) []string {
+	s.t.Helper()
+	ds, err := s.client.Snapshots(bg, profile, api.ListOptions{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var names []string
+	for _, d := range ds {
+		names = append(names, d.Name)
+	}
+	return names
+}
+
+// sameTree fails unless the folder got holds the bytes and metadata of
+// want.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	w, g := realfs.Digest(t, want), realfs.Digest(t, got)
+	if len(w) != len(g) {
+		t.Fatalf("%s has %d entries, %s has %d", got, len(g), want, len(w))
+	}
+	for k, v := range w {
+		if g[k] != v {
+			t.Fatalf("%s differs in %s", got, k)
+		}
+	}
+}
+
 // TestEncryptedDriveOverTheBus: an encrypted backup drive set up, used,
 // locked, unlocked, re-keyed and remembered through keepsaked, on a real
 // ext4 loop drive with udevd and polkitd, as the app and keepsakectl use
@@ -117,7 +146,22 @@ func TestEncryptedDriveOverTheBus(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The drive holds unencrypted backups first: they cannot be encrypted
+	// in place, and are set aside when the encrypted repository comes.
+	if err := s.client.Enroll(bg, uuid, client.EnrollOptions{Profile: "home"}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitDrive(uuid, "the drive enrolled, unencrypted", func(d client.Drive) bool { return d.Enrolled && !d.Encrypted })
+	if _, err := s.backupNow("home"); err != nil {
+		t.Fatalf("the unencrypted backup: %v", err)
+	}
+	plainSnaps := s.snapshotNames("home")
+	if len(plainSnaps) != 1 {
+		t.Fatalf("snapshots before encryption: %v", plainSnaps)
+	}
+
 	t.Run("refusals write nothing", func(t *testing.T) {
+		s.waitFor("the drive to be unmounted after its backup", 10*time.Second, func() bool { return len(mountedUnder(t, s.runDir())) == 0 })
 		before := hashImage(t, dr)
 		for _, tc := range []struct {
 			name    string
@@ -125,9 +169,11 @@ func TestEncryptedDriveOverTheBus(t *testing.T) {
 			errName kerr.Name
 			message string
 		}{
-			{"the encrypt feature off", api.EnrollEncryptedOptions{Passphrase: encPass}, kerr.UnsupportedFilesystem, "tune2fs -O encrypt " + dr.dev},
+			{"the encrypt feature off", api.EnrollEncryptedOptions{Passphrase: encPass, SetAside: true}, kerr.UnsupportedFilesystem, "tune2fs -O encrypt " + dr.dev},
 			{"a short passphrase", api.EnrollEncryptedOptions{Passphrase: "short", EnableFeature: true}, kerr.InvalidArgs, "it needs at least 8"},
 			{"no passphrase", api.EnrollEncryptedOptions{EnableFeature: true}, kerr.InvalidArgs, "option passphrase is missing"},
+			{"unencrypted backups there, not to be set aside", api.EnrollEncryptedOptions{Passphrase: encPass, EnableFeature: true}, kerr.InvalidArgs,
+				`holds unencrypted backups, which cannot be encrypted where they are: set them aside (kept as they are in the folder "Keepsake (not encrypted)")`},
 		} {
 			_, err := s.client.EnrollEncrypted(bg, uuid, tc.opts)
 			if kerr.NameOf(err) != tc.errName || !strings.Contains(err.Error(), tc.message) {
@@ -142,7 +188,7 @@ func TestEncryptedDriveOverTheBus(t *testing.T) {
 	var rk string
 	t.Run("EnrollEncrypted turns the feature on and makes the repository", func(t *testing.T) {
 		var err error
-		rk, err = s.client.EnrollEncrypted(bg, uuid, api.EnrollEncryptedOptions{Passphrase: encPass, Profile: dbusapi.ProfilePath("home"), EnableFeature: true})
+		rk, err = s.client.EnrollEncrypted(bg, uuid, api.EnrollEncryptedOptions{Passphrase: encPass, Profile: dbusapi.ProfilePath("home"), EnableFeature: true, SetAside: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,6 +215,17 @@ func TestEncryptedDriveOverTheBus(t *testing.T) {
 			t.Fatalf("backup to the new encrypted drive: %v", err)
 		}
 		s.restoreAndCompare("home", src)
+		// The unencrypted backups are where the service said, whole and
+		// in the clear, and the new repository's log says where.
+		aside := filepath.Join(d.MountPoint, "Keepsake (not encrypted)")
+		for _, snap := range plainSnaps {
+			sameTree(t, src, filepath.Join(aside, "testhost", snap, src))
+		}
+		if !slices.ContainsFunc(s.auditActions(uuid), func(e catalog.AuditEntry) bool {
+			return e.Action == "init" && strings.Contains(e.Detail, "set aside in Keepsake (not encrypted)")
+		}) {
+			t.Error("the audit log does not say where the unencrypted backups went")
+		}
 	})
 
 	t.Run("Lock: only encrypted names on the drive, and a backup fails Locked with UnlockNeeded", func(t *testing.T) {

@@ -1,6 +1,8 @@
 package usecase
 
 import (
+	"fmt"
+	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/keepsake/keepsake/service/catalog"
@@ -31,7 +33,36 @@ func CheckPassphrase(p []byte) error {
 // the encrypt feature; anything else is UnsupportedFilesystem with what
 // to do), leaves it unlocked, logs it and returns the recovery key in the
 // form a person copies down: it is never stored and must be shown now.
+//
+// A drive that holds unencrypted backups is refused with InvalidArgs
+// saying what InitEncryptedBeside does instead.
 func InitEncryptedDrive(dir string, passphrase []byte, a Actor) (*Drive, string, error) {
+	if HoldsPlainBackups(dir) {
+		return nil, "", PlainBackupsThere(dir)
+	}
+	return initEncrypted(dir, passphrase, a, "")
+}
+
+// HoldsPlainBackups says whether the drive at dir holds an unencrypted
+// repository (which InitEncryptedDrive refuses and InitEncryptedBeside
+// sets aside).
+func HoldsPlainBackups(dir string) bool {
+	m, err := repo.ReadMarker(dir)
+	return err == nil && m.Encryption == nil
+}
+
+// PlainBackupsThere is the error for an encrypted repository asked for
+// where unencrypted backups are (where names the drive).
+func PlainBackupsThere(where string) error {
+	return kerr.New(kerr.InvalidArgs,
+		"%s holds unencrypted backups, which cannot be encrypted where they are: set them aside (kept as they are in the folder %q) to begin encrypted backups beside them", where, AsideName)
+}
+
+// AsideName is the folder unencrypted backups are kept in when an
+// encrypted repository takes their place (InitEncryptedBeside).
+const AsideName = repo.AsideName
+
+func initEncrypted(dir string, passphrase []byte, a Actor, aside string) (*Drive, string, error) {
 	if err := CheckPassphrase(passphrase); err != nil {
 		return nil, "", err
 	}
@@ -44,10 +75,53 @@ func InitEncryptedDrive(dir string, passphrase []byte, a Actor) (*Drive, string,
 		return nil, "", err
 	}
 	defer c.Close()
-	if err := c.Audit(a, "init", "", "", r.Dir, r.Marker.Caps.FSType+", encrypted"); err != nil {
+	detail := r.Marker.Caps.FSType + ", encrypted"
+	if aside != "" {
+		detail += "; the unencrypted backups were set aside in " + aside
+	}
+	if err := c.Audit(a, "init", "", "", r.Dir, detail); err != nil {
 		return nil, "", err
 	}
 	return &Drive{R: r}, rk.String(), nil
+}
+
+// InitEncryptedBeside is InitEncryptedDrive for a drive that may hold an
+// unencrypted repository already: a repository cannot be encrypted in
+// place, so the old one is renamed to "Keepsake (not encrypted)" (its
+// backups kept as they are, readable with --repo on that folder) and the
+// encrypted one is made in its place. When making it fails, the old one
+// is put back. It returns the folder the old one went to ("" when the
+// drive held none).
+func InitEncryptedBeside(dir string, passphrase []byte, a Actor) (*Drive, string, string, error) {
+	if err := CheckPassphrase(passphrase); err != nil {
+		return nil, "", "", err
+	}
+	m, err := repo.ReadMarker(dir)
+	if kerr.Is(err, kerr.NotARepository) {
+		d, rk, err := initEncrypted(dir, passphrase, a, "")
+		return d, rk, "", err
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	if m.Encryption != nil {
+		return nil, "", "", kerr.New(kerr.InvalidArgs, "the backups on %s are encrypted already", dir)
+	}
+	if err := auditDrive(dir, a, "set-aside", "to make an encrypted repository in its place"); err != nil {
+		return nil, "", "", err
+	}
+	aside, err := repo.SetAside(dir)
+	if err != nil {
+		return nil, "", "", err
+	}
+	d, rk, err := initEncrypted(dir, passphrase, a, filepath.Base(aside))
+	if err != nil {
+		if perr := repo.PutBack(dir, aside); perr != nil {
+			return nil, "", aside, fmt.Errorf("%w (and the unencrypted backups stay in %s: %v)", err, aside, perr)
+		}
+		return nil, "", "", err
+	}
+	return d, rk, aside, nil
 }
 
 // UnlockDrive adds the drive's key to the kernel: every use case on it

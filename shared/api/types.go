@@ -322,6 +322,10 @@ type EnrollEncryptedOptions struct {
 	// EnableFeature turns on ext4's encrypt feature (tune2fs -O encrypt)
 	// when it is off (Drive.Encryptable "feature-off").
 	EnableFeature bool `key:"enable-feature"`
+	// SetAside lets a drive that holds unencrypted backups take an
+	// encrypted repository: the old one is renamed to "Keepsake (not
+	// encrypted)" and kept as it is.
+	SetAside bool `key:"set-aside"`
 }
 
 // The values of Drive.Encryptable besides "" (an encrypted repository can

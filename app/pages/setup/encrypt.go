@@ -34,6 +34,45 @@ func OfferEncryption(d DriveChoice) bool {
 	return d.UUID != "" && !d.Enrolled && d.Present && d.Selectable()
 }
 
+// OfferSetAside says whether the drive step offers encrypted backups
+// beside the unencrypted ones a drive holds: those cannot be encrypted
+// where they are, so the service keeps them as they are in the folder
+// AsideFolder and makes the encrypted repository in their place
+// (EnrollEncrypted's set-aside). Only for a drive plugged in (the service
+// renames the folder) whose filesystem can be encrypted without erasing
+// it: erasing would lose the backups the choice is about.
+func OfferSetAside(d DriveChoice) bool {
+	return d.UUID != "" && d.Enrolled && !d.Encrypted && d.Present && d.Selectable() && ViewEncryption(d).Possible
+}
+
+// AsideFolder is the folder on the drive that keeps unencrypted backups
+// set aside: the service's name, shown as it is.
+const AsideFolder = "Keepsake (not encrypted)"
+
+// AsideNote is what the drive step says of a drive that holds
+// unencrypted backups (OfferSetAside), before anything happens; the two
+// choices follow it.
+func AsideNote() string {
+	return i18n.T("This drive holds backups that are not encrypted. They cannot be encrypted where they are.")
+}
+
+// AsideChoice and PlainChoice are the two choices for such a drive, as a
+// title and a subtitle each: encrypted backups beside the old ones
+// (set-aside), or the old repository used as it is, unencrypted.
+func AsideChoice() (title, subtitle string) {
+	// TRANSLATORS: %s is the folder's name on the drive, “Keepsake (not encrypted)”, which stays in English.
+	return i18n.T("Encrypt New Backups Beside Them"), fmt.Sprintf(i18n.T("The old backups are kept as they are, unencrypted, in the folder “%s”."), AsideFolder)
+}
+
+// PlainChoice: see AsideChoice.
+func PlainChoice() (title, subtitle string) {
+	return i18n.T("Keep Backing Up Without Encryption"), i18n.T("Backups go on with the old ones, unencrypted.")
+}
+
+// SetAside says whether the setup asks the service to set the drive's
+// unencrypted backups aside: encryption on for a drive that holds them.
+func (c Choices) SetAside() bool { return c.Encryption.On && OfferSetAside(c.Drive) }
+
 // EncryptionView is what the encryption part of the drive step says and
 // offers for the chosen drive.
 type EncryptionView struct {
@@ -90,7 +129,7 @@ func PassphraseProblem(pass, confirm string) string {
 // choices ("" = it can): encryption on a drive that cannot be encrypted
 // as it is, or a passphrase not good yet.
 func EncryptionProblem(d DriveChoice, e Encryption) string {
-	if !OfferEncryption(d) || !e.On {
+	if !(OfferEncryption(d) || OfferSetAside(d)) || !e.On {
 		return ""
 	}
 	if !ViewEncryption(d).Possible {
@@ -106,6 +145,7 @@ func EncryptOptions(c Choices, profile string) api.EnrollEncryptedOptions {
 		Passphrase:    c.Encryption.Passphrase,
 		Remember:      c.Encryption.Remember,
 		EnableFeature: c.Drive.Encryptable == api.EncryptableFeatureOff,
+		SetAside:      c.SetAside(),
 	}
 	if profile != "" {
 		o.Profile = dbusapi.ProfilePath(profile)

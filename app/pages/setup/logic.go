@@ -296,8 +296,10 @@ func FolderPattern(dir string) string {
 // Choices is everything the user picked.
 type Choices struct {
 	Drive DriveChoice
-	// Encryption is the encryption asked for a drive that is set up now
-	// (a drive that holds backups keeps what it is).
+	// Encryption is the encryption asked for a drive that is set up now,
+	// or for one that holds unencrypted backups, which are then set aside
+	// (see OfferSetAside); a drive that holds encrypted backups keeps
+	// what it is.
 	Encryption Encryption
 	Folders    []string
 	// Skip lists folders not to back up (the Downloads switch).
@@ -397,6 +399,8 @@ func Plan(c Choices, prog Progress) []Step {
 	}
 	if prog.Drive != c.Drive.UUID {
 		switch {
+		case c.SetAside():
+			steps = append(steps, StepEnrollEncrypted)
 		case c.Drive.Enrolled:
 			steps = append(steps, StepSetDrive)
 		case c.Encryption.On:

@@ -66,6 +66,12 @@ type Page struct {
 	EncryptBox      *gtk.Box              `ui:"encrypt_box"`
 	EncryptNote     *gtk.Label            `ui:"encrypt_note"`
 	EncryptErase    *gtk.Button           `ui:"encrypt_erase"`
+	AsideBox        *gtk.Box              `ui:"aside_box"`
+	AsideNote       *gtk.Label            `ui:"aside_note"`
+	AsideRow        *adw.ActionRow        `ui:"aside_row"`
+	AsideCheck      *gtk.CheckButton      `ui:"aside_check"`
+	PlainRow        *adw.ActionRow        `ui:"plain_row"`
+	PlainCheck      *gtk.CheckButton      `ui:"plain_check"`
 	PassphraseBox   *gtk.Box              `ui:"passphrase_box"`
 	Passphrase      *gtk.PasswordEntry    `ui:"passphrase"`
 	Confirm         *gtk.PasswordEntry    `ui:"confirm"`
@@ -144,6 +150,26 @@ func New(env *ui.Env, done func()) *Page {
 		s.NotifyProperty("active", p.updateSummary)
 	}
 	p.EncryptSwitch.NotifyProperty("active", p.updateNav)
+	// A drive holding unencrypted backups: the two choices are the
+	// encryption switch's two states, said in full for that drive.
+	p.AsideNote.SetLabel(AsideNote())
+	for _, c := range []struct {
+		row   *adw.ActionRow
+		check *gtk.CheckButton
+		text  func() (string, string)
+		on    bool
+	}{{p.AsideRow, p.AsideCheck, AsideChoice, true}, {p.PlainRow, p.PlainCheck, PlainChoice, false}} {
+		c := c
+		title, subtitle := c.text()
+		SetRowText(c.row, title, subtitle)
+		c.row.SetSubtitleLines(0)
+		ui.SetAccessibleName(c.check, title)
+		c.check.ConnectToggled(func() {
+			if c.check.Active() && p.EncryptSwitch.Active() != c.on {
+				p.EncryptSwitch.SetActive(c.on)
+			}
+		})
+	}
 	p.Passphrase.ConnectChanged(p.updateNav)
 	p.Confirm.ConnectChanged(p.updateNav)
 	p.Remember.ConnectToggled(p.updateSummary)
@@ -329,8 +355,16 @@ func (p *Page) showEncryption() {
 	offer := OfferEncryption(d)
 	on := p.EncryptSwitch.Active()
 	v := ViewEncryption(d)
+	aside := OfferSetAside(d)
 	p.EncryptGroup.SetVisible(offer)
-	p.EncryptBox.SetVisible(offer && on)
+	p.AsideBox.SetVisible(aside)
+	if p.AsideCheck.Active() != on {
+		p.AsideCheck.SetActive(on)
+	}
+	if p.PlainCheck.Active() == on {
+		p.PlainCheck.SetActive(!on)
+	}
+	p.EncryptBox.SetVisible((offer || aside) && on)
 	p.EncryptNote.SetLabel(v.Note)
 	p.EncryptNote.SetVisible(v.Note != "")
 	p.EncryptErase.SetVisible(v.Erase)
@@ -343,7 +377,7 @@ func (p *Page) showEncryption() {
 	if p.PassphraseHint.Label() != hint {
 		p.PassphraseHint.SetLabel(hint)
 	}
-	for _, w := range []gtk.Widgetter{p.EncryptSwitch, p.Passphrase, p.Confirm, p.Remember} {
+	for _, w := range []gtk.Widgetter{p.EncryptSwitch, p.AsideCheck, p.PlainCheck, p.Passphrase, p.Confirm, p.Remember} {
 		gtk.BaseWidget(w).SetSensitive(!p.running)
 	}
 }
@@ -400,7 +434,7 @@ func (p *Page) choices() Choices {
 	case p.Manual.Active():
 		c.Schedule = Manual
 	}
-	if !OfferEncryption(c.Drive) {
+	if !OfferEncryption(c.Drive) && !OfferSetAside(c.Drive) {
 		c.Encryption = Encryption{}
 	}
 	if p.SkipDownloads.Active() && OfferSkip(p.downloads, p.home, p.folders) {
@@ -415,7 +449,12 @@ func (p *Page) updateSummary() {
 	if c.Drive.UUID != "" {
 		drive = c.Drive.Title
 	}
-	if c.Encryption.On || c.Drive.Encrypted {
+	switch {
+	case c.SetAside():
+		// TRANSLATORS: the setup's summary; %[1]s is the drive's name,
+		// %[2]s the folder “Keepsake (not encrypted)”, which stays in English.
+		drive = fmt.Sprintf(i18n.T("%[1]s, encrypted; the old, unencrypted backups stay in “%[2]s”"), drive, AsideFolder)
+	case c.Encryption.On || c.Drive.Encrypted:
 		// TRANSLATORS: %s is the drive's name, in the setup's summary.
 		drive = fmt.Sprintf(i18n.T("%s, encrypted"), drive)
 	}

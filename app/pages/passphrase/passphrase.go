@@ -15,6 +15,7 @@ import (
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed passphrase.ui
@@ -62,9 +63,9 @@ type Form struct {
 func (f Form) Problem() string {
 	if f.Proof == "" || (f.Recovery && strings.TrimSpace(f.Proof) == "") {
 		if f.Recovery {
-			return "Type the drive’s recovery key."
+			return i18n.T("Type the drive’s recovery key.")
 		}
-		return "Type the drive’s current passphrase."
+		return i18n.T("Type the drive’s current passphrase.")
 	}
 	return setup.PassphraseProblem(f.New, f.Confirm)
 }
@@ -99,7 +100,8 @@ func New(env *ui.Env, parent *gtk.Window, uuid, title string) *Dialog {
 		return nil
 	}
 	w.Title.SetSubtitle(humanize.Escape(title))
-	w.Intro.SetLabel("The backups on “" + title + "” stay as they are, and so does its recovery key. Prove that you may change the passphrase with the current one, or with the recovery key.")
+	// TRANSLATORS: %s is the drive's name.
+	w.Intro.SetLabel(fmt.Sprintf(i18n.T("The backups on “%s” stay as they are, and so does its recovery key. Prove that you may change the passphrase with the current one, or with the recovery key."), title))
 	w.SetDefaultWidget(w.ChangeButton)
 	w.UseRecovery.NotifyProperty("active", func() {
 		if w.UseRecovery.Active() {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/keepsake/keepsake/app/computers"
 	"github.com/keepsake/keepsake/app/humanize"
@@ -14,6 +16,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // This file holds the window's decisions, apart from GTK so that go test
@@ -25,11 +28,12 @@ type Interval struct {
 	Label   string
 }
 
+// standardIntervals' labels are in English: Intervals translates them.
 var standardIntervals = []Interval{
-	{3600, "Every hour"},
-	{6 * 3600, "Every 6 hours"},
-	{24 * 3600, "Every day"},
-	{0, "Only when I ask"},
+	{3600, i18n.Noop("Every hour")},
+	{6 * 3600, i18n.Noop("Every 6 hours")},
+	{24 * 3600, i18n.Noop("Every day")},
+	{0, i18n.Noop("Only when I ask")},
 }
 
 // Intervals lists the combo row's choices and which one the profile has.
@@ -37,13 +41,16 @@ var standardIntervals = []Interval{
 // entry, so opening the window does not change it.
 func Intervals(current uint64) ([]Interval, int) {
 	out := append([]Interval(nil), standardIntervals...)
+	for i := range out {
+		out[i].Label = i18n.T(out[i].Label)
+	}
 	for i, iv := range out {
 		if iv.Seconds == current {
 			return out, i
 		}
 	}
 	label := humanize.Interval(time.Duration(current) * time.Second)
-	out = append(out, Interval{current, strings.ToUpper(label[:1]) + label[1:]})
+	out = append(out, Interval{current, upperFirst(label)})
 	return out, len(out) - 1
 }
 
@@ -129,17 +136,20 @@ func (r Retention) Counts() Retention {
 // it is, a size ("20 GB" as GNOME shows sizes, "20 GiB", "20G") as a
 // number of bytes. problem is a sentence when the text is not understood.
 func MinFree(text string) (setting, problem string) {
+	// TRANSLATORS: keep 2% and 20 GB as written: Keepsake reads sizes
+	// in this form whatever the language.
+	unclear := i18n.T("Write a percentage of the drive, such as 2%, or a size, such as 20 GB.")
 	if strings.TrimSpace(text) == "" {
-		return "", "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
+		return "", unclear
 	}
 	z, err := grammar.ParseSize(text)
 	switch {
 	case err != nil && strings.Contains(text, "%"):
-		return "", "A percentage must be from 0% to 100%."
+		return "", i18n.T("A percentage must be from 0% to 100%.")
 	case err != nil:
-		return "", "Write a percentage of the drive, such as 2%, or a size, such as 20 GB."
+		return "", unclear
 	case !z.IsPct && z.Bytes > 1<<60:
-		return "", "That is more space than any drive has."
+		return "", i18n.T("That is more space than any drive has.")
 	case z.IsPct:
 		return z.String(), ""
 	}
@@ -152,14 +162,15 @@ func AddPattern(list []string, pattern string) (out []string, problem string) {
 	p := strings.TrimSpace(pattern)
 	switch {
 	case p == "":
-		return list, "Write a pattern first, such as *.iso or ~/Videos/."
+		return list, i18n.T("Write a pattern first, such as *.iso or ~/Videos/.")
 	case strings.HasPrefix(p, "#"):
 		// The service would read it as a comment and skip nothing.
-		return list, "A pattern cannot start with #. Write \\# for a name that starts with #."
+		return list, i18n.T("A pattern cannot start with #. Write \\# for a name that starts with #.")
 	}
 	for _, l := range list {
 		if l == p {
-			return list, p + " is already skipped."
+			// TRANSLATORS: %s is an exclusion pattern (*.iso, ~/Videos/).
+			return list, fmt.Sprintf(i18n.T("%s is already skipped."), p)
 		}
 	}
 	return append(append([]string{}, list...), p), ""
@@ -179,16 +190,17 @@ func RemovePattern(list []string, pattern string) []string {
 // OfflineSubtitle describes the offline copy, with its size once known,
 // so the user knows the cost before switching it on.
 func OfflineSubtitle(size uint64, known bool, problem string) string {
-	s := "Reinstall apps without an internet connection."
 	switch {
 	case problem != "":
-		return s + " Its size is not known: " + problem
+		// TRANSLATORS: %s is why the size could not be worked out.
+		return fmt.Sprintf(i18n.T("Reinstall apps without an internet connection. Its size is not known: %s"), problem)
 	case !known:
-		return s + " Working out its size…"
+		return i18n.T("Reinstall apps without an internet connection. Working out its size…")
 	case size == 0:
-		return s + " No apps are installed yet, so there is nothing to copy."
+		return i18n.T("Reinstall apps without an internet connection. No apps are installed yet, so there is nothing to copy.")
 	}
-	return s + " Takes about " + humanize.Size(int64(size)) + " on the drive."
+	// TRANSLATORS: %s is a size ("1.2 GB").
+	return fmt.Sprintf(i18n.T("Reinstall apps without an internet connection. Takes about %s on the drive."), humanize.Size(int64(size)))
 }
 
 // View is what the window shows of a profile and the drives, computed
@@ -249,7 +261,7 @@ func MakeView(prof client.Profile, drives []client.Drive) View {
 // CurrentDrive describes the profile's backup drive.
 func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, state string, ok bool) {
 	if prof.DriveUUID == "" {
-		return "No Drive Chosen", "Choose one of the drives below to back up to.", "", false
+		return i18n.T("No Drive Chosen"), i18n.T("Choose one of the drives below to back up to."), "", false
 	}
 	var d client.Drive
 	found := false
@@ -259,11 +271,12 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 		}
 	}
 	if !found {
-		return "Drive " + prof.DriveUUID, "Not connected. Plug it in to back up to it.", "Not Connected", true
+		// TRANSLATORS: a drive without a label or a known size; %s is its UUID.
+		return fmt.Sprintf(i18n.T("Drive %s"), prof.DriveUUID), i18n.T("Not connected. Plug it in to back up to it."), i18n.T("Not Connected"), true
 	}
 	var parts []string
 	if d.Encrypted {
-		parts = append(parts, "Encrypted")
+		parts = append(parts, i18n.T("Encrypted"))
 	}
 	if d.Size > 0 {
 		parts = append(parts, humanize.Size(int64(d.Size)))
@@ -273,9 +286,11 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 		free = prof.TargetFree
 	}
 	if free >= 0 {
-		s := humanize.Size(free) + " free"
+		// TRANSLATORS: free space on a drive ("120 GB free"), among its details.
+		s := fmt.Sprintf(i18n.T("%s free"), humanize.Size(free))
 		if !d.Present {
-			s += " when last seen"
+			// TRANSLATORS: free space on a drive that is not connected.
+			s = fmt.Sprintf(i18n.T("%s free when last seen"), humanize.Size(free))
 		}
 		parts = append(parts, s)
 	}
@@ -284,14 +299,15 @@ func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, 
 	}
 	subtitle = strings.Join(parts, " · ")
 	if d.Warning != "" {
-		subtitle = strings.TrimSpace(subtitle + "\n" + strings.ToUpper(d.Warning[:1]) + d.Warning[1:])
+		subtitle = strings.TrimSpace(subtitle + "\n" + upperFirst(d.Warning))
 	}
-	state = "Connected"
+	state = i18n.T("Connected")
 	switch {
 	case !d.Present:
-		state = "Not Connected"
+		state = i18n.T("Not Connected")
 	case d.Encrypted && d.Locked:
-		state = "Locked"
+		// TRANSLATORS: the state of an encrypted drive, beside Connected and Not Connected.
+		state = i18n.T("Locked")
 	}
 	return setup.DriveName(d), subtitle, state, true
 }
@@ -326,16 +342,16 @@ func MountRows(include, skipped []string) []MountRow {
 	rows := []MountRow{}
 	seen := map[string]bool{}
 	for _, m := range include {
-		note := "Backed up with your folders"
+		note := i18n.T("Backed up with your folders")
 		if wasSkipped[m] {
-			note = "Included from the next backup"
+			note = i18n.T("Included from the next backup")
 		}
 		rows = append(rows, MountRow{Path: m, Included: true, Note: note})
 		seen[m] = true
 	}
 	for _, m := range skipped {
 		if !seen[m] {
-			rows = append(rows, MountRow{Path: m, Note: "Not backed up: only its empty folder is kept"})
+			rows = append(rows, MountRow{Path: m, Note: i18n.T("Not backed up: only its empty folder is kept")})
 			seen[m] = true
 		}
 	}
@@ -348,26 +364,27 @@ func MountRows(include, skipped []string) []MountRow {
 // is not backed up at all.
 func AddMount(list, sources []string, path, home string) (out []string, problem string) {
 	if path == "" || !filepath.IsAbs(path) {
-		return list, "Choose a folder on this computer."
+		return list, i18n.T("Choose a folder on this computer.")
 	}
 	path = filepath.Clean(path)
 	shown := humanize.Folder(path, home)
 	for _, l := range list {
 		if l == path {
-			return list, shown + " is already included."
+			// TRANSLATORS: here and below, %s is a folder (~/Music/NAS).
+			return list, fmt.Sprintf(i18n.T("%s is already included."), shown)
 		}
 	}
 	inside := false
 	for _, s := range sources {
 		if s == path {
-			return list, shown + " is a backed-up folder itself: everything in it is backed up already."
+			return list, fmt.Sprintf(i18n.T("%s is a backed-up folder itself: everything in it is backed up already."), shown)
 		}
 		if s == "/" || strings.HasPrefix(path, strings.TrimSuffix(s, "/")+"/") {
 			inside = true
 		}
 	}
 	if !inside {
-		return list, shown + " is not inside a folder that is backed up. Add it as a folder instead."
+		return list, fmt.Sprintf(i18n.T("%s is not inside a folder that is backed up. Add it as a folder instead."), shown)
 	}
 	return append(append([]string{}, list...), path), ""
 }
@@ -419,5 +436,16 @@ func IncludeMount(ctx context.Context, svc Configurer, name, path, home string) 
 
 // ForgotText is the toast once the remembered key is deleted.
 func ForgotText(drive string) string {
-	return "This computer no longer remembers the key of “" + drive + "”: type its passphrase when Keepsake asks"
+	// TRANSLATORS: %s is the drive's name.
+	return fmt.Sprintf(i18n.T("This computer no longer remembers the key of “%s”: type its passphrase when Keepsake asks"), drive)
+}
+
+// upperFirst capitalizes a text's first letter, by rune: a translated
+// word may start with a letter of several bytes.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

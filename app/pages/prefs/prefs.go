@@ -8,6 +8,7 @@ package prefs
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,6 +25,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed prefs.ui
@@ -127,7 +129,7 @@ func Open(env *ui.Env) {
 	}
 	name := env.Profile()
 	if name == "" {
-		env.Toast("Set up backups first, then their preferences are here.")
+		env.Toast(i18n.T("Set up backups first, then their preferences are here."))
 		return
 	}
 	w := &Window{env: env, name: name, home: filepath.Clean(glib.GetHomeDir())}
@@ -408,7 +410,8 @@ func (w *Window) toast(msg string) {
 	w.lastProblem = msg
 	t := adw.NewToast(msg)
 	t.SetTimeout(8)
-	t.SetButtonLabel("Details")
+	// TRANSLATORS: a toast's button that shows the whole sentence.
+	t.SetButtonLabel(i18n.T("Details"))
 	t.SetActionName("prefs.details")
 	w.AddToast(t)
 }
@@ -418,7 +421,7 @@ func (w *Window) showDetails() {
 		return
 	}
 	d := gtk.NewMessageDialog(&w.PreferencesWindow.Window.Window, gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageWarning, gtk.ButtonsClose)
-	d.SetObjectProperty("text", "The Change Was Not Made")
+	d.SetObjectProperty("text", i18n.T("The Change Was Not Made"))
 	d.SetObjectProperty("secondary-text", w.lastProblem)
 	d.ConnectResponse(func(int) { d.Destroy() })
 	d.Present()
@@ -434,13 +437,13 @@ func (w *Window) showOthers(others []setup.DriveChoice) {
 		row := setup.NewRow(d.Title, d.Subtitle)
 		if d.Selectable() {
 			row.AddPrefix(gtk.NewImageFromIconName(DriveIcon(d.Encrypted)))
-			use := gtk.NewButtonWithMnemonic("_Use This Drive")
+			use := gtk.NewButtonWithMnemonic(i18n.T("_Use This Drive"))
 			use.SetVAlign(gtk.AlignCenter)
 			use.ConnectClicked(func() { w.useDrive(d, use) })
 			row.AddSuffix(use)
 		} else {
 			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
-			img.SetTooltipText("Cannot hold backups")
+			img.SetTooltipText(i18n.T("Cannot hold backups"))
 			img.AddCSSClass("dim-label")
 			row.AddPrefix(img)
 		}
@@ -473,7 +476,8 @@ func (w *Window) changePassphrase() {
 	}
 	d := passphrase.New(w.env, &w.PreferencesWindow.Window.Window, uuid, title)
 	d.Changed = func() {
-		w.AddToast(adw.NewToast(humanize.Escape("The passphrase of “" + title + "” is changed")))
+		// TRANSLATORS: %s is the drive's name.
+		w.AddToast(adw.NewToast(humanize.Escape(fmt.Sprintf(i18n.T("The passphrase of “%s” is changed"), title))))
 	}
 	d.Present()
 }
@@ -509,7 +513,7 @@ func (w *Window) showSources(sources []string) {
 		remove := gtk.NewButtonFromIconName("list-remove-symbolic")
 		remove.SetVAlign(gtk.AlignCenter)
 		remove.AddCSSClass("flat")
-		setup.SetName(remove, "Remove Folder")
+		setup.SetName(remove, i18n.T("Remove Folder"))
 		remove.ConnectClicked(func() {
 			w.change(func(ctx context.Context, c *client.Client) error { return c.RemoveSource(ctx, name, s, api.Auth{}) }, nil, remove)
 		})
@@ -520,7 +524,7 @@ func (w *Window) showSources(sources []string) {
 }
 
 func (w *Window) chooseSource() {
-	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, "Add a Folder to Back Up", "_Add", w.home, func(path string) {
+	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, i18n.T("Add a Folder to Back Up"), i18n.T("_Add"), w.home, func(path string) {
 		w.chooser = nil
 		if path == "" || w.closed {
 			return
@@ -547,7 +551,7 @@ func (w *Window) showExcludes(excludes []string) {
 		remove := gtk.NewButtonFromIconName("list-remove-symbolic")
 		remove.SetVAlign(gtk.AlignCenter)
 		remove.AddCSSClass("flat")
-		setup.SetName(remove, "Remove Pattern")
+		setup.SetName(remove, i18n.T("Remove Pattern"))
 		remove.ConnectClicked(func() { w.editExcludes(func(l []string) ([]string, string) { return RemovePattern(l, e), "" }, remove) })
 		row.AddSuffix(remove)
 		w.ExcludeList.Append(row)
@@ -599,15 +603,16 @@ func (w *Window) showMounts(rows []MountRow) {
 			remove := gtk.NewButtonFromIconName("list-remove-symbolic")
 			remove.SetVAlign(gtk.AlignCenter)
 			remove.AddCSSClass("flat")
-			setup.SetName(remove, "Remove Drive")
+			setup.SetName(remove, i18n.T("Remove Drive"))
 			remove.ConnectClicked(func() {
 				w.editMounts(func(list, _ []string) ([]string, string) { return RemoveMount(list, m.Path), "" }, remove)
 			})
 			row.AddSuffix(remove)
 		} else {
-			include := gtk.NewButtonWithMnemonic("_Include")
+			include := gtk.NewButtonWithMnemonic(i18n.T("_Include"))
 			include.SetVAlign(gtk.AlignCenter)
-			ui.SetAccessibleName(include, "Include "+humanize.Display(title))
+			// TRANSLATORS: the accessible name of a row's Include button; %s is a folder.
+			ui.SetAccessibleName(include, fmt.Sprintf(i18n.T("Include %s"), humanize.Display(title)))
 			include.ConnectClicked(func() {
 				w.editMounts(func(list, sources []string) ([]string, string) { return AddMount(list, sources, m.Path, w.home) }, include)
 			})
@@ -621,7 +626,7 @@ func (w *Window) showMounts(rows []MountRow) {
 // chooseMount includes a mount point chosen in the folder chooser: one the
 // backups have not met yet (a share mounted only now and then).
 func (w *Window) chooseMount() {
-	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, "Include a Drive Mounted in Your Folders", "_Include", w.home, func(path string) {
+	w.chooser = ui.ChooseFolder(&w.PreferencesWindow.Window.Window, i18n.T("Include a Drive Mounted in Your Folders"), i18n.T("_Include"), w.home, func(path string) {
 		w.chooser = nil
 		if path == "" || w.closed {
 			return
@@ -669,7 +674,8 @@ func (w *Window) setMinFree() {
 			w.MinFree.SetText("")
 			return
 		}
-		setup.SetRowText(w.MinFreeRow, "Minimum Free Space", "Set to "+text+". Old backups are removed to keep this much free on the drive.")
+		// TRANSLATORS: %s is the minimum free space as typed (2%, 20 GB).
+		setup.SetRowText(w.MinFreeRow, i18n.T("Minimum Free Space"), fmt.Sprintf(i18n.T("Set to %s. Old backups are removed to keep this much free on the drive."), text))
 	}, w.MinFreeSet, w.MinFree)
 }
 
@@ -697,7 +703,7 @@ func (w *Window) askOfflineSize() {
 }
 
 func (w *Window) showOfflineSize() {
-	setup.SetRowText(w.OfflineRow, "Keep Offline Copies of Apps", OfflineSubtitle(w.size, w.sizeKnown, w.sizeProb))
+	setup.SetRowText(w.OfflineRow, i18n.T("Keep Offline Copies of Apps"), OfflineSubtitle(w.size, w.sizeKnown, w.sizeProb))
 	// An offline copy is of the apps the list records: without the list
 	// it would have nothing to restore from.
 	w.OfflineRow.SetSensitive(w.Flatpak.Active() || w.FlatpakOffline.Active())

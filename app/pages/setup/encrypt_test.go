@@ -76,7 +76,10 @@ func TestEncryptionProblem(t *testing.T) {
 		{"encryption off", newDrive, Encryption{}, ""},
 		{"btrfs with encryption on", btrfs, good, "Erase the drive as ext4, or turn encryption off."},
 		{"btrfs unencrypted", btrfs, Encryption{}, ""},
-		{"enrolled drive: no encryption asked", DriveChoice{UUID: "c", Present: true, Enrolled: true}, Encryption{On: true}, ""},
+		{"encrypted enrolled drive: no encryption asked", DriveChoice{UUID: "c", Present: true, Enrolled: true, Encrypted: true}, Encryption{On: true}, ""},
+		{"unencrypted enrolled drive, backups beside: a passphrase asked", DriveChoice{UUID: "c", Present: true, Enrolled: true}, Encryption{On: true}, "Choose a passphrase of at least 8 characters."},
+		{"unencrypted enrolled drive kept unencrypted", DriveChoice{UUID: "c", Present: true, Enrolled: true}, Encryption{}, ""},
+		{"unencrypted enrolled btrfs drive: kept as it is", DriveChoice{UUID: "c", Present: true, Enrolled: true, Encryptable: api.EncryptableFilesystem}, Encryption{On: true}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,7 +98,38 @@ func TestEncryptOptions(t *testing.T) {
 	c.Drive.Encryptable = api.EncryptableFeatureOff
 	c.Encryption.Remember = true
 	got := EncryptOptions(c, "")
-	if !got.EnableFeature || !got.Remember || got.Profile != "" {
-		t.Errorf("EncryptOptions() = %+v, want the feature turned on, the key remembered, no profile", got)
+	if !got.EnableFeature || !got.Remember || got.Profile != "" || got.SetAside {
+		t.Errorf("EncryptOptions() = %+v, want the feature turned on, the key remembered, no profile, nothing set aside", got)
+	}
+	c.Drive.Enrolled = true
+	if got := EncryptOptions(c, "alice"); !got.SetAside {
+		t.Errorf("EncryptOptions() = %+v for a drive with unencrypted backups, want them set aside", got)
+	}
+}
+
+// TestOfferSetAside: encrypted backups beside unencrypted ones are offered
+// only where the service can make them without losing the old ones.
+func TestOfferSetAside(t *testing.T) {
+	plain := DriveChoice{UUID: "a", Present: true, Enrolled: true}
+	with := func(f func(d *DriveChoice)) DriveChoice { d := plain; f(&d); return d }
+	cases := []struct {
+		name  string
+		drive DriveChoice
+		want  bool
+	}{
+		{"unencrypted backups on a drive plugged in", plain, true},
+		{"unencrypted backups, ext4 without the encrypt feature (turned on, the files stay)", with(func(d *DriveChoice) { d.Encryptable = api.EncryptableFeatureOff }), true},
+		{"encrypted backups", with(func(d *DriveChoice) { d.Encrypted = true }), false},
+		{"a fresh drive (the ordinary encryption is offered)", with(func(d *DriveChoice) { d.Enrolled = false }), false},
+		{"not connected: the service cannot rename the folder", with(func(d *DriveChoice) { d.Present = false }), false},
+		{"btrfs: only erasing could encrypt it, and that loses the backups", with(func(d *DriveChoice) { d.Encryptable = api.EncryptableFilesystem }), false},
+		{"cannot hold backups", with(func(d *DriveChoice) { d.Reason = "read-only" }), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := OfferSetAside(c.drive); got != c.want {
+				t.Errorf("OfferSetAside() = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

@@ -10,14 +10,16 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // This file holds the decisions of "Erase and use for backups…": which
 // drives offer it, which device is erased, and what the question and the
 // answer say. Like logic.go, it has no GTK in it.
 
-// EraseLabel names the action; a row's button shows it shorter.
-const EraseLabel = "Erase and use for backups…"
+// EraseLabel names the action; a row's button shows it shorter. It is in
+// English: where it is shown it is translated.
+var EraseLabel = i18n.Noop("Erase and use for backups…")
 
 // erasable are the filesystems a drive is bought or used with that
 // cannot hold backups as they are: the service lists such drives as
@@ -97,7 +99,7 @@ func DeviceName(d api.DeviceInfo) string {
 	case d.Model != "":
 		return d.Model
 	case d.Size > 0:
-		return humanize.Size(int64(d.Size)) + " Drive"
+		return fmt.Sprintf(i18n.T("%s Drive"), humanize.Size(int64(d.Size)))
 	}
 	return filepath.Base(d.Device)
 }
@@ -116,7 +118,8 @@ func Partition(line string) string {
 		parts = append(parts, f[2])
 	}
 	if len(f) > 3 && strings.TrimSpace(f[3]) != "" {
-		parts = append(parts, "“"+strings.TrimSpace(f[3])+"”")
+		// TRANSLATORS: a partition's label, quoted, after its name, size and filesystem.
+		parts = append(parts, fmt.Sprintf(i18n.T("“%s”"), strings.TrimSpace(f[3])))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -126,25 +129,29 @@ func Partition(line string) string {
 func Contents(d api.DeviceInfo) string {
 	var s []string
 	if d.Repository {
-		s = append(s, "It holds Keepsake backups: they will be lost.")
+		s = append(s, i18n.T("It holds Keepsake backups: they will be lost."))
 	}
 	switch {
 	case d.Filesystem != "" && d.Label != "":
-		s = append(s, fmt.Sprintf("It holds files (%s, “%s”).", d.Filesystem, d.Label))
+		// TRANSLATORS: %[1]s is a filesystem (ext4, vfat), %[2]s the drive's label.
+		s = append(s, fmt.Sprintf(i18n.T("It holds files (%[1]s, “%[2]s”)."), d.Filesystem, d.Label))
 	case d.Filesystem != "":
-		s = append(s, fmt.Sprintf("It holds files (%s).", d.Filesystem))
+		// TRANSLATORS: %s is a filesystem (ext4, vfat).
+		s = append(s, fmt.Sprintf(i18n.T("It holds files (%s)."), d.Filesystem))
 	case len(d.Partitions) == 1:
-		s = append(s, "It holds files on one partition ("+Partition(d.Partitions[0])+").")
+		// TRANSLATORS: %s describes the partition: “sdb1, 32 GB, vfat, “CAMERA””.
+		s = append(s, fmt.Sprintf(i18n.T("It holds files on one partition (%s)."), Partition(d.Partitions[0])))
 	case len(d.Partitions) > 1:
 		names := make([]string, len(d.Partitions))
 		for i, p := range d.Partitions {
 			names[i] = Partition(p)
 		}
-		s = append(s, fmt.Sprintf("It holds %d partitions: %s.", len(names), strings.Join(names, "; ")))
+		// TRANSLATORS: %[1]d is how many partitions (at least 2), %[2]s their descriptions.
+		s = append(s, fmt.Sprintf(i18n.N("It holds %[1]d partition: %[2]s.", "It holds %[1]d partitions: %[2]s.", len(names)), len(names), strings.Join(names, "; ")))
 	case d.PartitionTable != "":
-		s = append(s, "It holds an empty partition table.")
+		s = append(s, i18n.T("It holds an empty partition table."))
 	default:
-		s = append(s, "It looks empty.")
+		s = append(s, i18n.T("It looks empty."))
 	}
 	return strings.Join(s, " ")
 }
@@ -153,20 +160,22 @@ func Contents(d api.DeviceInfo) string {
 // device: which drive (name, size, model, device) and what is lost.
 func EraseQuestion(d api.DeviceInfo) (heading, body string) {
 	name := DeviceName(d)
-	heading = "Erase “" + name + "”?"
+	// TRANSLATORS: a dialog's heading; %s is the drive's name.
+	heading = fmt.Sprintf(i18n.T("Erase “%s”?"), name)
 	var what []string
 	if d.Model != "" && d.Model != name {
 		what = append(what, d.Model)
 	}
 	if d.Loop && d.BackingFile != "" {
-		what = append(what, "image "+d.BackingFile)
+		// TRANSLATORS: %s is the file a loop device shows as a drive.
+		what = append(what, fmt.Sprintf(i18n.T("image %s"), d.BackingFile))
 	}
 	if d.Size > 0 {
 		what = append(what, humanize.Size(int64(d.Size)))
 	}
 	what = append(what, d.Device)
 	body = strings.Join(what, " · ") + "\n\n" + Contents(d) +
-		"\n\nEverything on it will be erased, and it becomes a Keepsake drive for backups. This cannot be undone."
+		"\n\n" + i18n.T("Everything on it will be erased, and it becomes a Keepsake drive for backups. This cannot be undone.")
 	return heading, body
 }
 
@@ -187,13 +196,15 @@ func Prepared(r api.PrepareResult, enroll bool) string {
 	if label == "" {
 		label = "Keepsake"
 	}
-	s := fmt.Sprintf("“%s” is ready for backups (%s, UUID %s)", label, r.Filesystem, r.UUID)
+	// TRANSLATORS: here and in the two sentences below, %[1]s is the
+	// drive's label, %[2]s its filesystem (btrfs, ext4), %[3]s its UUID.
+	s := fmt.Sprintf(i18n.T("“%[1]s” is ready for backups (%[2]s, UUID %[3]s)"), label, r.Filesystem, r.UUID)
 	switch {
 	case !enroll:
-		s = fmt.Sprintf("“%s” was erased (%s, UUID %s): choose its passphrase to encrypt it", label, r.Filesystem, r.UUID)
+		s = fmt.Sprintf(i18n.T("“%[1]s” was erased (%[2]s, UUID %[3]s): choose its passphrase to encrypt it"), label, r.Filesystem, r.UUID)
 	case !r.Enrolled:
 		// The service made the filesystem but could not enroll it yet.
-		s = fmt.Sprintf("“%s” was erased (%s, UUID %s) but is not a backup drive yet", label, r.Filesystem, r.UUID)
+		s = fmt.Sprintf(i18n.T("“%[1]s” was erased (%[2]s, UUID %[3]s) but is not a backup drive yet"), label, r.Filesystem, r.UUID)
 	}
 	return s
 }

@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -41,11 +44,11 @@ func (s Schedule) Seconds() uint64 {
 func (s Schedule) String() string {
 	switch s {
 	case Hourly:
-		return "Every hour"
+		return i18n.T("Every hour")
 	case Daily:
-		return "Every day"
+		return i18n.T("Every day")
 	}
-	return "Only when you ask"
+	return i18n.T("Only when you ask")
 }
 
 // DriveChoice is a drive as the drive step lists it.
@@ -78,14 +81,17 @@ func DriveName(d client.Drive) string {
 		return d.Label
 	}
 	if d.Size > 0 {
-		return humanize.Size(int64(d.Size)) + " Drive"
+		// TRANSLATORS: a drive without a label, called by its size ("2.0 TB Drive").
+		return fmt.Sprintf(i18n.T("%s Drive"), humanize.Size(int64(d.Size)))
 	}
-	return "Drive " + d.UUID
+	// TRANSLATORS: a drive without a label or a known size; %s is its UUID.
+	return fmt.Sprintf(i18n.T("Drive %s"), d.UUID)
 }
 
 // NotConnected is the reason a drive never set up cannot be chosen while
-// it is unplugged: writing the repository needs the drive.
-const NotConnected = "Not connected. Plug it in to set it up."
+// it is unplugged: writing the repository needs the drive (in English:
+// Choice translates it).
+var NotConnected = i18n.Noop("Not connected. Plug it in to set it up.")
 
 // Choice describes one drive for a person and decides whether it can hold
 // the backups.
@@ -96,7 +102,7 @@ func Choice(d client.Drive) DriveChoice {
 	case d.Unusable != "":
 		c.Reason = upperFirst(d.Unusable)
 	case !d.Present && !d.Enrolled:
-		c.Reason = NotConnected
+		c.Reason = i18n.T(NotConnected)
 	}
 	if c.Reason != "" {
 		c.Subtitle = c.Reason
@@ -105,21 +111,23 @@ func Choice(d client.Drive) DriveChoice {
 	var parts []string
 	switch {
 	case d.Enrolled && d.Encrypted:
-		parts = append(parts, "Holds encrypted Keepsake backups")
+		parts = append(parts, i18n.T("Holds encrypted Keepsake backups"))
 	case d.Enrolled:
-		parts = append(parts, "Holds Keepsake backups")
+		parts = append(parts, i18n.T("Holds Keepsake backups"))
 	}
 	if d.Size > 0 {
 		parts = append(parts, humanize.Size(int64(d.Size)))
 	}
 	if d.Free >= 0 && d.Present {
-		parts = append(parts, humanize.Size(d.Free)+" free")
+		// TRANSLATORS: free space on a drive ("120 GB free"), among its details.
+		parts = append(parts, fmt.Sprintf(i18n.T("%s free"), humanize.Size(d.Free)))
 	}
 	if d.Filesystem != "" {
 		parts = append(parts, d.Filesystem)
 	}
 	if !d.Present {
-		parts = append(parts, "not connected")
+		// TRANSLATORS: last of a drive's details ("2.0 TB · ext4 · not connected").
+		parts = append(parts, i18n.T("not connected"))
 	}
 	c.Subtitle = upperFirst(strings.Join(parts, " · "))
 	if d.Warning != "" {
@@ -207,20 +215,22 @@ func inside(path, dir string) bool {
 // by it. note tells the user when the list did not change as they asked.
 func AddFolder(folders []string, path string) (out []string, note string) {
 	if !filepath.IsAbs(path) {
-		return folders, "Only folders on this computer can be backed up."
+		return folders, i18n.T("Only folders on this computer can be backed up.")
 	}
 	path = filepath.Clean(path)
 	// The document portal hands sandboxed apps stand-in paths that the
 	// service, outside the sandbox, cannot read.
 	if strings.HasPrefix(path, "/run/user/") && strings.Contains(path, "/doc/") {
-		return folders, "Keepsake cannot back up a folder shared through the file chooser’s portal. Allow Keepsake to see your files, then add it again."
+		return folders, i18n.T("Keepsake cannot back up a folder shared through the file chooser’s portal. Allow Keepsake to see your files, then add it again.")
 	}
 	for _, f := range folders {
 		if inside(path, f) {
 			if path == f {
-				return folders, FolderTitle(path, "") + " is already backed up."
+				// TRANSLATORS: %s is a folder's name.
+				return folders, fmt.Sprintf(i18n.T("%s is already backed up."), FolderTitle(path, ""))
 			}
-			return folders, FolderTitle(path, "") + " is already backed up as part of " + f + "."
+			// TRANSLATORS: %[1]s is a folder's name, %[2]s the full path of a folder holding it.
+			return folders, fmt.Sprintf(i18n.T("%[1]s is already backed up as part of %[2]s."), FolderTitle(path, ""), f)
 		}
 	}
 	for _, f := range folders {
@@ -246,10 +256,10 @@ func RemoveFolder(folders []string, path string) []string {
 // other by its base name (the full path is the subtitle).
 func FolderTitle(path, home string) string {
 	if path == home {
-		return "Home Folder"
+		return i18n.T("Home Folder")
 	}
 	if path == "/" {
-		return "Whole Computer"
+		return i18n.T("Whole Computer")
 	}
 	return filepath.Base(path)
 }
@@ -286,8 +296,10 @@ func FolderPattern(dir string) string {
 // Choices is everything the user picked.
 type Choices struct {
 	Drive DriveChoice
-	// Encryption is the encryption asked for a drive that is set up now
-	// (a drive that holds backups keeps what it is).
+	// Encryption is the encryption asked for a drive that is set up now,
+	// or for one that holds unencrypted backups, which are then set aside
+	// (see OfferSetAside); a drive that holds encrypted backups keeps
+	// what it is.
 	Encryption Encryption
 	Folders    []string
 	// Skip lists folders not to back up (the Downloads switch).
@@ -346,15 +358,15 @@ const (
 func (s Step) Doing() string {
 	switch s {
 	case StepCreate, StepUpdate:
-		return "Saving your choices…"
+		return i18n.T("Saving your choices…")
 	case StepEnroll:
-		return "Preparing the drive for backups…"
+		return i18n.T("Preparing the drive for backups…")
 	case StepEnrollEncrypted:
-		return "Preparing the drive for encrypted backups…"
+		return i18n.T("Preparing the drive for encrypted backups…")
 	case StepSetDrive:
-		return "Choosing the drive…"
+		return i18n.T("Choosing the drive…")
 	case StepBackup:
-		return "Starting the first backup…"
+		return i18n.T("Starting the first backup…")
 	}
 	return ""
 }
@@ -387,6 +399,8 @@ func Plan(c Choices, prog Progress) []Step {
 	}
 	if prog.Drive != c.Drive.UUID {
 		switch {
+		case c.SetAside():
+			steps = append(steps, StepEnrollEncrypted)
 		case c.Drive.Enrolled:
 			steps = append(steps, StepSetDrive)
 		case c.Encryption.On:
@@ -486,14 +500,15 @@ func Failure(step Step, prog Progress, err error) string {
 	why := humanize.Error(err)
 	switch step {
 	case StepCreate:
-		return "Nothing was saved yet. " + why
+		// TRANSLATORS: here and in the three sentences below, %s is what
+		// went wrong, one or more sentences of their own.
+		return fmt.Sprintf(i18n.T("Nothing was saved yet. %s"), why)
 	case StepUpdate:
-		return "Your earlier choices are saved, but these changes are not. " + why
+		return fmt.Sprintf(i18n.T("Your earlier choices are saved, but these changes are not. %s"), why)
 	case StepEnroll, StepEnrollEncrypted, StepSetDrive:
-		return "Your folders and schedule are saved, but the drive is not set up for backups yet. " + why +
-			" Try again, or go back and choose another drive."
+		return fmt.Sprintf(i18n.T("Your folders and schedule are saved, but the drive is not set up for backups yet. %s Try again, or go back and choose another drive."), why)
 	case StepBackup:
-		return "Backups are set up, but the first backup could not start. " + why
+		return fmt.Sprintf(i18n.T("Backups are set up, but the first backup could not start. %s"), why)
 	}
 	return why
 }
@@ -501,9 +516,10 @@ func Failure(step Step, prog Progress, err error) string {
 // Finished is the message once the setup is done.
 func Finished(c Choices, prog Progress) string {
 	if prog.Started != "" {
-		return "Your first backup has started."
+		return i18n.T("Your first backup has started.")
 	}
-	return "Backups are set up. They start when you plug in " + c.Drive.Title + "."
+	// TRANSLATORS: %s is the drive's name.
+	return fmt.Sprintf(i18n.T("Backups are set up. They start when you plug in %s."), c.Drive.Title)
 }
 
 // Summary describes the folders for the last step.
@@ -514,28 +530,36 @@ func Summary(folders []string, home string) string {
 	}
 	switch len(names) {
 	case 0:
-		return "None"
+		// TRANSLATORS: no folders chosen, in the setup's summary.
+		return i18n.T("None")
 	case 1, 2, 3:
 		return strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:2], ", "), len(names)-2)
+	more := len(names) - 2
+	// TRANSLATORS: %[1]s is two folder names, %[2]d how many more are chosen (at least 2).
+	return fmt.Sprintf(i18n.N("%[1]s and %[2]d more", "%[1]s and %[2]d more", more), strings.Join(names[:2], ", "), more)
 }
 
 // ScheduleSummary describes the schedule for the last step.
 func ScheduleSummary(c Choices) string {
 	s := c.Schedule.String()
 	if c.OnChange {
-		s += ", after changes"
+		// TRANSLATORS: %s is how often backups run ("Every hour"), in the
+		// setup's summary; "when the drive is plugged in" may follow.
+		s = fmt.Sprintf(i18n.T("%s, after changes"), s)
 	}
 	if c.OnPlug {
-		s += ", when the drive is plugged in"
+		// TRANSLATORS: %s is how often backups run, maybe with ", after changes".
+		s = fmt.Sprintf(i18n.T("%s, when the drive is plugged in"), s)
 	}
 	return s
 }
 
 func upperFirst(s string) string {
-	if s == "" {
+	// By rune: a translated word may start with a letter of several bytes.
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }

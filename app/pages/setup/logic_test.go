@@ -219,6 +219,7 @@ func TestPlan(t *testing.T) {
 	newDrive := DriveChoice{UUID: "d1", Present: true}
 	oldDrive := DriveChoice{UUID: "d2", Present: true, Enrolled: true}
 	absent := DriveChoice{UUID: "d3", Enrolled: true}
+	vault := DriveChoice{UUID: "d4", Present: true, Enrolled: true, Encrypted: true}
 	base := Choices{Folders: []string{"/home/a"}, OnChange: true}
 	with := func(d DriveChoice) Choices { c := base; c.Drive = d; return c }
 	cases := []struct {
@@ -235,7 +236,9 @@ func TestPlan(t *testing.T) {
 		{"retry with another drive", with(oldDrive), Progress{Name: "a", Saved: Settings(with(oldDrive)), Drive: "d1"}, []Step{StepSetDrive, StepBackup}},
 		{"all done", with(newDrive), Progress{Name: "a", Saved: Settings(with(newDrive)), Drive: "d1", Started: "/job/1"}, nil},
 		{"new drive, encrypted", encrypted(with(newDrive)), Progress{}, []Step{StepCreate, StepEnrollEncrypted, StepBackup}},
-		{"enrolled drive ignores the encryption asked", encrypted(with(oldDrive)), Progress{}, []Step{StepCreate, StepSetDrive, StepBackup}},
+		{"encrypted enrolled drive ignores the encryption asked", encrypted(with(vault)), Progress{}, []Step{StepCreate, StepSetDrive, StepBackup}},
+		{"unencrypted enrolled drive, encrypted backups beside", encrypted(with(oldDrive)), Progress{}, []Step{StepCreate, StepEnrollEncrypted, StepBackup}},
+		{"absent unencrypted enrolled drive: nothing set aside", encrypted(with(absent)), Progress{}, []Step{StepCreate, StepSetDrive}},
 		{"retry after the encrypted enroll went through", encrypted(with(newDrive)),
 			Progress{Name: "a", Saved: Settings(with(newDrive)), Drive: "d1"}, []Step{StepBackup}},
 	}

@@ -7,11 +7,11 @@ package setup
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"reflect"
-	"strconv"
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	coreglib "github.com/diamondburned/gotk4/pkg/core/glib"
@@ -20,6 +20,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed setup.ui
@@ -65,6 +66,12 @@ type Page struct {
 	EncryptBox      *gtk.Box              `ui:"encrypt_box"`
 	EncryptNote     *gtk.Label            `ui:"encrypt_note"`
 	EncryptErase    *gtk.Button           `ui:"encrypt_erase"`
+	AsideBox        *gtk.Box              `ui:"aside_box"`
+	AsideNote       *gtk.Label            `ui:"aside_note"`
+	AsideRow        *adw.ActionRow        `ui:"aside_row"`
+	AsideCheck      *gtk.CheckButton      `ui:"aside_check"`
+	PlainRow        *adw.ActionRow        `ui:"plain_row"`
+	PlainCheck      *gtk.CheckButton      `ui:"plain_check"`
 	PassphraseBox   *gtk.Box              `ui:"passphrase_box"`
 	Passphrase      *gtk.PasswordEntry    `ui:"passphrase"`
 	Confirm         *gtk.PasswordEntry    `ui:"confirm"`
@@ -143,6 +150,26 @@ func New(env *ui.Env, done func()) *Page {
 		s.NotifyProperty("active", p.updateSummary)
 	}
 	p.EncryptSwitch.NotifyProperty("active", p.updateNav)
+	// A drive holding unencrypted backups: the two choices are the
+	// encryption switch's two states, said in full for that drive.
+	p.AsideNote.SetLabel(AsideNote())
+	for _, c := range []struct {
+		row   *adw.ActionRow
+		check *gtk.CheckButton
+		text  func() (string, string)
+		on    bool
+	}{{p.AsideRow, p.AsideCheck, AsideChoice, true}, {p.PlainRow, p.PlainCheck, PlainChoice, false}} {
+		c := c
+		title, subtitle := c.text()
+		SetRowText(c.row, title, subtitle)
+		c.row.SetSubtitleLines(0)
+		ui.SetAccessibleName(c.check, title)
+		c.check.ConnectToggled(func() {
+			if c.check.Active() && p.EncryptSwitch.Active() != c.on {
+				p.EncryptSwitch.SetActive(c.on)
+			}
+		})
+	}
 	p.Passphrase.ConnectChanged(p.updateNav)
 	p.Confirm.ConnectChanged(p.updateNav)
 	p.Remember.ConnectToggled(p.updateSummary)
@@ -151,10 +178,10 @@ func New(env *ui.Env, done func()) *Page {
 			p.driveList.EraseAsExt4(d)
 		}
 	})
-	p.RecoveryText.SetLabel(RecoveryText)
+	p.RecoveryText.SetLabel(i18n.T(RecoveryText))
 	p.CopyRecovery.ConnectClicked(func() {
 		p.CopyRecovery.Clipboard().SetText(p.RecoveryKey.Label())
-		p.env.Toast("Recovery key copied")
+		p.env.Toast(i18n.T("Recovery key copied"))
 	})
 	p.WrittenDown.ConnectToggled(func() { p.ContinueButton.SetSensitive(p.WrittenDown.Active()) })
 	p.ContinueButton.ConnectClicked(p.leaveRecovery)
@@ -203,7 +230,7 @@ func (p *Page) showDrives() {
 }
 
 func (p *Page) chooseFolder() {
-	p.chooser = ui.ChooseFolder(p.env.Window(), "Add a Folder to Back Up", "_Add", p.home, func(path string) {
+	p.chooser = ui.ChooseFolder(p.env.Window(), i18n.T("Add a Folder to Back Up"), i18n.T("_Add"), p.home, func(path string) {
 		p.chooser = nil
 		if path == "" {
 			return
@@ -236,7 +263,7 @@ func (p *Page) showFolders() {
 		remove := gtk.NewButtonFromIconName("list-remove-symbolic")
 		remove.SetVAlign(gtk.AlignCenter)
 		remove.AddCSSClass("flat")
-		SetName(remove, "Remove Folder")
+		SetName(remove, i18n.T("Remove Folder"))
 		remove.ConnectClicked(func() {
 			p.folders = RemoveFolder(p.folders, f)
 			p.note("")
@@ -247,7 +274,8 @@ func (p *Page) showFolders() {
 		p.folderRows = append(p.folderRows, row)
 	}
 	p.SkipGroup.SetVisible(OfferSkip(p.downloads, p.home, p.folders))
-	SetRowText(p.SkipRow, "Skip Downloads", "Downloaded files can usually be downloaded again ("+p.downloads+")")
+	// TRANSLATORS: %s is the Downloads folder's full path.
+	SetRowText(p.SkipRow, i18n.T("Skip Downloads"), fmt.Sprintf(i18n.T("Downloaded files can usually be downloaded again (%s)"), p.downloads))
 	p.updateNav()
 	p.updateSummary()
 }
@@ -288,7 +316,8 @@ func (p *Page) canLeave(i int) bool {
 func (p *Page) updateNav() {
 	p.showEncryption()
 	i := p.index()
-	p.StepLabel.SetLabel("Step " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(steps)))
+	// TRANSLATORS: the setup's progress between Back and Next: "Step 2 of 4".
+	p.StepLabel.SetLabel(fmt.Sprintf(i18n.T("Step %[1]d of %[2]d"), i+1, len(steps)))
 	p.BackButton.SetVisible(i > 0)
 	p.BackButton.SetSensitive(!p.running)
 	last := i == len(steps)-1
@@ -298,9 +327,9 @@ func (p *Page) updateNav() {
 	case steps[i] == "drive" && !p.canLeave(i) && EncryptionProblem(p.chosen(), p.encryption()) != "":
 		p.NextButton.SetTooltipText(EncryptionProblem(p.chosen(), p.encryption()))
 	case steps[i] == "drive" && !p.canLeave(i):
-		p.NextButton.SetTooltipText("Choose a drive first")
+		p.NextButton.SetTooltipText(i18n.T("Choose a drive first"))
 	case steps[i] == "folders" && !p.canLeave(i):
-		p.NextButton.SetTooltipText("Add a folder first")
+		p.NextButton.SetTooltipText(i18n.T("Add a folder first"))
 	default:
 		p.NextButton.SetTooltipText("")
 	}
@@ -326,8 +355,16 @@ func (p *Page) showEncryption() {
 	offer := OfferEncryption(d)
 	on := p.EncryptSwitch.Active()
 	v := ViewEncryption(d)
+	aside := OfferSetAside(d)
 	p.EncryptGroup.SetVisible(offer)
-	p.EncryptBox.SetVisible(offer && on)
+	p.AsideBox.SetVisible(aside)
+	if p.AsideCheck.Active() != on {
+		p.AsideCheck.SetActive(on)
+	}
+	if p.PlainCheck.Active() == on {
+		p.PlainCheck.SetActive(!on)
+	}
+	p.EncryptBox.SetVisible((offer || aside) && on)
 	p.EncryptNote.SetLabel(v.Note)
 	p.EncryptNote.SetVisible(v.Note != "")
 	p.EncryptErase.SetVisible(v.Erase)
@@ -335,12 +372,12 @@ func (p *Page) showEncryption() {
 	p.PassphraseBox.SetVisible(v.Possible)
 	hint := PassphraseProblem(p.Passphrase.Text(), p.Confirm.Text())
 	if hint == "" {
-		hint = "Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten."
+		hint = i18n.T("Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten.")
 	}
 	if p.PassphraseHint.Label() != hint {
 		p.PassphraseHint.SetLabel(hint)
 	}
-	for _, w := range []gtk.Widgetter{p.EncryptSwitch, p.Passphrase, p.Confirm, p.Remember} {
+	for _, w := range []gtk.Widgetter{p.EncryptSwitch, p.AsideCheck, p.PlainCheck, p.Passphrase, p.Confirm, p.Remember} {
 		gtk.BaseWidget(w).SetSensitive(!p.running)
 	}
 }
@@ -378,7 +415,7 @@ func (p *Page) chosen() DriveChoice {
 			return d
 		}
 	}
-	return DriveChoice{Reason: "No drive chosen"}
+	return DriveChoice{Reason: i18n.T("No drive chosen")}
 }
 
 func (p *Page) choices() Choices {
@@ -397,7 +434,7 @@ func (p *Page) choices() Choices {
 	case p.Manual.Active():
 		c.Schedule = Manual
 	}
-	if !OfferEncryption(c.Drive) {
+	if !OfferEncryption(c.Drive) && !OfferSetAside(c.Drive) {
 		c.Encryption = Encryption{}
 	}
 	if p.SkipDownloads.Active() && OfferSkip(p.downloads, p.home, p.folders) {
@@ -408,16 +445,22 @@ func (p *Page) choices() Choices {
 
 func (p *Page) updateSummary() {
 	c := p.choices()
-	drive := "No drive chosen"
+	drive := i18n.T("No drive chosen")
 	if c.Drive.UUID != "" {
 		drive = c.Drive.Title
 	}
-	if c.Encryption.On || c.Drive.Encrypted {
-		drive += ", encrypted"
+	switch {
+	case c.SetAside():
+		// TRANSLATORS: the setup's summary; %[1]s is the drive's name,
+		// %[2]s the folder “Keepsake (not encrypted)”, which stays in English.
+		drive = fmt.Sprintf(i18n.T("%[1]s, encrypted; the old, unencrypted backups stay in “%[2]s”"), drive, AsideFolder)
+	case c.Encryption.On || c.Drive.Encrypted:
+		// TRANSLATORS: %s is the drive's name, in the setup's summary.
+		drive = fmt.Sprintf(i18n.T("%s, encrypted"), drive)
 	}
-	SetRowText(p.SummaryDrive, "Drive", drive)
-	SetRowText(p.SummaryFolders, "Folders", Summary(c.Folders, p.home))
-	SetRowText(p.SummarySchedule, "Schedule", ScheduleSummary(c))
+	SetRowText(p.SummaryDrive, i18n.T("Drive"), drive)
+	SetRowText(p.SummaryFolders, i18n.T("Folders"), Summary(c.Folders, p.home))
+	SetRowText(p.SummarySchedule, i18n.T("Schedule"), ScheduleSummary(c))
 	// Only enrolling a drive needs the password; say so only then.
 	p.AdminNote.SetVisible(p.prog.Drive != c.Drive.UUID)
 }
@@ -489,7 +532,7 @@ func (p *Page) setRunning(running bool, problem string) {
 	p.running = running
 	p.BusyBox.SetVisible(running)
 	if running {
-		p.BusyLabel.SetLabel("Saving your choices…")
+		p.BusyLabel.SetLabel(i18n.T("Saving your choices…"))
 		p.BusySpinner.Start()
 	} else {
 		p.BusySpinner.Stop()
@@ -497,7 +540,7 @@ func (p *Page) setRunning(running bool, problem string) {
 	p.ErrorLabel.SetLabel(problem)
 	p.ErrorLabel.SetVisible(problem != "")
 	if problem != "" {
-		p.StartButton.SetLabel("_Try Again")
+		p.StartButton.SetLabel(i18n.T("_Try Again"))
 	}
 	p.driveList.SetSensitive(!running)
 	for _, r := range p.folderRows {

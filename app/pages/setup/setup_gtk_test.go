@@ -1,12 +1,14 @@
 package setup
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -250,4 +252,118 @@ func TestEncryptionWithDisplay(t *testing.T) {
 	}
 	win.Destroy()
 	gtktest.Pump()
+}
+
+// TestSetAsideWithDisplay: a drive that holds unencrypted backups says so
+// on the drive step, before anything happens, and offers encrypted
+// backups beside them (the default, as encryption is on) or backing up
+// unencrypted as before; a fresh drive and an encrypted one say nothing
+// of it. What the setup then sends the service is checked by running its
+// calls against a stand-in. It needs a display.
+func TestSetAsideWithDisplay(t *testing.T) {
+	gtktest.Init(t)
+	plain := client.Drive{UUID: "old", Label: "Kept", Filesystem: "ext4", Size: 1e12, Free: 5e11, Present: true, Enrolled: true}
+	with := func(f func(d *client.Drive)) client.Drive { d := plain; f(&d); return d }
+	cases := []struct {
+		name  string
+		drive client.Drive
+		// plain: the person picks "Keep Backing Up Without Encryption".
+		plain bool
+		// shown: the sentence and the two choices are on screen.
+		shown bool
+		// send is the setup's call for the drive, with setAside for
+		// EnrollEncrypted.
+		send     string
+		setAside bool
+	}{
+		{"unencrypted backups: encrypted beside them, the old ones set aside", plain, false, true, "EnrollEncrypted", true},
+		{"unencrypted backups, ext4 without the feature: beside them, the feature turned on", with(func(d *client.Drive) { d.Encryptable = api.EncryptableFeatureOff }), false, true, "EnrollEncrypted", true},
+		{"unencrypted backups kept unencrypted: the drive used as it is", plain, true, true, "Configure", false},
+		{"a fresh drive: encrypted, nothing to set aside", with(func(d *client.Drive) { d.Enrolled = false }), false, false, "EnrollEncrypted", false},
+		{"encrypted backups: used as they are", with(func(d *client.Drive) { d.Encrypted = true }), false, false, "Configure", false},
+		{"unencrypted backups, not connected: nothing can be set aside now", with(func(d *client.Drive) { d.Present = false }), false, false, "Configure", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			win := gtk.NewWindow()
+			env, _ := gtktest.Env("", win)
+			p := New(env, func() {})
+			win.SetChild(p)
+			win.Present()
+			p.Update(live.State{Drives: []client.Drive{c.drive}})
+			gtktest.Pump()
+			if p.drive != c.drive.UUID {
+				t.Fatalf("drive %q not chosen (%q)", c.drive.UUID, p.drive)
+			}
+
+			if p.AsideBox.Visible() != c.shown {
+				t.Errorf("the set-aside choice shown %v, want %v", p.AsideBox.Visible(), c.shown)
+			}
+			if c.shown {
+				if got := p.AsideNote.Label(); got != "This drive holds backups that are not encrypted. They cannot be encrypted where they are." {
+					t.Errorf("note = %q", got)
+				}
+				if got := p.AsideRow.Subtitle(); !strings.Contains(got, "unencrypted, in the folder “Keepsake (not encrypted)”") {
+					t.Errorf("the beside choice says %q", got)
+				}
+				if p.EncryptGroup.Visible() {
+					t.Error("the plain Encrypt Backups switch is shown beside the two choices")
+				}
+				// Encryption is on by default: the beside choice is
+				// ticked, and Next waits for the passphrase.
+				if !p.AsideCheck.Active() || p.PlainCheck.Active() || !p.PassphraseBox.Visible() || p.NextButton.Sensitive() {
+					t.Errorf("beside ticked %v, plain ticked %v, passphrase shown %v, Next %v",
+						p.AsideCheck.Active(), p.PlainCheck.Active(), p.PassphraseBox.Visible(), p.NextButton.Sensitive())
+				}
+			}
+			if c.plain {
+				p.PlainCheck.SetActive(true)
+				gtktest.Pump()
+				if p.EncryptSwitch.Active() || p.AsideCheck.Active() || p.EncryptBox.Visible() || !p.AsideBox.Visible() {
+					t.Errorf("kept unencrypted: encryption %v, beside ticked %v, passphrase shown %v, choices shown %v",
+						p.EncryptSwitch.Active(), p.AsideCheck.Active(), p.EncryptBox.Visible(), p.AsideBox.Visible())
+				}
+			} else if p.PassphraseBox.Visible() {
+				p.Passphrase.SetText("correct horse")
+				p.Confirm.SetText("correct horse")
+			}
+			if !p.NextButton.Sensitive() {
+				t.Fatalf("Next not possible (tooltip %q)", p.NextButton.TooltipText())
+			}
+			p.move(+1)
+			p.move(+1)
+			p.move(+1)
+			summary := p.SummaryDrive.Subtitle()
+			if mentions := strings.Contains(summary, "Keepsake (not encrypted)"); mentions != c.setAside {
+				t.Errorf("drive summary %q mentions the folder set aside: %v, want %v", summary, mentions, c.setAside)
+			}
+
+			// What the setup would send, made against a stand-in service.
+			f := &fakeService{}
+			if _, _, err := Run(context.Background(), f, "alice", p.choices(), Progress{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.calls) < 2 || f.calls[1].method != c.send {
+				t.Fatalf("calls %+v, want %s second", f.calls, c.send)
+			}
+			switch c.send {
+			case "EnrollEncrypted":
+				got := f.calls[1].args.(api.EnrollEncryptedOptions)
+				if got.SetAside != c.setAside || got.Passphrase != "correct horse" || got.EnableFeature != (c.drive.Encryptable == api.EncryptableFeatureOff) {
+					t.Errorf("EnrollEncrypted options = %+v, want set-aside %v", got, c.setAside)
+				}
+				// On the bus the key is there only when true, as every
+				// option the client sends.
+				if v, sent := api.ToOptions(got)["set-aside"]; sent != c.setAside || sent && v.Value() != true {
+					t.Errorf("on the bus: set-aside sent %v (%v), want %v", sent, v, c.setAside)
+				}
+			case "Configure":
+				if d := f.calls[1].args.(api.Settings).Drive; d == nil || *d != c.drive.UUID {
+					t.Errorf("Configure = %+v, want the drive %s", f.calls[1].args, c.drive.UUID)
+				}
+			}
+			win.Destroy()
+			gtktest.Pump()
+		})
+	}
 }

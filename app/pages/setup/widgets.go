@@ -14,6 +14,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // NewRow makes a row whose title and subtitle are shown as written: drive
@@ -109,7 +110,7 @@ func NewDriveList(list *gtk.ListBox, slot *adw.Bin, env *ui.Env, changed func())
 	slot.SetChild(s.Revealer)
 	l.jobs = ui.NewJobBar(env, ui.JobBar{
 		Revealer: s.Revealer, Title: s.Title, Bar: s.Bar, Detail: s.Detail, Cancel: s.Cancel,
-		Cancelled: "Erasing the drive was cancelled",
+		Cancelled: i18n.T("Erasing the drive was cancelled"),
 	}, env.Toast, l.sync)
 	return l
 }
@@ -155,16 +156,18 @@ func (l *DriveList) Show(drives []DriveChoice, chosen string, picked func(uuid s
 			l.checks[d.UUID] = check
 		} else {
 			img := gtk.NewImageFromIconName("action-unavailable-symbolic")
-			img.SetTooltipText("Cannot hold backups")
+			img.SetTooltipText(i18n.T("Cannot hold backups"))
 			img.AddCSSClass("dim-label")
 			row.AddPrefix(img)
 			if d.Erase != "" {
 				// Short on the row, whose width a phone's screen may
 				// limit; the tooltip and the accessible name say it all.
-				b := gtk.NewButtonWithMnemonic("_Erase…")
+				// TRANSLATORS: a button on a drive's row, short: the
+				// tooltip says "Erase and use for backups…".
+				b := gtk.NewButtonWithMnemonic(i18n.T("_Erase…"))
 				b.SetVAlign(gtk.AlignCenter)
-				b.SetTooltipText(EraseLabel)
-				ui.SetAccessibleName(b, EraseLabel)
+				b.SetTooltipText(i18n.T(EraseLabel))
+				ui.SetAccessibleName(b, i18n.T(EraseLabel))
 				b.ConnectClicked(func() { l.describe(d, false) })
 				row.AddSuffix(b)
 				l.erase[d.UUID] = b
@@ -245,7 +248,8 @@ func (l *DriveList) EraseAsExt4(d DriveChoice) { l.describe(d, true) }
 // refuse says why a drive cannot be erased.
 func (l *DriveList) refuse(title string, err error) {
 	d := gtk.NewMessageDialog(l.env.Window(), gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageWarning, gtk.ButtonsClose)
-	d.SetObjectProperty("text", "“"+humanize.Display(title)+"” Cannot Be Erased")
+	// TRANSLATORS: a dialog's heading; %s is the drive's name.
+	d.SetObjectProperty("text", fmt.Sprintf(i18n.T("“%s” Cannot Be Erased"), humanize.Display(title)))
 	d.SetObjectProperty("secondary-text", humanize.Error(err))
 	d.ConnectResponse(func(int) {
 		d.Destroy()
@@ -263,14 +267,14 @@ func (l *DriveList) confirm(info api.DeviceInfo, onlyExt4 bool) {
 	d := gtk.NewMessageDialog(l.env.Window(), gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageWarning, gtk.ButtonsNone)
 	d.SetObjectProperty("text", heading)
 	d.SetObjectProperty("secondary-text", body)
-	ext4 := gtk.NewCheckButtonWithMnemonic("Use ext4 instead (for _encrypted backups)")
-	ext4.SetTooltipText("Btrfs keeps each backup as a snapshot of its own; ext4 can hold encrypted backups")
+	ext4 := gtk.NewCheckButtonWithMnemonic(i18n.T("Use ext4 instead (for _encrypted backups)"))
+	ext4.SetTooltipText(i18n.T("Btrfs keeps each backup as a snapshot of its own; ext4 can hold encrypted backups"))
 	ext4.SetActive(onlyExt4)
 	if area, ok := d.MessageArea().(*gtk.Box); ok && !onlyExt4 {
 		area.Append(ext4)
 	}
-	d.AddButton("_Cancel", int(gtk.ResponseCancel))
-	if w, ok := d.AddButton("_Erase", int(gtk.ResponseAccept)).(*gtk.Button); ok {
+	d.AddButton(i18n.T("_Cancel"), int(gtk.ResponseCancel))
+	if w, ok := d.AddButton(i18n.T("_Erase"), int(gtk.ResponseAccept)).(*gtk.Button); ok {
 		w.AddCSSClass("destructive-action")
 	}
 	// Enter must not erase a drive.
@@ -291,7 +295,8 @@ func (l *DriveList) confirm(info api.DeviceInfo, onlyExt4 bool) {
 // The confirmation's token makes the service refuse a drive that changed
 // since it was shown. polkit asks for an administrator's password.
 func (l *DriveList) prepare(info api.DeviceInfo, fs string, enroll bool) {
-	ui.RunJob(l.jobs, "Erasing “"+humanize.Display(DeviceName(info))+"”",
+	// TRANSLATORS: the heading of an erase's progress; %s is the drive's name.
+	ui.RunJob(l.jobs, fmt.Sprintf(i18n.T("Erasing “%s”"), humanize.Display(DeviceName(info))),
 		func(ctx context.Context, c *client.Client, follow func(dbus.ObjectPath) (client.Job, error)) (api.PrepareResult, error) {
 			job, err := c.PrepareDrive(ctx, info.Device, api.PrepareOptions{Filesystem: fs, Confirm: info.Token, Enroll: &enroll})
 			if err != nil {

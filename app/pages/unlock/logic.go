@@ -1,12 +1,14 @@
 package unlock
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -14,11 +16,12 @@ import (
 // checks them without a display.
 
 // Title is the dialog's title, which the notification's action and the
-// UI test find it by.
+// UI test find it by (unlock.ui has it for translation).
 const Title = "Unlock Backup Drive"
 
-// Notice is the notification's text when a backup waits for the drive.
-const Notice = "Unlock your backup drive to back up"
+// Notice is the notification's text when a backup waits for the drive,
+// in English: translate it with i18n.T where it is shown.
+var Notice = i18n.Noop("Unlock your backup drive to back up")
 
 // Needed says whether a drive waits to be unlocked by a person: a backup
 // drive that is plugged in, encrypted and locked. A drive whose key the
@@ -77,15 +80,19 @@ func Problem(err error) (sentence string, retype bool) {
 // Body is the text under the dialog's heading for the drive.
 func Body(driveName string, recovery bool) string {
 	if recovery {
-		return "Type the recovery key of “" + driveName + "” that was shown when it was set up: groups of letters and digits, on paper or in your password manager."
+		// TRANSLATORS: %s is the drive's name.
+		return fmt.Sprintf(i18n.T("Type the recovery key of “%s” that was shown when it was set up: groups of letters and digits, on paper or in your password manager."), driveName)
 	}
-	return "“" + driveName + "” is encrypted. Type its passphrase to back up to it and to see its backups."
+	// TRANSLATORS: %s is the drive's name.
+	return fmt.Sprintf(i18n.T("“%s” is encrypted. Type its passphrase to back up to it and to see its backups."), driveName)
 }
 
 // Done is the toast once the drive is unlocked.
 func Done(driveName string, backingUp bool) string {
 	if backingUp {
-		return "“" + driveName + "” is unlocked. Backing up…"
+		// TRANSLATORS: a notice once the drive is unlocked; %s is its name.
+		return fmt.Sprintf(i18n.T("“%s” is unlocked. Backing up…"), driveName)
 	}
-	return "“" + driveName + "” is unlocked"
+	// TRANSLATORS: a notice once the drive is unlocked; %s is its name.
+	return fmt.Sprintf(i18n.T("“%s” is unlocked"), driveName)
 }

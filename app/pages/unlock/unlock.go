@@ -12,6 +12,7 @@ import (
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -76,7 +77,8 @@ func New(env *ui.Env, d client.Drive, profile string) *Dialog {
 		return nil
 	}
 	name := DriveName(d)
-	w.Heading.SetLabel("Unlock “" + name + "”")
+	// TRANSLATORS: the dialog's heading; %s is the drive's name.
+	w.Heading.SetLabel(fmt.Sprintf(i18n.T("Unlock “%s”"), name))
 	w.Body.SetLabel(Body(name, false))
 	w.SetDefaultWidget(w.UnlockButton)
 	w.UseRecovery.NotifyProperty("active", w.swap)
@@ -150,7 +152,7 @@ func (w *Dialog) setBusy(busy bool) {
 	w.busy = busy
 	w.BusyBox.SetVisible(busy)
 	if busy {
-		w.BusyLabel.SetLabel("Unlocking…")
+		w.BusyLabel.SetLabel(i18n.T("Unlocking…"))
 		w.BusySpinner.Start()
 	} else {
 		w.BusySpinner.Stop()
@@ -216,7 +218,9 @@ func DriveName(d client.Drive) string {
 		return d.Label
 	}
 	if d.Size > 0 {
-		return humanize.Size(int64(d.Size)) + " Drive"
+		// TRANSLATORS: a drive without a label, called by its size ("2.0 TB Drive").
+		return fmt.Sprintf(i18n.T("%s Drive"), humanize.Size(int64(d.Size)))
 	}
-	return "Drive " + d.UUID
+	// TRANSLATORS: a drive without a label or a known size; %s is its UUID.
+	return fmt.Sprintf(i18n.T("Drive %s"), d.UUID)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/keepsake/keepsake/shared/version"
 	"github.com/spf13/cobra"
@@ -60,6 +61,20 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// usage is a mistake said in a sentence of its own (a translated one).
+func usage(msg string) error { return usageError{msg} }
+
+// t translates a sentence of an error keepsakectl makes itself. Usage
+// errors and the text output take i18n.T; an operation's error also goes
+// into --json's "message", which stays English in every language, as
+// the rest of --json does (scripts log and match it).
+func (env *Env) t(msgid string) string {
+	if env.JSON {
+		return msgid
+	}
+	return i18n.T(msgid)
+}
 
 // opError is what a command's work returned: exit 1. Every error Execute
 // returns that is not one came from parsing the command line.
@@ -137,11 +152,14 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 	// No command at all is a mistake too; an unknown one gets cobra's
 	// "did you mean" (root takes no arguments of its own).
 	root.RunE = func(c *cobra.Command, a []string) error {
-		return usagef("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS]")
+		// TRANSLATORS: the words in capitals are placeholders of the
+		// command line; translate them or keep them.
+		return usage(i18n.T("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS]"))
 	}
-	root.AddGroup(&cobra.Group{ID: "both", Title: "Through the service or on a drive (--repo):"},
-		&cobra.Group{ID: "drive", Title: "On a drive (--repo DIR):"},
-		&cobra.Group{ID: "service", Title: "Through the service:"})
+	// TRANSLATORS: headings of the command list in keepsakectl --help.
+	root.AddGroup(&cobra.Group{ID: "both", Title: i18n.T("Through the service or on a drive (--repo):")},
+		&cobra.Group{ID: "drive", Title: i18n.T("On a drive (--repo DIR):")},
+		&cobra.Group{ID: "service", Title: i18n.T("Through the service:")})
 	for _, c := range append(bothCommands(env), flatpakCommands(env)...) {
 		if c.GroupID != "" {
 			root.AddCommand(c)
@@ -168,7 +186,9 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 func args(min, max int) cobra.PositionalArgs {
 	return func(c *cobra.Command, a []string) error {
 		if len(a) < min || max >= 0 && len(a) > max {
-			return usagef("usage: keepsakectl %s (see keepsakectl %s --help)", c.Use, c.Name())
+			// TRANSLATORS: usage: keepsakectl COMMAND WITH ITS ARGUMENTS
+			// (see keepsakectl COMMAND --help)
+			return usagef(i18n.T("usage: keepsakectl %s (see keepsakectl %s --help)"), c.Use, c.Name())
 		}
 		return nil
 	}
@@ -200,7 +220,8 @@ func (env *Env) fail(err error) int {
 		if errors.As(err, &ue) {
 			msg = ue.msg
 		}
-		fmt.Fprintf(env.Stderr, "keepsakectl: %s\n(see keepsakectl --help)\n", msg)
+		// TRANSLATORS: %s is what was wrong with the command line.
+		fmt.Fprintf(env.Stderr, i18n.T("keepsakectl: %s\n(see keepsakectl --help)")+"\n", msg)
 		return ExitUsage
 	}
 	var quiet quietError

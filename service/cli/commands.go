@@ -8,6 +8,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -40,7 +41,7 @@ func bothCommands(env *Env) []*cobra.Command {
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if allHostSnaps && env.Repo == "" {
-				return usagef("snapshots --all-hosts works on a drive: add --repo DIR")
+				return usage(i18n.T("snapshots --all-hosts works on a drive: add --repo DIR"))
 			}
 			b, err := env.open(readOnly)
 			if err != nil {
@@ -119,7 +120,7 @@ func bothCommands(env *Env) []*cobra.Command {
 				return err
 			}
 			if len(vs) == 0 {
-				return kerr.New(kerr.PathNotFound, "no snapshot holds a version of %s that you may see", p)
+				return kerr.New(kerr.PathNotFound, env.t(i18n.Noop("no snapshot holds a version of %s that you may see")), p)
 			}
 			printQuery(env, vs, printVersions)
 			return nil
@@ -194,7 +195,7 @@ restore-to names (as FOLDER/PATH there).`,
 				}
 			}
 			if allHosts && env.Repo == "" {
-				return usagef("prune --all-hosts works on a drive: add --repo DIR")
+				return usage(i18n.T("prune --all-hosts works on a drive: add --repo DIR"))
 			}
 			b, err := env.open(readWrite)
 			if err != nil {
@@ -207,9 +208,12 @@ restore-to names (as FOLDER/PATH there).`,
 			env.printResult(res, func() {
 				for i, s := range res.Removed {
 					if res.DryRun {
-						fmt.Fprintf(env.Stdout, "would remove %s (%s only there; %s)\n", s, humanBytes(int64(res.RemovedFreed[i])), res.RemovedWhy[i])
+						// TRANSLATORS: would remove SNAPSHOT (SIZE only there;
+						// WHY: the retention rule, in English).
+						fmt.Fprintf(env.Stdout, i18n.T("would remove %s (%s only there; %s)")+"\n", s, humanBytes(int64(res.RemovedFreed[i])), res.RemovedWhy[i])
 					} else {
-						fmt.Fprintf(env.Stdout, "removed %s (%s)\n", s, res.RemovedWhy[i])
+						// TRANSLATORS: removed SNAPSHOT (WHY: the retention rule, in English).
+						fmt.Fprintf(env.Stdout, i18n.T("removed %s (%s)")+"\n", s, res.RemovedWhy[i])
 					}
 				}
 				fmt.Fprintln(env.Stdout, res.Summary())
@@ -233,7 +237,7 @@ restore-to names (as FOLDER/PATH there).`,
 			q := usecase.VerifyRequest{Sample: sample}
 			if len(a) == 1 {
 				if env.Repo == "" {
-					return usagef("verify through the service checks every snapshot: leave out SNAPSHOT, or use --repo")
+					return usage(i18n.T("verify through the service checks every snapshot: leave out SNAPSHOT, or use --repo"))
 				}
 				q.Snapshot = a[0]
 			}
@@ -247,10 +251,12 @@ restore-to names (as FOLDER/PATH there).`,
 			}
 			env.printResult(res, func() {
 				for _, d := range res.Damaged {
-					fmt.Fprintf(env.Stdout, "damaged: %s\n", d)
+					// TRANSLATORS: damaged: WHICH FILE AND HOW
+					fmt.Fprintf(env.Stdout, i18n.T("damaged: %s")+"\n", d)
 				}
 				for _, p := range res.CatalogProblems {
-					fmt.Fprintf(env.Stdout, "catalog: %s\n", p)
+					// TRANSLATORS: catalog: A PROBLEM FOUND IN THE CATALOG
+					fmt.Fprintf(env.Stdout, i18n.T("catalog: %s")+"\n", p)
 				}
 				fmt.Fprintln(env.Stdout, res.Summary())
 			})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,7 +19,7 @@ import (
 // repo is the drive of a drive-only command, opened with the use cases.
 func (env *Env) repo(a access) (*usecase.Repo, error) {
 	if env.Repo == "" {
-		return nil, usagef("this command works on a drive: add --repo DIR (the backup drive or its Keepsake folder)")
+		return nil, usage(i18n.T("this command works on a drive: add --repo DIR (the backup drive or its Keepsake folder)"))
 	}
 	b, err := env.open(a)
 	if err != nil {
@@ -32,7 +33,8 @@ func (env *Env) repo(a access) (*usecase.Repo, error) {
 func driveCommands(env *Env) []*cobra.Command {
 	needRepo := func(c *cobra.Command, a []string) error {
 		if env.Repo == "" {
-			return usagef("%s works on a drive: add --repo DIR (the backup drive or its Keepsake folder)", c.Name())
+			// TRANSLATORS: %s is a command's name (init, backup…).
+			return usagef(i18n.T("%s works on a drive: add --repo DIR (the backup drive or its Keepsake folder)"), c.Name())
 		}
 		return nil
 	}
@@ -62,14 +64,17 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				if len(res.Places) == 0 {
-					return kerr.New(kerr.PathNotFound, "no snapshot holds content %s", res.SHA256)
+					// TRANSLATORS: %s is a SHA-256 checksum.
+					return kerr.New(kerr.PathNotFound, env.t(i18n.Noop("no snapshot holds content %s")), res.SHA256)
 				}
-				fmt.Fprintf(env.Stdout, "content %s\n", res.SHA256)
+				// TRANSLATORS: %s is a SHA-256 checksum; the places that hold
+				// it are listed below.
+				fmt.Fprintf(env.Stdout, i18n.T("content %s")+"\n", res.SHA256)
 				tw := table(env)
 				for _, p := range res.Places {
 					latest := ""
 					if p.Latest {
-						latest = "(in the latest snapshot)"
+						latest = i18n.T("(in the latest snapshot)")
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Host, p.Path, span(p.Snapshots), latest)
 				}
@@ -111,12 +116,17 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				for _, g := range groups {
-					fmt.Fprintf(env.Stdout, "%d copies of %s (%s wasted):\n", len(g.Paths), humanBytes(g.Size), humanBytes(g.Wasted))
+					// TRANSLATORS: N copies of SIZE (SIZE wasted): a group of
+					// identical files, listed below.
+					fmt.Fprintf(env.Stdout, i18n.N("%d copy of %s (%s wasted):", "%d copies of %s (%s wasted):", len(g.Paths))+"\n", len(g.Paths), humanBytes(g.Size), humanBytes(g.Wasted))
 					for _, p := range g.Paths {
 						fmt.Fprintf(env.Stdout, "  %s\n", p)
 					}
 				}
-				fmt.Fprintf(env.Stdout, "%d groups, %s wasted in the source (the backup stores each content once)\n", len(groups), humanBytes(wasted))
+				// TRANSLATORS: N groups of identical files, SIZE wasted in
+				// the backed-up folders.
+				fmt.Fprintf(env.Stdout, i18n.N("%d group, %s wasted in the source (the backup stores each content once)",
+					"%d groups, %s wasted in the source (the backup stores each content once)", len(groups))+"\n", len(groups), humanBytes(wasted))
 				return nil
 			}),
 		},
@@ -143,7 +153,8 @@ func driveCommands(env *Env) []*cobra.Command {
 					counts[ch.Kind]++
 					from := ""
 					if ch.From != "" {
-						from = "(from " + ch.From + ")"
+						// TRANSLATORS: where a moved file was before.
+						from = fmt.Sprintf(i18n.T("(from %s)"), ch.From)
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", ch.Kind, ch.Path, from)
 				}
@@ -157,8 +168,9 @@ func driveCommands(env *Env) []*cobra.Command {
 				for _, k := range kinds {
 					parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 				}
+				// The kinds stay as the --json changes name them.
 				if len(parts) == 0 {
-					parts = []string{"no differences"}
+					parts = []string{i18n.T("no differences")}
 				}
 				fmt.Fprintln(env.Stdout, strings.Join(parts, ", "))
 				return nil
@@ -181,8 +193,11 @@ func driveCommands(env *Env) []*cobra.Command {
 					env.emit(u)
 					return nil
 				}
-				fmt.Fprintf(env.Stdout, "snapshot %s: %d files, %s\n  only here: %s (what deleting it frees)\n  shared with other snapshots: %s\n",
-					u.Snapshot, u.Files, humanBytes(u.Bytes), humanBytes(u.Unique), humanBytes(u.Shared))
+				// TRANSLATORS: snapshot NAME: N files, SIZE
+				fmt.Fprintf(env.Stdout, i18n.N("snapshot %s: %d file, %s", "snapshot %s: %d files, %s", int(u.Files))+"\n", u.Snapshot, u.Files, humanBytes(u.Bytes))
+				// TRANSLATORS: what only this snapshot holds (SIZE).
+				fmt.Fprintf(env.Stdout, "  "+i18n.T("only here: %s (what deleting it frees)")+"\n", humanBytes(u.Unique))
+				fmt.Fprintf(env.Stdout, "  "+i18n.T("shared with other snapshots: %s")+"\n", humanBytes(u.Shared))
 				return nil
 			}),
 		},
@@ -214,12 +229,15 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				for _, d := range res.Repaired {
-					fmt.Fprintf(env.Stdout, "repaired %s %s (%s)\n", d.Snapshot, d.Path, d.Problem)
+					// TRANSLATORS: repaired SNAPSHOT PATH (WHAT WAS WRONG)
+					fmt.Fprintf(env.Stdout, i18n.T("repaired %s %s (%s)")+"\n", d.Snapshot, d.Path, d.Problem)
 				}
 				for _, d := range res.Unrepaired {
-					fmt.Fprintf(env.Stdout, "NOT REPAIRED %s %s: %s\n", d.Snapshot, d.Path, d.Problem)
+					// TRANSLATORS: NOT REPAIRED SNAPSHOT PATH: WHAT IS WRONG
+					fmt.Fprintf(env.Stdout, i18n.T("NOT REPAIRED %s %s: %s")+"\n", d.Snapshot, d.Path, d.Problem)
 				}
-				fmt.Fprintf(env.Stdout, "%d repaired, %d not repaired\n", len(res.Repaired), len(res.Unrepaired))
+				// TRANSLATORS: how many damaged files were repaired and how many not.
+				fmt.Fprintf(env.Stdout, i18n.T("%d repaired, %d not repaired")+"\n", len(res.Repaired), len(res.Unrepaired))
 				return rerr
 			}),
 		},
@@ -251,7 +269,9 @@ func logCommand(env *Env) *cobra.Command {
 				return nil
 			}
 			tw := table(env)
-			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tHOST\tSNAPSHOT\tPATH\tDETAIL")
+			// TRANSLATORS: the column headings of keepsakectl log, in
+			// capitals, separated by tabs: keep the seven columns and the tabs.
+			fmt.Fprintln(tw, i18n.T("TIME\tUSER\tACTION\tHOST\tSNAPSHOT\tPATH\tDETAIL"))
 			for _, e := range entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.Time), owner(e.User, uint32(e.UID)), e.Action, e.Host, e.Snapshot, e.Path, e.Detail)
 			}
@@ -329,7 +349,13 @@ func pinCommand(env *Env, name, short string, pinned bool) *cobra.Command {
 				env.emit(map[string]any{"event": "result", "snapshot": s, "pinned": pinned})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "%sned %s\n", name, s)
+			if pinned {
+				// TRANSLATORS: %s is a snapshot's name.
+				fmt.Fprintf(env.Stdout, i18n.T("pinned %s")+"\n", s)
+			} else {
+				// TRANSLATORS: %s is a snapshot's name.
+				fmt.Fprintf(env.Stdout, i18n.T("unpinned %s")+"\n", s)
+			}
 			return nil
 		}),
 	}
@@ -341,7 +367,8 @@ func readLines(env *Env, name string) ([]string, error) {
 	if name != "-" {
 		f, err := os.Open(env.abs(name))
 		if err != nil {
-			return nil, kerr.Wrap(kerr.InvalidArgs, err, "read %s", name)
+			// TRANSLATORS: read FILE (an error follows: why it could not be read).
+			return nil, kerr.Wrap(kerr.InvalidArgs, err, env.t(i18n.Noop("read %s")), name)
 		}
 		defer f.Close()
 		r = f

@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -35,7 +36,7 @@ down, it unlocks the drive when the passphrase is forgotten.`,
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if !encrypt {
 				if passFile != "" {
-					return usagef("init: --passphrase-file goes with --encrypt")
+					return usage(i18n.T("init: --passphrase-file goes with --encrypt"))
 				}
 				d, err := usecase.InitDrive(env.Repo, usecase.CurrentActor())
 				if err != nil {
@@ -44,7 +45,8 @@ down, it unlocks the drive when the passphrase is forgotten.`,
 				env.printInit(d, "")
 				return nil
 			}
-			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
+			// TRANSLATORS: asked on the terminal; keep the space at the end.
+			pass, err := env.newPassphrase(passFile, i18n.T("Passphrase for the drive: "))
 			if err != nil {
 				return err
 			}
@@ -74,31 +76,45 @@ func (env *Env) printInit(d *usecase.Drive, recoveryKey string) {
 	}
 	caps := m.Caps
 	var can []string
+	// TRANSLATORS: what a drive's filesystem can hold, in a list after
+	// "filesystem ext4:"; each comes with its "no …" form.
 	for _, c := range []struct {
-		ok   bool
-		what string
-	}{{caps.Hardlinks, "hardlinks"}, {caps.Symlinks, "symlinks"}, {caps.Chown, "owners"}, {caps.Xattrs, "xattrs/ACLs"}, {caps.CaseSensitive, "case-sensitive names"}} {
+		ok      bool
+		yes, no string
+	}{
+		{caps.Hardlinks, i18n.Noop("hardlinks"), i18n.Noop("no hardlinks")},
+		{caps.Symlinks, i18n.Noop("symlinks"), i18n.Noop("no symlinks")},
+		{caps.Chown, i18n.Noop("owners"), i18n.Noop("no owners")},
+		{caps.Xattrs, i18n.Noop("xattrs/ACLs"), i18n.Noop("no xattrs/ACLs")},
+		{caps.CaseSensitive, i18n.Noop("case-sensitive names"), i18n.Noop("no case-sensitive names")},
+	} {
 		if c.ok {
-			can = append(can, c.what)
+			can = append(can, i18n.T(c.yes))
 		} else {
-			can = append(can, "no "+c.what)
+			can = append(can, i18n.T(c.no))
 		}
 	}
+	// TRANSLATORS: filesystem TYPE (ext4, btrfs): WHAT IT CAN HOLD; link
+	// limit N (the most hardlinks one file may have).
+	fsLine := "  " + fmt.Sprintf(i18n.T("filesystem %s: %s; link limit %d"), caps.FSType, strings.Join(can, ", "), caps.LinkMax) + "\n"
 	if !d.Encrypted() {
-		fmt.Fprintf(env.Stdout, "Repository ready at %s\n  filesystem %s: %s; link limit %d\n", d.R.Root, caps.FSType, strings.Join(can, ", "), caps.LinkMax)
+		// TRANSLATORS: %s is the folder of the new repository on the drive.
+		fmt.Fprintf(env.Stdout, i18n.T("Repository ready at %s")+"\n%s", d.R.Root, fsLine)
 		return
 	}
-	fmt.Fprintf(env.Stdout, `Encrypted repository ready at %s (unlocked)
-  filesystem %s: %s; link limit %d
-  snapshots and catalog in %s (AES-256-XTS, names AES-256-CTS)
+	// TRANSLATORS: %s is the folder of the new repository on the drive.
+	fmt.Fprintf(env.Stdout, i18n.T("Encrypted repository ready at %s (unlocked)")+"\n%s", d.Dir(), fsLine)
+	// TRANSLATORS: %s is a folder on the drive; the ciphers' names stay.
+	fmt.Fprintf(env.Stdout, "  "+i18n.T("snapshots and catalog in %s (AES-256-XTS, names AES-256-CTS)")+"\n\n", d.R.Root)
+	printRecoveryKey(env, recoveryKey, fmt.Sprintf("keepsakectl --repo %s unlock --recovery-key", env.Repo))
+}
 
-RECOVERY KEY: shown this once only. Write it down or print it, and keep
-it apart from the drive: it unlocks the drive if the passphrase is lost.
-
-    %s
-
-  keepsakectl --repo %s unlock --recovery-key
-`, d.Dir(), caps.FSType, strings.Join(can, ", "), caps.LinkMax, d.R.Root, recoveryKey, env.Repo)
+// printRecoveryKey shows a new drive's recovery key, once, and the
+// command that uses it.
+func printRecoveryKey(env *Env, key, unlock string) {
+	// TRANSLATORS: printed once under a new encrypted drive's recovery key;
+	// keep the line break (lines of at most 72 characters).
+	fmt.Fprintf(env.Stdout, "%s\n\n    %s\n\n  %s\n", i18n.T("RECOVERY KEY: shown this once only. Write it down or print it, and keep\nit apart from the drive: it unlocks the drive if the passphrase is lost."), key, unlock)
 }
 
 // encryptCommands lock, unlock and re-key an encrypted drive: on a drive
@@ -112,7 +128,8 @@ func encryptCommands(env *Env) []*cobra.Command {
 		if env.Repo != "" && len(a) > 0 {
 			// Not echoed: it may be a passphrase typed where it does
 			// not belong.
-			return "", usagef("%s: --repo names the drive already: a DRIVE argument goes only without --repo (and a passphrase is never an argument: use --passphrase-file)", name)
+			// TRANSLATORS: %s is a command's name: unlock, lock…
+			return "", usagef(i18n.T("%s: --repo names the drive already: a DRIVE argument goes only without --repo (and a passphrase is never an argument: use --passphrase-file)"), name)
 		}
 		if len(a) > 0 {
 			return a[0], nil
@@ -143,7 +160,7 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				return err
 			}
 			if env.Repo != "" && remember {
-				return usagef("unlock: --remember asks the service to keep the key: leave out --repo")
+				return usage(i18n.T("unlock: --remember asks the service to keep the key: leave out --repo"))
 			}
 			var b *busBackend
 			var d client.Drive
@@ -162,11 +179,13 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				if err := b.c.Unlock(env.ctx, d.UUID, o); err != nil {
 					return err
 				}
-				how := "it stays unlocked until \"keepsakectl lock\" or until it is unplugged"
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+				msg := i18n.T("Unlocked %s: it stays unlocked until \"keepsakectl lock\" or until it is unplugged")
 				if remember {
-					how = "the service keeps its key and unlocks it by itself from now on (keepsakectl forget-key undoes it)"
+					// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+					msg = i18n.T("Unlocked %s: the service keeps its key and unlocks it by itself from now on (keepsakectl forget-key undoes it)")
 				}
-				env.done(map[string]any{"drive": d.UUID, "unlocked": true, "remembered": remember}, "Unlocked %s: %s", driveName(d), how)
+				env.done(map[string]any{"drive": d.UUID, "unlocked": true, "remembered": remember}, msg, driveName(d))
 				return nil
 			}
 			if err := usecase.UnlockDrive(env.Repo, s, usecase.CurrentActor()); err != nil {
@@ -176,7 +195,8 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "unlocked": true})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "Unlocked %s: it stays unlocked until \"keepsakectl --repo %s lock\" or until it is unmounted\n", env.Repo, env.Repo)
+			// TRANSLATORS: both %s are the drive's folder (--repo DIR).
+			fmt.Fprintf(env.Stdout, i18n.T("Unlocked %[1]s: it stays unlocked until \"keepsakectl --repo %[1]s lock\" or until it is unmounted")+"\n", env.Repo)
 			return nil
 		}),
 	}
@@ -201,7 +221,8 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				if err := b.c.Lock(env.ctx, d.UUID, b.auth()); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID, "unlocked": false}, "Locked %s", driveName(d))
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+				env.done(map[string]any{"drive": d.UUID, "unlocked": false}, i18n.T("Locked %s"), driveName(d))
 				return nil
 			}
 			if err := usecase.LockDrive(env.Repo, usecase.CurrentActor()); err != nil {
@@ -211,7 +232,8 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "unlocked": false})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "Locked %s\n", env.Repo)
+			// TRANSLATORS: %s is the drive's folder (--repo DIR).
+			fmt.Fprintf(env.Stdout, i18n.T("Locked %s")+"\n", env.Repo)
 			return nil
 		}),
 	}
@@ -231,7 +253,7 @@ are. Through the service (no --repo) it needs an administrator.`,
 				return err
 			}
 			if changeFile != "" && changeFile == newFile && changeFile == "-" {
-				return usagef("change-passphrase: only one of --passphrase-file and --new-passphrase-file can be standard input")
+				return usage(i18n.T("change-passphrase: only one of --passphrase-file and --new-passphrase-file can be standard input"))
 			}
 			var b *busBackend
 			var d client.Drive
@@ -247,7 +269,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 				return err
 			}
 			defer clear(old.Passphrase)
-			pass, err := env.newPassphrase(newFile, "New passphrase: ")
+			// TRANSLATORS: asked on the terminal; keep the space at the end.
+			pass, err := env.newPassphrase(newFile, i18n.T("New passphrase: "))
 			if err != nil {
 				return err
 			}
@@ -257,7 +280,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 				if err := b.c.ChangePassphrase(env.ctx, d.UUID, o); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID, "changed": true}, "New passphrase set for %s (the recovery key is unchanged)", driveName(d))
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), its UUID, or its folder.
+				env.done(map[string]any{"drive": d.UUID, "changed": true}, i18n.T("New passphrase set for %s (the recovery key is unchanged)"), driveName(d))
 				return nil
 			}
 			if err := usecase.ChangePassphrase(env.Repo, old, pass, usecase.CurrentActor()); err != nil {
@@ -267,7 +291,7 @@ are. Through the service (no --repo) it needs an administrator.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "changed": true})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "New passphrase set for %s (the recovery key is unchanged)\n", env.Repo)
+			fmt.Fprintf(env.Stdout, i18n.T("New passphrase set for %s (the recovery key is unchanged)")+"\n", env.Repo)
 			return nil
 		}),
 	}
@@ -281,7 +305,7 @@ are. Through the service (no --repo) it needs an administrator.`,
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if env.Repo != "" {
-				return usagef("forget-key: the service keeps remembered keys: leave out --repo")
+				return usage(i18n.T("forget-key: the service keeps remembered keys: leave out --repo"))
 			}
 			arg, _ := driveArg("forget-key", a)
 			b, d, err := env.serviceDrive(arg)
@@ -291,7 +315,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 			if err := b.c.ForgetKey(env.ctx, d.UUID, b.auth()); err != nil {
 				return err
 			}
-			env.done(map[string]any{"drive": d.UUID, "remembered": false}, "The service no longer keeps the key of %s: it must be unlocked before each backup once it is locked", driveName(d))
+			// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+			env.done(map[string]any{"drive": d.UUID, "remembered": false}, i18n.T("The service no longer keeps the key of %s: it must be unlocked before each backup once it is locked"), driveName(d))
 			return nil
 		}),
 	}
@@ -341,13 +366,14 @@ func (env *Env) serviceDrive(arg string) (*busBackend, client.Drive, error) {
 		}
 		p, err := b.c.Profile(env.ctx, env.Profile)
 		return p.DriveUUID, err
-	}, env.abs)
+	}, env.abs, env.t)
 	return b, d, err
 }
 
 // pickDrive is serviceDrive's choice among ds; profileDrive is the
-// profile's drive's UUID ("" when no profile says).
-func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error), abs func(string) string) (client.Drive, error) {
+// profile's drive's UUID ("" when no profile says); t translates its
+// errors' sentences (env.t).
+func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error), abs func(string) string, t func(string) string) (client.Drive, error) {
 	if arg == "" {
 		uuid, err := profileDrive()
 		if err != nil {
@@ -359,7 +385,8 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 					return d, nil
 				}
 			}
-			return client.Drive{}, kerr.New(kerr.DriveNotFound, "the profile's drive %s has not been seen by the service: plug it in", uuid)
+			// TRANSLATORS: %s is a drive's UUID.
+			return client.Drive{}, kerr.New(kerr.DriveNotFound, t(i18n.Noop("the profile's drive %s has not been seen by the service: plug it in")), uuid)
 		}
 		var enrolled []client.Drive
 		for _, d := range ds {
@@ -370,7 +397,7 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 		if len(enrolled) == 1 {
 			return enrolled[0], nil
 		}
-		return client.Drive{}, usagef("say which drive: its UUID, label or mount point (keepsakectl drives lists them)")
+		return client.Drive{}, usage(i18n.T("say which drive: its UUID, label or mount point (keepsakectl drives lists them)"))
 	}
 	for _, d := range ds {
 		if d.UUID == arg {
@@ -387,21 +414,25 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 	case 1:
 		return found[0], nil
 	case 0:
-		return client.Drive{}, kerr.New(kerr.DriveNotFound, "no drive %q: give its UUID, label or mount point (keepsakectl drives lists them)", arg)
+		// TRANSLATORS: %q is what was typed to name a drive.
+		return client.Drive{}, kerr.New(kerr.DriveNotFound, t(i18n.Noop("no drive %q: give its UUID, label or mount point (keepsakectl drives lists them)")), arg)
 	}
 	var ids []string
 	for _, d := range found {
 		ids = append(ids, d.UUID)
 	}
-	return client.Drive{}, usagef("several drives are labelled %q (%s): give the UUID", arg, strings.Join(ids, ", "))
+	// TRANSLATORS: several drives are labelled "LABEL" (UUID, UUID): give the UUID
+	return client.Drive{}, usagef(i18n.T("several drives are labelled %q (%s): give the UUID"), arg, strings.Join(ids, ", "))
 }
 
 // secret is what unlocks: the passphrase or the recovery key, from a file
 // or asked on the terminal.
 func (env *Env) secret(recovery bool, file string) (usecase.Secret, error) {
-	prompt := "Passphrase: "
+	// TRANSLATORS: asked on the terminal; keep the space at the end.
+	prompt := i18n.T("Passphrase: ")
 	if recovery {
-		prompt = "Recovery key: "
+		// TRANSLATORS: asked on the terminal; keep the space at the end.
+		prompt = i18n.T("Recovery key: ")
 	}
 	b, err := env.readSecret(file, prompt)
 	if err != nil {
@@ -422,7 +453,9 @@ func (env *Env) newPassphrase(file, prompt string) ([]byte, error) {
 	if err != nil || file != "" {
 		return p, err
 	}
-	again, err := env.readSecret("", "Again: ")
+	// TRANSLATORS: asks for the new passphrase a second time; keep the
+	// space at the end.
+	again, err := env.readSecret("", i18n.T("Again: "))
 	if err != nil {
 		clear(p)
 		return nil, err
@@ -430,7 +463,7 @@ func (env *Env) newPassphrase(file, prompt string) ([]byte, error) {
 	defer clear(again)
 	if !bytes.Equal(p, again) {
 		clear(p)
-		return nil, kerr.New(kerr.InvalidArgs, "the two passphrases differ: nothing was changed")
+		return nil, kerr.New(kerr.InvalidArgs, "%s", env.t(i18n.Noop("the two passphrases differ: nothing was changed")))
 	}
 	return p, nil
 }
@@ -444,18 +477,20 @@ func (env *Env) readSecret(file, prompt string) ([]byte, error) {
 		if file != "-" {
 			f, err := os.Open(env.abs(file))
 			if err != nil {
-				return nil, kerr.Wrap(kerr.InvalidArgs, err, "read the passphrase file")
+				// TRANSLATORS: an error follows: why the file could not be read.
+				return nil, kerr.Wrap(kerr.InvalidArgs, err, "%s", env.t(i18n.Noop("read the passphrase file")))
 			}
 			defer f.Close()
 			r = f
 		}
 		line, err := bufio.NewReader(r).ReadBytes('\n')
 		if err != nil && err != io.EOF {
-			return nil, kerr.Wrap(kerr.InvalidArgs, err, "read the passphrase file %s", file)
+			// TRANSLATORS: %s is a file's name; an error follows: why it could not be read.
+			return nil, kerr.Wrap(kerr.InvalidArgs, err, env.t(i18n.Noop("read the passphrase file %s")), file)
 		}
 		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(line) == 0 {
-			return nil, kerr.New(kerr.InvalidArgs, "the passphrase file %s is empty", file)
+			return nil, kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("the passphrase file %s is empty")), file)
 		}
 		return line, nil
 	}
@@ -464,16 +499,16 @@ func (env *Env) readSecret(file, prompt string) ([]byte, error) {
 	}
 	f, ok := env.Stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, usagef("no terminal to ask for the passphrase on: use --passphrase-file FILE (or - for standard input)")
+		return nil, usage(i18n.T("no terminal to ask for the passphrase on: use --passphrase-file FILE (or - for standard input)"))
 	}
 	fmt.Fprint(env.Stderr, prompt)
 	b, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(env.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("read the passphrase: %w", err)
+		return nil, fmt.Errorf("%s: %w", env.t(i18n.Noop("read the passphrase")), err)
 	}
 	if len(b) == 0 {
-		return nil, kerr.New(kerr.InvalidArgs, "no passphrase given")
+		return nil, kerr.New(kerr.InvalidArgs, "%s", env.t(i18n.Noop("no passphrase given")))
 	}
 	return b, nil
 }

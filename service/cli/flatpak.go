@@ -8,7 +8,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
-	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +41,8 @@ func (b *driveBackend) RestoreFlatpaks(ctx context.Context, q usecase.FlatpakRes
 		return api.FlatpakRestoreResult{}, err
 	}
 	if plan.NeedsAdmin && !b.c.Root() {
-		return api.FlatpakRestoreResult{}, kerr.New(kerr.NotAuthorized, "restoring the %s installation needs root: run keepsakectl as root", plan.Installation)
+		// TRANSLATORS: %s is a Flatpak installation: system, or user:NAME.
+		return api.FlatpakRestoreResult{}, kerr.New(kerr.NotAuthorized, b.t(i18n.Noop("restoring the %s installation needs root: run keepsakectl as root")), plan.Installation)
 	}
 	if err := plan.Check(); err != nil {
 		return api.FlatpakRestoreResult{}, err
@@ -134,7 +135,8 @@ One app failing never stops the others; the command then exits 1.`,
 			q := usecase.FlatpakRestoreRequest{Snapshot: a[0], Refs: a[1:], Installation: inst, Offline: offline, Data: !noData, Overwrite: overwrite}
 			if inst != "" {
 				if err := usecase.CheckInstallation(inst); err != nil {
-					return usagef("--installation is \"system\" or \"user:NAME\", not %q", inst)
+					// TRANSLATORS: "system" and "user:NAME" are values to type: keep them.
+					return usagef(i18n.T("--installation is \"system\" or \"user:NAME\", not %q"), inst)
 				}
 			}
 			if err := usecase.CheckFlatpakRestoreArgs(q); err != nil {
@@ -150,7 +152,15 @@ One app failing never stops the others; the command then exits 1.`,
 			}
 			_, failed := res.Counts()
 			if err == nil && failed > 0 {
-				err = kerr.New(kerr.Failed, "%s of %d failed", grammar.Count(int64(failed), "thing", "things"), len(res.Outcomes))
+				format := "%d things of %d failed" // --json's message: English
+				if failed == 1 {
+					format = "%d thing of %d failed"
+				}
+				if !env.JSON {
+					// TRANSLATORS: N things (apps, runtimes, app data) of M failed.
+					format = i18n.N("%d thing of %d failed", "%d things of %d failed", failed)
+				}
+				err = kerr.New(kerr.Failed, format, failed, len(res.Outcomes))
 			}
 			env.printResult(res, func() {
 				tw := table(env)
@@ -201,7 +211,7 @@ One app failing never stops the others; the command then exits 1.`,
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if env.Repo != "" {
-				return usagef("flatpak-offline-size talks to the service: leave out --repo")
+				return usage(i18n.T("flatpak-offline-size talks to the service: leave out --repo"))
 			}
 			b, p, err := env.profile()
 			if err != nil {
@@ -211,7 +221,8 @@ One app failing never stops the others; the command then exits 1.`,
 			if err != nil {
 				return err
 			}
-			env.done(map[string]any{"bytes": n}, "an offline copy of the Flatpak apps takes about %s on the drive", humanBytes(int64(n)))
+			// TRANSLATORS: %s is a size: 1.5 GiB.
+			env.done(map[string]any{"bytes": n}, i18n.T("an offline copy of the Flatpak apps takes about %s on the drive"), humanBytes(int64(n)))
 			return nil
 		}),
 	}
@@ -224,21 +235,26 @@ func outcome(o api.FlatpakOutcome) string {
 	switch o.Outcome {
 	case api.OutcomeFailed:
 		if o.Message != "" {
-			return "failed: " + o.Message
+			// TRANSLATORS: failed: WHY (the message is flatpak's or the system's).
+			return fmt.Sprintf(i18n.T("failed: %s"), o.Message)
 		}
 	case api.OutcomeRestored:
-		return "restored to " + string(o.To)
+		// TRANSLATORS: app data restored to FOLDER (beside a newer copy).
+		return fmt.Sprintf(i18n.T("restored to %s"), o.To)
 	}
+	// The other outcomes are --json's words (installed, skipped…).
 	return o.Outcome
 }
 
 func printFlatpaks(env *Env, refs []api.FlatpakRef) {
 	if len(refs) == 0 {
-		fmt.Fprintln(env.Stdout, "no Flatpak apps recorded that you may see")
+		fmt.Fprintln(env.Stdout, i18n.T("no Flatpak apps recorded that you may see"))
 		return
 	}
 	tw := table(env)
-	fmt.Fprintln(tw, "INSTALLATION\tKIND\tID\tBRANCH\tVERSION\tSTATE\tDATA")
+	// TRANSLATORS: the column headings of keepsakectl flatpaks, in
+	// capitals, separated by tabs: keep the seven columns and the tabs.
+	fmt.Fprintln(tw, i18n.T("INSTALLATION\tKIND\tID\tBRANCH\tVERSION\tSTATE\tDATA"))
 	for _, r := range refs {
 		version := r.Version
 		if version == "" {
@@ -250,9 +266,13 @@ func printFlatpaks(env *Env, refs []api.FlatpakRef) {
 		}
 		data := "-"
 		if r.Kind == "app" {
-			data = "no"
+			// TRANSLATORS: in the DATA column of keepsakectl flatpaks: whether
+			// the snapshot holds the app's data.
+			data = i18n.P("data column", "no")
 			if r.Data {
-				data = "yes"
+				// TRANSLATORS: in the DATA column of keepsakectl flatpaks: whether
+				// the snapshot holds the app's data.
+				data = i18n.P("data column", "yes")
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Installation, r.Kind, r.ID, r.Branch, version, r.State, data)

@@ -10,6 +10,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -37,7 +38,8 @@ func (env *Env) profile() (*busBackend, string, error) {
 func serviceCommands(env *Env) []*cobra.Command {
 	noRepo := func(c *cobra.Command, a []string) error {
 		if env.Repo != "" {
-			return usagef("%s talks to the service: leave out --repo", c.Name())
+			// TRANSLATORS: %s is a command's name (status, backup-now…).
+			return usagef(i18n.T("%s talks to the service: leave out --repo"), c.Name())
 		}
 		return nil
 	}
@@ -112,7 +114,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 				job = client.JobPath(n)
 			}
 			if !job.IsValid() {
-				return usagef("cancel: %q is neither a job number nor an object path", a[0])
+				return usagef(i18n.T("cancel: %q is neither a job number nor an object path"), a[0])
 			}
 			return b.c.Cancel(env.ctx, job, b.auth())
 		}),
@@ -179,7 +181,8 @@ over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 			if err != nil {
 				return err
 			}
-			env.done(map[string]any{"profile": a[0], "path": path}, "profile %s created", a[0])
+			// TRANSLATORS: %s is the new backup profile's name.
+			env.done(map[string]any{"profile": a[0], "path": path}, i18n.T("profile %s created"), a[0])
 			return nil
 		}),
 	}
@@ -205,7 +208,7 @@ min-free is a size (20GiB) or a percentage (2%).`,
 			for _, kv := range a {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok {
-					return usagef("configure: %q is not KEY=VALUE", kv)
+					return usagef(i18n.T("configure: %q is not KEY=VALUE"), kv)
 				}
 				if (k == "sources" && !grammar.IsRemote(v)) || k == "include-mounts" {
 					var abs []string
@@ -227,7 +230,8 @@ min-free is a size (20GiB) or a percentage (2%).`,
 			if err := b.c.Configure(env.ctx, p, set, b.auth()); err != nil {
 				return err
 			}
-			env.done(map[string]any{"profile": p}, "profile %s updated", p)
+			// TRANSLATORS: %s is a backup profile's name.
+			env.done(map[string]any{"profile": p}, i18n.T("profile %s updated"), p)
 			return nil
 		}),
 	}
@@ -279,6 +283,8 @@ func backupNowCommand(env *Env) *cobra.Command {
 	return c
 }
 
+// printStatus is left in English in every language: scripts read its
+// lines (README: status for scripts), as they read the status file.
 func printStatus(env *Env, st []api.Status) {
 	if len(st) == 0 {
 		fmt.Fprintln(env.Stdout, "no backup profiles")
@@ -289,7 +295,7 @@ func printStatus(env *Env, st []api.Status) {
 			free = humanBytes(s.TargetFree)
 		}
 		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
-			s.Name, s.State, when(s.LastSuccess), s.Result, when(s.NextDue), s.Drive, s.DrivePresent, free)
+			s.Name, s.State, whenC(s.LastSuccess), s.Result, whenC(s.NextDue), s.Drive, s.DrivePresent, free)
 		if s.Remote {
 			fmt.Fprintf(env.Stdout, "  other computer %s, last pull received %s\n", s.Host, humanBytes(max(s.Received, 0)))
 		}
@@ -304,22 +310,43 @@ func printStatus(env *Env, st []api.Status) {
 
 func printProfiles(env *Env, ps []client.Profile) {
 	for _, p := range ps {
-		fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  flatpak apps recorded: %v (offline copy: %v)\n  last: %s %s\n",
-			p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
-			grammar.FormatDuration(time.Duration(p.Interval)*time.Second), p.OnChange, grammar.FormatDuration(time.Duration(p.QuietPeriod)*time.Second), p.OnPlug,
-			p.Retention, p.Flatpak, p.FlatpakOffline, when(client.Time(p.LastSuccess)), p.LastMessage)
+		// The state's name, the durations and the true/false values are
+		// written as configure takes them.
+		w := env.Stdout
+		fmt.Fprintf(w, "%s (%s)\n", p.Name, p.StateName())
+		// TRANSLATORS: keepsakectl profiles: the folders a profile backs up.
+		fmt.Fprintf(w, "  "+i18n.T("folders: %s")+"\n", strings.Join(p.Sources, " "))
+		// TRANSLATORS: keepsakectl profiles: the UUID of the profile's drive.
+		fmt.Fprintf(w, "  "+i18n.T("drive: %s")+"\n", p.DriveUUID)
+		// TRANSLATORS: keepsakectl profiles: every INTERVAL (1h), on change
+		// true/false (quiet DURATION: 5m), on plug true/false.
+		fmt.Fprintf(w, "  "+i18n.T("every %s, on change %v (quiet %s), on plug %v")+"\n",
+			grammar.FormatDuration(time.Duration(p.Interval)*time.Second), p.OnChange, grammar.FormatDuration(time.Duration(p.QuietPeriod)*time.Second), p.OnPlug)
+		// TRANSLATORS: keepsakectl profiles: the retention setting (daily=10 weekly=8).
+		fmt.Fprintf(w, "  "+i18n.T("retention: %s")+"\n", p.Retention)
+		// TRANSLATORS: keepsakectl profiles: true or false, twice.
+		fmt.Fprintf(w, "  "+i18n.T("flatpak apps recorded: %v (offline copy: %v)")+"\n", p.Flatpak, p.FlatpakOffline)
+		// TRANSLATORS: keepsakectl profiles: the last successful backup's
+		// date and time, then the last backup's message.
+		fmt.Fprintf(w, "  "+i18n.T("last: %s %s")+"\n", when(client.Time(p.LastSuccess)), p.LastMessage)
 		if p.WatchProblem != "" {
-			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+			// TRANSLATORS: keepsakectl profiles: why changes are not all
+			// watched (the service's message).
+			fmt.Fprintf(w, "  "+i18n.T("watching: %s")+"\n", p.WatchProblem)
 		}
 		if p.Remote {
-			fmt.Fprintf(env.Stdout, "  other computer: %s on the drive, host key %s, viewers %v\n", p.Host, p.HostKey, p.Viewers)
+			// TRANSLATORS: keepsakectl profiles, for another computer: its
+			// folder's NAME on the drive, host key STATE, viewers [USERS].
+			fmt.Fprintf(w, "  "+i18n.T("other computer: %s on the drive, host key %s, viewers %v")+"\n", p.Host, p.HostKey, p.Viewers)
 		}
 	}
 }
 
 func printDrives(env *Env, ds []client.Drive) {
 	tw := table(env)
-	fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
+	// TRANSLATORS: the column headings of keepsakectl drives, in capitals,
+	// separated by tabs: keep the eight columns and the tabs.
+	fmt.Fprintln(tw, i18n.T("UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE"))
 	for _, d := range ds {
 		free := "-"
 		if d.Free >= 0 {
@@ -330,12 +357,16 @@ func printDrives(env *Env, ds []client.Drive) {
 			note = d.Warning
 		}
 		if d.Encrypted {
-			enc := "encrypted"
+			// TRANSLATORS: in the NOTE column of keepsakectl drives.
+			enc := i18n.T("encrypted")
 			if d.Locked {
-				enc += ", locked"
+				// TRANSLATORS: in the NOTE column of keepsakectl drives, after "encrypted".
+				enc += ", " + i18n.T("locked")
 			}
 			if d.KeyRemembered {
-				enc += ", key remembered"
+				// TRANSLATORS: in the NOTE column of keepsakectl drives: the
+				// service keeps the encrypted drive's key.
+				enc += ", " + i18n.T("key remembered")
 			}
 			note = strings.TrimSuffix(enc+"; "+note, "; ")
 		}
@@ -397,7 +428,8 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 				if err := b.c.AcceptHostKey(env.ctx, p, accept, b.auth()); err != nil {
 					return err
 				}
-				env.done(map[string]any{"profile": p, "accepted": accept}, "host key %s of profile %s accepted", accept, p)
+				// TRANSLATORS: host key FINGERPRINT of profile NAME accepted
+				env.done(map[string]any{"profile": p, "accepted": accept}, i18n.T("host key %s of profile %s accepted"), accept, p)
 				return nil
 			}
 			keys, state, err := b.c.ScanHostKeys(env.ctx, p, b.auth())
@@ -408,12 +440,16 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 				env.emit(map[string]any{"event": "result", "profile": p, "state": state, "keys": keys})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "profile %s: host key %s\n", p, state)
+			// TRANSLATORS: profile NAME: host key STATE (accepted, unknown,
+			// changed: the service's word).
+			fmt.Fprintf(env.Stdout, i18n.T("profile %s: host key %s")+"\n", p, state)
 			for _, k := range keys {
 				fmt.Fprintf(env.Stdout, "  %s %s\n", k.Type, k.Fingerprint)
 			}
 			if state != "accepted" && len(keys) > 0 {
-				fmt.Fprintf(env.Stdout, "compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)\nthen: keepsakectl host-key %s --accept %s\n", p, keys[0].Fingerprint)
+				// TRANSLATORS: the commands stay as they are; %s are the
+				// profile's name and the key's fingerprint.
+				fmt.Fprintf(env.Stdout, i18n.T("compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)\nthen: keepsakectl host-key %s --accept %s")+"\n", p, keys[0].Fingerprint)
 			}
 			return nil
 		}),
@@ -441,7 +477,7 @@ and unlocks it by itself for every backup.`,
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if !encrypt && (remember || passFile != "") {
-				return usagef("enroll: --remember and --passphrase-file go with --encrypt")
+				return usage(i18n.T("enroll: --remember and --passphrase-file go with --encrypt"))
 			}
 			b, d, err := env.serviceDrive(a[0])
 			if err != nil {
@@ -459,14 +495,17 @@ and unlocks it by itself for every backup.`,
 				if err := b.c.Enroll(env.ctx, d.UUID, client.EnrollOptions{Auth: b.auth(), Profile: profile}); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID}, "drive %s enrolled", d.UUID)
+				// TRANSLATORS: %s is a drive's UUID.
+				env.done(map[string]any{"drive": d.UUID}, i18n.T("drive %s enrolled"), d.UUID)
 				return nil
 			}
 			if d.Encryptable == api.EncryptableFilesystem {
 				// Said before a passphrase is typed for nothing.
-				return kerr.New(kerr.UnsupportedFilesystem, "%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost", driveName(d), d.Filesystem, d.Device)
+				// TRANSLATORS: DRIVE is FILESYSTEM (vfat, btrfs): … (keepsakectl
+				// prepare-drive DEVICE --filesystem ext4): keep the command.
+				return kerr.New(kerr.UnsupportedFilesystem, env.t(i18n.Noop("%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost")), driveName(d), d.Filesystem, d.Device)
 			}
-			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
+			pass, err := env.newPassphrase(passFile, i18n.T("Passphrase for the drive: "))
 			if err != nil {
 				return err
 			}
@@ -485,21 +524,16 @@ and unlocks it by itself for every backup.`,
 				return nil
 			}
 			if o.EnableFeature {
-				fmt.Fprintf(env.Stdout, "Turned on the encrypt feature of the ext4 filesystem on %s\n", d.Device)
+				// TRANSLATORS: %s is a device: /dev/sdb.
+				fmt.Fprintf(env.Stdout, i18n.T("Turned on the encrypt feature of the ext4 filesystem on %s")+"\n", d.Device)
 			}
-			fmt.Fprintf(env.Stdout, `Drive %s enrolled, encrypted
-`, driveName(d))
+			// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+			fmt.Fprintf(env.Stdout, i18n.T("Drive %s enrolled, encrypted")+"\n", driveName(d))
 			if profile != "" {
-				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
+				fmt.Fprintf(env.Stdout, i18n.T("profile %s backs up to it")+"\n", profile)
 			}
-			fmt.Fprintf(env.Stdout, `
-RECOVERY KEY: shown this once only. Write it down or print it, and keep
-it apart from the drive: it unlocks the drive if the passphrase is lost.
-
-    %s
-
-  keepsakectl unlock %s --recovery-key
-`, rk, d.UUID)
+			fmt.Fprintln(env.Stdout)
+			printRecoveryKey(env, rk, fmt.Sprintf("keepsakectl unlock %s --recovery-key", d.UUID))
 			return nil
 		}),
 	}

@@ -21,16 +21,10 @@ func backupCommand(env *Env) *cobra.Command {
 	var dryRun, noDefaults, rehash bool
 	c := &cobra.Command{
 		Use:   "backup SOURCE...",
-		Short: "Write a snapshot of the SOURCE folders to the drive",
-		Long: `Write a snapshot of the SOURCE folders to the drive, as this computer (or
---host NAME). Unchanged files are hardlinks to the previous snapshot; moved,
-renamed and duplicated files are found by content and cost no space.
-
-A SOURCE written ssh://[user@]host[:port]/path[,/path2...] is another
-computer: its folders are pulled with rsync over ssh, with your own ssh keys
-and known_hosts, into that computer's folder on the drive (--host NAME, by
-default the address's host name). Files already on the drive, from any
-computer, are linked instead of stored again.`,
+		Short: i18n.T("Write a snapshot of the SOURCE folders to the drive"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Write a snapshot of the SOURCE folders to the drive, as this computer (or\n--host NAME). Unchanged files are hardlinks to the previous snapshot; moved,\nrenamed and duplicated files are found by content and cost no space.\n\nA SOURCE written ssh://[user@]host[:port]/path[,/path2...] is another\ncomputer: its folders are pulled with rsync over ssh, with your own ssh keys\nand known_hosts, into that computer's folder on the drive (--host NAME, by\ndefault the address's host name). Files already on the drive, from any\ncomputer, are linked instead of stored again."),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if len(a) == 0 {
 				return usage(i18n.T("backup: give at least one SOURCE folder"))
@@ -103,14 +97,19 @@ computer, are linked instead of stored again.`,
 		}),
 	}
 	f := c.Flags()
-	f.BoolVar(&dryRun, "dry-run", false, "say what would change, write nothing")
-	f.StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN` (gitignore style; ~/ is every home)")
-	f.StringVar(&excludeFrom, "exclude-from", "", "read exclusion patterns from `FILE` (- for standard input)")
-	f.BoolVar(&noDefaults, "no-default-excludes", false, "also back up caches and the trash")
-	f.StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)")
-	f.StringVar(&changedDirs, "changed-dirs", "", "read only the folders listed in `FILE`; take the rest from the previous snapshot")
-	f.BoolVar(&rehash, "rehash", false, "read and hash every file instead of trusting size and times")
-	f.StringVar(&minFree, "min-free", "2%", "first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free")
+	f.BoolVar(&dryRun, "dry-run", false, i18n.T("say what would change, write nothing"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringArrayVar(&excludes, "exclude", nil, i18n.T("leave out paths matching `PATTERN` (gitignore style; ~/ is every home)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&excludeFrom, "exclude-from", "", i18n.T("read exclusion patterns from `FILE` (- for standard input)"))
+	f.BoolVar(&noDefaults, "no-default-excludes", false, i18n.T("also back up caches and the trash"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringArrayVar(&includeMounts, "include-mount", nil, i18n.T("also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&changedDirs, "changed-dirs", "", i18n.T("read only the folders listed in `FILE`; take the rest from the previous snapshot"))
+	f.BoolVar(&rehash, "rehash", false, i18n.T("read and hash every file instead of trusting size and times"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&minFree, "min-free", "2%", i18n.T("first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free"))
 	return c
 }
 

@@ -119,18 +119,10 @@ func Run(env *Env, args []string) int {
 func NewCommand(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "keepsakectl",
-		Short: "Back up, browse and restore with Keepsake",
-		Long: `keepsakectl drives Keepsake from the command line: through the keepsaked
-service (the default), or with --repo DIR on a backup drive directly, with
-no service, for scripts and for restoring after a disk died.
-
-Query commands (snapshots, ls, search, versions, deleted, restore, prune,
-verify, flatpaks, flatpak-restore) work both ways and print the same; --json
-prints the same JSON in both modes.
-
-SNAPSHOT is a snapshot's name (2026-11-22T100000Z), "latest", or a time as
-you would say it (2026-12-01, "2026-12-01 10:30", yesterday, 3d): the newest
-snapshot at or before it. Relative paths are taken from the current folder.`,
+		Short: i18n.T("Back up, browse and restore with Keepsake"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long:              i18n.T("keepsakectl drives Keepsake from the command line: through the keepsaked\nservice (the default), or with --repo DIR on a backup drive directly, with\nno service, for scripts and for restoring after a disk died.\n\nQuery commands (snapshots, ls, search, versions, deleted, restore, prune,\nverify, flatpaks, flatpak-restore) work both ways and print the same; --json\nprints the same JSON in both modes.\n\nSNAPSHOT is a snapshot's name (2026-11-22T100000Z), \"latest\", or a time as\nyou would say it (2026-12-01, \"2026-12-01 10:30\", yesterday, 3d): the newest\nsnapshot at or before it. Relative paths are taken from the current folder."),
 		Version:           version.Version,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
@@ -138,11 +130,14 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 	}
 	root.SetVersionTemplate("keepsakectl {{.Version}}\n")
 	pf := root.PersistentFlags()
-	pf.StringVar(&env.Repo, "repo", env.Repo, "work on the backup drive at `DIR` (its mount point or Keepsake folder) instead of through the service")
-	pf.StringVar(&env.Host, "host", env.Host, "with --repo: the `NAME` of the computer whose backups to use (default: this one, or the only one on the drive)")
-	pf.StringVar(&env.Profile, "profile", env.Profile, "through the service: which `PROFILE` (default: the only one)")
-	pf.BoolVar(&env.JSON, "json", env.JSON, "print JSON: one value per line (a list for queries; progress events then a result for long work)")
-	pf.BoolVarP(&env.Verbose, "verbose", "v", env.Verbose, "say more (backup: every changed path)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Repo, "repo", env.Repo, i18n.T("work on the backup drive at `DIR` (its mount point or Keepsake folder) instead of through the service"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Host, "host", env.Host, i18n.T("with --repo: the `NAME` of the computer whose backups to use (default: this one, or the only one on the drive)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Profile, "profile", env.Profile, i18n.T("through the service: which `PROFILE` (default: the only one)"))
+	pf.BoolVar(&env.JSON, "json", env.JSON, i18n.T("print JSON: one value per line (a list for queries; progress events then a result for long work)"))
+	pf.BoolVarP(&env.Verbose, "verbose", "v", env.Verbose, i18n.T("say more (backup: every changed path)"))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.HasParent() {
 			return usagef("%s: %v", c.Name(), err)
@@ -220,8 +215,7 @@ func (env *Env) fail(err error) int {
 		if errors.As(err, &ue) {
 			msg = ue.msg
 		}
-		// TRANSLATORS: %s is what was wrong with the command line.
-		fmt.Fprintf(env.Stderr, i18n.T("keepsakectl: %s\n(see keepsakectl --help)")+"\n", msg)
+		fmt.Fprintf(env.Stderr, "keepsakectl: %s\n%s\n", msg, i18n.T("(see keepsakectl --help)"))
 		return ExitUsage
 	}
 	var quiet quietError

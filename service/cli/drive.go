@@ -44,7 +44,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		logCommand(env),
 		{
 			Use:   "where SHA256|FILE",
-			Short: "Where a content lies, in which snapshots",
+			Short: i18n.T("Where a content lies, in which snapshots"),
 			Args:  args(1, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -84,7 +84,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		},
 		{
 			Use:   "duplicates [DIR]",
-			Short: "Groups of identical files in the latest snapshot",
+			Short: i18n.T("Groups of identical files in the latest snapshot"),
 			Args:  args(0, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				dir := "/"
@@ -132,7 +132,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		},
 		{
 			Use:   "diff SNAPSHOT1 SNAPSHOT2",
-			Short: "What changed between two snapshots",
+			Short: i18n.T("What changed between two snapshots"),
 			Args:  args(2, 2),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -178,7 +178,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		},
 		{
 			Use:   "du SNAPSHOT",
-			Short: "What a snapshot holds alone and what it shares",
+			Short: i18n.T("What a snapshot holds alone and what it shares"),
 			Args:  args(1, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -202,11 +202,11 @@ func driveCommands(env *Env) []*cobra.Command {
 			}),
 		},
 		policyCommand(env),
-		pinCommand(env, "pin", "Keep a snapshot whatever the policy says", true),
-		pinCommand(env, "unpin", "Let the policy decide about a snapshot again", false),
+		pinCommand(env, "pin", i18n.T("Keep a snapshot whatever the policy says"), true),
+		pinCommand(env, "unpin", i18n.T("Let the policy decide about a snapshot again"), false),
 		{
 			Use:   "repair [SNAPSHOT]",
-			Short: "Mend damaged files from intact copies or the source",
+			Short: i18n.T("Mend damaged files from intact copies or the source"),
 			Args:  args(0, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readWrite)
@@ -253,7 +253,7 @@ func logCommand(env *Env) *cobra.Command {
 	var limit int
 	c := &cobra.Command{
 		Use:   "log",
-		Short: "Show the audit log (who did what to the drive)",
+		Short: i18n.T("Show the audit log (who did what to the drive)"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			x, err := env.repo(readOnly)
@@ -279,7 +279,8 @@ func logCommand(env *Env) *cobra.Command {
 			return nil
 		}),
 	}
-	c.Flags().IntVar(&limit, "limit", 100, "the newest `N` entries")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().IntVar(&limit, "limit", 100, i18n.T("the newest `N` entries"))
 	return c
 }
 
@@ -288,11 +289,10 @@ func policyCommand(env *Env) *cobra.Command {
 	var tm bool
 	c := &cobra.Command{
 		Use:   "policy",
-		Short: "Show or set the retention policy",
-		Long: `Show the retention policy stored on the drive, or set it: --time-machine
-(hourly for a day, daily for a month, weekly before that), or counts of
-snapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,
---yearly).`,
+		Short: i18n.T("Show or set the retention policy"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Show the retention policy stored on the drive, or set it: --time-machine\n(hourly for a day, daily for a month, weekly before that), or counts of\nsnapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,\n--yearly)."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			set := false // a policy flag given: --repo and --host do not count
@@ -321,13 +321,19 @@ snapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,
 		}),
 	}
 	f := c.Flags()
-	f.IntVar(&p.KeepLast, "keep-last", 0, "keep the newest `N` snapshots")
-	f.IntVar(&p.Hourly, "hourly", 0, "keep the last snapshot of each of the last `N` hours")
-	f.IntVar(&p.Daily, "daily", 0, "… of each of the last `N` days")
-	f.IntVar(&p.Weekly, "weekly", 0, "… of each of the last `N` weeks")
-	f.IntVar(&p.Monthly, "monthly", 0, "… of each of the last `N` months")
-	f.IntVar(&p.Yearly, "yearly", 0, "… of each of the last `N` years")
-	f.BoolVar(&tm, "time-machine", false, "hourly for a day, daily for a month, weekly before that")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.KeepLast, "keep-last", 0, i18n.T("keep the newest `N` snapshots"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Hourly, "hourly", 0, i18n.T("keep the last snapshot of each of the last `N` hours"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Daily, "daily", 0, i18n.T("… of each of the last `N` days"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Weekly, "weekly", 0, i18n.T("… of each of the last `N` weeks"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Monthly, "monthly", 0, i18n.T("… of each of the last `N` months"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Yearly, "yearly", 0, i18n.T("… of each of the last `N` years"))
+	f.BoolVar(&tm, "time-machine", false, i18n.T("hourly for a day, daily for a month, weekly before that"))
 	return c
 }
 

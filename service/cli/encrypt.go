@@ -23,15 +23,10 @@ func initCommand(env *Env) *cobra.Command {
 	var passFile string
 	c := &cobra.Command{
 		Use:   "init",
-		Short: "Create a repository on the drive after probing its filesystem",
-		Long: `init creates the Keepsake folder on the drive after checking that its
-filesystem can hold hardlink snapshots.
-
-With --encrypt the snapshots and the catalog are encrypted by the kernel
-(ext4 made with "mkfs.ext4 -O encrypt", or enabled later with
-"tune2fs -O encrypt" while unmounted). init asks for a passphrase twice (or
-reads it from --passphrase-file) and prints a recovery key once: write it
-down, it unlocks the drive when the passphrase is forgotten.`,
+		Short: i18n.T("Create a repository on the drive after probing its filesystem"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("init creates the Keepsake folder on the drive after checking that its\nfilesystem can hold hardlink snapshots.\n\nWith --encrypt the snapshots and the catalog are encrypted by the kernel\n(ext4 made with \"mkfs.ext4 -O encrypt\", or enabled later with\n\"tune2fs -O encrypt\" while unmounted). init asks for a passphrase twice (or\nreads it from --passphrase-file) and prints a recovery key once: write it\ndown, it unlocks the drive when the passphrase is forgotten."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if !encrypt {
@@ -59,8 +54,9 @@ down, it unlocks the drive when the passphrase is forgotten.`,
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the snapshots and the catalog (ext4 with the encrypt feature)")
-	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
+	c.Flags().BoolVar(&encrypt, "encrypt", false, i18n.T("encrypt the snapshots and the catalog (ext4 with the encrypt feature)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&passFile, "passphrase-file", "", i18n.T("with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking"))
 	return c
 }
 
@@ -138,21 +134,10 @@ func encryptCommands(env *Env) []*cobra.Command {
 	}
 	unlock := &cobra.Command{
 		Use:   "unlock [DRIVE]",
-		Short: "Unlock an encrypted drive (until lock or until it is unmounted)",
-		Long: `unlock adds the drive's key to the kernel, after asking for the passphrase
-(or reading it from --passphrase-file). With --recovery-key it asks for the
-recovery key instead (or reads it from --passphrase-file).
-
-Through the service (no --repo), DRIVE is a UUID, a label or a mount point
-(default: the profile's drive, or the only enrolled one); the service
-mounts it if it mounts it for backups, and keeps it mounted and unlocked
-until "keepsakectl lock", "keepsakectl unmount" or until it is unplugged.
-With --remember the service also keeps the key (root-only) and unlocks the
-drive by itself whenever it is plugged in (an administrator's decision:
-it needs the configure authorization); "keepsakectl forget-key" undoes it.
-
-On a drive directly (--repo DIR), every --repo command then works on the
-drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
+		Short: i18n.T("Unlock an encrypted drive (until lock or until it is unmounted)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("unlock adds the drive's key to the kernel, after asking for the passphrase\n(or reading it from --passphrase-file). With --recovery-key it asks for the\nrecovery key instead (or reads it from --passphrase-file).\n\nThrough the service (no --repo), DRIVE is a UUID, a label or a mount point\n(default: the profile's drive, or the only enrolled one); the service\nmounts it if it mounts it for backups, and keeps it mounted and unlocked\nuntil \"keepsakectl lock\", \"keepsakectl unmount\" or until it is unplugged.\nWith --remember the service also keeps the key (root-only) and unlocks the\ndrive by itself whenever it is plugged in (an administrator's decision:\nit needs the configure authorization); \"keepsakectl forget-key\" undoes it.\n\nOn a drive directly (--repo DIR), every --repo command then works on the\ndrive until \"keepsakectl --repo DIR lock\" or until it is unmounted."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("unlock", a)
@@ -200,13 +185,14 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 			return nil
 		}),
 	}
-	unlock.Flags().BoolVar(&unlockRecovery, "recovery-key", false, "unlock with the recovery key instead of the passphrase")
-	unlock.Flags().StringVar(&unlockFile, "passphrase-file", "", "read the passphrase (with --recovery-key: the recovery key) from `FILE` (its first line; - for standard input)")
-	unlock.Flags().BoolVar(&remember, "remember", false, "through the service: keep the key so that the service unlocks the drive by itself (needs an administrator)")
+	unlock.Flags().BoolVar(&unlockRecovery, "recovery-key", false, i18n.T("unlock with the recovery key instead of the passphrase"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	unlock.Flags().StringVar(&unlockFile, "passphrase-file", "", i18n.T("read the passphrase (with --recovery-key: the recovery key) from `FILE` (its first line; - for standard input)"))
+	unlock.Flags().BoolVar(&remember, "remember", false, i18n.T("through the service: keep the key so that the service unlocks the drive by itself (needs an administrator)"))
 
 	lock := &cobra.Command{
 		Use:   "lock [DRIVE]",
-		Short: "Lock an encrypted drive: only encrypted names show until it is unlocked",
+		Short: i18n.T("Lock an encrypted drive: only encrypted names show until it is unlocked"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("lock", a)
@@ -240,12 +226,10 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 
 	change := &cobra.Command{
 		Use:   "change-passphrase [DRIVE]",
-		Short: "Set a new passphrase for an encrypted drive (nothing is encrypted again)",
-		Long: `change-passphrase asks for the current passphrase (or, with --recovery-key,
-the recovery key: the way back when the passphrase is forgotten) and then
-for the new one twice. Only the wrapped key in the drive's marker changes:
-the data, the recovery key and a key the service remembers stay as they
-are. Through the service (no --repo) it needs an administrator.`,
+		Short: i18n.T("Set a new passphrase for an encrypted drive (nothing is encrypted again)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("change-passphrase asks for the current passphrase (or, with --recovery-key,\nthe recovery key: the way back when the passphrase is forgotten) and then\nfor the new one twice. Only the wrapped key in the drive's marker changes:\nthe data, the recovery key and a key the service remembers stay as they\nare. Through the service (no --repo) it needs an administrator."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("change-passphrase", a)
@@ -295,13 +279,15 @@ are. Through the service (no --repo) it needs an administrator.`,
 			return nil
 		}),
 	}
-	change.Flags().BoolVar(&changeRecovery, "recovery-key", false, "prove it with the recovery key instead of the current passphrase")
-	change.Flags().StringVar(&changeFile, "passphrase-file", "", "read the current passphrase (with --recovery-key: the recovery key) from `FILE`")
-	change.Flags().StringVar(&newFile, "new-passphrase-file", "", "read the new passphrase from `FILE` instead of asking")
+	change.Flags().BoolVar(&changeRecovery, "recovery-key", false, i18n.T("prove it with the recovery key instead of the current passphrase"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	change.Flags().StringVar(&changeFile, "passphrase-file", "", i18n.T("read the current passphrase (with --recovery-key: the recovery key) from `FILE`"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	change.Flags().StringVar(&newFile, "new-passphrase-file", "", i18n.T("read the new passphrase from `FILE` instead of asking"))
 
 	forget := &cobra.Command{
 		Use:   "forget-key [DRIVE]",
-		Short: "Make the service forget an encrypted drive's key: it then waits to be unlocked",
+		Short: i18n.T("Make the service forget an encrypted drive's key: it then waits to be unlocked"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if env.Repo != "" {

@@ -108,7 +108,7 @@ func flatpakCommands(env *Env) []*cobra.Command {
 	var all bool
 	list := &cobra.Command{
 		Use:   "flatpaks [SNAPSHOT]",
-		Short: "The Flatpak apps a snapshot recorded beside what is installed now",
+		Short: i18n.T("The Flatpak apps a snapshot recorded beside what is installed now"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			snapshot := "latest"
@@ -118,18 +118,16 @@ func flatpakCommands(env *Env) []*cobra.Command {
 			return query(env, func(b Backend) ([]api.FlatpakRef, error) { return b.Flatpaks(env.ctx, snapshot, all) }, printFlatpaks)
 		}),
 	}
-	list.Flags().BoolVar(&all, "all-users", false, "every user's installation (administrators; on a drive: root)")
+	list.Flags().BoolVar(&all, "all-users", false, i18n.T("every user's installation (administrators; on a drive: root)"))
 
 	var inst string
 	var offline, noData, overwrite bool
 	restore := &cobra.Command{
 		Use:   "flatpak-restore SNAPSHOT [REF|APPID...]",
-		Short: "Reinstall a snapshot's Flatpak apps and put their data back",
-		Long: `Reinstall the listed apps (all if none) of one installation as the snapshot
-recorded them (default: yours; root's: system): missing remotes are added,
-apps installed from their remote or with --offline from the copy on the
-drive, overrides re-applied, and each app's ~/.var/app data put back.
-One app failing never stops the others; the command then exits 1.`,
+		Short: i18n.T("Reinstall a snapshot's Flatpak apps and put their data back"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Reinstall the listed apps (all if none) of one installation as the snapshot\nrecorded them (default: yours; root's: system): missing remotes are added,\napps installed from their remote or with --offline from the copy on the\ndrive, overrides re-applied, and each app's ~/.var/app data put back.\nOne app failing never stops the others; the command then exits 1."),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q := usecase.FlatpakRestoreRequest{Snapshot: a[0], Refs: a[1:], Installation: inst, Offline: offline, Data: !noData, Overwrite: overwrite}
@@ -177,15 +175,16 @@ One app failing never stops the others; the command then exits 1.`,
 		}),
 	}
 	f := restore.Flags()
-	f.StringVar(&inst, "installation", "", "which installation: `system` or user:NAME")
-	f.BoolVar(&offline, "offline", false, "install from the offline copy on the drive")
-	f.BoolVar(&noData, "no-data", false, "leave the apps' data (~/.var/app) as it is")
-	f.BoolVar(&overwrite, "overwrite", false, "replace newer app data instead of restoring beside it")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&inst, "installation", "", i18n.T("which installation: `system` or user:NAME"))
+	f.BoolVar(&offline, "offline", false, i18n.T("install from the offline copy on the drive"))
+	f.BoolVar(&noData, "no-data", false, i18n.T("leave the apps' data (~/.var/app) as it is"))
+	f.BoolVar(&overwrite, "overwrite", false, i18n.T("replace newer app data instead of restoring beside it"))
 
 	var dataOverwrite bool
 	appData := &cobra.Command{
 		Use:   "app-data-restore SNAPSHOT APPID",
-		Short: "Roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot",
+		Short: i18n.T("Roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot"),
 		Args:  args(2, 2),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if err := usecase.CheckAppID(a[1]); err != nil {
@@ -203,11 +202,11 @@ One app failing never stops the others; the command then exits 1.`,
 			return nil
 		}),
 	}
-	appData.Flags().BoolVar(&dataOverwrite, "overwrite", false, "replace newer data instead of restoring beside it")
+	appData.Flags().BoolVar(&dataOverwrite, "overwrite", false, i18n.T("replace newer data instead of restoring beside it"))
 
 	size := &cobra.Command{
 		Use:   "flatpak-offline-size",
-		Short: "What an offline copy of the Flatpak apps would take on the drive",
+		Short: i18n.T("What an offline copy of the Flatpak apps would take on the drive"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if env.Repo != "" {

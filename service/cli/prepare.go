@@ -24,20 +24,10 @@ func prepareDriveCommand(env *Env) *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
 		Use:   "prepare-drive DEVICE",
-		Short: "Erase a drive and make it a backup drive (administrators)",
-		Long: `Erase a whole drive (e.g. /dev/sdb) and make it a Keepsake backup drive: its
-old signatures wiped, a new btrfs filesystem (or ext4 with --filesystem ext4)
-labelled "Keepsake" (or --label), and a repository written (enrolled).
-
-First it shows what is on the drive (label, size, filesystems, partitions,
-whether it holds backups) and asks you to type "yes" or the drive's label;
---yes skips the question, for scripts. The drive must still be the one shown
-when erasing starts, or nothing is erased.
-
-Refused, with nothing written: the disk holding this system (/, /boot...), a
-drive with a mounted filesystem or swap in use, a partition (name the whole
-drive), an internal disk (only removable drives, or a loop device named
-explicitly). Needs an administrator's password every time.`,
+		Short: i18n.T("Erase a drive and make it a backup drive (administrators)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Erase a whole drive (e.g. /dev/sdb) and make it a Keepsake backup drive: its\nold signatures wiped, a new btrfs filesystem (or ext4 with --filesystem ext4)\nlabelled \"Keepsake\" (or --label), and a repository written (enrolled).\n\nFirst it shows what is on the drive (label, size, filesystems, partitions,\nwhether it holds backups) and asks you to type \"yes\" or the drive's label;\n--yes skips the question, for scripts. The drive must still be the one shown\nwhen erasing starts, or nothing is erased.\n\nRefused, with nothing written: the disk holding this system (/, /boot...), a\ndrive with a mounted filesystem or swap in use, a partition (name the whole\ndrive), an internal disk (only removable drives, or a loop device named\nexplicitly). Needs an administrator's password every time."),
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q, err := usecase.PrepareRequest{Device: a[0], Filesystem: fs, Label: label}.Check()
@@ -100,9 +90,11 @@ explicitly). Needs an administrator's password every time.`,
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&fs, "filesystem", "btrfs", "the new filesystem: `btrfs` or ext4")
-	c.Flags().StringVar(&label, "label", "", "the new filesystem's `LABEL` (default Keepsake)")
-	c.Flags().BoolVar(&yes, "yes", false, "do not ask: erase what was described (scripts)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&fs, "filesystem", "btrfs", i18n.T("the new filesystem: `btrfs` or ext4"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&label, "label", "", i18n.T("the new filesystem's `LABEL` (default Keepsake)"))
+	c.Flags().BoolVar(&yes, "yes", false, i18n.T("do not ask: erase what was described (scripts)"))
 	return c
 }
 

@@ -53,7 +53,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 		})}
 	}
 	cmds := []*cobra.Command{
-		simple("status", "Each profile's state, last and next backup, drive and free space", 0, 0, func(b *busBackend, _ []string) error {
+		simple("status", i18n.T("Each profile's state, last and next backup, drive and free space"), 0, 0, func(b *busBackend, _ []string) error {
 			st, err := b.c.Status(env.ctx, b.auth())
 			if err != nil {
 				return err
@@ -61,7 +61,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 			printQuery(env, st, printStatus)
 			return nil
 		}),
-		simple("profiles", "List backup profiles and their settings", 0, 0, func(b *busBackend, _ []string) error {
+		simple("profiles", i18n.T("List backup profiles and their settings"), 0, 0, func(b *busBackend, _ []string) error {
 			ps, err := b.c.Profiles(env.ctx)
 			if err != nil {
 				return err
@@ -71,28 +71,28 @@ func serviceCommands(env *Env) []*cobra.Command {
 		}),
 		createProfileCommand(env),
 		configureCommand(env),
-		simple("add-source DIR", "Back up one more folder", 1, 1, func(b *busBackend, a []string) error {
+		simple("add-source DIR", i18n.T("Back up one more folder"), 1, 1, func(b *busBackend, a []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.AddSource(env.ctx, p, env.abs(a[0]), b.auth())
 		}),
-		simple("remove-source DIR", "Stop backing up a folder", 1, 1, func(b *busBackend, a []string) error {
+		simple("remove-source DIR", i18n.T("Stop backing up a folder"), 1, 1, func(b *busBackend, a []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.RemoveSource(env.ctx, p, env.abs(a[0]), b.auth())
 		}),
-		simple("delete-profile", "Forget the profile (its snapshots stay on the drive)", 0, 0, func(b *busBackend, _ []string) error {
+		simple("delete-profile", i18n.T("Forget the profile (its snapshots stay on the drive)"), 0, 0, func(b *busBackend, _ []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.DeleteProfile(env.ctx, p, b.auth())
 		}),
-		simple("drives", "Drives the service knows: present, enrolled, free space, why one cannot be used", 0, 0, func(b *busBackend, _ []string) error {
+		simple("drives", i18n.T("Drives the service knows: present, enrolled, free space, why one cannot be used"), 0, 0, func(b *busBackend, _ []string) error {
 			ds, err := b.c.Drives(env.ctx)
 			if err != nil {
 				return err
@@ -101,14 +101,14 @@ func serviceCommands(env *Env) []*cobra.Command {
 			return nil
 		}),
 		enrollCommand(env),
-		simple("unmount UUID", "Unmount a drive the service mounted", 1, 1, func(b *busBackend, a []string) error {
+		simple("unmount UUID", i18n.T("Unmount a drive the service mounted"), 1, 1, func(b *busBackend, a []string) error {
 			return b.c.Unmount(env.ctx, a[0], b.auth())
 		}),
 		prepareDriveCommand(env),
 		backupNowCommand(env),
 		remoteKeyCommand(env),
 		hostKeyCommand(env),
-		simple("cancel JOB", "Cancel a running job (its number or object path)", 1, 1, func(b *busBackend, a []string) error {
+		simple("cancel JOB", i18n.T("Cancel a running job (its number or object path)"), 1, 1, func(b *busBackend, a []string) error {
 			job := dbus.ObjectPath(a[0])
 			if n, err := strconv.ParseUint(a[0], 10, 64); err == nil {
 				job = client.JobPath(n)
@@ -118,7 +118,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 			}
 			return b.c.Cancel(env.ctx, job, b.auth())
 		}),
-		simple("reload", "Re-read /etc/keepsake/keepsake.conf", 0, 0, func(b *busBackend, _ []string) error {
+		simple("reload", i18n.T("Re-read /etc/keepsake/keepsake.conf"), 0, 0, func(b *busBackend, _ []string) error {
 			return b.c.Reload(env.ctx, b.auth())
 		}),
 	}
@@ -143,10 +143,10 @@ func createProfileCommand(env *Env) *cobra.Command {
 	var excludes, includeMounts []string
 	c := &cobra.Command{
 		Use:   "create-profile NAME [SOURCE...]",
-		Short: "Make a backup profile (sources in your own home need no administrator)",
-		Long: `Make a backup profile of folders of this computer, or of another computer:
-SOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync
-over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
+		Short: i18n.T("Make a backup profile (sources in your own home need no administrator)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Make a backup profile of folders of this computer, or of another computer:\nSOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync\nover ssh by the service's own key (see keepsakectl remote-key and host-key)."),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
@@ -186,22 +186,25 @@ over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&drive, "drive", "", "back up to the drive with filesystem `UUID` (see keepsakectl drives)")
-	c.Flags().StringVar(&host, "host", "", "for another computer (ssh:// sources): its folder's `NAME` on the drive")
-	c.Flags().StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN`")
-	c.Flags().StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a source")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&drive, "drive", "", i18n.T("back up to the drive with filesystem `UUID` (see keepsakectl drives)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&host, "host", "", i18n.T("for another computer (ssh:// sources): its folder's `NAME` on the drive"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringArrayVar(&excludes, "exclude", nil, i18n.T("leave out paths matching `PATTERN`"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringArrayVar(&includeMounts, "include-mount", nil, i18n.T("also back up the other filesystem mounted at `DIR` inside a source"))
 	return c
 }
 
 func configureCommand(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "configure KEY=VALUE...",
-		Short: "Change the profile's settings (administrators)",
-		Long: "Change the profile's settings. Keys: " + strings.Join(api.SettingKeys(), ", ") + `.
-Lists are separated by ":" (sources=/home/me:/srv/photos); durations are
-seconds or 30m, 1h, 1d (interval=off turns timed backups off); switches are
-yes or no; retention is "time-machine" or e.g. "daily=10 weekly=8";
-min-free is a size (20GiB) or a percentage (2%).`,
+		Short: i18n.T("Change the profile's settings (administrators)"),
+		// TRANSLATORS: %s is the list of setting keys (sources, excludes…);
+		// the keys and values (sources=, interval=off, yes, no,
+		// "time-machine", "daily=10 weekly=8", 20GiB) are typed as they are.
+		Long: fmt.Sprintf(i18n.T("Change the profile's settings. Keys: %s.\nLists are separated by \":\" (sources=/home/me:/srv/photos); durations are\nseconds or 30m, 1h, 1d (interval=off turns timed backups off); switches are\nyes or no; retention is \"time-machine\" or e.g. \"daily=10 weekly=8\";\nmin-free is a size (20GiB) or a percentage (2%%)."), strings.Join(api.SettingKeys(), ", ")),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
@@ -241,7 +244,7 @@ func backupNowCommand(env *Env) *cobra.Command {
 	var full, noWait bool
 	c := &cobra.Command{
 		Use:   "backup-now",
-		Short: "Back up now and show progress (Ctrl-C cancels)",
+		Short: i18n.T("Back up now and show progress (Ctrl-C cancels)"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			b, err := env.bus()
@@ -278,8 +281,8 @@ func backupNowCommand(env *Env) *cobra.Command {
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&full, "full", false, "read every folder instead of only the changed ones")
-	c.Flags().BoolVar(&noWait, "no-wait", false, "print the job and return at once")
+	c.Flags().BoolVar(&full, "full", false, i18n.T("read every folder instead of only the changed ones"))
+	c.Flags().BoolVar(&noWait, "no-wait", false, i18n.T("print the job and return at once"))
 	return c
 }
 
@@ -379,11 +382,10 @@ func remoteKeyCommand(env *Env) *cobra.Command {
 	var writeDir string
 	c := &cobra.Command{
 		Use:   "remote-key",
-		Short: "The line to add to another computer's ~/.ssh/authorized_keys so the service may back it up",
-		Long: `Print the service's own ssh key as a line for ~/.ssh/authorized_keys on another
-computer: it may do nothing there but a read-only rsync (rrsync -ro /). With
---write-dir DIR, a line whose key may only write into DIR there instead (to
-push restored files back).`,
+		Short: i18n.T("The line to add to another computer's ~/.ssh/authorized_keys so the service may back it up"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Print the service's own ssh key as a line for ~/.ssh/authorized_keys on another\ncomputer: it may do nothing there but a read-only rsync (rrsync -ro /). With\n--write-dir DIR, a line whose key may only write into DIR there instead (to\npush restored files back)."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			b, err := env.bus()
@@ -398,7 +400,8 @@ push restored files back).`,
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&writeDir, "write-dir", "", "a key that may only write into `DIR` on the other computer")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&writeDir, "write-dir", "", i18n.T("a key that may only write into `DIR` on the other computer"))
 	return c
 }
 
@@ -406,12 +409,10 @@ func hostKeyCommand(env *Env) *cobra.Command {
 	var accept string
 	c := &cobra.Command{
 		Use:   "host-key [PROFILE]",
-		Short: "Show another computer's ssh host key, or accept it (--accept FINGERPRINT)",
-		Long: `Ask the profile's other computer for its ssh host keys and show their
-fingerprints and whether one is accepted. Compare with what the computer itself
-shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), then accept it
-with --accept SHA256:...; until then, and whenever the key changes, its
-backups stop with HostKeyUnknown or HostKeyChanged.`,
+		Short: i18n.T("Show another computer's ssh host key, or accept it (--accept FINGERPRINT)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Ask the profile's other computer for its ssh host keys and show their\nfingerprints and whether one is accepted. Compare with what the computer itself\nshows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), then accept it\nwith --accept SHA256:...; until then, and whenever the key changes, its\nbackups stop with HostKeyUnknown or HostKeyChanged."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			b, err := env.bus()
@@ -447,14 +448,17 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 				fmt.Fprintf(env.Stdout, "  %s %s\n", k.Type, k.Fingerprint)
 			}
 			if state != "accepted" && len(keys) > 0 {
-				// TRANSLATORS: the commands stay as they are; %s are the
+				// TRANSLATORS: the command stays as it is.
+				fmt.Fprintln(env.Stdout, i18n.T("compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)"))
+				// TRANSLATORS: the command stays as it is; %s are the
 				// profile's name and the key's fingerprint.
-				fmt.Fprintf(env.Stdout, i18n.T("compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)\nthen: keepsakectl host-key %s --accept %s")+"\n", p, keys[0].Fingerprint)
+				fmt.Fprintf(env.Stdout, i18n.T("then: keepsakectl host-key %s --accept %s")+"\n", p, keys[0].Fingerprint)
 			}
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&accept, "accept", "", "trust the key with this `FINGERPRINT` (SHA256:...)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&accept, "accept", "", i18n.T("trust the key with this `FINGERPRINT` (SHA256:...)"))
 	return c
 }
 
@@ -463,17 +467,10 @@ func enrollCommand(env *Env) *cobra.Command {
 	var passFile string
 	c := &cobra.Command{
 		Use:   "enroll DRIVE",
-		Short: "Write a repository to a drive and make it the profile's drive",
-		Long: `enroll writes a Keepsake repository to the drive (its UUID, label or mount
-point) or adopts the one there; with one profile (or --profile) the drive
-becomes that profile's drive.
-
-With --encrypt the repository is encrypted (the drive must be ext4; its
-encrypt feature is turned on if it is off, which keeps its data): enroll
-asks for a passphrase twice (or reads it from --passphrase-file) and prints
-the recovery key once. The drive stays mounted and unlocked until it is
-locked, unmounted or unplugged; with --remember the service keeps its key
-and unlocks it by itself for every backup.`,
+		Short: i18n.T("Write a repository to a drive and make it the profile's drive"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("enroll writes a Keepsake repository to the drive (its UUID, label or mount\npoint) or adopts the one there; with one profile (or --profile) the drive\nbecomes that profile's drive.\n\nWith --encrypt the repository is encrypted (the drive must be ext4; its\nencrypt feature is turned on if it is off, which keeps its data): enroll\nasks for a passphrase twice (or reads it from --passphrase-file) and prints\nthe recovery key once. The drive stays mounted and unlocked until it is\nlocked, unmounted or unplugged; with --remember the service keeps its key\nand unlocks it by itself for every backup."),
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if !encrypt && (remember || passFile != "") {
@@ -537,8 +534,9 @@ and unlocks it by itself for every backup.`,
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&encrypt, "encrypt", false, "write an encrypted repository (ext4 drives)")
-	c.Flags().BoolVar(&remember, "remember", false, "with --encrypt: the service keeps the key and unlocks the drive by itself")
-	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
+	c.Flags().BoolVar(&encrypt, "encrypt", false, i18n.T("write an encrypted repository (ext4 drives)"))
+	c.Flags().BoolVar(&remember, "remember", false, i18n.T("with --encrypt: the service keeps the key and unlocks the drive by itself"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&passFile, "passphrase-file", "", i18n.T("with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking"))
 	return c
 }

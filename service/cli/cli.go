@@ -173,7 +173,37 @@ func NewCommand(env *Env) *cobra.Command {
 		c.GroupID = "service"
 		root.AddCommand(c)
 	}
+	translateUsage(root)
 	return root
+}
+
+// translateUsage gives --help's headings, which cobra writes itself, in
+// the user's language. cobra writes them with a function equal to its
+// usage template: only when a heading is translated is the template,
+// with the translations in it, used instead (English stays cobra's own).
+func translateUsage(root *cobra.Command) {
+	r := []string{
+		// TRANSLATORS: headings of keepsakectl --help.
+		"Usage:", i18n.T("Usage:"),
+		"Aliases:", i18n.T("Aliases:"),
+		"Examples:", i18n.T("Examples:"),
+		"Available Commands:", i18n.T("Available Commands:"),
+		"Additional Commands:", i18n.T("Additional Commands:"),
+		// Before "Flags:", which it holds.
+		"Global Flags:", i18n.T("Global Flags:"),
+		"Flags:", i18n.T("Flags:"),
+		"Additional help topics:", i18n.T("Additional help topics:"),
+		// TRANSLATORS: the last line of keepsakectl --help; %s is the
+		// command (keepsakectl, keepsakectl restore…); keep [command] --help.
+		`Use "{{.CommandPath}} [command] --help" for more information about a command.`,
+		fmt.Sprintf(i18n.T("Use \"%s [command] --help\" for more information about a command."), "{{.CommandPath}}"),
+	}
+	for i := 0; i < len(r); i += 2 {
+		if r[i] != r[i+1] {
+			root.SetUsageTemplate(strings.NewReplacer(r...).Replace(root.UsageTemplate()))
+			return
+		}
+	}
 }
 
 // args checks a command's positional arguments: between min and max

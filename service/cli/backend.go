@@ -10,6 +10,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -66,11 +67,13 @@ func (env *Env) open(a access) (Backend, error) {
 type driveBackend struct {
 	x *usecase.Repo
 	c usecase.Caller
+	// t is env.t: its errors' sentences.
+	t func(string) string
 }
 
 func (env *Env) openDrive(a access) (*driveBackend, error) {
 	if env.Profile != "" {
-		return nil, usagef("--profile picks one of the service's profiles; with --repo use --host")
+		return nil, usage(i18n.T("--profile picks one of the service's profiles; with --repo use --host"))
 	}
 	x, err := usecase.Open(env.Repo, usecase.OpenOptions{Host: env.Host, ThisHost: env.ThisHost, ReadOnly: a == readOnly})
 	if err != nil {
@@ -81,7 +84,7 @@ func (env *Env) openDrive(a access) (*driveBackend, error) {
 	for i, g := range groups {
 		gids[i] = uint32(g)
 	}
-	return &driveBackend{x: x, c: usecase.CurrentCaller(uint32(os.Geteuid()), uint32(os.Getegid()), gids)}, nil
+	return &driveBackend{x: x, c: usecase.CurrentCaller(uint32(os.Geteuid()), uint32(os.Getegid()), gids), t: env.t}, nil
 }
 
 func (b *driveBackend) Close() error { return b.x.Close() }
@@ -90,7 +93,7 @@ func (b *driveBackend) Close() error { return b.x.Close() }
 // the kernel is the only authority, and root is the one who may).
 func (b *driveBackend) caller(all bool) (usecase.Caller, error) {
 	if all && !b.c.Root() {
-		return b.c, kerr.New(kerr.NotAuthorized, "only root sees every user's files on a drive: run keepsakectl as root")
+		return b.c, kerr.New(kerr.NotAuthorized, "%s", b.t(i18n.Noop("only root sees every user's files on a drive: run keepsakectl as root")))
 	}
 	return b.c, nil
 }
@@ -164,7 +167,7 @@ type busBackend struct {
 
 func (env *Env) connect() (*busBackend, error) {
 	if env.Host != "" {
-		return nil, usagef("--host picks a computer's backups on a drive: use it with --repo (the service backs up this computer)")
+		return nil, usage(i18n.T("--host picks a computer's backups on a drive: use it with --repo (the service backs up this computer)"))
 	}
 	c, err := client.Connect()
 	if err != nil {
@@ -198,7 +201,9 @@ func (b *busBackend) name(ctx context.Context) (string, error) {
 	}
 	switch len(ps) {
 	case 0:
-		return "", kerr.New(kerr.NotFound, "no backup profile yet: make one with keepsakectl create-profile NAME SOURCE...")
+		// TRANSLATORS: keepsakectl create-profile NAME SOURCE... is a command
+		// to type (NAME and SOURCE may be translated).
+		return "", kerr.New(kerr.NotFound, "%s", b.env.t(i18n.Noop("no backup profile yet: make one with keepsakectl create-profile NAME SOURCE...")))
 	case 1:
 		b.profile = ps[0].Name
 		return b.profile, nil
@@ -207,7 +212,8 @@ func (b *busBackend) name(ctx context.Context) (string, error) {
 	for _, p := range ps {
 		names = append(names, p.Name)
 	}
-	return "", usagef("there are several profiles (%s): say which with --profile NAME", strings.Join(names, ", "))
+	// TRANSLATORS: %s is a list of the profiles' names.
+	return "", usagef(i18n.T("there are several profiles (%s): say which with --profile NAME"), strings.Join(names, ", "))
 }
 
 func (b *busBackend) Snapshots(ctx context.Context) ([]api.Snapshot, error) {

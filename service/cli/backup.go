@@ -9,6 +9,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -20,19 +21,13 @@ func backupCommand(env *Env) *cobra.Command {
 	var dryRun, noDefaults, rehash bool
 	c := &cobra.Command{
 		Use:   "backup SOURCE...",
-		Short: "Write a snapshot of the SOURCE folders to the drive",
-		Long: `Write a snapshot of the SOURCE folders to the drive, as this computer (or
---host NAME). Unchanged files are hardlinks to the previous snapshot; moved,
-renamed and duplicated files are found by content and cost no space.
-
-A SOURCE written ssh://[user@]host[:port]/path[,/path2...] is another
-computer: its folders are pulled with rsync over ssh, with your own ssh keys
-and known_hosts, into that computer's folder on the drive (--host NAME, by
-default the address's host name). Files already on the drive, from any
-computer, are linked instead of stored again.`,
+		Short: i18n.T("Write a snapshot of the SOURCE folders to the drive"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Write a snapshot of the SOURCE folders to the drive, as this computer (or\n--host NAME). Unchanged files are hardlinks to the previous snapshot; moved,\nrenamed and duplicated files are found by content and cost no space.\n\nA SOURCE written ssh://[user@]host[:port]/path[,/path2...] is another\ncomputer: its folders are pulled with rsync over ssh, with your own ssh keys\nand known_hosts, into that computer's folder on the drive (--host NAME, by\ndefault the address's host name). Files already on the drive, from any\ncomputer, are linked instead of stored again."),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if len(a) == 0 {
-				return usagef("backup: give at least one SOURCE folder")
+				return usage(i18n.T("backup: give at least one SOURCE folder"))
 			}
 			r, remote, err := grammar.RemoteSources(a)
 			if err != nil {
@@ -42,7 +37,7 @@ computer, are linked instead of stored again.`,
 				Plan: env.Verbose, Actor: usecase.CurrentActor(), Excludes: excludes}
 			if remote {
 				if dryRun || rehash || changedDirs != "" || len(excludes) > 0 || excludeFrom != "" || len(includeMounts) > 0 {
-					return usagef("backup: --dry-run, --rehash, --changed-dirs, --include-mount and exclusions are for folders of this computer")
+					return usage(i18n.T("backup: --dry-run, --rehash, --changed-dirs, --include-mount and exclusions are for folders of this computer"))
 				}
 				q = usecase.PullRequest(q, r, usecase.UserFetch(r))
 				if q.Host == "" {
@@ -70,7 +65,7 @@ computer, are linked instead of stored again.`,
 				q.ChangedDirs = []string{}
 				for _, l := range lines {
 					if !filepath.IsAbs(l) {
-						return kerr.New(kerr.InvalidArgs, "--changed-dirs: %q is not an absolute path", l)
+						return kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("--changed-dirs: %q is not an absolute path")), l)
 					}
 					q.ChangedDirs = append(q.ChangedDirs, l)
 				}
@@ -102,35 +97,59 @@ computer, are linked instead of stored again.`,
 		}),
 	}
 	f := c.Flags()
-	f.BoolVar(&dryRun, "dry-run", false, "say what would change, write nothing")
-	f.StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN` (gitignore style; ~/ is every home)")
-	f.StringVar(&excludeFrom, "exclude-from", "", "read exclusion patterns from `FILE` (- for standard input)")
-	f.BoolVar(&noDefaults, "no-default-excludes", false, "also back up caches and the trash")
-	f.StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)")
-	f.StringVar(&changedDirs, "changed-dirs", "", "read only the folders listed in `FILE`; take the rest from the previous snapshot")
-	f.BoolVar(&rehash, "rehash", false, "read and hash every file instead of trusting size and times")
-	f.StringVar(&minFree, "min-free", "2%", "first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free")
+	f.BoolVar(&dryRun, "dry-run", false, i18n.T("say what would change, write nothing"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringArrayVar(&excludes, "exclude", nil, i18n.T("leave out paths matching `PATTERN` (gitignore style; ~/ is every home)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&excludeFrom, "exclude-from", "", i18n.T("read exclusion patterns from `FILE` (- for standard input)"))
+	f.BoolVar(&noDefaults, "no-default-excludes", false, i18n.T("also back up caches and the trash"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringArrayVar(&includeMounts, "include-mount", nil, i18n.T("also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&changedDirs, "changed-dirs", "", i18n.T("read only the folders listed in `FILE`; take the rest from the previous snapshot"))
+	f.BoolVar(&rehash, "rehash", false, i18n.T("read and hash every file instead of trusting size and times"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&minFree, "min-free", "2%", i18n.T("first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free"))
 	return c
+}
+
+// files and folders are "3 files", "1 folder" as a backup's summary
+// counts them.
+func files(n int64) string { return fmt.Sprintf(i18n.N("%d file", "%d files", int(n)), n) }
+func folders(n int64) string {
+	return fmt.Sprintf(i18n.N("%d folder", "%d folders", int(n)), n)
 }
 
 func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 	if res.DryRun {
-		fmt.Fprintf(w, "Dry run: snapshot %s of %s would hold %s and %s (%s)\n", res.Snapshot, res.Host,
-			count(res.Files, "file"), count(res.Dirs, "folder"), humanBytes(res.Bytes))
+		// TRANSLATORS: Dry run: snapshot NAME of COMPUTER would hold 3
+		// files and 2 folders (SIZE).
+		fmt.Fprintf(w, i18n.T("Dry run: snapshot %s of %s would hold %s and %s (%s)")+"\n", res.Snapshot, res.Host,
+			files(res.Files), folders(res.Dirs), humanBytes(res.Bytes))
 	} else {
-		fmt.Fprintf(w, "Snapshot %s of %s: %s and %s (%s) in %.1fs\n", res.Snapshot, res.Host,
-			count(res.Files, "file"), count(res.Dirs, "folder"), humanBytes(res.Bytes), res.Duration)
-		fmt.Fprintf(w, "  copied %s (%s), linked %d\n", count(res.Copied, "file"), humanBytes(res.CopiedBytes), res.Linked)
+		// TRANSLATORS: Snapshot NAME of COMPUTER: 3 files and 2 folders
+		// (SIZE) in 1.5s (seconds).
+		fmt.Fprintf(w, i18n.T("Snapshot %s of %s: %s and %s (%s) in %.1fs")+"\n", res.Snapshot, res.Host,
+			files(res.Files), folders(res.Dirs), humanBytes(res.Bytes), res.Duration)
+		// TRANSLATORS: copied 3 files (SIZE), linked N (files that were
+		// unchanged, hardlinked to the previous snapshot).
+		fmt.Fprintf(w, "  "+i18n.T("copied %s (%s), linked %d")+"\n", files(res.Copied), humanBytes(res.CopiedBytes), res.Linked)
 		if res.ReceivedBytes > 0 {
-			fmt.Fprintf(w, "  received %s over ssh\n", humanBytes(res.ReceivedBytes))
+			// TRANSLATORS: %s is a size pulled from another computer.
+			fmt.Fprintf(w, "  "+i18n.T("received %s over ssh")+"\n", humanBytes(res.ReceivedBytes))
 		}
 	}
-	fmt.Fprintf(w, "  new %d, modified %d, metadata %d, moved %d, duplicate %d, deleted %d, unchanged %d, skipped %d\n",
+	// TRANSLATORS: how many files and folders a backup found new,
+	// modified, with only their metadata changed, moved, duplicate,
+	// deleted, unchanged and skipped.
+	fmt.Fprintf(w, "  "+i18n.T("new %d, modified %d, metadata %d, moved %d, duplicate %d, deleted %d, unchanged %d, skipped %d")+"\n",
 		res.New, res.Modified, res.MetaOnly, res.Moved, res.Duplicate, res.Deleted, res.Unchanged, res.Skipped)
 	if paths {
+		// The kinds (new, deleted…) stay as the --json plan writes them.
 		for _, p := range res.Plan {
 			if p.From != "" {
-				fmt.Fprintf(w, "  %-9s %s (from %s)\n", p.Kind, p.Path, p.From)
+				// TRANSLATORS: PATH (from WHERE IT WAS BEFORE): a moved file.
+				fmt.Fprintf(w, "  %-9s %s\n", p.Kind, fmt.Sprintf(i18n.T("%s (from %s)"), p.Path, p.From))
 			} else {
 				fmt.Fprintf(w, "  %-9s %s\n", p.Kind, p.Path)
 			}
@@ -142,12 +161,15 @@ func printBackup(w io.Writer, res *usecase.BackupDetails, paths bool) {
 // not take (a partial backup) and the other filesystems it did not enter.
 func printLeftOut(w io.Writer, res api.BackupResult) {
 	if n := int64(res.ProblemCount); n > 0 {
-		fmt.Fprintf(w, "Partial: %s could not be backed up (the previous version stays where there is one):\n", grammar.Count(n, "file or folder", "files or folders"))
+		fmt.Fprintf(w, i18n.N("Partial: %d file or folder could not be backed up (the previous version stays where there is one):",
+			"Partial: %d files or folders could not be backed up (the previous version stays where there is one):", int(n))+"\n", n)
 		for _, p := range res.Problems {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
 		if int64(len(res.Problems)) < n {
-			fmt.Fprintf(w, "  … and %d more\n", n-int64(len(res.Problems)))
+			more := n - int64(len(res.Problems))
+			// TRANSLATORS: after a list of files that could not be backed up.
+			fmt.Fprintf(w, "  "+i18n.N("… and %d more", "… and %d more", int(more))+"\n", more)
 		}
 	}
 	if n := len(res.SkippedMounts); n > 0 {
@@ -155,8 +177,12 @@ func printLeftOut(w io.Writer, res api.BackupResult) {
 		for i, m := range res.SkippedMounts {
 			mounts[i] = string(m)
 		}
-		fmt.Fprintf(w, "%s inside your folders %s not backed up: %s\n", grammar.Count(int64(n), "other drive", "other drives"),
-			map[bool]string{true: "was", false: "were"}[n == 1], strings.Join(mounts, ", "))
-		fmt.Fprintf(w, "  (include one with --include-mount DIR, or the profile's include-mounts setting)\n")
+		// TRANSLATORS: %s is a list of mount points (folders where another
+		// drive or filesystem is mounted).
+		fmt.Fprintf(w, i18n.N("%d other drive inside your folders was not backed up: %s",
+			"%d other drives inside your folders were not backed up: %s", n)+"\n", n, strings.Join(mounts, ", "))
+		// TRANSLATORS: --include-mount DIR and include-mounts are an option
+		// and a setting's name: keep them as they are.
+		fmt.Fprintln(w, "  "+i18n.T("(include one with --include-mount DIR, or the profile's include-mounts setting)"))
 	}
 }

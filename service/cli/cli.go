@@ -14,6 +14,7 @@ import (
 
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/keepsake/keepsake/shared/version"
 	"github.com/spf13/cobra"
@@ -61,6 +62,20 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// usage is a mistake said in a sentence of its own (a translated one).
+func usage(msg string) error { return usageError{msg} }
+
+// t translates a sentence of an error keepsakectl makes itself. Usage
+// errors and the text output take i18n.T; an operation's error also goes
+// into --json's "message", which stays English in every language, as
+// the rest of --json does (scripts log and match it).
+func (env *Env) t(msgid string) string {
+	if env.JSON {
+		return msgid
+	}
+	return i18n.T(msgid)
+}
+
 // opError is what a command's work returned: exit 1. Every error Execute
 // returns that is not one came from parsing the command line.
 type opError struct{ error }
@@ -104,18 +119,10 @@ func Run(env *Env, args []string) int {
 func NewCommand(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "keepsakectl",
-		Short: "Back up, browse and restore with Keepsake",
-		Long: `keepsakectl drives Keepsake from the command line: through the keepsaked
-service (the default), or with --repo DIR on a backup drive directly, with
-no service, for scripts and for restoring after a disk died.
-
-Query commands (snapshots, ls, search, versions, deleted, restore, prune,
-verify, flatpaks, flatpak-restore) work both ways and print the same; --json
-prints the same JSON in both modes.
-
-SNAPSHOT is a snapshot's name (2026-11-22T100000Z), "latest", or a time as
-you would say it (2026-12-01, "2026-12-01 10:30", yesterday, 3d): the newest
-snapshot at or before it. Relative paths are taken from the current folder.`,
+		Short: i18n.T("Back up, browse and restore with Keepsake"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long:              i18n.T("keepsakectl drives Keepsake from the command line: through the keepsaked\nservice (the default), or with --repo DIR on a backup drive directly, with\nno service, for scripts and for restoring after a disk died.\n\nQuery commands (snapshots, ls, search, versions, deleted, restore, prune,\nverify, flatpaks, flatpak-restore) work both ways and print the same; --json\nprints the same JSON in both modes.\n\nSNAPSHOT is a snapshot's name (2026-11-22T100000Z), \"latest\", or a time as\nyou would say it (2026-12-01, \"2026-12-01 10:30\", yesterday, 3d): the newest\nsnapshot at or before it. Relative paths are taken from the current folder."),
 		Version:           version.Version,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
@@ -123,11 +130,14 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 	}
 	root.SetVersionTemplate("keepsakectl {{.Version}}\n")
 	pf := root.PersistentFlags()
-	pf.StringVar(&env.Repo, "repo", env.Repo, "work on the backup drive at `DIR` (its mount point or Keepsake folder) instead of through the service")
-	pf.StringVar(&env.Host, "host", env.Host, "with --repo: the `NAME` of the computer whose backups to use (default: this one, or the only one on the drive)")
-	pf.StringVar(&env.Profile, "profile", env.Profile, "through the service: which `PROFILE` (default: the only one)")
-	pf.BoolVar(&env.JSON, "json", env.JSON, "print JSON: one value per line (a list for queries; progress events then a result for long work)")
-	pf.BoolVarP(&env.Verbose, "verbose", "v", env.Verbose, "say more (backup: every changed path)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Repo, "repo", env.Repo, i18n.T("work on the backup drive at `DIR` (its mount point or Keepsake folder) instead of through the service"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Host, "host", env.Host, i18n.T("with --repo: the `NAME` of the computer whose backups to use (default: this one, or the only one on the drive)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	pf.StringVar(&env.Profile, "profile", env.Profile, i18n.T("through the service: which `PROFILE` (default: the only one)"))
+	pf.BoolVar(&env.JSON, "json", env.JSON, i18n.T("print JSON: one value per line (a list for queries; progress events then a result for long work)"))
+	pf.BoolVarP(&env.Verbose, "verbose", "v", env.Verbose, i18n.T("say more (backup: every changed path)"))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.HasParent() {
 			return usagef("%s: %v", c.Name(), err)
@@ -137,11 +147,14 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 	// No command at all is a mistake too; an unknown one gets cobra's
 	// "did you mean" (root takes no arguments of its own).
 	root.RunE = func(c *cobra.Command, a []string) error {
-		return usagef("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS]")
+		// TRANSLATORS: the words in capitals are placeholders of the
+		// command line; translate them or keep them.
+		return usage(i18n.T("usage: keepsakectl [--repo DIR] [--json] COMMAND [ARGS]"))
 	}
-	root.AddGroup(&cobra.Group{ID: "both", Title: "Through the service or on a drive (--repo):"},
-		&cobra.Group{ID: "drive", Title: "On a drive (--repo DIR):"},
-		&cobra.Group{ID: "service", Title: "Through the service:"})
+	// TRANSLATORS: headings of the command list in keepsakectl --help.
+	root.AddGroup(&cobra.Group{ID: "both", Title: i18n.T("Through the service or on a drive (--repo):")},
+		&cobra.Group{ID: "drive", Title: i18n.T("On a drive (--repo DIR):")},
+		&cobra.Group{ID: "service", Title: i18n.T("Through the service:")})
 	for _, c := range append(bothCommands(env), flatpakCommands(env)...) {
 		if c.GroupID != "" {
 			root.AddCommand(c)
@@ -160,7 +173,37 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 		c.GroupID = "service"
 		root.AddCommand(c)
 	}
+	translateUsage(root)
 	return root
+}
+
+// translateUsage gives --help's headings, which cobra writes itself, in
+// the user's language. cobra writes them with a function equal to its
+// usage template: only when a heading is translated is the template,
+// with the translations in it, used instead (English stays cobra's own).
+func translateUsage(root *cobra.Command) {
+	r := []string{
+		// TRANSLATORS: headings of keepsakectl --help.
+		"Usage:", i18n.T("Usage:"),
+		"Aliases:", i18n.T("Aliases:"),
+		"Examples:", i18n.T("Examples:"),
+		"Available Commands:", i18n.T("Available Commands:"),
+		"Additional Commands:", i18n.T("Additional Commands:"),
+		// Before "Flags:", which it holds.
+		"Global Flags:", i18n.T("Global Flags:"),
+		"Flags:", i18n.T("Flags:"),
+		"Additional help topics:", i18n.T("Additional help topics:"),
+		// TRANSLATORS: the last line of keepsakectl --help; %s is the
+		// command (keepsakectl, keepsakectl restore…); keep [command] --help.
+		`Use "{{.CommandPath}} [command] --help" for more information about a command.`,
+		fmt.Sprintf(i18n.T("Use \"%s [command] --help\" for more information about a command."), "{{.CommandPath}}"),
+	}
+	for i := 0; i < len(r); i += 2 {
+		if r[i] != r[i+1] {
+			root.SetUsageTemplate(strings.NewReplacer(r...).Replace(root.UsageTemplate()))
+			return
+		}
+	}
 }
 
 // args checks a command's positional arguments: between min and max
@@ -168,7 +211,9 @@ snapshot at or before it. Relative paths are taken from the current folder.`,
 func args(min, max int) cobra.PositionalArgs {
 	return func(c *cobra.Command, a []string) error {
 		if len(a) < min || max >= 0 && len(a) > max {
-			return usagef("usage: keepsakectl %s (see keepsakectl %s --help)", c.Use, c.Name())
+			// TRANSLATORS: usage: keepsakectl COMMAND WITH ITS ARGUMENTS
+			// (see keepsakectl COMMAND --help)
+			return usagef(i18n.T("usage: keepsakectl %s (see keepsakectl %s --help)"), c.Use, c.Name())
 		}
 		return nil
 	}
@@ -200,7 +245,7 @@ func (env *Env) fail(err error) int {
 		if errors.As(err, &ue) {
 			msg = ue.msg
 		}
-		fmt.Fprintf(env.Stderr, "keepsakectl: %s\n(see keepsakectl --help)\n", msg)
+		fmt.Fprintf(env.Stderr, "keepsakectl: %s\n%s\n", msg, i18n.T("(see keepsakectl --help)"))
 		return ExitUsage
 	}
 	var quiet quietError

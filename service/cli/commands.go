@@ -8,6 +8,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -29,18 +30,18 @@ func (env *Env) parseTime(flag, s string) (time.Time, error) {
 func bothCommands(env *Env) []*cobra.Command {
 	var allUsers bool
 	addAll := func(c *cobra.Command) *cobra.Command {
-		c.Flags().BoolVar(&allUsers, "all-users", false, "every user's files, not only what you could read (administrators; on a drive: root)")
+		c.Flags().BoolVar(&allUsers, "all-users", false, i18n.T("every user's files, not only what you could read (administrators; on a drive: root)"))
 		return c
 	}
 
 	var allHostSnaps bool
 	snapshots := &cobra.Command{
 		Use:   "snapshots",
-		Short: "List snapshots",
+		Short: i18n.T("List snapshots"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if allHostSnaps && env.Repo == "" {
-				return usagef("snapshots --all-hosts works on a drive: add --repo DIR")
+				return usage(i18n.T("snapshots --all-hosts works on a drive: add --repo DIR"))
 			}
 			b, err := env.open(readOnly)
 			if err != nil {
@@ -60,11 +61,11 @@ func bothCommands(env *Env) []*cobra.Command {
 		}),
 	}
 
-	snapshots.Flags().BoolVar(&allHostSnaps, "all-hosts", false, "every computer's snapshots on the drive")
+	snapshots.Flags().BoolVar(&allHostSnaps, "all-hosts", false, i18n.T("every computer's snapshots on the drive"))
 
 	ls := addAll(&cobra.Command{
 		Use:   "ls SNAPSHOT [PATH]",
-		Short: "List a folder of a snapshot (or show one file)",
+		Short: i18n.T("List a folder of a snapshot (or show one file)"),
 		Args:  args(1, 2),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q := usecase.ListRequest{Snapshot: a[0], Dir: "/"}
@@ -79,7 +80,7 @@ func bothCommands(env *Env) []*cobra.Command {
 	var limit int
 	search := addAll(&cobra.Command{
 		Use:   "search PATTERN",
-		Short: "Find files by name (glob or substring) in every snapshot",
+		Short: i18n.T("Find files by name (glob or substring) in every snapshot"),
 		Args:  args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q := usecase.SearchRequest{Pattern: api.DecodePath(a[0]), Limit: limit}
@@ -99,14 +100,18 @@ func bothCommands(env *Env) []*cobra.Command {
 			return query(env, func(b Backend) ([]api.SearchHit, error) { return b.Search(env.ctx, q, allUsers) }, printHits)
 		}),
 	})
-	search.Flags().StringVar(&in, "in", "", "only below `DIR`")
-	search.Flags().StringVar(&since, "since", "", "only versions a snapshot at or after `TIME` holds (2026-11-22, yesterday, 7d)")
-	search.Flags().StringVar(&until, "until", "", "only versions a snapshot at or before `TIME` holds")
-	search.Flags().IntVar(&limit, "limit", 200, "at most `N` results (1-10000)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	search.Flags().StringVar(&in, "in", "", i18n.T("only below `DIR`"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	search.Flags().StringVar(&since, "since", "", i18n.T("only versions a snapshot at or after `TIME` holds (2026-11-22, yesterday, 7d)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	search.Flags().StringVar(&until, "until", "", i18n.T("only versions a snapshot at or before `TIME` holds"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	search.Flags().IntVar(&limit, "limit", 200, i18n.T("at most `N` results (1-10000)"))
 
 	versions := addAll(&cobra.Command{
 		Use:   "versions PATH",
-		Short: "The distinct versions of a file, following it across renames",
+		Short: i18n.T("The distinct versions of a file, following it across renames"),
 		Args:  args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			b, err := env.open(readOnly)
@@ -119,7 +124,7 @@ func bothCommands(env *Env) []*cobra.Command {
 				return err
 			}
 			if len(vs) == 0 {
-				return kerr.New(kerr.PathNotFound, "no snapshot holds a version of %s that you may see", p)
+				return kerr.New(kerr.PathNotFound, env.t(i18n.Noop("no snapshot holds a version of %s that you may see")), p)
 			}
 			printQuery(env, vs, printVersions)
 			return nil
@@ -129,7 +134,7 @@ func bothCommands(env *Env) []*cobra.Command {
 	var deletedSince string
 	deleted := addAll(&cobra.Command{
 		Use:   "deleted [DIR]",
-		Short: "Files earlier snapshots hold that are gone now",
+		Short: i18n.T("Files earlier snapshots hold that are gone now"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			dir := "/"
@@ -143,19 +148,17 @@ func bothCommands(env *Env) []*cobra.Command {
 			return query(env, func(b Backend) ([]api.DeletedFile, error) { return b.Deleted(env.ctx, dir, t, allUsers) }, printDeleted)
 		}),
 	})
-	deleted.Flags().StringVar(&deletedSince, "since", "", "only files gone since `TIME`")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	deleted.Flags().StringVar(&deletedSince, "since", "", i18n.T("only files gone since `TIME`"))
 
 	var to string
 	var overwrite, toComputer bool
 	restore := addAll(&cobra.Command{
 		Use:   "restore SNAPSHOT PATH...",
-		Short: "Restore files or folders from a snapshot (as yourself)",
-		Long: `Restore files or folders from a snapshot, read and written with your own
-rights. Without --to each goes back where it was; a newer file there is kept
-and the old one restored beside it as "name (restored DATE).ext", unless
---overwrite. Another computer's files go to a folder here, or with
---to-computer back to that computer, into the folder its profile's
-restore-to names (as FOLDER/PATH there).`,
+		Short: i18n.T("Restore files or folders from a snapshot (as yourself)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Restore files or folders from a snapshot, read and written with your own\nrights. Without --to each goes back where it was; a newer file there is kept\nand the old one restored beside it as \"name (restored DATE).ext\", unless\n--overwrite. Another computer's files go to a folder here, or with\n--to-computer back to that computer, into the folder its profile's\nrestore-to names (as FOLDER/PATH there)."),
 		Args: args(2, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q := usecase.RestoreRequest{Snapshot: a[0], Paths: env.absAll(a[1:]), Overwrite: overwrite, ToComputer: toComputer}
@@ -177,15 +180,16 @@ restore-to names (as FOLDER/PATH there).`,
 			return nil
 		}),
 	})
-	restore.Flags().StringVar(&to, "to", "", "restore into `DIR` instead of where they were")
-	restore.Flags().BoolVar(&overwrite, "overwrite", false, "replace what is there")
-	restore.Flags().BoolVar(&toComputer, "to-computer", false, "send another computer's files back to it (its profile's restore-to folder)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	restore.Flags().StringVar(&to, "to", "", i18n.T("restore into `DIR` instead of where they were"))
+	restore.Flags().BoolVar(&overwrite, "overwrite", false, i18n.T("replace what is there"))
+	restore.Flags().BoolVar(&toComputer, "to-computer", false, i18n.T("send another computer's files back to it (its profile's restore-to folder)"))
 
 	var dry, allHosts bool
 	var free string
 	prune := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove the snapshots the retention policy does not keep, or thin until space is free",
+		Short: i18n.T("Remove the snapshots the retention policy does not keep, or thin until space is free"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if free != "" {
@@ -194,7 +198,7 @@ restore-to names (as FOLDER/PATH there).`,
 				}
 			}
 			if allHosts && env.Repo == "" {
-				return usagef("prune --all-hosts works on a drive: add --repo DIR")
+				return usage(i18n.T("prune --all-hosts works on a drive: add --repo DIR"))
 			}
 			b, err := env.open(readWrite)
 			if err != nil {
@@ -207,9 +211,12 @@ restore-to names (as FOLDER/PATH there).`,
 			env.printResult(res, func() {
 				for i, s := range res.Removed {
 					if res.DryRun {
-						fmt.Fprintf(env.Stdout, "would remove %s (%s only there; %s)\n", s, humanBytes(int64(res.RemovedFreed[i])), res.RemovedWhy[i])
+						// TRANSLATORS: would remove SNAPSHOT (SIZE only there;
+						// WHY: the retention rule, in English).
+						fmt.Fprintf(env.Stdout, i18n.T("would remove %s (%s only there; %s)")+"\n", s, humanBytes(int64(res.RemovedFreed[i])), res.RemovedWhy[i])
 					} else {
-						fmt.Fprintf(env.Stdout, "removed %s (%s)\n", s, res.RemovedWhy[i])
+						// TRANSLATORS: removed SNAPSHOT (WHY: the retention rule, in English).
+						fmt.Fprintf(env.Stdout, i18n.T("removed %s (%s)")+"\n", s, res.RemovedWhy[i])
 					}
 				}
 				fmt.Fprintln(env.Stdout, res.Summary())
@@ -217,14 +224,15 @@ restore-to names (as FOLDER/PATH there).`,
 			return nil
 		}),
 	}
-	prune.Flags().BoolVar(&dry, "dry-run", false, "say what would be removed, remove nothing")
-	prune.Flags().StringVar(&free, "free", "", "thin the oldest snapshots until `SIZE` (500M, 20G) or PERCENT (10%) is free")
-	prune.Flags().BoolVar(&allHosts, "all-hosts", false, "every computer's snapshots on the drive")
+	prune.Flags().BoolVar(&dry, "dry-run", false, i18n.T("say what would be removed, remove nothing"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	prune.Flags().StringVar(&free, "free", "", i18n.T("thin the oldest snapshots until `SIZE` (500M, 20G) or PERCENT (10%) is free"))
+	prune.Flags().BoolVar(&allHosts, "all-hosts", false, i18n.T("every computer's snapshots on the drive"))
 
 	var sample int
 	verify := &cobra.Command{
 		Use:   "verify [SNAPSHOT]",
-		Short: "Re-read stored files against the catalog and check the catalog",
+		Short: i18n.T("Re-read stored files against the catalog and check the catalog"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if err := usecase.CheckSample(sample); err != nil {
@@ -233,7 +241,7 @@ restore-to names (as FOLDER/PATH there).`,
 			q := usecase.VerifyRequest{Sample: sample}
 			if len(a) == 1 {
 				if env.Repo == "" {
-					return usagef("verify through the service checks every snapshot: leave out SNAPSHOT, or use --repo")
+					return usage(i18n.T("verify through the service checks every snapshot: leave out SNAPSHOT, or use --repo"))
 				}
 				q.Snapshot = a[0]
 			}
@@ -247,10 +255,12 @@ restore-to names (as FOLDER/PATH there).`,
 			}
 			env.printResult(res, func() {
 				for _, d := range res.Damaged {
-					fmt.Fprintf(env.Stdout, "damaged: %s\n", d)
+					// TRANSLATORS: damaged: WHICH FILE AND HOW
+					fmt.Fprintf(env.Stdout, i18n.T("damaged: %s")+"\n", d)
 				}
 				for _, p := range res.CatalogProblems {
-					fmt.Fprintf(env.Stdout, "catalog: %s\n", p)
+					// TRANSLATORS: catalog: A PROBLEM FOUND IN THE CATALOG
+					fmt.Fprintf(env.Stdout, i18n.T("catalog: %s")+"\n", p)
 				}
 				fmt.Fprintln(env.Stdout, res.Summary())
 			})
@@ -260,7 +270,8 @@ restore-to names (as FOLDER/PATH there).`,
 			return err
 		}),
 	}
-	verify.Flags().IntVar(&sample, "sample", 0, "check `PERCENT` of the content, a different slice each run (1-100)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	verify.Flags().IntVar(&sample, "sample", 0, i18n.T("check `PERCENT` of the content, a different slice each run (1-100)"))
 
 	return []*cobra.Command{snapshots, ls, search, versions, deleted, restore, prune, verify}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/keepsake/keepsake/service/usecase"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,7 +19,7 @@ import (
 // repo is the drive of a drive-only command, opened with the use cases.
 func (env *Env) repo(a access) (*usecase.Repo, error) {
 	if env.Repo == "" {
-		return nil, usagef("this command works on a drive: add --repo DIR (the backup drive or its Keepsake folder)")
+		return nil, usage(i18n.T("this command works on a drive: add --repo DIR (the backup drive or its Keepsake folder)"))
 	}
 	b, err := env.open(a)
 	if err != nil {
@@ -32,7 +33,8 @@ func (env *Env) repo(a access) (*usecase.Repo, error) {
 func driveCommands(env *Env) []*cobra.Command {
 	needRepo := func(c *cobra.Command, a []string) error {
 		if env.Repo == "" {
-			return usagef("%s works on a drive: add --repo DIR (the backup drive or its Keepsake folder)", c.Name())
+			// TRANSLATORS: %s is a command's name (init, backup…).
+			return usagef(i18n.T("%s works on a drive: add --repo DIR (the backup drive or its Keepsake folder)"), c.Name())
 		}
 		return nil
 	}
@@ -42,7 +44,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		logCommand(env),
 		{
 			Use:   "where SHA256|FILE",
-			Short: "Where a content lies, in which snapshots",
+			Short: i18n.T("Where a content lies, in which snapshots"),
 			Args:  args(1, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -62,14 +64,17 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				if len(res.Places) == 0 {
-					return kerr.New(kerr.PathNotFound, "no snapshot holds content %s", res.SHA256)
+					// TRANSLATORS: %s is a SHA-256 checksum.
+					return kerr.New(kerr.PathNotFound, env.t(i18n.Noop("no snapshot holds content %s")), res.SHA256)
 				}
-				fmt.Fprintf(env.Stdout, "content %s\n", res.SHA256)
+				// TRANSLATORS: %s is a SHA-256 checksum; the places that hold
+				// it are listed below.
+				fmt.Fprintf(env.Stdout, i18n.T("content %s")+"\n", res.SHA256)
 				tw := table(env)
 				for _, p := range res.Places {
 					latest := ""
 					if p.Latest {
-						latest = "(in the latest snapshot)"
+						latest = i18n.T("(in the latest snapshot)")
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Host, p.Path, span(p.Snapshots), latest)
 				}
@@ -79,7 +84,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		},
 		{
 			Use:   "duplicates [DIR]",
-			Short: "Groups of identical files in the latest snapshot",
+			Short: i18n.T("Groups of identical files in the latest snapshot"),
 			Args:  args(0, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				dir := "/"
@@ -111,18 +116,23 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				for _, g := range groups {
-					fmt.Fprintf(env.Stdout, "%d copies of %s (%s wasted):\n", len(g.Paths), humanBytes(g.Size), humanBytes(g.Wasted))
+					// TRANSLATORS: N copies of SIZE (SIZE wasted): a group of
+					// identical files, listed below.
+					fmt.Fprintf(env.Stdout, i18n.N("%d copy of %s (%s wasted):", "%d copies of %s (%s wasted):", len(g.Paths))+"\n", len(g.Paths), humanBytes(g.Size), humanBytes(g.Wasted))
 					for _, p := range g.Paths {
 						fmt.Fprintf(env.Stdout, "  %s\n", p)
 					}
 				}
-				fmt.Fprintf(env.Stdout, "%d groups, %s wasted in the source (the backup stores each content once)\n", len(groups), humanBytes(wasted))
+				// TRANSLATORS: N groups of identical files, SIZE wasted in
+				// the backed-up folders.
+				fmt.Fprintf(env.Stdout, i18n.N("%d group, %s wasted in the source (the backup stores each content once)",
+					"%d groups, %s wasted in the source (the backup stores each content once)", len(groups))+"\n", len(groups), humanBytes(wasted))
 				return nil
 			}),
 		},
 		{
 			Use:   "diff SNAPSHOT1 SNAPSHOT2",
-			Short: "What changed between two snapshots",
+			Short: i18n.T("What changed between two snapshots"),
 			Args:  args(2, 2),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -143,7 +153,8 @@ func driveCommands(env *Env) []*cobra.Command {
 					counts[ch.Kind]++
 					from := ""
 					if ch.From != "" {
-						from = "(from " + ch.From + ")"
+						// TRANSLATORS: where a moved file was before.
+						from = fmt.Sprintf(i18n.T("(from %s)"), ch.From)
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", ch.Kind, ch.Path, from)
 				}
@@ -157,8 +168,9 @@ func driveCommands(env *Env) []*cobra.Command {
 				for _, k := range kinds {
 					parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 				}
+				// The kinds stay as the --json changes name them.
 				if len(parts) == 0 {
-					parts = []string{"no differences"}
+					parts = []string{i18n.T("no differences")}
 				}
 				fmt.Fprintln(env.Stdout, strings.Join(parts, ", "))
 				return nil
@@ -166,7 +178,7 @@ func driveCommands(env *Env) []*cobra.Command {
 		},
 		{
 			Use:   "du SNAPSHOT",
-			Short: "What a snapshot holds alone and what it shares",
+			Short: i18n.T("What a snapshot holds alone and what it shares"),
 			Args:  args(1, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readOnly)
@@ -181,17 +193,20 @@ func driveCommands(env *Env) []*cobra.Command {
 					env.emit(u)
 					return nil
 				}
-				fmt.Fprintf(env.Stdout, "snapshot %s: %d files, %s\n  only here: %s (what deleting it frees)\n  shared with other snapshots: %s\n",
-					u.Snapshot, u.Files, humanBytes(u.Bytes), humanBytes(u.Unique), humanBytes(u.Shared))
+				// TRANSLATORS: snapshot NAME: N files, SIZE
+				fmt.Fprintf(env.Stdout, i18n.N("snapshot %s: %d file, %s", "snapshot %s: %d files, %s", int(u.Files))+"\n", u.Snapshot, u.Files, humanBytes(u.Bytes))
+				// TRANSLATORS: what only this snapshot holds (SIZE).
+				fmt.Fprintf(env.Stdout, "  "+i18n.T("only here: %s (what deleting it frees)")+"\n", humanBytes(u.Unique))
+				fmt.Fprintf(env.Stdout, "  "+i18n.T("shared with other snapshots: %s")+"\n", humanBytes(u.Shared))
 				return nil
 			}),
 		},
 		policyCommand(env),
-		pinCommand(env, "pin", "Keep a snapshot whatever the policy says", true),
-		pinCommand(env, "unpin", "Let the policy decide about a snapshot again", false),
+		pinCommand(env, "pin", i18n.T("Keep a snapshot whatever the policy says"), true),
+		pinCommand(env, "unpin", i18n.T("Let the policy decide about a snapshot again"), false),
 		{
 			Use:   "repair [SNAPSHOT]",
-			Short: "Mend damaged files from intact copies or the source",
+			Short: i18n.T("Mend damaged files from intact copies or the source"),
 			Args:  args(0, 1),
 			RunE: run(func(c *cobra.Command, a []string) error {
 				x, err := env.repo(readWrite)
@@ -214,12 +229,15 @@ func driveCommands(env *Env) []*cobra.Command {
 					return nil
 				}
 				for _, d := range res.Repaired {
-					fmt.Fprintf(env.Stdout, "repaired %s %s (%s)\n", d.Snapshot, d.Path, d.Problem)
+					// TRANSLATORS: repaired SNAPSHOT PATH (WHAT WAS WRONG)
+					fmt.Fprintf(env.Stdout, i18n.T("repaired %s %s (%s)")+"\n", d.Snapshot, d.Path, d.Problem)
 				}
 				for _, d := range res.Unrepaired {
-					fmt.Fprintf(env.Stdout, "NOT REPAIRED %s %s: %s\n", d.Snapshot, d.Path, d.Problem)
+					// TRANSLATORS: NOT REPAIRED SNAPSHOT PATH: WHAT IS WRONG
+					fmt.Fprintf(env.Stdout, i18n.T("NOT REPAIRED %s %s: %s")+"\n", d.Snapshot, d.Path, d.Problem)
 				}
-				fmt.Fprintf(env.Stdout, "%d repaired, %d not repaired\n", len(res.Repaired), len(res.Unrepaired))
+				// TRANSLATORS: how many damaged files were repaired and how many not.
+				fmt.Fprintf(env.Stdout, i18n.T("%d repaired, %d not repaired")+"\n", len(res.Repaired), len(res.Unrepaired))
 				return rerr
 			}),
 		},
@@ -235,7 +253,7 @@ func logCommand(env *Env) *cobra.Command {
 	var limit int
 	c := &cobra.Command{
 		Use:   "log",
-		Short: "Show the audit log (who did what to the drive)",
+		Short: i18n.T("Show the audit log (who did what to the drive)"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			x, err := env.repo(readOnly)
@@ -251,7 +269,9 @@ func logCommand(env *Env) *cobra.Command {
 				return nil
 			}
 			tw := table(env)
-			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tHOST\tSNAPSHOT\tPATH\tDETAIL")
+			// TRANSLATORS: the column headings of keepsakectl log, in
+			// capitals, separated by tabs: keep the seven columns and the tabs.
+			fmt.Fprintln(tw, i18n.T("TIME\tUSER\tACTION\tHOST\tSNAPSHOT\tPATH\tDETAIL"))
 			for _, e := range entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.Time), owner(e.User, uint32(e.UID)), e.Action, e.Host, e.Snapshot, e.Path, e.Detail)
 			}
@@ -259,7 +279,8 @@ func logCommand(env *Env) *cobra.Command {
 			return nil
 		}),
 	}
-	c.Flags().IntVar(&limit, "limit", 100, "the newest `N` entries")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().IntVar(&limit, "limit", 100, i18n.T("the newest `N` entries"))
 	return c
 }
 
@@ -268,11 +289,10 @@ func policyCommand(env *Env) *cobra.Command {
 	var tm bool
 	c := &cobra.Command{
 		Use:   "policy",
-		Short: "Show or set the retention policy",
-		Long: `Show the retention policy stored on the drive, or set it: --time-machine
-(hourly for a day, daily for a month, weekly before that), or counts of
-snapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,
---yearly).`,
+		Short: i18n.T("Show or set the retention policy"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Show the retention policy stored on the drive, or set it: --time-machine\n(hourly for a day, daily for a month, weekly before that), or counts of\nsnapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,\n--yearly)."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			set := false // a policy flag given: --repo and --host do not count
@@ -301,13 +321,19 @@ snapshots to keep (--keep-last, --hourly, --daily, --weekly, --monthly,
 		}),
 	}
 	f := c.Flags()
-	f.IntVar(&p.KeepLast, "keep-last", 0, "keep the newest `N` snapshots")
-	f.IntVar(&p.Hourly, "hourly", 0, "keep the last snapshot of each of the last `N` hours")
-	f.IntVar(&p.Daily, "daily", 0, "… of each of the last `N` days")
-	f.IntVar(&p.Weekly, "weekly", 0, "… of each of the last `N` weeks")
-	f.IntVar(&p.Monthly, "monthly", 0, "… of each of the last `N` months")
-	f.IntVar(&p.Yearly, "yearly", 0, "… of each of the last `N` years")
-	f.BoolVar(&tm, "time-machine", false, "hourly for a day, daily for a month, weekly before that")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.KeepLast, "keep-last", 0, i18n.T("keep the newest `N` snapshots"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Hourly, "hourly", 0, i18n.T("keep the last snapshot of each of the last `N` hours"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Daily, "daily", 0, i18n.T("… of each of the last `N` days"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Weekly, "weekly", 0, i18n.T("… of each of the last `N` weeks"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Monthly, "monthly", 0, i18n.T("… of each of the last `N` months"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.IntVar(&p.Yearly, "yearly", 0, i18n.T("… of each of the last `N` years"))
+	f.BoolVar(&tm, "time-machine", false, i18n.T("hourly for a day, daily for a month, weekly before that"))
 	return c
 }
 
@@ -329,7 +355,13 @@ func pinCommand(env *Env, name, short string, pinned bool) *cobra.Command {
 				env.emit(map[string]any{"event": "result", "snapshot": s, "pinned": pinned})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "%sned %s\n", name, s)
+			if pinned {
+				// TRANSLATORS: %s is a snapshot's name.
+				fmt.Fprintf(env.Stdout, i18n.T("pinned %s")+"\n", s)
+			} else {
+				// TRANSLATORS: %s is a snapshot's name.
+				fmt.Fprintf(env.Stdout, i18n.T("unpinned %s")+"\n", s)
+			}
 			return nil
 		}),
 	}
@@ -341,7 +373,8 @@ func readLines(env *Env, name string) ([]string, error) {
 	if name != "-" {
 		f, err := os.Open(env.abs(name))
 		if err != nil {
-			return nil, kerr.Wrap(kerr.InvalidArgs, err, "read %s", name)
+			// TRANSLATORS: read FILE (an error follows: why it could not be read).
+			return nil, kerr.Wrap(kerr.InvalidArgs, err, env.t(i18n.Noop("read %s")), name)
 		}
 		defer f.Close()
 		r = f

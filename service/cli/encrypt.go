@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -22,23 +23,15 @@ func initCommand(env *Env) *cobra.Command {
 	var passFile string
 	c := &cobra.Command{
 		Use:   "init",
-		Short: "Create a repository on the drive after probing its filesystem",
-		Long: `init creates the Keepsake folder on the drive after checking that its
-filesystem can hold hardlink snapshots.
-
-With --encrypt the snapshots and the catalog are encrypted by the kernel
-(ext4 made with "mkfs.ext4 -O encrypt", or enabled later with
-"tune2fs -O encrypt" while unmounted). init asks for a passphrase twice (or
-reads it from --passphrase-file) and prints a recovery key once: write it
-down, it unlocks the drive when the passphrase is forgotten. A repository
-cannot be encrypted in place: on a drive with unencrypted backups,
---set-aside keeps them as they are in the folder "Keepsake (not
-encrypted)" and begins encrypted backups beside them.`,
+		Short: i18n.T("Create a repository on the drive after probing its filesystem"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("init creates the Keepsake folder on the drive after checking that its\nfilesystem can hold hardlink snapshots.\n\nWith --encrypt the snapshots and the catalog are encrypted by the kernel\n(ext4 made with \"mkfs.ext4 -O encrypt\", or enabled later with\n\"tune2fs -O encrypt\" while unmounted). init asks for a passphrase twice (or\nreads it from --passphrase-file) and prints a recovery key once: write it\ndown, it unlocks the drive when the passphrase is forgotten. A repository\ncannot be encrypted in place: on a drive with unencrypted backups,\n--set-aside keeps them as they are in the folder \"Keepsake (not\nencrypted)\" and begins encrypted backups beside them."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if !encrypt {
 				if passFile != "" {
-					return usagef("init: --passphrase-file goes with --encrypt")
+					return usage(i18n.T("init: --passphrase-file goes with --encrypt"))
 				}
 				d, err := usecase.InitDrive(env.Repo, usecase.CurrentActor())
 				if err != nil {
@@ -47,28 +40,31 @@ encrypted)" and begins encrypted backups beside them.`,
 				env.printInit(d, "")
 				return nil
 			}
-			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
+			// TRANSLATORS: asked on the terminal; keep the space at the end.
+			pass, err := env.newPassphrase(passFile, i18n.T("Passphrase for the drive: "))
 			if err != nil {
 				return err
 			}
 			defer clear(pass)
 			if !setAside && usecase.HoldsPlainBackups(env.Repo) {
-				return setAsideHint(env.Repo)
+				return env.setAsideHint(env.Repo)
 			}
 			d, rk, aside, err := usecase.InitEncryptedBeside(env.Repo, pass, usecase.CurrentActor())
 			if err != nil {
 				return err
 			}
 			if aside != "" && !env.JSON {
-				fmt.Fprintf(env.Stdout, "The unencrypted backups are kept as they were in %s\n", aside)
+				// TRANSLATORS: %s is a folder on the drive.
+				fmt.Fprintf(env.Stdout, i18n.T("The unencrypted backups are kept as they were in %s")+"\n", aside)
 			}
 			env.printInit(d, rk)
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the snapshots and the catalog (ext4 with the encrypt feature)")
-	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
-	c.Flags().BoolVar(&setAside, "set-aside", false, "with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones")
+	c.Flags().BoolVar(&encrypt, "encrypt", false, i18n.T("encrypt the snapshots and the catalog (ext4 with the encrypt feature)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&passFile, "passphrase-file", "", i18n.T("with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking"))
+	c.Flags().BoolVar(&setAside, "set-aside", false, i18n.T("with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones"))
 	return c
 }
 
@@ -84,31 +80,45 @@ func (env *Env) printInit(d *usecase.Drive, recoveryKey string) {
 	}
 	caps := m.Caps
 	var can []string
+	// TRANSLATORS: what a drive's filesystem can hold, in a list after
+	// "filesystem ext4:"; each comes with its "no …" form.
 	for _, c := range []struct {
-		ok   bool
-		what string
-	}{{caps.Hardlinks, "hardlinks"}, {caps.Symlinks, "symlinks"}, {caps.Chown, "owners"}, {caps.Xattrs, "xattrs/ACLs"}, {caps.CaseSensitive, "case-sensitive names"}} {
+		ok      bool
+		yes, no string
+	}{
+		{caps.Hardlinks, i18n.Noop("hardlinks"), i18n.Noop("no hardlinks")},
+		{caps.Symlinks, i18n.Noop("symlinks"), i18n.Noop("no symlinks")},
+		{caps.Chown, i18n.Noop("owners"), i18n.Noop("no owners")},
+		{caps.Xattrs, i18n.Noop("xattrs/ACLs"), i18n.Noop("no xattrs/ACLs")},
+		{caps.CaseSensitive, i18n.Noop("case-sensitive names"), i18n.Noop("no case-sensitive names")},
+	} {
 		if c.ok {
-			can = append(can, c.what)
+			can = append(can, i18n.T(c.yes))
 		} else {
-			can = append(can, "no "+c.what)
+			can = append(can, i18n.T(c.no))
 		}
 	}
+	// TRANSLATORS: filesystem TYPE (ext4, btrfs): WHAT IT CAN HOLD; link
+	// limit N (the most hardlinks one file may have).
+	fsLine := "  " + fmt.Sprintf(i18n.T("filesystem %s: %s; link limit %d"), caps.FSType, strings.Join(can, ", "), caps.LinkMax) + "\n"
 	if !d.Encrypted() {
-		fmt.Fprintf(env.Stdout, "Repository ready at %s\n  filesystem %s: %s; link limit %d\n", d.R.Root, caps.FSType, strings.Join(can, ", "), caps.LinkMax)
+		// TRANSLATORS: %s is the folder of the new repository on the drive.
+		fmt.Fprintf(env.Stdout, i18n.T("Repository ready at %s")+"\n%s", d.R.Root, fsLine)
 		return
 	}
-	fmt.Fprintf(env.Stdout, `Encrypted repository ready at %s (unlocked)
-  filesystem %s: %s; link limit %d
-  snapshots and catalog in %s (AES-256-XTS, names AES-256-CTS)
+	// TRANSLATORS: %s is the folder of the new repository on the drive.
+	fmt.Fprintf(env.Stdout, i18n.T("Encrypted repository ready at %s (unlocked)")+"\n%s", d.Dir(), fsLine)
+	// TRANSLATORS: %s is a folder on the drive; the ciphers' names stay.
+	fmt.Fprintf(env.Stdout, "  "+i18n.T("snapshots and catalog in %s (AES-256-XTS, names AES-256-CTS)")+"\n\n", d.R.Root)
+	printRecoveryKey(env, recoveryKey, fmt.Sprintf("keepsakectl --repo %s unlock --recovery-key", env.Repo))
+}
 
-RECOVERY KEY: shown this once only. Write it down or print it, and keep
-it apart from the drive: it unlocks the drive if the passphrase is lost.
-
-    %s
-
-  keepsakectl --repo %s unlock --recovery-key
-`, d.Dir(), caps.FSType, strings.Join(can, ", "), caps.LinkMax, d.R.Root, recoveryKey, env.Repo)
+// printRecoveryKey shows a new drive's recovery key, once, and the
+// command that uses it.
+func printRecoveryKey(env *Env, key, unlock string) {
+	// TRANSLATORS: printed once under a new encrypted drive's recovery key;
+	// keep the line break (lines of at most 72 characters).
+	fmt.Fprintf(env.Stdout, "%s\n\n    %s\n\n  %s\n", i18n.T("RECOVERY KEY: shown this once only. Write it down or print it, and keep\nit apart from the drive: it unlocks the drive if the passphrase is lost."), key, unlock)
 }
 
 // encryptCommands lock, unlock and re-key an encrypted drive: on a drive
@@ -122,7 +132,8 @@ func encryptCommands(env *Env) []*cobra.Command {
 		if env.Repo != "" && len(a) > 0 {
 			// Not echoed: it may be a passphrase typed where it does
 			// not belong.
-			return "", usagef("%s: --repo names the drive already: a DRIVE argument goes only without --repo (and a passphrase is never an argument: use --passphrase-file)", name)
+			// TRANSLATORS: %s is a command's name: unlock, lock…
+			return "", usagef(i18n.T("%s: --repo names the drive already: a DRIVE argument goes only without --repo (and a passphrase is never an argument: use --passphrase-file)"), name)
 		}
 		if len(a) > 0 {
 			return a[0], nil
@@ -131,21 +142,10 @@ func encryptCommands(env *Env) []*cobra.Command {
 	}
 	unlock := &cobra.Command{
 		Use:   "unlock [DRIVE]",
-		Short: "Unlock an encrypted drive (until lock or until it is unmounted)",
-		Long: `unlock adds the drive's key to the kernel, after asking for the passphrase
-(or reading it from --passphrase-file). With --recovery-key it asks for the
-recovery key instead (or reads it from --passphrase-file).
-
-Through the service (no --repo), DRIVE is a UUID, a label or a mount point
-(default: the profile's drive, or the only enrolled one); the service
-mounts it if it mounts it for backups, and keeps it mounted and unlocked
-until "keepsakectl lock", "keepsakectl unmount" or until it is unplugged.
-With --remember the service also keeps the key (root-only) and unlocks the
-drive by itself whenever it is plugged in (an administrator's decision:
-it needs the configure authorization); "keepsakectl forget-key" undoes it.
-
-On a drive directly (--repo DIR), every --repo command then works on the
-drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
+		Short: i18n.T("Unlock an encrypted drive (until lock or until it is unmounted)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("unlock adds the drive's key to the kernel, after asking for the passphrase\n(or reading it from --passphrase-file). With --recovery-key it asks for the\nrecovery key instead (or reads it from --passphrase-file).\n\nThrough the service (no --repo), DRIVE is a UUID, a label or a mount point\n(default: the profile's drive, or the only enrolled one); the service\nmounts it if it mounts it for backups, and keeps it mounted and unlocked\nuntil \"keepsakectl lock\", \"keepsakectl unmount\" or until it is unplugged.\nWith --remember the service also keeps the key (root-only) and unlocks the\ndrive by itself whenever it is plugged in (an administrator's decision:\nit needs the configure authorization); \"keepsakectl forget-key\" undoes it.\n\nOn a drive directly (--repo DIR), every --repo command then works on the\ndrive until \"keepsakectl --repo DIR lock\" or until it is unmounted."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("unlock", a)
@@ -153,7 +153,7 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				return err
 			}
 			if env.Repo != "" && remember {
-				return usagef("unlock: --remember asks the service to keep the key: leave out --repo")
+				return usage(i18n.T("unlock: --remember asks the service to keep the key: leave out --repo"))
 			}
 			var b *busBackend
 			var d client.Drive
@@ -172,11 +172,13 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				if err := b.c.Unlock(env.ctx, d.UUID, o); err != nil {
 					return err
 				}
-				how := "it stays unlocked until \"keepsakectl lock\" or until it is unplugged"
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+				msg := i18n.T("Unlocked %s: it stays unlocked until \"keepsakectl lock\" or until it is unplugged")
 				if remember {
-					how = "the service keeps its key and unlocks it by itself from now on (keepsakectl forget-key undoes it)"
+					// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+					msg = i18n.T("Unlocked %s: the service keeps its key and unlocks it by itself from now on (keepsakectl forget-key undoes it)")
 				}
-				env.done(map[string]any{"drive": d.UUID, "unlocked": true, "remembered": remember}, "Unlocked %s: %s", driveName(d), how)
+				env.done(map[string]any{"drive": d.UUID, "unlocked": true, "remembered": remember}, msg, driveName(d))
 				return nil
 			}
 			if err := usecase.UnlockDrive(env.Repo, s, usecase.CurrentActor()); err != nil {
@@ -186,17 +188,19 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "unlocked": true})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "Unlocked %s: it stays unlocked until \"keepsakectl --repo %s lock\" or until it is unmounted\n", env.Repo, env.Repo)
+			// TRANSLATORS: both %s are the drive's folder (--repo DIR).
+			fmt.Fprintf(env.Stdout, i18n.T("Unlocked %[1]s: it stays unlocked until \"keepsakectl --repo %[1]s lock\" or until it is unmounted")+"\n", env.Repo)
 			return nil
 		}),
 	}
-	unlock.Flags().BoolVar(&unlockRecovery, "recovery-key", false, "unlock with the recovery key instead of the passphrase")
-	unlock.Flags().StringVar(&unlockFile, "passphrase-file", "", "read the passphrase (with --recovery-key: the recovery key) from `FILE` (its first line; - for standard input)")
-	unlock.Flags().BoolVar(&remember, "remember", false, "through the service: keep the key so that the service unlocks the drive by itself (needs an administrator)")
+	unlock.Flags().BoolVar(&unlockRecovery, "recovery-key", false, i18n.T("unlock with the recovery key instead of the passphrase"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	unlock.Flags().StringVar(&unlockFile, "passphrase-file", "", i18n.T("read the passphrase (with --recovery-key: the recovery key) from `FILE` (its first line; - for standard input)"))
+	unlock.Flags().BoolVar(&remember, "remember", false, i18n.T("through the service: keep the key so that the service unlocks the drive by itself (needs an administrator)"))
 
 	lock := &cobra.Command{
 		Use:   "lock [DRIVE]",
-		Short: "Lock an encrypted drive: only encrypted names show until it is unlocked",
+		Short: i18n.T("Lock an encrypted drive: only encrypted names show until it is unlocked"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("lock", a)
@@ -211,7 +215,8 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				if err := b.c.Lock(env.ctx, d.UUID, b.auth()); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID, "unlocked": false}, "Locked %s", driveName(d))
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+				env.done(map[string]any{"drive": d.UUID, "unlocked": false}, i18n.T("Locked %s"), driveName(d))
 				return nil
 			}
 			if err := usecase.LockDrive(env.Repo, usecase.CurrentActor()); err != nil {
@@ -221,19 +226,18 @@ drive until "keepsakectl --repo DIR lock" or until it is unmounted.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "unlocked": false})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "Locked %s\n", env.Repo)
+			// TRANSLATORS: %s is the drive's folder (--repo DIR).
+			fmt.Fprintf(env.Stdout, i18n.T("Locked %s")+"\n", env.Repo)
 			return nil
 		}),
 	}
 
 	change := &cobra.Command{
 		Use:   "change-passphrase [DRIVE]",
-		Short: "Set a new passphrase for an encrypted drive (nothing is encrypted again)",
-		Long: `change-passphrase asks for the current passphrase (or, with --recovery-key,
-the recovery key: the way back when the passphrase is forgotten) and then
-for the new one twice. Only the wrapped key in the drive's marker changes:
-the data, the recovery key and a key the service remembers stay as they
-are. Through the service (no --repo) it needs an administrator.`,
+		Short: i18n.T("Set a new passphrase for an encrypted drive (nothing is encrypted again)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("change-passphrase asks for the current passphrase (or, with --recovery-key,\nthe recovery key: the way back when the passphrase is forgotten) and then\nfor the new one twice. Only the wrapped key in the drive's marker changes:\nthe data, the recovery key and a key the service remembers stay as they\nare. Through the service (no --repo) it needs an administrator."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			arg, err := driveArg("change-passphrase", a)
@@ -241,7 +245,7 @@ are. Through the service (no --repo) it needs an administrator.`,
 				return err
 			}
 			if changeFile != "" && changeFile == newFile && changeFile == "-" {
-				return usagef("change-passphrase: only one of --passphrase-file and --new-passphrase-file can be standard input")
+				return usage(i18n.T("change-passphrase: only one of --passphrase-file and --new-passphrase-file can be standard input"))
 			}
 			var b *busBackend
 			var d client.Drive
@@ -257,7 +261,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 				return err
 			}
 			defer clear(old.Passphrase)
-			pass, err := env.newPassphrase(newFile, "New passphrase: ")
+			// TRANSLATORS: asked on the terminal; keep the space at the end.
+			pass, err := env.newPassphrase(newFile, i18n.T("New passphrase: "))
 			if err != nil {
 				return err
 			}
@@ -267,7 +272,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 				if err := b.c.ChangePassphrase(env.ctx, d.UUID, o); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID, "changed": true}, "New passphrase set for %s (the recovery key is unchanged)", driveName(d))
+				// TRANSLATORS: %s names the drive: "LABEL" (UUID), its UUID, or its folder.
+				env.done(map[string]any{"drive": d.UUID, "changed": true}, i18n.T("New passphrase set for %s (the recovery key is unchanged)"), driveName(d))
 				return nil
 			}
 			if err := usecase.ChangePassphrase(env.Repo, old, pass, usecase.CurrentActor()); err != nil {
@@ -277,21 +283,23 @@ are. Through the service (no --repo) it needs an administrator.`,
 				env.emit(map[string]any{"event": "result", "repository": env.Repo, "changed": true})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "New passphrase set for %s (the recovery key is unchanged)\n", env.Repo)
+			fmt.Fprintf(env.Stdout, i18n.T("New passphrase set for %s (the recovery key is unchanged)")+"\n", env.Repo)
 			return nil
 		}),
 	}
-	change.Flags().BoolVar(&changeRecovery, "recovery-key", false, "prove it with the recovery key instead of the current passphrase")
-	change.Flags().StringVar(&changeFile, "passphrase-file", "", "read the current passphrase (with --recovery-key: the recovery key) from `FILE`")
-	change.Flags().StringVar(&newFile, "new-passphrase-file", "", "read the new passphrase from `FILE` instead of asking")
+	change.Flags().BoolVar(&changeRecovery, "recovery-key", false, i18n.T("prove it with the recovery key instead of the current passphrase"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	change.Flags().StringVar(&changeFile, "passphrase-file", "", i18n.T("read the current passphrase (with --recovery-key: the recovery key) from `FILE`"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	change.Flags().StringVar(&newFile, "new-passphrase-file", "", i18n.T("read the new passphrase from `FILE` instead of asking"))
 
 	forget := &cobra.Command{
 		Use:   "forget-key [DRIVE]",
-		Short: "Make the service forget an encrypted drive's key: it then waits to be unlocked",
+		Short: i18n.T("Make the service forget an encrypted drive's key: it then waits to be unlocked"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if env.Repo != "" {
-				return usagef("forget-key: the service keeps remembered keys: leave out --repo")
+				return usage(i18n.T("forget-key: the service keeps remembered keys: leave out --repo"))
 			}
 			arg, _ := driveArg("forget-key", a)
 			b, d, err := env.serviceDrive(arg)
@@ -301,7 +309,8 @@ are. Through the service (no --repo) it needs an administrator.`,
 			if err := b.c.ForgetKey(env.ctx, d.UUID, b.auth()); err != nil {
 				return err
 			}
-			env.done(map[string]any{"drive": d.UUID, "remembered": false}, "The service no longer keeps the key of %s: it must be unlocked before each backup once it is locked", driveName(d))
+			// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+			env.done(map[string]any{"drive": d.UUID, "remembered": false}, i18n.T("The service no longer keeps the key of %s: it must be unlocked before each backup once it is locked"), driveName(d))
 			return nil
 		}),
 	}
@@ -351,13 +360,14 @@ func (env *Env) serviceDrive(arg string) (*busBackend, client.Drive, error) {
 		}
 		p, err := b.c.Profile(env.ctx, env.Profile)
 		return p.DriveUUID, err
-	}, env.abs)
+	}, env.abs, env.t)
 	return b, d, err
 }
 
 // pickDrive is serviceDrive's choice among ds; profileDrive is the
-// profile's drive's UUID ("" when no profile says).
-func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error), abs func(string) string) (client.Drive, error) {
+// profile's drive's UUID ("" when no profile says); t translates its
+// errors' sentences (env.t).
+func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error), abs func(string) string, t func(string) string) (client.Drive, error) {
 	if arg == "" {
 		uuid, err := profileDrive()
 		if err != nil {
@@ -369,7 +379,8 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 					return d, nil
 				}
 			}
-			return client.Drive{}, kerr.New(kerr.DriveNotFound, "the profile's drive %s has not been seen by the service: plug it in", uuid)
+			// TRANSLATORS: %s is a drive's UUID.
+			return client.Drive{}, kerr.New(kerr.DriveNotFound, t(i18n.Noop("the profile's drive %s has not been seen by the service: plug it in")), uuid)
 		}
 		var enrolled []client.Drive
 		for _, d := range ds {
@@ -380,7 +391,7 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 		if len(enrolled) == 1 {
 			return enrolled[0], nil
 		}
-		return client.Drive{}, usagef("say which drive: its UUID, label or mount point (keepsakectl drives lists them)")
+		return client.Drive{}, usage(i18n.T("say which drive: its UUID, label or mount point (keepsakectl drives lists them)"))
 	}
 	for _, d := range ds {
 		if d.UUID == arg {
@@ -397,21 +408,25 @@ func pickDrive(ds []client.Drive, arg string, profileDrive func() (string, error
 	case 1:
 		return found[0], nil
 	case 0:
-		return client.Drive{}, kerr.New(kerr.DriveNotFound, "no drive %q: give its UUID, label or mount point (keepsakectl drives lists them)", arg)
+		// TRANSLATORS: %q is what was typed to name a drive.
+		return client.Drive{}, kerr.New(kerr.DriveNotFound, t(i18n.Noop("no drive %q: give its UUID, label or mount point (keepsakectl drives lists them)")), arg)
 	}
 	var ids []string
 	for _, d := range found {
 		ids = append(ids, d.UUID)
 	}
-	return client.Drive{}, usagef("several drives are labelled %q (%s): give the UUID", arg, strings.Join(ids, ", "))
+	// TRANSLATORS: several drives are labelled "LABEL" (UUID, UUID): give the UUID
+	return client.Drive{}, usagef(i18n.T("several drives are labelled %q (%s): give the UUID"), arg, strings.Join(ids, ", "))
 }
 
 // secret is what unlocks: the passphrase or the recovery key, from a file
 // or asked on the terminal.
 func (env *Env) secret(recovery bool, file string) (usecase.Secret, error) {
-	prompt := "Passphrase: "
+	// TRANSLATORS: asked on the terminal; keep the space at the end.
+	prompt := i18n.T("Passphrase: ")
 	if recovery {
-		prompt = "Recovery key: "
+		// TRANSLATORS: asked on the terminal; keep the space at the end.
+		prompt = i18n.T("Recovery key: ")
 	}
 	b, err := env.readSecret(file, prompt)
 	if err != nil {
@@ -432,7 +447,9 @@ func (env *Env) newPassphrase(file, prompt string) ([]byte, error) {
 	if err != nil || file != "" {
 		return p, err
 	}
-	again, err := env.readSecret("", "Again: ")
+	// TRANSLATORS: asks for the new passphrase a second time; keep the
+	// space at the end.
+	again, err := env.readSecret("", i18n.T("Again: "))
 	if err != nil {
 		clear(p)
 		return nil, err
@@ -440,7 +457,7 @@ func (env *Env) newPassphrase(file, prompt string) ([]byte, error) {
 	defer clear(again)
 	if !bytes.Equal(p, again) {
 		clear(p)
-		return nil, kerr.New(kerr.InvalidArgs, "the two passphrases differ: nothing was changed")
+		return nil, kerr.New(kerr.InvalidArgs, "%s", env.t(i18n.Noop("the two passphrases differ: nothing was changed")))
 	}
 	return p, nil
 }
@@ -454,18 +471,20 @@ func (env *Env) readSecret(file, prompt string) ([]byte, error) {
 		if file != "-" {
 			f, err := os.Open(env.abs(file))
 			if err != nil {
-				return nil, kerr.Wrap(kerr.InvalidArgs, err, "read the passphrase file")
+				// TRANSLATORS: an error follows: why the file could not be read.
+				return nil, kerr.Wrap(kerr.InvalidArgs, err, "%s", env.t(i18n.Noop("read the passphrase file")))
 			}
 			defer f.Close()
 			r = f
 		}
 		line, err := bufio.NewReader(r).ReadBytes('\n')
 		if err != nil && err != io.EOF {
-			return nil, kerr.Wrap(kerr.InvalidArgs, err, "read the passphrase file %s", file)
+			// TRANSLATORS: %s is a file's name; an error follows: why it could not be read.
+			return nil, kerr.Wrap(kerr.InvalidArgs, err, env.t(i18n.Noop("read the passphrase file %s")), file)
 		}
 		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(line) == 0 {
-			return nil, kerr.New(kerr.InvalidArgs, "the passphrase file %s is empty", file)
+			return nil, kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("the passphrase file %s is empty")), file)
 		}
 		return line, nil
 	}
@@ -474,22 +493,23 @@ func (env *Env) readSecret(file, prompt string) ([]byte, error) {
 	}
 	f, ok := env.Stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, usagef("no terminal to ask for the passphrase on: use --passphrase-file FILE (or - for standard input)")
+		return nil, usage(i18n.T("no terminal to ask for the passphrase on: use --passphrase-file FILE (or - for standard input)"))
 	}
 	fmt.Fprint(env.Stderr, prompt)
 	b, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(env.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("read the passphrase: %w", err)
+		return nil, fmt.Errorf("%s: %w", env.t(i18n.Noop("read the passphrase")), err)
 	}
 	if len(b) == 0 {
-		return nil, kerr.New(kerr.InvalidArgs, "no passphrase given")
+		return nil, kerr.New(kerr.InvalidArgs, "%s", env.t(i18n.Noop("no passphrase given")))
 	}
 	return b, nil
 }
 
 // setAsideHint is the refusal of --encrypt on a drive with unencrypted
 // backups, saying what --set-aside does.
-func setAsideHint(drive string) error {
-	return kerr.New(kerr.InvalidArgs, "%s holds unencrypted backups, which cannot be encrypted where they are: add --set-aside to keep them as they are in the folder %q and begin encrypted backups beside them", drive, usecase.AsideName)
+func (env *Env) setAsideHint(drive string) error {
+	// TRANSLATORS: the first %s is a drive, the second the folder name "Keepsake (not encrypted)".
+	return kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("%s holds unencrypted backups, which cannot be encrypted where they are: add --set-aside to keep them as they are in the folder %q and begin encrypted backups beside them")), drive, usecase.AsideName)
 }

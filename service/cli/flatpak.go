@@ -8,7 +8,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
-	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +41,8 @@ func (b *driveBackend) RestoreFlatpaks(ctx context.Context, q usecase.FlatpakRes
 		return api.FlatpakRestoreResult{}, err
 	}
 	if plan.NeedsAdmin && !b.c.Root() {
-		return api.FlatpakRestoreResult{}, kerr.New(kerr.NotAuthorized, "restoring the %s installation needs root: run keepsakectl as root", plan.Installation)
+		// TRANSLATORS: %s is a Flatpak installation: system, or user:NAME.
+		return api.FlatpakRestoreResult{}, kerr.New(kerr.NotAuthorized, b.t(i18n.Noop("restoring the %s installation needs root: run keepsakectl as root")), plan.Installation)
 	}
 	if err := plan.Check(); err != nil {
 		return api.FlatpakRestoreResult{}, err
@@ -107,7 +108,7 @@ func flatpakCommands(env *Env) []*cobra.Command {
 	var all bool
 	list := &cobra.Command{
 		Use:   "flatpaks [SNAPSHOT]",
-		Short: "The Flatpak apps a snapshot recorded beside what is installed now",
+		Short: i18n.T("The Flatpak apps a snapshot recorded beside what is installed now"),
 		Args:  args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			snapshot := "latest"
@@ -117,24 +118,23 @@ func flatpakCommands(env *Env) []*cobra.Command {
 			return query(env, func(b Backend) ([]api.FlatpakRef, error) { return b.Flatpaks(env.ctx, snapshot, all) }, printFlatpaks)
 		}),
 	}
-	list.Flags().BoolVar(&all, "all-users", false, "every user's installation (administrators; on a drive: root)")
+	list.Flags().BoolVar(&all, "all-users", false, i18n.T("every user's installation (administrators; on a drive: root)"))
 
 	var inst string
 	var offline, noData, overwrite bool
 	restore := &cobra.Command{
 		Use:   "flatpak-restore SNAPSHOT [REF|APPID...]",
-		Short: "Reinstall a snapshot's Flatpak apps and put their data back",
-		Long: `Reinstall the listed apps (all if none) of one installation as the snapshot
-recorded them (default: yours; root's: system): missing remotes are added,
-apps installed from their remote or with --offline from the copy on the
-drive, overrides re-applied, and each app's ~/.var/app data put back.
-One app failing never stops the others; the command then exits 1.`,
+		Short: i18n.T("Reinstall a snapshot's Flatpak apps and put their data back"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Reinstall the listed apps (all if none) of one installation as the snapshot\nrecorded them (default: yours; root's: system): missing remotes are added,\napps installed from their remote or with --offline from the copy on the\ndrive, overrides re-applied, and each app's ~/.var/app data put back.\nOne app failing never stops the others; the command then exits 1."),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q := usecase.FlatpakRestoreRequest{Snapshot: a[0], Refs: a[1:], Installation: inst, Offline: offline, Data: !noData, Overwrite: overwrite}
 			if inst != "" {
 				if err := usecase.CheckInstallation(inst); err != nil {
-					return usagef("--installation is \"system\" or \"user:NAME\", not %q", inst)
+					// TRANSLATORS: "system" and "user:NAME" are values to type: keep them.
+					return usagef(i18n.T("--installation is \"system\" or \"user:NAME\", not %q"), inst)
 				}
 			}
 			if err := usecase.CheckFlatpakRestoreArgs(q); err != nil {
@@ -150,7 +150,15 @@ One app failing never stops the others; the command then exits 1.`,
 			}
 			_, failed := res.Counts()
 			if err == nil && failed > 0 {
-				err = kerr.New(kerr.Failed, "%s of %d failed", grammar.Count(int64(failed), "thing", "things"), len(res.Outcomes))
+				format := "%d things of %d failed" // --json's message: English
+				if failed == 1 {
+					format = "%d thing of %d failed"
+				}
+				if !env.JSON {
+					// TRANSLATORS: N things (apps, runtimes, app data) of M failed.
+					format = i18n.N("%d thing of %d failed", "%d things of %d failed", failed)
+				}
+				err = kerr.New(kerr.Failed, format, failed, len(res.Outcomes))
 			}
 			env.printResult(res, func() {
 				tw := table(env)
@@ -167,15 +175,16 @@ One app failing never stops the others; the command then exits 1.`,
 		}),
 	}
 	f := restore.Flags()
-	f.StringVar(&inst, "installation", "", "which installation: `system` or user:NAME")
-	f.BoolVar(&offline, "offline", false, "install from the offline copy on the drive")
-	f.BoolVar(&noData, "no-data", false, "leave the apps' data (~/.var/app) as it is")
-	f.BoolVar(&overwrite, "overwrite", false, "replace newer app data instead of restoring beside it")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&inst, "installation", "", i18n.T("which installation: `system` or user:NAME"))
+	f.BoolVar(&offline, "offline", false, i18n.T("install from the offline copy on the drive"))
+	f.BoolVar(&noData, "no-data", false, i18n.T("leave the apps' data (~/.var/app) as it is"))
+	f.BoolVar(&overwrite, "overwrite", false, i18n.T("replace newer app data instead of restoring beside it"))
 
 	var dataOverwrite bool
 	appData := &cobra.Command{
 		Use:   "app-data-restore SNAPSHOT APPID",
-		Short: "Roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot",
+		Short: i18n.T("Roll one Flatpak app's data (~/.var/app/APPID) back to a snapshot"),
 		Args:  args(2, 2),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if err := usecase.CheckAppID(a[1]); err != nil {
@@ -193,15 +202,15 @@ One app failing never stops the others; the command then exits 1.`,
 			return nil
 		}),
 	}
-	appData.Flags().BoolVar(&dataOverwrite, "overwrite", false, "replace newer data instead of restoring beside it")
+	appData.Flags().BoolVar(&dataOverwrite, "overwrite", false, i18n.T("replace newer data instead of restoring beside it"))
 
 	size := &cobra.Command{
 		Use:   "flatpak-offline-size",
-		Short: "What an offline copy of the Flatpak apps would take on the drive",
+		Short: i18n.T("What an offline copy of the Flatpak apps would take on the drive"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			if env.Repo != "" {
-				return usagef("flatpak-offline-size talks to the service: leave out --repo")
+				return usage(i18n.T("flatpak-offline-size talks to the service: leave out --repo"))
 			}
 			b, p, err := env.profile()
 			if err != nil {
@@ -211,7 +220,8 @@ One app failing never stops the others; the command then exits 1.`,
 			if err != nil {
 				return err
 			}
-			env.done(map[string]any{"bytes": n}, "an offline copy of the Flatpak apps takes about %s on the drive", humanBytes(int64(n)))
+			// TRANSLATORS: %s is a size: 1.5 GiB.
+			env.done(map[string]any{"bytes": n}, i18n.T("an offline copy of the Flatpak apps takes about %s on the drive"), humanBytes(int64(n)))
 			return nil
 		}),
 	}
@@ -224,21 +234,26 @@ func outcome(o api.FlatpakOutcome) string {
 	switch o.Outcome {
 	case api.OutcomeFailed:
 		if o.Message != "" {
-			return "failed: " + o.Message
+			// TRANSLATORS: failed: WHY (the message is flatpak's or the system's).
+			return fmt.Sprintf(i18n.T("failed: %s"), o.Message)
 		}
 	case api.OutcomeRestored:
-		return "restored to " + string(o.To)
+		// TRANSLATORS: app data restored to FOLDER (beside a newer copy).
+		return fmt.Sprintf(i18n.T("restored to %s"), o.To)
 	}
+	// The other outcomes are --json's words (installed, skipped…).
 	return o.Outcome
 }
 
 func printFlatpaks(env *Env, refs []api.FlatpakRef) {
 	if len(refs) == 0 {
-		fmt.Fprintln(env.Stdout, "no Flatpak apps recorded that you may see")
+		fmt.Fprintln(env.Stdout, i18n.T("no Flatpak apps recorded that you may see"))
 		return
 	}
 	tw := table(env)
-	fmt.Fprintln(tw, "INSTALLATION\tKIND\tID\tBRANCH\tVERSION\tSTATE\tDATA")
+	// TRANSLATORS: the column headings of keepsakectl flatpaks, in
+	// capitals, separated by tabs: keep the seven columns and the tabs.
+	fmt.Fprintln(tw, i18n.T("INSTALLATION\tKIND\tID\tBRANCH\tVERSION\tSTATE\tDATA"))
 	for _, r := range refs {
 		version := r.Version
 		if version == "" {
@@ -250,9 +265,13 @@ func printFlatpaks(env *Env, refs []api.FlatpakRef) {
 		}
 		data := "-"
 		if r.Kind == "app" {
-			data = "no"
+			// TRANSLATORS: in the DATA column of keepsakectl flatpaks: whether
+			// the snapshot holds the app's data.
+			data = i18n.P("data column", "no")
 			if r.Data {
-				data = "yes"
+				// TRANSLATORS: in the DATA column of keepsakectl flatpaks: whether
+				// the snapshot holds the app's data.
+				data = i18n.P("data column", "yes")
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Installation, r.Kind, r.ID, r.Branch, version, r.State, data)

@@ -9,6 +9,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -23,20 +24,10 @@ func prepareDriveCommand(env *Env) *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
 		Use:   "prepare-drive DEVICE",
-		Short: "Erase a drive and make it a backup drive (administrators)",
-		Long: `Erase a whole drive (e.g. /dev/sdb) and make it a Keepsake backup drive: its
-old signatures wiped, a new btrfs filesystem (or ext4 with --filesystem ext4)
-labelled "Keepsake" (or --label), and a repository written (enrolled).
-
-First it shows what is on the drive (label, size, filesystems, partitions,
-whether it holds backups) and asks you to type "yes" or the drive's label;
---yes skips the question, for scripts. The drive must still be the one shown
-when erasing starts, or nothing is erased.
-
-Refused, with nothing written: the disk holding this system (/, /boot...), a
-drive with a mounted filesystem or swap in use, a partition (name the whole
-drive), an internal disk (only removable drives, or a loop device named
-explicitly). Needs an administrator's password every time.`,
+		Short: i18n.T("Erase a drive and make it a backup drive (administrators)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Erase a whole drive (e.g. /dev/sdb) and make it a Keepsake backup drive: its\nold signatures wiped, a new btrfs filesystem (or ext4 with --filesystem ext4)\nlabelled \"Keepsake\" (or --label), and a repository written (enrolled).\n\nFirst it shows what is on the drive (label, size, filesystems, partitions,\nwhether it holds backups) and asks you to type \"yes\" or the drive's label;\n--yes skips the question, for scripts. The drive must still be the one shown\nwhen erasing starts, or nothing is erased.\n\nRefused, with nothing written: the disk holding this system (/, /boot...), a\ndrive with a mounted filesystem or swap in use, a partition (name the whole\ndrive), an internal disk (only removable drives, or a loop device named\nexplicitly). Needs an administrator's password every time."),
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			q, err := usecase.PrepareRequest{Device: a[0], Filesystem: fs, Label: label}.Check()
@@ -44,7 +35,7 @@ explicitly). Needs an administrator's password every time.`,
 				return usagef("prepare-drive: %v", err)
 			}
 			if !strings.HasPrefix(q.Device, "/dev/") {
-				return usagef("prepare-drive: %q is not a device (/dev/sdb, /dev/loop3)", q.Device)
+				return usagef(i18n.T("prepare-drive: %q is not a device (/dev/sdb, /dev/loop3)"), q.Device)
 			}
 			b, err := env.bus()
 			if err != nil {
@@ -85,18 +76,25 @@ explicitly). Needs an administrator's password every time.`,
 					"filesystem": res.Filesystem, "enrolled": res.Enrolled, "profile": profile})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "%s is a Keepsake drive now: %s, label %q, UUID %s\n", res.Device, res.Filesystem, res.Label, res.UUID)
+			// TRANSLATORS: DEVICE is a Keepsake drive now: FILESYSTEM (btrfs,
+			// ext4), label "LABEL", UUID UUID
+			fmt.Fprintf(env.Stdout, i18n.T("%s is a Keepsake drive now: %s, label %q, UUID %s")+"\n", res.Device, res.Filesystem, res.Label, res.UUID)
 			if profile != "" {
-				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
+				// TRANSLATORS: %s is a backup profile's name.
+				fmt.Fprintf(env.Stdout, i18n.T("profile %s backs up to it")+"\n", profile)
 			} else {
-				fmt.Fprintf(env.Stdout, "choose it for a profile: keepsakectl --profile NAME configure drive=%s\n", res.UUID)
+				// TRANSLATORS: keepsakectl … drive=%s is a command to type:
+				// keep it (NAME may be translated).
+				fmt.Fprintf(env.Stdout, i18n.T("choose it for a profile: keepsakectl --profile NAME configure drive=%s")+"\n", res.UUID)
 			}
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&fs, "filesystem", "btrfs", "the new filesystem: `btrfs` or ext4")
-	c.Flags().StringVar(&label, "label", "", "the new filesystem's `LABEL` (default Keepsake)")
-	c.Flags().BoolVar(&yes, "yes", false, "do not ask: erase what was described (scripts)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&fs, "filesystem", "btrfs", i18n.T("the new filesystem: `btrfs` or ext4"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&label, "label", "", i18n.T("the new filesystem's `LABEL` (default Keepsake)"))
+	c.Flags().BoolVar(&yes, "yes", false, i18n.T("do not ask: erase what was described (scripts)"))
 	return c
 }
 
@@ -105,37 +103,50 @@ func printDevice(env *Env, d api.DeviceInfo, q usecase.PrepareRequest) {
 	w := env.Stdout
 	what := d.Model
 	if d.Loop {
-		what = "loop device of " + d.BackingFile
+		// TRANSLATORS: %s is the file a loop device shows as a drive.
+		what = fmt.Sprintf(i18n.T("loop device of %s"), d.BackingFile)
 	}
 	if what == "" {
-		what = "drive"
+		// TRANSLATORS: a drive with no model name: /dev/sdb: drive, 1.8 TiB
+		what = i18n.T("drive")
 	}
 	fmt.Fprintf(w, "%s: %s, %s\n", d.Device, what, humanBytes(int64(d.Size)))
 	switch {
 	case d.Filesystem != "":
-		fmt.Fprintf(w, "  holds: %s filesystem, label %q, UUID %s\n", d.Filesystem, d.Label, d.UUID)
+		// TRANSLATORS: what a drive holds now: FILESYSTEM (exfat, ntfs…)
+		// filesystem, label "LABEL", UUID UUID
+		fmt.Fprintf(w, "  "+i18n.T("holds: %s filesystem, label %q, UUID %s")+"\n", d.Filesystem, d.Label, d.UUID)
 	case d.PartitionTable != "":
-		fmt.Fprintf(w, "  holds: a %s partition table\n", d.PartitionTable)
+		// TRANSLATORS: %s is a kind of partition table: gpt, dos.
+		fmt.Fprintf(w, "  "+i18n.T("holds: a %s partition table")+"\n", d.PartitionTable)
 	default:
-		fmt.Fprintln(w, "  holds: nothing Keepsake recognises (empty, or unknown data)")
+		fmt.Fprintln(w, "  "+i18n.T("holds: nothing Keepsake recognises (empty, or unknown data)"))
 	}
 	for _, p := range d.Partitions {
-		fmt.Fprintf(w, "  partition %s\n", p)
+		// TRANSLATORS: %s describes one partition of a drive to be erased.
+		fmt.Fprintf(w, "  "+i18n.T("partition %s")+"\n", p)
 	}
 	if d.Repository {
-		fmt.Fprintln(w, "  it holds Keepsake backups: they will be lost too")
+		fmt.Fprintln(w, "  "+i18n.T("it holds Keepsake backups: they will be lost too"))
 	}
-	fmt.Fprintf(w, "Everything on it will be erased; it becomes a %s drive labelled %q.\n", q.Filesystem, q.Label)
+	// TRANSLATORS: it becomes a FILESYSTEM (btrfs, ext4) drive labelled "LABEL".
+	fmt.Fprintf(w, i18n.T("Everything on it will be erased; it becomes a %s drive labelled %q.")+"\n", q.Filesystem, q.Label)
 }
 
 // confirmErase asks on the terminal for "yes" or the drive's label.
 func (env *Env) confirmErase(d api.DeviceInfo) error {
 	if !env.Terminal || env.JSON {
-		return usagef("prepare-drive: not asking on a terminal: add --yes to erase %s", d.Device)
+		return usagef(i18n.T("prepare-drive: not asking on a terminal: add --yes to erase %s"), d.Device)
 	}
-	prompt := "Type yes to erase it: "
+	// The answer is "yes" in every language: a script or a person who
+	// learnt it elsewhere types the same word.
+	// TRANSLATORS: a question on the terminal; the person types the
+	// English word yes, so keep "yes" untranslated (and the space at the end).
+	prompt := i18n.T("Type yes to erase it: ")
 	if d.Label != "" {
-		prompt = fmt.Sprintf("Type yes or its label (%s) to erase it: ", d.Label)
+		// TRANSLATORS: keep the English word yes (it is what must be typed)
+		// and the space at the end; %s is the drive's label.
+		prompt = fmt.Sprintf(i18n.T("Type yes or its label (%s) to erase it: "), d.Label)
 	}
 	fmt.Fprint(env.Stderr, prompt)
 	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
@@ -143,7 +154,19 @@ func (env *Env) confirmErase(d api.DeviceInfo) error {
 	if line == "yes" || (d.Label != "" && line == d.Label) {
 		return nil
 	}
-	return kerr.New(kerr.Cancelled, "not confirmed: %s was not erased", d.Device)
+	// TRANSLATORS: %s is a device: /dev/sdb.
+	return kerr.New(kerr.Cancelled, env.t(i18n.Noop("not confirmed: %s was not erased")), d.Device)
+}
+
+// preparePhases are the phases of a PrepareDrive job as the terminal
+// tells them; --json keeps the phase's own name.
+var preparePhases = map[string]string{
+	// TRANSLATORS: a step of erasing a drive, on the terminal.
+	"erasing": i18n.Noop("erasing…"),
+	// TRANSLATORS: a step of erasing a drive, on the terminal.
+	"making the filesystem": i18n.Noop("making the filesystem…"),
+	// TRANSLATORS: a step of erasing a drive, on the terminal.
+	"enrolling": i18n.Noop("enrolling…"),
 }
 
 // prepare starts the job and follows it, telling each phase.
@@ -162,7 +185,11 @@ func (b *busBackend) prepare(ctx context.Context, q usecase.PrepareRequest) (api
 		if env.JSON {
 			env.emit(map[string]any{"event": "progress", "phase": j.Phase})
 		} else if env.Terminal {
-			fmt.Fprintf(env.Stderr, "%s…\n", j.Phase)
+			if s, ok := preparePhases[j.Phase]; ok {
+				fmt.Fprintln(env.Stderr, i18n.T(s))
+			} else {
+				fmt.Fprintf(env.Stderr, "%s…\n", j.Phase)
+			}
 		}
 	})
 	if ctx.Err() != nil {

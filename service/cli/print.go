@@ -8,11 +8,21 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/shared/api"
-	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // when is a time for people, in the local zone ("never" for none).
 func when(t time.Time) string {
+	if t.IsZero() {
+		// TRANSLATORS: in place of a date and time: no backup yet, none planned.
+		return i18n.T("never")
+	}
+	return whenC(t)
+}
+
+// whenC is when for the status lines scripts read: "never" in every
+// language.
+func whenC(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
@@ -23,15 +33,18 @@ func table(env *Env) *tabwriter.Writer { return tabwriter.NewWriter(env.Stdout, 
 
 func printSnapshots(env *Env, snaps []api.Snapshot) {
 	if len(snaps) == 0 {
-		fmt.Fprintln(env.Stdout, "no snapshots yet")
+		fmt.Fprintln(env.Stdout, i18n.T("no snapshots yet"))
 		return
 	}
 	tw := table(env)
-	fmt.Fprintln(tw, "SNAPSHOT\tLOCAL TIME\tFILES\tSIZE\tPINNED\tHOST")
+	// TRANSLATORS: the column headings of keepsakectl snapshots, in
+	// capitals, separated by tabs: keep the six columns and the tabs.
+	fmt.Fprintln(tw, i18n.T("SNAPSHOT\tLOCAL TIME\tFILES\tSIZE\tPINNED\tHOST"))
 	for _, s := range snaps {
 		pin := ""
 		if s.Pinned {
-			pin = "yes"
+			// TRANSLATORS: in the PINNED column of keepsakectl snapshots.
+			pin = i18n.P("pinned column", "yes")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, when(s.Time), s.Files, humanBytes(int64(s.Bytes)), pin, s.Host)
 	}
@@ -82,13 +95,15 @@ func span(snaps []string) string {
 	case 1:
 		return snaps[0]
 	default:
-		return fmt.Sprintf("%s … %s (%s)", snaps[0], snaps[n-1], grammar.Count(int64(n), "snapshot", "snapshots"))
+		// TRANSLATORS: which snapshots hold a file: the first one's name …
+		// the last one's name (how many).
+		return fmt.Sprintf(i18n.N("%s … %s (%d snapshot)", "%s … %s (%d snapshots)", n), snaps[0], snaps[n-1], n)
 	}
 }
 
 func printHits(env *Env, hits []api.SearchHit) {
 	if len(hits) == 0 {
-		fmt.Fprintln(env.Stdout, "nothing found")
+		fmt.Fprintln(env.Stdout, i18n.T("nothing found"))
 		return
 	}
 	tw := table(env)
@@ -112,24 +127,23 @@ func printVersions(env *Env, vs []api.Version) {
 
 func printDeleted(env *Env, gone []api.DeletedFile) {
 	if len(gone) == 0 {
-		fmt.Fprintln(env.Stdout, "no deleted files")
+		fmt.Fprintln(env.Stdout, i18n.T("no deleted files"))
 		return
 	}
 	tw := table(env)
 	for _, g := range gone {
-		fmt.Fprintf(tw, "%s\t%s\t%s\tlast in %s\n", g.Path, humanBytes(int64(g.Size)), when(g.Mtime), g.LastSnapshot)
+		// TRANSLATORS: %s is the name of the last snapshot that held a deleted file.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.Path, humanBytes(int64(g.Size)), when(g.Mtime), fmt.Sprintf(i18n.T("last in %s"), g.LastSnapshot))
 	}
 	tw.Flush()
 }
-
-// count is "1 file", "2 files" (for the nouns that take an s).
-func count(n int64, noun string) string { return grammar.Count(n, noun, noun+"s") }
 
 // printRestore says where each restored path went, and what came back.
 func (env *Env) printRestore(res api.RestoreResult) {
 	env.printResult(res, func() {
 		for i := range res.Paths {
-			fmt.Fprintf(env.Stdout, "restored %s -> %s\n", res.Paths[i], res.Restored[i])
+			// TRANSLATORS: restored PATH -> WHERE IT WENT
+			fmt.Fprintf(env.Stdout, i18n.T("restored %s -> %s")+"\n", res.Paths[i], res.Restored[i])
 		}
 		fmt.Fprintln(env.Stdout, res.Summary())
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/keepsake/keepsake/service/usecase"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // status is progress as both modes know it: the engine's callbacks on a
@@ -75,8 +76,10 @@ func (b *progressBar) show(s status) {
 	if !b.env.Terminal {
 		return
 	}
-	line := fmt.Sprintf("%s, %s, %s/s", grammar.Count(s.Items, "file or folder", "files and folders"),
-		humanBytes(s.Bytes), humanBytes(int64(s.Rate)))
+	// TRANSLATORS: the progress line on a terminal: how many files and
+	// folders so far, the bytes so far, the bytes a second (/s).
+	line := fmt.Sprintf(i18n.N("%d file or folder, %s, %s/s", "%d files and folders, %s, %s/s", int(s.Items)),
+		s.Items, humanBytes(s.Bytes), humanBytes(int64(s.Rate)))
 	if s.Fraction >= 0 {
 		const width = 24
 		fill := int(s.Fraction * width)
@@ -84,7 +87,10 @@ func (b *progressBar) show(s status) {
 		if s.Left > 0 {
 			eta = s.Left.Round(time.Second).String()
 		}
-		line = fmt.Sprintf("[%s%s] %3.0f%% %s, %s left", strings.Repeat("#", fill), strings.Repeat("-", width-fill), s.Fraction*100, line, eta)
+		// TRANSLATORS: after the progress bar: the progress line (files,
+		// bytes, speed), then the time left (1m30s, or ? when unknown).
+		left := fmt.Sprintf(i18n.T("%s, %s left"), line, eta)
+		line = fmt.Sprintf("[%s%s] %3.0f%% %s", strings.Repeat("#", fill), strings.Repeat("-", width-fill), s.Fraction*100, left)
 	}
 	fmt.Fprintf(b.env.Stderr, "\r\x1b[K%s", line)
 	b.shown = true
@@ -97,7 +103,9 @@ func (b *progressBar) warn(w usecase.Warning) {
 		b.mu.Unlock()
 		return
 	}
-	b.println(fmt.Sprintf("warning: %s: %s", w.Path, w.Message))
+	// TRANSLATORS: warning: PATH: WHAT WENT WRONG (a file a backup or
+	// restore could not take; the message is the system's).
+	b.println(fmt.Sprintf(i18n.T("warning: %s: %s"), w.Path, w.Message))
 }
 
 func (b *progressBar) println(s string) {

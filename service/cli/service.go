@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/spf13/cobra"
 )
@@ -38,7 +39,8 @@ func (env *Env) profile() (*busBackend, string, error) {
 func serviceCommands(env *Env) []*cobra.Command {
 	noRepo := func(c *cobra.Command, a []string) error {
 		if env.Repo != "" {
-			return usagef("%s talks to the service: leave out --repo", c.Name())
+			// TRANSLATORS: %s is a command's name (status, backup-now…).
+			return usagef(i18n.T("%s talks to the service: leave out --repo"), c.Name())
 		}
 		return nil
 	}
@@ -52,7 +54,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 		})}
 	}
 	cmds := []*cobra.Command{
-		simple("status", "Each profile's state, last and next backup, drive and free space", 0, 0, func(b *busBackend, _ []string) error {
+		simple("status", i18n.T("Each profile's state, last and next backup, drive and free space"), 0, 0, func(b *busBackend, _ []string) error {
 			st, err := b.c.Status(env.ctx, b.auth())
 			if err != nil {
 				return err
@@ -60,7 +62,7 @@ func serviceCommands(env *Env) []*cobra.Command {
 			printQuery(env, st, printStatus)
 			return nil
 		}),
-		simple("profiles", "List backup profiles and their settings", 0, 0, func(b *busBackend, _ []string) error {
+		simple("profiles", i18n.T("List backup profiles and their settings"), 0, 0, func(b *busBackend, _ []string) error {
 			ps, err := b.c.Profiles(env.ctx)
 			if err != nil {
 				return err
@@ -70,28 +72,28 @@ func serviceCommands(env *Env) []*cobra.Command {
 		}),
 		createProfileCommand(env),
 		configureCommand(env),
-		simple("add-source DIR", "Back up one more folder", 1, 1, func(b *busBackend, a []string) error {
+		simple("add-source DIR", i18n.T("Back up one more folder"), 1, 1, func(b *busBackend, a []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.AddSource(env.ctx, p, env.abs(a[0]), b.auth())
 		}),
-		simple("remove-source DIR", "Stop backing up a folder", 1, 1, func(b *busBackend, a []string) error {
+		simple("remove-source DIR", i18n.T("Stop backing up a folder"), 1, 1, func(b *busBackend, a []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.RemoveSource(env.ctx, p, env.abs(a[0]), b.auth())
 		}),
-		simple("delete-profile", "Forget the profile (its snapshots stay on the drive)", 0, 0, func(b *busBackend, _ []string) error {
+		simple("delete-profile", i18n.T("Forget the profile (its snapshots stay on the drive)"), 0, 0, func(b *busBackend, _ []string) error {
 			p, err := b.name(env.ctx)
 			if err != nil {
 				return err
 			}
 			return b.c.DeleteProfile(env.ctx, p, b.auth())
 		}),
-		simple("drives", "Drives the service knows: present, enrolled, free space, why one cannot be used", 0, 0, func(b *busBackend, _ []string) error {
+		simple("drives", i18n.T("Drives the service knows: present, enrolled, free space, why one cannot be used"), 0, 0, func(b *busBackend, _ []string) error {
 			ds, err := b.c.Drives(env.ctx)
 			if err != nil {
 				return err
@@ -100,24 +102,24 @@ func serviceCommands(env *Env) []*cobra.Command {
 			return nil
 		}),
 		enrollCommand(env),
-		simple("unmount UUID", "Unmount a drive the service mounted", 1, 1, func(b *busBackend, a []string) error {
+		simple("unmount UUID", i18n.T("Unmount a drive the service mounted"), 1, 1, func(b *busBackend, a []string) error {
 			return b.c.Unmount(env.ctx, a[0], b.auth())
 		}),
 		prepareDriveCommand(env),
 		backupNowCommand(env),
 		remoteKeyCommand(env),
 		hostKeyCommand(env),
-		simple("cancel JOB", "Cancel a running job (its number or object path)", 1, 1, func(b *busBackend, a []string) error {
+		simple("cancel JOB", i18n.T("Cancel a running job (its number or object path)"), 1, 1, func(b *busBackend, a []string) error {
 			job := dbus.ObjectPath(a[0])
 			if n, err := strconv.ParseUint(a[0], 10, 64); err == nil {
 				job = client.JobPath(n)
 			}
 			if !job.IsValid() {
-				return usagef("cancel: %q is neither a job number nor an object path", a[0])
+				return usagef(i18n.T("cancel: %q is neither a job number nor an object path"), a[0])
 			}
 			return b.c.Cancel(env.ctx, job, b.auth())
 		}),
-		simple("reload", "Re-read /etc/keepsake/keepsake.conf", 0, 0, func(b *busBackend, _ []string) error {
+		simple("reload", i18n.T("Re-read /etc/keepsake/keepsake.conf"), 0, 0, func(b *busBackend, _ []string) error {
 			return b.c.Reload(env.ctx, b.auth())
 		}),
 	}
@@ -142,10 +144,10 @@ func createProfileCommand(env *Env) *cobra.Command {
 	var excludes, includeMounts []string
 	c := &cobra.Command{
 		Use:   "create-profile NAME [SOURCE...]",
-		Short: "Make a backup profile (sources in your own home need no administrator)",
-		Long: `Make a backup profile of folders of this computer, or of another computer:
-SOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync
-over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
+		Short: i18n.T("Make a backup profile (sources in your own home need no administrator)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Make a backup profile of folders of this computer, or of another computer:\nSOURCE written ssh://[user@]host[:port]/path[,/path2...] is pulled with rsync\nover ssh by the service's own key (see keepsakectl remote-key and host-key)."),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
@@ -180,33 +182,37 @@ over ssh by the service's own key (see keepsakectl remote-key and host-key).`,
 			if err != nil {
 				return err
 			}
-			env.done(map[string]any{"profile": a[0], "path": path}, "profile %s created", a[0])
+			// TRANSLATORS: %s is the new backup profile's name.
+			env.done(map[string]any{"profile": a[0], "path": path}, i18n.T("profile %s created"), a[0])
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&drive, "drive", "", "back up to the drive with filesystem `UUID` (see keepsakectl drives)")
-	c.Flags().StringVar(&host, "host", "", "for another computer (ssh:// sources): its folder's `NAME` on the drive")
-	c.Flags().StringArrayVar(&excludes, "exclude", nil, "leave out paths matching `PATTERN`")
-	c.Flags().StringArrayVar(&includeMounts, "include-mount", nil, "also back up the other filesystem mounted at `DIR` inside a source")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&drive, "drive", "", i18n.T("back up to the drive with filesystem `UUID` (see keepsakectl drives)"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&host, "host", "", i18n.T("for another computer (ssh:// sources): its folder's `NAME` on the drive"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringArrayVar(&excludes, "exclude", nil, i18n.T("leave out paths matching `PATTERN`"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringArrayVar(&includeMounts, "include-mount", nil, i18n.T("also back up the other filesystem mounted at `DIR` inside a source"))
 	return c
 }
 
 func configureCommand(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "configure KEY=VALUE...",
-		Short: "Change the profile's settings (administrators)",
-		Long: "Change the profile's settings. Keys: " + strings.Join(api.SettingKeys(), ", ") + `.
-Lists are separated by ":" (sources=/home/me:/srv/photos); durations are
-seconds or 30m, 1h, 1d (interval=off turns timed backups off); switches are
-yes or no; retention is "time-machine" or e.g. "daily=10 weekly=8";
-min-free is a size (20GiB) or a percentage (2%).`,
+		Short: i18n.T("Change the profile's settings (administrators)"),
+		// TRANSLATORS: %s is the list of setting keys (sources, excludes…);
+		// the keys and values (sources=, interval=off, yes, no,
+		// "time-machine", "daily=10 weekly=8", 20GiB) are typed as they are.
+		Long: fmt.Sprintf(i18n.T("Change the profile's settings. Keys: %s.\nLists are separated by \":\" (sources=/home/me:/srv/photos); durations are\nseconds or 30m, 1h, 1d (interval=off turns timed backups off); switches are\nyes or no; retention is \"time-machine\" or e.g. \"daily=10 weekly=8\";\nmin-free is a size (20GiB) or a percentage (2%%)."), strings.Join(api.SettingKeys(), ", ")),
 		Args: args(1, -1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			var set api.Settings
 			for _, kv := range a {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok {
-					return usagef("configure: %q is not KEY=VALUE", kv)
+					return usagef(i18n.T("configure: %q is not KEY=VALUE"), kv)
 				}
 				if (k == "sources" && !grammar.IsRemote(v)) || k == "include-mounts" {
 					var abs []string
@@ -228,7 +234,8 @@ min-free is a size (20GiB) or a percentage (2%).`,
 			if err := b.c.Configure(env.ctx, p, set, b.auth()); err != nil {
 				return err
 			}
-			env.done(map[string]any{"profile": p}, "profile %s updated", p)
+			// TRANSLATORS: %s is a backup profile's name.
+			env.done(map[string]any{"profile": p}, i18n.T("profile %s updated"), p)
 			return nil
 		}),
 	}
@@ -238,7 +245,7 @@ func backupNowCommand(env *Env) *cobra.Command {
 	var full, noWait bool
 	c := &cobra.Command{
 		Use:   "backup-now",
-		Short: "Back up now and show progress (Ctrl-C cancels)",
+		Short: i18n.T("Back up now and show progress (Ctrl-C cancels)"),
 		Args:  args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			b, err := env.bus()
@@ -275,11 +282,13 @@ func backupNowCommand(env *Env) *cobra.Command {
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&full, "full", false, "read every folder instead of only the changed ones")
-	c.Flags().BoolVar(&noWait, "no-wait", false, "print the job and return at once")
+	c.Flags().BoolVar(&full, "full", false, i18n.T("read every folder instead of only the changed ones"))
+	c.Flags().BoolVar(&noWait, "no-wait", false, i18n.T("print the job and return at once"))
 	return c
 }
 
+// printStatus is left in English in every language: scripts read its
+// lines (README: status for scripts), as they read the status file.
 func printStatus(env *Env, st []api.Status) {
 	if len(st) == 0 {
 		fmt.Fprintln(env.Stdout, "no backup profiles")
@@ -290,7 +299,7 @@ func printStatus(env *Env, st []api.Status) {
 			free = humanBytes(s.TargetFree)
 		}
 		fmt.Fprintf(env.Stdout, "%s: %s, last backup %s (%s), next %s, drive %s present=%v free %s\n",
-			s.Name, s.State, when(s.LastSuccess), s.Result, when(s.NextDue), s.Drive, s.DrivePresent, free)
+			s.Name, s.State, whenC(s.LastSuccess), s.Result, whenC(s.NextDue), s.Drive, s.DrivePresent, free)
 		if s.Remote {
 			fmt.Fprintf(env.Stdout, "  other computer %s, last pull received %s\n", s.Host, humanBytes(max(s.Received, 0)))
 		}
@@ -305,22 +314,43 @@ func printStatus(env *Env, st []api.Status) {
 
 func printProfiles(env *Env, ps []client.Profile) {
 	for _, p := range ps {
-		fmt.Fprintf(env.Stdout, "%s (%s)\n  folders: %s\n  drive: %s\n  every %s, on change %v (quiet %s), on plug %v\n  retention: %s\n  flatpak apps recorded: %v (offline copy: %v)\n  last: %s %s\n",
-			p.Name, p.StateName(), strings.Join(p.Sources, " "), p.DriveUUID,
-			grammar.FormatDuration(time.Duration(p.Interval)*time.Second), p.OnChange, grammar.FormatDuration(time.Duration(p.QuietPeriod)*time.Second), p.OnPlug,
-			p.Retention, p.Flatpak, p.FlatpakOffline, when(client.Time(p.LastSuccess)), p.LastMessage)
+		// The state's name, the durations and the true/false values are
+		// written as configure takes them.
+		w := env.Stdout
+		fmt.Fprintf(w, "%s (%s)\n", p.Name, p.StateName())
+		// TRANSLATORS: keepsakectl profiles: the folders a profile backs up.
+		fmt.Fprintf(w, "  "+i18n.T("folders: %s")+"\n", strings.Join(p.Sources, " "))
+		// TRANSLATORS: keepsakectl profiles: the UUID of the profile's drive.
+		fmt.Fprintf(w, "  "+i18n.T("drive: %s")+"\n", p.DriveUUID)
+		// TRANSLATORS: keepsakectl profiles: every INTERVAL (1h), on change
+		// true/false (quiet DURATION: 5m), on plug true/false.
+		fmt.Fprintf(w, "  "+i18n.T("every %s, on change %v (quiet %s), on plug %v")+"\n",
+			grammar.FormatDuration(time.Duration(p.Interval)*time.Second), p.OnChange, grammar.FormatDuration(time.Duration(p.QuietPeriod)*time.Second), p.OnPlug)
+		// TRANSLATORS: keepsakectl profiles: the retention setting (daily=10 weekly=8).
+		fmt.Fprintf(w, "  "+i18n.T("retention: %s")+"\n", p.Retention)
+		// TRANSLATORS: keepsakectl profiles: true or false, twice.
+		fmt.Fprintf(w, "  "+i18n.T("flatpak apps recorded: %v (offline copy: %v)")+"\n", p.Flatpak, p.FlatpakOffline)
+		// TRANSLATORS: keepsakectl profiles: the last successful backup's
+		// date and time, then the last backup's message.
+		fmt.Fprintf(w, "  "+i18n.T("last: %s %s")+"\n", when(client.Time(p.LastSuccess)), p.LastMessage)
 		if p.WatchProblem != "" {
-			fmt.Fprintf(env.Stdout, "  watching: %s\n", p.WatchProblem)
+			// TRANSLATORS: keepsakectl profiles: why changes are not all
+			// watched (the service's message).
+			fmt.Fprintf(w, "  "+i18n.T("watching: %s")+"\n", p.WatchProblem)
 		}
 		if p.Remote {
-			fmt.Fprintf(env.Stdout, "  other computer: %s on the drive, host key %s, viewers %v\n", p.Host, p.HostKey, p.Viewers)
+			// TRANSLATORS: keepsakectl profiles, for another computer: its
+			// folder's NAME on the drive, host key STATE, viewers [USERS].
+			fmt.Fprintf(w, "  "+i18n.T("other computer: %s on the drive, host key %s, viewers %v")+"\n", p.Host, p.HostKey, p.Viewers)
 		}
 	}
 }
 
 func printDrives(env *Env, ds []client.Drive) {
 	tw := table(env)
-	fmt.Fprintln(tw, "UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE")
+	// TRANSLATORS: the column headings of keepsakectl drives, in capitals,
+	// separated by tabs: keep the eight columns and the tabs.
+	fmt.Fprintln(tw, i18n.T("UUID\tLABEL\tFS\tSIZE\tFREE\tPRESENT\tENROLLED\tNOTE"))
 	for _, d := range ds {
 		free := "-"
 		if d.Free >= 0 {
@@ -331,12 +361,16 @@ func printDrives(env *Env, ds []client.Drive) {
 			note = d.Warning
 		}
 		if d.Encrypted {
-			enc := "encrypted"
+			// TRANSLATORS: in the NOTE column of keepsakectl drives.
+			enc := i18n.T("encrypted")
 			if d.Locked {
-				enc += ", locked"
+				// TRANSLATORS: in the NOTE column of keepsakectl drives, after "encrypted".
+				enc += ", " + i18n.T("locked")
 			}
 			if d.KeyRemembered {
-				enc += ", key remembered"
+				// TRANSLATORS: in the NOTE column of keepsakectl drives: the
+				// service keeps the encrypted drive's key.
+				enc += ", " + i18n.T("key remembered")
 			}
 			note = strings.TrimSuffix(enc+"; "+note, "; ")
 		}
@@ -349,11 +383,10 @@ func remoteKeyCommand(env *Env) *cobra.Command {
 	var writeDir string
 	c := &cobra.Command{
 		Use:   "remote-key",
-		Short: "The line to add to another computer's ~/.ssh/authorized_keys so the service may back it up",
-		Long: `Print the service's own ssh key as a line for ~/.ssh/authorized_keys on another
-computer: it may do nothing there but a read-only rsync (rrsync -ro /). With
---write-dir DIR, a line whose key may only write into DIR there instead (to
-push restored files back).`,
+		Short: i18n.T("The line to add to another computer's ~/.ssh/authorized_keys so the service may back it up"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Print the service's own ssh key as a line for ~/.ssh/authorized_keys on another\ncomputer: it may do nothing there but a read-only rsync (rrsync -ro /). With\n--write-dir DIR, a line whose key may only write into DIR there instead (to\npush restored files back)."),
 		Args: args(0, 0),
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			b, err := env.bus()
@@ -368,7 +401,8 @@ push restored files back).`,
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&writeDir, "write-dir", "", "a key that may only write into `DIR` on the other computer")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&writeDir, "write-dir", "", i18n.T("a key that may only write into `DIR` on the other computer"))
 	return c
 }
 
@@ -376,12 +410,10 @@ func hostKeyCommand(env *Env) *cobra.Command {
 	var accept string
 	c := &cobra.Command{
 		Use:   "host-key [PROFILE]",
-		Short: "Show another computer's ssh host key, or accept it (--accept FINGERPRINT)",
-		Long: `Ask the profile's other computer for its ssh host keys and show their
-fingerprints and whether one is accepted. Compare with what the computer itself
-shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), then accept it
-with --accept SHA256:...; until then, and whenever the key changes, its
-backups stop with HostKeyUnknown or HostKeyChanged.`,
+		Short: i18n.T("Show another computer's ssh host key, or accept it (--accept FINGERPRINT)"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("Ask the profile's other computer for its ssh host keys and show their\nfingerprints and whether one is accepted. Compare with what the computer itself\nshows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there), then accept it\nwith --accept SHA256:...; until then, and whenever the key changes, its\nbackups stop with HostKeyUnknown or HostKeyChanged."),
 		Args: args(0, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			b, err := env.bus()
@@ -398,7 +430,8 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 				if err := b.c.AcceptHostKey(env.ctx, p, accept, b.auth()); err != nil {
 					return err
 				}
-				env.done(map[string]any{"profile": p, "accepted": accept}, "host key %s of profile %s accepted", accept, p)
+				// TRANSLATORS: host key FINGERPRINT of profile NAME accepted
+				env.done(map[string]any{"profile": p, "accepted": accept}, i18n.T("host key %s of profile %s accepted"), accept, p)
 				return nil
 			}
 			keys, state, err := b.c.ScanHostKeys(env.ctx, p, b.auth())
@@ -409,17 +442,24 @@ backups stop with HostKeyUnknown or HostKeyChanged.`,
 				env.emit(map[string]any{"event": "result", "profile": p, "state": state, "keys": keys})
 				return nil
 			}
-			fmt.Fprintf(env.Stdout, "profile %s: host key %s\n", p, state)
+			// TRANSLATORS: profile NAME: host key STATE (accepted, unknown,
+			// changed: the service's word).
+			fmt.Fprintf(env.Stdout, i18n.T("profile %s: host key %s")+"\n", p, state)
 			for _, k := range keys {
 				fmt.Fprintf(env.Stdout, "  %s %s\n", k.Type, k.Fingerprint)
 			}
 			if state != "accepted" && len(keys) > 0 {
-				fmt.Fprintf(env.Stdout, "compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)\nthen: keepsakectl host-key %s --accept %s\n", p, keys[0].Fingerprint)
+				// TRANSLATORS: the command stays as it is.
+				fmt.Fprintln(env.Stdout, i18n.T("compare with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on that computer)"))
+				// TRANSLATORS: the command stays as it is; %s are the
+				// profile's name and the key's fingerprint.
+				fmt.Fprintf(env.Stdout, i18n.T("then: keepsakectl host-key %s --accept %s")+"\n", p, keys[0].Fingerprint)
 			}
 			return nil
 		}),
 	}
-	c.Flags().StringVar(&accept, "accept", "", "trust the key with this `FINGERPRINT` (SHA256:...)")
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&accept, "accept", "", i18n.T("trust the key with this `FINGERPRINT` (SHA256:...)"))
 	return c
 }
 
@@ -428,24 +468,14 @@ func enrollCommand(env *Env) *cobra.Command {
 	var passFile string
 	c := &cobra.Command{
 		Use:   "enroll DRIVE",
-		Short: "Write a repository to a drive and make it the profile's drive",
-		Long: `enroll writes a Keepsake repository to the drive (its UUID, label or mount
-point) or adopts the one there; with one profile (or --profile) the drive
-becomes that profile's drive.
-
-With --encrypt the repository is encrypted (the drive must be ext4; its
-encrypt feature is turned on if it is off, which keeps its data): enroll
-asks for a passphrase twice (or reads it from --passphrase-file) and prints
-the recovery key once. The drive stays mounted and unlocked until it is
-locked, unmounted or unplugged; with --remember the service keeps its key
-and unlocks it by itself for every backup. A repository cannot be
-encrypted in place: on a drive with unencrypted backups, --set-aside keeps
-them as they are in the folder "Keepsake (not encrypted)" and begins
-encrypted backups beside them.`,
+		Short: i18n.T("Write a repository to a drive and make it the profile's drive"),
+		// TRANSLATORS: the text of --help; break lines before 80 characters;
+		// flags, commands, setting keys and values stay as they are.
+		Long: i18n.T("enroll writes a Keepsake repository to the drive (its UUID, label or mount\npoint) or adopts the one there; with one profile (or --profile) the drive\nbecomes that profile's drive.\n\nWith --encrypt the repository is encrypted (the drive must be ext4; its\nencrypt feature is turned on if it is off, which keeps its data): enroll\nasks for a passphrase twice (or reads it from --passphrase-file) and prints\nthe recovery key once. The drive stays mounted and unlocked until it is\nlocked, unmounted or unplugged; with --remember the service keeps its key\nand unlocks it by itself for every backup. A repository cannot be\nencrypted in place: on a drive with unencrypted backups, --set-aside keeps\nthem as they are in the folder \"Keepsake (not encrypted)\" and begins\nencrypted backups beside them."),
 		Args: args(1, 1),
 		RunE: run(func(c *cobra.Command, a []string) error {
 			if !encrypt && (remember || passFile != "" || setAside) {
-				return usagef("enroll: --remember, --passphrase-file and --set-aside go with --encrypt")
+				return usage(i18n.T("enroll: --remember, --passphrase-file and --set-aside go with --encrypt"))
 			}
 			b, d, err := env.serviceDrive(a[0])
 			if err != nil {
@@ -463,17 +493,20 @@ encrypted backups beside them.`,
 				if err := b.c.Enroll(env.ctx, d.UUID, client.EnrollOptions{Auth: b.auth(), Profile: profile}); err != nil {
 					return err
 				}
-				env.done(map[string]any{"drive": d.UUID}, "drive %s enrolled", d.UUID)
+				// TRANSLATORS: %s is a drive's UUID.
+				env.done(map[string]any{"drive": d.UUID}, i18n.T("drive %s enrolled"), d.UUID)
 				return nil
 			}
 			if d.Encryptable == api.EncryptableFilesystem {
 				// Said before a passphrase is typed for nothing.
-				return kerr.New(kerr.UnsupportedFilesystem, "%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost", driveName(d), d.Filesystem, d.Device)
+				// TRANSLATORS: DRIVE is FILESYSTEM (vfat, btrfs): … (keepsakectl
+				// prepare-drive DEVICE --filesystem ext4): keep the command.
+				return kerr.New(kerr.UnsupportedFilesystem, env.t(i18n.Noop("%s is %s: only ext4 drives can be encrypted; erase it as ext4 first (keepsakectl prepare-drive %s --filesystem ext4): everything on it is lost")), driveName(d), d.Filesystem, d.Device)
 			}
 			if d.Enrolled && !d.Encrypted && !setAside {
-				return setAsideHint(driveName(d))
+				return env.setAsideHint(driveName(d))
 			}
-			pass, err := env.newPassphrase(passFile, "Passphrase for the drive: ")
+			pass, err := env.newPassphrase(passFile, i18n.T("Passphrase for the drive: "))
 			if err != nil {
 				return err
 			}
@@ -492,30 +525,27 @@ encrypted backups beside them.`,
 				return nil
 			}
 			if o.EnableFeature {
-				fmt.Fprintf(env.Stdout, "Turned on the encrypt feature of the ext4 filesystem on %s\n", d.Device)
+				// TRANSLATORS: %s is a device: /dev/sdb.
+				fmt.Fprintf(env.Stdout, i18n.T("Turned on the encrypt feature of the ext4 filesystem on %s")+"\n", d.Device)
 			}
-			fmt.Fprintf(env.Stdout, `Drive %s enrolled, encrypted
-`, driveName(d))
+			// TRANSLATORS: %s names the drive: "LABEL" (UUID), or its UUID.
+			fmt.Fprintf(env.Stdout, i18n.T("Drive %s enrolled, encrypted")+"\n", driveName(d))
 			if setAside && d.Enrolled && !d.Encrypted {
-				fmt.Fprintf(env.Stdout, "The unencrypted backups are kept as they were in the folder %q on the drive\n", usecase.AsideName)
+				// TRANSLATORS: %q is the folder name "Keepsake (not encrypted)".
+				fmt.Fprintf(env.Stdout, i18n.T("The unencrypted backups are kept as they were in the folder %q on the drive")+"\n", usecase.AsideName)
 			}
 			if profile != "" {
-				fmt.Fprintf(env.Stdout, "profile %s backs up to it\n", profile)
+				fmt.Fprintf(env.Stdout, i18n.T("profile %s backs up to it")+"\n", profile)
 			}
-			fmt.Fprintf(env.Stdout, `
-RECOVERY KEY: shown this once only. Write it down or print it, and keep
-it apart from the drive: it unlocks the drive if the passphrase is lost.
-
-    %s
-
-  keepsakectl unlock %s --recovery-key
-`, rk, d.UUID)
+			fmt.Fprintln(env.Stdout)
+			printRecoveryKey(env, rk, fmt.Sprintf("keepsakectl unlock %s --recovery-key", d.UUID))
 			return nil
 		}),
 	}
-	c.Flags().BoolVar(&encrypt, "encrypt", false, "write an encrypted repository (ext4 drives)")
-	c.Flags().BoolVar(&remember, "remember", false, "with --encrypt: the service keeps the key and unlocks the drive by itself")
-	c.Flags().BoolVar(&setAside, "set-aside", false, "with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones")
-	c.Flags().StringVar(&passFile, "passphrase-file", "", "with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking")
+	c.Flags().BoolVar(&encrypt, "encrypt", false, i18n.T("write an encrypted repository (ext4 drives)"))
+	c.Flags().BoolVar(&remember, "remember", false, i18n.T("with --encrypt: the service keeps the key and unlocks the drive by itself"))
+	c.Flags().BoolVar(&setAside, "set-aside", false, i18n.T("with --encrypt on a drive with unencrypted backups: keep them as they are beside the new encrypted ones"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	c.Flags().StringVar(&passFile, "passphrase-file", "", i18n.T("with --encrypt: read the passphrase from `FILE` (its first line; - for standard input) instead of asking"))
 	return c
 }

@@ -52,12 +52,12 @@ func Snapshots(ds []api.Snapshot, now time.Time) []Snapshot {
 	// title, and titles are what people and tests pick rows by.
 	count := map[string]int{}
 	for i := range out {
-		out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04")
+		out[i].Title = humanize.DateTitle(out[i].Time, now, humanize.Minutes)
 		count[out[i].Title]++
 	}
 	for i := range out {
 		if count[out[i].Title] > 1 {
-			out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04:05")
+			out[i].Title = humanize.DateTitle(out[i].Time, now, humanize.Seconds)
 		}
 		out[i].Subtitle = snapshotSubtitle(out[i])
 	}
@@ -349,7 +349,7 @@ func SentText(message, fallback string) string {
 
 // ReplaceQuestion is the confirmation before Restore and Replace.
 func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
-	when := humanize.DateInSentence(s.Time, now, "15:04")
+	when := humanize.DateInSentence(s.Time, now, humanize.Minutes)
 	if e.IsDir() {
 		return fmt.Sprintf("Replace “%s”?", humanize.Display(e.Name)),
 			fmt.Sprintf("Files in the folder are replaced with their versions from %s. Changes made to them since then are lost.", when)

@@ -181,6 +181,7 @@ func TestDatesInGerman(t *testing.T) {
 		{"in 3 minutes", Until(now.Add(3*time.Minute), now), "in 3 Minuten"},
 		{"tomorrow", Until(at(2026, 12, 1, 9, 0, 0), now), "morgen um 09:00"},
 		{"since", Since(at(2026, 3, 3, 14, 5, 0), now), "seit 3. März"},
+		{"a size has a decimal comma", Size(1234567), "1,2\u00a0MB"},
 		{"progress", Progress(jobFiles(1500, 20013), now), "1.500 von 20.013 Dateien"},
 		{"about hours and minutes", Duration(90 * time.Minute), "etwa 1 Stunde 30 Minuten"},
 		{"an error's sentence", Error(kerr.New(kerr.Cancelled, "")), "Die Sicherung wurde abgebrochen."},

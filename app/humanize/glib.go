@@ -47,3 +47,11 @@ func glibDate(t time.Time, format string) (string, bool) {
 	defer C.g_free(C.gpointer(out))
 	return C.GoString(out), true
 }
+
+// glibSize is g_format_size: decimal units, one decimal, the number
+// written as LC_NUMERIC does and the units translated by GLib itself.
+func glibSize(b uint64) string {
+	out := C.g_format_size(C.guint64(b))
+	defer C.g_free(C.gpointer(out))
+	return C.GoString(out)
+}

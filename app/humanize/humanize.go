@@ -115,27 +115,16 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// Size is a byte count the way GNOME shows it (decimal units: "1.2 GB").
+// Size is a byte count the way GNOME shows it, through GLib's
+// g_format_size: decimal units with one decimal ("1.2 GB", "52.0 GB"),
+// the decimal mark of the user's locale and the units as GLib
+// translates them.
 func Size(b int64) string {
 	if b < 0 {
 		// TRANSLATORS: a size that is not known.
 		return i18n.P("size", "unknown")
 	}
-	if b < 1000 {
-		return fmt.Sprintf(i18n.N("%s byte", "%s bytes", int(b)), Count(b))
-	}
-	units := []string{"kB", "MB", "GB", "TB", "PB"}
-	v := float64(b)
-	for _, u := range units {
-		v /= 1000
-		if v < 999.95 || u == "PB" {
-			if v < 10 {
-				return fmt.Sprintf("%.1f %s", v, u)
-			}
-			return fmt.Sprintf("%.0f %s", math.Round(v), u)
-		}
-	}
-	return ""
+	return glibSize(uint64(b))
 }
 
 // Duration is a remaining time: "about 3 minutes".

@@ -19,6 +19,7 @@ import (
 	"github.com/keepsake/keepsake/app/window"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // ID is the application id (desktop file, D-Bus name, GSettings).
@@ -52,6 +53,8 @@ type App struct {
 	// pendingUnlock is a drive (UUID) whose unlock dialog waits for a
 	// reading of the service that lists it.
 	pendingUnlock string
+	// clock is GNOME's clock-format setting, kept for its signal.
+	clock *gio.Settings
 }
 
 // Run runs the app with GTK's own arguments (the app's were parsed by
@@ -82,6 +85,13 @@ func (a *App) startup() {
 	// The app lives on without a window: notifications and the tray need it.
 	a.Hold()
 	addIcons()
+	// Times are shown on the desktop's clock; a change redraws what
+	// the last reading of the service shows.
+	a.clock = followClock(func() {
+		if a.win != nil && !a.state.Read.IsZero() {
+			a.update(a.state)
+		}
+	})
 	a.addAction("preferences", []string{"<Control>comma"}, func() { prefs.Open(a.win.OwnEnv()) })
 	a.addAction("about", nil, a.about)
 	a.addAction("open", nil, a.present)
@@ -177,7 +187,7 @@ func (a *App) backUpNow() {
 		_, err := c.BackupNow(context.Background(), name, api.BackupOptions{})
 		coreglib.IdleAdd(func() {
 			if err != nil {
-				a.send("backup-failed", "Backup could not start", humanize.Error(err), gio.NotificationPriorityHigh)
+				a.send("backup-failed", i18n.T("Backup could not start"), humanize.Error(err), gio.NotificationPriorityHigh)
 			}
 			a.watcher.Refresh()
 		})
@@ -189,7 +199,7 @@ func (a *App) about() {
 	d.SetProgramName("Keepsake")
 	d.SetLogoIconName(ID)
 	d.SetVersion(version.Version)
-	d.SetComments("Back up your files and apps, and bring them back")
+	d.SetComments(i18n.T("Back up your files and apps, and bring them back"))
 	d.SetWebsite("https://github.com/keepsake/keepsake")
 	d.SetLicenseType(gtk.LicenseGPL30)
 	d.SetTransientFor(&a.win.ApplicationWindow.ApplicationWindow.Window)
@@ -200,11 +210,11 @@ func (a *App) about() {
 // TrayStatus is the tray's one-line state.
 func TrayStatus(st live.State, profile string) tray.Status {
 	if st.Err != nil {
-		return tray.Status{Text: "Backup service not running", Problem: true}
+		return tray.Status{Text: i18n.T("Backup service not running"), Problem: true}
 	}
 	p, ok := st.Profile(profile)
 	if !ok {
-		return tray.Status{Text: "Backups not set up"}
+		return tray.Status{Text: i18n.T("Backups not set up")}
 	}
 	s := tray.Status{Text: humanize.State(p), Running: p.Job != "/" && p.Job != ""}
 	if j, ok := st.Job(p.Job); ok && s.Running {

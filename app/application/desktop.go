@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/portal"
 	"github.com/keepsake/keepsake/app/searchprovider"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // The actions the desktop activates over D-Bus
@@ -152,7 +153,8 @@ func (a *App) requestBackground() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err := portal.RequestBackground(ctx, conn,
-			"Keepsake backs up when your backup drive is plugged in and tells you when a backup fails.",
+			// TRANSLATORS: why the app asks to run in the background; the desktop may show it when it asks the person.
+			i18n.T("Keepsake backs up when your backup drive is plugged in and tells you when a backup fails."),
 			[]string{"keepsake", "--hide-window"}); err != nil {
 			log.Printf("keepsake: %v", err)
 		}

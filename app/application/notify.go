@@ -1,6 +1,8 @@
 package application
 
 import (
+	"fmt"
+
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/godbus/dbus/v5"
@@ -8,6 +10,7 @@ import (
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/app/pages/overview"
 	"github.com/keepsake/keepsake/app/pages/unlock"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -30,29 +33,35 @@ func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool)
 			// (or dialog) asks for the passphrase: one is enough.
 			return Notification{}, false
 		}
-		title := "Backup failed"
+		title := i18n.T("Backup failed")
 		if e.Computer != "" {
-			title = "Backup of " + e.Computer + " failed"
+			// TRANSLATORS: a notification's title: %s is another computer's name ("laptop").
+			title = fmt.Sprintf(i18n.T("Backup of %s failed"), e.Computer)
 		}
 		return Notification{ID: "backup-failed", Title: title,
 			Body: humanize.ErrorText(e.ErrorName, e.Message), Urgent: true}, true
 	case live.BackupSucceeded:
 		if e.Computer != "" {
-			return Notification{ID: "backup-done", Title: "Backup finished", Body: "The files of " + e.Computer + " are backed up."}, notifySuccess
+			// TRANSLATORS: a notification's text: %s is another computer's name ("laptop").
+			return Notification{ID: "backup-done", Title: i18n.T("Backup finished"), Body: fmt.Sprintf(i18n.T("The files of %s are backed up."), e.Computer)}, notifySuccess
 		}
-		return Notification{ID: "backup-done", Title: "Backup finished", Body: "Your files are backed up."}, notifySuccess
+		return Notification{ID: "backup-done", Title: i18n.T("Backup finished"), Body: i18n.T("Your files are backed up.")}, notifySuccess
 	case live.DriveBackupStarted:
-		return Notification{ID: "drive-connected", Title: "Backup drive connected",
-			Body: "Backing up to " + overview.DriveName(e.Drive) + "…"}, true
+		return Notification{ID: "drive-connected", Title: i18n.T("Backup drive connected"),
+			// TRANSLATORS: a notification's text: %s is the backup drive's name ("Passport").
+			Body: fmt.Sprintf(i18n.T("Backing up to %s…"), overview.DriveName(e.Drive))}, true
 	case live.SafeToRemove:
-		return Notification{ID: "safe-to-remove", Title: "Safe to remove the backup drive",
-			Body: overview.DriveName(e.Drive) + " can be unplugged now."}, true
+		return Notification{ID: "safe-to-remove", Title: i18n.T("Safe to remove the backup drive"),
+			// TRANSLATORS: a notification's text: %s is the backup drive's name ("Passport").
+			Body: fmt.Sprintf(i18n.T("%s can be unplugged now."), overview.DriveName(e.Drive))}, true
 	case live.DriveMissing:
-		return Notification{ID: "drive-missing", Title: "Backup drive not seen for a while",
-			Body: e.Message + ". Plug in " + overview.DriveName(e.Drive) + " to back up.", Urgent: true}, true
+		return Notification{ID: "drive-missing", Title: i18n.T("Backup drive not seen for a while"),
+			// TRANSLATORS: a notification's text: the first %s is the service's own sentence ("Not seen for 14 days"), the second the backup drive's name ("Passport").
+			Body: fmt.Sprintf(i18n.T("%s. Plug in %s to back up."), e.Message, overview.DriveName(e.Drive)), Urgent: true}, true
 	case live.UnlockNeeded:
 		return Notification{ID: "unlock-needed", Title: unlock.Notice,
-			Body:   "“" + overview.DriveName(e.Drive) + "” is encrypted and locked. Type its passphrase to back up to it.",
+			// TRANSLATORS: a notification's text: %s is the backup drive's name ("Passport").
+			Body:   fmt.Sprintf(i18n.T("“%s” is encrypted and locked. Type its passphrase to back up to it."), overview.DriveName(e.Drive)),
 			Urgent: true, Unlock: e.Drive.UUID}, true
 	}
 	return Notification{}, false
@@ -77,7 +86,8 @@ func (a *App) notify(e live.Event) {
 		g.SetBody(n.Body)
 		g.SetPriority(prio)
 		g.SetDefaultActionAndTarget("app.unlock-drive", glib.NewVariantString(n.Unlock))
-		g.AddButtonWithTarget("Unlock…", "app.unlock-drive", glib.NewVariantString(n.Unlock))
+		// TRANSLATORS: a notification's button that opens the dialog to unlock the backup drive.
+		g.AddButtonWithTarget(i18n.T("Unlock…"), "app.unlock-drive", glib.NewVariantString(n.Unlock))
 		a.SendNotification(n.ID, g)
 		return
 	}
@@ -90,7 +100,7 @@ func (a *App) send(id, title, body string, prio gio.NotificationPriority) {
 	n.SetPriority(prio)
 	n.SetDefaultAction("app.open")
 	if id == "backup-failed" || id == "drive-missing" {
-		n.AddButton("Open Keepsake", "app.open")
+		n.AddButton(i18n.T("Open Keepsake"), "app.open")
 	}
 	a.SendNotification(id, n)
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/keepsake/keepsake/shared/client"
 	"github.com/keepsake/keepsake/shared/dbusapi"
 	"github.com/keepsake/keepsake/shared/grammar"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
-// ThisComputer is how the app calls the computer it runs on.
+// ThisComputer is how the app calls the computer it runs on, in English:
+// Title says it in the user's language.
 const ThisComputer = "This Computer"
 
 // The HostKey property's values.
@@ -50,7 +52,8 @@ func baseTitle(p client.Profile) string {
 	r, ok := Remote(p)
 	switch {
 	case !ok:
-		return ThisComputer
+		// TRANSLATORS: the computer the app runs on, as a row's title beside the other computers it backs up.
+		return i18n.T("This Computer")
 	case p.Host != "":
 		return p.Host
 	case r.Host != "":
@@ -143,7 +146,8 @@ func RowOf(st live.State, p client.Profile, now time.Time) Row {
 // status is a computer's state in lines of text: what it is doing and
 // when it was last backed up, then its problems.
 func status(st live.State, p client.Profile, remote bool, now time.Time) ([]string, Kind, Action) {
-	last := "last backup " + humanize.When(client.Time(p.LastSuccess), now)
+	// TRANSLATORS: in a computer's row: %s is when ("10 minutes ago", "yesterday at 14:05", "never").
+	last := fmt.Sprintf(i18n.T("last backup %s"), humanize.When(client.Time(p.LastSuccess), now))
 	never := p.LastSuccess == 0
 	state := dbusapi.ProfileState(p.State)
 	job, running := st.Job(p.Job)
@@ -161,50 +165,55 @@ func status(st live.State, p client.Profile, remote bool, now time.Time) ([]stri
 	}
 	switch {
 	case remote && key == KeyChanged:
-		lines = append(lines, "Host key changed — check it", "Its backups have stopped until then.")
+		lines = append(lines, i18n.T("Host key changed — check it"), i18n.T("Its backups have stopped until then."))
 		kind, action = Problem, ReviewKey
 	case running:
 		if job.Progress > 0 && job.Progress <= 1 {
-			lines = append(lines, fmt.Sprintf("Backing up now (%d%%)", int(job.Progress*100)))
+			// TRANSLATORS: a computer being backed up and how far it got: %d%% is a percentage ("Backing up now (40%)").
+			lines = append(lines, fmt.Sprintf(i18n.T("Backing up now (%d%%)"), int(job.Progress*100)))
 		} else {
-			lines = append(lines, "Backing up now")
+			lines = append(lines, i18n.T("Backing up now"))
 		}
 		if !never {
 			lines[0] += " · " + last
 		}
 	case remote && key == KeyNew:
-		lines = append(lines, "Not set up yet — check its host key")
+		lines = append(lines, i18n.T("Not set up yet — check its host key"))
 		kind, action = Warning, ReviewKey
 	case result == kerr.HostUnreachable:
 		if never {
-			lines = append(lines, "Not reachable · last tried "+humanize.When(client.Time(p.LastAttempt), now))
+			// TRANSLATORS: another computer that was never backed up: %s is when it was last tried ("10 minutes ago", "yesterday at 14:05").
+			lines = append(lines, fmt.Sprintf(i18n.T("Not reachable · last tried %s"), humanize.When(client.Time(p.LastAttempt), now)))
 		} else {
-			lines = append(lines, "Not reachable "+Since(client.Time(p.LastSuccess), now))
+			// TRANSLATORS: %s says for how long: “for 5 minutes”, “since today at 09:00”, “since 3 March”.
+			lines = append(lines, fmt.Sprintf(i18n.T("Not reachable %s"), Since(client.Time(p.LastSuccess), now)))
 		}
 		kind = Warning
 	case p.LastResult != "" && result != kerr.Cancelled:
-		first := "Last backup failed"
+		first := i18n.T("Last backup failed")
 		if !never {
 			first += " · " + last
 		}
 		lines = append(lines, first, humanize.ErrorText(p.LastResult, p.LastMessage))
 		kind = Problem
 	case state == dbusapi.StateWaitingForDrive:
-		lines = append(lines, "Waiting for the backup drive")
+		lines = append(lines, i18n.T("Waiting for the backup drive"))
 		if !never {
 			lines[0] += " · " + last
 		}
 	case state == dbusapi.StateNoDrive:
-		lines = append(lines, "No backup drive chosen")
+		lines = append(lines, i18n.T("No backup drive chosen"))
 		kind = Warning
 	case never:
-		lines = append(lines, "Not backed up yet")
+		lines = append(lines, i18n.T("Not backed up yet"))
 	case humanize.ProblemCount(p) > 0:
 		// Completed without some entries it could not read: worth a look.
-		lines = append(lines, "Backed up, with "+grammar.Count(int64(humanize.ProblemCount(p)), "problem", "problems")+" · "+last)
+		n := humanize.ProblemCount(p)
+		lines = append(lines, fmt.Sprintf(i18n.N("Backed up, with %s problem", "Backed up, with %s problems", n), humanize.Count(n))+" · "+last)
 		kind = Warning
 	default:
-		lines = append(lines, "Up to date · "+last)
+		// TRANSLATORS: a computer backed up without a problem: %s is “last backup 10 minutes ago”.
+		lines = append(lines, fmt.Sprintf(i18n.T("Up to date · %s"), last))
 	}
 	if p.Overdue && !running {
 		lines = append(lines, Overdue(p, now))
@@ -218,13 +227,13 @@ func status(st live.State, p client.Profile, remote bool, now time.Time) ([]stri
 // Overdue says for how long a computer has gone without a backup.
 func Overdue(p client.Profile, now time.Time) string {
 	if p.LastSuccess == 0 {
-		return "Overdue: never backed up"
+		return i18n.T("Overdue: never backed up")
 	}
 	days := int(now.Sub(client.Time(p.LastSuccess)) / (24 * time.Hour))
 	if days <= 1 {
-		return "Overdue: no backup for a day"
+		return i18n.T("Overdue: no backup for a day")
 	}
-	return fmt.Sprintf("Overdue: no backup for %d days", days)
+	return fmt.Sprintf(i18n.N("Overdue: no backup for %s day", "Overdue: no backup for %s days", days), humanize.Count(days))
 }
 
 // Since says since when something lasts: "for 5 minutes", "since today
@@ -237,21 +246,14 @@ func Since(t, now time.Time) string {
 	d := now.Sub(t)
 	switch {
 	case d < time.Minute:
-		return "for a moment"
+		return i18n.T("for a moment")
 	case d < time.Hour:
 		if m := int(d / time.Minute); m > 1 {
-			return fmt.Sprintf("for %d minutes", m)
+			return fmt.Sprintf(i18n.N("for %d minute", "for %d minutes", m), m)
 		}
-		return "for a minute"
+		return i18n.T("for a minute")
 	}
-	w := humanize.When(t, now)
-	if strings.HasPrefix(w, "today") || strings.HasPrefix(w, "yesterday") {
-		return "since " + w
-	}
-	if t.Year() == now.Year() {
-		return "since " + t.Format("2 January")
-	}
-	return "since " + t.Format("2 January 2006")
+	return humanize.Since(t, now)
 }
 
 // Folders describes what a profile backs up: its folders, and for another

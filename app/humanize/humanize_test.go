@@ -71,12 +71,30 @@ func TestEveryNameHasASentence(t *testing.T) {
 	}
 }
 
+// TestSize: sizes are GLib's g_format_size, as in Files and the rest of
+// GNOME: one decimal in every unit ("52.0 GB") and a no-break space
+// before the unit, so that a line never breaks inside a size.
 func TestSize(t *testing.T) {
-	for in, want := range map[int64]string{-1: "unknown", 0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1.0 kB",
-		1234567: "1.2 MB", 52_000_000_000: "52 GB", 999_960_000: "1.0 GB"} {
-		if got := Size(in); got != want {
-			t.Errorf("Size(%d) = %q, want %q", in, got, want)
-		}
+	english(t)
+	for _, c := range []struct {
+		name string
+		in   int64
+		want string
+	}{
+		{"unknown", -1, "unknown"},
+		{"nothing", 0, "0 bytes"},
+		{"one byte", 1, "1 byte"},
+		{"bytes", 999, "999 bytes"},
+		{"a kilobyte is 1000 bytes", 1000, "1.0\u00a0kB"},
+		{"megabytes", 1234567, "1.2\u00a0MB"},
+		{"gigabytes keep their decimal", 52_000_000_000, "52.0\u00a0GB"},
+		{"terabytes", 2_000_000_000_000, "2.0\u00a0TB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Size(c.in); got != c.want {
+				t.Errorf("Size(%d) = %q, want %q", c.in, got, c.want)
+			}
+		})
 	}
 }
 
@@ -127,10 +145,10 @@ func TestProgress(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	j := client.Job{FilesDone: 120, FilesTotal: 400, BytesDone: 5_000_000, BytesTotal: 20_000_000, Rate: 2_500_000,
 		ExpectedEnd: now.Add(3 * time.Minute).UnixMicro()}
-	if got, want := Progress(j, now), "120 of 400 files · 5.0 MB of 20 MB · 2.5 MB/s · about 3 minutes left"; got != want {
+	if got, want := Progress(j, now), "120 of 400 files · 5.0\u00a0MB of 20.0\u00a0MB · 2.5\u00a0MB/s · about 3 minutes left"; got != want {
 		t.Errorf("Progress = %q, want %q", got, want)
 	}
-	if got, want := Progress(client.Job{FilesDone: 13559, FilesTotal: 9, BytesDone: 213e6, BytesTotal: 3e6}, now), "13,559 files · 213 MB"; got != want {
+	if got, want := Progress(client.Job{FilesDone: 13559, FilesTotal: 9, BytesDone: 213e6, BytesTotal: 3e6}, now), "13,559 files · 213.0\u00a0MB"; got != want {
 		t.Errorf("Progress past the estimate = %q, want %q", got, want)
 	}
 	if got := Progress(client.Job{Phase: "scanning"}, now); got != "Scanning…" {

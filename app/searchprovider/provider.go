@@ -15,6 +15,7 @@ import (
 
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // Names on the session bus. The bus name is the app's id with a suffix:
@@ -358,11 +359,14 @@ func Description(r Result, home, latest string, now time.Time) string {
 	folder := humanize.Folder(r.Dir, home)
 	switch {
 	case latest != "" && r.LastSnapshot == latest:
-		return fmt.Sprintf("In %s, in the latest backup", folder)
+		// TRANSLATORS: a search result's second line in the Activities overview: %s is the file's folder ("~/Documents").
+		return fmt.Sprintf(i18n.T("In %s, in the latest backup"), folder)
 	case r.Last.IsZero():
-		return fmt.Sprintf("In %s", folder)
+		// TRANSLATORS: a search result's second line in the Activities overview: %s is the file's folder ("~/Documents").
+		return fmt.Sprintf(i18n.T("In %s"), folder)
 	}
-	return fmt.Sprintf("In %s, last backed up %s", folder, humanize.When(r.Last, now))
+	// TRANSLATORS: a search result's second line in the Activities overview: the first %s is the file's folder ("~/Documents"), the second when ("yesterday at 14:05", "3 minutes ago").
+	return fmt.Sprintf(i18n.T("In %s, last backed up %s"), folder, humanize.When(r.Last, now))
 }
 
 // Icon is the icon of a file's type, guessed from its name the way the

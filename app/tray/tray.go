@@ -2,9 +2,11 @@ package tray
 
 import (
 	_ "embed"
+	"fmt"
 	"sync"
 
 	"fyne.io/systray"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 //go:embed icon.png
@@ -54,10 +56,10 @@ func (t *Tray) build(opts Options) {
 	t.state = systray.AddMenuItem("Keepsake", "")
 	t.state.Disable()
 	systray.AddSeparator()
-	t.backup = systray.AddMenuItem("Back Up Now", "Start a backup now")
-	open := systray.AddMenuItem("Open Keepsake", "")
+	t.backup = systray.AddMenuItem(i18n.T("Back Up Now"), i18n.T("Start a backup now"))
+	open := systray.AddMenuItem(i18n.T("Open Keepsake"), "")
 	systray.AddSeparator()
-	quit := systray.AddMenuItem("Quit", "Stop the app (backups go on without it)")
+	quit := systray.AddMenuItem(i18n.T("Quit"), i18n.T("Stop the app (backups go on without it)"))
 	systray.SetOnTapped(func() { call(opts.OnOpen) })
 	go func() {
 		for {
@@ -101,7 +103,8 @@ func (t *Tray) apply() {
 		s.Text = "Keepsake"
 	}
 	t.state.SetTitle(s.Text)
-	systray.SetTooltip("Keepsake: " + s.Text)
+	// TRANSLATORS: the tray icon's tooltip: %s is the state of the backups ("Backups are up to date").
+	systray.SetTooltip(fmt.Sprintf(i18n.T("Keepsake: %s"), s.Text))
 	if s.Problem {
 		systray.SetIcon(problemPNG)
 	} else {

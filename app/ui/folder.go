@@ -10,6 +10,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/godbus/dbus/v5"
 	"github.com/keepsake/keepsake/app/portal"
+	"github.com/keepsake/keepsake/shared/i18n"
 )
 
 // ChooseFolder shows the native folder chooser (the portal's, in a
@@ -18,7 +19,7 @@ import (
 // returned dialog referenced until done runs: no widget holds a native
 // dialog, and a collected one never answers.
 func ChooseFolder(parent *gtk.Window, title, accept, start string, done func(path string)) *gtk.FileChooserNative {
-	fc := gtk.NewFileChooserNative(title, parent, gtk.FileChooserActionSelectFolder, accept, "_Cancel")
+	fc := gtk.NewFileChooserNative(title, parent, gtk.FileChooserActionSelectFolder, accept, i18n.T("_Cancel"))
 	fc.SetModal(true)
 	if start != "" {
 		// A failure only means the dialog opens somewhere else.
@@ -64,10 +65,10 @@ func hostFolder(parent *gtk.Window, path string, done func(string)) {
 		}
 		home, _ := os.UserHomeDir()
 		d := gtk.NewMessageDialog(parent, gtk.DialogModal|gtk.DialogDestroyWithParent, gtk.MessageWarning, gtk.ButtonsNone)
-		d.SetObjectProperty("text", "Keepsake Cannot Tell Where This Folder Is")
+		d.SetObjectProperty("text", i18n.T("Keepsake Cannot Tell Where This Folder Is"))
 		d.SetObjectProperty("secondary-text", HostFolderText(home))
-		d.AddButton("_Cancel", int(gtk.ResponseCancel))
-		d.AddButton("Use _Home Folder", int(gtk.ResponseAccept))
+		d.AddButton(i18n.T("_Cancel"), int(gtk.ResponseCancel))
+		d.AddButton(i18n.T("Use _Home Folder"), int(gtk.ResponseAccept))
 		d.SetDefaultResponse(int(gtk.ResponseAccept))
 		d.ConnectResponse(func(resp int) {
 			d.Destroy()
@@ -84,7 +85,6 @@ func hostFolder(parent *gtk.Window, path string, done func(string)) {
 // HostFolderText explains why a folder chosen in the Flatpak cannot be
 // used.
 func HostFolderText(home string) string {
-	return fmt.Sprintf("The desktop gave Keepsake this folder without saying where it is on the computer, "+
-		"so the backup service cannot find it. Your home folder (%s) can always be used; "+
-		"choose a folder inside it, or back up the whole home folder.", home)
+	// TRANSLATORS: %s is the home folder ("/home/ann").
+	return fmt.Sprintf(i18n.T("The desktop gave Keepsake this folder without saying where it is on the computer, so the backup service cannot find it. Your home folder (%s) can always be used; choose a folder inside it, or back up the whole home folder."), home)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/keepsake/keepsake/app/humanize"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -68,7 +69,7 @@ func RunJob[T any](b *JobBar, title string,
 	b.job = "/" // taken until the real path is known
 	b.changed()
 	b.Title.SetLabel(title)
-	b.Detail.SetLabel("Starting…")
+	b.Detail.SetLabel(i18n.T("Starting…"))
 	b.Bar.SetFraction(0)
 	b.Cancel.SetSensitive(false)
 	b.Revealer.SetVisible(true)
@@ -93,7 +94,7 @@ func RunJob[T any](b *JobBar, title string,
 		case kerr.Is(err, kerr.Cancelled):
 			msg := b.Cancelled
 			if msg == "" {
-				msg = "Restore cancelled"
+				msg = i18n.T("Restore cancelled")
 			}
 			b.toast(msg)
 		case err != nil:

@@ -23,6 +23,7 @@ import (
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
 	"github.com/keepsake/keepsake/shared/client"
+	"github.com/keepsake/keepsake/shared/i18n"
 	"github.com/keepsake/keepsake/shared/kerr"
 )
 
@@ -130,12 +131,13 @@ func New(app *adw.Application, opts Options) *Window {
 		vp.SetIconName(icon)
 		w.pages = append(w.pages, p)
 	}
-	add(overview.New(w.env), "overview", "Overview", "go-home-symbolic")
+	// TRANSLATORS: the titles of the window's pages, in the view switcher (short: a phone shows them under icons).
+	add(overview.New(w.env), "overview", i18n.T("Overview"), "go-home-symbolic")
 	w.browse, w.search = browse.New(w.env), search.New(w.env)
-	add(w.browse, "browse", "Browse", "document-open-recent-symbolic")
-	add(w.search, "search", "Search", "system-search-symbolic")
-	add(deleted.New(w.env), "deleted", "Deleted", "user-trash-symbolic")
-	add(apps.New(w.env), "apps", "Apps", "view-app-grid-symbolic")
+	add(w.browse, "browse", i18n.P("page", "Browse"), "document-open-recent-symbolic")
+	add(w.search, "search", i18n.P("page", "Search"), "system-search-symbolic")
+	add(deleted.New(w.env), "deleted", i18n.P("page", "Deleted"), "user-trash-symbolic")
+	add(apps.New(w.env), "apps", i18n.P("page", "Apps"), "view-app-grid-symbolic")
 
 	// Made now, not when first needed: GTK 4.8 does not tell assistive
 	// technologies about a child added to an AdwBin that is already shown.
@@ -390,9 +392,9 @@ func (w *Window) showTop(name string) {
 // missingText tells how to get the service running. The cause is only
 // added when it is something else than the service not being there.
 func missingText(err error) string {
-	text := "Keepsake backs up with a service that runs in the background, even when nobody is logged in. " +
-		"If Keepsake is installed, start the service with\n\nsudo systemctl enable --now keepsake.service\n\n" +
-		"If it is not installed, install the “keepsake” package of your distribution."
+	// TRANSLATORS: %s is the command that starts the service; “keepsake” is the package's name, not to be translated.
+	text := fmt.Sprintf(i18n.T("Keepsake backs up with a service that runs in the background, even when nobody is logged in. If Keepsake is installed, start the service with\n\n%s\n\nIf it is not installed, install the “keepsake” package of your distribution."),
+		"sudo systemctl enable --now keepsake.service")
 	// The service not being there is said above already.
 	if !kerr.Is(err, kerr.ServiceNotRunning) {
 		text += "\n\n" + humanize.Error(err)

@@ -410,19 +410,7 @@ func SnapshotLabel(s Snapshot, now time.Time) string {
 	if s.Time.IsZero() {
 		return s.Name
 	}
-	t := s.Time.In(now.Location())
-	y, m, d := t.Date()
-	ny, nm, nd := now.Date()
-	yy, ym, yd := now.AddDate(0, 0, -1).Date()
-	switch {
-	case y == ny && m == nm && d == nd:
-		return "Today at " + t.Format("15:04")
-	case y == yy && m == ym && d == yd:
-		return "Yesterday at " + t.Format("15:04")
-	case y == ny:
-		return t.Format("2 January at 15:04")
-	}
-	return t.Format("2 January 2006 at 15:04")
+	return humanize.DateTitle(s.Time, now, humanize.Minutes)
 }
 
 // RollBackText explains, before it is done, what rolling data back does.

@@ -296,7 +296,7 @@ func (p *Page) showSnapshots(snaps []Snapshot) {
 }
 
 func snapshotLine(s Snapshot) string {
-	return "Backup of " + humanize.DateInSentence(s.Time, time.Now(), "15:04")
+	return "Backup of " + humanize.DateInSentence(s.Time, time.Now(), humanize.Minutes)
 }
 
 // showSnapshot shows the same folder in another snapshot.

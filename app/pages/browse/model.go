@@ -53,12 +53,12 @@ func Snapshots(ds []api.Snapshot, now time.Time) []Snapshot {
 	// title, and titles are what people and tests pick rows by.
 	count := map[string]int{}
 	for i := range out {
-		out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04")
+		out[i].Title = humanize.DateTitle(out[i].Time, now, humanize.Minutes)
 		count[out[i].Title]++
 	}
 	for i := range out {
 		if count[out[i].Title] > 1 {
-			out[i].Title = humanize.DateTitle(out[i].Time, now, "15:04:05")
+			out[i].Title = humanize.DateTitle(out[i].Time, now, humanize.Seconds)
 		}
 		out[i].Subtitle = snapshotSubtitle(out[i])
 	}
@@ -371,7 +371,7 @@ func SentText(message, fallback string) string {
 
 // ReplaceQuestion is the confirmation before Restore and Replace.
 func ReplaceQuestion(e Entry, s Snapshot, now time.Time) (heading, body string) {
-	when := humanize.DateInSentence(s.Time, now, "15:04")
+	when := humanize.DateInSentence(s.Time, now, humanize.Minutes)
 	if e.IsDir() {
 		// TRANSLATORS: %s is a folder's name; then %s is when the backup
 		// was made ("today at 10:00", "2 March at 14:00").

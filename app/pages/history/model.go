@@ -111,13 +111,13 @@ func union(a, b []string) []string {
 // Label is a version's row: the title says when it was first backed up,
 // the subtitle how long it stayed, its size and its other names.
 func Label(v Version, file, home, latest string, now time.Time) (title, subtitle string) {
-	title = humanize.DateTitle(v.First, now, "15:04")
+	title = humanize.DateTitle(v.First, now, humanize.Minutes)
 	var parts []string
 	switch {
 	case latest != "" && v.Snapshot == latest:
 		parts = append(parts, i18n.T("In the latest backup"))
 	case !v.Last.IsZero() && !v.Last.Equal(v.First):
-		parts = append(parts, "Until "+humanize.DateInSentence(v.Last, now, "15:04"))
+		parts = append(parts, "Until "+humanize.DateInSentence(v.Last, now, humanize.Minutes))
 	}
 	parts = append(parts, humanize.Size(v.Size))
 	if r := RenamedFrom(v, file, home); r != "" {
@@ -132,7 +132,7 @@ func Label(v Version, file, home, latest string, now time.Time) (title, subtitle
 // second say which is the later one (versions are newest first).
 func Titles(vs []Version, now time.Time) []string {
 	titles := make([]string, len(vs))
-	count := func(clock string) map[string]int {
+	count := func(clock humanize.Precision) map[string]int {
 		n := map[string]int{}
 		for i, v := range vs {
 			titles[i] = humanize.DateTitle(v.First, now, clock)
@@ -140,11 +140,11 @@ func Titles(vs []Version, now time.Time) []string {
 		}
 		return n
 	}
-	byMinute := count("15:04")
+	byMinute := count(humanize.Minutes)
 	bySecond := map[string]int{}
 	for i, v := range vs {
-		if byMinute[humanize.DateTitle(v.First, now, "15:04")] > 1 {
-			titles[i] = humanize.DateTitle(v.First, now, "15:04:05")
+		if byMinute[humanize.DateTitle(v.First, now, humanize.Minutes)] > 1 {
+			titles[i] = humanize.DateTitle(v.First, now, humanize.Seconds)
 		}
 		bySecond[titles[i]]++
 	}

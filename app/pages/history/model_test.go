@@ -175,10 +175,10 @@ func TestFileURI(t *testing.T) {
 }
 
 func TestDateLabelAndSubtitle(t *testing.T) {
-	if got := humanize.DateTitle(time.Time{}, now, "15:04"); got != "Unknown Time" {
+	if got := humanize.DateTitle(time.Time{}, now, humanize.Minutes); got != "Unknown Time" {
 		t.Errorf("zero: %q", got)
 	}
-	if got := humanize.DateTitle(time.Date(2026, 11, 22, 8, 59, 0, 0, time.UTC), now, "15:04"); got != "Today at 09:59" {
+	if got := humanize.DateTitle(time.Date(2026, 11, 22, 8, 59, 0, 0, time.UTC), now, humanize.Minutes); got != "Today at 09:59" {
 		t.Errorf("in local time: %q", got)
 	}
 	if got := Subtitle(file, "/home/me"); got != "~/Documents" {

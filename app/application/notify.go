@@ -59,7 +59,7 @@ func NotificationFor(e live.Event, notifySuccess bool) (n Notification, ok bool)
 			// TRANSLATORS: a notification's text: the first %s is the service's own sentence ("Not seen for 14 days"), the second the backup drive's name ("Passport").
 			Body: fmt.Sprintf(i18n.T("%s. Plug in %s to back up."), e.Message, overview.DriveName(e.Drive)), Urgent: true}, true
 	case live.UnlockNeeded:
-		return Notification{ID: "unlock-needed", Title: unlock.Notice,
+		return Notification{ID: "unlock-needed", Title: i18n.T(unlock.Notice),
 			// TRANSLATORS: a notification's text: %s is the backup drive's name ("Passport").
 			Body:   fmt.Sprintf(i18n.T("“%s” is encrypted and locked. Type its passphrase to back up to it."), overview.DriveName(e.Drive)),
 			Urgent: true, Unlock: e.Drive.UUID}, true

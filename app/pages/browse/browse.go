@@ -296,7 +296,8 @@ func (p *Page) showSnapshots(snaps []Snapshot) {
 }
 
 func snapshotLine(s Snapshot) string {
-	return "Backup of " + humanize.DateInSentence(s.Time, time.Now(), humanize.Minutes)
+	// TRANSLATORS: the backup shown; %s is a date inside a sentence ("today at 14:05", "2 March at 09:00").
+	return fmt.Sprintf(i18n.T("Backup of %s"), humanize.DateInSentence(s.Time, time.Now(), humanize.Minutes))
 }
 
 // showSnapshot shows the same folder in another snapshot.

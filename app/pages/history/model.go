@@ -117,7 +117,8 @@ func Label(v Version, file, home, latest string, now time.Time) (title, subtitle
 	case latest != "" && v.Snapshot == latest:
 		parts = append(parts, i18n.T("In the latest backup"))
 	case !v.Last.IsZero() && !v.Last.Equal(v.First):
-		parts = append(parts, "Until "+humanize.DateInSentence(v.Last, now, humanize.Minutes))
+		// TRANSLATORS: how long a version stayed; %s is a date inside a sentence ("today at 14:05", "2 March at 09:00").
+		parts = append(parts, fmt.Sprintf(i18n.T("Until %s"), humanize.DateInSentence(v.Last, now, humanize.Minutes)))
 	}
 	parts = append(parts, humanize.Size(v.Size))
 	if r := RenamedFrom(v, file, home); r != "" {

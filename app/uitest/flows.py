@@ -403,7 +403,7 @@ def preferences(win, app, shot):
     # reports it, connected.
     page("Drives")
     row, texts = pref_row(prefs, DRIVE, timeout=30)
-    expect(any(t.startswith("Encrypted · 1.1 GB") and "ext4" in t for t in texts),
+    expect(any(t.startswith("Encrypted · 1.1\u00a0GB") and "ext4" in t for t in texts),
            f"the drive row says {texts}, not Encrypted, 1.1 GB, ext4")
     expect(find_all(prefs, name="Connected", role="label"), "the drive is not shown as connected")
     shot("preferences", title="Preferences")

@@ -19,6 +19,7 @@ answering, the drive shows as connected again after the plug and the next
 backup succeeds), and measures the window started at 360 px with the dark
 style. Screenshots of every page go to $KEEPSAKE_UI_ARTIFACTS.
 """
+import gettext
 import os
 import pwd
 import subprocess
@@ -231,6 +232,8 @@ def run(s):
     shot("search-narrow-dark")
     quit_app(s.procs[-1])
 
+    german(s)
+
     step("the service stops: the app says so and how to fix it")
     root("stop-service")
     proc = s.start_app(log="app-missing.log")
@@ -238,6 +241,43 @@ def run(s):
     win = main_window(app)
     find(win, name="The Backup Service Is Not Running", timeout=60)
     shot("service-missing")
+    quit_app(proc)
+
+
+def german(s):
+    """The app in German (LANGUAGE=de, a de_DE.UTF-8 locale): labels from
+    the .ui files, from Go, a plural count with German digit grouping and a
+    date, each read on screen as the catalog translates it, and each
+    different from the English."""
+    step("in German: the overview, the view switcher, the preferences")
+    de = gettext.translation("keepsake", localedir=os.environ["KEEPSAKE_LOCALEDIR"], languages=["de"])
+
+    def t(english, mnemonic=False):
+        """The German of an English label; a mnemonic's underscore is in
+        the catalog but not in the accessible name."""
+        msgid = "_" + english if mnemonic else english
+        text = de.gettext(msgid)
+        if text == msgid:
+            raise UIError(f"the German catalog does not translate {msgid!r}")
+        return text.replace("_", "")
+
+    proc = s.start_app(env={"LANGUAGE": "de", "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8"}, log="app-german.log")
+    app = atspi.app_named("keepsake")
+    win = main_window(app)
+    find(win, name=t("Backups are up to date"), role="label", timeout=60)
+    find(win, name=t("Back Up Now", mnemonic=True), role="push button")
+    # A sentence from Go with a date in it, and GTK's own catalog.
+    find(win, contains="Letzte Sicherung", role="label")
+    for page in ("Overview", "Browse", "Search"):
+        find(win, name=t(page))
+    shot("overview-german")
+    flows.show_page(win, t("Browse"))
+    shot("browse-german")
+    flows.activate_action("preferences")
+    prefs = flows.window_named(app, t("Preferences"))
+    shot("preferences-german", title=t("Preferences"))
+    # The close button is GTK's own, translated by GTK's catalog.
+    click(find(prefs, name="Schließen", role="push button"))
     quit_app(proc)
 
 

@@ -28,9 +28,9 @@ func TestSnapshotsNewestFirstWithLabels(t *testing.T) {
 	got := Snapshots(ds, now)
 	want := []struct{ name, title, subtitle string }{
 		{"2026-11-22T090000Z", "Today at 10:00", "1 file · 999 bytes · pinned"},
-		{"2026-11-21T090000Z", "Yesterday at 10:00", "1,234 files · 1.2 GB"},
+		{"2026-11-21T090000Z", "Yesterday at 10:00", "1,234 files · 1.2\u00a0GB"},
 		{"2026-06-02T070500Z", "2 June at 09:05", "0 files · 0 bytes"},
-		{"2025-03-01T080000Z", "1 March 2025 at 09:00", "10 files · 5.0 kB"},
+		{"2025-03-01T080000Z", "1 March 2025 at 09:00", "10 files · 5.0\u00a0kB"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d snapshots, want %d: %+v", len(got), len(want), got)
@@ -145,7 +145,7 @@ func TestEntriesFoldersFirstByName(t *testing.T) {
 		{"alpha.odt", "/home/me/alpha.odt", "1 byte", ""},
 		{"fifo", "/home/me/fifo", "Special file", "text-x-generic-symbolic"},
 		{"link", "/home/me/link", "Link to /etc/hosts", "insert-link-symbolic"},
-		{"zeta.txt", "/home/me/zeta.txt", "1.5 kB, modified yesterday at 08:15", ""},
+		{"zeta.txt", "/home/me/zeta.txt", "1.5\u00a0kB, modified yesterday at 08:15", ""},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("entries:\n got %v\nwant %v", rows, want)

@@ -164,7 +164,7 @@ func TestTexts(t *testing.T) {
 		{"count cut", CountText(MaxRows + 5), "1,005 files deleted. The 1,000 deleted most recently are shown: choose a shorter time or a folder inside this one to see others."},
 		{"selected none", SelectedText(0), "None selected"},
 		{"selected", SelectedText(3), "3 selected"},
-		{"size", SizeText(File{Type: "file", Size: 1234567}), "1.2 MB"},
+		{"size", SizeText(File{Type: "file", Size: 1234567}), "1.2\u00a0MB"},
 		{"size dir", SizeText(File{Type: "dir", Size: 4096}), "Folder"},
 		{"last", LastText(File{LastTime: now.Add(-24 * time.Hour)}, now), "Last backed up yesterday at 12:00"},
 		{"last unknown", LastText(File{LastSnapshot: "odd"}, now), "Last backed up in odd"},

@@ -84,7 +84,7 @@ func TestLabel(t *testing.T) {
 		title, subtitle string
 	}{
 		{"latest", Version{Size: 1500, First: at(20, 9), Last: at(22, 10), Paths: []string{file}, Snapshot: "S"}, "S",
-			"20 November at 09:00", "In the latest backup · 1.5 kB"},
+			"20 November at 09:00", "In the latest backup · 1.5\u00a0kB"},
 		{"ranged", Version{Size: 1, First: at(21, 9), Last: at(22, 10), Paths: []string{file}, Snapshot: "old"}, "S",
 			"Yesterday at 09:00", "Until today at 10:00 · 1 byte"},
 		{"single snapshot", Version{Size: 0, First: at(22, 9), Last: at(22, 9), Paths: []string{file}, Snapshot: "old"}, "S",

@@ -30,7 +30,7 @@ func TestView(t *testing.T) {
 	}{
 		{"up to date", base, drive, func(v ViewModel) string {
 			if v.Headline != "Backups are up to date" || !strings.Contains(v.Summary, "5 minutes ago") || v.Error != "" ||
-				v.DriveSubtitle != "200 GB free of 500 GB" || v.DriveState != "Connected" || v.Schedule != "Every hour" {
+				v.DriveSubtitle != "200.0\u00a0GB free of 500.0\u00a0GB" || v.DriveState != "Connected" || v.Schedule != "Every hour" {
 				return "wrong view"
 			}
 			return ""
@@ -68,7 +68,7 @@ func TestView(t *testing.T) {
 			return ""
 		}},
 		{"encrypted drive, unlocked", base, withDrive(drive, true, false), func(v ViewModel) string {
-			if v.Unlock || v.DriveState != "Connected" || v.DriveSubtitle != "Encrypted · 200 GB free of 500 GB" {
+			if v.Unlock || v.DriveState != "Connected" || v.DriveSubtitle != "Encrypted · 200.0\u00a0GB free of 500.0\u00a0GB" {
 				return "wrong drive row"
 			}
 			return ""

@@ -73,11 +73,11 @@ func TestMinFree(t *testing.T) {
 		{"2%", "2%", false},
 		{" 2.5 % ", "2.5%", false},
 		{"2,5%", "2.5%", false},
-		{"20 GB", "20000000000", false},
+		{"20.0\u00a0GB", "20000000000", false},
 		{"20GB", "20000000000", false},
 		{"20 gb", "20000000000", false},
-		{"1.5 TB", "1500000000000", false},
-		{"500 MB", "500000000", false},
+		{"1.5\u00a0TB", "1500000000000", false},
+		{"500.0\u00a0MB", "500000000", false},
 		{"20 GiB", "21474836480", false},
 		{"1048576", "1048576", false},
 		{"", "", true},
@@ -85,7 +85,7 @@ func TestMinFree(t *testing.T) {
 		{"101%", "", true},
 		{"-5%", "", true},
 		{"20 parsecs", "", true},
-		{"99999999 TB", "", true},
+		{"99999999.0\u00a0TB", "", true},
 	}
 	for _, c := range cases {
 		got, problem := MinFree(c.in)
@@ -130,7 +130,7 @@ func TestPatterns(t *testing.T) {
 }
 
 func TestOfflineSubtitle(t *testing.T) {
-	if got := OfflineSubtitle(1_900_000_000, true, ""); !strings.Contains(got, "about 1.9 GB") {
+	if got := OfflineSubtitle(1_900_000_000, true, ""); !strings.Contains(got, "about 1.9\u00a0GB") {
 		t.Errorf("OfflineSubtitle = %q", got)
 	}
 	if got := OfflineSubtitle(0, true, ""); !strings.Contains(got, "nothing to copy") {
@@ -155,7 +155,7 @@ func TestMakeView(t *testing.T) {
 		OnChange: true, Retention: "daily=7", Flatpak: true, TargetFree: 3e11,
 	}
 	v := MakeView(prof, drives)
-	if v.DriveTitle != "Passport" || v.DriveState != "Connected" || !v.HasDrive || v.DriveSubtitle != "1.0 TB · 400 GB free · ext4" {
+	if v.DriveTitle != "Passport" || v.DriveState != "Connected" || !v.HasDrive || v.DriveSubtitle != "1.0\u00a0TB · 400.0\u00a0GB free · ext4" {
 		t.Errorf("drive = %q / %q / %q", v.DriveTitle, v.DriveSubtitle, v.DriveState)
 	}
 	if len(v.Others) != 2 || v.Others[0].Selectable() || !v.Others[1].Selectable() {
@@ -171,7 +171,7 @@ func TestMakeView(t *testing.T) {
 	// The drive unplugged: its free space when last seen, and a warning.
 	drives[0].Present, drives[0].Free, drives[0].Warning = false, -1, "not seen for 15 days"
 	v = MakeView(prof, drives)
-	if v.DriveState != "Not Connected" || !strings.Contains(v.DriveSubtitle, "300 GB free when last seen") || !strings.Contains(v.DriveSubtitle, "Not seen for 15 days") {
+	if v.DriveState != "Not Connected" || !strings.Contains(v.DriveSubtitle, "300.0\u00a0GB free when last seen") || !strings.Contains(v.DriveSubtitle, "Not seen for 15 days") {
 		t.Errorf("absent drive = %q / %q", v.DriveSubtitle, v.DriveState)
 	}
 
@@ -261,13 +261,13 @@ func TestMakeViewEncrypted(t *testing.T) {
 		encrypted, remembered bool
 	}{
 		{"plain drive", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
-			"1.0 TB · 400 GB free · ext4", "Connected", "drive-harddisk-symbolic", false, false},
+			"1.0\u00a0TB · 400.0\u00a0GB free · ext4", "Connected", "drive-harddisk-symbolic", false, false},
 		{"encrypted, unlocked, key remembered", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true, Encrypted: true, KeyRemembered: true},
-			"Encrypted · 1.0 TB · 400 GB free · ext4", "Connected", "channel-secure-symbolic", true, true},
+			"Encrypted · 1.0\u00a0TB · 400.0\u00a0GB free · ext4", "Connected", "channel-secure-symbolic", true, true},
 		{"encrypted and locked, key not remembered", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true, Encrypted: true, Locked: true},
-			"Encrypted · 1.0 TB · 400 GB free · ext4", "Locked", "channel-secure-symbolic", true, false},
+			"Encrypted · 1.0\u00a0TB · 400.0\u00a0GB free · ext4", "Locked", "channel-secure-symbolic", true, false},
 		{"encrypted, unplugged", client.Drive{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: -1, Enrolled: true, Encrypted: true, KeyRemembered: true},
-			"Encrypted · 1.0 TB · ext4", "Not Connected", "channel-secure-symbolic", true, true},
+			"Encrypted · 1.0\u00a0TB · ext4", "Not Connected", "channel-secure-symbolic", true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

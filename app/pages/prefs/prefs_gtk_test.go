@@ -146,7 +146,7 @@ func TestEncryptedDriveWithDisplay(t *testing.T) {
 	if !w.PassphraseRow.Visible() || !w.RememberedRow.Visible() || w.DriveIcon.IconName() != "channel-secure-symbolic" {
 		t.Errorf("encrypted drive: passphrase row %v, remembered row %v, icon %q", w.PassphraseRow.Visible(), w.RememberedRow.Visible(), w.DriveIcon.IconName())
 	}
-	if got := w.DriveRow.Subtitle(); got != "Encrypted · 1.0 TB · 400 GB free · ext4" {
+	if got := w.DriveRow.Subtitle(); got != "Encrypted · 1.0\u00a0TB · 400.0\u00a0GB free · ext4" {
 		t.Errorf("drive subtitle = %q", got)
 	}
 	w.ForgetKey.Emit("clicked")

@@ -110,7 +110,7 @@ func TestTexts(t *testing.T) {
 	if got := Done("Backup Drive", true); got != "“Backup Drive” is unlocked. Backing up…" {
 		t.Errorf("Done() = %q", got)
 	}
-	if got := DriveName(client.Drive{UUID: "u", Size: 2e12}); got != "2.0 TB Drive" {
+	if got := DriveName(client.Drive{UUID: "u", Size: 2e12}); got != "2.0\u00a0TB Drive" {
 		t.Errorf("DriveName() = %q", got)
 	}
 }

@@ -212,7 +212,7 @@ func New(opts Options) (*Daemon, error) {
 			d.updateDrive(dr, false)
 		}
 	}
-	// Drives known from earlier runs stay visible while away.
+	// Drives known from earlier runs stay visible while away...
 	for uuid := range d.store.Drives() {
 		d.mu.Lock()
 		_, ok := d.drives[uuid]
@@ -223,6 +223,13 @@ func New(opts Options) (*Daemon, error) {
 		}
 	}
 	d.applyConfig(cfg)
+	// ...except those that were only seen (see forgettable), judged once
+	// the profiles are read.
+	for uuid := range d.store.Drives() {
+		if !d.drivePresent(uuid) && d.forgettable(uuid) {
+			d.forgetDrive(uuid)
+		}
+	}
 
 	reply, err := conn.RequestName(dbusapi.BusName, dbus.NameFlagDoNotQueue)
 	if err != nil {

@@ -274,7 +274,11 @@ func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
 			return
 		}
 		dr.gone()
-		d.updateDrive(info, false)
+		if d.forgettable(info.UUID) {
+			d.forgetDrive(info.UUID)
+		} else {
+			d.updateDrive(info, false)
+		}
 	case drives.Added:
 		dr := d.updateDrive(info, true)
 		d.logf("drive %s (%s) plugged in", info.UUID, info.Label)
@@ -295,6 +299,38 @@ func (d *Daemon) driveEvent(info drives.Drive, ev drives.Event) {
 	}
 	d.publishProfiles()
 	d.poke()
+}
+
+// forgettable says whether a drive is only one the service saw: not
+// enrolled, not encrypted, no key kept for it, no profile's drive. Such a
+// drive is not listed once it is gone: every USB stick ever plugged in
+// would otherwise stay in the list as "not connected".
+func (d *Daemon) forgettable(uuid string) bool {
+	ds := d.store.Drive(uuid)
+	if ds.Enrolled || ds.Encrypted || d.keys.Has(uuid) {
+		return false
+	}
+	for _, p := range d.profileList() {
+		p.mu.Lock()
+		mine := p.cfg.Drive == uuid
+		p.mu.Unlock()
+		if mine {
+			return false
+		}
+	}
+	return true
+}
+
+// forgetDrive removes a gone, forgettable drive's object and state.
+func (d *Daemon) forgetDrive(uuid string) {
+	d.mu.Lock()
+	delete(d.drives, uuid)
+	d.mu.Unlock()
+	d.reg.remove(dbusapi.DrivePath(uuid))
+	if err := d.store.ForgetDrive(uuid); err != nil {
+		d.logf("drive %s: %v", uuid, err)
+	}
+	d.refreshLists()
 }
 
 // gone handles a drive pulled out: jobs using it stop with DeviceGone, and

@@ -255,6 +255,23 @@ func (s *Store) UpdateDrive(uuid string, fn func(*DriveState)) error {
 	return nil
 }
 
+// ForgetDrive drops what is kept of a drive (one that was only seen,
+// never used).
+func (s *Store) ForgetDrive(uuid string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, had := s.st.Drives[uuid]
+	if !had {
+		return nil
+	}
+	delete(s.st.Drives, uuid)
+	if err := s.save(); err != nil {
+		s.st.Drives[uuid] = old
+		return err
+	}
+	return nil
+}
+
 // NextJobID returns a job id never returned before, also across restarts
 // as far as saved state reaches: ids continue after the highest saved one.
 // It saves nothing itself; the counter is saved with the next change.

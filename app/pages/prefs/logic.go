@@ -252,11 +252,27 @@ func MakeView(prof client.Profile, drives []client.Drive) View {
 	v.Others = []setup.DriveChoice{}
 	for _, d := range drives {
 		if d.UUID != prof.DriveUUID {
-			v.Others = append(v.Others, setup.Choice(d))
+			v.Others = append(v.Others, OtherDrive(d))
 		}
 	}
 	return v
 }
+
+// OtherDrive describes a drive the profile could use instead. Use This
+// Drive offers encryption for a drive new to Keepsake; one whose
+// filesystem cannot be encrypted (Btrfs, XFS) is enrolled as it is, so
+// its row says so before it is chosen.
+func OtherDrive(d client.Drive) setup.DriveChoice {
+	c := setup.Choice(d)
+	if c.Selectable() && !c.Enrolled && c.Encryptable == api.EncryptableFilesystem {
+		c.Subtitle += "\n" + i18n.T(CannotEncrypt)
+	}
+	return c
+}
+
+// CannotEncrypt is what the row of such a drive adds (in English:
+// OtherDrive translates it).
+var CannotEncrypt = i18n.Noop("Backups on it cannot be encrypted: only an ext4 drive can hold encrypted backups.")
 
 // CurrentDrive describes the profile's backup drive.
 func CurrentDrive(prof client.Profile, drives []client.Drive) (title, subtitle, state string, ok bool) {

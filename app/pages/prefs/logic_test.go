@@ -361,3 +361,30 @@ func TestIncludeMount(t *testing.T) {
 		t.Errorf("an unreadable profile: err %v, configured %+v", err, f.configured)
 	}
 }
+
+// TestOtherDrive: a drive new to Keepsake whose filesystem cannot be
+// encrypted says so on its row, before Use This Drive enrolls it
+// unencrypted; other drives say nothing of encryption.
+func TestOtherDrive(t *testing.T) {
+	note := "\nBackups on it cannot be encrypted: only an ext4 drive can hold encrypted backups."
+	base := client.Drive{UUID: "d2", Label: "Spare", Filesystem: "xfs", Size: 2e12, Free: 2e12, Present: true, Encryptable: api.EncryptableFilesystem}
+	with := func(f func(d *client.Drive)) client.Drive { d := base; f(&d); return d }
+	cases := []struct {
+		name     string
+		drive    client.Drive
+		subtitle string
+	}{
+		{"new xfs drive", base, "2.0\u00a0TB · 2.0\u00a0TB free · xfs" + note},
+		{"new ext4 drive", with(func(d *client.Drive) { d.Filesystem, d.Encryptable = "ext4", "" }), "2.0\u00a0TB · 2.0\u00a0TB free · ext4"},
+		{"ext4 without the feature: the dialog turns it on", with(func(d *client.Drive) { d.Filesystem, d.Encryptable = "ext4", api.EncryptableFeatureOff }), "2.0\u00a0TB · 2.0\u00a0TB free · ext4"},
+		{"xfs with backups: used as it is", with(func(d *client.Drive) { d.Enrolled = true }), "Holds Keepsake backups · 2.0\u00a0TB · 2.0\u00a0TB free · xfs"},
+		{"cannot hold backups: the reason alone", with(func(d *client.Drive) { d.Unusable = "not a filesystem Keepsake can use" }), "Not a filesystem Keepsake can use"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := OtherDrive(c.drive).Subtitle; got != c.subtitle {
+				t.Errorf("subtitle = %q, want %q", got, c.subtitle)
+			}
+		})
+	}
+}

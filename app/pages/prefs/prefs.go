@@ -20,6 +20,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/glib/v2"
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/humanize"
+	"github.com/keepsake/keepsake/app/pages/encryptdrive"
 	"github.com/keepsake/keepsake/app/pages/passphrase"
 	"github.com/keepsake/keepsake/app/pages/setup"
 	"github.com/keepsake/keepsake/app/ui"
@@ -108,6 +109,12 @@ type Window struct {
 
 	lastProblem string
 
+	// svc makes Use This Drive's calls: the service's client, or a
+	// test's stand-in.
+	svc DriveService
+	// enc is the Use This Drive dialog open (nil when none).
+	enc *encryptdrive.Dialog
+
 	sizeAsked bool
 	size      uint64
 	sizeKnown bool
@@ -132,7 +139,7 @@ func Open(env *ui.Env) {
 		env.Toast(i18n.T("Set up backups first, then their preferences are here."))
 		return
 	}
-	w := &Window{env: env, name: name, home: filepath.Clean(glib.GetHomeDir())}
+	w := &Window{env: env, name: name, home: filepath.Clean(glib.GetHomeDir()), svc: clientService{env}}
 	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
 		w.home = filepath.Clean(h)
 	}
@@ -368,14 +375,31 @@ type reading struct {
 // auth.no_user_interaction: polkit asks for a password when it must.
 // done, if not nil, gets op's error on the main loop.
 func (w *Window) change(op func(ctx context.Context, c *client.Client) error, done func(error), busy ...gtk.Widgetter) {
+	c := w.env.Client()
+	w.changeBy(func(ctx context.Context) error {
+		if c == nil {
+			return humanize.ErrNoService
+		}
+		return op(ctx, c)
+	}, done, busy...)
+}
+
+// changeBy is change for an op that makes its calls by itself (through
+// w.svc).
+func (w *Window) changeBy(op func(ctx context.Context) error, done func(error), busy ...gtk.Widgetter) {
 	for _, b := range busy {
 		gtk.BaseWidget(b).SetSensitive(false)
 	}
 	w.pending++
 	name := w.name
-	ui.Call(w.env, func(ctx context.Context, c *client.Client) (reading, error) {
-		err := op(ctx, c)
+	c := w.env.Client()
+	ui.Async(func() (reading, error) {
+		ctx := context.Background()
+		err := op(ctx)
 		var r reading
+		if c == nil {
+			return r, err
+		}
 		var perr, derr error
 		r.prof, perr = c.Profile(ctx, name)
 		r.drives, derr = c.Drives(ctx)
@@ -482,18 +506,94 @@ func (w *Window) changePassphrase() {
 	d.Present()
 }
 
-// useDrive makes d the profile's drive: a drive new to Keepsake is enrolled
-// for the profile (which writes the repository and sets the drive in one
-// call), one that already holds backups is just configured.
+// DriveService is the part of the client Use This Drive calls.
+type DriveService interface {
+	encryptdrive.Service
+	Configure(ctx context.Context, profile string, settings api.Settings, opts api.Auth) error
+}
+
+// clientService makes the calls with the app's connection to the
+// service, as it is when the call is made.
+type clientService struct{ env *ui.Env }
+
+func (s clientService) client() (*client.Client, error) {
+	if c := s.env.Client(); c != nil {
+		return c, nil
+	}
+	return nil, humanize.ErrNoService
+}
+
+func (s clientService) Enroll(ctx context.Context, uuid string, opts client.EnrollOptions) error {
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	return c.Enroll(ctx, uuid, opts)
+}
+
+func (s clientService) EnrollEncrypted(ctx context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error) {
+	c, err := s.client()
+	if err != nil {
+		return "", err
+	}
+	return c.EnrollEncrypted(ctx, uuid, opts)
+}
+
+func (s clientService) Configure(ctx context.Context, profile string, settings api.Settings, opts api.Auth) error {
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	return c.Configure(ctx, profile, settings, opts)
+}
+
+// useDrive makes d the profile's drive. A drive new to Keepsake that can
+// be encrypted opens the Use This Drive dialog, which offers encryption
+// as the setup does; one that cannot (Btrfs, XFS: its row says so) is
+// enrolled for the profile as it is (which writes the repository and
+// sets the drive in one call); one that already holds backups is just
+// configured.
 func (w *Window) useDrive(d setup.DriveChoice, button *gtk.Button) {
-	name := w.name
-	w.change(func(ctx context.Context, c *client.Client) error {
+	if encryptdrive.Offer(d) {
+		w.offerEncryption(d)
+		return
+	}
+	name, svc := w.name, w.svc
+	w.changeBy(func(ctx context.Context) error {
 		if d.Enrolled {
 			uuid := d.UUID
-			return c.Configure(ctx, name, api.Settings{Drive: &uuid}, api.Auth{})
+			return svc.Configure(ctx, name, api.Settings{Drive: &uuid}, api.Auth{})
 		}
-		return c.Enroll(ctx, d.UUID, client.EnrollOptions{Profile: name})
+		return svc.Enroll(ctx, d.UUID, client.EnrollOptions{Profile: name})
 	}, nil, button)
+}
+
+// offerEncryption opens the Use This Drive dialog for d (the one already
+// open, if any).
+func (w *Window) offerEncryption(d setup.DriveChoice) {
+	if w.enc != nil {
+		w.enc.Present()
+		return
+	}
+	dlg := encryptdrive.New(w.svc, &w.PreferencesWindow.Window.Window, d, w.name)
+	// The drive is the profile's once the service says so: the window
+	// reads the profile and drives back, as after any change.
+	dlg.Used = func() {
+		if !w.closed {
+			w.changeBy(func(context.Context) error { return nil }, nil)
+		}
+	}
+	// Runs only when the dialog lets itself be closed (not while the
+	// recovery key waits to be written down).
+	dlg.ConnectCloseRequest(func() bool {
+		if w.enc == dlg {
+			w.enc = nil
+		}
+		return false
+	})
+	w.enc = dlg
+	dlg.Present()
+	dlg.Passphrase.GrabFocus()
 }
 
 func (w *Window) showSources(sources []string) {

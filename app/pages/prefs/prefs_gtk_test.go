@@ -1,6 +1,8 @@
 package prefs
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
+	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
 
@@ -165,4 +168,154 @@ func TestEncryptedDriveWithDisplay(t *testing.T) {
 	}
 	w.Close()
 	gtktest.Pump()
+}
+
+// driveService stands in for the service's Use This Drive calls: it
+// records them and answers EnrollEncrypted with a recovery key.
+type driveService struct {
+	mu    sync.Mutex
+	calls []driveCall
+}
+
+type driveCall struct {
+	method, arg string
+	opts        any
+}
+
+func (f *driveService) record(c driveCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+}
+
+func (f *driveService) Calls() []driveCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]driveCall{}, f.calls...)
+}
+
+func (f *driveService) Enroll(_ context.Context, uuid string, opts client.EnrollOptions) error {
+	f.record(driveCall{"Enroll", uuid, opts})
+	return nil
+}
+
+func (f *driveService) EnrollEncrypted(_ context.Context, uuid string, opts api.EnrollEncryptedOptions) (string, error) {
+	f.record(driveCall{"EnrollEncrypted", uuid, opts})
+	return "ABCD2345-EFGH6789", nil
+}
+
+func (f *driveService) Configure(_ context.Context, profile string, settings api.Settings, _ api.Auth) error {
+	f.record(driveCall{"Configure", profile, *settings.Drive})
+	return nil
+}
+
+// TestUseDriveWithDisplay: Use This Drive on a drive new to Keepsake
+// that can be encrypted opens the dialog, encryption on, and what it
+// sends goes to the service; a Btrfs drive, whose row says it cannot be
+// encrypted, is enrolled as it is; a drive that holds backups is just
+// chosen. The service is a stand-in. It needs a display.
+func TestUseDriveWithDisplay(t *testing.T) {
+	gtktest.Init(t)
+	cannot := "Backups on it cannot be encrypted: only an ext4 drive can hold encrypted backups."
+	cases := []struct {
+		name  string
+		drive client.Drive
+		// dialog: Use This Drive opens the encryption dialog, whose
+		// Use Drive (passphrase typed) sends send with opts.
+		dialog   bool
+		subtitle string
+		send     string
+		opts     any
+	}{
+		{"new ext4 drive: the dialog, encryption on",
+			client.Drive{UUID: "d2", Label: "Spare", Filesystem: "ext4", Size: 2e12, Free: 2e12, Present: true},
+			true, "2.0\u00a0TB · 2.0\u00a0TB free · ext4", "EnrollEncrypted",
+			api.EnrollEncryptedOptions{Passphrase: "correct horse", Profile: client.ProfilePath("alice"), Remember: true}},
+		{"new ext4 drive without the encrypt feature: the dialog turns it on",
+			client.Drive{UUID: "d2", Label: "Spare", Filesystem: "ext4", Size: 2e12, Free: 2e12, Present: true, Encryptable: api.EncryptableFeatureOff},
+			true, "2.0\u00a0TB · 2.0\u00a0TB free · ext4", "EnrollEncrypted",
+			api.EnrollEncryptedOptions{Passphrase: "correct horse", Profile: client.ProfilePath("alice"), Remember: true, EnableFeature: true}},
+		{"new btrfs drive: no dialog, enrolled as it is",
+			client.Drive{UUID: "d2", Label: "Spare", Filesystem: "btrfs", Size: 2e12, Free: 2e12, Present: true, Encryptable: api.EncryptableFilesystem},
+			false, "2.0\u00a0TB · 2.0\u00a0TB free · btrfs\n" + cannot, "Enroll", client.EnrollOptions{Profile: "alice"}},
+		{"a drive with backups: chosen as it is",
+			client.Drive{UUID: "d2", Label: "Spare", Filesystem: "btrfs", Size: 2e12, Free: 2e12, Present: true, Enrolled: true, Encryptable: api.EncryptableFilesystem},
+			false, "Holds Keepsake backups · 2.0\u00a0TB · 2.0\u00a0TB free · btrfs", "Configure", "d2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			main := gtk.NewWindow()
+			st := live.State{
+				Profiles: []client.Profile{{Name: "alice", Sources: []string{"/home/alice"}, DriveUUID: "d1", Interval: 3600}},
+				Drives: []client.Drive{
+					{UUID: "d1", Label: "Passport", Filesystem: "ext4", Size: 1e12, Free: 4e11, Present: true, Enrolled: true},
+					c.drive,
+				},
+			}
+			env, _ := gtktest.Env("alice", main)
+			env.State = func() live.State { return st }
+			Open(env)
+			w := current
+			// A failed case closes its window too: the next one opens
+			// its own.
+			t.Cleanup(func() {
+				w.Close()
+				gtktest.Pump()
+				main.Destroy()
+				gtktest.Pump()
+			})
+			f := &driveService{}
+			w.svc = f
+			gtktest.Pump()
+			if len(w.otherRow) != 1 {
+				t.Fatalf("%d other drives", len(w.otherRow))
+			}
+			row := w.otherRow[0].(*adw.ActionRow)
+			if got := row.Subtitle(); got != c.subtitle {
+				t.Errorf("row subtitle = %q, want %q", got, c.subtitle)
+			}
+			use := gtktest.FindButton(row, "Use This Drive")
+			if use == nil {
+				t.Fatal("no Use This Drive")
+			}
+			use.Emit("clicked")
+			gtktest.Pump()
+			if (w.enc != nil) != c.dialog {
+				t.Fatalf("dialog opened %v, want %v", w.enc != nil, c.dialog)
+			}
+			if c.dialog {
+				d := w.enc
+				if len(f.Calls()) != 0 {
+					t.Errorf("calls before Use Drive: %+v", f.Calls())
+				}
+				if !d.EncryptSwitch.Active() || !d.EncryptBox.Visible() || d.UseButton.Sensitive() {
+					t.Errorf("dialog: encryption %v, passphrase shown %v, Use Drive %v", d.EncryptSwitch.Active(), d.EncryptBox.Visible(), d.UseButton.Sensitive())
+				}
+				use.Emit("clicked")
+				if w.enc != d {
+					t.Error("a second click opened a second dialog")
+				}
+				d.Passphrase.SetText("correct horse")
+				d.Confirm.SetText("correct horse")
+				d.UseButton.Emit("clicked")
+				gtktest.WaitFor(t, func() bool { return d.Pages.VisibleChildName() == "recovery" })
+				d.WrittenDown.SetActive(true)
+				d.ContinueButton.Emit("clicked")
+				gtktest.Pump()
+				if w.enc != nil {
+					t.Error("the dialog is still open after Continue")
+				}
+			}
+			// The window reads the drives back after the call.
+			gtktest.WaitFor(t, func() bool { return w.pending == 0 })
+			calls := f.Calls()
+			want := driveCall{c.send, "d2", c.opts}
+			if c.send == "Configure" {
+				want = driveCall{"Configure", "alice", "d2"}
+			}
+			if len(calls) != 1 || calls[0] != want {
+				t.Errorf("calls %+v, want %+v", calls, want)
+			}
+		})
+	}
 }

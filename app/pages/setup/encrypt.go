@@ -125,6 +125,11 @@ func PassphraseProblem(pass, confirm string) string {
 	return ""
 }
 
+// PassphraseGood is the passphrase's hint once PassphraseProblem has
+// nothing to say (in English: the page translates it). The preferences'
+// Use This Drive dialog says it too.
+var PassphraseGood = i18n.Noop("Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten.")
+
 // EncryptionProblem is why the drive step cannot be left with these
 // choices ("" = it can): encryption on a drive that cannot be encrypted
 // as it is, or a passphrase not good yet.

@@ -372,7 +372,7 @@ func (p *Page) showEncryption() {
 	p.PassphraseBox.SetVisible(v.Possible)
 	hint := PassphraseProblem(p.Passphrase.Text(), p.Confirm.Text())
 	if hint == "" {
-		hint = i18n.T("Good. Once the drive is set up, Keepsake shows its recovery key: the other way in if the passphrase is forgotten.")
+		hint = i18n.T(PassphraseGood)
 	}
 	if p.PassphraseHint.Label() != hint {
 		p.PassphraseHint.SetLabel(hint)

@@ -320,9 +320,7 @@ func (f *fpFixture) onDrive(fn func(mnt string)) {
 		f.t.Fatalf("mount %s: %v\n%s", f.drive.dev, err, out)
 	}
 	defer func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			f.t.Fatalf("umount %s: %v\n%s", mnt, err, out)
-		}
+		unmountTest(f.t, mnt)
 		// The service must not take the test's mount for its own.
 		f.s.waitFor("the service to see the drive unmounted", 20*time.Second, unmounted)
 	}()

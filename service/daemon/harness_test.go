@@ -217,6 +217,19 @@ func newDrive(t *testing.T, label string, sizeMB int) drive {
 	return drive{dev: dev, uuid: uuid, img: strings.TrimSpace(string(out))}
 }
 
+// unmountTest unmounts what a test mounted. The service looks at a drive
+// mounted anywhere (its marker, its free space): a moment's look makes
+// umount fail busy, so it is tried again for a few seconds.
+func unmountTest(t *testing.T, mnt string) {
+	t.Helper()
+	for i := 0; realfs.Mounted(mnt); i++ {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil && i == 50 {
+			t.Fatalf("umount %s: %v %s", mnt, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // mountedUnder lists mount points below dir.
 func mountedUnder(t *testing.T, dir string) []string {
 	t.Helper()

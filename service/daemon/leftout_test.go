@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keepsake/keepsake/service/internal/fusetest"
-	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/shared/api"
 	"github.com/keepsake/keepsake/shared/client"
 )
@@ -142,15 +141,6 @@ func (s *service) readDrive(dr drive, fn func(mnt string)) {
 	if out, err := exec.Command("mount", "-o", "ro,noload", dr.dev, mnt).CombinedOutput(); err != nil {
 		s.t.Fatalf("mount: %v %s", err, out)
 	}
-	defer func() {
-		// The service looks at a drive mounted anywhere (its marker,
-		// its free space): a moment's look makes umount fail busy.
-		for i := 0; realfs.Mounted(mnt); i++ {
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil && i == 50 {
-				s.t.Fatalf("umount %s: %v %s", mnt, err, out)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	defer unmountTest(s.t, mnt)
 	fn(mnt)
 }

@@ -253,9 +253,7 @@ func (r *remoteRig) onDrive(fn func(ks string)) {
 	}
 	r.s.waitFor("the service to see the drive mounted", 10*time.Second, mountedAt(mnt))
 	defer func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			r.t.Errorf("umount: %v %s", err, out)
-		}
+		unmountTest(r.t, mnt)
 		r.s.waitFor("the service to see the drive unmounted", 10*time.Second, mountedAt(""))
 	}()
 	fn(filepath.Join(mnt, "Keepsake"))

@@ -247,7 +247,7 @@ func removeSnapshotDir(r *repo.Repo, cat *catalog.Catalog, host, name string) er
 	if err := os.Rename(dir, dir+deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return targetError(err, "set aside snapshot "+name)
 	}
-	if err := RemoveTree(dir+deletingSuffix, 4); err != nil {
+	if err := storeFor(r).remove(dir + deletingSuffix); err != nil {
 		return targetError(err, "remove snapshot "+name)
 	}
 	return cat.DeleteDone(host, name)

@@ -65,6 +65,14 @@ type entry struct {
 	copied    bool
 	hashed    bool // its content was read this run
 	keptPrev  bool // skipped, previous version kept in the snapshot
+	// kept: a folder the snapshot already held (btrfs), entries and all.
+	kept bool
+	// cleared: what the snapshot held at this name was removed this run
+	// (or never was); only an entry of an inPlace folder may be left as
+	// it is.
+	cleared bool
+	// clearLater: a later name of a source hardlink, in an inPlace folder.
+	clearLater bool
 	skip      string
 	err       error
 	inodeFrom string // stored path of an earlier name of the same source inode
@@ -122,6 +130,9 @@ func (b *backup) ancestors() map[string]map[string]bool {
 // of the hundreds of thousands of stat, link and open calls of a run.
 type dirFds struct {
 	src, prev, dst int
+	// inPlace: dst came whole from the previous snapshot's folder of the
+	// same path (btrfs): an unchanged entry is already there.
+	inPlace bool
 	// names serializes creating names in dst. Creating entries takes the
 	// folder's inode lock, on which the kernel spins: several workers
 	// creating in one folder burn both cores spinning (seen on ext4 right
@@ -274,7 +285,7 @@ func (w *walker) run() error {
 			w.queue.release(bt.queued)
 		}
 	}()
-	err = w.dir("/", "/", ancestor)
+	err = w.dir("/", "/", ancestor, b.inPlace)
 	close(w.batches)
 	<-done
 	if err != nil {
@@ -305,8 +316,9 @@ func (w *walker) run() error {
 // dir lists one directory, decides what each entry needs, starts that
 // work, hands the batch to the recorder and goes on into the
 // subdirectories without waiting. from is where the previous snapshot
-// had the folder ("" if it did not).
-func (w *walker) dir(p, from string, mode walkMode) error {
+// had the folder ("" if it did not). kept says the snapshot already holds
+// a folder at p, the previous snapshot's (btrfs).
+func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 	b := w.b
 	if err := w.failed(); err != nil {
 		return err
@@ -320,6 +332,18 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 	}
 	if !existed {
 		from = ""
+	}
+	inPlace := kept && from == p
+	if kept && !inPlace && !b.opts.DryRun {
+		// The folder at p in the snapshot is another one's (one that moved
+		// away, or was recreated): start it empty.
+		fd, err := longpath.Open(w.rel(p), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+		if err == nil {
+			err = emptyDir(fd)
+		}
+		if err != nil {
+			return targetError(err, "empty snapshot folder "+p)
+		}
 	}
 	// A folder the previous snapshot did not have has no previous entries;
 	// a small one's come from the prefetcher, all at once; a big one's are
@@ -336,7 +360,7 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 		}
 	}
 	b.stats.current.Store(p)
-	fds := &dirFds{src: -1, prev: -1, dst: -1}
+	fds := &dirFds{src: -1, prev: -1, dst: -1, inPlace: inPlace}
 	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
@@ -410,6 +434,16 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 			e.dirID = dirID
 		}
 		bt.gone = goneOf(prevKids, seen)
+		if fds.inPlace {
+			for _, v := range bt.gone {
+				fds.names.Lock()
+				err := removeAt(fds.dst, v.Name)
+				fds.names.Unlock()
+				if err != nil {
+					return fail(targetError(err, "remove "+v.Path()+" from the snapshot"))
+				}
+			}
+		}
 		var dirs []*entry
 		bt.entries, dirs, err = w.decide(bt, entries)
 		if err != nil {
@@ -449,7 +483,7 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 				e.from = ""
 			}
 		}
-		if err := w.dir(e.path, e.from, e.mode); err != nil {
+		if err := w.dir(e.path, e.from, e.mode, e.kept); err != nil {
 			return err
 		}
 		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})

@@ -58,13 +58,13 @@ type entry struct {
 	withFolder bool
 
 	// outcome
-	op        op
-	sum       []byte
-	cands     []catalog.Stored
-	linked    bool // hardlinked to stored content
-	copied    bool
-	hashed    bool // its content was read this run
-	keptPrev  bool // skipped, previous version kept in the snapshot
+	op       op
+	sum      []byte
+	cands    []catalog.Stored
+	linked   bool // hardlinked to stored content
+	copied   bool
+	hashed   bool // its content was read this run
+	keptPrev bool // skipped, previous version kept in the snapshot
 	// kept: a folder the snapshot already held (btrfs), entries and all.
 	kept bool
 	// cleared: what the snapshot held at this name was removed this run
@@ -73,9 +73,9 @@ type entry struct {
 	cleared bool
 	// clearLater: a later name of a source hardlink, in an inPlace folder.
 	clearLater bool
-	skip      string
-	err       error
-	inodeFrom string // stored path of an earlier name of the same source inode
+	skip       string
+	err        error
+	inodeFrom  string // stored path of an earlier name of the same source inode
 }
 
 // op is the file system work an entry needs from the worker pool.

@@ -23,7 +23,7 @@ import (
 
 // newBtrfsFixture is a fixture whose repository is on a btrfs loop drive
 // (the source stays on the temporary folder's filesystem).
-func newBtrfsFixture(t *testing.T) (*fixture, *realfs.LoopDrive) {
+func newBtrfsFixture(t testing.TB) (*fixture, *realfs.LoopDrive) {
 	t.Helper()
 	realfs.RequireRoot(t, "a btrfs loop drive; subvolumes are deleted as root")
 	disk := realfs.NewLoop(t, realfs.LoopOptions{FSType: "btrfs", SizeMB: 256})

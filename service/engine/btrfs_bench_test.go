@@ -115,4 +115,3 @@ func syncDrive(b *testing.B, dir string) {
 		b.Fatal(err)
 	}
 }
-

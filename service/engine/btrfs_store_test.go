@@ -115,6 +115,7 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	f.write("gone/y.txt", "y")
 	f.write("movesrc/m1.txt", "moved along")
 	f.write("movesrc/deep/m2.txt", "moved along, deeper")
+	must(t, os.Symlink("../m1.txt", f.path("movesrc/deep/up")))
 	f.write("tc", "a file that becomes a folder")
 	f.write("tc2/inner.txt", "a folder that becomes a file")
 	must(t, os.Chown(f.path("docs/b.txt"), 1234, 5678))
@@ -183,8 +184,8 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	must(t, os.Symlink("docs/new.txt", f.path("link")))
 	r3 := backup()
 	// Deleted: docs/b.txt, gone/x.txt, gone/y.txt and tc2/inner.txt.
-	if r3.Deleted != 4 || r3.Moved != 2 {
-		t.Errorf("changed backup: deleted %d moved %d, want 4 and 2", r3.Deleted, r3.Moved)
+	if r3.Deleted != 4 || r3.Moved != 3 { // moved: m1.txt, deep/m2.txt, deep/up
+		t.Errorf("changed backup: deleted %d moved %d, want 4 and 3", r3.Deleted, r3.Moved)
 	}
 	// The copy of big.bin is a reflink of the stored content, the moved
 	// folder's files are the previous snapshot's: the snapshot's own data
@@ -338,4 +339,67 @@ func killedChild(spec string) {
 		}})
 	fmt.Fprintln(os.Stderr, "the backup ended:", err)
 	os.Exit(2)
+}
+
+// TestBtrfsAfterHardlinkSnapshots backs up to a btrfs drive that holds
+// hardlink snapshots (made before subvolumes, or as another user): the
+// next snapshot is a new subvolume whose unchanged files are reflinks of
+// the hardlink snapshot's (no data copied), the one after is made from it;
+// every snapshot equals the source, and pruning the hardlink snapshot
+// removes its folder.
+func TestBtrfsAfterHardlinkSnapshots(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	big := make([]byte, 2<<20)
+	_, err := rand.Read(big)
+	must(t, err)
+	must(t, os.WriteFile(f.path("big.bin"), big, 0o644))
+	f.write("docs/a.txt", "alpha")
+	must(t, unix.Setxattr(f.path("docs/a.txt"), "user.color", []byte("blue"), 0))
+	must(t, os.Symlink("docs/a.txt", f.path("link")))
+	xattrs := map[string][]fsmeta.Xattr{"docs/a.txt": {{Name: "user.color", Value: []byte("blue")}}}
+
+	var snaps []string
+	sources := map[string]map[string]string{}
+	backup := func() *Result {
+		src := realfs.DigestMeta(t, f.src)
+		r := f.backup(nil)
+		snaps = append(snaps, r.Snapshot)
+		sources[r.Snapshot] = src
+		sameAsSource(t, f, r.Snapshot, src, xattrs)
+		return r
+	}
+	testStore = linkStore{}
+	r1 := backup()
+	testStore = nil
+	if sub, _ := isSubvolumeDir(f.repo.SnapshotDir("testhost", r1.Snapshot)); sub {
+		t.Fatal("control: the hardlink snapshot is a subvolume")
+	}
+	f.write("docs/new.txt", "new")
+	r2 := backup()
+	checkSubvolume(t, f.repo.SnapshotDir("testhost", r2.Snapshot))
+	if r2.Copied != 1 {
+		t.Errorf("the first subvolume copied %d files, want 1 (the new one)", r2.Copied)
+	}
+	if n := exclusiveBytes(t, f.repo.SnapshotDir("testhost", r2.Snapshot)); n > 64<<10 {
+		t.Errorf("the first subvolume holds %d bytes of its own; its unchanged files should be reflinks", n)
+	}
+	f.write("docs/a.txt", "alpha, changed")
+	r3 := backup()
+	checkSubvolume(t, f.repo.SnapshotDir("testhost", r3.Snapshot))
+	var st2, st3 unix.Stat_t
+	must(t, unix.Stat(f.stored(r2.Snapshot, "big.bin"), &st2))
+	must(t, unix.Stat(f.stored(r3.Snapshot, "big.bin"), &st3))
+	if st2.Ino != st3.Ino || st3.Nlink != 1 {
+		t.Errorf("big.bin in the third snapshot: ino %d (second %d), nlink %d: not the second's shared copy", st3.Ino, st2.Ino, st3.Nlink)
+	}
+	checkSnapshots(t, f, snaps, sources, true)
+
+	c := f.catalog()
+	s, err := c.Snapshot("testhost", r1.Snapshot)
+	must(t, err)
+	must(t, remove(context.Background(), f.repo, c, []catalog.Snapshot{s}, map[int64]string{}, PruneOptions{Actor: catalog.CurrentActor()}, &PruneResult{}))
+	if _, err := os.Lstat(f.repo.SnapshotDir("testhost", r1.Snapshot)); !os.IsNotExist(err) {
+		t.Errorf("the pruned hardlink snapshot: %v", err)
+	}
+	checkSnapshots(t, f, snaps[1:], sources, false)
 }

@@ -51,11 +51,18 @@ type store interface {
 // hold both kinds (pulls, snapshots from before), and btrfsStore.remove
 // tells them apart.
 func storeFor(r *repo.Repo) store {
+	if testStore != nil {
+		return testStore
+	}
 	if os.Geteuid() == 0 && onBtrfs(r.Root) {
 		return btrfsStore{}
 	}
 	return linkStore{}
 }
+
+// testStore, when set, is every repository's store: tests make the
+// snapshots an older Keepsake left on a btrfs drive.
+var testStore store
 
 func onBtrfs(dir string) bool {
 	var st unix.Statfs_t
@@ -165,12 +172,18 @@ func (btrfsStore) mkdir(dst int, name string, keep bool) (bool, error) {
 // keepPrev does nothing for an entry the snapshot already holds; in a
 // folder made anew (a folder that moved, or the first subvolume after
 // hardlink snapshots) it reflinks the previous snapshot's file with its
-// metadata. A symlink there is recreated by the caller.
+// metadata, or makes its symlink again.
 func (btrfsStore) keepPrev(w *walker, e *entry) bool {
 	if e.dir.inPlace && !e.cleared {
 		return true
 	}
-	if e.dir.prev < 0 || e.meta.Type != fsmeta.File {
+	if e.dir.prev < 0 {
+		return false
+	}
+	if e.meta.Type == fsmeta.Symlink {
+		return symlinkPrev(w, e)
+	}
+	if e.meta.Type != fsmeta.File {
 		return false
 	}
 	src, err := unix.Openat(e.dir.prev, e.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -187,6 +200,31 @@ func (btrfsStore) keepPrev(w *walker, e *entry) bool {
 		return false
 	}
 	return cloneInto(w, src, m, e)
+}
+
+// symlinkPrev makes symlink e in the snapshot as the previous snapshot
+// has it: the walk knows an unchanged symlink by its stat alone, without
+// its target.
+func symlinkPrev(w *walker, e *entry) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(e.dir.prev, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		return false
+	}
+	m := fsmeta.FromStat(&st)
+	if m.CompleteAt(e.dir.prev, e.name) != nil {
+		return false
+	}
+	e.dir.names.Lock()
+	err := unix.Symlinkat(m.LinkTarget, e.dir.dst, e.name)
+	e.dir.names.Unlock()
+	if err == nil {
+		err = fsmeta.ApplyAt(e.dir.dst, e.name, m, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true})
+	}
+	if err != nil {
+		w.unlinkDst(e)
+		return false
+	}
+	return true
 }
 
 func (btrfsStore) reuse(w *walker, from string, e *entry) bool {

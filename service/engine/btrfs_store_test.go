@@ -193,6 +193,17 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	if n := exclusiveBytes(t, f.repo.SnapshotDir("testhost", r3.Snapshot)); n > 64<<10 {
 		t.Errorf("the changed snapshot holds %d bytes of its own, want under 64 KiB (no copy of the 4 MiB duplicate)", n)
 	}
+	// The moved folder was renamed in the snapshot, not filled anew: its
+	// files are the previous snapshot's inodes.
+	var was, now unix.Stat_t
+	must(t, unix.Lstat(f.stored(r2.Snapshot, "movesrc/deep/m2.txt"), &was))
+	must(t, unix.Lstat(f.stored(r3.Snapshot, "moved/here/deep/m2.txt"), &now))
+	if was.Ino != now.Ino {
+		t.Errorf("the moved folder's file is inode %d, was %d: copied or cloned, not renamed", now.Ino, was.Ino)
+	}
+	if _, err := os.Lstat(filepath.Join(f.repo.SnapshotDir("testhost", r3.Snapshot), movingDir)); !os.IsNotExist(err) {
+		t.Errorf("%s left in the snapshot: %v", movingDir, err)
+	}
 	if _, err := os.Lstat(f.stored(r3.Snapshot, "gone")); !os.IsNotExist(err) {
 		t.Errorf("the deleted folder is still in the new snapshot: %v", err)
 	}

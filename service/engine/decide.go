@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"path/filepath"
 
 	"github.com/keepsake/keepsake/service/catalog"
 
@@ -32,7 +33,16 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				}
 			}
 			if !b.opts.DryRun {
-				kept, err := b.store.mkdir(e.dir.dst, e.name, e.dir.inPlace && e.from == e.path)
+				kept, err := false, error(nil)
+				if e.movedIn && b.inPlace && w.renameIn(e) {
+					kept = true
+				} else {
+					kept, err = b.store.mkdir(e.dir.dst, e.name, e.dir.inPlace && e.from == filepath.Join(e.dir.from, e.name))
+				}
+				if kept && w.entered != nil {
+					// Taken: no move may rename it away now.
+					w.entered[e.path] = true
+				}
 				if nameRefused(err) {
 					// Recorded as skipped, and not walked: its previous
 					// contents stay in the catalog as they were.

@@ -65,7 +65,8 @@ type entry struct {
 	copied   bool
 	hashed   bool // its content was read this run
 	keptPrev bool // skipped, previous version kept in the snapshot
-	// kept: a folder the snapshot already held (btrfs), entries and all.
+	// kept: a folder the snapshot already held (btrfs), entries and all,
+	// at its place or renamed there from where it was (a move).
 	kept bool
 	// cleared: what the snapshot held at this name was removed this run
 	// (or never was); only an entry of an inPlace folder may be left as
@@ -130,9 +131,10 @@ func (b *backup) ancestors() map[string]map[string]bool {
 // of the hundreds of thousands of stat, link and open calls of a run.
 type dirFds struct {
 	src, prev, dst int
-	// inPlace: dst came whole from the previous snapshot's folder of the
-	// same path (btrfs): an unchanged entry is already there.
+	// inPlace: dst came whole from the previous snapshot's folder from
+	// (btrfs): an unchanged entry is already there.
 	inPlace bool
+	from    string
 	// names serializes creating names in dst. Creating entries takes the
 	// folder's inode lock, on which the kernel spins: several workers
 	// creating in one folder burn both cores spinning (seen on ext4 right
@@ -195,6 +197,13 @@ type walker struct {
 	err   error // the first error that ends the run
 
 	prefetch *catalog.Prefetch
+
+	// Where the snapshot began as the previous one (moves_btrfs.go): the
+	// partial's root, movingDir once made, the folders set aside there
+	// (by their path in the previous snapshot) and the folders entered.
+	partialFd, movingFd int
+	aside               map[string]string
+	entered             map[string]bool
 }
 
 // batch is one directory's work: the walker decides and starts it, the
@@ -263,6 +272,19 @@ func (w *walker) run() error {
 	w.batches = make(chan *batch, 64)
 	w.queue.cond = sync.NewCond(&w.queue.mu)
 	w.seenInodes = map[[2]uint64]bool{}
+	w.partialFd, w.movingFd = -1, -1
+	if b.inPlace {
+		if w.partialFd = openDir(b.partial); w.partialFd < 0 {
+			return targetError(unix.ENOENT, "open the snapshot folder")
+		}
+		defer func() {
+			unix.Close(w.partialFd)
+			if w.movingFd >= 0 {
+				unix.Close(w.movingFd)
+			}
+		}()
+		w.aside, w.entered = map[string]string{}, map[string]bool{}
+	}
 	pf, err := b.txn.Prefetch(w.ctx)
 	if err != nil {
 		return err
@@ -310,6 +332,11 @@ func (w *walker) run() error {
 			return targetError(err, "set metadata of "+d.path)
 		}
 	}
+	if w.movingFd >= 0 {
+		if err := removeAt(w.partialFd, movingDir); err != nil {
+			return targetError(err, "remove deleted folders from the snapshot")
+		}
+	}
 	return nil
 }
 
@@ -317,7 +344,7 @@ func (w *walker) run() error {
 // work, hands the batch to the recorder and goes on into the
 // subdirectories without waiting. from is where the previous snapshot
 // had the folder ("" if it did not). kept says the snapshot already holds
-// a folder at p, the previous snapshot's (btrfs).
+// the previous snapshot's folder from at p (btrfs).
 func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 	b := w.b
 	if err := w.failed(); err != nil {
@@ -333,7 +360,10 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 	if !existed {
 		from = ""
 	}
-	inPlace := kept && from == p
+	inPlace := kept && from != ""
+	if w.entered != nil {
+		w.entered[p] = true
+	}
 	if kept && !inPlace && !b.opts.DryRun {
 		// The folder at p in the snapshot is another one's (one that moved
 		// away, or was recreated): start it empty.
@@ -360,7 +390,7 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 		}
 	}
 	b.stats.current.Store(p)
-	fds := &dirFds{src: -1, prev: -1, dst: -1, inPlace: inPlace}
+	fds := &dirFds{src: -1, prev: -1, dst: -1, inPlace: inPlace, from: from}
 	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
@@ -437,7 +467,13 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 		if fds.inPlace {
 			for _, v := range bt.gone {
 				fds.names.Lock()
-				err := removeAt(fds.dst, v.Name)
+				var err error
+				if v.Meta.Type == fsmeta.Dir {
+					// It may have moved: kept until the walk ends.
+					err = w.setAside(fds.dst, v.Name, filepath.Join(from, v.Name))
+				} else {
+					err = removeAt(fds.dst, v.Name)
+				}
 				fds.names.Unlock()
 				if err != nil {
 					return fail(targetError(err, "remove "+v.Path()+" from the snapshot"))

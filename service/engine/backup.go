@@ -203,6 +203,11 @@ type pendingMove struct {
 type dirMeta struct {
 	path string
 	meta fsmeta.Meta
+	// kept: the folder came from the previous snapshot (btrfs) with the
+	// same metadata in the source; it is set only if the copy's differs
+	// (something was written in it): touching every folder would make
+	// btrfs copy every metadata block of the snapshot.
+	kept bool
 }
 
 type progressCounters struct {

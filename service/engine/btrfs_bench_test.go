@@ -6,23 +6,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/repo"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkSnapshotStores weighs the two snapshot stores on 20 000 small
 // files in 400 folders, each on a loop drive of its filesystem: an
 // unchanged backup (a full scan, no journal) and the prune of one
-// snapshot, beside `cp -al` and `rm -rf` of the same tree on ext4. Run as
-// root with -benchtime=3x.
+// snapshot, beside `cp -al` and `rm -rf` of the same tree on ext4, and
+// what a backup adds to the drive when a folder of 5 000 of the files
+// moves. Run as root with -benchtime=3x.
 func BenchmarkSnapshotStores(b *testing.B) {
 	realfs.RequireRoot(b, "loop drives")
 	f := newFixture(b)
 	for i := 0; i < 20000; i++ {
-		f.write(fmt.Sprintf("d%03d/f%05d.txt", i%400, i), fmt.Sprintf("small file %d\n", i))
+		top := "rest"
+		if i%400 < 100 {
+			top = "big" // a quarter of the tree, moved by one benchmark
+		}
+		f.write(fmt.Sprintf("%s/d%03d/f%05d.txt", top, i%400, i), fmt.Sprintf("small file %d\n", i))
 	}
 	// Inodes for a dozen copies of the tree.
 	bigDrive := func(fs string) string {
@@ -81,9 +89,39 @@ func BenchmarkSnapshotStores(b *testing.B) {
 		f.repo = r
 		f.backup(nil)
 		b.Run("unchanged backup on "+fs, func(b *testing.B) {
+			var grew int64
 			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				before := usedBytes(b, drive, fs)
+				b.StartTimer()
 				f.backup(nil)
+				b.StopTimer()
+				grew += usedBytes(b, drive, fs) - before
+				b.StartTimer()
 			}
+			b.ReportMetric(float64(grew)/float64(b.N), "new-bytes/op")
+		})
+		b.Run("moved folder on "+fs, func(b *testing.B) {
+			// A folder of 5 000 files moves (and back, and again): what
+			// each backup adds to the drive.
+			var grew int64
+			for i := 0; i < b.N; i++ {
+				from, to := f.path("big"), f.path("moved")
+				if _, err := os.Stat(from); err != nil {
+					from, to = to, from
+				}
+				if err := os.Rename(from, to); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				before := usedBytes(b, drive, fs)
+				b.StartTimer()
+				f.backup(nil)
+				b.StopTimer()
+				grew += usedBytes(b, drive, fs) - before
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(grew)/float64(b.N), "new-bytes/op")
 		})
 		b.Run("prune one snapshot on "+fs, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -108,6 +146,38 @@ func BenchmarkSnapshotStores(b *testing.B) {
 			}
 		})
 	}
+}
+
+// usedBytes is the space used on the drive at dir, data and metadata (on
+// btrfs, as `btrfs filesystem df` counts it: statfs there leaves out
+// metadata written into chunks already allocated).
+func usedBytes(b *testing.B, dir, fs string) int64 {
+	syncDrive(b, dir)
+	if fs != "btrfs" {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			b.Fatal(err)
+		}
+		return int64(st.Blocks-st.Bfree) * st.Bsize
+	}
+	if err := exec.Command("btrfs", "filesystem", "sync", dir).Run(); err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command("btrfs", "filesystem", "df", "-b", dir).Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, line := range strings.Split(string(out), "\n") {
+		if i := strings.Index(line, "used="); i >= 0 {
+			n, err := strconv.ParseInt(strings.Fields(line[i+5:])[0], 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += n
+		}
+	}
+	return total
 }
 
 func syncDrive(b *testing.B, dir string) {

@@ -325,7 +325,9 @@ func (w *walker) run() error {
 	for _, d := range w.dirMetas {
 		dirfd, name, done, err := longpath.Split(w.rel(d.path))
 		if err == nil {
-			err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			if !(d.kept && sameDirMeta(dirfd, name, d.meta, b.chown)) {
+				err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			}
 			done()
 		}
 		if err != nil {
@@ -522,7 +524,8 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 		if err := w.dir(e.path, e.from, e.mode, e.kept); err != nil {
 			return err
 		}
-		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})
+		kept := e.kept && e.prev != nil && sameStat(e.prev.Meta, e.meta)
+		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta, kept: kept})
 	}
 	return nil
 }
@@ -882,4 +885,16 @@ func goneOf(prevKids map[string]catalog.Version, present map[string]bool) []cata
 		out[i] = prevKids[name]
 	}
 	return out
+}
+
+// sameDirMeta says the folder name in dirfd already has m's mode, times
+// and (with owner) owner; its xattrs are the previous snapshot's, which
+// the source's unchanged ctime vouches for.
+func sameDirMeta(dirfd int, name string, m fsmeta.Meta, owner bool) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return st.Mode&07777 == m.Mode&07777 && unix.TimespecToNsec(st.Mtim) == m.MtimeNs &&
+		(!owner || st.Uid == m.UID && st.Gid == m.GID)
 }

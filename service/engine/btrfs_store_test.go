@@ -414,3 +414,44 @@ func TestBtrfsAfterHardlinkSnapshots(t *testing.T) {
 	}
 	checkSnapshots(t, f, snaps[1:], sources, false)
 }
+
+// TestBtrfsRepair damages a file in a read-only snapshot subvolume (its
+// own copy: the other snapshot's shares nothing with it after the write);
+// verify finds it, repair mends it from the other snapshot's intact copy,
+// and the snapshot is read-only again.
+func TestBtrfsRepair(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	f.write("docs/a.txt", "alpha")
+	f.write("docs/b.txt", "bravo")
+	r1 := f.backup(nil)
+	r2 := f.backup(nil)
+	dir := f.repo.SnapshotDir("testhost", r2.Snapshot)
+	reseal, err := unseal(dir)
+	must(t, err)
+	fd, err := unix.Open(f.stored(r2.Snapshot, "docs/a.txt"), unix.O_WRONLY, 0)
+	must(t, err)
+	_, err = unix.Pwrite(fd, []byte("ALPHA"), 0)
+	unix.Close(fd)
+	must(t, err)
+	must(t, reseal())
+	checkSubvolume(t, dir)
+	if got := mustRead(t, f.stored(r1.Snapshot, "docs/a.txt")); string(got) != "alpha" {
+		t.Fatalf("control: the damage reached the first snapshot: %q", got)
+	}
+
+	v, err := Verify(context.Background(), f.repo, VerifyOptions{Host: "testhost"})
+	if len(v.Damaged) != 1 || v.Damaged[0].Snapshot != r2.Snapshot || v.Damaged[0].Path != f.path("docs/a.txt") {
+		t.Fatalf("verify: %+v, %v; want docs/a.txt of %s damaged", v.Damaged, err, r2.Snapshot)
+	}
+	rr, err := Repair(context.Background(), f.repo, VerifyOptions{Host: "testhost"})
+	if err != nil || len(rr.Repaired) != 1 {
+		t.Fatalf("repair: %+v, %v", rr, err)
+	}
+	if got := mustRead(t, f.stored(r2.Snapshot, "docs/a.txt")); string(got) != "alpha" {
+		t.Errorf("repaired: %q", got)
+	}
+	checkSubvolume(t, dir)
+	if v, err := Verify(context.Background(), f.repo, VerifyOptions{Host: "testhost"}); err != nil || len(v.Damaged) != 0 {
+		t.Errorf("verify after the repair: %+v, %v", v.Damaged, err)
+	}
+}

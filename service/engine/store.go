@@ -328,3 +328,28 @@ func emptyDir(fd int) error {
 	}
 	return nil
 }
+
+// unseal makes a published snapshot writable for a repair, if it is a
+// read-only subvolume; reseal makes it read-only again.
+func unseal(dir string) (reseal func() error, err error) {
+	none := func() error { return nil }
+	if sub, err := isSubvolumeDir(dir); err != nil || !sub {
+		return none, nil
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return none, err
+	}
+	ro, err := btrfs.ReadOnly(fd)
+	if err == nil && ro {
+		err = btrfs.SetReadOnly(fd, false)
+	}
+	if err != nil || !ro {
+		unix.Close(fd)
+		return none, err
+	}
+	return func() error {
+		defer unix.Close(fd)
+		return btrfs.SetReadOnly(fd, true)
+	}, nil
+}

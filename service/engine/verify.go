@@ -250,7 +250,14 @@ func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResul
 			continue
 		}
 		dst := r.SnapshotDir(s.Host, s.Name) + d.Path
-		if err := mend(cat, r, v, dst, fixed); err != nil {
+		reseal, err := unseal(r.SnapshotDir(s.Host, s.Name))
+		if err == nil {
+			err = mend(cat, r, v, dst, fixed)
+			if rerr := reseal(); err == nil {
+				err = rerr
+			}
+		}
+		if err != nil {
 			d.Problem += "; not repaired: " + err.Error()
 			res.Unrepaired = append(res.Unrepaired, d)
 			continue
@@ -271,20 +278,18 @@ func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResul
 func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fixed map[string]string) error {
 	want := string(v.SHA256)
 	// Everything happens beside dst, in its folder opened once: the path
-	// may be longer than the kernel takes in one call.
-	dir, name, done, err := longpath.Split(dst)
+	// may be longer than the kernel takes in one call, and the temporary
+	// copy must be made there, not in the working folder (a short path
+	// from longpath.Split is relative to it).
+	dir, err := longpath.Open(filepath.Dir(dst), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("open the folder of %s: %w", dst, err)
 	}
-	defer done()
+	defer unix.Close(dir)
+	name := filepath.Base(dst)
 	// The snapshot's folder keeps its times: it is part of the backup.
 	var dirSt unix.Stat_t
-	if dir != unix.AT_FDCWD {
-		err = unix.Fstat(dir, &dirSt)
-	} else {
-		err = unix.Stat(filepath.Dir(dst), &dirSt)
-	}
-	if err != nil {
+	if err := unix.Fstat(dir, &dirSt); err != nil {
 		return fmt.Errorf("stat the folder of %s: %w", dst, err)
 	}
 	defer keepTimes(dir, filepath.Dir(dst), &dirSt)

@@ -455,3 +455,21 @@ func TestBtrfsRepair(t *testing.T) {
 		t.Errorf("verify after the repair: %+v, %v", v.Damaged, err)
 	}
 }
+
+// TestBtrfsVerifyReadsEachVersionOnce verifies three snapshot subvolumes
+// of the same two files: each file is read once, as with hardlinks, and a
+// file changed between snapshots is read in each of its versions.
+func TestBtrfsVerifyReadsEachVersionOnce(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	f.write("a.txt", "alpha")
+	f.write("b.txt", "bravo")
+	f.backup(nil)
+	f.backup(nil)
+	f.write("b.txt", "bravo, changed")
+	f.backup(nil)
+	v, err := Verify(context.Background(), f.repo, VerifyOptions{Host: "testhost"})
+	must(t, err)
+	if v.Files != 6 || v.Hashed != 3 || len(v.Damaged) != 0 {
+		t.Errorf("verify: %d files, %d read, damaged %+v; want 6 files read as 3 (a.txt once, b.txt in each version)", v.Files, v.Hashed, v.Damaged)
+	}
+}

@@ -91,7 +91,8 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 		}
 		res.Slice, res.Of = slice, of
 	}
-	sums := map[[2]uint64][]byte{} // stored inode -> its SHA-256, read once
+	sums := map[storedKey][]byte{} // stored inode -> its SHA-256, read once
+	subvolumes := onBtrfs(r.Root)
 	start := time.Now()
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, s.Name)
@@ -115,7 +116,7 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 				bad("not a regular file")
 				return nil
 			}
-			key := [2]uint64{st.Dev, st.Ino}
+			key := keyOf(&st, subvolumes)
 			sum, ok := sums[key]
 			if !ok {
 				fd, err := longpath.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
@@ -378,4 +379,26 @@ func copyVerified(src string, dir int, name string, v catalog.Version) error {
 		return fmt.Errorf("copy differs")
 	}
 	return fsmeta.ApplyFile(out, v.Meta, fsmeta.ApplyOptions{Owner: os.Geteuid() == 0, Xattrs: true})
+}
+
+// storedKey names a stored file for verification, which reads each once.
+type storedKey struct {
+	dev, ino uint64
+	ctimeNs  int64
+	size     int64
+}
+
+// keyOf is a stored file's key: its inode (the names of one hardlinked
+// file share it). On btrfs a snapshot subvolume has a device number of its
+// own, and a file unchanged across snapshots has the same inode number and
+// the same ctime in each (a snapshot keeps them, and shares the data): it
+// is known without the device, by inode, ctime and size. A file the
+// engine wrote anew, even under a number used before, has a ctime of its
+// own.
+func keyOf(st *unix.Stat_t, subvolumes bool) storedKey {
+	k := storedKey{dev: st.Dev, ino: st.Ino}
+	if subvolumes {
+		k = storedKey{ino: st.Ino, ctimeNs: unix.TimespecToNsec(st.Ctim), size: st.Size}
+	}
+	return k
 }

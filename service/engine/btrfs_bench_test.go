@@ -18,7 +18,8 @@ import (
 
 // BenchmarkSnapshotStores weighs the two snapshot stores on 20 000 small
 // files in 400 folders, each on a loop drive of its filesystem: an
-// unchanged backup (a full scan, no journal) and the prune of one
+// unchanged backup (a full scan, and with the watcher's journal reporting
+// no change) and the prune of one
 // snapshot, beside `cp -al` and `rm -rf` of the same tree on ext4, and
 // what a backup adds to the drive when a folder of 5 000 of the files
 // moves. Run as root with -benchtime=3x.
@@ -100,6 +101,11 @@ func BenchmarkSnapshotStores(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(grew)/float64(b.N), "new-bytes/op")
+		})
+		b.Run("unchanged backup with the journal on "+fs, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f.backup(func(o *BackupOptions) { o.ChangedDirs = []string{} })
+			}
 		})
 		b.Run("moved folder on "+fs, func(b *testing.B) {
 			// A folder of 5 000 files moves (and back, and again): what

@@ -473,3 +473,42 @@ func TestBtrfsVerifyReadsEachVersionOnce(t *testing.T) {
 		t.Errorf("verify: %d files, %d read, damaged %+v; want 6 files read as 3 (a.txt once, b.txt in each version)", v.Files, v.Hashed, v.Damaged)
 	}
 }
+
+// TestBtrfsPruneForSpaceStopsWhenEnough prunes for free space on a btrfs
+// drive: a deleted subvolume's space is freed by the kernel's cleaner
+// after the deletion returns, and the prune waits for it rather than
+// removing more snapshots while the free space has not moved yet.
+func TestBtrfsPruneForSpaceStopsWhenEnough(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	data := make([]byte, 40<<20)
+	var snaps []string
+	for _, name := range []string{"a.bin", "b.bin", "c.bin", "c.bin"} {
+		entries, _ := os.ReadDir(f.src)
+		for _, e := range entries {
+			if e.Name() != name {
+				must(t, os.Remove(f.path(e.Name())))
+			}
+		}
+		if _, err := os.Stat(f.path(name)); err != nil {
+			_, err := rand.Read(data)
+			must(t, err)
+			must(t, os.WriteFile(f.path(name), data, 0o644))
+		}
+		snaps = append(snaps, f.backup(nil).Snapshot)
+	}
+	// The oldest snapshot alone holds a.bin: removing it is enough.
+	free, err := FreeSpace(f.repo.Root)
+	must(t, err)
+	res, err := Prune(context.Background(), f.repo, PruneOptions{Host: "testhost", Free: free + 20<<20, Actor: catalog.CurrentActor()})
+	must(t, err)
+	var gone []string
+	for _, p := range res.Removed {
+		gone = append(gone, p.Name)
+	}
+	if len(gone) != 1 || gone[0] != snaps[0] {
+		t.Errorf("pruned %v, want only the oldest %s (freed %d bytes)", gone, snaps[0], res.Freed)
+	}
+	if res.Freed < 36<<20 {
+		t.Errorf("freed %d bytes, want a.bin's 40 MiB", res.Freed)
+	}
+}

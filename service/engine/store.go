@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/keepsake/keepsake/service/btrfs"
 	"github.com/keepsake/keepsake/service/catalog"
@@ -43,6 +44,9 @@ type store interface {
 	// remove deletes a snapshot folder (published, partial or set aside
 	// for deletion) with everything in it.
 	remove(dir string) error
+	// settle waits until the space that removes freed on the drive at
+	// root shows as free.
+	settle(root string) error
 }
 
 // storeFor picks the store of a repository. Snapshots as btrfs subvolumes
@@ -99,6 +103,8 @@ func (linkStore) reuse(w *walker, from string, e *entry) bool { return w.linkPat
 func (linkStore) seal(string) error { return nil }
 
 func (linkStore) remove(dir string) error { return RemoveTree(dir, 4) }
+
+func (linkStore) settle(string) error { return nil }
 
 // btrfsStore makes each snapshot a btrfs subvolume: a writable snapshot of
 // the host's previous one (O(1), sharing every block), to which the run
@@ -287,6 +293,17 @@ func (btrfsStore) remove(dir string) error {
 	}
 	defer unix.Close(parent)
 	return btrfs.Delete(parent, filepath.Base(dir))
+}
+
+// settle waits for the kernel's cleaner: a deleted subvolume's space is
+// freed after the deletion returns.
+func (btrfsStore) settle(root string) error {
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return btrfs.WaitCleaned(fd, 10*time.Minute)
 }
 
 // removeAt removes name from the folder dirfd, whatever it is: a folder

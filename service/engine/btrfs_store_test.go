@@ -183,6 +183,12 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	must(t, os.Remove(f.path("link")))
 	must(t, os.Symlink("docs/new.txt", f.path("link")))
 	r3 := backup()
+	// Copied: docs/a.txt, docs/new.txt, tc/inner.txt and tc2; not the
+	// chmod of docs/sub/c.txt (its content is reflinked), nor the
+	// duplicate, nor the moved files.
+	if r3.Copied != 4 || r3.MetaOnly != 1 {
+		t.Errorf("changed backup: copied %d files, %d changed in metadata only; want 4 and 1", r3.Copied, r3.MetaOnly)
+	}
 	// Deleted: docs/b.txt, gone/x.txt, gone/y.txt and tc2/inner.txt.
 	if r3.Deleted != 4 || r3.Moved != 3 { // moved: m1.txt, deep/m2.txt, deep/up
 		t.Errorf("changed backup: deleted %d moved %d, want 4 and 3", r3.Deleted, r3.Moved)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -138,6 +139,13 @@ func (w *walker) linkFound(e *entry, sum []byte) {
 			e.linked = true
 			return
 		}
+	}
+	// The same content as the previous version, other metadata (a chmod,
+	// a touch): where the store can, the previous copy's data is reused.
+	if e.prev != nil && sameSum(e.prev.SHA256, sum) && e.dir.prev >= 0 && e.dir.from != "" &&
+		b.store.reuseContent(w, b.prevDir+filepath.Join(e.dir.from, e.name), e) {
+		e.linked = true
+		return
 	}
 	w.copy(e)
 }

@@ -38,6 +38,10 @@ type store interface {
 	// reuse puts the stored file at path from into the snapshot as e:
 	// content already on the drive costs no data. False: copy instead.
 	reuse(w *walker, from string, e *entry) bool
+	// reuseContent is reuse of a stored file whose metadata differs from
+	// e's (a chmod): false where a reused file shares the stored one's
+	// metadata (a hardlink).
+	reuseContent(w *walker, from string, e *entry) bool
 	// seal makes the finished partial unchangeable; it runs before the
 	// catalog commit, so a resumed snapshot is sealed too.
 	seal(partial string) error
@@ -99,6 +103,8 @@ func (linkStore) keepPrev(w *walker, e *entry) bool {
 }
 
 func (linkStore) reuse(w *walker, from string, e *entry) bool { return w.linkPath(from, e) }
+
+func (linkStore) reuseContent(*walker, string, *entry) bool { return false }
 
 func (linkStore) seal(string) error { return nil }
 
@@ -246,6 +252,9 @@ func (btrfsStore) reuse(w *walker, from string, e *entry) bool {
 	defer unix.Close(src)
 	return cloneInto(w, src, e.meta, e)
 }
+
+// reuseContent is reuse: a reflink is a file of its own.
+func (s btrfsStore) reuseContent(w *walker, from string, e *entry) bool { return s.reuse(w, from, e) }
 
 // cloneInto makes e in the snapshot a reflink of the open stored file src,
 // with metadata m. Nothing is left behind when it fails.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -175,4 +176,55 @@ func ioctl(fd int, req uintptr, arg unsafe.Pointer, what string) error {
 
 func openDir(dirfd int, name string) (int, error) {
 	return unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+}
+
+// The root tree (BTRFS_ROOT_TREE_OBJECTID) lists a deleted subvolume as an
+// orphan item (BTRFS_ORPHAN_OBJECTID, BTRFS_ORPHAN_ITEM_KEY, offset the
+// subvolume's id) until the cleaner has dropped it.
+const (
+	iocSync        = 0x9408     // _IO(0x94, 8)
+	iocTreeSearch  = 0xd0009411 // _IOWR(0x94, 17, btrfs_ioctl_search_args)
+	rootTreeID     = 1
+	orphanObjectID = ^uint64(4) // -5
+	orphanItemKey  = 48
+)
+
+// searchArgs is struct btrfs_ioctl_search_args: a search key, then the
+// buffer the kernel fills.
+type searchArgs struct {
+	treeID, minObjectID, maxObjectID, minOffset, maxOffset, minTransID, maxTransID uint64
+	minType, maxType, nrItems, unused                                              uint32
+	unused1, unused2, unused3, unused4                                             uint64
+	buf                                                                            [4096 - 104]byte
+}
+
+var (
+	_ [4096 - unsafe.Sizeof(searchArgs{})]byte
+	_ [unsafe.Sizeof(searchArgs{}) - 4096]byte
+)
+
+// WaitCleaned commits the filesystem of fd and waits until the subvolumes
+// deleted on it are dropped, then commits again: only then does the space
+// they alone held show as free (statfs). Deleting a subvolume returns at
+// once and leaves the work to the kernel's cleaner, as `btrfs subvolume
+// sync` waits for. It needs CAP_SYS_ADMIN (the tree search).
+func WaitCleaned(fd int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := ioctl(fd, iocSync, nil, "commit"); err != nil {
+			return err
+		}
+		a := searchArgs{treeID: rootTreeID, minObjectID: orphanObjectID, maxObjectID: orphanObjectID,
+			maxOffset: ^uint64(0), maxTransID: ^uint64(0), minType: orphanItemKey, maxType: orphanItemKey, nrItems: 1}
+		if err := ioctl(fd, iocTreeSearch, unsafe.Pointer(&a), "list deleted subvolumes"); err != nil {
+			return err
+		}
+		if a.nrItems == 0 {
+			return ioctl(fd, iocSync, nil, "commit")
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deleted subvolumes not dropped after %s: %w", timeout, unix.ETIMEDOUT)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

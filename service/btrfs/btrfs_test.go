@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"golang.org/x/sys/unix"
@@ -176,4 +177,27 @@ func TestNamesAndOtherFilesystems(t *testing.T) {
 
 func run(name string, args ...string) error {
 	return exec.Command(name, args...).Run()
+}
+
+// TestWaitCleanedShowsFreedSpace deletes a subvolume holding 64 MiB of its
+// own: the space is not free right after the deletion (the cleaner drops
+// it later), and is once WaitCleaned returns.
+func TestWaitCleanedShowsFreedSpace(t *testing.T) {
+	realfs.RequireRoot(t, "a btrfs loop drive")
+	disk := realfs.NewLoop(t, realfs.LoopOptions{FSType: "btrfs", SizeMB: 256})
+	root := openDirT(t, disk.Mount)
+	must(t, Create(root, "victim"))
+	data := bytes.Repeat([]byte("keepsake"), 8<<20/8)
+	for i := 0; i < 8; i++ {
+		must(t, os.WriteFile(filepath.Join(disk.Mount, "victim", "f"+string(rune('0'+i))), data, 0o644))
+	}
+	before := freeBytes(t, disk.Mount)
+	must(t, Delete(root, "victim"))
+	if now := freeBytes(t, disk.Mount); now-before >= 32<<20 {
+		t.Logf("the space was free at once (%d bytes more): the cleaner was quick this time", now-before)
+	}
+	must(t, WaitCleaned(root, time.Minute))
+	if now := freeBytes(t, disk.Mount); now-before < 56<<20 {
+		t.Errorf("after WaitCleaned: %d bytes more free, want the subvolume's 64 MiB", now-before)
+	}
 }

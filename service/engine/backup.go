@@ -120,8 +120,9 @@ func Recover(r *repo.Repo, cat *catalog.Catalog, host string) error {
 	if err != nil {
 		return err
 	}
+	st := storeFor(r)
 	for _, name := range partials {
-		if err := os.RemoveAll(r.SnapshotDir(host, name) + repo.PartialSuffix); err != nil {
+		if err := st.remove(r.SnapshotDir(host, name) + repo.PartialSuffix); err != nil {
 			return fmt.Errorf("clean interrupted snapshot %s: %w", name, err)
 		}
 		if err := cat.Audit(catalog.CurrentActor(), "cleaned", host, name, "", "removed an interrupted snapshot"); err != nil {
@@ -186,6 +187,10 @@ type backup struct {
 	gonePaths map[[32]byte][]string // and where, for the plan
 	warnMu    sync.Mutex
 	pool      *pool
+	// store makes, fills and publishes the snapshot's folder; inPlace
+	// says the partial began as a copy of the previous snapshot (btrfs).
+	store   store
+	inPlace bool
 	// counted is the count of the work (count.go) once it is done.
 	counted atomic.Pointer[workCount]
 }
@@ -198,6 +203,11 @@ type pendingMove struct {
 type dirMeta struct {
 	path string
 	meta fsmeta.Meta
+	// kept: the folder came from the previous snapshot (btrfs) with the
+	// same metadata in the source; it is set only if the copy's differs
+	// (something was written in it): touching every folder would make
+	// btrfs copy every metadata block of the snapshot.
+	kept bool
 }
 
 type progressCounters struct {
@@ -277,6 +287,12 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	}
 	b.repoDev, b.repoIno = st.Dev, st.Ino
 	b.linkMax = opts.LinkMax
+	b.store = storeFor(r)
+	if opts.Fetch != nil {
+		// A pull lays its files out with rsync's --link-dest: hardlinks
+		// into the previous snapshot, in plain folders, on btrfs too.
+		b.store = linkStore{}
+	}
 	b.chown = os.Geteuid() == 0 && r.Marker.Caps.Chown
 	b.res.Host, b.res.DryRun = opts.Host, opts.DryRun
 	return b, nil
@@ -310,7 +326,7 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 		if !committed {
 			b.txn.Rollback()
 			if b.partial != "" {
-				os.RemoveAll(b.partial)
+				b.store.remove(b.partial)
 			}
 		}
 	}()
@@ -325,7 +341,7 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 			return nil, targetError(err, "create host folder")
 		}
 		b.partial = b.r.SnapshotDir(b.opts.Host, b.name) + repo.PartialSuffix
-		if err := os.Mkdir(b.partial, 0o700); err != nil {
+		if b.inPlace, err = b.store.begin(b.partial, b.prevDir); err != nil {
 			return nil, targetError(err, "create snapshot folder")
 		}
 	}
@@ -370,6 +386,11 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 func (b *backup) finish() error {
 	if err := b.writeExtras(); err != nil {
 		return err
+	}
+	// Sealed before the commit: a snapshot resumed after a crash is
+	// read-only like any other.
+	if err := b.store.seal(b.partial); err != nil {
+		return targetError(err, "make the snapshot read-only")
 	}
 	if err := syncFS(b.partial); err != nil {
 		return targetError(err, "flush snapshot data")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"path/filepath"
 
 	"github.com/keepsake/keepsake/service/catalog"
 
@@ -32,7 +33,17 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				}
 			}
 			if !b.opts.DryRun {
-				if err := unix.Mkdirat(e.dir.dst, e.name, 0o700); nameRefused(err) {
+				kept, err := false, error(nil)
+				if e.movedIn && b.inPlace && w.renameIn(e) {
+					kept = true
+				} else {
+					kept, err = b.store.mkdir(e.dir.dst, e.name, e.dir.inPlace && e.from == filepath.Join(e.dir.from, e.name))
+				}
+				if kept && w.entered != nil {
+					// Taken: no move may rename it away now.
+					w.entered[e.path] = true
+				}
+				if nameRefused(err) {
 					// Recorded as skipped, and not walked: its previous
 					// contents stay in the catalog as they were.
 					e.skip = "the backup drive refuses this folder's name: " + err.Error()
@@ -41,12 +52,14 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				} else if err != nil {
 					return out, subdirs, targetError(err, "create folder "+e.path)
 				}
+				e.kept = kept
 			}
 			subdirs = append(subdirs, e)
 		case fsmeta.File:
 			if e.meta.Nlink > 1 && e.mode != reuse {
 				key := inodeKey(e.meta)
 				if w.seenInodes[key] {
+					e.clearLater = e.dir.inPlace
 					w.later = append(w.later, e)
 					continue
 				}
@@ -56,6 +69,11 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				e.op = opLinkPrev
 				links = append(links, e)
 				break
+			}
+			if e.dir.inPlace {
+				if err := w.clearDst(e); err != nil {
+					return out, subdirs, err
+				}
 			}
 			if err := e.meta.Complete(e.path); err != nil {
 				b.warn(e.path, err.Error())
@@ -75,6 +93,11 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				links = append(links, e)
 				break
 			}
+			if e.dir.inPlace {
+				if err := w.clearDst(e); err != nil {
+					return out, subdirs, err
+				}
+			}
 			if err := e.meta.Complete(e.path); err != nil {
 				b.warn(e.path, err.Error())
 				continue
@@ -82,6 +105,12 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 			e.op = opSymlink
 			w.start(bt, e)
 		default:
+			if e.dir.inPlace && (e.prev == nil || e.prev.Meta.Type != e.meta.Type) {
+				// Recorded only: nothing of it may stay in the snapshot.
+				if err := w.clearDst(e); err != nil {
+					return out, subdirs, err
+				}
+			}
 			if e.mode != reuse && !(e.prev != nil && sameStat(e.prev.Meta, e.meta)) {
 				if err := e.meta.Complete(e.path); err != nil {
 					b.warn(e.path, err.Error())
@@ -130,6 +159,12 @@ func (w *walker) linkLater() error {
 		if !b.opts.DryRun {
 			if e.dir.dst = openDir(w.rel(e.path[:len(e.path)-len(e.name)])); e.dir.dst < 0 {
 				return targetError(unix.ENOENT, "open snapshot folder of "+e.path)
+			}
+		}
+		if e.clearLater && !b.opts.DryRun {
+			if err := w.clearDst(e); err != nil {
+				e.dir.close()
+				return err
 			}
 		}
 		e.sum, e.op, e.inodeFrom = in.sum, opLinkInode, in.path

@@ -80,6 +80,8 @@ func diskTree(t *testing.T, root string) map[string]string {
 			out[rel] = fsmeta.Dir.String()
 		case unix.S_IFREG:
 			out[rel] = fsmeta.File.String() + " " + fields[1] + " " + fields[2]
+		case unix.S_IFLNK:
+			out[rel] = fsmeta.Symlink.String() // the catalog's listing has no target
 		default:
 			out[rel] = desc
 		}
@@ -229,14 +231,26 @@ func TestMovedFolders(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { testMove(t, tc, local) })
+		t.Run(tc.name, func(t *testing.T) { testMove(t, tc, local, newFixture) })
 		if tc.pulled {
-			t.Run(tc.name+", pulled", func(t *testing.T) { testMove(t, tc, pulled) })
+			t.Run(tc.name+", pulled", func(t *testing.T) { testMove(t, tc, pulled, newFixture) })
 		}
 		if tc.dirty != nil {
-			t.Run(tc.name+", changed folders only", func(t *testing.T) { testMove(t, tc, changedDirs) })
+			t.Run(tc.name+", changed folders only", func(t *testing.T) { testMove(t, tc, changedDirs, newFixture) })
+		}
+		// The same on a btrfs drive, where each snapshot is a subvolume
+		// made from the previous one.
+		t.Run(tc.name+", on btrfs", func(t *testing.T) { testMove(t, tc, local, btrfsFixture) })
+		if tc.dirty != nil {
+			t.Run(tc.name+", changed folders only, on btrfs", func(t *testing.T) { testMove(t, tc, changedDirs, btrfsFixture) })
 		}
 	}
+}
+
+// btrfsFixture is newFixture with the repository on a btrfs loop drive.
+func btrfsFixture(t testing.TB) *fixture {
+	f, _ := newBtrfsFixture(t)
+	return f
 }
 
 // How a test backs up: by walking the source, by pulling it with rsync,
@@ -249,7 +263,7 @@ const (
 	changedDirs
 )
 
-func testMove(t *testing.T, tc moveCase, kind backupKind) {
+func testMove(t *testing.T, tc moveCase, kind backupKind, newFixture func(testing.TB) *fixture) {
 	f := newFixture(t)
 	tc.setup(f)
 	var snaps []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -81,7 +82,7 @@ func (w *walker) hashThenLink(e *entry) {
 			return
 		}
 		if ok {
-			if sameInodeMeta(v.Meta, e.meta) && !b.opts.DryRun && w.linkPath(b.prevDir+v.Path(), e) {
+			if sameInodeMeta(v.Meta, e.meta) && !b.opts.DryRun && b.store.reuse(w, b.prevDir+v.Path(), e) {
 				e.sum, e.op, e.linked = v.SHA256, opLinkFound, true
 				return
 			}
@@ -134,10 +135,17 @@ func (w *walker) linkFound(e *entry, sum []byte) {
 		if c.Current {
 			from = b.partial
 		}
-		if w.linkPath(from+c.Path, e) {
+		if b.store.reuse(w, from+c.Path, e) {
 			e.linked = true
 			return
 		}
+	}
+	// The same content as the previous version, other metadata (a chmod,
+	// a touch): where the store can, the previous copy's data is reused.
+	if e.prev != nil && sameSum(e.prev.SHA256, sum) && e.dir.prev >= 0 && e.dir.from != "" &&
+		b.store.reuseContent(w, b.prevDir+filepath.Join(e.dir.from, e.name), e) {
+		e.linked = true
+		return
 	}
 	w.copy(e)
 }
@@ -151,17 +159,10 @@ func (w *walker) tooManyLinks(dirfd int, name string) bool {
 	return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || uint64(st.Nlink) >= w.b.linkMax
 }
 
-// linkPrev hardlinks the previous snapshot's copy of e and reports
-// success. Running out of links (EMLINK, or the configured limit) or a
-// missing previous copy is not an error: the caller copies instead.
-func (w *walker) linkPrev(e *entry) bool {
-	if e.dir.prev < 0 || w.tooManyLinks(e.dir.prev, e.name) {
-		return false
-	}
-	e.dir.names.Lock()
-	defer e.dir.names.Unlock()
-	return unix.Linkat(e.dir.prev, e.name, e.dir.dst, e.name, 0) == nil
-}
+// linkPrev keeps the previous snapshot's copy of the unchanged entry e
+// (a hardlink, or nothing at all on btrfs) and reports success; false is
+// not an error: the caller copies instead.
+func (w *walker) linkPrev(e *entry) bool { return w.b.store.keepPrev(w, e) }
 
 // linkPath hardlinks a stored file given by path as e.
 func (w *walker) linkPath(from string, e *entry) bool {
@@ -241,6 +242,20 @@ func (w *walker) unlinkDst(e *entry) {
 	e.dir.names.Lock()
 	unix.Unlinkat(e.dir.dst, e.name, 0)
 	e.dir.names.Unlock()
+	e.cleared = true
+}
+
+// clearDst removes what the snapshot holds at e's name, in a folder that
+// came whole from the previous snapshot, before the run writes e anew.
+func (w *walker) clearDst(e *entry) error {
+	e.dir.names.Lock()
+	err := removeAt(e.dir.dst, e.name)
+	e.dir.names.Unlock()
+	e.cleared = true
+	if err != nil {
+		return targetError(err, "replace "+e.path)
+	}
+	return nil
 }
 
 // nameRefused says the drive's filesystem will not take a name the source

@@ -230,6 +230,11 @@ func remove(ctx context.Context, r *repo.Repo, cat *catalog.Catalog, victims []c
 			opts.Progress(Progress{Phase: "pruning", Files: int64(i + 1), TotalFiles: int64(len(victims)), TotalsCounted: true, Elapsed: time.Since(start), Current: s.Name})
 		}
 	}
+	// What was freed must show before it is measured: pruning for space
+	// would otherwise go on removing snapshots that are already enough.
+	if err := storeFor(r).settle(r.Root); err != nil {
+		return targetError(err, "wait for the removed snapshots' space")
+	}
 	after, err := FreeSpace(r.Root)
 	if err != nil {
 		return err
@@ -247,7 +252,7 @@ func removeSnapshotDir(r *repo.Repo, cat *catalog.Catalog, host, name string) er
 	if err := os.Rename(dir, dir+deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return targetError(err, "set aside snapshot "+name)
 	}
-	if err := RemoveTree(dir+deletingSuffix, 4); err != nil {
+	if err := storeFor(r).remove(dir + deletingSuffix); err != nil {
 		return targetError(err, "remove snapshot "+name)
 	}
 	return cat.DeleteDone(host, name)

@@ -91,7 +91,8 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 		}
 		res.Slice, res.Of = slice, of
 	}
-	sums := map[[2]uint64][]byte{} // stored inode -> its SHA-256, read once
+	sums := map[storedKey][]byte{} // stored inode -> its SHA-256, read once
+	subvolumes := onBtrfs(r.Root)
 	start := time.Now()
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, s.Name)
@@ -115,7 +116,7 @@ func Verify(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*VerifyResul
 				bad("not a regular file")
 				return nil
 			}
-			key := [2]uint64{st.Dev, st.Ino}
+			key := keyOf(&st, subvolumes)
 			sum, ok := sums[key]
 			if !ok {
 				fd, err := longpath.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
@@ -250,7 +251,14 @@ func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResul
 			continue
 		}
 		dst := r.SnapshotDir(s.Host, s.Name) + d.Path
-		if err := mend(cat, r, v, dst, fixed); err != nil {
+		reseal, err := unseal(r.SnapshotDir(s.Host, s.Name))
+		if err == nil {
+			err = mend(cat, r, v, dst, fixed)
+			if rerr := reseal(); err == nil {
+				err = rerr
+			}
+		}
+		if err != nil {
 			d.Problem += "; not repaired: " + err.Error()
 			res.Unrepaired = append(res.Unrepaired, d)
 			continue
@@ -271,20 +279,18 @@ func Repair(ctx context.Context, r *repo.Repo, opts VerifyOptions) (*RepairResul
 func mend(cat *catalog.Catalog, r *repo.Repo, v catalog.Version, dst string, fixed map[string]string) error {
 	want := string(v.SHA256)
 	// Everything happens beside dst, in its folder opened once: the path
-	// may be longer than the kernel takes in one call.
-	dir, name, done, err := longpath.Split(dst)
+	// may be longer than the kernel takes in one call, and the temporary
+	// copy must be made there, not in the working folder (a short path
+	// from longpath.Split is relative to it).
+	dir, err := longpath.Open(filepath.Dir(dst), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("open the folder of %s: %w", dst, err)
 	}
-	defer done()
+	defer unix.Close(dir)
+	name := filepath.Base(dst)
 	// The snapshot's folder keeps its times: it is part of the backup.
 	var dirSt unix.Stat_t
-	if dir != unix.AT_FDCWD {
-		err = unix.Fstat(dir, &dirSt)
-	} else {
-		err = unix.Stat(filepath.Dir(dst), &dirSt)
-	}
-	if err != nil {
+	if err := unix.Fstat(dir, &dirSt); err != nil {
 		return fmt.Errorf("stat the folder of %s: %w", dst, err)
 	}
 	defer keepTimes(dir, filepath.Dir(dst), &dirSt)
@@ -373,4 +379,26 @@ func copyVerified(src string, dir int, name string, v catalog.Version) error {
 		return fmt.Errorf("copy differs")
 	}
 	return fsmeta.ApplyFile(out, v.Meta, fsmeta.ApplyOptions{Owner: os.Geteuid() == 0, Xattrs: true})
+}
+
+// storedKey names a stored file for verification, which reads each once.
+type storedKey struct {
+	dev, ino uint64
+	ctimeNs  int64
+	size     int64
+}
+
+// keyOf is a stored file's key: its inode (the names of one hardlinked
+// file share it). On btrfs a snapshot subvolume has a device number of its
+// own, and a file unchanged across snapshots has the same inode number and
+// the same ctime in each (a snapshot keeps them, and shares the data): it
+// is known without the device, by inode, ctime and size. A file the
+// engine wrote anew, even under a number used before, has a ctime of its
+// own.
+func keyOf(st *unix.Stat_t, subvolumes bool) storedKey {
+	k := storedKey{dev: st.Dev, ino: st.Ino}
+	if subvolumes {
+		k = storedKey{ino: st.Ino, ctimeNs: unix.TimespecToNsec(st.Ctim), size: st.Size}
+	}
+	return k
 }

@@ -58,16 +58,25 @@ type entry struct {
 	withFolder bool
 
 	// outcome
-	op        op
-	sum       []byte
-	cands     []catalog.Stored
-	linked    bool // hardlinked to stored content
-	copied    bool
-	hashed    bool // its content was read this run
-	keptPrev  bool // skipped, previous version kept in the snapshot
-	skip      string
-	err       error
-	inodeFrom string // stored path of an earlier name of the same source inode
+	op       op
+	sum      []byte
+	cands    []catalog.Stored
+	linked   bool // hardlinked to stored content
+	copied   bool
+	hashed   bool // its content was read this run
+	keptPrev bool // skipped, previous version kept in the snapshot
+	// kept: a folder the snapshot already held (btrfs), entries and all,
+	// at its place or renamed there from where it was (a move).
+	kept bool
+	// cleared: what the snapshot held at this name was removed this run
+	// (or never was); only an entry of an inPlace folder may be left as
+	// it is.
+	cleared bool
+	// clearLater: a later name of a source hardlink, in an inPlace folder.
+	clearLater bool
+	skip       string
+	err        error
+	inodeFrom  string // stored path of an earlier name of the same source inode
 }
 
 // op is the file system work an entry needs from the worker pool.
@@ -122,6 +131,10 @@ func (b *backup) ancestors() map[string]map[string]bool {
 // of the hundreds of thousands of stat, link and open calls of a run.
 type dirFds struct {
 	src, prev, dst int
+	// inPlace: dst came whole from the previous snapshot's folder from
+	// (btrfs): an unchanged entry is already there.
+	inPlace bool
+	from    string
 	// names serializes creating names in dst. Creating entries takes the
 	// folder's inode lock, on which the kernel spins: several workers
 	// creating in one folder burn both cores spinning (seen on ext4 right
@@ -184,6 +197,13 @@ type walker struct {
 	err   error // the first error that ends the run
 
 	prefetch *catalog.Prefetch
+
+	// Where the snapshot began as the previous one (moves_btrfs.go): the
+	// partial's root, movingDir once made, the folders set aside there
+	// (by their path in the previous snapshot) and the folders entered.
+	partialFd, movingFd int
+	aside               map[string]string
+	entered             map[string]bool
 }
 
 // batch is one directory's work: the walker decides and starts it, the
@@ -252,6 +272,19 @@ func (w *walker) run() error {
 	w.batches = make(chan *batch, 64)
 	w.queue.cond = sync.NewCond(&w.queue.mu)
 	w.seenInodes = map[[2]uint64]bool{}
+	w.partialFd, w.movingFd = -1, -1
+	if b.inPlace {
+		if w.partialFd = openDir(b.partial); w.partialFd < 0 {
+			return targetError(unix.ENOENT, "open the snapshot folder")
+		}
+		defer func() {
+			unix.Close(w.partialFd)
+			if w.movingFd >= 0 {
+				unix.Close(w.movingFd)
+			}
+		}()
+		w.aside, w.entered = map[string]string{}, map[string]bool{}
+	}
 	pf, err := b.txn.Prefetch(w.ctx)
 	if err != nil {
 		return err
@@ -274,7 +307,7 @@ func (w *walker) run() error {
 			w.queue.release(bt.queued)
 		}
 	}()
-	err = w.dir("/", "/", ancestor)
+	err = w.dir("/", "/", ancestor, b.inPlace)
 	close(w.batches)
 	<-done
 	if err != nil {
@@ -292,11 +325,18 @@ func (w *walker) run() error {
 	for _, d := range w.dirMetas {
 		dirfd, name, done, err := longpath.Split(w.rel(d.path))
 		if err == nil {
-			err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			if !(d.kept && sameDirMeta(dirfd, name, d.meta, b.chown)) {
+				err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+			}
 			done()
 		}
 		if err != nil {
 			return targetError(err, "set metadata of "+d.path)
+		}
+	}
+	if w.movingFd >= 0 {
+		if err := removeAt(w.partialFd, movingDir); err != nil {
+			return targetError(err, "remove deleted folders from the snapshot")
 		}
 	}
 	return nil
@@ -305,8 +345,9 @@ func (w *walker) run() error {
 // dir lists one directory, decides what each entry needs, starts that
 // work, hands the batch to the recorder and goes on into the
 // subdirectories without waiting. from is where the previous snapshot
-// had the folder ("" if it did not).
-func (w *walker) dir(p, from string, mode walkMode) error {
+// had the folder ("" if it did not). kept says the snapshot already holds
+// the previous snapshot's folder from at p (btrfs).
+func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 	b := w.b
 	if err := w.failed(); err != nil {
 		return err
@@ -320,6 +361,21 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 	}
 	if !existed {
 		from = ""
+	}
+	inPlace := kept && from != ""
+	if w.entered != nil {
+		w.entered[p] = true
+	}
+	if kept && !inPlace && !b.opts.DryRun {
+		// The folder at p in the snapshot is another one's (one that moved
+		// away, or was recreated): start it empty.
+		fd, err := longpath.Open(w.rel(p), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+		if err == nil {
+			err = emptyDir(fd)
+		}
+		if err != nil {
+			return targetError(err, "empty snapshot folder "+p)
+		}
 	}
 	// A folder the previous snapshot did not have has no previous entries;
 	// a small one's come from the prefetcher, all at once; a big one's are
@@ -336,7 +392,7 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 		}
 	}
 	b.stats.current.Store(p)
-	fds := &dirFds{src: -1, prev: -1, dst: -1}
+	fds := &dirFds{src: -1, prev: -1, dst: -1, inPlace: inPlace, from: from}
 	if mode != reuse && mode != mountPoint {
 		fds.src = openDir(p)
 	}
@@ -410,6 +466,22 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 			e.dirID = dirID
 		}
 		bt.gone = goneOf(prevKids, seen)
+		if fds.inPlace {
+			for _, v := range bt.gone {
+				fds.names.Lock()
+				var err error
+				if v.Meta.Type == fsmeta.Dir {
+					// It may have moved: kept until the walk ends.
+					err = w.setAside(fds.dst, v.Name, filepath.Join(from, v.Name))
+				} else {
+					err = removeAt(fds.dst, v.Name)
+				}
+				fds.names.Unlock()
+				if err != nil {
+					return fail(targetError(err, "remove "+v.Path()+" from the snapshot"))
+				}
+			}
+		}
 		var dirs []*entry
 		bt.entries, dirs, err = w.decide(bt, entries)
 		if err != nil {
@@ -449,10 +521,11 @@ func (w *walker) dir(p, from string, mode walkMode) error {
 				e.from = ""
 			}
 		}
-		if err := w.dir(e.path, e.from, e.mode); err != nil {
+		if err := w.dir(e.path, e.from, e.mode, e.kept); err != nil {
 			return err
 		}
-		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta})
+		kept := e.kept && e.prev != nil && sameStat(e.prev.Meta, e.meta)
+		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta, kept: kept})
 	}
 	return nil
 }
@@ -812,4 +885,16 @@ func goneOf(prevKids map[string]catalog.Version, present map[string]bool) []cata
 		out[i] = prevKids[name]
 	}
 	return out
+}
+
+// sameDirMeta says the folder name in dirfd already has m's mode, times
+// and (with owner) owner; its xattrs are the previous snapshot's, which
+// the source's unchanged ctime vouches for.
+func sameDirMeta(dirfd int, name string, m fsmeta.Meta, owner bool) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return st.Mode&07777 == m.Mode&07777 && unix.TimespecToNsec(st.Mtim) == m.MtimeNs &&
+		(!owner || st.Uid == m.UID && st.Gid == m.GID)
 }

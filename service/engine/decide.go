@@ -27,7 +27,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 	for _, e := range entries {
 		switch e.meta.Type {
 		case fsmeta.Dir:
-			if e.mode != reuse && !(e.prev != nil && sameStat(e.prev.Meta, e.meta)) {
+			if e.mode != reuse && !(e.prev != nil && sameStat(&e.prev.Meta, &e.meta)) {
 				if err := e.meta.Complete(e.path); err != nil {
 					b.warn(e.path, err.Error())
 				}
@@ -65,7 +65,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				}
 				w.seenInodes[key] = true
 			}
-			if e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta) && !b.opts.Rehash) {
+			if e.mode == reuse || (e.prev != nil && sameStat(&e.prev.Meta, &e.meta) && !b.opts.Rehash) {
 				e.op = opLinkPrev
 				links = append(links, e)
 				break
@@ -88,7 +88,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 			}
 			w.start(bt, e)
 		case fsmeta.Symlink:
-			if e.mode == reuse || (e.prev != nil && sameStat(e.prev.Meta, e.meta) && !b.opts.Rehash) {
+			if e.mode == reuse || (e.prev != nil && sameStat(&e.prev.Meta, &e.meta) && !b.opts.Rehash) {
 				e.op = opLinkPrev
 				links = append(links, e)
 				break
@@ -111,7 +111,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 					return out, subdirs, err
 				}
 			}
-			if e.mode != reuse && !(e.prev != nil && sameStat(e.prev.Meta, e.meta)) {
+			if e.mode != reuse && !(e.prev != nil && sameStat(&e.prev.Meta, &e.meta)) {
 				if err := e.meta.Complete(e.path); err != nil {
 					b.warn(e.path, err.Error())
 				}
@@ -147,7 +147,7 @@ func (w *walker) linkLater() error {
 	b := w.b
 	for _, e := range w.later {
 		in, ok := b.inodes[inodeKey(e.meta)]
-		if e.prev != nil && sameStat(e.prev.Meta, e.meta) {
+		if e.prev != nil && sameStat(&e.prev.Meta, &e.meta) {
 			if err := b.txn.Full(e.prev); err != nil {
 				return err
 			}
@@ -198,7 +198,10 @@ func inodeKey(m fsmeta.Meta) [2]uint64 { return [2]uint64{m.Dev, m.Ino} }
 // sameStat says an entry is unchanged without reading it: everything stat
 // tells must match, ctime included, since it moves on any write, chmod,
 // chown or xattr change even when mtime is set back.
-func sameStat(a, b fsmeta.Meta) bool {
+//
+// It takes pointers and reads only these fields: the recorder may be
+// completing the other fields of a previous version (Txn.Full) meanwhile.
+func sameStat(a, b *fsmeta.Meta) bool {
 	return a.Type == b.Type && a.Size == b.Size && a.MtimeNs == b.MtimeNs && a.CtimeNs == b.CtimeNs &&
 		a.Ino == b.Ino && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID && a.Rdev == b.Rdev
 }
@@ -313,7 +316,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 			default:
 				b.res.Unchanged++
 			}
-			if !sameStat(e.prev.Meta, e.meta) {
+			if !sameStat(&e.prev.Meta, &e.meta) {
 				if err := b.txn.UpdateStat(e.prev.ID, e.meta); err != nil {
 					return err
 				}

@@ -97,7 +97,7 @@ func (w *walker) hashThenLink(e *entry) {
 		return
 	}
 	e.hashed = true
-	if !sameStat(fsmeta.FromStat(st), e.meta) {
+	if now := fsmeta.FromStat(st); !sameStat(&now, &e.meta) {
 		e.op = opCopy // changed since the walk looked
 		if !b.opts.DryRun {
 			w.copy(e)
@@ -105,7 +105,7 @@ func (w *walker) hashThenLink(e *entry) {
 		return
 	}
 	e.sum = sum
-	if b.opts.Rehash && e.prev != nil && sameStat(e.prev.Meta, e.meta) && sameSum(e.prev.SHA256, sum) {
+	if b.opts.Rehash && e.prev != nil && sameStat(&e.prev.Meta, &e.meta) && sameSum(e.prev.SHA256, sum) {
 		e.op = opLinkPrev
 		if !b.opts.DryRun && !w.linkPrev(e) {
 			w.copy(e)

@@ -524,7 +524,7 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 		if err := w.dir(e.path, e.from, e.mode, e.kept); err != nil {
 			return err
 		}
-		kept := e.kept && e.prev != nil && sameStat(e.prev.Meta, e.meta)
+		kept := e.kept && e.prev != nil && sameStat(&e.prev.Meta, &e.meta)
 		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta, kept: kept})
 	}
 	return nil

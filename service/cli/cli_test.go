@@ -39,7 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{"prepare-drive with --repo", []string{"--repo", "/x", "prepare-drive", "/dev/sdb"}, "talks to the service: leave out --repo"},
 		{"remember on a drive directly", []string{"--repo", "/x", "unlock", "--remember"}, "--remember asks the service to keep the key: leave out --repo"},
 		{"forget-key on a drive directly", []string{"--repo", "/x", "forget-key"}, "the service keeps remembered keys: leave out --repo"},
-		{"enroll --remember without --encrypt", []string{"enroll", "KSDRIVE", "--remember"}, "--remember and --passphrase-file go with --encrypt"},
+		{"enroll --remember without --encrypt", []string{"enroll", "KSDRIVE", "--remember"}, "--remember, --passphrase-file and --set-aside go with --encrypt"},
 		{"passphrase on the command line", []string{"--repo", "/x", "unlock", "hunter22"}, "a passphrase is never an argument"},
 		{"a passphrase flag", []string{"unlock", "--passphrase", "hunter22"}, "unknown flag: --passphrase"},
 		{"passphrase file without --encrypt", []string{"--repo", "/x", "init", "--passphrase-file", "/p"}, "--passphrase-file goes with --encrypt"},

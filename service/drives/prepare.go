@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -432,7 +433,7 @@ func Erase(ctx context.Context, c Candidate, fstype, label string, phase func(st
 		return "", err
 	}
 	phase("erasing")
-	if err := runTool(ctx, "wipefs", "--all", c.Device); err != nil {
+	if err := wipe(ctx, c.Device); err != nil {
 		return "", err
 	}
 	phase("making the filesystem")
@@ -453,6 +454,25 @@ func Erase(ctx context.Context, c Candidate, fstype, label string, phase func(st
 		return "", kerr.New(kerr.Failed, "%s on %s is labelled %q, not %q", fstype, c.Device, m["LABEL"], label)
 	}
 	return m["UUID"], nil
+}
+
+// wipe runs wipefs --all on device. wipefs opens the device exclusively,
+// so a moment's look by udev's blkid (a drive just plugged in or just
+// changed) or by the drive monitor makes it fail busy: it waits for udev
+// to settle and tries again for a few seconds. A device that stays busy
+// (mounted meanwhile, in use) still fails, with wipefs's own message.
+func wipe(ctx context.Context, device string) error {
+	var err error
+	for try := 0; try < 10; try++ {
+		if err = runTool(ctx, "wipefs", "--all", device); err == nil || !strings.Contains(err.Error(), "busy") || ctx.Err() != nil {
+			return err
+		}
+		if _, lerr := exec.LookPath("udevadm"); lerr == nil {
+			_ = exec.CommandContext(ctx, "udevadm", "settle", "--timeout=2").Run()
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return err
 }
 
 // runTool runs one of the tools Erase needs; a missing one is named with

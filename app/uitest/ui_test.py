@@ -252,11 +252,11 @@ def german(s):
     step("in German: the overview, the view switcher, the preferences")
     de = gettext.translation("keepsake", localedir=os.environ["KEEPSAKE_LOCALEDIR"], languages=["de"])
 
-    def t(english, mnemonic=False):
+    def t(english, mnemonic=False, context=None):
         """The German of an English label; a mnemonic's underscore is in
         the catalog but not in the accessible name."""
         msgid = "_" + english if mnemonic else english
-        text = de.gettext(msgid)
+        text = de.pgettext(context, msgid) if context else de.gettext(msgid)
         if text == msgid:
             raise UIError(f"the German catalog does not translate {msgid!r}")
         return text.replace("_", "")
@@ -268,10 +268,11 @@ def german(s):
     find(win, name=t("Back Up Now", mnemonic=True), role="push button")
     # A sentence from Go with a date in it, and GTK's own catalog.
     find(win, contains="Letzte Sicherung", role="label")
-    for page in ("Overview", "Browse", "Search"):
-        find(win, name=t(page))
+    find(win, name=t("Overview"))
+    for page in ("Browse", "Search"):
+        find(win, name=t(page, context="page"))
     shot("overview-german")
-    flows.show_page(win, t("Browse"))
+    flows.show_page(win, t("Browse", context="page"))
     shot("browse-german")
     flows.activate_action("preferences")
     prefs = flows.window_named(app, t("Preferences"))

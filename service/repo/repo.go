@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keepsake/keepsake/service/internal/atomicfile"
@@ -58,6 +59,10 @@ type Repo struct {
 	// Dir is the Keepsake folder, which holds the marker.
 	Dir    string
 	Marker Marker
+	// lock is the writer lock's file while this process holds it. Jobs
+	// share one Repo: the lock's release in one may meet another's take
+	// (lockMu keeps the later take from being forgotten).
+	lockMu sync.Mutex
 	lock   *os.File
 }
 
@@ -156,15 +161,20 @@ func (r *Repo) Lock() error {
 		}
 		return fmt.Errorf("lock %s: %w", r.Root, err)
 	}
+	r.lockMu.Lock()
 	r.lock = f
+	r.lockMu.Unlock()
 	return nil
 }
 
 // Unlock releases the writer lock.
 func (r *Repo) Unlock() {
-	if r.lock != nil {
-		r.lock.Close()
-		r.lock = nil
+	r.lockMu.Lock()
+	f := r.lock
+	r.lock = nil
+	r.lockMu.Unlock()
+	if f != nil {
+		f.Close()
 	}
 }
 

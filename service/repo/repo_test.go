@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,4 +96,44 @@ func TestMountOfFindsLongestPrefix(t *testing.T) {
 	if err != nil || m.Point != "/proc" || m.FSType != "proc" {
 		t.Fatalf("MountOf(/proc/self) = %+v, %v", m, err)
 	}
+	// A relative path (keepsakectl --repo . on the drive) is the same
+	// folder, on the same mount.
+	t.Chdir("/proc")
+	if m, err := MountOf("self"); err != nil || m.Point != "/proc" || m.FSType != "proc" {
+		t.Fatalf("MountOf(self) in /proc = %+v, %v", m, err)
+	}
+}
+
+// Jobs of the service share one Repo: one job's release may come while
+// another takes the lock. Every take that succeeded must be released by
+// its own Unlock, so that at the end the lock is free; and what the lock's
+// take and release write must not race (go test -race).
+func TestLockSharedByJobs(t *testing.T) {
+	r, err := Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var taken atomic.Int64
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				if r.Lock() == nil {
+					taken.Add(1)
+					r.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if taken.Load() == 0 {
+		t.Fatal("no job ever took the lock")
+	}
+	other, _ := Open(r.Root)
+	if err := other.Lock(); err != nil {
+		t.Fatalf("after %d takes and releases the lock is still held: %v", taken.Load(), err)
+	}
+	other.Unlock()
 }

@@ -143,7 +143,13 @@ type Mount struct {
 // MountOf finds the mount holding path by the longest mount point prefix in
 // /proc/self/mountinfo.
 func MountOf(path string) (Mount, error) {
-	real, err := filepath.EvalSymlinks(path)
+	// Absolute first: the mount table has absolute paths only, and a
+	// relative one would match none but "/" ("--repo ." on a drive).
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Mount{}, fmt.Errorf("resolve %s: %w", path, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return Mount{}, fmt.Errorf("resolve %s: %w", path, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -38,7 +39,7 @@ func Open(p string) (*Catalog, error) {
 	}
 	if err := checkSchema(db, p); err != nil {
 		db.Close()
-		return nil, err
+		return nil, openFailed(p, err)
 	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
@@ -46,11 +47,11 @@ func Open(p string) (*Catalog, error) {
 			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged (the snapshot folders beside it are plain files: "+
 				"browse them or copy them back with cp -a; move the catalog aside to start a new one)", p)
 		}
-		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+		return nil, openFailed(p, err)
 	}
 	if err := fillNames(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open catalog %s: %w", p, err)
+		return nil, openFailed(p, err)
 	}
 	ro, err := sql.Open("sqlite3", file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
 	if err != nil {
@@ -142,6 +143,27 @@ func fillNames(db *sql.DB) error {
 	_, err := db.Exec(`BEGIN; INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM versions;
 		INSERT INTO meta(key, value) VALUES('names', '1'); COMMIT`)
 	return err
+}
+
+// openFailed says why the catalog at p could not be opened for writing.
+// A drive full to the last block is NoSpace, as a backup's own writes
+// say it: SQLite cannot even start its write-ahead log there.
+func openFailed(p string, err error) error {
+	var named *kerr.Error
+	if errors.As(err, &named) {
+		return err
+	}
+	if IsFull(err) {
+		return kerr.Wrap(kerr.NoSpace, err, "the backup drive is full: its catalog %s cannot be written (make room on the drive, or remove old snapshots)", p)
+	}
+	return fmt.Errorf("open catalog %s: %w", p, err)
+}
+
+// IsFull says whether err is the catalog's drive running out of space:
+// SQLite's "database or disk is full", or a write that met ENOSPC.
+func IsFull(err error) bool {
+	var se sqlite3.Error
+	return errors.Is(err, syscall.ENOSPC) || errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC)
 }
 
 func isCorrupt(err error) bool {

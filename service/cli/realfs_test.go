@@ -23,6 +23,7 @@ import (
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/repo"
 	_ "github.com/mattn/go-sqlite3"
+	"golang.org/x/sys/unix"
 )
 
 // ctl runs keepsakectl in this process on a drive.
@@ -32,6 +33,14 @@ func ctl(t *testing.T, drive string, args ...string) (stdout, stderr string, cod
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader("")}
 	code = cli.Run(env, append([]string{"--repo", drive, "--host", "testhost"}, args...))
 	return out.String(), errb.String(), code
+}
+
+// runBin runs the keepsakectl binary bin in a process of its own.
+func runBin(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("keepsakectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 func mustCtl(t *testing.T, drive string, args ...string) string {
@@ -182,8 +191,14 @@ func randomFile(t *testing.T, p string, size int) {
 }
 
 // The drive fills up in the middle of a backup.
-func TestDiskFullMidBackup(t *testing.T) {
-	drive := realfs.Loop(t, "ext4", 48)
+func TestDiskFullMidBackup(t *testing.T) { diskFullMidBackup(t, "ext4", 48) }
+
+// The same on a btrfs drive, where the snapshot being made is a
+// subvolume: the failed run's is deleted and its space comes back.
+func TestDiskFullMidBackupOnBtrfs(t *testing.T) { diskFullMidBackup(t, "btrfs", 128) }
+
+func diskFullMidBackup(t *testing.T, fstype string, sizeMB int) {
+	drive := realfs.Loop(t, fstype, sizeMB)
 	src := t.TempDir()
 	for i := 0; i < 20; i++ {
 		randomFile(t, filepath.Join(src, fmt.Sprintf("small%02d", i)), 50_000)
@@ -195,7 +210,8 @@ func TestDiskFullMidBackup(t *testing.T) {
 	digest := realfs.Digest(t, filepath.Join(host, first))
 	free := realfs.FreeBytes(t, drive)
 
-	for i := 0; i < 6; i++ {
+	// More than the drive has room for.
+	for i := 0; i < int(free/(10<<20))+2; i++ {
 		randomFile(t, filepath.Join(src, "big", fmt.Sprintf("big%d", i)), 10<<20)
 	}
 	out, _, code := ctl(t, drive, "--json", "backup", src)
@@ -224,6 +240,55 @@ func TestDiskFullMidBackup(t *testing.T) {
 	if s := snapshots(t, drive); len(s) != 2 {
 		t.Errorf("next run after freeing space: %d snapshots", len(s))
 	}
+
+	// Filled to the last block by something else: a backup says NoSpace
+	// by its name (the catalog cannot even be opened for writing), the
+	// snapshots can still be listed and read, and once there is room
+	// again the next backup completes.
+	randomFile(t, filepath.Join(src, "small00"), 50_000)
+	filler := filepath.Join(drive, "filler")
+	fillDrive(t, filler)
+	out, _, code = ctl(t, drive, "--json", "backup", src)
+	lastJSON(t, out, &e)
+	if code != 1 || e.Error != "NoSpace" || !strings.Contains(e.Message, "full") {
+		t.Errorf("drive filled by another file: exit %d, %+v, want NoSpace", code, e)
+	}
+	if s := snapshots(t, drive); len(s) != 2 {
+		t.Errorf("listing a full drive: %d snapshots, want 2", len(s))
+	}
+	if !reflect.DeepEqual(digest, realfs.Digest(t, filepath.Join(host, first))) {
+		t.Error("the first snapshot changed")
+	}
+	must(t, os.Remove(filler))
+	unix.Sync()
+	mustCtl(t, drive, "backup", src)
+	if s := snapshots(t, drive); len(s) != 3 {
+		t.Errorf("next run once there is room again: %d snapshots, want 3", len(s))
+	}
+}
+
+// fillDrive writes the file p until its filesystem has no block left.
+func fillDrive(t *testing.T, p string) {
+	t.Helper()
+	f, err := os.Create(p)
+	must(t, err)
+	defer f.Close()
+	for _, chunk := range []int{1 << 20, 4096, 512} {
+		buf := make([]byte, chunk)
+		for {
+			if _, err := f.Write(buf); err != nil {
+				if !errors.Is(err, unix.ENOSPC) {
+					t.Fatalf("fill %s: %v", p, err)
+				}
+				break
+			}
+		}
+		f.Sync()
+	}
+	unix.Sync()
+	var st unix.Statfs_t
+	must(t, unix.Statfs(filepath.Dir(p), &st))
+	t.Logf("filled the drive: %d blocks free, %d for root", st.Bavail, st.Bfree)
 }
 
 // kill -9 in the middle of backups, 20 times. Each kill follows a progress
@@ -234,21 +299,39 @@ func TestDiskFullMidBackup(t *testing.T) {
 // byte and to the nanosecond, no listed snapshot lacks its folder and none
 // went missing, the catalog is sound. At the end a run completes, its
 // snapshot equals the source (bytes and metadata) and verify finds nothing.
-func TestKill9DuringBackup(t *testing.T) { kill9DuringBackup(t, false) }
+func TestKill9DuringBackup(t *testing.T) { kill9DuringBackup(t, plainDrive) }
 
 // The same on an encrypted drive: the snapshots and the catalog live in
 // the encrypted folder (Keepsake/data), and what a kill leaves there must
 // be cleaned up or completed the same way.
-func TestKill9DuringEncryptedBackup(t *testing.T) { kill9DuringBackup(t, true) }
+func TestKill9DuringEncryptedBackup(t *testing.T) { kill9DuringBackup(t, encryptedDrive) }
 
-func kill9DuringBackup(t *testing.T, encrypted bool) {
+// The same on a btrfs drive: each run's .partial is a writable snapshot
+// of the previous subvolume, which a kill leaves behind and the next run
+// deletes; the snapshots before stay read-only and unchanged.
+func TestKill9DuringBackupOnBtrfs(t *testing.T) { kill9DuringBackup(t, btrfsDrive) }
+
+// The kinds of drive the fault tests run on.
+type driveKind int
+
+const (
+	plainDrive     driveKind = iota // ext4: hardlink snapshots
+	encryptedDrive                  // ext4 with fscrypt
+	btrfsDrive                      // btrfs: subvolume snapshots
+)
+
+func kill9DuringBackup(t *testing.T, kind driveKind) {
 	var drive string
 	root := "Keepsake" // where the host folders and the catalog are
-	if encrypted {
+	encrypted := kind == encryptedDrive
+	switch kind {
+	case encryptedDrive:
 		drive = realfs.NewLoop(t, realfs.LoopOptions{FSType: "ext4", SizeMB: 256, MkfsArgs: []string{"-O", "encrypt"}}).Mount
 		t.Cleanup(func() { ctl(t, drive, "lock") })
 		root = filepath.Join("Keepsake", "data")
-	} else {
+	case btrfsDrive:
+		drive = realfs.Loop(t, "btrfs", 256)
+	default:
 		drive = realfs.Loop(t, "ext4", 256)
 	}
 	bin := realfs.Build(t, "service/cmd/keepsakectl")
@@ -280,7 +363,12 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 	// change neither the files nor the inodes they share.
 	randomFile(t, filepath.Join(src, "d03", "f0500"), 2000)
 	must(t, os.Chmod(filepath.Join(src, "d04", "f0500"), 0o444))
-	mustCtl(t, drive, "backup", src)
+	// How long a run like the killed ones takes (in a process of its own,
+	// as they run): the kills are spread over it.
+	started := time.Now()
+	runBin(t, bin, "--repo", drive, "--host", "testhost", "backup", src)
+	runTime := time.Since(started)
+	t.Logf("an incremental run takes %v", runTime)
 	host := filepath.Join(drive, root, "testhost")
 
 	digests := map[string]map[string]string{} // every snapshot seen complete
@@ -326,7 +414,7 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 	}
 
 	const kills = 20
-	landed := 0
+	landed, inWalk := 0, 0      // inWalk: landed before the run said its walk was done
 	byEvent := map[string]int{} // the progress event each landed kill followed
 	for i := 1; i <= kills; i++ {
 		// Changes for the run to copy: new files, rewritten files, a
@@ -340,12 +428,12 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 		os.Remove(filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("f%04d", 10+rng.Intn(perDir-10))))
 		os.Chmod(filepath.Join(src, fmt.Sprintf("d%02d", rng.Intn(dirs)), fmt.Sprintf("f%04d", 10+rng.Intn(perDir-10))), 0o640)
 
-		// Most runs die in the walk, after 1 to 3 progress ticks and up
-		// to 100 ms more; every fifth dies as the walk reports it is done
+		// Most runs die in the walk: the kill follows the run's first
+		// report ("scanning", as the walk starts) by a random part of what
+		// a run takes. Every fifth dies as the walk reports it is done
 		// (the commit and the rename still ahead).
 		atFinish := i%5 == 0
-		ticks := 1 + rng.Intn(3)
-		extra := time.Duration(rng.Intn(100)) * time.Millisecond
+		extra := time.Duration(rng.Int63n(int64(runTime)*3/4 + 1))
 		cmd := exec.Command(bin, "--repo", drive, "--host", "testhost", "--json", "backup", src)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -355,25 +443,22 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 		killedAt := ""
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		seen := 0
+		walked := false // the run said its walk was done
 		for sc.Scan() {
 			var ev struct{ Event, Phase string }
-			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Event != "progress" || killedAt != "" {
+			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Event != "progress" {
 				continue
 			}
-			if ev.Phase == "copying" {
-				seen++
+			walked = walked || ev.Phase == "finishing"
+			if killedAt != "" || ev.Phase != "finishing" && (atFinish || ev.Phase != "scanning") {
+				continue
 			}
-			if ev.Phase == "finishing" || !atFinish && seen == ticks {
-				if ev.Phase != "finishing" {
-					time.Sleep(extra)
-				}
-				cmd.Process.Signal(syscall.SIGKILL)
-				killedAt = ev.Phase
-				if ev.Phase == "copying" {
-					killedAt = fmt.Sprintf("copying %d", seen)
-				}
+			killedAt = ev.Phase
+			if ev.Phase == "scanning" {
+				time.Sleep(extra)
+				killedAt = fmt.Sprintf("scanning + %d ms", extra.Milliseconds()/50*50)
 			}
+			cmd.Process.Signal(syscall.SIGKILL)
 		}
 		err = cmd.Wait()
 		var exit *exec.ExitError
@@ -391,15 +476,21 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 		// Before anything else opens the drive: what did the kill leave?
 		if partialWithFiles(t, host) {
 			landed++
+			if !walked {
+				inWalk++
+			}
 			byEvent[killedAt]++
 		} else if err != nil {
 			t.Logf("iteration %d: killed at %s, no .partial left", i, killedAt)
 		}
 		check(i)
 	}
-	t.Logf("kills that left a .partial: %d/%d (by the progress event they followed: %v)", landed, kills, byEvent)
+	t.Logf("kills that left a .partial: %d/%d, %d of them inside the walk (by the progress event they followed: %v)", landed, kills, inWalk, byEvent)
 	if landed < kills-3 {
 		t.Errorf("only %d of %d kills left a .partial folder: the test did not interrupt backups", landed, kills)
+	}
+	if inWalk < kills/2 {
+		t.Errorf("only %d of %d kills landed inside the walk", inWalk, kills)
 	}
 
 	var r struct{ Snapshot string }
@@ -417,6 +508,22 @@ func kill9DuringBackup(t *testing.T, encrypted bool) {
 	want, got := realfs.DigestMeta(t, src), realfs.DigestMeta(t, filepath.Join(host, r.Snapshot)+src)
 	if diff := realfs.DiffDigests(want, got, 20); len(diff) > 0 {
 		t.Errorf("the final snapshot differs from the source (source | snapshot):\n%s", strings.Join(diff, "\n"))
+	}
+	if kind == btrfsDrive {
+		// Every snapshot a read-only subvolume, and no other subvolume
+		// left on the drive: each killed run's was deleted.
+		snaps := snapshots(t, drive)
+		for _, sn := range snaps {
+			out, err := exec.Command("btrfs", "property", "get", "-ts", filepath.Join(host, sn.Name), "ro").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "ro=true" {
+				t.Errorf("snapshot %s: %q %v, want a read-only subvolume", sn.Name, out, err)
+			}
+		}
+		out, err := exec.Command("btrfs", "subvolume", "list", drive).Output()
+		must(t, err)
+		if n := strings.Count(string(out), "\n"); n != len(snaps) {
+			t.Errorf("%d subvolumes on the drive, %d snapshots:\n%s", n, len(snaps), out)
+		}
 	}
 	if out, err := exec.Command(bin, "--repo", drive, "verify").CombinedOutput(); err != nil {
 		t.Errorf("keepsakectl verify after the kills: %v\n%s", err, out)

@@ -73,7 +73,11 @@ func Prune(ctx context.Context, r *repo.Repo, opts PruneOptions) (*PruneResult, 
 	if err := recoverAll(r, cat); err != nil {
 		return nil, err
 	}
-	return prune(ctx, r, cat, opts)
+	res, err := prune(ctx, r, cat, opts)
+	if err != nil && kerr.NameOf(err) == kerr.Failed && catalog.IsFull(err) {
+		err = targetError(err, "prune")
+	}
+	return res, err
 }
 
 func recoverAll(r *repo.Repo, cat *catalog.Catalog) error {

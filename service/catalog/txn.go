@@ -505,6 +505,30 @@ func (t *Txn) End(id int64) error {
 	return err
 }
 
+// EndListing closes the previous snapshot's entries of listing, the
+// folder at dir there that this run drops with everything it held
+// (deleted, excluded, no longer backed up), and returns them: the
+// listings of the folders among them are the caller's to end in turn.
+// It is the sweep of a run that did not walk every folder (a btrfs
+// snapshot carries the unchanged ones over), where EndUnvisited would
+// end what was merely not looked at.
+func (t *Txn) EndListing(dir string, listing int64) (map[string]Version, error) {
+	kids, err := t.Children(dir, listing)
+	if err != nil || len(kids) == 0 {
+		return kids, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.stmt(`UPDATE versions SET last_snap = ? WHERE host = ? AND dir_id = ? AND last_snap IS NULL AND first_snap < ?`)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Exec(t.prev, t.host, listing, t.snap); err != nil {
+		return nil, fmt.Errorf("close the entries of %s: %w", dir, err)
+	}
+	return kids, nil
+}
+
 // Unvisited returns the previous snapshot's entries in directories this run
 // did not walk: what was deleted along with its folder, or lies under a
 // source that was dropped.

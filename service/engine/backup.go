@@ -47,7 +47,7 @@ func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, err
 	if free, err := FreeSpace(r.Root); err == nil && opts.MinFree > 0 && free < opts.MinFree && !opts.DryRun {
 		pr, err := prune(ctx, r, cat, PruneOptions{Host: opts.Host, Free: opts.MinFree, Actor: opts.Actor, Now: opts.Now})
 		if err != nil {
-			return nil, err
+			return nil, targetError(err, "make room")
 		}
 		pruned = pr.Removed
 		for _, p := range pruned {
@@ -62,6 +62,9 @@ func Backup(ctx context.Context, r *repo.Repo, opts BackupOptions) (*Result, err
 	// walk); whichever one noticed it, the caller asked for it.
 	if err != nil && ctx.Err() != nil && !kerr.Is(err, kerr.Cancelled) {
 		err = kerr.Wrap(kerr.Cancelled, err, "backup cancelled")
+	}
+	if err != nil && kerr.NameOf(err) == kerr.Failed && catalog.IsFull(err) {
+		err = kerr.Wrap(kerr.NoSpace, err, "the backup drive is full (catalog)")
 	}
 	return res, err
 }
@@ -129,6 +132,13 @@ func Recover(r *repo.Repo, cat *catalog.Catalog, host string) error {
 			return err
 		}
 	}
+	if len(partials) > 0 {
+		// A deleted subvolume's space comes back once the kernel has
+		// cleaned it up (btrfs): the run that follows may need it.
+		if err := st.settle(r.Root); err != nil {
+			return fmt.Errorf("clean interrupted snapshots: %w", err)
+		}
+	}
 	if snaps, err := cat.Snapshots(host); err == nil && len(snaps) > 0 {
 		last := snaps[len(snaps)-1].Name
 		if t, err := os.Readlink(filepath.Join(r.HostDir(host), repo.LatestName)); err != nil || t != last {
@@ -191,6 +201,11 @@ type backup struct {
 	// says the partial began as a copy of the previous snapshot (btrfs).
 	store   store
 	inPlace bool
+	// carry: the snapshot began whole (inPlace) and only the changed
+	// folders are read (ChangedDirs): a folder with no change at or below
+	// it is not entered at all (carry.go).
+	carry bool
+	carrying
 	// counted is the count of the work (count.go) once it is done.
 	counted atomic.Pointer[workCount]
 }
@@ -280,6 +295,10 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 		for _, d := range opts.ChangedDirs {
 			b.dirty[filepath.Clean(d)] = true
 		}
+		for d := range b.dirty {
+			b.dirtySorted = append(b.dirtySorted, d)
+		}
+		sort.Strings(b.dirtySorted)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(r.Root, &st); err != nil {
@@ -327,6 +346,14 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 			b.txn.Rollback()
 			if b.partial != "" {
 				b.store.remove(b.partial)
+				if kerr.Is(err, kerr.NoSpace) {
+					// The space comes back once the kernel has cleaned a
+					// deleted subvolume up (btrfs): wait for it, since on
+					// a btrfs drive full to the last block even reading
+					// the catalog fails (SQLite's shared memory is a
+					// mapped file there, whose pages need free space).
+					b.store.settle(b.r.Root)
+				}
 			}
 		}
 	}()
@@ -344,6 +371,7 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 		if b.inPlace, err = b.store.begin(b.partial, b.prevDir); err != nil {
 			return nil, targetError(err, "create snapshot folder")
 		}
+		b.carry = b.inPlace && b.dirty != nil && b.opts.Fetch == nil
 	}
 	if b.opts.Fetch != nil {
 		if err := b.pull(ctx); err != nil {
@@ -456,7 +484,7 @@ func targetError(err error, what string) error {
 		return err
 	}
 	switch {
-	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT):
+	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT), catalog.IsFull(err):
 		return kerr.Wrap(kerr.NoSpace, err, "the backup drive is full (%s)", what)
 	case errors.Is(err, unix.EIO), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOTCONN), errors.Is(err, unix.ESHUTDOWN):
 		return kerr.Wrap(kerr.DeviceGone, err, "the backup drive stopped answering (%s): was it unplugged?", what)
@@ -530,6 +558,9 @@ func (b *backup) reportProgress(named bool) func() {
 // sweep ends the previous snapshot's entries that live in directories this
 // run never walked: deleted folders and dropped sources.
 func (b *backup) sweep() error {
+	if b.carry {
+		return b.sweepDropped()
+	}
 	if err := b.txn.Unvisited(b.noteDeleted); err != nil {
 		return err
 	}

@@ -143,6 +143,10 @@ type Result struct {
 	HashedInTransfer int64 `json:"hashed_in_transfer,omitempty"`
 	ReadDirs         int64 `json:"read_dirs"`   // directories read from the source
 	ReusedDirs       int64 `json:"reused_dirs"` // directories taken from the previous snapshot (dirty-dir mode)
+	// CarriedDirs are folders taken over whole, with everything below
+	// them, without being entered: on a btrfs drive with ChangedDirs,
+	// where the snapshot starts as the previous one.
+	CarriedDirs int64 `json:"carried_dirs,omitempty"`
 	// ReceivedBytes is what a backup of another computer transferred.
 	ReceivedBytes int64 `json:"received_bytes,omitempty"`
 	// SkippedMounts are the mount points of other filesystems below the

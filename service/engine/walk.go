@@ -455,6 +455,9 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 				}
 			}
 		}
+		if b.carry {
+			b.notePrev(from, prevKids)
+		}
 		entries, err := w.entries(p, from, names[start:end], mode, prevKids, fds)
 		if err != nil {
 			return fail(err)
@@ -498,6 +501,9 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 		if last {
 			break
 		}
+	}
+	if b.carry {
+		subdirs = b.carryOver(subdirs)
 	}
 	var ahead []string
 	var listings []int64

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keepsake/keepsake/service/internal/realfs"
+)
+
+// TestBtrfsJournalCarriesUnchangedFolders backs up to a btrfs drive with
+// the watcher's journal (ChangedDirs): a folder with no change at or
+// below it is not entered at all. An unchanged run reads no folder and
+// still has the previous snapshot's totals; a run with changes reads the
+// changed folders only, ends what left (a deleted folder's files too),
+// and leaves the drive, the catalog and a restore equal to the source,
+// which a full scan afterwards confirms by finding nothing to do.
+func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	for _, rel := range []string{"a/f1", "a/f2", "a/sub/x", "b/y", "b/other/w", "b/deep/er/z", "b/deep/er/z2",
+		"c/d/e1", "c/d/e2", "c/d/e3", "c/d/inner/e4", "e/g/h1", "top.txt"} {
+		f.write(rel, "content of "+rel)
+	}
+	folders := int64(0)
+	for _, d := range []string{"", "a", "a/sub", "b", "b/other", "b/deep", "b/deep/er", "c", "c/d", "c/d/inner", "e", "e/g"} {
+		folders++
+		_ = d
+	}
+	var snaps []string
+	sources := map[string]map[string]string{}
+	backup := func(changed []string) *Result {
+		t.Helper()
+		src := realfs.DigestMeta(t, f.src)
+		r := f.backup(func(o *BackupOptions) {
+			o.Plan = true
+			if changed != nil {
+				o.ChangedDirs = []string{}
+				for _, d := range changed {
+					o.ChangedDirs = append(o.ChangedDirs, f.path(d))
+				}
+			}
+		})
+		snaps = append(snaps, r.Snapshot)
+		sources[r.Snapshot] = src
+		return r
+	}
+	totals := func(r *Result) string { return fmt.Sprintf("%d files, %d folders, %d bytes", r.Files, r.Dirs, r.Bytes) }
+
+	first := backup(nil)
+	unchanged := backup([]string{})
+	if unchanged.ReadDirs != 0 || unchanged.CarriedDirs != 1 || unchanged.ReusedDirs != folders {
+		t.Errorf("unchanged run with the journal: read %d folders, carried %d over, took %d from the previous snapshot; want 0, 1 (the source), %d",
+			unchanged.ReadDirs, unchanged.CarriedDirs, unchanged.ReusedDirs, folders)
+	}
+	if totals(unchanged) != totals(first) || unchanged.Copied != 0 || unchanged.Deleted != 0 || unchanged.New != 0 {
+		t.Errorf("unchanged run: %s, copied %d, deleted %d, new %d; want %s and nothing copied, deleted or new",
+			totals(unchanged), unchanged.Copied, unchanged.Deleted, unchanged.New, totals(first))
+	}
+	if unchanged.Unchanged != first.Files {
+		t.Errorf("unchanged run: %d files unchanged, want %d", unchanged.Unchanged, first.Files)
+	}
+	checkSubvolume(t, f.repo.SnapshotDir("testhost", unchanged.Snapshot))
+
+	// Changes in a few folders, as the watcher reports them: a file
+	// modified and a folder moved in (a), a file added (b), files deleted
+	// deep down (b/deep/er), a folder deleted with a folder inside (c,
+	// and c/d itself, which is gone), a folder moved away (e).
+	f.write("a/f1", "a new content of a/f1")
+	f.write("b/new.txt", "new")
+	must(t, os.Remove(f.path("b/deep/er/z")))
+	must(t, os.RemoveAll(f.path("c/d")))
+	must(t, os.Rename(f.path("e/g"), f.path("a/g")))
+	changed := backup([]string{"a", "b", "b/deep/er", "c", "c/d", "e"})
+	if changed.New != 1 || changed.Modified != 1 || changed.Deleted != 5 || changed.Moved != 1 {
+		t.Errorf("run with changes: new %d modified %d deleted %d moved %d, want 1 1 5 1",
+			changed.New, changed.Modified, changed.Deleted, changed.Moved)
+	}
+	// a/sub and b/other are carried over; b/deep, above a changed
+	// folder, and the folder moved into a are entered.
+	if changed.CarriedDirs != 2 {
+		t.Errorf("run with changes carried %d folders over, want 2 (a/sub, b/other)", changed.CarriedDirs)
+	}
+	var deletedPlan []string
+	for _, e := range changed.Plan {
+		if e.Kind == Deleted {
+			deletedPlan = append(deletedPlan, strings.TrimPrefix(e.Path, f.src+"/"))
+		}
+	}
+	sort.Strings(deletedPlan)
+	if want := "b/deep/er/z c/d/e1 c/d/e2 c/d/e3 c/d/inner/e4"; strings.Join(deletedPlan, " ") != want {
+		t.Errorf("deleted in the plan: %v, want %s", deletedPlan, want)
+	}
+
+	// A full scan of the same source finds nothing to do, and the same
+	// totals: the catalog missed nothing the journal run did not read.
+	full := backup(nil)
+	if totals(full) != totals(changed) {
+		t.Errorf("run with changes: %s; a full scan after it: %s", totals(changed), totals(full))
+	}
+	if full.Copied != 0 || full.New != 0 || full.Deleted != 0 || full.Modified != 0 || full.Moved != 0 {
+		t.Errorf("full scan after the journal run: copied %d new %d deleted %d modified %d moved %d, want nothing",
+			full.Copied, full.New, full.Deleted, full.Modified, full.Moved)
+	}
+	checkSnapshots(t, f, snaps, sources, true)
+	for _, s := range snaps {
+		sameAsSource(t, f, s, sources[s], nil)
+	}
+	gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
+	must(t, err)
+	var gotGone []string
+	for _, g := range gone {
+		gotGone = append(gotGone, strings.TrimPrefix(g.Path(), f.src+"/"))
+	}
+	sort.Strings(gotGone)
+	if want := "b/deep/er/z c/d/e1 c/d/e2 c/d/e3 c/d/inner/e4"; strings.Join(gotGone, " ") != want {
+		t.Errorf("deleted files: %v, want %s", gotGone, want)
+	}
+}

@@ -202,19 +202,25 @@ func (s *service) wait(job dbus.ObjectPath) (client.Job, error) {
 	return s.client.Wait(ctx, job, nil)
 }
 
-// drive is an ext4 "USB drive" on a loop device seen by udev.
+// drive is a "USB drive" on a loop device seen by udev: ext4 unless
+// made with newDriveOf.
 type drive struct {
-	dev, uuid, img string
+	dev, uuid, img, fstype string
 }
 
 func newDrive(t *testing.T, label string, sizeMB int) drive {
 	t.Helper()
-	dev, uuid := realfs.UdevLoop(t, "ext4", label, sizeMB)
+	return newDriveOf(t, "ext4", label, sizeMB)
+}
+
+func newDriveOf(t *testing.T, fstype, label string, sizeMB int) drive {
+	t.Helper()
+	dev, uuid := realfs.UdevLoop(t, fstype, label, sizeMB)
 	out, err := exec.Command("losetup", "-n", "-O", "BACK-FILE", dev).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return drive{dev: dev, uuid: uuid, img: strings.TrimSpace(string(out))}
+	return drive{dev: dev, uuid: uuid, img: strings.TrimSpace(string(out)), fstype: fstype}
 }
 
 // unmountTest unmounts what a test mounted. The service looks at a drive

@@ -171,9 +171,18 @@ func (s *service) restoreAndCompare(profile, src string) {
 // change-triggered backups that read only the changed folders, unplug and
 // plug, cancel, and a drive pulled in the middle of a backup: on a real
 // bus with polkitd, udevd and an ext4 loop device.
-func TestDriveLifecycle(t *testing.T) {
+func TestDriveLifecycle(t *testing.T) { driveLifecycle(t, "ext4") }
+
+// TestDriveLifecycleOnBtrfs is the same on a btrfs drive, where every
+// snapshot is a read-only subvolume and a change-triggered backup enters
+// only the changed folders. (A pulled drive is not played there: btrfs
+// has no shutdown ioctl to make its I/O fail, and the error it meets is
+// the same EIO the ext4 run names.)
+func TestDriveLifecycleOnBtrfs(t *testing.T) { driveLifecycle(t, "btrfs") }
+
+func driveLifecycle(t *testing.T, fstype string) {
 	s := startService(t, "")
-	dr := newDrive(t, "KSUSB", 1200)
+	dr := newDriveOf(t, fstype, "KSUSB", 1200)
 	src := filepath.Join(t.TempDir(), "Documents")
 	makeTree(t, src, 20, 10)
 	safe := s.collect(dbusapi.DriveInterface + ".SafeToRemove")
@@ -181,7 +190,7 @@ func TestDriveLifecycle(t *testing.T) {
 	s.waitFor("the drive object", 10*time.Second, func() bool {
 		ds, _ := s.client.Drives(bg)
 		for _, d := range ds {
-			if d.UUID == dr.uuid && d.Present && d.Filesystem == "ext4" && d.Label == "KSUSB" && d.Unusable == "" {
+			if d.UUID == dr.uuid && d.Present && d.Filesystem == fstype && d.Label == "KSUSB" && d.Unusable == "" {
 				return true
 			}
 		}
@@ -297,6 +306,21 @@ func TestDriveLifecycle(t *testing.T) {
 		t.Fatalf("snapshots after cancel %v, want %v", got, before)
 	}
 	s.checkNoPartial(dr)
+	if fstype == "btrfs" {
+		// One more backup, with the new data; then every snapshot is a
+		// read-only subvolume, no other is left, and the newest restores
+		// as the source is.
+		job, err = s.client.BackupNow(bg, "home", api.BackupOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.wait(job); err != nil {
+			t.Fatalf("backup after the cancel: %v", err)
+		}
+		s.restoreAndCompare("home", src)
+		s.checkSubvolumes(dr, snaps())
+		return
+	}
 
 	// The drive is pulled in the middle of a backup: I/O fails and udev
 	// says it is gone. The job ends DeviceGone; the next plug completes.
@@ -381,6 +405,27 @@ func shutdown(t *testing.T, mp string) {
 	if err := unix.IoctlSetPointerInt(fd, ext4IocShutdown, noLogFlush); err != nil {
 		t.Fatalf("shut down %s: %v", mp, err)
 	}
+}
+
+// checkSubvolumes mounts the btrfs drive read-only and checks that each
+// snapshot is a read-only subvolume and that no other subvolume is left.
+func (s *service) checkSubvolumes(dr drive, snaps []string) {
+	s.t.Helper()
+	s.readDrive(dr, func(mnt string) {
+		for _, name := range snaps {
+			out, err := exec.Command("btrfs", "property", "get", "-ts", filepath.Join(mnt, "Keepsake", "testhost", name), "ro").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "ro=true" {
+				s.t.Errorf("snapshot %s: %q %v, want a read-only subvolume", name, out, err)
+			}
+		}
+		out, err := exec.Command("btrfs", "subvolume", "list", mnt).Output()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if n := strings.Count(string(out), "\n"); n != len(snaps) {
+			s.t.Errorf("%d subvolumes on the drive, %d snapshots:\n%s", n, len(snaps), out)
+		}
+	})
 }
 
 // checkNoPartial mounts the drive read-only and checks there is no

@@ -223,6 +223,9 @@ type dirMeta struct {
 	// (something was written in it): touching every folder would make
 	// btrfs copy every metadata block of the snapshot.
 	kept bool
+	// held: the snapshot's folder is the previous snapshot's (btrfs),
+	// with its attributes: those the source no longer has are removed.
+	held bool
 }
 
 type progressCounters struct {

@@ -124,6 +124,10 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	must(t, unix.Setxattr(f.path("docs/sub/c.txt"), "user.color", []byte("blue"), 0))
 	must(t, os.Chmod(f.path("docs/sub"), 0o750))
 	xattrs := map[string][]fsmeta.Xattr{"docs/sub/c.txt": color}
+	// Attributes that change later, of a file and of a folder.
+	f.write("docs/tagged.txt", "tagged")
+	must(t, unix.Setxattr(f.path("docs/tagged.txt"), "user.tag", []byte("1"), 0))
+	must(t, unix.Setxattr(f.path("docs/sub"), "user.dirtag", []byte("d"), 0))
 
 	var snaps []string
 	sources := map[string]map[string]string{}
@@ -144,8 +148,8 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 
 	r1 := backup()
 	// All but the symlink and the second name of hard1.
-	if r1.Copied != 11 {
-		t.Errorf("first backup copied %d files, want 11", r1.Copied)
+	if r1.Copied != 12 {
+		t.Errorf("first backup copied %d files, want 12", r1.Copied)
 	}
 	r2 := backup()
 	if r2.Copied != 0 || r2.Unchanged != r1.Files {
@@ -176,6 +180,9 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	must(t, os.MkdirAll(f.path("moved"), 0o755))
 	must(t, os.Rename(f.path("movesrc"), f.path("moved/here")))
 	must(t, os.Chmod(f.path("docs/sub/c.txt"), 0o640))
+	must(t, unix.Removexattr(f.path("docs/tagged.txt"), "user.tag"))
+	must(t, unix.Setxattr(f.path("docs/tagged.txt"), "user.note", []byte("2"), 0))
+	must(t, unix.Removexattr(f.path("docs/sub"), "user.dirtag"))
 	must(t, os.Remove(f.path("tc")))
 	f.write("tc/inner.txt", "now a folder")
 	must(t, os.RemoveAll(f.path("tc2")))
@@ -184,10 +191,34 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 	must(t, os.Symlink("docs/new.txt", f.path("link")))
 	r3 := backup()
 	// Copied: docs/a.txt, docs/new.txt, tc/inner.txt and tc2; not the
-	// chmod of docs/sub/c.txt (its content is reflinked), nor the
-	// duplicate, nor the moved files.
-	if r3.Copied != 4 || r3.MetaOnly != 1 {
-		t.Errorf("changed backup: copied %d files, %d changed in metadata only; want 4 and 1", r3.Copied, r3.MetaOnly)
+	// chmod of docs/sub/c.txt nor the new attributes of docs/tagged.txt
+	// (applied in place), nor the duplicate, nor the moved files.
+	if r3.Copied != 4 || r3.MetaOnly != 2 {
+		t.Errorf("changed backup: copied %d files, %d changed in metadata only; want 4 and 2", r3.Copied, r3.MetaOnly)
+	}
+	// Metadata changes are applied to the snapshot's own inode, which
+	// the previous snapshot's copy does not share.
+	for _, rel := range []string{"docs/sub/c.txt", "docs/tagged.txt"} {
+		var before, after unix.Stat_t
+		must(t, unix.Lstat(f.stored(r2.Snapshot, rel), &before))
+		must(t, unix.Lstat(f.stored(r3.Snapshot, rel), &after))
+		if before.Ino != after.Ino || after.Nlink != 1 {
+			t.Errorf("%s: inode %d (nlink %d) after a metadata change, %d before: not changed in place", rel, after.Ino, after.Nlink, before.Ino)
+		}
+	}
+	for _, c := range []struct{ snap, rel, want string }{
+		{r2.Snapshot, "docs/tagged.txt", "[user.tag=1]"}, {r3.Snapshot, "docs/tagged.txt", "[user.note=2]"},
+		{r2.Snapshot, "docs/sub", "[user.dirtag=d]"}, {r3.Snapshot, "docs/sub", "[]"},
+	} {
+		xs, err := fsmeta.ReadXattrs(f.stored(c.snap, c.rel))
+		must(t, err)
+		var got []string
+		for _, x := range xs {
+			got = append(got, x.Name+"="+string(x.Value))
+		}
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("%s in %s: xattrs %v, want %s", c.rel, c.snap, got, c.want)
+		}
 	}
 	// Deleted: docs/b.txt, gone/x.txt, gone/y.txt and tc2/inner.txt.
 	if r3.Deleted != 4 || r3.Moved != 3 { // moved: m1.txt, deep/m2.txt, deep/up

@@ -70,6 +70,9 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				links = append(links, e)
 				break
 			}
+			if e.dir.inPlace && !b.opts.DryRun && w.metaInPlace(e) {
+				break
+			}
 			if e.dir.inPlace {
 				if err := w.clearDst(e); err != nil {
 					return out, subdirs, err
@@ -194,6 +197,35 @@ func (w *walker) noteInode(e *entry) {
 }
 
 func inodeKey(m fsmeta.Meta) [2]uint64 { return [2]uint64{m.Dev, m.Ino} }
+
+// metaInPlace applies a change of metadata only (chmod, chown, xattrs or
+// ACLs) to the copy the snapshot already holds, in a folder that came
+// whole from the previous snapshot (btrfs): no new file, no new inode.
+// Only when the source is the previous version's inode with its size and
+// mtime (what the walk trusts as unchanged content, as for a renamed
+// file), and the stored copy is this snapshot's alone (one link: a
+// subvolume's inodes are its own). It reports whether it did; false
+// leaves everything as it was for the usual path.
+func (w *walker) metaInPlace(e *entry) bool {
+	p := e.prev
+	if p == nil || p.Meta.Type != fsmeta.File || len(p.SHA256) != 32 || w.b.opts.Rehash || e.meta.Nlink > 1 ||
+		p.Meta.Ino != e.meta.Ino || p.Meta.Size != e.meta.Size || p.Meta.MtimeNs != e.meta.MtimeNs {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(e.dir.dst, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
+		st.Nlink != 1 || st.Size != e.meta.Size {
+		return false
+	}
+	if err := e.meta.Complete(e.path); err != nil {
+		return false
+	}
+	if err := fsmeta.ApplyAt(e.dir.dst, e.name, e.meta, fsmeta.ApplyOptions{Owner: w.b.chown, Xattrs: true, ExactXattrs: true}); err != nil {
+		return false // the usual path replaces what is half done
+	}
+	e.sum, e.op, e.linked = p.SHA256, opLinkFound, true
+	return true
+}
 
 // sameStat says an entry is unchanged without reading it: everything stat
 // tells must match, ctime included, since it moves on any write, chmod,

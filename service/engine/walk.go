@@ -326,7 +326,7 @@ func (w *walker) run() error {
 		dirfd, name, done, err := longpath.Split(w.rel(d.path))
 		if err == nil {
 			if !(d.kept && sameDirMeta(dirfd, name, d.meta, b.chown)) {
-				err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true})
+				err = fsmeta.ApplyAt(dirfd, name, d.meta, fsmeta.ApplyOptions{Owner: b.chown, Xattrs: true, ExactXattrs: d.held})
 			}
 			done()
 		}
@@ -531,7 +531,7 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 			return err
 		}
 		kept := e.kept && e.prev != nil && sameStat(&e.prev.Meta, &e.meta)
-		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta, kept: kept})
+		w.dirMetas = append(w.dirMetas, dirMeta{path: e.path, meta: e.meta, kept: kept, held: e.kept})
 	}
 	return nil
 }

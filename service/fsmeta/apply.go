@@ -1,6 +1,7 @@
 package fsmeta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -18,6 +19,10 @@ type ApplyOptions struct {
 	// Xattrs writes the recorded extended attributes and ACLs. Attributes
 	// the target filesystem or the caller cannot set are skipped.
 	Xattrs bool
+	// ExactXattrs (with Xattrs) also removes the attributes the target has
+	// and m has not: for an entry that already carries an older record's
+	// (a btrfs snapshot changed in place), not for one just made.
+	ExactXattrs bool
 	// ModeSet says the file was created with its final mode already, so
 	// ApplyFile need not chmod (ignored when xattrs carry an ACL, which
 	// rewrites the group bits).
@@ -58,6 +63,11 @@ func ApplyFd(fd int, m Meta, opt ApplyOptions) error {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}
+	if opt.Xattrs && opt.ExactXattrs {
+		if err := removeOtherXattrs(proc, m.Xattrs); err != nil {
+			return err
+		}
+	}
 	if opt.Xattrs {
 		if err := setXattrs(proc, m.Xattrs, unix.Setxattr); err != nil {
 			return err
@@ -88,6 +98,37 @@ func applySymlink(dirfd int, name string, m Meta, opt ApplyOptions) error {
 	ts := []unix.Timespec{unix.NsecToTimespec(m.MtimeNs), unix.NsecToTimespec(m.MtimeNs)}
 	if err := unix.UtimesNanoAt(dirfd, name, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("set times of %s: %w", name, err)
+	}
+	return nil
+}
+
+// removeOtherXattrs removes from the file at path (a /proc/self/fd link,
+// followed) the attributes that keep is without.
+func removeOtherXattrs(path string, keep []Xattr) error {
+	size, err := unix.Listxattr(path, nil)
+	if err != nil || size == 0 {
+		if err != nil && !unsupported(err) {
+			return fmt.Errorf("list xattrs: %w", err)
+		}
+		return nil
+	}
+	names := make([]byte, size)
+	if size, err = unix.Listxattr(path, names); err != nil {
+		return fmt.Errorf("list xattrs: %w", err)
+	}
+	for _, n := range bytes.Split(names[:size], []byte{0}) {
+		name := string(n)
+		wanted := name == ""
+		for _, k := range keep {
+			wanted = wanted || k.Name == name
+		}
+		if wanted {
+			continue
+		}
+		if err := unix.Removexattr(path, name); err != nil && !unsupported(err) && !errors.Is(err, unix.ENODATA) &&
+			!errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES) {
+			return fmt.Errorf("remove xattr %s: %w", name, err)
+		}
 	}
 	return nil
 }

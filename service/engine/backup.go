@@ -205,6 +205,10 @@ type backup struct {
 	// folders are read (ChangedDirs): a folder with no change at or below
 	// it is not entered at all (carry.go).
 	carry bool
+	// byListing: the sweep ends the listings of the folders seen to leave
+	// instead of every listing not visited (carry.go): on btrfs, where a
+	// full scan needs no query over every entry of the catalog either.
+	byListing bool
 	carrying
 	// counted is the count of the work (count.go) once it is done.
 	counted atomic.Pointer[workCount]
@@ -374,7 +378,8 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 		if b.inPlace, err = b.store.begin(b.partial, b.prevDir); err != nil {
 			return nil, targetError(err, "create snapshot folder")
 		}
-		b.carry = b.inPlace && b.dirty != nil && b.opts.Fetch == nil
+		b.byListing = b.inPlace && b.opts.Fetch == nil
+		b.carry = b.byListing && b.dirty != nil
 	}
 	if b.opts.Fetch != nil {
 		if err := b.pull(ctx); err != nil {
@@ -561,7 +566,7 @@ func (b *backup) reportProgress(named bool) func() {
 // sweep ends the previous snapshot's entries that live in directories this
 // run never walked: deleted folders and dropped sources.
 func (b *backup) sweep() error {
-	if b.carry {
+	if b.byListing {
 		return b.sweepDropped()
 	}
 	if err := b.txn.Unvisited(b.noteDeleted); err != nil {

@@ -20,7 +20,9 @@ import (
 // What the walk does not see it cannot sweep either: instead of ending
 // every listing it did not visit (EndUnvisited), the run ends only the
 // listings of folders it saw leave (sweepDropped), and takes the totals
-// of the carried folders from the previous snapshot's.
+// of the carried folders from the previous snapshot's. A full scan on
+// btrfs sweeps the same way: it costs the folders walked, where
+// EndUnvisited reads every entry of the catalog twice.
 
 // carrying is the bookkeeping of a run that carries folders over.
 type carrying struct {
@@ -118,6 +120,9 @@ func (b *backup) sweepDropped() error {
 				b.prevDirs = append(b.prevDirs, filepath.Join(p, n))
 			}
 		}
+	}
+	if !b.carry {
+		return nil // every folder walked: the totals are the walk's
 	}
 	carried := tally{
 		files: b.prev.Files - b.prevSeen.files - b.dropped.files,

@@ -119,3 +119,50 @@ func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
 		t.Errorf("deleted files: %v, want %s", gotGone, want)
 	}
 }
+
+// TestDroppedSourceEndsItsFiles: a folder no longer among the sources
+// leaves the next snapshot, and its files end in the catalog (Deleted
+// lists them), on ext4 where the sweep looks for listings not visited
+// and on btrfs where it ends the listings of the folders seen to leave;
+// on btrfs also with the journal, the next run after.
+func TestDroppedSourceEndsItsFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(testing.TB) *fixture
+	}{{"ext4", newFixture}, {"btrfs", btrfsFixture}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.make(t)
+			for _, rel := range []string{"a/1.txt", "a/sub/2.txt", "b/3.txt", "b/deep/er/4.txt"} {
+				f.write(rel, "content of "+rel)
+			}
+			both := []string{f.path("a"), f.path("b")}
+			first := f.backup(func(o *BackupOptions) { o.Sources = both })
+			second := f.backup(func(o *BackupOptions) { o.Sources = both[:1]; o.Plan = true })
+			if second.Deleted != 2 || second.Files != first.Files-2 {
+				t.Errorf("without b: deleted %d, %d files (first %d); want 2 deleted, 2 fewer", second.Deleted, second.Files, first.Files)
+			}
+			if _, err := os.Lstat(f.stored(second.Snapshot, "b")); !os.IsNotExist(err) {
+				t.Errorf("b in the snapshot without it: %v", err)
+			}
+			snaps := []string{first.Snapshot, second.Snapshot}
+			if tc.name == "btrfs" {
+				third := f.backup(func(o *BackupOptions) { o.Sources = both[:1]; o.ChangedDirs = []string{} })
+				if third.Files != second.Files || third.Deleted != 0 || third.CarriedDirs != 1 {
+					t.Errorf("journal run after: %d files, %d deleted, %d carried; want %d, 0, 1", third.Files, third.Deleted, third.CarriedDirs, second.Files)
+				}
+				snaps = append(snaps, third.Snapshot)
+			}
+			checkSnapshots(t, f, snaps, nil, false)
+			gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
+			must(t, err)
+			var got []string
+			for _, g := range gone {
+				got = append(got, strings.TrimPrefix(g.Path(), f.src+"/"))
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != "b/3.txt b/deep/er/4.txt" {
+				t.Errorf("deleted files: %v, want b's", got)
+			}
+		})
+	}
+}

@@ -455,7 +455,7 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 				}
 			}
 		}
-		if b.carry {
+		if b.byListing {
 			b.notePrev(from, prevKids)
 		}
 		entries, err := w.entries(p, from, names[start:end], mode, prevKids, fds)

@@ -61,7 +61,7 @@ type fpFixture struct {
 	ctl      string // keepsakectl, runnable by the user
 }
 
-func newFPFixture(t *testing.T) *fpFixture {
+func newFPFixture(t *testing.T, fstype string) *fpFixture {
 	realfs.RequireCommands(t, "flatpak", "gpg", "busybox", "bwrap", "tar", "mount", "umount")
 	// Not t.TempDir(): the user's flatpak reads the repository.
 	dir, err := os.MkdirTemp("", "keepsake-fp-")
@@ -109,7 +109,7 @@ func newFPFixture(t *testing.T) *fpFixture {
 	}
 	scratchPaths(t, filepath.Join(other.HomeDir, ".local"), filepath.Join(other.HomeDir, ".var"), filepath.Join(other.HomeDir, ".cache"))
 
-	f.drive = newDrive(t, "KSAPPS", 300)
+	f.drive = newDriveOf(t, fstype, "KSAPPS", 300)
 	f.s.waitFor("the drive", 10*time.Second, func() bool {
 		d, err := f.s.client.Drive(bg, f.drive.uuid)
 		return err == nil && d.Present
@@ -334,8 +334,14 @@ func (f *fpFixture) onDrive(fn func(mnt string)) {
 // the user), root the system one; from the network and from the offline
 // copy on the drive. Real flatpak, polkitd, dbus-daemon and a loop drive,
 // fully offline.
-func TestFlatpakBackupAndRestore(t *testing.T) {
-	f := newFPFixture(t)
+func TestFlatpakBackupAndRestore(t *testing.T) { flatpakBackupAndRestore(t, "ext4") }
+
+// TestFlatpakBackupAndRestoreOnBtrfs is the same with a btrfs drive, whose
+// snapshots are subvolumes.
+func TestFlatpakBackupAndRestoreOnBtrfs(t *testing.T) { flatpakBackupAndRestore(t, "btrfs") }
+
+func flatpakBackupAndRestore(t *testing.T, fstype string) {
+	f := newFPFixture(t, fstype)
 	s := f.s
 
 	// What the machine has: the system installation with both apps from a
@@ -703,6 +709,18 @@ func TestFlatpakBackupAndRestore(t *testing.T) {
 	f.onDrive(func(mnt string) {
 		if _, err := os.Stat(filepath.Join(mnt, "Keepsake", "testhost", without, ".keepsake", "flatpak.txt")); err == nil {
 			t.Errorf("snapshot %s made with flatpak=no has a flatpak.txt", without)
+		}
+		if fstype != "btrfs" {
+			return
+		}
+		// The snapshots the apps were restored from are read-only
+		// subvolumes, the one without apps too.
+		out, err := exec.Command("btrfs", "subvolume", "list", "-r", mnt).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(out), "Keepsake/testhost/"+without) {
+			t.Errorf("snapshot %s is not among the read-only subvolumes:\n%s", without, out)
 		}
 	})
 }

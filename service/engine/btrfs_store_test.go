@@ -152,8 +152,10 @@ func TestBtrfsSnapshotsAreSubvolumes(t *testing.T) {
 		t.Errorf("first backup copied %d files, want 12", r1.Copied)
 	}
 	r2 := backup()
-	if r2.Copied != 0 || r2.Unchanged != r1.Files {
-		t.Errorf("unchanged backup: copied %d, unchanged %d of %d", r2.Copied, r2.Unchanged, r1.Files)
+	// Linked: only hard2, the source's second name of hard1's inode; the
+	// unchanged files are left as the snapshot holds them.
+	if r2.Copied != 0 || r2.Unchanged != r1.Files || r2.Linked != 1 {
+		t.Errorf("unchanged backup: copied %d, linked %d (want only hard2), unchanged %d of %d", r2.Copied, r2.Linked, r2.Unchanged, r1.Files)
 	}
 	// The unchanged file is the first snapshot's, shared: the same inode
 	// number in another subvolume, one name (no hardlink was made), and

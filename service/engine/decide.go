@@ -318,7 +318,7 @@ func (w *walker) recordEntries(dirID int64, entries []*entry) error {
 		if e.copied {
 			b.res.Copied++
 			b.res.CopiedBytes += e.meta.Size
-		} else if e.linked || e.op == opLinkPrev {
+		} else if e.linked || e.op == opLinkPrev && !e.asIs {
 			b.res.Linked++
 		}
 		if e.mode == reuse && e.meta.Type != fsmeta.Dir || (e.op == opLinkPrev && !e.copied) {

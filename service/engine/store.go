@@ -187,6 +187,7 @@ func (btrfsStore) mkdir(dst int, name string, keep bool) (bool, error) {
 // metadata, or makes its symlink again.
 func (btrfsStore) keepPrev(w *walker, e *entry) bool {
 	if e.dir.inPlace && !e.cleared {
+		e.asIs = true
 		return true
 	}
 	if e.dir.prev < 0 {

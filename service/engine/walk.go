@@ -74,9 +74,12 @@ type entry struct {
 	cleared bool
 	// clearLater: a later name of a source hardlink, in an inPlace folder.
 	clearLater bool
-	skip       string
-	err        error
-	inodeFrom  string // stored path of an earlier name of the same source inode
+	// asIs: unchanged and left as the snapshot already held it (btrfs):
+	// nothing was linked.
+	asIs      bool
+	skip      string
+	err       error
+	inodeFrom string // stored path of an earlier name of the same source inode
 }
 
 // op is the file system work an entry needs from the worker pool.

@@ -551,3 +551,98 @@ func TestBtrfsPruneForSpaceStopsWhenEnough(t *testing.T) {
 		t.Errorf("freed %d bytes, want a.bin's 40 MiB", res.Freed)
 	}
 }
+
+// TestBtrfsMovedFilesAreRenamed: on a btrfs drive a file renamed or moved
+// in the source is renamed in the snapshot (the previous snapshot's inode,
+// no new file and no clone), whether the run scans or follows the
+// journal; a name that is not a move (the old name taken by a new file, a
+// second hardlink, a folder the journal does not name) leaves the old
+// file where it is. Every snapshot equals the source, the catalog equals
+// the drive, and restores are exact.
+func TestBtrfsMovedFilesAreRenamed(t *testing.T) {
+	f, _ := newBtrfsFixture(t)
+	f.write("docs/a.txt", "renamed in its folder")
+	f.write("docs/b.txt", "moved to another folder")
+	f.write("docs/c.txt", "renamed, its old name taken by a new file")
+	f.write("docs/h.txt", "given a second name")
+	f.write("quiet/q.txt", "moved out of a folder the journal does not name")
+	f.write("other/keep.txt", "stays")
+	var snaps []string
+	sources := map[string]map[string]string{}
+	backup := func(changed []string, exact bool) *Result {
+		src := realfs.DigestMeta(t, f.src)
+		r := f.backup(func(o *BackupOptions) {
+			if changed != nil {
+				o.ChangedDirs = changed
+			}
+		})
+		if exact {
+			snaps = append(snaps, r.Snapshot)
+			sources[r.Snapshot] = src
+			sameAsSource(t, f, r.Snapshot, src, nil)
+		}
+		return r
+	}
+	inode := func(snap, rel string) uint64 {
+		var st unix.Stat_t
+		must(t, unix.Lstat(f.stored(snap, rel), &st))
+		return st.Ino
+	}
+	r1 := backup(nil, true)
+	was := map[string]uint64{}
+	for _, rel := range []string{"docs/a.txt", "docs/b.txt", "docs/c.txt", "docs/h.txt", "quiet/q.txt"} {
+		was[rel] = inode(r1.Snapshot, rel)
+	}
+
+	must(t, os.Rename(f.path("docs/a.txt"), f.path("docs/a2.txt")))
+	must(t, os.Rename(f.path("docs/b.txt"), f.path("other/b.txt")))
+	must(t, os.Rename(f.path("docs/c.txt"), f.path("docs/c-old.txt")))
+	f.write("docs/c.txt", "a new file at the old name")
+	must(t, os.Link(f.path("docs/h.txt"), f.path("other/h2.txt")))
+	must(t, os.Rename(f.path("quiet/q.txt"), f.path("other/q.txt")))
+	// The journal names every folder but quiet (as if its event were
+	// lost): quiet is carried over as it was, q.txt in it.
+	r2 := backup([]string{f.path("docs"), f.path("other")}, false)
+	for _, c := range []struct {
+		name, from, to string
+		renamed        bool
+	}{
+		{"renamed in its folder", "docs/a.txt", "docs/a2.txt", true},
+		{"moved to another folder", "docs/b.txt", "other/b.txt", true},
+		{"old name taken by a new file", "docs/c.txt", "docs/c-old.txt", false},
+		{"moved out of a carried folder", "quiet/q.txt", "other/q.txt", false},
+	} {
+		got := inode(r2.Snapshot, c.to)
+		if (got == was[c.from]) != c.renamed {
+			t.Errorf("%s: %s is inode %d, %s was %d; renamed %v, want %v", c.name, c.to, got, c.from, was[c.from], got == was[c.from], c.renamed)
+		}
+	}
+	if h, h2 := inode(r2.Snapshot, "docs/h.txt"), inode(r2.Snapshot, "other/h2.txt"); h != h2 {
+		t.Errorf("docs/h.txt, given a second name, is inode %d, its second name %d", h, h2)
+	}
+	if got := inode(r2.Snapshot, "docs/c.txt"); got == was["docs/c.txt"] {
+		t.Errorf("the new docs/c.txt is the old file's inode %d", got)
+	}
+	// The carried folder keeps what the catalog says it has; the rest
+	// is the source's.
+	src := realfs.DigestMeta(t, f.src)
+	src["quiet/q.txt"] = sources[r1.Snapshot]["quiet/q.txt"]
+	src["quiet"] = sources[r1.Snapshot]["quiet"]
+	sameAsSource(t, f, r2.Snapshot, src, nil)
+	if got := inode(r2.Snapshot, "quiet/q.txt"); got != was["quiet/q.txt"] {
+		t.Errorf("quiet/q.txt in the carried folder is inode %d, was %d", got, was["quiet/q.txt"])
+	}
+	snaps, sources[r2.Snapshot] = append(snaps, r2.Snapshot), src
+
+	// A full scan: moves between folders and back, by rename.
+	a2 := inode(r2.Snapshot, "docs/a2.txt")
+	must(t, os.Rename(f.path("docs/a2.txt"), f.path("quiet/a.txt")))
+	r3 := backup(nil, true)
+	if got := inode(r3.Snapshot, "quiet/a.txt"); got != a2 {
+		t.Errorf("full scan: quiet/a.txt is inode %d, docs/a2.txt was %d: not renamed", got, a2)
+	}
+	if _, err := os.Lstat(f.stored(r3.Snapshot, "quiet/q.txt")); !os.IsNotExist(err) {
+		t.Errorf("quiet/q.txt, gone since the last run, is still in the full scan's snapshot: %v", err)
+	}
+	checkSnapshots(t, f, snaps, sources, true)
+}

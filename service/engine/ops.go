@@ -82,7 +82,8 @@ func (w *walker) hashThenLink(e *entry) {
 			return
 		}
 		if ok {
-			if sameInodeMeta(v.Meta, e.meta) && !b.opts.DryRun && b.store.reuse(w, b.prevDir+v.Path(), e) {
+			if sameInodeMeta(v.Meta, e.meta) && !b.opts.DryRun &&
+				(b.store.move(w, v.Path(), e) || b.store.reuse(w, b.prevDir+v.Path(), e)) {
 				e.sum, e.op, e.linked = v.SHA256, opLinkFound, true
 				return
 			}

@@ -38,6 +38,11 @@ type store interface {
 	// reuse puts the stored file at path from into the snapshot as e:
 	// content already on the drive costs no data. False: copy instead.
 	reuse(w *walker, from string, e *entry) bool
+	// move puts the previous snapshot's file at source path from, gone
+	// from there in the source, into the snapshot as e, by renaming the
+	// snapshot's own copy: a moved file costs no new inode. False: reuse
+	// instead.
+	move(w *walker, from string, e *entry) bool
 	// reuseContent is reuse of a stored file whose metadata differs from
 	// e's (a chmod): false where a reused file shares the stored one's
 	// metadata (a hardlink).
@@ -105,6 +110,9 @@ func (linkStore) keepPrev(w *walker, e *entry) bool {
 func (linkStore) reuse(w *walker, from string, e *entry) bool { return w.linkPath(from, e) }
 
 func (linkStore) reuseContent(*walker, string, *entry) bool { return false }
+
+// move is reuse: a new tree holds nothing of the previous one to rename.
+func (linkStore) move(*walker, string, *entry) bool { return false }
 
 func (linkStore) seal(string) error { return nil }
 
@@ -253,6 +261,8 @@ func (btrfsStore) reuse(w *walker, from string, e *entry) bool {
 	defer unix.Close(src)
 	return cloneInto(w, src, e.meta, e)
 }
+
+func (btrfsStore) move(w *walker, from string, e *entry) bool { return w.renameFileIn(from, e) }
 
 // reuseContent is reuse: a reflink is a file of its own.
 func (s btrfsStore) reuseContent(w *walker, from string, e *entry) bool { return s.reuse(w, from, e) }

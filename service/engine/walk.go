@@ -206,6 +206,7 @@ type walker struct {
 	// (by their path in the previous snapshot) and the folders entered.
 	partialFd, movingFd int
 	aside               map[string]string
+	asideMu             sync.Mutex // aside is read by file moves on the pool
 	entered             map[string]bool
 }
 
@@ -476,7 +477,7 @@ func (w *walker) dir(p, from string, mode walkMode, kept bool) error {
 			for _, v := range bt.gone {
 				fds.names.Lock()
 				var err error
-				if v.Meta.Type == fsmeta.Dir {
+				if w.mayMove(v) {
 					// It may have moved: kept until the walk ends.
 					err = w.setAside(fds.dst, v.Name, filepath.Join(from, v.Name))
 				} else {

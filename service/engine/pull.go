@@ -85,16 +85,11 @@ func (b *backup) pull(ctx context.Context) error {
 	}
 	received := b.stats.copied.Load()
 	b.stats.copied.Store(0)
-	// The drive starts writing what rsync left in the page cache while
-	// the tree is indexed, which mostly reads that cache and runs SQLite:
-	// the commit's own syncfs then finds little left to do. Its error, if
-	// any, is the commit's to report.
-	flushed := make(chan struct{})
-	go func() {
-		syncFS(b.partial)
-		close(flushed)
-	}()
-	defer func() { <-flushed }()
+	// What rsync wrote is still in the page cache. The indexer starts
+	// writing each file it keeps while it indexes the rest, so that the
+	// commit's syncfs finds little left to do; a file it replaces with a
+	// link to a stored copy is never written at all (a syncfs of the
+	// whole tree here would write every duplicate once).
 	stop = b.reportProgress(true)
 	defer stop()
 	// "~/" in an exclusion means the other computer's homes: /root and
@@ -577,6 +572,7 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.copied = true
+	startWriteback(e.dir.dst, e.name)
 	ix.mu.Lock()
 	ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
 	if _, ok := ix.kept[key]; !ok {
@@ -663,4 +659,16 @@ func (o BackupOptions) excludePatterns() []string {
 		patterns = append(exclude.DefaultPatterns(), patterns...)
 	}
 	return patterns
+}
+
+// startWriteback asks the kernel to start writing the file name in dirfd
+// to the drive, without waiting for it. It is only a head start for the
+// commit's syncfs, which reports any error.
+func startWriteback(dirfd int, name string) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	unix.Close(fd)
 }

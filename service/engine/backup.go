@@ -174,6 +174,9 @@ type backup struct {
 	prevDir string // the previous snapshot's folder
 	match   *exclude.Matcher
 	dirty   map[string]bool
+	// patch holds, by folder, the names changed in the folders that only
+	// ChangedNames reported (see patchNames).
+	patch map[string][]string
 	// mounts and includeMounts keep the walk on the sources' filesystems
 	// (mounts.go): nil mounts crosses every mount point.
 	mounts        *mountTable
@@ -301,6 +304,18 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 		b.dirty = map[string]bool{}
 		for _, d := range opts.ChangedDirs {
 			b.dirty[filepath.Clean(d)] = true
+		}
+		b.patch = map[string][]string{}
+		for _, n := range opts.ChangedNames {
+			n = filepath.Clean(n)
+			d := filepath.Dir(n)
+			if d == n || !filepath.IsAbs(n) {
+				continue
+			}
+			if !b.dirty[d] || b.patch[d] != nil {
+				b.patch[d] = append(b.patch[d], filepath.Base(n))
+			}
+			b.dirty[d] = true
 		}
 		for d := range b.dirty {
 			b.dirtySorted = append(b.dirtySorted, d)

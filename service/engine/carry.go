@@ -69,6 +69,71 @@ func (b *backup) changedBelow(p string) bool {
 	return i < len(b.dirtySorted) && strings.HasPrefix(b.dirtySorted[i], prefix)
 }
 
+// Patching a folder: with names from the watcher (ChangedNames), a folder
+// in which only some entries changed is not listed either. The snapshot
+// holds its previous entries; only the names reported, and the folders
+// below which something changed, are looked at, each stat'ed on its own:
+// one that is gone is removed, one that is new or changed is written, as
+// in a folder read whole. The other entries stay as they are, in the
+// snapshot and in the catalog, like a carried folder's.
+
+// patchNames are the names of patched folder p to look at: those
+// reported, and those of its folders with a change at or below them.
+func (b *backup) patchNames(p string) []string {
+	set := map[string]bool{}
+	for _, n := range b.patch[p] {
+		set[n] = true
+	}
+	prefix := strings.TrimSuffix(p, "/") + "/"
+	for i := sort.SearchStrings(b.dirtySorted, prefix); i < len(b.dirtySorted) && strings.HasPrefix(b.dirtySorted[i], prefix); i++ {
+		rest := b.dirtySorted[i][len(prefix):]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			rest = rest[:j]
+		}
+		set[rest] = true
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	return names
+}
+
+// onlyNames is the previous entries of names alone.
+func onlyNames(kids map[string]catalog.Version, names []string) map[string]catalog.Version {
+	out := make(map[string]catalog.Version, len(names))
+	for _, n := range names {
+		if v, ok := kids[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+// namedKids reads the previous entries of names alone, one name at a time.
+func (w *walker) namedKids(from string, dirID int64, names []string) (map[string]catalog.Version, error) {
+	out := make(map[string]catalog.Version, len(names))
+	for _, n := range names {
+		// [n, n+"\x00") holds n alone.
+		kids, err := w.b.txn.ChildrenRange(from, dirID, n, n+"\x00", false)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range kids {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// patched says folder p, found in mode, is patched: the run carries
+// folders over, the snapshot holds the previous snapshot's folder at p
+// (kept in place), and only names in it were reported.
+func (w *walker) patched(p, from string, mode walkMode, kept bool) bool {
+	b := w.b
+	return b.carry && mode == scan && kept && from == p && b.patch[p] != nil
+}
+
 // carryOver leaves out of the walk the folders the snapshot holds as
 // they were: taken over whole from the previous snapshot at the same
 // path (kept), not reported changed (reuse) and nothing reported below.

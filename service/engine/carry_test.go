@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 )
 
@@ -162,6 +163,113 @@ func TestDroppedSourceEndsItsFiles(t *testing.T) {
 			sort.Strings(got)
 			if strings.Join(got, " ") != "b/3.txt b/deep/er/4.txt" {
 				t.Errorf("deleted files: %v, want b's", got)
+			}
+		})
+	}
+}
+
+// TestJournalNamesPatchFolders backs up with the changed names a watcher
+// reports (ChangedNames, no ChangedDirs): on a btrfs drive a folder in
+// which a few entries changed is not listed, only those names are looked
+// at (PatchedDirs) and the rest stays as the snapshot holds it; on ext4
+// the same names make their folders read whole. Either way the run finds
+// every change (new, modified, deleted, renamed, chmod, a folder deleted
+// with its files, a folder moved in), the drive, the catalog and a
+// restore equal the source, and a full scan afterwards finds nothing to
+// do and the same totals.
+func TestJournalNamesPatchFolders(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		make    func(testing.TB) *fixture
+		patched int64
+	}{{"ext4", newFixture, 0}, {"btrfs", btrfsFixture, 5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.make(t)
+			for i := 0; i < 40; i++ {
+				f.write(fmt.Sprintf("big/f%02d", i), fmt.Sprintf("file %d of big", i))
+			}
+			// huge holds more than the prefetcher reads ahead: patched,
+			// its previous entries are read by name. (Read whole on ext4,
+			// it would only make the test slower there.)
+			huge := 3
+			if tc.patched > 0 {
+				huge = catalog.MaxPrefetch + 1
+			}
+			for i := 0; i < huge; i++ {
+				f.write(fmt.Sprintf("huge/h%04d", i), "h")
+			}
+			for _, rel := range []string{"big/sub/deep.txt", "big/sub/still.txt", "big/gone-dir/g1", "big/gone-dir/in/g2",
+				"other/o1", "other/o2", "moveme/m1", "moveme/inner/m2", "quiet/q1"} {
+				f.write(rel, "content of "+rel)
+			}
+			var snaps []string
+			sources := map[string]map[string]string{}
+			backup := func(names []string) *Result {
+				t.Helper()
+				src := realfs.DigestMeta(t, f.src)
+				r := f.backup(func(o *BackupOptions) {
+					o.Plan = true
+					if names != nil {
+						o.ChangedDirs = []string{}
+						for _, n := range names {
+							o.ChangedNames = append(o.ChangedNames, f.path(n))
+						}
+					}
+				})
+				snaps = append(snaps, r.Snapshot)
+				sources[r.Snapshot] = src
+				return r
+			}
+			totals := func(r *Result) string { return fmt.Sprintf("%d files, %d folders, %d bytes", r.Files, r.Dirs, r.Bytes) }
+			backup(nil)
+
+			f.write("big/f05", "file 5 of big, changed")
+			f.write("big/new.txt", "new")
+			must(t, os.Remove(f.path("big/f10")))
+			must(t, os.Rename(f.path("big/f11"), f.path("big/f11-renamed")))
+			must(t, os.Chmod(f.path("big/f12"), 0o600))
+			must(t, os.RemoveAll(f.path("big/gone-dir")))
+			f.write("big/sub/deep.txt", "changed deep down")
+			must(t, os.Rename(f.path("moveme"), f.path("other/moved")))
+			f.write("huge/h0001", "changed")
+			must(t, os.Remove(f.path("huge/h0002")))
+			f.write("huge/new", "new in huge")
+			changed := backup([]string{"big/f05", "big/new.txt", "big/f10", "big/f11", "big/f11-renamed", "big/f12",
+				"big/gone-dir", "big/sub/deep.txt", "moveme", "other/moved", "huge/h0001", "huge/h0002", "huge/new"})
+			if changed.New != 2 || changed.Modified != 3 || changed.Deleted != 4 || changed.Moved != 3 {
+				// New: new.txt, huge/new; modified: f05, deep.txt,
+				// h0001; deleted: f10, g1, g2, h0002; moved: f11 and
+				// moveme's two files.
+				t.Errorf("run with names: new %d modified %d deleted %d moved %d, want 2 3 4 3; plan %v",
+					changed.New, changed.Modified, changed.Deleted, changed.Moved, changed.Plan)
+			}
+			// Patched: the source, big, big/sub, other and huge.
+			if changed.PatchedDirs != tc.patched || tc.patched > 0 && changed.ReadDirs != 0 {
+				t.Errorf("run with names: patched %d folders, read %d; want %d patched and, patching, none read",
+					changed.PatchedDirs, changed.ReadDirs, tc.patched)
+			}
+
+			full := backup(nil)
+			if totals(full) != totals(changed) {
+				t.Errorf("run with names: %s; a full scan after it: %s", totals(changed), totals(full))
+			}
+			if full.Copied != 0 || full.New != 0 || full.Deleted != 0 || full.Modified != 0 || full.Moved != 0 {
+				t.Errorf("full scan after the run with names: copied %d new %d deleted %d modified %d moved %d, want nothing",
+					full.Copied, full.New, full.Deleted, full.Modified, full.Moved)
+			}
+			checkSnapshots(t, f, snaps, sources, true)
+			for _, s := range snaps {
+				sameAsSource(t, f, s, sources[s], nil)
+			}
+			gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
+			must(t, err)
+			var gotGone []string
+			for _, g := range gone {
+				gotGone = append(gotGone, strings.TrimPrefix(g.Path(), f.src+"/"))
+			}
+			sort.Strings(gotGone)
+			if want := "big/f10 big/f11 big/gone-dir/g1 big/gone-dir/in/g2 huge/h0002"; strings.Join(gotGone, " ") != want {
+				t.Errorf("deleted files: %v, want %s", gotGone, want)
 			}
 		})
 	}

@@ -147,6 +147,10 @@ type Result struct {
 	// them, without being entered: on a btrfs drive with ChangedDirs,
 	// where the snapshot starts as the previous one.
 	CarriedDirs int64 `json:"carried_dirs,omitempty"`
+	// PatchedDirs are folders of which only the entries named changed
+	// (ChangedNames) were looked at; counted in neither ReadDirs nor
+	// ReusedDirs.
+	PatchedDirs int64 `json:"patched_dirs,omitempty"`
 	// ReceivedBytes is what a backup of another computer transferred.
 	ReceivedBytes int64 `json:"received_bytes,omitempty"`
 	// SkippedMounts are the mount points of other filesystems below the
@@ -183,6 +187,13 @@ type BackupOptions struct {
 	// these directories (and new ones) are read from the source; every
 	// other directory is taken from the previous snapshot.
 	ChangedDirs []string
+	// ChangedNames, with ChangedDirs, are entries known to have changed
+	// (made, written, removed, renamed, given other attributes), by path.
+	// The folder holding one is changed too; where the snapshot begins as
+	// the previous one (btrfs), such a folder that ChangedDirs does not
+	// name is not read whole: only these names in it are looked at, the
+	// rest stays as it was.
+	ChangedNames []string
 	// Plan lists changed paths in the Result (always on for a dry run).
 	Plan  bool
 	Actor catalog.Actor

@@ -109,20 +109,20 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 	dailyDue := time.Since(p.lastFull) > dailyRescan
 	p.changed = false
 	p.mu.Unlock()
-	var changed []string
+	var changed, changedNames []string
 	var token uint64
 	useJournal := false
 	if w != nil && !full && !dailyDue {
-		dirs, needFull, tok := w.Batch()
-		token = tok
-		if !needFull {
-			changed, useJournal = dirs, true
+		c := w.Changes()
+		token = c.Token
+		if !c.Full {
+			changed, changedNames, useJournal = c.Dirs, c.Names, true
 			if changed == nil {
 				changed = []string{}
 			}
 		}
 	} else if w != nil {
-		_, _, token = w.Batch()
+		token = w.Changes().Token
 	}
 
 	var fp usecase.FlatpakRecord
@@ -142,6 +142,7 @@ func (d *Daemon) runBackup(j *job, p *profile, pc config.Profile, full bool) (ms
 		Excludes:      pc.Excludes,
 		IncludeMounts: pc.IncludeMounts,
 		ChangedDirs:   changed,
+		ChangedNames:  changedNames,
 		Actor:         usecase.Actor{UID: int(j.uid), User: fmt.Sprintf("keepsaked (%s)", j.op)},
 		MinFree:       minFree,
 		Progress:      j.progress,

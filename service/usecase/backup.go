@@ -93,7 +93,8 @@ func (d *Drive) Backup(ctx context.Context, q BackupRequest) (api.BackupResult, 
 	return api.BackupResult{Snapshot: res.Snapshot, Files: uint64(res.Files), Dirs: uint64(res.Dirs), Bytes: uint64(res.Bytes),
 		Copied: uint64(res.Copied), CopiedBytes: uint64(res.CopiedBytes), New: uint64(res.New), Modified: uint64(res.Modified),
 		Deleted: uint64(res.Deleted), Moved: uint64(res.Moved), ReadDirs: uint64(res.ReadDirs), ReusedDirs: uint64(res.ReusedDirs),
-		FullScan: q.ChangedDirs == nil, Warnings: uint32(len(res.Warnings)), Received: uint64(res.ReceivedBytes),
+		PatchedDirs: uint64(res.PatchedDirs),
+		FullScan:    q.ChangedDirs == nil, Warnings: uint32(len(res.Warnings)), Received: uint64(res.ReceivedBytes),
 		Problems: Problems(res), ProblemCount: uint32(len(res.Warnings) - len(res.SkippedMounts)),
 		SkippedMounts: pathList(res.SkippedMounts)}, res, nil
 }

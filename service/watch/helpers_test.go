@@ -75,22 +75,24 @@ func (e *env) start(opts Options) *Watcher {
 func (e *env) sync() {
 	e.t.Helper()
 	w := e.w
-	w.mu.Lock()
-	before := w.dirty[e.sent]
-	w.mu.Unlock()
+	ping := filepath.Join(e.sent, "ping")
+	// Recorded by name, or as its folder past maxNames.
+	seen := func() uint64 {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return max(w.names[ping], w.dirty[e.sent])
+	}
+	before := seen()
 	// One utimes call makes exactly one event (a write would make several,
 	// some of which could arrive after this returns).
 	e.pings++
 	tm := time.Unix(int64(e.pings), 0)
-	if err := os.Chtimes(filepath.Join(e.sent, "ping"), tm, tm); err != nil {
+	if err := os.Chtimes(ping, tm, tm); err != nil {
 		e.t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		w.mu.Lock()
-		now := w.dirty[e.sent]
-		w.mu.Unlock()
-		if now > before {
+		if seen() > before {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -109,6 +111,17 @@ func (e *env) batch() (rel []string, full bool, token uint64) {
 		e.t.Fatal("Batch returned nil dirs: engine.BackupOptions would read that as a full scan")
 	}
 	return e.rel(dirs), full, token
+}
+
+// relNames is rel for names, the sentinel's left out.
+func (e *env) relNames(names []string) []string {
+	var in []string
+	for _, n := range names {
+		if filepath.Dir(n) != e.sent {
+			in = append(in, n)
+		}
+	}
+	return e.rel(in)
 }
 
 func (e *env) rel(dirs []string) []string {

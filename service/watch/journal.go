@@ -14,7 +14,8 @@ import (
 // The journal is a text file of one record a line:
 //
 //	keepsake-journal 1
-//	D "/home/ann/Documents"    a changed directory
+//	D "/home/ann/Documents"    a changed directory (read whole)
+//	N "/home/ann/Documents/a"  a changed entry (its directory changed)
 //	F "reason"                 a full scan is needed
 //
 // Strings are Go-quoted, so names with newlines or invalid UTF-8 survive.
@@ -40,6 +41,7 @@ type journal struct {
 // loaded is what a journal file held.
 type loaded struct {
 	dirs       []string
+	names      []string
 	fullReason string // "" when no full scan was recorded
 	existed    bool
 	damaged    error // the file exists but could not be understood
@@ -63,6 +65,9 @@ func openJournal(path string) (*journal, loaded, error) {
 	for _, d := range ld.dirs {
 		recs = append(recs, dirRecord(d))
 	}
+	for _, n := range ld.names {
+		recs = append(recs, nameRecord(n))
+	}
 	if err := j.rewrite(recs); err != nil {
 		return nil, loaded{}, err
 	}
@@ -80,7 +85,7 @@ func readJournal(path string) (loaded, error) {
 	}
 	defer f.Close()
 	ld := loaded{existed: true}
-	seen := map[string]bool{}
+	seen, seenName := map[string]bool{}, map[string]bool{}
 	r := bufio.NewReader(f)
 	for n := 1; ; n++ {
 		line, err := r.ReadString('\n')
@@ -114,6 +119,11 @@ func readJournal(path string) (loaded, error) {
 				seen[arg] = true
 				ld.dirs = append(ld.dirs, arg)
 			}
+		case 'N':
+			if !seenName[arg] {
+				seenName[arg] = true
+				ld.names = append(ld.names, arg)
+			}
 		case 'F':
 			ld.fullReason = arg
 		}
@@ -121,20 +131,20 @@ func readJournal(path string) (loaded, error) {
 	if ld.damaged != nil {
 		// Records after a damaged line cannot be trusted to be all there
 		// is; a full scan covers whatever was lost.
-		ld.dirs, ld.fullReason = nil, ""
+		ld.dirs, ld.names, ld.fullReason = nil, nil, ""
 	}
 	return ld, nil
 }
 
 func parseRecord(line string) (kind byte, arg string, ok bool) {
-	if len(line) < 3 || line[1] != ' ' || (line[0] != 'D' && line[0] != 'F') {
+	if len(line) < 3 || line[1] != ' ' || strings.IndexByte("DNF", line[0]) < 0 {
 		return 0, "", false
 	}
 	s, err := strconv.Unquote(line[2:])
 	if err != nil {
 		return 0, "", false
 	}
-	if line[0] == 'D' && !filepath.IsAbs(s) {
+	if line[0] != 'F' && !filepath.IsAbs(s) {
 		return 0, "", false
 	}
 	return line[0], s, true
@@ -142,6 +152,7 @@ func parseRecord(line string) (kind byte, arg string, ok bool) {
 
 func dirRecord(p string) string       { return "D " + strconv.Quote(p) }
 func fullRecord(reason string) string { return "F " + strconv.Quote(reason) }
+func nameRecord(p string) string      { return "N " + strconv.Quote(p) }
 
 // add queues a record; take hands the queued records to a write. Caller
 // holds the Watcher's mu.

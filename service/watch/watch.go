@@ -77,10 +77,14 @@ type Watcher struct {
 	maxWait *time.Timer
 	burst   bool // a change is waiting for OnQuiet
 
-	mu         sync.Mutex
-	j          *journal
-	seq        uint64            // counts recorded changes; a batch's token is the seq it saw
-	dirty      map[string]uint64 // changed dir -> seq of its last change
+	mu    sync.Mutex
+	j     *journal
+	seq   uint64            // counts recorded changes; a batch's token is the seq it saw
+	dirty map[string]uint64 // changed dir, read whole -> seq of its last change
+	// names are changed entries, by path -> seq of their last change: their
+	// directory changed, and a backup that can may look at these names
+	// alone (Changes).
+	names      map[string]uint64
 	needFull   bool
 	fullSeq    uint64
 	fullReason string
@@ -126,6 +130,7 @@ func New(roots []string, opts Options) (*Watcher, error) {
 		jtmp:    opts.JournalPath + ".tmp",
 		watched: map[string]map[string]bool{},
 		dirty:   map[string]uint64{},
+		names:   map[string]uint64{},
 		missing: map[string]bool{},
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -140,6 +145,10 @@ func New(roots []string, opts Options) (*Watcher, error) {
 	for _, d := range ld.dirs {
 		w.seq++
 		w.dirty[d] = w.seq
+	}
+	for _, n := range ld.names {
+		w.seq++
+		w.names[n] = w.seq
 	}
 	// Whatever changed while nothing was watching is unknown: every start
 	// asks for a full scan (DESIGN.md), with the most telling reason.
@@ -295,35 +304,80 @@ func (w *Watcher) writeJournal() {
 	})
 }
 
-// Batch returns the directories changed since the last Commit, whether a
-// full scan is needed (overflow, watch limit, missing source, damaged
-// journal, or no full scan committed since start) and the token to Commit
-// once a backup covering them succeeded.
-//
-// dirs is sorted and never nil, so it can go into
-// engine.BackupOptions.ChangedDirs as it is; when full is true the backup
-// must instead leave ChangedDirs nil, and dirs only says what is known to
-// have changed. Directories that no longer exist are left out (their
-// parent is listed), and are forgotten by Commit like the others.
-func (w *Watcher) Batch() (dirs []string, full bool, token uint64) {
+// Changes is what changed since the last Commit (see Watcher.Changes).
+type Changes struct {
+	// Dirs are directories to read whole (sorted, never nil), for
+	// engine.BackupOptions.ChangedDirs; Names are changed entries (sorted),
+	// for ChangedNames: their directories changed, and only these names
+	// in them. Both only say what is known when Full is true: the backup
+	// must then read everything (ChangedDirs nil).
+	Dirs, Names []string
+	Full        bool
+	// Token is what to Commit once a backup covering these succeeded.
+	Token uint64
+}
+
+// Changes returns what changed since the last Commit: the directories to
+// read whole, the entries that changed in the others, whether a full scan
+// is needed (overflow, watch limit, missing source, damaged journal, or no
+// full scan committed since start) and the token to Commit once a backup
+// covering them succeeded. Directories that no longer exist are left out
+// (their parent holds their name); names that no longer exist are kept,
+// as they say what was deleted.
+func (w *Watcher) Changes() Changes {
 	w.writeJournal() // a failure asks for a full scan in this batch
 	w.mu.Lock()
 	cand := make([]string, 0, len(w.dirty))
 	for d := range w.dirty {
 		cand = append(cand, d)
 	}
-	token = w.seq
-	full = w.fullNeeded()
+	names := make([]string, 0, len(w.names))
+	for n := range w.names {
+		names = append(names, n)
+	}
+	c := Changes{Token: w.seq, Full: w.fullNeeded(), Names: names}
 	w.mu.Unlock()
+	c.Dirs = existingDirs(cand)
+	sort.Strings(c.Names)
+	return c
+}
 
-	dirs = make([]string, 0, len(cand))
+// Batch is Changes with each changed entry's directory among the
+// directories, to read whole: what a backup that reads folders, not
+// names, needs.
+//
+// dirs is sorted and never nil, so it can go into
+// engine.BackupOptions.ChangedDirs as it is; when full is true the backup
+// must instead leave ChangedDirs nil, and dirs only says what is known to
+// have changed.
+func (w *Watcher) Batch() (dirs []string, full bool, token uint64) {
+	c := w.Changes()
+	set := map[string]bool{}
+	for _, d := range c.Dirs {
+		set[d] = true
+	}
+	var parents []string
+	for _, n := range c.Names {
+		if d := filepath.Dir(n); !set[d] {
+			set[d] = true
+			parents = append(parents, d)
+		}
+	}
+	dirs = append(c.Dirs, existingDirs(parents)...)
+	sort.Strings(dirs)
+	return dirs, c.Full, c.Token
+}
+
+// existingDirs are the paths of cand that are directories now.
+func existingDirs(cand []string) []string {
+	dirs := make([]string, 0, len(cand))
 	for _, d := range cand {
 		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
 			dirs = append(dirs, d)
 		}
 	}
 	sort.Strings(dirs)
-	return dirs, full, token
+	return dirs
 }
 
 func (w *Watcher) fullNeeded() bool {
@@ -350,6 +404,11 @@ func (w *Watcher) Commit(token uint64, full bool) error {
 			delete(w.dirty, d)
 		}
 	}
+	for n, s := range w.names {
+		if s <= token {
+			delete(w.names, n)
+		}
+	}
 	if full && w.needFull && w.fullSeq <= token {
 		w.needFull, w.fullReason = false, ""
 	}
@@ -363,7 +422,7 @@ func (w *Watcher) Commit(token uint64, full bool) error {
 // releasing it: it does the rewrite, calls record with the outcome
 // holding mu, and returns the outcome.
 func (w *Watcher) compact() func(record func(error)) error {
-	recs := make([]string, 0, len(w.dirty)+1)
+	recs := make([]string, 0, len(w.dirty)+len(w.names)+1)
 	if w.needFull {
 		recs = append(recs, fullRecord(w.fullReason))
 	}
@@ -374,6 +433,14 @@ func (w *Watcher) compact() func(record func(error)) error {
 	sort.Strings(dirs)
 	for _, d := range dirs {
 		recs = append(recs, dirRecord(d))
+	}
+	names := make([]string, 0, len(w.names))
+	for n := range w.names {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		recs = append(recs, nameRecord(n))
 	}
 	// The queued records are live ones too (or committed): recs has them.
 	w.j.buf, w.j.lines = nil, len(recs)
@@ -407,7 +474,7 @@ func (w *Watcher) State() State {
 		Watching: len(w.watched),
 		Degraded: w.degraded != "",
 		FullScan: w.fullNeeded(),
-		Pending:  len(w.dirty),
+		Pending:  w.pendingDirs(),
 	}
 	switch {
 	case w.degraded != "":
@@ -425,6 +492,43 @@ func (w *Watcher) State() State {
 		st.Reason = w.fullReason
 	}
 	return st
+}
+
+// pendingDirs counts the directories recorded as changed, whole or by
+// name. Caller holds mu.
+func (w *Watcher) pendingDirs() int {
+	n := len(w.dirty)
+	seen := map[string]bool{}
+	for p := range w.names {
+		if d := filepath.Dir(p); !seen[d] {
+			seen[d] = true
+			if _, whole := w.dirty[d]; !whole {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// maxNames bounds the changed entries kept by name (and the memory they
+// take); past it, a change records its directory, to be read whole. A
+// variable for tests.
+var maxNames = 100_000
+
+// markName records that entry p changed: its directory changed, at p.
+func (w *Watcher) markName(p string) {
+	w.mu.Lock()
+	if _, known := w.names[p]; !known && len(w.names) >= maxNames {
+		w.mu.Unlock()
+		w.mark(filepath.Dir(p))
+		return
+	}
+	if _, ok := w.names[p]; !ok && !w.closed {
+		w.j.add(nameRecord(p))
+	}
+	w.seq++
+	w.names[p] = w.seq
+	w.mu.Unlock()
 }
 
 // mark records that directory d changed.
@@ -479,7 +583,7 @@ func (w *Watcher) loop() {
 			w.retryRoots()
 		case <-flush.C:
 			w.mu.Lock()
-			if w.j.lines > 2*len(w.dirty)+1024 {
+			if w.j.lines > 2*(len(w.dirty)+len(w.names))+1024 {
 				compact := w.compact()
 				w.mu.Unlock()
 				compact(func(err error) {
@@ -519,7 +623,8 @@ func (w *Watcher) fireQuiet() {
 
 // handle records one event. An event's path names an entry, which the
 // engine reads from its parent directory's listing: the parent is what
-// changed. A directory's own metadata is the exception. The engine reads
+// changed, at that name, which is recorded (markName) so that a backup
+// may look at the names alone. A directory's own metadata is the exception. The engine reads
 // it afresh whenever the directory or its parent is read, but records it
 // in the catalog only when the directory itself is read; a later run that
 // reuses the parent would take the old metadata from the catalog. So an
@@ -587,7 +692,7 @@ func (w *Watcher) handle(ev fsnotify.Event) {
 		w.changed()
 		return
 	}
-	w.mark(filepath.Dir(p))
+	w.markName(p)
 	w.changed()
 }
 

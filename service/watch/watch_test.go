@@ -76,6 +76,93 @@ func TestBatchListsChangedDirs(t *testing.T) {
 	}
 }
 
+// TestChangesNamesEntries: what changed is recorded by name, for a
+// backup that can look at names alone: each entry made, written,
+// removed, renamed or given other attributes, in its directory. A
+// directory's own attributes and a tree that appeared are directories to
+// read whole. (Names below a new tree depend on when its watch landed:
+// they are not checked; its directories are read whole anyway.)
+func TestChangesNamesEntries(t *testing.T) {
+	cases := []struct {
+		name        string
+		script      string
+		dirs, names []string // names nil: not checked
+	}{
+		{"modify a file", "echo more >> a/b/f", nil, []string{"a/b/f"}},
+		{"create a file", "echo new > a/new", nil, []string{"a/new"}},
+		{"delete a file", "rm a/b/f", nil, []string{"a/b/f"}},
+		{"rename a file across dirs", "mv a/f d/g", nil, []string{"a/f", "d/g"}},
+		{"chmod a file", "chmod 600 a/f", nil, []string{"a/f"}},
+		{"chmod a dir", "chmod 700 a/b", []string{"a/b"}, []string{}},
+		{"remove a tree", "rm -rf a/b", nil, []string{"a/b", "a/b/c", "a/b/c/f", "a/b/f"}},
+		{"rename a dir", "mv a/b d/b2", []string{"d/b2", "d/b2/c"}, []string{"a/b", "d/b2"}},
+		{"make a tree with content", "mkdir -p x/y/z && touch x/y/z/f", []string{"x", "x/y", "x/y/z"}, nil},
+		{"replace a dir by a file", "rm -r a/b/c && echo x > a/b/c", nil, []string{"a/b/c", "a/b/c/f"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, baseTree)
+			e.start(Options{})
+			sh(t, e.src, tc.script)
+			e.sync()
+			c := e.w.Changes()
+			dirs := e.rel(c.Dirs)
+			names := e.relNames(c.Names)
+			if tc.dirs == nil {
+				tc.dirs = []string{}
+			}
+			if !sameList(dirs, tc.dirs) {
+				t.Errorf("after %q Changes lists the folders %q, want %q", tc.script, dirs, tc.dirs)
+			}
+			if tc.names != nil && !sameList(names, tc.names) {
+				t.Errorf("after %q Changes lists the names %q, want %q", tc.script, names, tc.names)
+			}
+			// Batch reads each of them whole.
+			batch, _, _ := e.batch()
+			want := map[string]bool{}
+			for _, d := range dirs {
+				want[d] = true
+			}
+			for _, n := range names {
+				if fi, err := os.Lstat(filepath.Join(e.src, filepath.Dir(n))); err == nil && fi.IsDir() {
+					want[filepath.Dir(n)] = true
+				}
+			}
+			if len(batch) != len(want) {
+				t.Errorf("after %q Batch lists %q, want the folders of %q and %q", tc.script, batch, dirs, names)
+			}
+		})
+	}
+}
+
+// TestTooManyNamesReadFoldersWhole: past maxNames, a change records its
+// folder instead of its name, and the names kept survive a restart.
+func TestTooManyNamesReadFoldersWhole(t *testing.T) {
+	defer func(n int) { maxNames = n }(maxNames)
+	maxNames = 2
+	e := newEnv(t, baseTree)
+	w := e.start(Options{})
+	e.commitAll(true)
+	e.write("a/one", "1")
+	e.write("a/two", "2")
+	e.write("d/three", "3")
+	e.sync()
+	c := w.Changes()
+	if got := e.rel(c.Dirs); !sameList(got, []string{"d"}) {
+		t.Errorf("past the limit: folders %q, want [d]", got)
+	}
+	if got := e.relNames(c.Names); !sameList(got, []string{"a/one", "a/two"}) {
+		t.Errorf("past the limit: names %q, want a/one, a/two", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w = e.start(Options{})
+	if got := e.relNames(w.Changes().Names); !sameList(got, []string{"a/one", "a/two"}) {
+		t.Errorf("after a restart: names %q", got)
+	}
+}
+
 func TestNewTreeIsWatched(t *testing.T) {
 	e := newEnv(t, baseTree)
 	e.start(Options{})

@@ -152,6 +152,9 @@ type BackupResult struct {
 	Moved       uint64 `key:"moved" json:"moved"`
 	ReadDirs    uint64 `key:"read-dirs" json:"read_dirs"`
 	ReusedDirs  uint64 `key:"reused-dirs" json:"reused_dirs"`
+	// PatchedDirs are folders of which only the entries the watcher saw
+	// change were looked at (a btrfs drive).
+	PatchedDirs uint64 `key:"patched-dirs" json:"patched_dirs"`
 	FullScan    bool   `key:"full-scan" json:"full_scan"`
 	Warnings    uint32 `key:"warnings" json:"warnings"`
 	// Received is what a pull of another computer transferred.

@@ -98,8 +98,11 @@ func (b *backup) pull(ctx context.Context) error {
 	if err != nil {
 		return kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, kept: map[keptKey]string{}}
-	if err := ix.run(); err != nil {
+	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, kept: map[keptKey]string{},
+		wb: startWriteback()}
+	err = ix.run()
+	ix.wb.stop()
+	if err != nil {
 		return err
 	}
 	b.res.HashedInTransfer = ix.preHashed.Load()
@@ -137,6 +140,8 @@ type indexer struct {
 	// pending is the background catalog work of the last folder, nil when
 	// none; only the walking goroutine starts and waits for it.
 	pending chan error
+	// wb writes the files kept to the drive while the rest is indexed.
+	wb *writeback
 }
 
 type keptKey struct {
@@ -572,7 +577,7 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.copied = true
-	startWriteback(e.dir.dst, e.name)
+	ix.wb.add(e.dir.dst, e.name)
 	ix.mu.Lock()
 	ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
 	if _, ok := ix.kept[key]; !ok {
@@ -661,14 +666,43 @@ func (o BackupOptions) excludePatterns() []string {
 	return patterns
 }
 
-// startWriteback asks the kernel to start writing the file name in dirfd
-// to the drive, without waiting for it. It is only a head start for the
-// commit's syncfs, which reports any error.
-func startWriteback(dirfd int, name string) {
+// writeback starts the drive writing the files a pull keeps, one at a
+// time on a goroutine of its own: sync_file_range may wait for the
+// device's queue, and the indexer must not. It is only a head start for
+// the commit's syncfs, which writes whatever it skipped and reports any
+// error.
+type writeback struct {
+	fds  chan int
+	done chan struct{}
+}
+
+func startWriteback() *writeback {
+	w := &writeback{fds: make(chan int, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for fd := range w.fds {
+			unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+			unix.Close(fd)
+		}
+	}()
+	return w
+}
+
+// add queues the file name in dirfd; a full queue skips it.
+func (w *writeback) add(dirfd int, name string) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-	unix.Close(fd)
+	select {
+	case w.fds <- fd:
+	default:
+		unix.Close(fd)
+	}
+}
+
+// stop waits for the queued files; nothing may be added after.
+func (w *writeback) stop() {
+	close(w.fds)
+	<-w.done
 }

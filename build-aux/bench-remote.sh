@@ -263,7 +263,7 @@ xpull() {
   mkdir -p "$dir"
   name=$(date -u +%Y-%m-%dT%H%M%S.%3NZ)
   printf '%s\0' "${SRC[$3]#/}" > "$work/files-from"
-  timed "$1" rsync -a -r -H --numeric-ids --relative --no-D --no-inc-recursive --info=progress2,stats2 \
+  timed "$1" rsync -a -r -H --sparse --numeric-ids --relative --no-D --modify-window=-1 --info=progress2,stats2 "--out-format=KSR:%i %b %n" \
     --no-human-readable --files-from="$work/files-from" --from0 -e "$(ssh_cmd "${PORT[$3]}")" -A -X \
     --link-dest="${RPREV[$drive/rsync/$3]}" -- "${ACCOUNT[$3]}@127.0.0.1:/" "$dir/$name/"
 }

@@ -6,7 +6,7 @@
 #   ks_bus_start                     # private dbus-daemon; exports DBUS_SYSTEM_BUS_ADDRESS
 #   ks_polkit_start [RULES] || true  # polkitd on it, with data/'s polkit actions
 #   ks_udevd                         # systemd-udevd, when it is not running
-#   ks_drive_make IMG LABEL MB       # ext4 image on a loop device: KS_LOOP, KS_UUID
+#   ks_drive_make IMG LABEL MB [FS]  # ext4 (or btrfs) image on a loop device: KS_LOOP, KS_UUID
 #   ks_daemon_start BIN DIR [ARGS]   # keepsaked with config, state and run dirs in DIR
 #   ks_cleanup                       # everything above, stopped and removed (idempotent)
 #
@@ -112,13 +112,18 @@ ks_udevd() {
   udevadm settle --timeout=10 || true
 }
 
-# ks_drive_make IMG LABEL MB: a sparse ext4 image on a loop device, seen
-# by udev like a plugged-in drive. Sets KS_IMG, KS_LOOP and KS_UUID.
+# ks_drive_make IMG LABEL MB [FS]: a sparse image with an ext4 (or FS:
+# btrfs) filesystem on a loop device, seen by udev like a plugged-in
+# drive. Sets KS_IMG, KS_LOOP and KS_UUID.
 ks_drive_make() {
   KS_IMG=$1
   rm -f "$KS_IMG"
   truncate -s "${3}M" "$KS_IMG"
-  mkfs.ext4 -q -F -L "$2" "$KS_IMG"
+  case "${4:-ext4}" in
+    ext4) mkfs.ext4 -q -F -L "$2" "$KS_IMG" ;;
+    btrfs) mkfs.btrfs -q -f -L "$2" "$KS_IMG" >/dev/null ;;
+    *) ks_log "ks_drive_make: no filesystem $4"; return 1 ;;
+  esac
   KS_UUID=$(blkid -s UUID -o value "$KS_IMG")
   KS_LOOP=$(losetup -f --show "$KS_IMG")
   udevadm settle --timeout=10 || true

@@ -52,3 +52,5 @@ else
 fi
 echo "== the app's UI tests: keepsaked, the app and a person's first hour, through AT-SPI"
 build-aux/ui-test.sh
+echo "== the same on a btrfs drive, whose snapshots are subvolumes"
+build-aux/ui-test.sh --fs btrfs

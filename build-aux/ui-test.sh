@@ -5,8 +5,12 @@
 # person would (app/uitest/ui_test.py). Screenshots of every page land in
 # $KEEPSAKE_UI_ARTIFACTS (default _artifacts/ui).
 #
-#   sudo build-aux/ui-test.sh
+#   sudo build-aux/ui-test.sh              # ext4: the whole first hour
+#   sudo build-aux/ui-test.sh --fs btrfs   # btrfs: snapshots as subvolumes
 #
+# On btrfs (which cannot be encrypted here) the run is the part of the
+# first hour that does not need encryption, then a count of the drive's
+# subvolumes; its screenshots go to $KEEPSAKE_UI_ARTIFACTS-btrfs.
 # As a normal user it skips and says why (with CI=true that is a failure).
 # Steps that need root in the middle of the test (pulling the drive) are
 # asked for through a FIFO that this script serves.
@@ -23,7 +27,15 @@ skip() {
 # bus, udev and the drive, Xvfb, AT-SPI, dunst, imagemagick, xdotool.
 build-aux/deps.sh >/dev/null || skip "cannot install the packages it needs (build-aux/deps.sh)"
 
+fs=ext4
+case "${1:-}" in
+  --fs) fs=${2:?--fs needs ext4 or btrfs} ;;
+  "") ;;
+  *) echo "usage: build-aux/ui-test.sh [--fs ext4|btrfs]" >&2; exit 2 ;;
+esac
+[ "$fs" = ext4 ] || [ "$fs" = btrfs ] || { echo "keepsake ui-test: --fs $fs: ext4 or btrfs" >&2; exit 2; }
 art=${KEEPSAKE_UI_ARTIFACTS:-$top/_artifacts/ui}
+[ "$fs" = ext4 ] || art=$art-$fs
 mkdir -p "$art"
 rm -f "$art"/*.png "$art"/*.log
 work=$(mktemp -d /var/tmp/keepsake-ui.XXXXXX)
@@ -53,6 +65,18 @@ finish() {
   local rc=$?
   [ -n "${ctl_pid:-}" ] && kill "$ctl_pid" 2>/dev/null || true
   pkill -u "$user" 2>/dev/null || true
+  if [ "$rc" -ne 0 ] && [ -n "${KS_DAEMON_PID:-}" ] && ks_alive "$KS_DAEMON_PID"; then
+    # What keepsaked was doing when the test gave up, in the test's own
+    # output (a CI log may be all there is): Go prints every goroutine's
+    # stack on SIGQUIT; Keepsake's frames of those not merely waiting.
+    kill -QUIT "$KS_DAEMON_PID" 2>/dev/null || true
+    sleep 2
+    echo "== keepsaked's log and busy goroutines at the failure" >&2
+    sed '/^SIGQUIT/,$d' "$work/daemon/keepsaked.log" | tail -n 30 >&2 || true
+    awk '/^goroutine /{g=$0; keep=($0 !~ /\[(select|chan receive|IO wait)/); next}
+         keep && /keepsake\/(service|shared)\// && !/\.go:/{print g " " $0}' "$work/daemon/keepsaked.log" | head -n 80 >&2 || true
+    KS_DAEMON_PID=
+  fi
   ks_cleanup
   [ -f "$work/daemon/keepsaked.log" ] && cp "$work/daemon/keepsaked.log" "$art/keepsaked.log"
   rm -rf "$work"
@@ -108,7 +132,7 @@ ks_udevd
 # A label of this run's own: other tests on the machine make loop drives
 # called "Backup Drive", which the drive list shows too.
 label="Backup $$"
-ks_drive_make "$work/drive.img" "$label" 1024
+ks_drive_make "$work/drive.img" "$label" 1024 "$fs"
 # The user installs the app (flatpak asks the system bus about parental
 # controls first, so after the bus is up) and it keeps a file of data.
 as_user() { (cd / && runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LC_ALL=C \
@@ -143,6 +167,17 @@ serve() {
             sleep 1
           done
           if [ -n "$ok" ]; then echo ok > "$ctl/answer.$n"; else cat "$ctl/lock.log" > "$ctl/answer.$n"; fi ;;
+        subvolumes\ *)  # at least N read-only snapshot subvolumes, no .partial one
+          want=${req#subvolumes }
+          m=$(findmnt -rn -S "$KS_LOOP" -o TARGET 2>/dev/null | head -n1)
+          if [ -z "$m" ]; then echo "the drive is not mounted" > "$ctl/answer.$n"
+          else
+            list=$(btrfs subvolume list -a -r "$m" | grep -c 'Keepsake/' || true)
+            partial=$(btrfs subvolume list -a "$m" | grep -c '\.partial' || true)
+            echo "   the drive's read-only snapshot subvolumes: $list; interrupted ones left: $partial" >&2
+            if [ "$list" -ge "$want" ] && [ "$partial" -eq 0 ]; then echo ok > "$ctl/answer.$n"
+            else echo "$list read-only snapshot subvolumes (want $want), $partial .partial" > "$ctl/answer.$n"; fi
+          fi ;;
         stop-service) ks_stop "$KS_DAEMON_PID" 30; KS_DAEMON_PID=; echo ok > "$ctl/answer.$n" ;;
         *) echo "unknown request $req" > "$ctl/answer.$n" ;;
       esac
@@ -161,7 +196,7 @@ cd "$work" # a folder the test user may enter
 runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/bin:/bin LANG=C.UTF-8 \
   DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
   KEEPSAKE_APP="$work/bin/keepsake" KEEPSAKE_LOCALEDIR="$work/locale" KEEPSAKE_UI_ARTIFACTS="$work/shots" KEEPSAKE_UI_CTL="$ctl" \
-  KEEPSAKE_DRIVE_UUID="$KS_UUID" KEEPSAKE_DRIVE_LABEL="$label" GDK_BACKEND=x11 GSK_RENDERER=cairo \
+  KEEPSAKE_DRIVE_UUID="$KS_UUID" KEEPSAKE_DRIVE_LABEL="$label" KEEPSAKE_DRIVE_FS="$fs" GDK_BACKEND=x11 GSK_RENDERER=cairo \
   timeout --kill-after=30 1200 xvfb-run -a -s '-screen 0 1280x900x24' \
   dbus-run-session -- /usr/bin/python3 "$work/uitest/ui_test.py" >"$art/ui-test.log" 2>&1 || rc=$?
 cd "$top"

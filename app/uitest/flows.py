@@ -61,6 +61,12 @@ def back_up_now(win, shot):
           f"({len(seen)} readings); the progress said {texts[:2]} … {texts[-2:]}; then: {headline.name!r}", flush=True)
     if not any("file" in t for t in texts):
         raise UIError(f"the progress never counted files: {texts}")
+    # A day's work is more than the first backup held: the service counts
+    # it, and the bar shows a fraction rather than pulsing to the end.
+    if not seen or max(seen) < 0.5:
+        raise UIError(f"the bar never showed how far the backup was: {seen}")
+    if not any(" of " in t for t in texts):
+        raise UIError(f"the progress never said how much there is in all: {texts}")
     if seen != sorted(seen):
         raise UIError(f"the progress went backwards: {seen}")
     if headline.name != "Backups are up to date":
@@ -132,13 +138,27 @@ def reveal(win, node, tries=40, title="Keepsake"):
     raise UIError(f"{atspi.clean_name(node)!r} could not be scrolled into view")
 
 
-def setup(win, shot, drive_label=DRIVE, passphrase=None):
+def setup(win, shot, drive_label=DRIVE, passphrase=None, cannot_encrypt=False):
     """The first-run setup; with a passphrase the drive is encrypted (the
-    setup's default) and the recovery key it shows once is returned."""
+    setup's default) and the recovery key it shows once is returned. A
+    drive that cannot be encrypted (btrfs) says so, and the person turns
+    encryption off."""
     step("first-run setup: the drive, its passphrase, the folders, the schedule, then the first backup")
     find(win, name="Choose a Backup Drive", timeout=60)
     choose_row(win, drive_label)
     next_button = find(win, name="Next", role="push button")
+    if cannot_encrypt:
+        find(win, contains="filesystem cannot be encrypted", role="label", timeout=10)
+        if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
+            raise UIError("Next is possible with encryption on, on a drive that cannot be encrypted")
+        switch = find(win, name="Encrypt Backups", role="check box")  # a GtkSwitch, to GTK 4.8
+        click(reveal(win, switch))
+        deadline = time.time() + 10
+        while not next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
+            if time.time() > deadline:
+                raise UIError("Next is still not possible with encryption turned off")
+            time.sleep(0.2)
+        print("   the drive cannot be encrypted: said so; with encryption off, Next is possible", flush=True)
     if passphrase is not None:
         if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
             raise UIError("Next is possible before a passphrase for the encrypted drive is typed")

@@ -24,8 +24,7 @@ func openState() live.State {
 // run gives f a window of the given size inside a running app.
 func run(t *testing.T, width, height int, f func(w *Window)) {
 	t.Helper()
-	gtktest.RequireDisplay(t)
-	gtk.Init()
+	gtktest.InitForApp(t)
 	// GNOME's window buttons, as the UI test and the screenshots have them.
 	gtk.SettingsGetDefault().SetObjectProperty("gtk-decoration-layout", "appmenu:close")
 	app := adw.NewApplication("io.github.keepsake.KeepsakeOpenTest", gio.ApplicationNonUnique)

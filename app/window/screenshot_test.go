@@ -39,7 +39,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	width, height := defaultSize()
 	size := fmt.Sprintf("%dx%d", width, height)
-	gtk.Init()
+	gtktest.InitForApp(t)
 	// GNOME's window buttons (only Close), not GTK's default three, which
 	// no GNOME user sees and which make the header wider than a phone.
 	gtk.SettingsGetDefault().SetObjectProperty("gtk-decoration-layout", "appmenu:close")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/diamondburned/gotk4-adwaita/pkg/adw"
 	"github.com/diamondburned/gotk4/pkg/gio/v2"
-	"github.com/diamondburned/gotk4/pkg/gtk/v4"
 	"github.com/keepsake/keepsake/app/internal/gtktest"
 	"github.com/keepsake/keepsake/app/live"
 	"github.com/keepsake/keepsake/shared/client"
@@ -19,8 +18,7 @@ import (
 // their .ui files (a mistake in one aborts GTK, failing the test) and feeds
 // it the states the service can be in, checking which screen shows.
 func TestWindowShowsEveryState(t *testing.T) {
-	gtktest.RequireDisplay(t)
-	gtk.Init()
+	gtktest.InitForApp(t)
 	app := adw.NewApplication("io.github.keepsake.KeepsakeTest", gio.ApplicationNonUnique)
 	var failures []string
 	app.ConnectActivate(func() {
@@ -92,8 +90,7 @@ func TestOwnProfile(t *testing.T) {
 // overview's rows do too, and adding a computer shows its steps and comes
 // back. It needs a display (xvfb-run).
 func TestComputerSwitch(t *testing.T) {
-	gtktest.RequireDisplay(t)
-	gtk.Init()
+	gtktest.InitForApp(t)
 	app := adw.NewApplication("io.github.keepsake.KeepsakeTest2", gio.ApplicationNonUnique)
 	var failures []string
 	fail := func(s string) { failures = append(failures, s) }

@@ -139,6 +139,31 @@ func SetReadOnly(fd int, ro bool) error {
 	return ioctl(fd, iocSubvolSetflag, unsafe.Pointer(&flags), "set subvolume flags")
 }
 
+// fsNoCOWFlag is FS_NOCOW_FL, the inode flag chattr +C sets.
+const fsNoCOWFlag = 0x00800000
+
+// SetNoCOW turns copy-on-write off for the empty file fd (chattr +C): its
+// blocks are then rewritten in place. It has effect on an empty file only.
+func SetNoCOW(fd int) error {
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return fmt.Errorf("read file flags: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags|fsNoCOWFlag)); err != nil {
+		return fmt.Errorf("set no copy-on-write: %w", err)
+	}
+	return nil
+}
+
+// NoCOW says whether the file fd has copy-on-write off.
+func NoCOW(fd int) (bool, error) {
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return false, fmt.Errorf("read file flags: %w", err)
+	}
+	return flags&fsNoCOWFlag != 0, nil
+}
+
 // Clone makes the file dst share all of src's data (FICLONE): no data is
 // written, and the two stay independent files. Both must be on the same
 // btrfs filesystem; dst is truncated to src's size.

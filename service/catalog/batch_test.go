@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"testing"
-	"time"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
 )
@@ -10,15 +9,7 @@ import (
 func TestInsertBatchKnownContent(t *testing.T) {
 	c := openTemp(t)
 	snapshot(t, c, "2026-01-01T000000Z", map[string]int64{"old": 7}) // content sum[0] = 7
-	tx, err := c.BeginSnapshot("h", "2026-01-02T000000Z", time.Now(), nil, CurrentActor())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	dir, err := tx.DirID("/s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, dir := beginInS(t, c, "2026-01-02T000000Z", nil)
 	sum := func(b byte) []byte { s := make([]byte, 32); s[0] = b; return s }
 	file := fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: 1}
 	rows := []NewVersion{

@@ -8,14 +8,18 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/keepsake/keepsake/service/btrfs"
 	"github.com/keepsake/keepsake/service/fsmeta"
 	"github.com/keepsake/keepsake/shared/kerr"
 	"github.com/mattn/go-sqlite3"
+	"golang.org/x/sys/unix"
 )
 
 // Catalog is an open catalog database.
@@ -33,6 +37,7 @@ func Open(p string) (*Catalog, error) {
 	// synchronous=FULL: a commit is on the disk when it returns, which is
 	// what lets the snapshot's rename come after it.
 	file := "file:" + (&url.URL{Path: p}).EscapedPath()
+	inPlace(p)
 	db, err := sql.Open("sqlite3", file+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-16384")
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
@@ -41,17 +46,23 @@ func Open(p string) (*Catalog, error) {
 		db.Close()
 		return nil, openFailed(p, err)
 	}
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		if isCorrupt(err) {
-			return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged (the snapshot folders beside it are plain files: "+
-				"browse them or copy them back with cp -a; move the catalog aside to start a new one)", p)
+	// Bringing the layout up to date writes, which waits for a backup's
+	// transaction (its whole run) and then fails as "database is locked":
+	// a catalog already up to date is only read, so a search while a
+	// backup runs opens it at once.
+	if !schemaCurrent(db) {
+		if _, err := db.Exec(schema); err != nil {
+			db.Close()
+			if isCorrupt(err) {
+				return nil, kerr.Wrap(kerr.CatalogCorrupt, err, "catalog %s is damaged (the snapshot folders beside it are plain files: "+
+					"browse them or copy them back with cp -a; move the catalog aside to start a new one)", p)
+			}
+			return nil, openFailed(p, err)
 		}
-		return nil, openFailed(p, err)
-	}
-	if err := fillNames(db); err != nil {
-		db.Close()
-		return nil, openFailed(p, err)
+		if err := fillNames(db); err != nil {
+			db.Close()
+			return nil, openFailed(p, err)
+		}
 	}
 	ro, err := sql.Open("sqlite3", file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
 	if err != nil {
@@ -60,6 +71,50 @@ func Open(p string) (*Catalog, error) {
 	}
 	ro.SetMaxOpenConns(2)
 	return &Catalog{db: db, ro: ro, path: p}, nil
+}
+
+// inPlace makes the catalog's files about to be created at p (the
+// database, and its write-ahead log, made anew at each first open) files
+// without copy-on-write when p is on btrfs, as systemd-journald does with
+// its journals: SQLite rewrites pages in place, which copy-on-write turns
+// into a new extent for every page written, and each is metadata that
+// stays (a backup that moves a big folder rewrites a page per folder).
+// Files that exist keep what they have (the flag takes only on an empty
+// file); elsewhere nothing is done.
+func inPlace(p string) {
+	dir, err := unix.Open(filepath.Dir(p), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(dir)
+	if ok, err := btrfs.Is(dir); err != nil || !ok {
+		return
+	}
+	// SQLite's own modes: the database 0644 less the umask, its log the
+	// database's mode and owner.
+	var db unix.Stat_t
+	mode, owned := uint32(0o644), false
+	if unix.Fstatat(dir, filepath.Base(p), &db, unix.AT_SYMLINK_NOFOLLOW) == nil {
+		mode, owned = db.Mode&0o777, true
+	}
+	for _, name := range []string{filepath.Base(p), filepath.Base(p) + "-wal"} {
+		// O_EXCL: only a file made here, empty.
+		fd, err := unix.Openat(dir, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+		if err != nil {
+			continue
+		}
+		if owned {
+			if unix.Fchmod(fd, mode) != nil || unix.Fchown(fd, int(db.Uid), int(db.Gid)) != nil {
+				// Not as the database is: SQLite makes its own.
+				unix.Close(fd)
+				unix.Unlinkat(dir, name, 0)
+				continue
+			}
+		}
+		// Best effort: a file with copy-on-write works the same.
+		_ = btrfs.SetNoCOW(fd)
+		unix.Close(fd)
+	}
 }
 
 // OpenReadOnly opens an existing catalog for reading only: a user who may
@@ -132,6 +187,45 @@ func checkSchema(db *sql.DB, p string) error {
 		return kerr.New(kerr.CatalogCorrupt, "catalog %s has layout %s, newer than this Keepsake reads (%d): update Keepsake to use this drive", p, v, schemaVersion)
 	}
 	return nil
+}
+
+// schemaObjects are the tables and indexes the schema makes.
+var schemaObjects = func() []string {
+	var names []string
+	for _, m := range regexp.MustCompile(`CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)`).FindAllStringSubmatch(schema, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}()
+
+// schemaCurrent says whether the catalog has every table and index of the
+// schema, at this layout, with its name table filled: then opening it
+// writes nothing. Any error (a new file, a damaged one) is "no": the
+// schema's statements then say what is wrong.
+func schemaCurrent(db *sql.DB) bool {
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type IN ('table', 'index')
+		UNION ALL SELECT key || '=' || value FROM meta WHERE key IN ('schema', 'names')`)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) != nil {
+			return false
+		}
+		have[name] = true
+	}
+	if rows.Err() != nil || !have["schema="+strconv.Itoa(schemaVersion)] || !have["names=1"] {
+		return false
+	}
+	for _, name := range schemaObjects {
+		if !have[name] {
+			return false
+		}
+	}
+	return true
 }
 
 // fillNames builds the name table of a catalog written before it existed.

@@ -21,6 +21,22 @@ func openTemp(t *testing.T) *Catalog {
 	return c
 }
 
+// beginInS begins snapshot name of host h (rolled back at the end of the
+// test) and returns it with the id of its folder /s.
+func beginInS(t *testing.T, c *Catalog, name string, sources []string) (*Txn, int64) {
+	t.Helper()
+	tx, err := c.BeginSnapshot("h", name, time.Now(), sources, CurrentActor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tx.Rollback)
+	dir, err := tx.DirID("/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx, dir
+}
+
 // snapshot writes one committed snapshot holding files (name -> size).
 func snapshot(t *testing.T, c *Catalog, name string, files map[string]int64) {
 	t.Helper()
@@ -192,6 +208,103 @@ func TestSchemaVersions(t *testing.T) {
 			var got string
 			if err := db.QueryRow(`SELECT value FROM meta WHERE key = 'schema'`).Scan(&got); err != nil || got != tc.want {
 				t.Errorf("layout after opening: %q (%v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A search while a backup runs opens the catalog beside the backup's
+// transaction, which lasts the whole run: opening must not wait for it
+// (it would fail as "database is locked" after the busy timeout).
+func TestOpenWhileSnapshotWrites(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	snapshot(t, c, "s1", map[string]int64{"report.txt": 1})
+	tx, err := c.BeginSnapshot("h", "s2", time.Now(), []string{"/s"}, CurrentActor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	q, err := Open(p)
+	if err != nil {
+		t.Fatalf("open while a snapshot is being written: %v", err)
+	}
+	defer q.Close()
+	hits, err := q.Search(SearchOptions{Pattern: "report", Limit: 10})
+	if err != nil || len(hits) != 1 || hits[0].Version.Name != "report.txt" {
+		t.Errorf("search while a snapshot is being written: %+v, %v; want report.txt", hits, err)
+	}
+}
+
+// A catalog missing a part of the layout (an index added since it was
+// written) gets it when opened.
+func TestOpenCompletesLayout(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot(t, c, "s1", map[string]int64{"a": 1})
+	if _, err := c.DB().Exec(`DROP INDEX versions_links; DELETE FROM meta WHERE key = 'names'; DELETE FROM names`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if c, err = Open(p); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var indexes, names int
+	if err := c.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'versions_links'`).Scan(&indexes); err != nil || indexes != 1 {
+		t.Errorf("index versions_links after opening: %d (%v), want 1", indexes, err)
+	}
+	if err := c.DB().QueryRow(`SELECT count(*) FROM names WHERE name = 'a'`).Scan(&names); err != nil || names != 1 {
+		t.Errorf("name table after opening: %d rows for a (%v), want 1", names, err)
+	}
+}
+
+// LinkableStored reads the committed catalog beside a snapshot's
+// transaction: what earlier snapshots stored, never the transaction's
+// own rows (its caller tracks those), which Linkable sees.
+func TestLinkableStoredBesideTheTransaction(t *testing.T) {
+	c := openTemp(t)
+	snapshot(t, c, "s1", map[string]int64{"a": 1})
+	tx, dir := beginInS(t, c, "s2", []string{"/s"})
+	fresh := make([]byte, 32)
+	fresh[0] = 2
+	meta := fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: 2}
+	if _, err := tx.InsertBatch(dir, []NewVersion{{Name: "b", Meta: meta, SHA256: fresh, NewName: true}}); err != nil {
+		t.Fatal(err)
+	}
+	stored := make([]byte, 32)
+	stored[0] = 1
+	cases := []struct {
+		name string
+		find func([]byte, fsmeta.Meta, int) ([]Stored, error)
+		sum  []byte
+		want string // "snapshot:path", "" for none
+	}{
+		{"stored content, committed view", tx.LinkableStored, stored, "s1:/s/a"},
+		{"this run's content, committed view", tx.LinkableStored, fresh, ""},
+		{"this run's content, the transaction's view", tx.Linkable, fresh, "s2:/s/b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := meta
+			m.Size = int64(tc.sum[0])
+			got, err := tc.find(tc.sum, m, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := ""
+			if len(got) > 0 {
+				have = got[0].Snapshot + ":" + got[0].Path
+			}
+			if len(got) > 1 || have != tc.want {
+				t.Errorf("found %+v, want %q", got, tc.want)
 			}
 		})
 	}

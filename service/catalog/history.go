@@ -278,3 +278,27 @@ func (c *Catalog) Duplicates(host, dir string) ([]DuplicateGroup, error) {
 	sort.SliceStable(kept, func(i, j int) bool { return kept[i].Wasted > kept[j].Wasted })
 	return kept, nil
 }
+
+// LinkedNames are the paths of host's files in its newest snapshot that
+// had inode ino with other names (hardlinks). A file changed through one
+// of its names changed at all of them: a backup told only that one name
+// changed (the watcher's journal) must look at the others too. The
+// caller checks each path is still that inode: an inode number is only
+// unique on one filesystem, and may have been reused since.
+func (c *Catalog) LinkedNames(host string, ino uint64) ([]string, error) {
+	rows, err := c.db.Query(`SELECT d.path, v.name FROM `+located+` v JOIN dirs d ON d.id = v.dir_id
+		WHERE v.ino = ? AND v.type = 1 AND v.nlink > 1 AND v.host = ? AND v.last_snap IS NULL`, int64(ino), host)
+	if err != nil {
+		return nil, fmt.Errorf("names of inode %d: %w", ino, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var dir, name string
+		if err := rows.Scan(&dir, &name); err != nil {
+			return nil, fmt.Errorf("names of inode %d: %w", ino, err)
+		}
+		out = append(out, path.Join(dir, name))
+	}
+	return out, rows.Err()
+}

@@ -108,6 +108,9 @@ CREATE INDEX IF NOT EXISTS placements_dir ON placements(dir_id);
 -- Folder entries by inode: a folder that appears at a new path is looked
 -- up here to tell a moved folder from a new one.
 CREATE INDEX IF NOT EXISTS versions_dir_ino ON versions(ino) WHERE type = 2;
+-- Files with several names by inode: a journal that reports one name of
+-- such a file changed has the others looked up here (LinkedNames).
+CREATE INDEX IF NOT EXISTS versions_links ON versions(ino) WHERE type = 1 AND nlink > 1;
 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '2');
 UPDATE meta SET value = '2' WHERE key = 'schema' AND value = '1';
 `

@@ -642,20 +642,38 @@ type Stored struct {
 func (t *Txn) Linkable(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// An open version from an earlier run is stored in the previous
-	// snapshot; one this run added is stored in the snapshot being written;
-	// a closed one in the newest snapshot of its range that still exists;
-	// an open one of another host in that host's newest snapshot.
-	s, err := t.stmt(`SELECT v.host, d.path, v.name, s.id, s.name FROM ` + located + ` v
-		JOIN contents c ON c.id = v.content_id JOIN dirs d ON d.id = v.dir_id
-		JOIN snapshots s ON s.id = (SELECT max(s2.id) FROM snapshots s2 WHERE s2.host = v.host AND s2.id >= v.first_snap
-			AND s2.id <= coalesce(v.last_snap, CASE WHEN v.first_snap = ?1 THEN ?1 WHEN v.host = ?10 THEN ?2 ELSE 9223372036854775807 END)
-			AND (s2.complete = 1 OR s2.id = ?1))
-		WHERE c.sha256 = ?3 AND v.type = 1 AND v.mode = ?4 AND v.uid = ?5 AND v.gid = ?6 AND v.mtime_ns = ?7 AND v.xattrs IS ?8
-		ORDER BY v.id DESC LIMIT ?9`)
+	s, err := t.stmt(linkableQuery)
 	if err != nil {
 		return nil, err
 	}
+	return t.linkable(s, sum, m, limit)
+}
+
+// LinkableStored is Linkable over what earlier runs stored: the committed
+// catalog, read beside the transaction without waiting for it (many
+// workers at once), for a caller that keeps track of this run's own
+// copies itself.
+func (t *Txn) LinkableStored(sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
+	s, err := t.readStmt(linkableQuery)
+	if err != nil {
+		return nil, err
+	}
+	return t.linkable(s, sum, m, limit)
+}
+
+// linkableQuery: an open version from an earlier run is stored in the
+// previous snapshot; one this run added is stored in the snapshot being
+// written; a closed one in the newest snapshot of its range that still
+// exists; an open one of another host in that host's newest snapshot.
+const linkableQuery = `SELECT v.host, d.path, v.name, s.id, s.name FROM ` + located + ` v
+	JOIN contents c ON c.id = v.content_id JOIN dirs d ON d.id = v.dir_id
+	JOIN snapshots s ON s.id = (SELECT max(s2.id) FROM snapshots s2 WHERE s2.host = v.host AND s2.id >= v.first_snap
+		AND s2.id <= coalesce(v.last_snap, CASE WHEN v.first_snap = ?1 THEN ?1 WHEN v.host = ?10 THEN ?2 ELSE 9223372036854775807 END)
+		AND (s2.complete = 1 OR s2.id = ?1))
+	WHERE c.sha256 = ?3 AND v.type = 1 AND v.mode = ?4 AND v.uid = ?5 AND v.gid = ?6 AND v.mtime_ns = ?7 AND v.xattrs IS ?8
+	ORDER BY v.id DESC LIMIT ?9`
+
+func (t *Txn) linkable(s *sql.Stmt, sum []byte, m fsmeta.Meta, limit int) ([]Stored, error) {
 	rows, err := s.Query(t.snap, t.prev, sum, m.Mode, m.UID, m.GID, m.MtimeNs, fsmeta.EncodeXattrs(m.Xattrs), limit, t.host)
 	if err != nil {
 		return nil, fmt.Errorf("find content: %w", err)

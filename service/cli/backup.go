@@ -17,7 +17,7 @@ import (
 // backupCommand writes a snapshot to a drive without the service.
 func backupCommand(env *Env) *cobra.Command {
 	var excludes, includeMounts []string
-	var excludeFrom, changedDirs, minFree string
+	var excludeFrom, changedDirs, changedNames, minFree string
 	var dryRun, noDefaults, rehash bool
 	c := &cobra.Command{
 		Use:   "backup SOURCE...",
@@ -36,8 +36,8 @@ func backupCommand(env *Env) *cobra.Command {
 			q := usecase.BackupRequest{Host: env.Host, DryRun: dryRun, NoDefaultExcludes: noDefaults, Rehash: rehash,
 				Plan: env.Verbose, Actor: usecase.CurrentActor(), Excludes: excludes}
 			if remote {
-				if dryRun || rehash || changedDirs != "" || len(excludes) > 0 || excludeFrom != "" || len(includeMounts) > 0 {
-					return usage(i18n.T("backup: --dry-run, --rehash, --changed-dirs, --include-mount and exclusions are for folders of this computer"))
+				if dryRun || rehash || changedDirs != "" || changedNames != "" || len(excludes) > 0 || excludeFrom != "" || len(includeMounts) > 0 {
+					return usage(i18n.T("backup: --dry-run, --rehash, --changed-dirs, --changed, --include-mount and exclusions are for folders of this computer"))
 				}
 				q = usecase.PullRequest(q, r, usecase.UserFetch(r))
 				if q.Host == "" {
@@ -58,16 +58,16 @@ func backupCommand(env *Env) *cobra.Command {
 				q.Excludes = append(q.Excludes, lines...)
 			}
 			if changedDirs != "" {
-				lines, err := readLines(env, changedDirs)
-				if err != nil {
+				if q.ChangedDirs, err = readPaths(env, "--changed-dirs", changedDirs); err != nil {
 					return err
 				}
-				q.ChangedDirs = []string{}
-				for _, l := range lines {
-					if !filepath.IsAbs(l) {
-						return kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("--changed-dirs: %q is not an absolute path")), l)
-					}
-					q.ChangedDirs = append(q.ChangedDirs, l)
+			}
+			if changedNames != "" {
+				if q.ChangedNames, err = readPaths(env, "--changed", changedNames); err != nil {
+					return err
+				}
+				if q.ChangedDirs == nil {
+					q.ChangedDirs = []string{}
 				}
 			}
 			d, err := usecase.OpenDrive(env.Repo)
@@ -107,10 +107,28 @@ func backupCommand(env *Env) *cobra.Command {
 	f.StringArrayVar(&includeMounts, "include-mount", nil, i18n.T("also back up the other filesystem mounted at `DIR` inside a SOURCE (others are left out)"))
 	// TRANSLATORS: keep the backquotes around the placeholder.
 	f.StringVar(&changedDirs, "changed-dirs", "", i18n.T("read only the folders listed in `FILE`; take the rest from the previous snapshot"))
+	// TRANSLATORS: keep the backquotes around the placeholder.
+	f.StringVar(&changedNames, "changed", "", i18n.T("look only at the entries listed in `FILE` (made, written, removed or renamed) and their folders; take the rest from the previous snapshot"))
 	f.BoolVar(&rehash, "rehash", false, i18n.T("read and hash every file instead of trusting size and times"))
 	// TRANSLATORS: keep the backquotes around the placeholder.
 	f.StringVar(&minFree, "min-free", "2%", i18n.T("first thin the oldest snapshots until `SIZE` or PERCENT of the drive is free"))
 	return c
+}
+
+// readPaths reads a list of absolute paths, one a line, for flag.
+func readPaths(env *Env, flag, file string) ([]string, error) {
+	lines, err := readLines(env, file)
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{}
+	for _, l := range lines {
+		if !filepath.IsAbs(l) {
+			return nil, kerr.New(kerr.InvalidArgs, env.t(i18n.Noop("%s: %q is not an absolute path")), flag, l)
+		}
+		paths = append(paths, l)
+	}
+	return paths, nil
 }
 
 // files and folders are "3 files", "1 folder" as a backup's summary

@@ -155,16 +155,49 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	}
 }
 
-// --changed-dirs rejects relative paths by name.
+// --changed-dirs and --changed reject relative paths by name.
 func TestChangedDirsValidation(t *testing.T) {
-	drive, src := sample(t)
-	list := filepath.Join(t.TempDir(), "dirs")
-	must(t, os.WriteFile(list, []byte("relative/dir\n"), 0o644))
-	out, _, code := ctl(t, drive, "--json", "backup", "--changed-dirs", list, src)
-	var e jsonError
-	lastJSON(t, out, &e)
-	if code != 1 || e.Error != "InvalidArgs" {
-		t.Fatalf("exit %d %+v", code, e)
+	for _, flag := range []string{"--changed-dirs", "--changed"} {
+		t.Run(flag, func(t *testing.T) {
+			drive, src := sample(t)
+			list := filepath.Join(t.TempDir(), "list")
+			must(t, os.WriteFile(list, []byte("relative/dir\n"), 0o644))
+			out, _, code := ctl(t, drive, "--json", "backup", flag, list, src)
+			var e jsonError
+			lastJSON(t, out, &e)
+			if code != 1 || e.Error != "InvalidArgs" || !strings.Contains(e.Message, flag+`: "relative/dir" is not an absolute path`) {
+				t.Fatalf("exit %d %+v", code, e)
+			}
+		})
+	}
+}
+
+// --changed looks at the entries it lists and their folders alone, as
+// the service does with its watcher's journal: a listed file's new
+// content is recorded; a file changed but not listed, in a folder not
+// listed, keeps its old copy (the script said nothing changed there).
+func TestChangedNames(t *testing.T) {
+	drive, src := sample(t) // d/a.txt, b.txt
+	mustCtl(t, drive, "backup", src)
+	must(t, os.WriteFile(filepath.Join(src, "d", "a.txt"), []byte("a, changed"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "d", "new.txt"), []byte("new"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "b.txt"), []byte("b, not listed"), 0o644))
+	list := filepath.Join(t.TempDir(), "list")
+	must(t, os.WriteFile(list, []byte(filepath.Join(src, "d", "a.txt")+"\n"+filepath.Join(src, "d", "new.txt")+"\n"), 0o644))
+	var res struct {
+		Modified, New, Unchanged int64
+		FullScan                 bool `json:"full_scan"`
+	}
+	lastJSON(t, mustCtl(t, drive, "--json", "backup", "--changed", list, src), &res)
+	if res.Modified != 1 || res.New != 1 || res.FullScan {
+		t.Errorf("result %+v: want 1 modified, 1 new, not a full scan", res)
+	}
+	latest := filepath.Join(drive, "Keepsake", "testhost", "latest", src)
+	for rel, want := range map[string]string{"d/a.txt": "a, changed", "d/new.txt": "new", "b.txt": "bb"} {
+		got, err := os.ReadFile(filepath.Join(latest, rel))
+		if err != nil || string(got) != want {
+			t.Errorf("%s in the snapshot: %q %v, want %q", rel, got, err, want)
+		}
 	}
 }
 

@@ -412,25 +412,31 @@ func shutdown(t *testing.T, mp string) {
 	}
 }
 
-// checkSubvolumes mounts the btrfs drive read-only and checks that each
-// snapshot is a read-only subvolume and that no other subvolume is left.
+// checkSubvolumes mounts the btrfs drive read-only and checks its
+// subvolumes (onlySubvolumes).
 func (s *service) checkSubvolumes(dr drive, snaps []string) {
 	s.t.Helper()
-	s.readDrive(dr, func(mnt string) {
-		for _, name := range snaps {
-			out, err := exec.Command("btrfs", "property", "get", "-ts", filepath.Join(mnt, "Keepsake", "testhost", name), "ro").CombinedOutput()
-			if err != nil || strings.TrimSpace(string(out)) != "ro=true" {
-				s.t.Errorf("snapshot %s: %q %v, want a read-only subvolume", name, out, err)
-			}
+	s.readDrive(dr, func(mnt string) { onlySubvolumes(s.t, mnt, "testhost", snaps) })
+}
+
+// onlySubvolumes checks that each snapshot of host on the btrfs drive
+// mounted at mnt is a read-only subvolume and that no other subvolume is
+// left (an interrupted backup's, a deleted one's).
+func onlySubvolumes(t *testing.T, mnt, host string, snaps []string) {
+	t.Helper()
+	for _, name := range snaps {
+		out, err := exec.Command("btrfs", "property", "get", "-ts", filepath.Join(mnt, "Keepsake", host, name), "ro").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ro=true" {
+			t.Errorf("snapshot %s: %q %v, want a read-only subvolume", name, out, err)
 		}
-		out, err := exec.Command("btrfs", "subvolume", "list", mnt).Output()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		if n := strings.Count(string(out), "\n"); n != len(snaps) {
-			s.t.Errorf("%d subvolumes on the drive, %d snapshots:\n%s", n, len(snaps), out)
-		}
-	})
+	}
+	out, err := exec.Command("btrfs", "subvolume", "list", mnt).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "\n"); n != len(snaps) {
+		t.Errorf("%d subvolumes on the drive, %d snapshots:\n%s", n, len(snaps), out)
+	}
 }
 
 // checkNoPartial mounts the drive read-only and checks there is no

@@ -166,13 +166,16 @@ func (j *job) progress(p usecase.Progress) {
 	if p.Phase != "" {
 		j.obj.Set("Phase", p.Phase)
 	}
-	j.obj.Set("Progress", f.progress)
+	// Each property is a signal of its own: the fraction goes last, so
+	// that a client reading the Job at any signal never sees a fraction
+	// without the totals it rests on (the sources' count arriving mid-run).
 	j.obj.Set("FilesDone", f.filesDone)
 	j.obj.Set("FilesTotal", f.filesTotal)
 	j.obj.Set("BytesDone", f.bytesDone)
 	j.obj.Set("BytesTotal", f.bytesTotal)
 	j.obj.Set("Rate", f.rate)
 	j.obj.Set("ExpectedEnd", f.expectedEnd)
+	j.obj.Set("Progress", f.progress)
 }
 
 // figures are a Job's progress properties.

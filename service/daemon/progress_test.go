@@ -41,9 +41,39 @@ func TestFirstBackupProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bg, 3*time.Minute)
 	defer cancel()
 	var reports []client.Job
-	j, err := s.client.Wait(ctx, job, func(j client.Job) { reports = append(reports, j) })
+	// A search while the backup writes its snapshot, the first use of the
+	// drive's catalog by a query: it answers (nothing is backed up yet)
+	// while the backup still runs, not after it.
+	type answer struct {
+		hits int
+		err  error
+	}
+	searched := make(chan answer, 1)
+	asked := false
+	j, err := s.client.Wait(ctx, job, func(j client.Job) {
+		reports = append(reports, j)
+		if !asked && !j.Finished && j.FilesDone > 0 {
+			asked = true
+			go func() {
+				hits, err := s.client.Search(ctx, "home", "blob*", api.SearchOptions{})
+				searched <- answer{len(hits), err}
+			}()
+		}
+	})
 	if err != nil {
 		t.Fatalf("first backup: %v", err)
+	}
+	select {
+	case a := <-searched:
+		if a.err != nil || a.hits != 0 {
+			// Hits mean it answered only after the backup committed.
+			t.Errorf("a search during the first backup: %d hits, %v; want none (nothing committed yet), no error", a.hits, a.err)
+		}
+	default:
+		if !asked {
+			t.Fatalf("the backup never reported files done:\n%d reports", len(reports))
+		}
+		t.Errorf("a search during the backup did not answer before the backup ended (it waited for the backup's transaction): %+v", <-searched)
 	}
 	res, err := j.BackupResult()
 	if err != nil {

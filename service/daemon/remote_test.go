@@ -32,7 +32,8 @@ import (
 // Other computers, end to end: a real keepsaked on a private bus with
 // real polkitd pulls real sshd instances on 127.0.0.1 (one account and
 // one sshd per "computer", host keys made by the test) with real rsync,
-// into an ext4 loop drive. Everything is asserted the way a user would
+// into an ext4 loop drive (and a btrfs one, where each pull is a
+// subvolume, for the kill and the shared storage). Everything is asserted the way a user would
 // check it: over the bus, in the status files, and on the drive itself.
 
 const errHostKeyChanged = "io.github.keepsake.Keepsake1.Error.HostKeyChanged"
@@ -54,10 +55,16 @@ func (r *remoteRig) mark(step string) {
 
 func newRemoteRig(t *testing.T, rules string, driveMB int) *remoteRig {
 	t.Helper()
+	return newRemoteRigOn(t, "ext4", rules, driveMB)
+}
+
+// newRemoteRigOn is newRemoteRig with a drive of filesystem fstype.
+func newRemoteRigOn(t *testing.T, fstype, rules string, driveMB int) *remoteRig {
+	t.Helper()
 	sshtest.NeedRoot(t)
 	start := time.Now()
 	s := startService(t, rules, "--tick", "200ms", "--remote-probe", "1s")
-	dr := newDrive(t, "KSCOMPUTERS", driveMB)
+	dr := newDriveOf(t, fstype, "KSCOMPUTERS", driveMB)
 	s.waitFor("the drive", 10*time.Second, func() bool {
 		d, err := s.client.Drive(bg, dr.uuid)
 		return err == nil && d.Present
@@ -239,7 +246,11 @@ func (r *remoteRig) onDrive(fn func(ks string)) {
 		r.t.Fatal(err)
 	}
 	defer os.Remove(mnt)
-	if out, err := exec.Command("mount", "-o", "ro,noload", r.dr.dev, mnt).CombinedOutput(); err != nil {
+	opts := "ro,noload"
+	if r.dr.fstype == "btrfs" {
+		opts = "ro"
+	}
+	if out, err := exec.Command("mount", "-o", opts, r.dr.dev, mnt).CombinedOutput(); err != nil {
 		r.t.Fatalf("mount: %v %s", err, out)
 	}
 	// The service sees mounts come and go a moment later: a job started
@@ -259,12 +270,18 @@ func (r *remoteRig) onDrive(fn func(ks string)) {
 	fn(filepath.Join(mnt, "Keepsake"))
 }
 
-// used is the bytes in use on the drive (statfs), read with the drive
-// unmounted by the service so that everything is on disk.
+// used is the bytes in use on the drive, read with the drive unmounted
+// by the service so that everything is on disk: statfs's, and on btrfs
+// `btrfs filesystem df`'s data and metadata (statfs there counts a whole
+// metadata chunk as used once it is allocated).
 func (r *remoteRig) used() int64 {
 	r.t.Helper()
 	var n int64
 	r.onDrive(func(ks string) {
+		if r.dr.fstype == "btrfs" {
+			n = realfs.BtrfsUsed(r.t, ks)
+			return
+		}
 		var st unix.Statfs_t
 		if err := unix.Statfs(ks, &st); err != nil {
 			r.t.Fatal(err)
@@ -641,8 +658,16 @@ func stateFailures(t *testing.T, s *service, name string) int {
 // time) on two computers are stored once, and a folder renamed on one
 // computer costs nothing after the next pull, though it came over the
 // wire again.
-func TestRemoteComputersShareStorage(t *testing.T) {
-	r := newRemoteRig(t, "", 200)
+func TestRemoteComputersShareStorage(t *testing.T) { remoteComputersShareStorage(t, "ext4") }
+
+// TestRemoteComputersShareStorageOnBtrfs is the same on a btrfs drive,
+// where each pull is a subvolume and stored content is reflinked: the
+// second computer's photos and the renamed folder hold no data of their
+// own (btrfs filesystem du's exclusive bytes).
+func TestRemoteComputersShareStorageOnBtrfs(t *testing.T) { remoteComputersShareStorage(t, "btrfs") }
+
+func remoteComputersShareStorage(t *testing.T, fstype string) {
+	r := newRemoteRigOn(t, fstype, "", 300)
 	s := r.s
 	office, laptop := r.newComputer("office"), r.newComputer("laptop")
 	// ~50 MB of photos, copied with cp -a to both: same bytes, mode,
@@ -686,14 +711,21 @@ func TestRemoteComputersShareStorage(t *testing.T) {
 	r.onDrive(func(ks string) {
 		officeSnap := filepath.Join(ks, officeSnap)
 		laptopSnap := filepath.Join(ks, laptop.name, res2.Snapshot)
+		if fstype == "btrfs" {
+			// Subvolumes share content by reflinks, not inodes.
+			if n := realfs.BtrfsExclusive(t, laptopSnap); n >= 1<<20 {
+				t.Errorf("laptop's snapshot holds %d bytes of its own: the photos are stored twice", n)
+			}
+		}
 		for i := 0; i < 10; i++ {
 			name := fmt.Sprintf("photos/img%02d.raw", i)
 			a, b := inode(t, officeSnap+office.data+"/"+name), inode(t, laptopSnap+laptop.data+"/"+name)
-			if a != b {
+			if a != b && fstype != "btrfs" {
 				t.Errorf("%s: inode %d in office's snapshot, %d in laptop's: stored twice", name, a, b)
 			}
 		}
-		if inode(t, officeSnap+office.data+"/own.txt") == inode(t, laptopSnap+laptop.data+"/own.txt") {
+		// (Inode numbers are a subvolume's own on btrfs.)
+		if fstype != "btrfs" && inode(t, officeSnap+office.data+"/own.txt") == inode(t, laptopSnap+laptop.data+"/own.txt") {
 			t.Errorf("different files share an inode")
 		}
 	})
@@ -715,10 +747,15 @@ func TestRemoteComputersShareStorage(t *testing.T) {
 			t.Fatalf("laptop's snapshots: %v", snaps)
 		}
 		newest, officeSnap := filepath.Join(ks, laptop.name, snaps[1]), filepath.Join(ks, officeSnap)
+		if fstype == "btrfs" {
+			if n := realfs.BtrfsExclusive(t, newest); n >= 1<<20 {
+				t.Errorf("the snapshot after the rename holds %d bytes of its own: the folder is a new copy", n)
+			}
+		}
 		for i := 0; i < 10; i++ {
 			name := fmt.Sprintf("img%02d.raw", i)
 			p := newest + laptop.data + "/photos-2026/" + name
-			if inode(t, p) != inode(t, officeSnap+office.data+"/photos/"+name) {
+			if fstype != "btrfs" && inode(t, p) != inode(t, officeSnap+office.data+"/photos/"+name) {
 				t.Errorf("renamed %s is a new copy", name)
 			}
 			if fileHash(t, p) != fileHash(t, filepath.Join(stage, name)) {
@@ -737,8 +774,16 @@ func TestRemoteComputersShareStorage(t *testing.T) {
 // TestRemoteKilledMidPull: keepsaked killed with SIGKILL while rsync is
 // pulling leaves earlier snapshots and the catalog intact and no rsync or
 // ssh running; restarted, the next run completes.
-func TestRemoteKilledMidPull(t *testing.T) {
-	r := newRemoteRig(t, "", 700)
+func TestRemoteKilledMidPull(t *testing.T) { remoteKilledMidPull(t, "ext4") }
+
+// TestRemoteKilledMidPullOnBtrfs is the same on a btrfs drive: the pull
+// killed is a snapshot of the first pull's subvolume, brought up to date
+// by rsync in place; after the restart no .partial subvolume is left and
+// each snapshot is a read-only subvolume.
+func TestRemoteKilledMidPullOnBtrfs(t *testing.T) { remoteKilledMidPull(t, "btrfs") }
+
+func remoteKilledMidPull(t *testing.T, fstype string) {
+	r := newRemoteRigOn(t, fstype, "", 700)
 	s := r.s
 	c := r.newComputer("bigbox")
 	c.write(t, "small/a.txt", "a\n", 0o644)
@@ -853,6 +898,10 @@ func TestRemoteKilledMidPull(t *testing.T) {
 		snaps := snapshotNames(t, ks, c.name)
 		if len(snaps) != 2 || snaps[1] != res.Snapshot {
 			t.Fatalf("snapshots after the restart: %v (the run made %s)", snaps, res.Snapshot)
+		}
+		if fstype == "btrfs" {
+			// The killed pull's subvolume is gone.
+			onlySubvolumes(t, filepath.Dir(ks), c.name, snaps)
 		}
 		for i := 0; i < nBig; i++ {
 			rel := fmt.Sprintf("/big/blob%02d", i)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/keepsake/keepsake/service/repo"
 	"github.com/keepsake/keepsake/shared/kerr"
@@ -174,8 +175,14 @@ func Unmount(mountPoint, base string) error {
 			return kerr.Wrap(kerr.MountFailed, err, "unmount %s: flush", mountPoint)
 		}
 		// UMOUNT_NOFOLLOW: the last component must be the directory Mount
-		// made, not a link elsewhere.
-		if err := unix.Unmount(mountPoint, unix.UMOUNT_NOFOLLOW); err != nil {
+		// made, not a link elsewhere. Busy is asked again for a second: a
+		// desktop's indexer or a probe may hold a drive for a moment.
+		err := unix.Unmount(mountPoint, unix.UMOUNT_NOFOLLOW)
+		for try := 0; try < 10 && errors.Is(err, unix.EBUSY); try++ {
+			time.Sleep(100 * time.Millisecond)
+			err = unix.Unmount(mountPoint, unix.UMOUNT_NOFOLLOW)
+		}
+		if err != nil {
 			if errors.Is(err, unix.EBUSY) {
 				return kerr.Wrap(kerr.Busy, err, "unmount %s: the drive is in use", mountPoint)
 			}

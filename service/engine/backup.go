@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -199,7 +200,10 @@ type backup struct {
 	goneN     map[[32]byte]int32    // content of deleted files -> how many
 	gonePaths map[[32]byte][]string // and where, for the plan
 	warnMu    sync.Mutex
-	pool      *pool
+	// planMu: the walker plans moved-in folders while the recorder plans
+	// the entries it records.
+	planMu sync.Mutex
+	pool   *pool
 	// store makes, fills and publishes the snapshot's folder; inPlace
 	// says the partial began as a copy of the previous snapshot (btrfs).
 	store   store
@@ -306,7 +310,11 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 			b.dirty[filepath.Clean(d)] = true
 		}
 		b.patch = map[string][]string{}
-		for _, n := range opts.ChangedNames {
+		peers, err := linkedPeers(cat, opts.Host, opts.ChangedNames)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range slices.Concat(opts.ChangedNames, peers) {
 			n = filepath.Clean(n)
 			d := filepath.Dir(n)
 			if d == n || !filepath.IsAbs(n) {
@@ -329,11 +337,6 @@ func newBackup(r *repo.Repo, cat *catalog.Catalog, opts BackupOptions) (*backup,
 	b.repoDev, b.repoIno = st.Dev, st.Ino
 	b.linkMax = opts.LinkMax
 	b.store = storeFor(r)
-	if opts.Fetch != nil {
-		// A pull lays its files out with rsync's --link-dest: hardlinks
-		// into the previous snapshot, in plain folders, on btrfs too.
-		b.store = linkStore{}
-	}
 	b.chown = os.Geteuid() == 0 && r.Marker.Caps.Chown
 	b.res.Host, b.res.DryRun = opts.Host, opts.DryRun
 	return b, nil
@@ -357,6 +360,15 @@ func (b *backup) run(ctx context.Context) (res *Result, err error) {
 	}
 	b.name = repo.SnapshotName(t)
 	b.res.Snapshot = b.name
+	if _, ok := b.store.(btrfsStore); ok && b.opts.Fetch != nil && b.prevDir != "" {
+		// A pull after pulls made as plain folders (rsync's --link-dest:
+		// hardlinks into the previous one) goes on that way: a new
+		// subvolume could not link to them, and rsync would send and
+		// store every file again.
+		if sub, err := isSubvolumeDir(b.prevDir); err != nil || !sub {
+			b.store = linkStore{}
+		}
+	}
 
 	b.txn, err = b.cat.BeginSnapshot(b.opts.Host, b.name, b.start, b.opts.Sources, b.opts.Actor)
 	if err != nil {
@@ -529,7 +541,9 @@ func (b *backup) warn(path, msg string) {
 
 func (b *backup) plan(k Kind, path, from string) {
 	if b.opts.Plan {
+		b.planMu.Lock()
 		b.res.Plan = append(b.res.Plan, PlanEntry{Kind: k, Path: path, From: from})
+		b.planMu.Unlock()
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/keepsake/keepsake/service/btrfs"
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/internal/realfs"
 	"github.com/keepsake/keepsake/service/repo"
@@ -25,7 +27,8 @@ import (
 // journal reporting no change), a backup of 1 % mutated with the journal
 // naming the changed entries, what a backup adds to the drive when a
 // quarter of the tree moves, and the prune of one snapshot; beside
-// `cp -al` and `rm -rf` of the same tree on ext4, in the same run. The
+// `cp -al` and `rm -rf` of the same tree on ext4, and `cp -a` of it onto
+// each filesystem (the first backup's floor), in the same run. The
 // x-cp-al, x-rm-rf and x-ext4 metrics are the ratios the targets are in.
 // Run as root with -benchtime=3x.
 func BenchmarkSnapshotStores(b *testing.B) {
@@ -119,6 +122,29 @@ func BenchmarkSnapshotStores(b *testing.B) {
 	for _, fs := range []string{"ext4", "btrfs"} {
 		drive := bigDrive(fs)
 		drives[fs] = drive
+		// The filesystem's own share of a first backup: the tree copied
+		// with `cp -a` onto each (its x-ext4 is what btrfs costs any
+		// copy, the floor of the first backup's).
+		b.Run("cp -a onto "+fs, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dst := filepath.Join(drive, fmt.Sprintf("cp-a%d", i))
+				syncDrive(b, drive)
+				b.StartTimer()
+				if out, err := exec.Command("cp", "-a", f.src, dst).CombinedOutput(); err != nil {
+					b.Fatalf("cp -a: %v %s", err, out)
+				}
+				syncDrive(b, drive)
+				b.StopTimer()
+				if err := os.RemoveAll(dst); err != nil {
+					b.Fatal(err)
+				}
+				syncDrive(b, drive)
+				b.StartTimer()
+			}
+			b.StopTimer()
+			ratio(b, took(b, "cp -a onto "+fs), "cp -a onto ext4", "x-ext4")
+		})
 		b.Run("first backup on "+fs, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -172,6 +198,7 @@ func BenchmarkSnapshotStores(b *testing.B) {
 		f.repo = r
 		f.backup(nil)
 		b.Run("unchanged backup on "+fs, func(b *testing.B) {
+			defer profileCPU(b, "unchanged-"+fs)()
 			var grew int64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -193,7 +220,41 @@ func BenchmarkSnapshotStores(b *testing.B) {
 			b.StopTimer()
 			ratio(b, took(b, "journal on "+fs), "cp -al", "x-cp-al")
 		})
+		if fs == "btrfs" {
+			b.Run("1% mutated, applied by hand on btrfs", func(b *testing.B) {
+				// The floor under the next figure: the same kind of
+				// changes, applied to a snapshot of the latest snapshot
+				// with plain system calls (each changed name removed
+				// and, if the source has it, written again), no catalog,
+				// then the drive synced. What the kernel needs for the
+				// changes whatever the program.
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					var changed []string
+					all, changed = mutate(b, f, all, rng)
+					latest, dst := f.repo.SnapshotDir("testhost", "latest"), filepath.Join(drive, "by-hand")
+					syncDrive(b, drive)
+					b.StartTimer()
+					writableSnapshot(b, latest, dst)
+					applyByHand(b, dst, changed)
+					syncDrive(b, drive)
+					b.StopTimer()
+					if err := storeFor(r).remove(dst); err != nil {
+						b.Fatal(err)
+					}
+					if err := storeFor(r).settle(drive); err != nil {
+						b.Fatal(err)
+					}
+					// The snapshots follow the source for the next runs.
+					f.backup(func(o *BackupOptions) { o.ChangedDirs, o.ChangedNames = []string{}, changed })
+					b.StartTimer()
+				}
+				b.StopTimer()
+				ratio(b, took(b, "by hand on btrfs"), "cp -al", "x-cp-al")
+			})
+		}
 		b.Run("1% mutated with the journal on "+fs, func(b *testing.B) {
+			defer profileCPU(b, "mutated-"+fs)()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				var changed []string
@@ -204,11 +265,56 @@ func BenchmarkSnapshotStores(b *testing.B) {
 			}
 			b.StopTimer()
 			ratio(b, took(b, "mutated on "+fs), "cp -al", "x-cp-al")
+			if fs == "btrfs" {
+				ratio(b, perOp["mutated on btrfs"], "by hand on btrfs", "x-by-hand")
+			}
 		})
+		if fs == "btrfs" {
+			b.Run("moved folder, by hand on btrfs", func(b *testing.B) {
+				// The floor under the next figure: a snapshot of the
+				// latest snapshot with the quarter renamed in it by one
+				// rename(2), made read-only, no catalog. What the first
+				// change to a snapshot that shares every tree block with
+				// the one before costs btrfs.
+				var grew int64
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					dst := filepath.Join(drive, "by-hand")
+					before := usedBytes(b, drive, fs)
+					b.StartTimer()
+					writableSnapshot(b, f.repo.SnapshotDir("testhost", "latest"), dst)
+					from, to := dst+f.path("big"), dst+f.path("moved")
+					if _, err := os.Stat(from); err != nil {
+						from, to = to, from
+					}
+					if err := os.Rename(from, to); err != nil {
+						b.Fatal(err)
+					}
+					fd, err := unix.Open(dst, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+					if err == nil {
+						err = btrfs.SetReadOnly(fd, true)
+						unix.Close(fd)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					grew += usedBytes(b, drive, fs) - before
+					if err := storeFor(r).remove(dst); err != nil {
+						b.Fatal(err)
+					}
+					if err := storeFor(r).settle(drive); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(grew)/float64(b.N), "new-bytes/op")
+			})
+		}
 		b.Run("moved folder on "+fs, func(b *testing.B) {
 			// A quarter of the tree moves (and back, and again): what
 			// each backup adds to the drive.
-			var grew int64
+			var grew, catalogGrew int64
 			for i := 0; i < b.N; i++ {
 				from, to := f.path("big"), f.path("moved")
 				if _, err := os.Stat(from); err != nil {
@@ -218,14 +324,17 @@ func BenchmarkSnapshotStores(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				before := usedBytes(b, drive, fs)
+				before, catalogBefore := usedBytes(b, drive, fs), catalogBytes(b, r)
 				b.StartTimer()
 				f.backup(nil)
 				b.StopTimer()
 				grew += usedBytes(b, drive, fs) - before
+				catalogGrew += catalogBytes(b, r) - catalogBefore
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(grew)/float64(b.N), "new-bytes/op")
+			// How much of it is the catalog's files growing.
+			b.ReportMetric(float64(catalogGrew)/float64(b.N), "catalog-bytes/op")
 		})
 		b.Run("prune one snapshot on "+fs, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -251,6 +360,48 @@ func BenchmarkSnapshotStores(b *testing.B) {
 			b.StopTimer()
 			ratio(b, took(b, "prune on "+fs), "rm -rf", "x-rm-rf")
 		})
+	}
+}
+
+// profileCPU writes a CPU profile of a figure's runs to
+// $KEEPSAKE_BENCH_CPUPROFILE/NAME.pprof when that is set (go test's own
+// -cpuprofile would take in the corpus and the other figures too), and an
+// execution trace to $KEEPSAKE_BENCH_TRACE/NAME.trace (where the run
+// waits: `go tool trace -pprof=sync`). The returned func ends them.
+func profileCPU(b *testing.B, name string) func() {
+	var stops []func()
+	create := func(env, ext string) *os.File {
+		dir := os.Getenv(env)
+		if dir == "" {
+			return nil
+		}
+		out, err := os.Create(filepath.Join(dir, name+ext))
+		if err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() {
+			if err := out.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+		return out
+	}
+	if out := create("KEEPSAKE_BENCH_CPUPROFILE", ".pprof"); out != nil {
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		stops = append([]func(){pprof.StopCPUProfile}, stops...)
+	}
+	if out := create("KEEPSAKE_BENCH_TRACE", ".trace"); out != nil {
+		if err := trace.Start(out); err != nil {
+			b.Fatal(err)
+		}
+		stops = append([]func(){trace.Stop}, stops...)
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
 	}
 }
 
@@ -296,6 +447,46 @@ func mutate(b *testing.B, f *fixture, files []string, rng *rand.Rand) (now, chan
 	return now, changed
 }
 
+// writableSnapshot snapshots the snapshot at latest to a writable
+// subvolume at dst.
+func writableSnapshot(b *testing.B, latest, dst string) {
+	src, err := unix.Open(latest, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(src)
+	dir, err := unix.Open(filepath.Dir(dst), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(dir)
+	if err := btrfs.Snapshot(src, dir, filepath.Base(dst), false); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// applyByHand applies the changed source paths to the snapshot dst:
+// each name removed and, where the source has a file, written again with
+// its content.
+func applyByHand(b *testing.B, dst string, changed []string) {
+	for _, p := range changed {
+		to := dst + p
+		if err := os.Remove(to); err != nil && !os.IsNotExist(err) {
+			b.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(to, data, 0o644)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // usedBytes is the space used on the drive at dir, data and metadata (on
 // btrfs, as `btrfs filesystem df` counts it: statfs there leaves out
 // metadata written into chunks already allocated).
@@ -311,18 +502,19 @@ func usedBytes(b *testing.B, dir, fs string) int64 {
 	if err := exec.Command("btrfs", "filesystem", "sync", dir).Run(); err != nil {
 		b.Fatal(err)
 	}
-	out, err := exec.Command("btrfs", "filesystem", "df", "-b", dir).Output()
-	if err != nil {
-		b.Fatal(err)
-	}
+	return realfs.BtrfsUsed(b, dir)
+}
+
+// catalogBytes is the space the catalog's files take (the database and
+// its write-ahead log).
+func catalogBytes(b *testing.B, r *repo.Repo) int64 {
 	var total int64
-	for _, line := range strings.Split(string(out), "\n") {
-		if i := strings.Index(line, "used="); i >= 0 {
-			n, err := strconv.ParseInt(strings.Fields(line[i+5:])[0], 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			total += n
+	for _, p := range []string{r.CatalogPath(), r.CatalogPath() + "-wal"} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err == nil {
+			total += st.Blocks * 512
+		} else if !os.IsNotExist(err) {
+			b.Fatal(err)
 		}
 	}
 	return total

@@ -35,22 +35,11 @@ func newBtrfsFixture(t testing.TB) (*fixture, *realfs.LoopDrive) {
 }
 
 // exclusiveBytes is the data only snapshot dir holds, shared with no other
-// subvolume or file, as `btrfs filesystem du` counts it.
+// subvolume or file, once written.
 func exclusiveBytes(t *testing.T, dir string) int64 {
 	t.Helper()
 	must(t, exec.Command("btrfs", "filesystem", "sync", dir).Run())
-	out, err := exec.Command("btrfs", "filesystem", "du", "-s", "--raw", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("btrfs filesystem du %s: %v %s", dir, err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	fields := strings.Fields(lines[len(lines)-1])
-	if len(fields) < 4 {
-		t.Fatalf("btrfs filesystem du: %q", out)
-	}
-	n, err := strconv.ParseInt(fields[1], 10, 64)
-	must(t, err)
-	return n
+	return realfs.BtrfsExclusive(t, dir)
 }
 
 // checkSubvolume checks that a published snapshot is a read-only

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keepsake/keepsake/service/catalog"
 	"github.com/keepsake/keepsake/service/fsmeta"
+	"golang.org/x/sys/unix"
 )
 
 // Carrying folders over: on a btrfs drive the snapshot begins as a copy
@@ -97,6 +98,36 @@ func (b *backup) patchNames(p string) []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+// linkedPeers are the other names of the files among names that have
+// several (hardlinks): a file written through one name changed at all of
+// them, but the watcher reports only the name it was written through, and
+// a folder it does not report keeps the old copy. Each is one the
+// previous snapshot had with the file's inode and the source still has
+// as that inode. Only the files the journal names are stat'ed here.
+func linkedPeers(cat *catalog.Catalog, host string, names []string) ([]string, error) {
+	var peers []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		var st unix.Stat_t
+		if unix.Lstat(n, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink < 2 {
+			continue
+		}
+		paths, err := cat.LinkedNames(host, st.Ino)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			var pst unix.Stat_t
+			if p == n || seen[p] || unix.Lstat(p, &pst) != nil || pst.Dev != st.Dev || pst.Ino != st.Ino {
+				continue
+			}
+			seen[p] = true
+			peers = append(peers, p)
+		}
+	}
+	return peers, nil
 }
 
 // onlyNames is the previous entries of names alone.

@@ -30,24 +30,8 @@ func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
 		folders++
 		_ = d
 	}
-	var snaps []string
-	sources := map[string]map[string]string{}
-	backup := func(changed []string) *Result {
-		t.Helper()
-		src := realfs.DigestMeta(t, f.src)
-		r := f.backup(func(o *BackupOptions) {
-			o.Plan = true
-			if changed != nil {
-				o.ChangedDirs = []string{}
-				for _, d := range changed {
-					o.ChangedDirs = append(o.ChangedDirs, f.path(d))
-				}
-			}
-		})
-		snaps = append(snaps, r.Snapshot)
-		sources[r.Snapshot] = src
-		return r
-	}
+	runs := newJournalRuns(t, f)
+	backup := func(changed []string) *Result { t.Helper(); return runs.backup(changed, nil) }
 	totals := func(r *Result) string { return fmt.Sprintf("%d files, %d folders, %d bytes", r.Files, r.Dirs, r.Bytes) }
 
 	first := backup(nil)
@@ -98,8 +82,69 @@ func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
 	// A full scan of the same source finds nothing to do, and the same
 	// totals: the catalog missed nothing the journal run did not read.
 	full := backup(nil)
+	runs.check(changed, full, "b/deep/er/z c/d/e1 c/d/e2 c/d/e3 c/d/inner/e4")
+}
+
+// checkAfterJournalRun checks a run that followed the journal (changed)
+// against the full scan right after it (full): the same totals and
+// nothing to do; every snapshot of snaps equal to its source, on the
+// drive, in the catalog and restored; and the catalog's deleted files
+// exactly wantGone (paths below the source, sorted, space-separated).
+// bothStores makes a test's fixture on ext4 (hardlink snapshots) and on
+// a btrfs loop drive (subvolumes).
+var bothStores = []struct {
+	name string
+	make func(testing.TB) *fixture
+}{{"ext4", newFixture}, {"btrfs", btrfsFixture}}
+
+// journalRuns backs a fixture up, keeping each snapshot's name and the
+// source as it was then, for check.
+type journalRuns struct {
+	t       *testing.T
+	f       *fixture
+	snaps   []string
+	sources map[string]map[string]string
+}
+
+func newJournalRuns(t *testing.T, f *fixture) *journalRuns {
+	return &journalRuns{t: t, f: f, sources: map[string]map[string]string{}}
+}
+
+// backup runs a full scan when dirs and names are both nil, else a run
+// told that these folders and these entries (relative to the source)
+// changed, as the watcher's journal tells keepsaked.
+func (j *journalRuns) backup(dirs, names []string) *Result {
+	j.t.Helper()
+	src := realfs.DigestMeta(j.t, j.f.src)
+	r := j.f.backup(func(o *BackupOptions) {
+		o.Plan = true
+		if dirs == nil && names == nil {
+			return
+		}
+		o.ChangedDirs = []string{}
+		for _, d := range dirs {
+			o.ChangedDirs = append(o.ChangedDirs, j.f.path(d))
+		}
+		for _, n := range names {
+			o.ChangedNames = append(o.ChangedNames, j.f.path(n))
+		}
+	})
+	j.snaps = append(j.snaps, r.Snapshot)
+	j.sources[r.Snapshot] = src
+	return r
+}
+
+// check is checkAfterJournalRun of these runs.
+func (j *journalRuns) check(changed, full *Result, wantGone string) {
+	j.t.Helper()
+	checkAfterJournalRun(j.t, j.f, changed, full, j.snaps, j.sources, wantGone)
+}
+
+func checkAfterJournalRun(t *testing.T, f *fixture, changed, full *Result, snaps []string, sources map[string]map[string]string, wantGone string) {
+	t.Helper()
+	totals := func(r *Result) string { return fmt.Sprintf("%d files, %d folders, %d bytes", r.Files, r.Dirs, r.Bytes) }
 	if totals(full) != totals(changed) {
-		t.Errorf("run with changes: %s; a full scan after it: %s", totals(changed), totals(full))
+		t.Errorf("journal run: %s; a full scan after it: %s", totals(changed), totals(full))
 	}
 	if full.Copied != 0 || full.New != 0 || full.Deleted != 0 || full.Modified != 0 || full.Moved != 0 {
 		t.Errorf("full scan after the journal run: copied %d new %d deleted %d modified %d moved %d, want nothing",
@@ -109,16 +154,23 @@ func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
 	for _, s := range snaps {
 		sameAsSource(t, f, s, sources[s], nil)
 	}
+	if got := deletedFiles(t, f); got != wantGone {
+		t.Errorf("deleted files: %s, want %s", got, wantGone)
+	}
+}
+
+// deletedFiles lists the catalog's deleted files, paths below the
+// source, sorted and space-separated.
+func deletedFiles(t *testing.T, f *fixture) string {
+	t.Helper()
 	gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
 	must(t, err)
-	var gotGone []string
+	var got []string
 	for _, g := range gone {
-		gotGone = append(gotGone, strings.TrimPrefix(g.Path(), f.src+"/"))
+		got = append(got, strings.TrimPrefix(g.Path(), f.src+"/"))
 	}
-	sort.Strings(gotGone)
-	if want := "b/deep/er/z c/d/e1 c/d/e2 c/d/e3 c/d/inner/e4"; strings.Join(gotGone, " ") != want {
-		t.Errorf("deleted files: %v, want %s", gotGone, want)
-	}
+	sort.Strings(got)
+	return strings.Join(got, " ")
 }
 
 // TestDroppedSourceEndsItsFiles: a folder no longer among the sources
@@ -127,10 +179,7 @@ func TestBtrfsJournalCarriesUnchangedFolders(t *testing.T) {
 // and on btrfs where it ends the listings of the folders seen to leave;
 // on btrfs also with the journal, the next run after.
 func TestDroppedSourceEndsItsFiles(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		make func(testing.TB) *fixture
-	}{{"ext4", newFixture}, {"btrfs", btrfsFixture}} {
+	for _, tc := range bothStores {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.make(t)
 			for _, rel := range []string{"a/1.txt", "a/sub/2.txt", "b/3.txt", "b/deep/er/4.txt"} {
@@ -154,15 +203,8 @@ func TestDroppedSourceEndsItsFiles(t *testing.T) {
 				snaps = append(snaps, third.Snapshot)
 			}
 			checkSnapshots(t, f, snaps, nil, false)
-			gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
-			must(t, err)
-			var got []string
-			for _, g := range gone {
-				got = append(got, strings.TrimPrefix(g.Path(), f.src+"/"))
-			}
-			sort.Strings(got)
-			if strings.Join(got, " ") != "b/3.txt b/deep/er/4.txt" {
-				t.Errorf("deleted files: %v, want b's", got)
+			if got := deletedFiles(t, f); got != "b/3.txt b/deep/er/4.txt" {
+				t.Errorf("deleted files: %s, want b's", got)
 			}
 		})
 	}
@@ -202,25 +244,8 @@ func TestJournalNamesPatchFolders(t *testing.T) {
 				"other/o1", "other/o2", "moveme/m1", "moveme/inner/m2", "quiet/q1"} {
 				f.write(rel, "content of "+rel)
 			}
-			var snaps []string
-			sources := map[string]map[string]string{}
-			backup := func(names []string) *Result {
-				t.Helper()
-				src := realfs.DigestMeta(t, f.src)
-				r := f.backup(func(o *BackupOptions) {
-					o.Plan = true
-					if names != nil {
-						o.ChangedDirs = []string{}
-						for _, n := range names {
-							o.ChangedNames = append(o.ChangedNames, f.path(n))
-						}
-					}
-				})
-				snaps = append(snaps, r.Snapshot)
-				sources[r.Snapshot] = src
-				return r
-			}
-			totals := func(r *Result) string { return fmt.Sprintf("%d files, %d folders, %d bytes", r.Files, r.Dirs, r.Bytes) }
+			runs := newJournalRuns(t, f)
+			backup := func(names []string) *Result { t.Helper(); return runs.backup(nil, names) }
 			backup(nil)
 
 			f.write("big/f05", "file 5 of big, changed")
@@ -250,27 +275,46 @@ func TestJournalNamesPatchFolders(t *testing.T) {
 			}
 
 			full := backup(nil)
-			if totals(full) != totals(changed) {
-				t.Errorf("run with names: %s; a full scan after it: %s", totals(changed), totals(full))
-			}
-			if full.Copied != 0 || full.New != 0 || full.Deleted != 0 || full.Modified != 0 || full.Moved != 0 {
-				t.Errorf("full scan after the run with names: copied %d new %d deleted %d modified %d moved %d, want nothing",
-					full.Copied, full.New, full.Deleted, full.Modified, full.Moved)
-			}
-			checkSnapshots(t, f, snaps, sources, true)
-			for _, s := range snaps {
-				sameAsSource(t, f, s, sources[s], nil)
-			}
-			gone, err := f.catalog().Deleted("testhost", f.src, time.Time{})
+			runs.check(changed, full, "big/f10 big/f11 big/gone-dir/g1 big/gone-dir/in/g2 huge/h0002")
+		})
+	}
+}
+
+// TestJournalFindsOtherNamesOfAFile: a file with two names in two folders
+// is written through one of them; the journal names only that one (as
+// the watcher reports it). The other name, in a folder the journal does
+// not mention, gets the new content too, in the snapshot and in the
+// catalog, on both stores; on btrfs that folder is patched (only the
+// other name looked at), not read whole.
+func TestJournalFindsOtherNamesOfAFile(t *testing.T) {
+	for _, tc := range bothStores {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.make(t)
+			f.write("docs/report.txt", "draft")
+			f.write("desk/other.txt", "other")
+			f.write("quiet/q.txt", "quiet")
+			must(t, os.Link(f.path("docs/report.txt"), f.path("desk/report-link.txt")))
+			runs := newJournalRuns(t, f)
+			runs.backup(nil, nil)
+			// Written in place, through one name.
+			fh, err := os.OpenFile(f.path("docs/report.txt"), os.O_WRONLY|os.O_APPEND, 0)
 			must(t, err)
-			var gotGone []string
-			for _, g := range gone {
-				gotGone = append(gotGone, strings.TrimPrefix(g.Path(), f.src+"/"))
+			_, err = fh.WriteString(", final")
+			must(t, err)
+			must(t, fh.Close())
+			r := runs.backup(nil, []string{"docs/report.txt"})
+			if r.Modified != 2 {
+				t.Errorf("journal run: modified %d, want 2 (both names)", r.Modified)
 			}
-			sort.Strings(gotGone)
-			if want := "big/f10 big/f11 big/gone-dir/g1 big/gone-dir/in/g2 huge/h0002"; strings.Join(gotGone, " ") != want {
-				t.Errorf("deleted files: %v, want %s", gotGone, want)
+			if tc.name == "btrfs" && (r.PatchedDirs != 2 || r.ReadDirs != 0) {
+				t.Errorf("journal run: patched %d folders, read %d whole; want 2 (docs, desk) and 0", r.PatchedDirs, r.ReadDirs)
 			}
+			data, err := os.ReadFile(f.stored(r.Snapshot, "desk/report-link.txt"))
+			must(t, err)
+			if string(data) != "draft, final" {
+				t.Errorf("the other name holds %q in the snapshot, want the new content", data)
+			}
+			runs.check(r, runs.backup(nil, nil), "")
 		})
 	}
 }

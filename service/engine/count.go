@@ -23,15 +23,10 @@ type workCount struct {
 // reports better totals than the previous snapshot's size.
 //
 // Not when nobody listens. Not for a backup of another computer: its
-// sources are there, and rsync reports the transfer. Not when only the
-// changed folders are read (ChangedDirs) from a previous snapshot: every
-// other folder's entries are linked from it and count toward the progress
-// too, but what they are is in the catalog, not on disk, and reading the
-// catalog is the backup's own work. There the previous snapshot's totals
-// are the right scale, off by the changes only. Without a previous
+// sources are there, and rsync reports the transfer. Without a previous
 // snapshot every folder is read, and the count is exact.
 func (b *backup) shouldCount() bool {
-	return b.opts.Progress != nil && b.opts.Fetch == nil && (b.dirty == nil || b.prevDir == "")
+	return b.opts.Progress != nil && b.opts.Fetch == nil
 }
 
 // startCount counts the work of the backup in a goroutine and makes its
@@ -60,19 +55,34 @@ func (b *backup) startCount(ctx context.Context) (stop func()) {
 
 // waitToCount returns at once for a first backup. After a previous
 // snapshot, whose size is a good estimate as long as the tree has not
-// grown past it, it waits until three quarters of that estimate are done:
-// an unchanged backup, itself mostly a walk of stat calls, would otherwise
-// share the disk and the cores with a second walk of the same tree from
-// its start (+18% on 20 000 files), while a tree that grew gets its real
-// totals before the estimate runs out. False when the backup ended first.
+// grown past it, it waits until three quarters of that estimate are done,
+// or the run has outgrown it in bytes: an unchanged backup, itself mostly
+// a walk of stat calls, would otherwise share the disk and the cores with
+// a second walk of the same tree from its start (+18% on 20 000 files),
+// while a tree that grew gets its real totals before the estimate runs
+// out.
+//
+// A run that reads only the changed folders (ChangedDirs) waits until it
+// has outgrown the estimate, in entries or in bytes: until then the
+// previous snapshot's totals are the right scale (the folders taken from
+// it count toward the progress too, and what they hold is in the catalog,
+// not on disk), and a count would walk the tree the run does not read.
+// Once outgrown, the run has done more than the whole previous tree, so
+// a walk of the tree costs less than what the run already did, and the
+// bar gets a fraction again instead of pulsing to the end (a day's new
+// files after a small first backup). False when the backup ended first.
 func (b *backup) waitToCount(ctx context.Context) bool {
 	estimate := b.prev.Files + b.prev.Dirs
 	if b.prevDir == "" || estimate == 0 {
 		return true
 	}
+	num, den := int64(3), int64(4)
+	if b.dirty != nil {
+		num, den = 1, 1
+	}
 	tick := time.NewTicker(min(b.opts.ProgressInterval, 50*time.Millisecond))
 	defer tick.Stop()
-	for b.stats.files.Load()*4 < estimate*3 {
+	for b.stats.files.Load()*den <= estimate*num && max(b.stats.bytes.Load(), b.stats.copied.Load()) <= b.prev.Bytes {
 		select {
 		case <-ctx.Done():
 			return false

@@ -425,25 +425,31 @@ func testMove(t *testing.T, tc moveCase, kind backupKind, newFixture func(testin
 // source as it was, and a verification finds nothing wrong.
 func checkSnapshots(t *testing.T, f *fixture, snaps []string, sources map[string]map[string]string, restore bool) {
 	t.Helper()
+	checkHostSnapshots(t, f, "testhost", f.src, snaps, sources, restore)
+}
+
+// checkHostSnapshots is checkSnapshots for host's snapshots of src.
+func checkHostSnapshots(t *testing.T, f *fixture, host, src string, snaps []string, sources map[string]map[string]string, restore bool) {
+	t.Helper()
 	cat := f.catalog()
 	for _, name := range snaps {
-		s, err := cat.Snapshot("testhost", name)
+		s, err := cat.Snapshot(host, name)
 		must(t, err)
-		disk := diskTree(t, f.repo.SnapshotDir("testhost", name)+f.src)
-		if d := realfs.DiffDigests(catalogTree(t, cat, s, f.src), disk, 5); len(d) > 0 {
+		disk := diskTree(t, f.repo.SnapshotDir(host, name)+src)
+		if d := realfs.DiffDigests(catalogTree(t, cat, s, src), disk, 5); len(d) > 0 {
 			t.Errorf("snapshot %s: the catalog (left) differs from the drive: %v", name, d)
 		}
 		if !restore {
 			continue
 		}
 		to := t.TempDir()
-		_, err = Restore(context.Background(), f.repo, RestoreOptions{Host: "testhost", Snapshot: name, Paths: []string{f.src}, To: to, Actor: catalog.CurrentActor()})
+		_, err = Restore(context.Background(), f.repo, RestoreOptions{Host: host, Snapshot: name, Paths: []string{src}, To: to, Actor: catalog.CurrentActor()})
 		must(t, err)
-		if d := realfs.DiffDigests(realfs.DigestMeta(t, filepath.Join(to, filepath.Base(f.src))), sources[name], 5); len(d) > 0 {
+		if d := realfs.DiffDigests(realfs.DigestMeta(t, filepath.Join(to, filepath.Base(src))), sources[name], 5); len(d) > 0 {
 			t.Errorf("restore of %s (left) differs from the source then: %v", name, d)
 		}
 	}
-	v, err := Verify(context.Background(), f.repo, VerifyOptions{Host: "testhost"})
+	v, err := Verify(context.Background(), f.repo, VerifyOptions{Host: host})
 	must(t, err)
 	if len(v.Damaged) > 0 || len(v.CatalogProblems) > 0 {
 		t.Errorf("verify: damaged %v, catalog problems %v", v.Damaged, v.CatalogProblems)

@@ -91,13 +91,15 @@ func (p *prehasher) run() {
 		}
 		// rsync names a file as soon as its data is in and renames it
 		// from its temporary name a moment later: a file not there yet
-		// is tried again, briefly.
+		// is tried again, briefly. EAGAIN is the kernel refusing a ".."
+		// it could not prove stays beneath while some rename or mount
+		// happened anywhere on the system: tried again too.
 		var fd int
 		var err error
 		for try := 0; ; try++ {
 			fd, err = unix.Openat2(p.root, string(rel), &unix.OpenHow{
 				Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY, Resolve: prehashResolve})
-			if !errors.Is(err, unix.ENOENT) || try == 20 {
+			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EAGAIN) || try == 20 {
 				break
 			}
 			time.Sleep(time.Millisecond)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,15 @@ type FetchRequest struct {
 	Dest string
 	// LinkDest is the host's previous snapshot, "" for none.
 	LinkDest string
+	// Update: Dest already holds the previous snapshot (on a btrfs drive,
+	// a snapshot of its subvolume): the Fetch brings it up to date in
+	// place, deleting what the other computer no longer has below the
+	// sources, and writing only what changed. LinkDest is "" then.
+	Update bool
+	// Gone is told each source the other computer does not have (any
+	// more): an Update leaves it out of the snapshot, as a pull into an
+	// empty folder would.
+	Gone func(source string)
 	// Excludes are what the backup leaves out (package exclude's
 	// patterns, with the defaults unless they are turned off). A Fetch may
 	// leave out on the other side what they surely exclude
@@ -62,8 +72,22 @@ func (b *backup) pull(ctx context.Context) error {
 		return targetError(err, "open snapshot folder")
 	}
 	defer unix.Close(root)
+	var gone []string
 	req := FetchRequest{Dest: b.partial, LinkDest: b.prevDir, Excludes: b.opts.excludePatterns(),
-		Received: func(n int64) { b.stats.copied.Store(n) }, Arrived: func(string) {}}
+		Received: func(n int64) { b.stats.copied.Store(n) }, Arrived: func(string) {},
+		Gone: func(p string) { gone = append(gone, p) }}
+	// In a subvolume stored content is reflinked, not hardlinked: a
+	// hardlink cannot leave the subvolume, and the previous snapshot is
+	// there already (inPlace), or there is none.
+	_, clone := b.store.(btrfsStore)
+	if clone {
+		req.LinkDest, req.Update = "", b.inPlace
+	}
+	if req.Update {
+		if err := keepOnlySources(root, b.opts.Sources); err != nil {
+			return targetError(err, "remove dropped sources from the snapshot")
+		}
+	}
 	pre := startPrehash(root)
 	if pre != nil {
 		req.Arrived = pre.arrived
@@ -83,6 +107,12 @@ func (b *backup) pull(ctx context.Context) error {
 	for _, w := range warns {
 		b.warn(w.Path, w.Message)
 	}
+	if req.Update && len(gone) > 0 {
+		kept := slices.DeleteFunc(slices.Clone(b.opts.Sources), func(s string) bool { return slices.Contains(gone, s) })
+		if err := keepOnlySources(root, kept); err != nil {
+			return targetError(err, "remove sources the other computer no longer has")
+		}
+	}
 	received := b.stats.copied.Load()
 	b.stats.copied.Store(0)
 	// What rsync wrote is still in the page cache. The indexer starts
@@ -99,7 +129,7 @@ func (b *backup) pull(ctx context.Context) error {
 		return kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
 	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, kept: map[keptKey]string{},
-		wb: startWriteback()}
+		wb: startWriteback(), clone: clone, update: req.Update}
 	err = ix.run()
 	ix.wb.stop()
 	if err != nil {
@@ -142,6 +172,14 @@ type indexer struct {
 	pending chan error
 	// wb writes the files kept to the drive while the rest is indexed.
 	wb *writeback
+	// clone: the snapshot is a btrfs subvolume, where stored content is
+	// reflinked rather than hardlinked (a hardlink cannot leave the
+	// subvolume, and a later pull updating the snapshot in place must not
+	// change another name's metadata through a shared inode).
+	clone bool
+	// update: rsync brought a snapshot of the previous one up to date
+	// (FetchRequest.Update).
+	update bool
 }
 
 type keptKey struct {
@@ -177,6 +215,12 @@ func (ix *indexer) run() error {
 	// written any more, put back the other computer's.
 	for _, d := range ix.dirTimes {
 		mt := unix.NsecToTimespec(d.meta.MtimeNs)
+		var st unix.Stat_t
+		if unix.Fstatat(unix.AT_FDCWD, b.partial+d.path, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mtim == mt {
+			// Untouched: setting it anyway would rewrite every folder's
+			// inode of a snapshot that shares them with the previous one.
+			continue
+		}
 		if err := unix.UtimesNanoAt(unix.AT_FDCWD, b.partial+d.path, []unix.Timespec{mt, mt}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return targetError(err, "set the time of "+d.path)
 		}
@@ -264,8 +308,9 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 		}
 		switch e.meta.Type {
 		case fsmeta.File:
-			if ix.samePrevInode(prev, name, &st) {
+			if same, untouched := ix.samePrevInode(prev, name, &st); same {
 				e.op = opLinkPrev // if the catalog knows it; see below
+				e.metaOnly = !untouched
 				unchanged = append(unchanged, e)
 			} else {
 				e.op = opHash
@@ -323,9 +368,19 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 	// The previous snapshot's inode that the catalog does not know as
 	// this name is read like a new file.
 	for _, e := range unchanged {
-		if _, ok := prevKids[e.name]; !ok {
+		v, ok := prevKids[e.name]
+		switch {
+		case !ok || e.metaOnly && v.SHA256 == nil:
 			e.op = opHash
 			jobs <- e
+		case e.metaOnly:
+			// The previous snapshot's data under new metadata (a chmod on
+			// the other computer): recorded anew, not read.
+			if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+				b.warn(e.path, err.Error())
+			}
+			e.meta.User, e.meta.Group = "", ""
+			e.op, e.sum, e.linked = opLinkFound, v.SHA256, true
 		}
 	}
 	stopWorkers()
@@ -488,16 +543,26 @@ func (ix *indexer) sameEntries(entries []*entry, kids map[string]catalog.Version
 }
 
 // samePrevInode says rsync linked this name to the previous snapshot's
-// copy of it: the file did not change, and nothing needs reading.
-func (ix *indexer) samePrevInode(prev int, name string, st *unix.Stat_t) bool {
+// copy of it, or (updating a snapshot of it) kept that copy: the data did
+// not change, and nothing needs reading. untouched: nor did the metadata.
+func (ix *indexer) samePrevInode(prev int, name string, st *unix.Stat_t) (same, untouched bool) {
 	if prev < 0 {
-		return false
+		return false, false
 	}
 	var pst unix.Stat_t
 	if unix.Fstatat(prev, name, &pst, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return false
+		return false, false
 	}
-	return pst.Dev == st.Dev && pst.Ino == st.Ino
+	if ix.update {
+		// A subvolume's snapshot has its own device number and the same
+		// inodes. rsync (without --inplace) writes changed data to a new
+		// file renamed over the name, so the same inode holds the same
+		// data; setting its mode, owner or xattrs changes its ctime.
+		same = pst.Ino == st.Ino && pst.Size == st.Size
+		return same, same && pst.Ctim == st.Ctim && pst.Mtim == st.Mtim
+	}
+	same = pst.Dev == st.Dev && pst.Ino == st.Ino
+	return same, same
 }
 
 // file hashes a received file and, when its content and inode metadata
@@ -560,11 +625,18 @@ func (ix *indexer) file(e *entry) {
 		return
 	}
 	var cands []catalog.Stored
-	if twin || ok {
-		if cands, err = b.txn.Linkable(sum, e.meta, 4); err != nil {
-			e.err = err
-			return
-		}
+	switch {
+	case ok:
+		// This run's other copies too: the transaction's view.
+		cands, err = b.txn.Linkable(sum, e.meta, 4)
+	case twin:
+		// This run's copies are in kept: the committed catalog holds
+		// the rest, read without waiting for the transaction.
+		cands, err = b.txn.LinkableStored(sum, e.meta, 4)
+	}
+	if err != nil {
+		e.err = err
+		return
 	}
 	for _, c := range cands {
 		from := b.r.SnapshotDir(c.Host, c.Snapshot)
@@ -587,8 +659,8 @@ func (ix *indexer) file(e *entry) {
 }
 
 // replaceWithLink puts a hardlink to the stored file from in place of the
-// received copy of e: linked under a temporary name in the same folder,
-// then renamed over it, so the name is never missing.
+// received copy of e (a reflink on btrfs): made under a temporary name in
+// the same folder, then renamed over it, so the name is never missing.
 func (ix *indexer) replaceWithLink(from string, e *entry, received *unix.Stat_t) bool {
 	var st unix.Stat_t
 	if unix.Lstat(from, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != received.Size {
@@ -596,6 +668,9 @@ func (ix *indexer) replaceWithLink(from string, e *entry, received *unix.Stat_t)
 	}
 	if st.Dev == received.Dev && st.Ino == received.Ino {
 		return true // already that inode
+	}
+	if ix.clone {
+		return ix.replaceWithClone(from, e, received)
 	}
 	if ix.b.linkMax > 0 && uint64(st.Nlink) >= ix.b.linkMax {
 		return false
@@ -611,6 +686,79 @@ func (ix *indexer) replaceWithLink(from string, e *entry, received *unix.Stat_t)
 		return false
 	}
 	return true
+}
+
+// replaceWithClone puts a reflink of the stored file from, with the
+// received copy's metadata, in place of that copy. The received copy's
+// data, unlinked before it is written back, never reaches the disk.
+func (ix *indexer) replaceWithClone(from string, e *entry, received *unix.Stat_t) bool {
+	src, err := unix.Open(from, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(src)
+	tmp := &entry{name: ".keepsake-clone-" + strconv.FormatUint(received.Ino, 10), path: e.path, dir: e.dir}
+	// The metadata rsync gave the received copy; ids as numbers.
+	m := e.meta
+	m.User, m.Group = "", ""
+	w := &walker{b: ix.b}
+	if !cloneInto(w, src, m, tmp) {
+		return false
+	}
+	e.dir.names.Lock()
+	defer e.dir.names.Unlock()
+	if err := unix.Renameat(e.dir.dst, tmp.name, e.dir.dst, e.name); err != nil {
+		unix.Unlinkat(e.dir.dst, tmp.name, 0)
+		return false
+	}
+	return true
+}
+
+// keepOnlySources removes from a snapshot being brought up to date what
+// lies outside the sources (one dropped from the profile since): rsync
+// deletes only below the folders it sends.
+func keepOnlySources(root int, sources []string) error {
+	return keepOnlyBelow(root, "/", sources)
+}
+
+func keepOnlyBelow(dirfd int, dir string, sources []string) error {
+	names, err := readNames(dirfd)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if dir == "/" && n == catalog.ExtraDir {
+			continue
+		}
+		whole, onPath := false, false
+		for _, s := range sources {
+			if s == p || s == "/" || strings.HasPrefix(p, strings.TrimSuffix(s, "/")+"/") {
+				whole = true
+			} else if strings.HasPrefix(s, p+"/") {
+				onPath = true
+			}
+		}
+		switch {
+		case whole:
+		case onPath:
+			sub, err := unix.Openat(dirfd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+				err = removeAt(dirfd, n)
+			} else if err == nil {
+				err = keepOnlyBelow(sub, p, sources)
+				unix.Close(sub)
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			if err := removeAt(dirfd, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // remoteMeta is what the catalog keeps of a pulled entry. Inode numbers,

@@ -29,7 +29,20 @@ func localRsync(srcs ...string) Fetch {
 		if linkDest != "" {
 			args = append(args, "--link-dest="+linkDest)
 		}
-		args = append(append(args, srcs...), dest+"/")
+		if req.Update {
+			args = append(args, "--delete", "--ignore-errors") // as service/remote's rsyncArgs
+		}
+		// A source gone from the "computer" is named, as service/remote
+		// names those rsync says are missing (its exit code then is 23).
+		var present []string
+		for _, s := range srcs {
+			if _, err := os.Lstat(s); err != nil {
+				report.Gone(s)
+				continue
+			}
+			present = append(present, s)
+		}
+		args = append(append(args, present...), dest+"/")
 		out, err := exec.CommandContext(ctx, "rsync", args...).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("rsync: %v: %s", err, out)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -76,7 +77,10 @@ type entry struct {
 	clearLater bool
 	// asIs: unchanged and left as the snapshot already held it (btrfs):
 	// nothing was linked.
-	asIs      bool
+	asIs bool
+	// metaOnly: a pulled file that is the previous snapshot's, data and
+	// all, whose metadata rsync set anew in place (btrfs updates).
+	metaOnly  bool
 	skip      string
 	err       error
 	inodeFrom string // stored path of an earlier name of the same source inode
@@ -729,7 +733,11 @@ func (w *walker) names(p, from string, dirID int64, mode walkMode, patched bool,
 func (w *walker) entries(p, from string, names []string, mode walkMode, prevKids map[string]catalog.Version, fds *dirFds) ([]*entry, error) {
 	b := w.b
 	out := make([]*entry, 0, len(names))
-	for _, n := range names {
+	var stats []statResult
+	if mode != reuse {
+		stats = statNames(fds.src, p, names)
+	}
+	for i, n := range names {
 		e := &entry{name: n, path: filepath.Join(p, n), dir: fds, withFolder: from != "" && from != p}
 		if v, ok := prevKids[n]; ok {
 			v := v
@@ -763,12 +771,16 @@ func (w *walker) entries(p, from string, names []string, mode walkMode, prevKids
 			out = append(out, e)
 			continue
 		}
-		if err := w.stat(e); err != nil {
+		if err := stats[i].err; err != nil {
+			if !errors.Is(err, unix.ENOENT) {
+				b.warn(e.path, "cannot read: "+err.Error())
+			}
 			if mode == ancestor && b.isSource(e.path) {
 				b.warn(e.path, "source folder is missing: "+err.Error())
 			}
 			continue
 		}
+		e.meta = stats[i].meta
 		if e.meta.Type == fsmeta.Dir {
 			var err error
 			if e.from, err = w.folderFrom(e, from); err != nil {
@@ -803,6 +815,54 @@ func (e *entry) srcAt() (int, string) {
 		return e.dir.src, e.name
 	}
 	return unix.AT_FDCWD, e.path
+}
+
+// statResult is one name's lstat.
+type statResult struct {
+	meta fsmeta.Meta
+	err  error
+}
+
+// statsPerPart is the fewest stat calls worth a goroutine of their own
+// (a call costs a few microseconds; waking a goroutine on another core,
+// about as much as a few calls).
+const statsPerPart = 16
+
+// statNames lstats names in folder p (open as src, or -1). An unchanged
+// backup is mostly these calls; the walk is otherwise one goroutine, so a
+// big folder's are shared among the cores.
+func statNames(src int, p string, names []string) []statResult {
+	out := make([]statResult, len(names))
+	statRange := func(lo, hi int) {
+		var st unix.Stat_t
+		for i := lo; i < hi; i++ {
+			dirfd, name := src, names[i]
+			if src < 0 {
+				dirfd, name = unix.AT_FDCWD, filepath.Join(p, names[i])
+			}
+			if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				out[i].err = err
+				continue
+			}
+			out[i].meta = fsmeta.FromStat(&st)
+		}
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(names)/statsPerPart)
+	if parts < 2 {
+		statRange(0, len(names))
+		return out
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < parts; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statRange(len(names)*k/parts, len(names)*(k+1)/parts)
+		}()
+	}
+	statRange(0, len(names)/parts)
+	wg.Wait()
+	return out
 }
 
 func (w *walker) stat(e *entry) error {

@@ -98,10 +98,12 @@ func TestRsyncArgs(t *testing.T) {
 		list     string   // stdin, "" for none
 		linkDest string
 		acls     bool
+		update   bool
 	}{
 		"user and ipv6":  {remote: "ssh://u@[::1]:2222/x", operands: []string{"u@[::1]:/x"}},
 		"host only":      {remote: "ssh://nas/x", operands: []string{"nas:/x"}, linkDest: "/drive/nas/prev", acls: true},
 		"several paths":  {remote: "ssh://nas/home/u,/etc,/srv/a_b-c.d+e@f=g", operands: []string{"nas:/home/u", "nas:/etc", "nas:/srv/a_b-c.d+e@f=g"}},
+		"an update":      {remote: "ssh://nas/home/u", operands: []string{"nas:/home/u"}, update: true},
 		"the root":       {remote: "ssh://nas/", operands: []string{"nas:/"}},
 		"a space":        {remote: "ssh://nas/home/u/My%20Files,/etc", operands: []string{"nas:/"}, list: "home/u/My Files\x00etc\x00"},
 		"a tilde":        {remote: "ssh://nas/~u", operands: []string{"nas:/"}, list: "~u\x00"},
@@ -112,7 +114,7 @@ func TestRsyncArgs(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			args, list := rsyncArgs(grammarRemote(c.remote), "/drive/nas/new", c.linkDest, "ssh", 0, c.acls, true)
+			args, list := rsyncArgs(grammarRemote(c.remote), "/drive/nas/new", c.linkDest, "ssh", 0, c.acls, true, c.update)
 			n := len(args)
 			want := append(append([]string{"--"}, c.operands...), "/drive/nas/new/")
 			if got := args[n-len(want):]; !slices.Equal(got, want) {
@@ -135,6 +137,9 @@ func TestRsyncArgs(t *testing.T) {
 			}
 			if slices.Contains(args, "--link-dest="+c.linkDest) != (c.linkDest != "") {
 				t.Errorf("link-dest in %q", args)
+			}
+			if slices.Contains(args, "--delete") != c.update || slices.Contains(args, "--ignore-errors") != c.update {
+				t.Errorf("%q: --delete and --ignore-errors %v, want %v", args, !c.update, c.update)
 			}
 			if slices.Contains(args, "--protect-args") || slices.Contains(args, "-s") {
 				t.Errorf("%q: rrsync refuses --protect-args", args)
@@ -166,7 +171,7 @@ func TestOutputParser(t *testing.T) {
 			if fmt.Sprint(st) != fmt.Sprint(want) {
 				t.Errorf("stats %+v\nwant  %+v", st, want)
 			}
-			wantP := []PullProgress{{3, 0, 0, 0}, {3, 0, 5, 10}, {1500000, 50, 7, 10}, {3000003, 100, 10, 10}}
+			wantP := []PullProgress{{3, 0, 0, 0, false}, {3, 0, 5, 10, true}, {1500000, 50, 7, 10, true}, {3000003, 100, 10, 10, true}}
 			if !slices.Equal(got, wantP) {
 				t.Errorf("progress %+v\nwant     %+v", got, wantP)
 			}
@@ -176,8 +181,19 @@ func TestOutputParser(t *testing.T) {
 	var got []PullProgress
 	o := &outputParser{linked: true, progress: func(p PullProgress) { got = append(got, p) }}
 	o.Write([]byte("\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=5/10)\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=0/10)\n"))
-	if !slices.Equal(got, []PullProgress{{14, 50, 5, 10}, {14, 100, 10, 10}}) {
+	if !slices.Equal(got, []PullProgress{{14, 50, 5, 10, true}, {14, 100, 10, 10, true}}) {
 		t.Errorf("linked progress %+v", got)
+	}
+	// While rsync still lists folders (ir-chk) the total grows: entries
+	// checked of it say nothing of the whole, and all of it checked is
+	// not the end.
+	got = nil
+	o = &outputParser{linked: true, progress: func(p PullProgress) { got = append(got, p) }}
+	o.Write([]byte("\r     14   0%    0.00kB/s    0:00:00 (xfr#1, ir-chk=0/10)\r     14   0%    0.00kB/s    0:00:00 (xfr#1, ir-chk=20/40)" +
+		"\r     14   0%    0.00kB/s    0:00:00 (xfr#1, to-chk=30/60)\r     20   0%    0.00kB/s    0:00:00 (xfr#2, to-chk=0/60)\n"))
+	want := []PullProgress{{14, 0, 10, 10, false}, {14, 0, 20, 40, false}, {14, 50, 30, 60, true}, {20, 100, 60, 60, true}}
+	if !slices.Equal(got, want) {
+		t.Errorf("growing list's progress %+v\nwant %+v", got, want)
 	}
 }
 
@@ -288,5 +304,22 @@ func TestLocalFailure(t *testing.T) {
 				t.Fatalf("localFailure = %v (%q), want %q", err, kerr.NameOf(err), c.want)
 			}
 		})
+	}
+}
+
+// TestMissingPaths: the paths of a pull that rsync says the other side
+// does not have, and nothing else it warns about.
+func TestMissingPaths(t *testing.T) {
+	t.Parallel()
+	r := grammarRemote("ssh://nas/home/u,/srv/My%20Files,/etc,/a%0Ab")
+	warns := []string{
+		`rsync: [sender] link_stat "/srv/My Files" failed: No such file or directory (2)`,
+		`rsync: [sender] link_stat "/a\#012b" failed: No such file or directory (2)`,
+		`rsync: [sender] link_stat "/etc/passwd" failed: No such file or directory (2)`,
+		`rsync: [sender] link_stat "/home/u" failed: Permission denied (13)`,
+		`file has vanished: "/home/u/a"`,
+	}
+	if got, want := missingPaths(r, warns), []string{"/srv/My Files", "/a\nb"}; !slices.Equal(got, want) {
+		t.Errorf("missing %q, want %q", got, want)
 	}
 }

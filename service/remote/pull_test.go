@@ -340,6 +340,52 @@ func TestRestrictedKeys(t *testing.T) {
 				t.Fatalf("pulled %q", data)
 			}
 		}},
+		{"read-only updates a pulled tree", func(t *testing.T) {
+			// What a pull into a btrfs snapshot of the previous one does
+			// (Update): rsync deletes on this side only, which rrsync -ro
+			// lets through; what did not change is left as it is.
+			dir, other := filepath.Join(sshd.Home(), "updated"), filepath.Join(sshd.Home(), "other")
+			for _, n := range []string{"keep", "change", "gone"} {
+				write(t, filepath.Join(dir, n), n+"\n", 0o644)
+			}
+			write(t, filepath.Join(other, "x"), "x\n", 0o644)
+			run(t, "chown", "-R", sshd.User(), dir, other)
+			o := reader.opts(t, dir, other)
+			if _, err := Pull(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			var before, after unix.Stat_t
+			if err := unix.Lstat(filepath.Join(o.Dest, dir, "keep"), &before); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, "gone")); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(dir, "change"), "changed\n", 0o644)
+			run(t, "chown", sshd.User(), filepath.Join(dir, "change"))
+			if err := os.RemoveAll(other); err != nil {
+				t.Fatal(err)
+			}
+			o.Update = true
+			st, err := Pull(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A path the other side no longer has is named, for the
+			// engine to leave out: rsync deletes nothing of it.
+			if !slices.Equal(st.Missing, []string{other}) {
+				t.Errorf("missing %q, want %q", st.Missing, other)
+			}
+			if _, err := os.Lstat(filepath.Join(o.Dest, dir, "gone")); !os.IsNotExist(err) {
+				t.Errorf("a file deleted on the other computer is still there: %v", err)
+			}
+			if data, _ := os.ReadFile(filepath.Join(o.Dest, dir, "change")); string(data) != "changed\n" {
+				t.Errorf("changed file holds %q", data)
+			}
+			if err := unix.Lstat(filepath.Join(o.Dest, dir, "keep"), &after); err != nil || after.Ino != before.Ino || after.Ctim != before.Ctim {
+				t.Errorf("the unchanged file was written again (%v)", err)
+			}
+		}},
 		{"read-only refuses a push", func(t *testing.T) {
 			out, err := push(t, reader, src+"/")
 			if err == nil || !strings.Contains(out, "read-only") {

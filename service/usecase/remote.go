@@ -191,12 +191,15 @@ func UserFetch(r grammar.Remote) engine.Fetch { return pullWith(r, "", "") }
 func pullWith(r grammar.Remote, keyFile, knownHosts string) engine.Fetch {
 	return func(ctx context.Context, req engine.FetchRequest) ([]engine.Warning, error) {
 		st, err := remote.Pull(ctx, remote.PullOptions{Remote: r, KeyFile: keyFile, KnownHostsFile: knownHosts,
-			Dest: req.Dest, LinkDest: req.LinkDest, Excludes: exclude.RsyncPatterns(req.Excludes),
+			Dest: req.Dest, LinkDest: req.LinkDest, Update: req.Update, Excludes: exclude.RsyncPatterns(req.Excludes),
 			Progress: func(p remote.PullProgress) { req.Received(p.Bytes) }, Received: req.Arrived})
 		if err != nil {
 			return nil, err
 		}
 		req.Received(st.BytesSent)
+		for _, p := range st.Missing {
+			req.Gone(p)
+		}
 		var ws []engine.Warning
 		for _, w := range st.Warnings {
 			ws = append(ws, engine.Warning{Path: r.Host, Message: w})

@@ -327,18 +327,10 @@ type Changes struct {
 func (w *Watcher) Changes() Changes {
 	w.writeJournal() // a failure asks for a full scan in this batch
 	w.mu.Lock()
-	cand := make([]string, 0, len(w.dirty))
-	for d := range w.dirty {
-		cand = append(cand, d)
-	}
-	names := make([]string, 0, len(w.names))
-	for n := range w.names {
-		names = append(names, n)
-	}
-	c := Changes{Token: w.seq, Full: w.fullNeeded(), Names: names}
+	cand := sortedKeys(w.dirty)
+	c := Changes{Token: w.seq, Full: w.fullNeeded(), Names: sortedKeys(w.names)}
 	w.mu.Unlock()
 	c.Dirs = existingDirs(cand)
-	sort.Strings(c.Names)
 	return c
 }
 
@@ -366,6 +358,25 @@ func (w *Watcher) Batch() (dirs []string, full bool, token uint64) {
 	dirs = append(c.Dirs, existingDirs(parents)...)
 	sort.Strings(dirs)
 	return dirs, c.Full, c.Token
+}
+
+// sortedKeys are m's paths, sorted.
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// forget drops the paths of m last changed at or before token.
+func forget(m map[string]uint64, token uint64) {
+	for k, s := range m {
+		if s <= token {
+			delete(m, k)
+		}
+	}
 }
 
 // existingDirs are the paths of cand that are directories now.
@@ -399,16 +410,8 @@ func (w *Watcher) Commit(token uint64, full bool) error {
 		w.mu.Unlock()
 		return fmt.Errorf("watch: unknown batch token %d", token)
 	}
-	for d, s := range w.dirty {
-		if s <= token {
-			delete(w.dirty, d)
-		}
-	}
-	for n, s := range w.names {
-		if s <= token {
-			delete(w.names, n)
-		}
-	}
+	forget(w.dirty, token)
+	forget(w.names, token)
 	if full && w.needFull && w.fullSeq <= token {
 		w.needFull, w.fullReason = false, ""
 	}
@@ -426,20 +429,10 @@ func (w *Watcher) compact() func(record func(error)) error {
 	if w.needFull {
 		recs = append(recs, fullRecord(w.fullReason))
 	}
-	dirs := make([]string, 0, len(w.dirty))
-	for d := range w.dirty {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, d := range dirs {
+	for _, d := range sortedKeys(w.dirty) {
 		recs = append(recs, dirRecord(d))
 	}
-	names := make([]string, 0, len(w.names))
-	for n := range w.names {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(w.names) {
 		recs = append(recs, nameRecord(n))
 	}
 	// The queued records are live ones too (or committed): recs has them.
@@ -518,13 +511,15 @@ var maxNames = 100_000
 // markName records that entry p changed: its directory changed, at p.
 func (w *Watcher) markName(p string) {
 	w.mu.Lock()
-	if _, known := w.names[p]; !known && len(w.names) >= maxNames {
-		w.mu.Unlock()
-		w.mark(filepath.Dir(p))
-		return
-	}
-	if _, ok := w.names[p]; !ok && !w.closed {
-		w.j.add(nameRecord(p))
+	if _, known := w.names[p]; !known {
+		if len(w.names) >= maxNames {
+			w.mu.Unlock()
+			w.mark(filepath.Dir(p))
+			return
+		}
+		if !w.closed {
+			w.j.add(nameRecord(p))
+		}
 	}
 	w.seq++
 	w.names[p] = w.seq
@@ -624,8 +619,8 @@ func (w *Watcher) fireQuiet() {
 // handle records one event. An event's path names an entry, which the
 // engine reads from its parent directory's listing: the parent is what
 // changed, at that name, which is recorded (markName) so that a backup
-// may look at the names alone. A directory's own metadata is the exception. The engine reads
-// it afresh whenever the directory or its parent is read, but records it
+// may look at the names alone. A directory's own metadata is the
+// exception. The engine reads it afresh whenever the directory or its parent is read, but records it
 // in the catalog only when the directory itself is read; a later run that
 // reuses the parent would take the old metadata from the catalog. So an
 // attribute change of a directory records the directory itself.

@@ -32,14 +32,68 @@ func RequireDisplay(t testing.TB) {
 }
 
 // Init readies GTK and libadwaita for a test on its own goroutine, which
-// stays on this thread to the end of the test.
+// stays on this thread to the end of the test and owns GLib's default
+// main context meanwhile.
+//
+// Owning the context matters because gotk4 drops its reference to a
+// widget from Go's finalizer thread through g_main_context_invoke, which
+// runs the call right there when no thread owns the context: a widget
+// could then be destroyed while the test's thread draws it. Owned, the
+// call waits for the test's next Pump. GTK draws with cairo here: a GL
+// context belongs to one thread, and a subtest (Run) is another.
 func Init(t testing.TB) {
 	t.Helper()
+	InitForApp(t)
+	ctx := glib.MainContextDefault()
+	if !acquire(ctx) {
+		t.Fatal("GLib's main context stays owned by another thread")
+	}
+	t.Cleanup(ctx.Release)
+}
+
+// InitForApp readies GTK for a test that runs an application, whose run
+// owns the main context while it lasts. It draws with cairo, as Init.
+func InitForApp(t testing.TB) {
+	t.Helper()
 	RequireDisplay(t)
+	if os.Getenv("GSK_RENDERER") == "" {
+		os.Setenv("GSK_RENDERER", "cairo")
+	}
 	runtime.LockOSThread()
 	t.Cleanup(runtime.UnlockOSThread)
 	gtk.Init()
 	adw.Init()
+}
+
+// acquire takes the default main context, which the finalizer thread may
+// hold for a moment.
+func acquire(ctx *glib.MainContext) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !ctx.Acquire() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// Run runs f as the subtest name of a test that called Init: the subtest
+// has a goroutine (and so a thread) of its own, and GTK with it while it
+// runs.
+func Run(t *testing.T, name string, f func(t *testing.T)) bool {
+	t.Helper()
+	ctx := glib.MainContextDefault()
+	ctx.Release()
+	defer func() {
+		if !acquire(ctx) {
+			t.Fatal("GLib's main context stays owned by another thread")
+		}
+	}()
+	return t.Run(name, func(t *testing.T) {
+		Init(t)
+		f(t)
+	})
 }
 
 // Toasts records what a page toasted.

@@ -144,7 +144,7 @@ func TestDialogWithDisplay(t *testing.T) {
 			problem: "You are not allowed to do this. An administrator can."},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		gtktest.Run(t, c.name, func(t *testing.T) {
 			win := gtk.NewWindow()
 			f := &fakeService{err: c.err}
 			d := New(f, win, c.drive, "alice")

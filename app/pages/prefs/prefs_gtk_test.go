@@ -243,7 +243,7 @@ func TestUseDriveWithDisplay(t *testing.T) {
 			false, "Holds Keepsake backups · 2.0\u00a0TB · 2.0\u00a0TB free · btrfs", "Configure", "d2"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		gtktest.Run(t, c.name, func(t *testing.T) {
 			main := gtk.NewWindow()
 			st := live.State{
 				Profiles: []client.Profile{{Name: "alice", Sources: []string{"/home/alice"}, DriveUUID: "d1", Interval: 3600}},

@@ -284,7 +284,7 @@ func TestSetAsideWithDisplay(t *testing.T) {
 		{"unencrypted backups, not connected: nothing can be set aside now", with(func(d *client.Drive) { d.Present = false }), false, false, "Configure", false},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		gtktest.Run(t, c.name, func(t *testing.T) {
 			win := gtk.NewWindow()
 			env, _ := gtktest.Env("", win)
 			p := New(env, func() {})

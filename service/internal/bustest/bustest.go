@@ -184,7 +184,9 @@ func (b *Bus) StartPolkit(t testing.TB, rules string) {
 	t.Cleanup(func() { stop(cmd) })
 
 	conn := b.Conn(t)
-	deadline := time.Now().Add(10 * time.Second)
+	// polkitd loads its JavaScript engine first: with every test package
+	// of the project at work beside it, that once took more than 10 s.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := conn.Object(polkitName, polkitPath).Call("org.freedesktop.DBus.Properties.Get", 0, polkitIface, "BackendName").Store(&dbus.Variant{})
 		if err == nil {

@@ -68,13 +68,14 @@ finish() {
   if [ "$rc" -ne 0 ] && [ -n "${KS_DAEMON_PID:-}" ] && ks_alive "$KS_DAEMON_PID"; then
     # What keepsaked was doing when the test gave up, in the test's own
     # output (a CI log may be all there is): Go prints every goroutine's
-    # stack on SIGQUIT; Keepsake's frames of those not merely waiting.
+    # stack on SIGQUIT; Keepsake's frames of each (a call waiting on a
+    # channel or a lock is as telling as one at work).
     kill -QUIT "$KS_DAEMON_PID" 2>/dev/null || true
     sleep 2
-    echo "== keepsaked's log and busy goroutines at the failure" >&2
+    echo "== keepsaked's log and goroutines at the failure" >&2
     sed '/^SIGQUIT/,$d' "$work/daemon/keepsaked.log" | tail -n 30 >&2 || true
-    awk '/^goroutine /{g=$0; keep=($0 !~ /\[(select|chan receive|IO wait)/); next}
-         keep && /keepsake\/(service|shared)\// && !/\.go:/{print g " " $0}' "$work/daemon/keepsaked.log" | head -n 80 >&2 || true
+    awk '/^goroutine /{g=$0; next}
+         /keepsake\/(service|shared)\// && !/\.go:/{print g " " $0}' "$work/daemon/keepsaked.log" | head -n 150 >&2 || true
     KS_DAEMON_PID=
   fi
   ks_cleanup

@@ -361,6 +361,19 @@ def wait_name(node, want, timeout, what):
     return node.name
 
 
+def explain_search(win, pattern):
+    """What the service says, beside what the app shows, when a search
+    shows no hit: the search page's words, then the same search, the
+    snapshots and the profile's state through keepsakectl, into the
+    test's output."""
+    words = [t for t in atspi.text_of(win).splitlines() if any(w in t.lower() for w in ("search", "result", pattern, "error", "fail", "drive", "service", "lock", "busy"))]
+    print("   the app shows: " + " | ".join(words), flush=True)
+    ctl = os.path.join(os.path.dirname(APP), "keepsakectl")
+    for args in (["search", pattern], ["snapshots"], ["status"]):
+        r = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+        print(f"   keepsakectl {' '.join(args)} (exit {r.returncode}):\n" + (r.stdout + r.stderr).rstrip(), flush=True)
+
+
 def pull_during_backup(s, win):
     step("pull the drive during a backup: the failure is shown and notified, the app stays responsive")
     # New files, enough for the backup to take seconds (30 to 100 MB/s
@@ -427,7 +440,11 @@ def pull_during_backup(s, win):
         raise UIError("the overview still shows the failure after a good backup")
     flows.show_page(win, "Search")
     type_text(find(win, name="Search backups", role="entry"), "clip09")
-    find(win, name="clip09.bin", role="list item", timeout=30)
+    try:
+        find(win, name="clip09.bin", role="list item", timeout=30)
+    except UIError:
+        explain_search(win, "clip09")
+        raise
     shot("search-after-replug")
     flows.show_page(win, "Overview")
 

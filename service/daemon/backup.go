@@ -205,6 +205,18 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 			s.Failures++
 		}
 	})
+	// One line per backup in the service's log (the journal): what an
+	// administrator reads first when a backup is missing something.
+	if err != nil {
+		d.logf("profile %s: backup failed: %s: %s", pc.Name, errName, msg)
+	} else {
+		how := "the watcher's changes"
+		if out.FullScan {
+			how = "a full scan"
+		}
+		d.logf("profile %s: backup %s by %s: %d new, %d modified, %d deleted, %d moved; %d folders read, %d patched, %d carried",
+			pc.Name, out.Snapshot, how, out.New, out.Modified, out.Deleted, out.Moved, out.ReadDirs, out.PatchedDirs, out.ReusedDirs)
+	}
 	p.publish()
 	d.writeStatus()
 	partial := err == nil && len(out.Problems) > 0

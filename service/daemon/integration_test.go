@@ -175,9 +175,9 @@ func TestDriveLifecycle(t *testing.T) { driveLifecycle(t, "ext4") }
 
 // TestDriveLifecycleOnBtrfs is the same on a btrfs drive, where every
 // snapshot is a read-only subvolume and a change-triggered backup enters
-// only the changed folders. (A pulled drive is not played there: btrfs
-// has no shutdown ioctl to make its I/O fail, and the error it meets is
-// the same EIO the ext4 run names.)
+// only the changed folders. The drive is pulled during a backup as a
+// person pulls it, its mounts detached and udev saying it is gone (btrfs
+// has no shutdown ioctl to make its I/O fail, as the ext4 run does).
 func TestDriveLifecycleOnBtrfs(t *testing.T) { driveLifecycle(t, "btrfs") }
 
 func driveLifecycle(t *testing.T, fstype string) {
@@ -323,6 +323,8 @@ func driveLifecycle(t *testing.T, fstype string) {
 			t.Fatalf("backup after the cancel: %v", err)
 		}
 		s.restoreAndCompare("home", src)
+		pulledMidBackupBtrfs(s, dr, src)
+		s.restoreAndCompare("home", src)
 		s.checkSubvolumes(dr, snaps())
 		return
 	}
@@ -393,6 +395,67 @@ func driveLifecycle(t *testing.T, fstype string) {
 	s.checkNoPartial(dr)
 	if strings.Contains(s.log.String(), "panic") {
 		t.Fatalf("keepsaked panicked:\n%s", s.log.String())
+	}
+}
+
+// pulledMidBackupBtrfs pulls the btrfs drive during a backup of the
+// watcher's changes the way a person and the UI test do: its mounts are
+// detached under the service (umount -l; btrfs has no shutdown ioctl, so
+// the detached filesystem goes on answering whoever still has it open)
+// and udev says the device is gone. The job ends DeviceGone; plugged in
+// again, a backup takes what the pulled one did not, and a search finds
+// it at once: the last of the new files, and the big ones.
+func pulledMidBackupBtrfs(s *service, dr drive, src string) {
+	t := s.t
+	t.Helper()
+	// The watcher on, as a person has it, its quiet period longer than
+	// the test: Back Up Now backs up its journal.
+	if err := s.client.Configure(bg, "home", api.Settings{OnChange: ptr(true), Quiet: ptr(uint64(3600))}, api.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	clips := filepath.Join(src, "Videos")
+	os.MkdirAll(clips, 0o755)
+	for i := 0; i < 6; i++ {
+		writeBlob(t, filepath.Join(clips, fmt.Sprintf("clip%02d.bin", i)), 40<<20)
+	}
+	for i := 0; i < 3000; i++ {
+		d := filepath.Join(src, "Letters", fmt.Sprintf("year%02d", i/1000))
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, fmt.Sprintf("letter%05d.txt", i)), fmt.Appendf(nil, "letter %d\n", i), 0o644)
+	}
+	job, err := s.client.BackupNow(bg, "home", api.BackupOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := s.waitRunning(job); j.Finished {
+		t.Fatalf("the backup finished before the drive could be pulled: %+v", j)
+	}
+	time.Sleep(200 * time.Millisecond)
+	out, err := exec.Command("findmnt", "-rn", "-S", dr.dev, "-o", "TARGET").Output()
+	if err != nil || len(strings.Fields(string(out))) == 0 {
+		t.Fatalf("the drive is not mounted during the backup: %q %v", out, err)
+	}
+	for _, m := range strings.Fields(string(out)) {
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
+			t.Fatalf("detach %s: %v", m, err)
+		}
+	}
+	realfs.UdevTrigger(t, "remove", dr.dev)
+	j, err := s.wait(job)
+	if kerr.NameOf(err) != kerr.DeviceGone {
+		t.Fatalf("pulled drive: %v (%+v), want DeviceGone", err, j.Result)
+	}
+	realfs.UdevTrigger(t, "add", dr.dev)
+	job = s.nextJob("home", job, 30*time.Second)
+	// The journal the pulled run did not commit is what this run backs up.
+	if j, err = s.wait(job); err != nil || j.Trigger != "plug" || j.Result["full-scan"].Value().(bool) {
+		t.Fatalf("backup after replug: trigger %q err %v result %v\nkeepsaked log:\n%s", j.Trigger, err, j.Result, s.log.String())
+	}
+	for _, name := range []string{"clip05.bin", "letter02999.txt"} {
+		hits, err := s.client.Search(bg, "home", name, api.SearchOptions{})
+		if err != nil || len(hits) != 1 || hits[0].Snapshots[len(hits[0].Snapshots)-1] != j.Message {
+			t.Fatalf("search %s after the backup %s (result %v): %+v %v\nkeepsaked log:\n%s", name, j.Message, j.Result, hits, err, s.log.String())
+		}
 	}
 }
 

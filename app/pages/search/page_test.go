@@ -35,6 +35,13 @@ func TestPageWithoutService(t *testing.T) {
 	if d := p.ErrorPage.Description(); !strings.Contains(d, "not running") {
 		t.Errorf("error description = %q", d)
 	}
+	// A backup that ends runs the same search again (one asked while it
+	// ran could not see its files); the same reading of the service does not.
+	p.Update(live.State{Profiles: []client.Profile{{Name: "home", LastSnapshot: "2026-11-22T110000Z"}}})
+	p.Update(live.State{Profiles: []client.Profile{{Name: "home", LastSnapshot: "2026-11-22T110000Z"}}})
+	if p.gen != 2 {
+		t.Errorf("searched %d times after a new snapshot, want 2", p.gen)
+	}
 	p.Entry.SetText("  ")
 	gtktest.WaitFor(t, func() bool { return p.Stack.VisibleChildName() == "empty" })
 	p.setFolder("/home/ann/Documents")

@@ -80,7 +80,15 @@ func (p *Page) Update(st live.State) {
 	if !ok {
 		return
 	}
+	newer := prof.LastSnapshot != p.latest
 	p.latest = prof.LastSnapshot
+	if name == p.profile && newer && Pattern(p.Entry.Text()) != "" {
+		// A backup just ended: a search asked before it committed answered
+		// without its files. The same search runs again, and results
+		// already shown keep their place.
+		p.run(true)
+		return
+	}
 	if name != p.profile {
 		first := p.profile == ""
 		p.profile = name
@@ -174,7 +182,11 @@ type answer struct {
 }
 
 // search runs the query in the entry, off the main loop.
-func (p *Page) search() {
+func (p *Page) search() { p.run(false) }
+
+// run runs the query in the entry; keepPlace leaves the results' scroll
+// position as it is (the same search again).
+func (p *Page) run(keepPlace bool) {
 	p.gen++
 	gen := p.gen
 	pattern := Pattern(p.Entry.Text())
@@ -204,7 +216,11 @@ func (p *Page) search() {
 			p.NonePage.SetDescription(humanize.Escape(NoResultsText(pattern, folder, p.home)))
 			p.Stack.SetVisibleChildName("none")
 		default:
+			top := p.Scroller.VAdjustment().Value()
 			p.show(a, folder)
+			if keepPlace {
+				p.Scroller.VAdjustment().SetValue(top)
+			}
 		}
 	})
 }

@@ -369,9 +369,10 @@ def explain_search(win, pattern):
     words = [t for t in atspi.text_of(win).splitlines() if any(w in t.lower() for w in ("search", "result", pattern, "error", "fail", "drive", "service", "lock", "busy"))]
     print("   the app shows: " + " | ".join(words), flush=True)
     ctl = os.path.join(os.path.dirname(APP), "keepsakectl")
-    for args in (["search", pattern], ["snapshots"], ["status"]):
+    for args in (["search", pattern], ["snapshots"], ["status"], ["ls", "latest", HOME]):
         r = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
         print(f"   keepsakectl {' '.join(args)} (exit {r.returncode}):\n" + (r.stdout + r.stderr).rstrip(), flush=True)
+    root(f"search-as-root {pattern}")
 
 
 def pull_during_backup(s, win):

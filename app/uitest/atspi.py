@@ -174,19 +174,37 @@ def click(node):
     act.doAction(0)
 
 
+def x_window(title, size=None):
+    """The X window with that title: its geometry (X, Y, WIDTH, HEIGHT as
+    numbers, WINDOW its id), or None. Popups (a tooltip, a popover) are X
+    windows of their own that may carry the application's name too, for
+    a moment: the one meant is the window of the given size, else the
+    biggest."""
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                         capture_output=True, text=True).stdout.split()
+    best, rank = None, None
+    for i in ids:
+        out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", i], capture_output=True, text=True).stdout
+        geo = {k: int(v) for k, v in (line.split("=", 1) for line in out.split() if "=" in line)}
+        geo["WINDOW"] = i
+        r = ((geo.get("WIDTH"), geo.get("HEIGHT")) == size, geo.get("WIDTH", 0) * geo.get("HEIGHT", 0))
+        if rank is None or r > rank:
+            best, rank = geo, r
+    return best
+
+
 def window_origin(node):
     """Where the node's toplevel X window is on the screen."""
     top = node
     while top.parent is not None and role_name(top.parent) != "application":
         top = top.parent
-    title = top.name or "Keepsake"
-    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
-                         capture_output=True, text=True).stdout.split()
-    if not ids:
-        return 0, 0
-    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]], capture_output=True, text=True).stdout
-    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
-    return int(geo.get("X", 0)), int(geo.get("Y", 0))
+    try:
+        e = top.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+        size = (e.width, e.height)
+    except Exception:
+        size = None
+    w = x_window(top.name or "Keepsake", size)
+    return (w["X"], w["Y"]) if w else (0, 0)
 
 
 def mouse_click(node):
@@ -230,7 +248,5 @@ def wait_text(root, contains, timeout=TIMEOUT, role=None):
 def screenshot(title, path, settle=0.6):
     """The pixels of the X window with that title (import -window)."""
     time.sleep(settle)  # let animations and the last frame settle
-    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
-                         capture_output=True, text=True).stdout.split()
-    target = ids[-1] if ids else "root"
-    subprocess.run(["import", "-window", target, path], check=True)
+    w = x_window(title)
+    subprocess.run(["import", "-window", w["WINDOW"] if w else "root", path], check=True)

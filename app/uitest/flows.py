@@ -118,11 +118,10 @@ def reveal(win, node, tries=40, title="Keepsake"):
     window above its bottom bar (other tests' loop drives can make the
     drive list long), and returns it. A slow answer of the app (it
     rebuilds that list whenever a drive comes or goes) is tried again."""
-    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
-                         capture_output=True, text=True).stdout.split()
-    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]], capture_output=True, text=True).stdout
-    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
-    ox, oy, width, height = int(geo["X"]), int(geo["Y"]), int(geo["WIDTH"]), int(geo["HEIGHT"])
+    geo = atspi.x_window(title)
+    if geo is None:
+        raise UIError(f"no X window {title!r}")
+    ox, oy, width, height = geo["X"], geo["Y"], geo["WIDTH"], geo["HEIGHT"]
     for _ in range(tries):
         try:
             e = node.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)

@@ -323,18 +323,14 @@ def german(s):
 def window_looks(name, title="Keepsake"):
     """The main window's width as the X server has it, and its mean
     brightness (0 black to 1 white) in a screenshot saved as name."""
-    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
-                         capture_output=True, text=True).stdout.split()
-    if not ids:
+    geo = atspi.x_window(title)
+    if geo is None:
         raise UIError(f"no X window {title!r}")
-    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", ids[-1]],
-                         capture_output=True, text=True, check=True).stdout
-    geo = dict(line.split("=", 1) for line in out.split() if "=" in line)
     shot(name, title)
     path = os.path.join(SHOTS, name + ".png")
     mean = subprocess.run(["convert", path, "-colorspace", "Gray", "-format", "%[fx:mean]", "info:"],
                           capture_output=True, text=True, check=True).stdout
-    return int(geo["WIDTH"]), float(mean)
+    return geo["WIDTH"], float(mean)
 
 
 def headline(win):
@@ -368,6 +364,25 @@ def explain_search(win, pattern):
     test's output."""
     words = [t for t in atspi.text_of(win).splitlines() if any(w in t.lower() for w in ("search", "result", pattern, "error", "fail", "drive", "service", "lock", "busy"))]
     print("   the app shows: " + " | ".join(words), flush=True)
+    # Where the keyboard goes: the X window with the input focus, the
+    # pointer, and the windows on screen with their names and places.
+    for cmd in (["xdotool", "getwindowfocus", "getwindowname"], ["xdotool", "getmouselocation"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        print(f"   {' '.join(cmd[1:])}: {(r.stdout + r.stderr).strip()}", flush=True)
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "."], capture_output=True, text=True, timeout=10).stdout.split()
+    for i in ids:
+        r = subprocess.run(["xdotool", "getwindowname", i, "getwindowgeometry", i], capture_output=True, text=True, timeout=10)
+        print(f"   window {i}: " + " ".join(r.stdout.split()), flush=True)
+    for n in atspi.find_all(win, role="entry", hidden=True):
+        try:
+            ew = n.queryComponent().getExtents(atspi.pyatspi.WINDOW_COORDS)
+            es = n.queryComponent().getExtents(atspi.pyatspi.DESKTOP_COORDS)
+            st = [atspi.pyatspi.stateToString(x) for x in n.getState().getStates()]
+            print(f"   entry {atspi.clean_name(n)!r}: window {ew.x},{ew.y} {ew.width}x{ew.height}; screen {es.x},{es.y}; "
+                  f"origin {atspi.window_origin(n)}; states {st}", flush=True)
+        except Exception as e:
+            print(f"   entry {atspi.clean_name(n)!r}: {e}", flush=True)
+    shot("search-not-found")
     ctl = os.path.join(os.path.dirname(APP), "keepsakectl")
     for args in (["search", pattern], ["snapshots"], ["status"], ["ls", "latest", HOME]):
         r = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)

@@ -211,7 +211,10 @@ func (d *Daemon) finishBackup(p *profile, pc config.Profile, started time.Time, 
 		d.logf("profile %s: backup failed: %s: %s", pc.Name, errName, msg)
 	} else {
 		how := "the watcher's changes"
-		if out.FullScan {
+		switch {
+		case pc.HostName() != "":
+			how = "a pull from " + pc.HostName()
+		case out.FullScan:
 			how = "a full scan"
 		}
 		d.logf("profile %s: backup %s by %s: %d new, %d modified, %d deleted, %d moved; %d folders read, %d patched, %d carried",

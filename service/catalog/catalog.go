@@ -38,7 +38,7 @@ func Open(p string) (*Catalog, error) {
 	// what lets the snapshot's rename come after it.
 	file := "file:" + (&url.URL{Path: p}).EscapedPath()
 	inPlace(p)
-	db, err := sql.Open("sqlite3", file+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-16384")
+	db, err := sql.Open(stableDriver, file+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_cache_size=-16384")
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
 	}
@@ -64,7 +64,7 @@ func Open(p string) (*Catalog, error) {
 			return nil, openFailed(p, err)
 		}
 	}
-	ro, err := sql.Open("sqlite3", file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
+	ro, err := sql.Open(stableDriver, file+"?_busy_timeout=10000&_query_only=1&_cache_size=-2048")
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", p, err)
@@ -158,6 +158,7 @@ const readOnlyDriver = "sqlite3-keepsake-ro"
 
 func init() {
 	sql.Register(readOnlyDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		stablePlans(c, true)
 		rows, err := c.Query(`SELECT count(*) FROM sqlite_master WHERE name = 'placements'`, nil)
 		if err != nil {
 			return nil // not a database: the caller's first query says so

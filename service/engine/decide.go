@@ -28,7 +28,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 		switch e.meta.Type {
 		case fsmeta.Dir:
 			if e.mode != reuse && !(e.prev != nil && sameStat(&e.prev.Meta, &e.meta)) {
-				if err := e.meta.Complete(e.path); err != nil {
+				if err := e.complete(); err != nil {
 					b.warn(e.path, err.Error())
 				}
 			}
@@ -78,7 +78,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 					return out, subdirs, err
 				}
 			}
-			if err := e.meta.Complete(e.path); err != nil {
+			if err := e.complete(); err != nil {
 				b.warn(e.path, err.Error())
 			}
 			e.op = opCopy
@@ -101,7 +101,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 					return out, subdirs, err
 				}
 			}
-			if err := e.meta.Complete(e.path); err != nil {
+			if err := e.complete(); err != nil {
 				b.warn(e.path, err.Error())
 				continue
 			}
@@ -115,7 +115,7 @@ func (w *walker) decide(bt *batch, entries []*entry) (out, subdirs []*entry, err
 				}
 			}
 			if e.mode != reuse && !(e.prev != nil && sameStat(&e.prev.Meta, &e.meta)) {
-				if err := e.meta.Complete(e.path); err != nil {
+				if err := e.complete(); err != nil {
 					b.warn(e.path, err.Error())
 				}
 			}

@@ -317,7 +317,7 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 				jobs <- e
 			}
 		case fsmeta.Dir, fsmeta.Symlink:
-			if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+			if err := e.complete(); err != nil {
 				b.warn(e.path, err.Error())
 			}
 			e.meta.User, e.meta.Group = "", ""
@@ -376,7 +376,7 @@ func (ix *indexer) dir(p string, dst, prev int, from string) error {
 		case e.metaOnly:
 			// The previous snapshot's data under new metadata (a chmod on
 			// the other computer): recorded anew, not read.
-			if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+			if err := e.complete(); err != nil {
 				b.warn(e.path, err.Error())
 			}
 			e.meta.User, e.meta.Group = "", ""
@@ -569,7 +569,7 @@ func (ix *indexer) samePrevInode(prev int, name string, st *unix.Stat_t) (same, 
 // are stored already, replaces it with a hardlink to the stored copy.
 func (ix *indexer) file(e *entry) {
 	b := ix.b
-	if err := e.meta.Complete(filepath.Join(b.partial, e.path)); err != nil {
+	if err := e.complete(); err != nil {
 		b.warn(e.path, err.Error())
 	}
 	e.meta.User, e.meta.Group = "", ""

@@ -132,6 +132,17 @@ func (b *backup) ancestors() map[string]map[string]bool {
 	return children
 }
 
+// complete reads what a stat leaves out of e (xattrs, a symlink's
+// target) through its folder's descriptor, which the walk holds open
+// meanwhile: no lookup of the whole path and no open of its folder for
+// each file, and nothing renamed along the path can redirect it.
+func (e *entry) complete() error {
+	if e.dir != nil && e.dir.src >= 0 {
+		return e.meta.CompleteAt(e.dir.src, e.name)
+	}
+	return e.meta.Complete(e.path)
+}
+
 // dirFds are descriptors of one directory in the source, the previous
 // snapshot and the snapshot being written (-1 where there is none).
 // Working relative to them spares the kernel a full path lookup for each

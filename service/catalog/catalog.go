@@ -593,7 +593,7 @@ func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
 	var nameMatch, verMatch string
 	var arg string
 	if strings.ContainsAny(o.Pattern, "*?[") {
-		nameMatch, verMatch, arg = `name GLOB ?1`, ` AND v.name GLOB ?1`, o.Pattern
+		nameMatch, verMatch, arg = `name GLOB ?1`+globRange(o.Pattern), ` AND v.name GLOB ?1`, o.Pattern
 	} else {
 		nameMatch, arg = `name LIKE ?1 ESCAPE '\'`, "%"+likeEscape(o.Pattern)+"%"
 	}
@@ -668,6 +668,32 @@ func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
 		}
 	}
 	return hits, nil
+}
+
+// globRange narrows a search by a glob to the names that begin with its
+// literal start ("IMG_2*" -> IMG_2 <= name < IMG_3), a range of the names
+// index. SQLite finds that range itself only when it plans a query for
+// the pattern bound to it, which the catalog's stable plans never do
+// (see stableDriver). The bounds are written as hex, so that no byte of
+// a name can end the literal. "" when the glob starts with a wildcard.
+func globRange(glob string) string {
+	n := strings.IndexAny(glob, "*?[")
+	if n <= 0 {
+		return ""
+	}
+	prefix := glob[:n]
+	r := fmt.Sprintf(` AND name >= CAST(X'%x' AS TEXT)`, prefix)
+	// The first string past every name with the prefix: its last byte
+	// that can grow, grown, and the rest dropped.
+	end := []byte(prefix)
+	for len(end) > 0 && end[len(end)-1] == 0xff {
+		end = end[:len(end)-1]
+	}
+	if len(end) > 0 {
+		end[len(end)-1]++
+		r += fmt.Sprintf(` AND name < CAST(X'%x' AS TEXT)`, end)
+	}
+	return r
 }
 
 func likeEscape(s string) string {

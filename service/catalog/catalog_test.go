@@ -3,6 +3,7 @@ package catalog
 import (
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,59 @@ func TestSearchGlobAndSubstring(t *testing.T) {
 				if g := got[k]; len(g) != len(v) || (len(v) > 0 && g[0] != v[0]) || (len(v) > 1 && g[1] != v[1]) {
 					t.Errorf("%s: %v, want %v", k, g, v)
 				}
+			}
+		})
+	}
+}
+
+// A glob that starts with literal bytes searches that range of the names
+// index only (globRange): it must still find every name the glob matches,
+// whatever bytes the start holds, and nothing else.
+func TestSearchGlobByItsStart(t *testing.T) {
+	c := openTemp(t)
+	names := []string{"IMG_2001.jpg", "IMG_2999.jpg", "IMG_3000.jpg", "IMG_.jpg", "img_2001.jpg", "IMG", "caf\xc3\xa9.txt",
+		"caf\xc3\xa9s.txt", "cafe.txt", "a\xff\xffb", "a\xff", "b", "it's.odt", "latin\xe9.txt", "latin\xe9", "[x].txt"}
+	files := map[string]int64{}
+	for i, n := range names {
+		files[n] = int64(i)
+	}
+	snapshot(t, c, "2026-01-01T000000Z", files)
+	tests := []struct {
+		glob, rangeSQL string
+		want           []string
+	}{
+		{"IMG_2*", " AND name >= CAST(X'494d475f32' AS TEXT) AND name < CAST(X'494d475f33' AS TEXT)",
+			[]string{"IMG_2001.jpg", "IMG_2999.jpg"}},
+		{"IMG_?*.jpg", " AND name >= CAST(X'494d475f' AS TEXT) AND name < CAST(X'494d4760' AS TEXT)",
+			[]string{"IMG_2001.jpg", "IMG_2999.jpg", "IMG_3000.jpg"}},
+		{"caf\xc3\xa9*", " AND name >= CAST(X'636166c3a9' AS TEXT) AND name < CAST(X'636166c3aa' AS TEXT)",
+			[]string{"caf\xc3\xa9.txt", "caf\xc3\xa9s.txt"}},
+		{"a\xff\xff*", " AND name >= CAST(X'61ffff' AS TEXT) AND name < CAST(X'62' AS TEXT)", []string{"a\xff\xffb"}},
+		{"a\xff*", " AND name >= CAST(X'61ff' AS TEXT) AND name < CAST(X'62' AS TEXT)", []string{"a\xff\xffb", "a\xff"}},
+		{"\xff*", " AND name >= CAST(X'ff' AS TEXT)", nil},
+		{"it's*", " AND name >= CAST(X'69742773' AS TEXT) AND name < CAST(X'69742774' AS TEXT)", []string{"it's.odt"}},
+		{"latin\xe9*", " AND name >= CAST(X'6c6174696ee9' AS TEXT) AND name < CAST(X'6c6174696eea' AS TEXT)",
+			[]string{"latin\xe9.txt", "latin\xe9"}},
+		{"*.jpg", "", []string{"IMG_2001.jpg", "IMG_2999.jpg", "IMG_3000.jpg", "IMG_.jpg", "img_2001.jpg"}},
+		{"[[]x]*", "", []string{"[x].txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.glob, func(t *testing.T) {
+			if got := globRange(tt.glob); got != tt.rangeSQL {
+				t.Errorf("range %q, want %q", got, tt.rangeSQL)
+			}
+			hits, err := c.Search(SearchOptions{Pattern: tt.glob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hits {
+				got = append(got, h.Name)
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("found %q, want %q", got, want)
 			}
 		})
 	}

@@ -46,3 +46,39 @@ func TestConnectionsHaveStablePlans(t *testing.T) {
 		}
 	}
 }
+
+// One statement of a backup's transaction may change more pages than fit
+// in memory for undoing it alone (ending the versions of a deleted folder
+// of 300 000 files): SQLite then moves that statement's journal to a
+// temporary file. With the threshold raised to 4 MiB (SQLITE_CONFIG_
+// STMTJRNL_SPILL, as this catalog once did) that move failed with
+// SQLITE_FULL, "database or disk is full", whatever the free space: the
+// backup failed. The threshold stays SQLite's own.
+func TestBigStatementInTransaction(t *testing.T) {
+	c := openTemp(t)
+	tx, err := c.DB().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 299999)
+		INSERT INTO contents(id, sha256, size) SELECT x + 1, randomblob(32), x FROM s`); err != nil {
+		t.Fatal("insert:", err)
+	}
+	// Every page of the table existed before this statement: its undo
+	// journal holds them all, about 20 MB.
+	res, err := tx.Exec(`UPDATE contents SET size = size + 1`)
+	if err != nil {
+		t.Fatal("update:", err)
+	}
+	if n, _ := res.RowsAffected(); n != 300000 {
+		t.Fatalf("update changed %d rows, want 300000", n)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	if err := c.DB().QueryRow(`SELECT sum(size) FROM contents`).Scan(&sum); err != nil || sum != 299999*300000/2+300000 {
+		t.Fatalf("sum of sizes %d (%v), want %d", sum, err, 299999*300000/2+300000)
+	}
+}

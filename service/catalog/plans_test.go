@@ -53,7 +53,9 @@ func TestConnectionsHaveStablePlans(t *testing.T) {
 // temporary file. With the threshold raised to 4 MiB (SQLITE_CONFIG_
 // STMTJRNL_SPILL, as this catalog once did) that move failed with
 // SQLITE_FULL, "database or disk is full", whatever the free space: the
-// backup failed. The threshold stays SQLite's own.
+// memory journal writes a chunk of the threshold's size at once, and
+// SQLite's Unix file layer masks a write's length with 0x1ffff, so 4 MiB
+// becomes 0 bytes, read as a full disk. The threshold stays SQLite's own.
 func TestBigStatementInTransaction(t *testing.T) {
 	c := openTemp(t)
 	tx, err := c.DB().Begin()

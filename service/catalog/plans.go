@@ -32,7 +32,9 @@ import (
 // copies of a content, a file's twin) were parsed and planned anew on
 // every call, 80 µs instead of 20 µs, a third of the CPU of indexing a
 // computer's pull. The catalog's queries have one good plan whatever the
-// values, so the guarantee costs nothing.
+// values, save one thing SQLite then no longer does for a bound glob:
+// narrow it to the index range of its literal start, which Search asks
+// for itself (globRange).
 const stableDriver = "sqlite3-keepsake"
 
 func init() {
@@ -43,9 +45,11 @@ func init() {
 }
 
 // stablePlans turns the guarantee on for a connection (or, set false,
-// leaves it as it is), and says whether it is on. go-sqlite3 has no call for sqlite3_db_config: its handle is
-// taken from the connection's unexported field; a version of go-sqlite3
-// without that field gets the default planning (slower, as correct).
+// leaves it as it is), and says whether it is on. go-sqlite3 has no call
+// for sqlite3_db_config: its handle is taken from the connection's
+// unexported field; a version of go-sqlite3 without that field gets the
+// default planning (slower, as correct; TestConnectionsHaveStablePlans
+// fails then).
 func stablePlans(c *sqlite3.SQLiteConn, set bool) bool {
 	f := reflect.ValueOf(c).Elem().FieldByName("db")
 	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {

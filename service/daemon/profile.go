@@ -58,12 +58,20 @@ func (p *profile) reconfigure(pc config.Profile) {
 	if strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") {
 		p.hostKey = "" // another address: ask known_hosts again
 	}
+	w := p.watcher
 	p.mu.Unlock()
-	if strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") ||
+	// A restarted watcher knows nothing of what changed before it, so
+	// its first backup is a full scan: restart it only when what it
+	// watches changed (or it is not running). Turning "back up on
+	// change" on or off keeps it: it records either way.
+	switch {
+	case strings.Join(old.Sources, "\x00") != strings.Join(pc.Sources, "\x00") ||
 		strings.Join(old.Excludes, "\x00") != strings.Join(pc.Excludes, "\x00") ||
-		old.Quiet != pc.Quiet || old.OnChange != pc.OnChange {
+		w == nil && (old.Quiet != pc.Quiet || old.OnChange != pc.OnChange):
 		p.stopWatcher()
 		p.startWatcher()
+	case w != nil && old.Quiet != pc.Quiet:
+		w.SetQuiet(pc.Quiet)
 	}
 	p.publish()
 }

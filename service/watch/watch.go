@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -76,6 +77,9 @@ type Watcher struct {
 	quiet   *time.Timer
 	maxWait *time.Timer
 	burst   bool // a change is waiting for OnQuiet
+	// quietFor is the debounce period in nanoseconds: opts.Quiet until
+	// SetQuiet changes it.
+	quietFor atomic.Int64
 
 	mu    sync.Mutex
 	j     *journal
@@ -161,6 +165,7 @@ func New(roots []string, opts Options) (*Watcher, error) {
 		w.setFull("service started: changes made while it was not running are unknown, a full scan is needed", false)
 	}
 
+	w.quietFor.Store(int64(opts.Quiet))
 	w.quiet = time.NewTimer(time.Hour)
 	w.quiet.Stop()
 	w.maxWait = time.NewTimer(time.Hour)
@@ -443,6 +448,16 @@ func (w *Watcher) compact() func(record func(error)) error {
 	}
 }
 
+// SetQuiet changes the debounce period from the next recorded change on
+// (0 means 5 seconds). The watches and the journal stay as they are: a
+// new period is no reason for a full scan, as a restart would be.
+func (w *Watcher) SetQuiet(d time.Duration) {
+	if d <= 0 {
+		d = 5 * time.Second
+	}
+	w.quietFor.Store(int64(d))
+}
+
 // MarkFull asks for a full scan in the next batch (e.g. the daily rescan).
 func (w *Watcher) MarkFull(reason string) {
 	w.mu.Lock()
@@ -599,7 +614,7 @@ func (w *Watcher) changed() {
 	if w.opts.OnQuiet == nil {
 		return
 	}
-	w.quiet.Reset(w.opts.Quiet)
+	w.quiet.Reset(time.Duration(w.quietFor.Load()))
 	if !w.burst && w.opts.MaxWait > 0 {
 		w.maxWait.Reset(w.opts.MaxWait)
 	}

@@ -496,6 +496,27 @@ func TestDebounce(t *testing.T) {
 	waitFor(t, "a second OnQuiet for a second change", func() bool { return count() == 2 })
 }
 
+// A new quiet period takes effect at the next change, and keeps what the
+// watcher recorded and its cleared full-scan request: changing the period
+// in the settings must not cost a full scan.
+func TestSetQuietKeepsTheJournal(t *testing.T) {
+	e := newEnv(t, baseTree)
+	var calls atomic.Int32
+	w := e.start(Options{Quiet: time.Hour, OnQuiet: func() { calls.Add(1) }})
+	e.sync()
+	e.commitAll(true)
+	e.write("a/before", "x")
+	e.sync()
+	w.SetQuiet(100 * time.Millisecond)
+	e.write("d/after", "y")
+	waitFor(t, "OnQuiet after the shorter period", func() bool { return calls.Load() >= 1 })
+	e.sync()
+	got, full, _ := e.batch()
+	if full || !sameList(got, []string{"a", "d"}) {
+		t.Errorf("after SetQuiet: %q full=%v, want [a d] and no full scan", got, full)
+	}
+}
+
 func TestMaxWaitFiresDuringEndlessChanges(t *testing.T) {
 	e := newEnv(t, baseTree)
 	var calls atomic.Int32

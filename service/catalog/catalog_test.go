@@ -175,6 +175,119 @@ func TestSearchGlobByItsStart(t *testing.T) {
 	}
 }
 
+// A search in a folder finds what was below it, at the paths it had
+// then: a moved folder's files at its old path in the snapshots before
+// the move and at its new one after, and nothing of a sibling whose name
+// starts with the folder's. A folder holding a small part of the catalog
+// is searched by its versions, a big one by the names (narrowFolder):
+// every case runs both ways.
+func TestSearchInFolder(t *testing.T) {
+	c := openTemp(t)
+	const s1, s2 = "2026-01-01T000000Z", "2026-01-02T000000Z"
+	file := func(tx *Txn, dir int64, name string, size int64) {
+		t.Helper()
+		sum := make([]byte, 32)
+		sum[0] = byte(size)
+		if _, err := tx.InsertBatch(dir, []NewVersion{{Name: name, Meta: fsmeta.Meta{Type: fsmeta.File, Mode: 0o644, Size: size}, SHA256: sum, NewName: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirs := func(tx *Txn, paths ...string) []int64 {
+		t.Helper()
+		var ids []int64
+		for _, p := range paths {
+			id, err := tx.DirID(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Visit(id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	commit := func(tx *Txn) {
+		t.Helper()
+		if _, err := tx.EndUnvisited(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(Totals{}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.MarkComplete(tx.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := c.BeginSnapshot("h", s1, time.Now(), []string{"/s"}, CurrentActor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := dirs(tx, "/s", "/s/a", "/s/a/deep", "/s/ab")
+	file(tx, ids[0], "x4.txt", 4)
+	file(tx, ids[1], "x1.txt", 1)
+	file(tx, ids[2], "x2.txt", 2)
+	file(tx, ids[3], "x3.txt", 3)
+	commit(tx)
+	// /s/a moves to /s/m, with its folder deep.
+	tx, err = c.BeginSnapshot("h", s2, time.Now(), []string{"/s"}, CurrentActor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs(tx, "/s", "/s/ab", "/s/m", "/s/m/deep")
+	for _, mv := range []struct {
+		listing int64
+		to      string
+	}{{ids[1], "/s/m"}, {ids[2], "/s/m/deep"}} {
+		if err := tx.Place(mv.listing, mv.to); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Visit(mv.listing); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(tx)
+
+	tests := []struct {
+		name, in string
+		want     []string // path@snapshots
+	}{
+		{"the folder before its move", "/s/a", []string{"/s/a/deep/x2.txt@" + s1, "/s/a/x1.txt@" + s1}},
+		{"with a closing slash", "/s/a/", []string{"/s/a/deep/x2.txt@" + s1, "/s/a/x1.txt@" + s1}},
+		{"the folder after its move", "/s/m", []string{"/s/m/deep/x2.txt@" + s2, "/s/m/x1.txt@" + s2}},
+		{"a folder moved with its parent", "/s/m/deep", []string{"/s/m/deep/x2.txt@" + s2}},
+		{"a sibling sharing the start of the name", "/s/ab", []string{"/s/ab/x3.txt@" + s1 + "," + s2}},
+		{"everything", "/s", []string{"/s/a/deep/x2.txt@" + s1, "/s/a/x1.txt@" + s1, "/s/ab/x3.txt@" + s1 + "," + s2,
+			"/s/m/deep/x2.txt@" + s2, "/s/m/x1.txt@" + s2, "/s/x4.txt@" + s1 + "," + s2}},
+		{"a folder never backed up", "/s/zz", nil},
+	}
+	defer func(share int64) { narrowShare = share }(narrowShare)
+	for _, way := range []struct {
+		name  string
+		share int64
+	}{{"by the folder's versions", 1}, {"by the names", 1 << 40}} {
+		narrowShare = way.share
+		for _, tt := range tests {
+			for _, pattern := range []string{"X", "x?.txt"} {
+				t.Run(way.name+"/"+tt.name+"/"+pattern, func(t *testing.T) {
+					hits, err := c.Search(SearchOptions{Pattern: pattern, In: tt.in})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, h := range hits {
+						got = append(got, h.Path()+"@"+strings.Join(h.Snapshots, ","))
+					}
+					slices.Sort(got)
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("found %q, want %q", got, tt.want)
+					}
+				})
+			}
+		}
+	}
+}
+
 func itoa(n int64) string { return string(rune('0' + n)) }
 
 func TestSnapshotLookupAndIntegrity(t *testing.T) {

@@ -214,8 +214,11 @@ func evict(b *testing.B, dbPath string) float64 {
 // generate1M writes the catalog both benchmarks search: one million
 // file versions (200 000 files, five versions each, 50 snapshots).
 func generate1M(b *testing.B) string {
+	return generate1MAt(b, filepath.Join(b.TempDir(), "catalog.db"))
+}
+
+func generate1MAt(b testing.TB, dbPath string) string {
 	b.Helper()
-	dbPath := filepath.Join(b.TempDir(), "catalog.db")
 	c, err := Open(dbPath)
 	if err != nil {
 		b.Fatal(err)

@@ -616,17 +616,12 @@ func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
 			q = `WHERE v.listing IN ` + listingsUnder + ` AND ` + verMatch
 		}
 	}
-	if q == "" {
-		// Each name has at least one version, so without other filters
-		// the first Limit matching names are enough.
-		nameLimit := ""
-		if !inFolder && o.Since.IsZero() && o.Until.IsZero() {
-			nameLimit = fmt.Sprintf(" LIMIT %d", o.Limit)
-		}
+	byNames := q == ""
+	if byNames {
 		if arg == o.Pattern {
 			nameMatch += globRange(o.Pattern)
 		}
-		q = `WHERE v.name COLLATE NOCASE IN (SELECT name FROM names WHERE ` + nameMatch + nameLimit + `)`
+		q = `WHERE ` + namesHere
 		if arg == o.Pattern {
 			q += ` AND ` + verMatch
 		}
@@ -640,6 +635,7 @@ func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
 	}
 	// A time window becomes a range of snapshot ids (ids grow with time):
 	// a coarse filter in the query, made exact below.
+	window := !o.Since.IsZero() || !o.Until.IsZero()
 	if !o.Since.IsZero() {
 		var minID int64 = 1 << 62
 		for _, list := range ix.byHost {
@@ -667,31 +663,92 @@ func (c *Catalog) Search(o SearchOptions) ([]Hit, error) {
 	// The limit goes into the query: a short pattern can match a great
 	// many versions. A time window filters afterwards, so read more then.
 	limit := o.Limit
-	if !o.Since.IsZero() || !o.Until.IsZero() {
+	if window {
 		limit *= 4
 	}
 	args = append(args, limit)
-	vs, err := c.versions(q+fmt.Sprintf(` ORDER BY d.path, v.name, v.first_snap LIMIT ?%d`, len(args)), args...)
+	q += fmt.Sprintf(` ORDER BY d.path, v.name, v.first_snap LIMIT ?%d`, len(args))
+	// run reads the versions whose names names (SQL) picks.
+	run := func(names string, more ...any) ([]Hit, error) {
+		vs, err := c.versions(strings.Replace(q, namesHere, names, 1), append(args, more...)...)
+		if err != nil {
+			return nil, fmt.Errorf("search %q: %w", o.Pattern, err)
+		}
+		hits := make([]Hit, 0, len(vs))
+		for _, v := range vs {
+			var held []string
+			for _, s := range ix.holding(v) {
+				if (o.Since.IsZero() || !s.Time.Before(o.Since)) && (o.Until.IsZero() || !s.Time.After(o.Until)) {
+					held = append(held, s.Name)
+				}
+			}
+			if len(held) == 0 {
+				continue // pruned, or outside the time window
+			}
+			hits = append(hits, Hit{Version: v, Snapshots: held})
+			if len(hits) == o.Limit {
+				break
+			}
+		}
+		return hits, nil
+	}
+	if !byNames {
+		return run("")
+	}
+	matching := func(n string) string {
+		return `v.name COLLATE NOCASE IN (SELECT name FROM names WHERE ` + nameMatch + n + `)`
+	}
+	if !inFolder && !window {
+		// Each name has at least one version, so without other filters
+		// the first Limit matching names are enough.
+		return run(matching(fmt.Sprintf(" LIMIT %d", o.Limit)))
+	}
+	// A folder or a time window may leave out the versions of any name:
+	// a few names are looked up by name; of many, the first Limit are
+	// tried first (as without a filter), and all of them only if those
+	// gave too few hits.
+	few := 4 * o.Limit
+	names, err := c.matchingNames(nameMatch, arg, few)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", o.Pattern, err)
 	}
-	hits := make([]Hit, 0, len(vs))
-	for _, v := range vs {
-		var held []string
-		for _, s := range ix.holding(v) {
-			if (o.Since.IsZero() || !s.Time.Before(o.Since)) && (o.Until.IsZero() || !s.Time.After(o.Until)) {
-				held = append(held, s.Name)
-			}
+	if len(names) <= few {
+		if len(names) == 0 {
+			return []Hit{}, nil
 		}
-		if len(held) == 0 {
-			continue // pruned, or outside the time window
+		marks := make([]string, len(names))
+		for i := range names {
+			marks[i] = fmt.Sprintf("?%d", len(args)+1+i)
 		}
-		hits = append(hits, Hit{Version: v, Snapshots: held})
-		if len(hits) == o.Limit {
-			break
-		}
+		return run(`v.name COLLATE NOCASE IN (`+strings.Join(marks, ",")+`)`, names...)
 	}
-	return hits, nil
+	hits, err := run(matching(fmt.Sprintf(" LIMIT %d", o.Limit)))
+	if err != nil || len(hits) == o.Limit {
+		return hits, err
+	}
+	return run(matching(""))
+}
+
+// namesHere marks where Search puts the test of a version's name.
+const namesHere = "\x00names\x00"
+
+// matchingNames returns up to limit+1 distinct names matching match
+// (SQL on the names table's column name, with the pattern as ?1).
+func (c *Catalog) matchingNames(match, pattern string, limit int) ([]any, error) {
+	rows, err := c.db.Query(`SELECT name FROM names WHERE `+match+` LIMIT ?2`, pattern, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []any
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }
 
 // listingsUnder is a subquery of the listings that are, or were once

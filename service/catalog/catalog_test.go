@@ -270,21 +270,68 @@ func TestSearchInFolder(t *testing.T) {
 		for _, tt := range tests {
 			for _, pattern := range []string{"X", "x?.txt"} {
 				t.Run(way.name+"/"+tt.name+"/"+pattern, func(t *testing.T) {
-					hits, err := c.Search(SearchOptions{Pattern: pattern, In: tt.in})
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []string
-					for _, h := range hits {
-						got = append(got, h.Path()+"@"+strings.Join(h.Snapshots, ","))
-					}
-					slices.Sort(got)
-					if !slices.Equal(got, tt.want) {
-						t.Errorf("found %q, want %q", got, tt.want)
-					}
+					wantFound(t, c, SearchOptions{Pattern: pattern, In: tt.in}, tt.want)
 				})
 			}
 		}
+	}
+}
+
+// A search within a time window tries the first names that match and
+// reads every one of them only when those gave too few hits: a name that
+// matches late still turns up when only it is in the window, and a
+// window with nothing in it says so.
+func TestSearchInTimeWindow(t *testing.T) {
+	c := openTemp(t)
+	const s1, s2, s3 = "2026-01-01T000000Z", "2026-01-02T000000Z", "2026-01-03T000000Z"
+	old := map[string]int64{"a1.txt": 1, "a2.txt": 2, "a3.txt": 3, "a4.txt": 4, "a5.txt": 5, "b.txt": 6}
+	snapshot(t, c, s1, old)
+	snapshot(t, c, s2, map[string]int64{"a9.txt": 7, "b.txt": 6})
+	snapshot(t, c, s3, map[string]int64{"a9.txt": 7})
+	at := func(name string) time.Time {
+		s, err := c.Snapshot("h", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Time
+	}
+	tests := []struct {
+		name string
+		o    SearchOptions
+		want []string
+	}{
+		// six names match "a", more than the four tried first for one hit
+		{"a late name after the first ones gave nothing", SearchOptions{Pattern: "a", Since: at(s2), Limit: 1},
+			[]string{"/s/a9.txt@" + s2 + "," + s3}},
+		{"a glob the same way", SearchOptions{Pattern: "a?.txt", Since: at(s2), Limit: 1},
+			[]string{"/s/a9.txt@" + s2 + "," + s3}},
+		{"few names, looked up by name", SearchOptions{Pattern: "b.t", Since: at(s2)}, []string{"/s/b.txt@" + s2}},
+		{"until", SearchOptions{Pattern: "b", Until: at(s1)}, []string{"/s/b.txt@" + s1}},
+		{"nothing in the window", SearchOptions{Pattern: "a1", Since: at(s2)}, nil},
+		{"no name matches", SearchOptions{Pattern: "zz", Since: at(s1)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantFound(t, c, tt.o, tt.want)
+		})
+	}
+}
+
+// wantFound checks that a search finds want: path@snapshot,snapshot...,
+// in any order.
+func wantFound(t *testing.T, c *Catalog, o SearchOptions, want []string) {
+	t.Helper()
+	hits, err := c.Search(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.Path()+"@"+strings.Join(h.Snapshots, ","))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("found %q, want %q", got, want)
 	}
 }
 

@@ -23,9 +23,16 @@ type prehasher struct {
 	root  int // the snapshot folder; owned by the caller
 	names chan string
 	done  chan struct{}
+	// keep says whether a file of this size and mtime is likely kept as
+	// it came (nothing stored could replace it); nil: none is.
+	keep func(size, mtimeNs int64) bool
 
 	mu   sync.Mutex
 	sums map[string]prehashed
+	// writing are the contents whose first copy this run started
+	// writing to the drive; a second copy is left in memory, as it is
+	// likely replaced by a link to the first.
+	writing map[[32]byte]string
 }
 
 type prehashed struct {
@@ -48,13 +55,22 @@ const (
 // startPrehash starts hashing the files named to arrived below root (a
 // descriptor of the snapshot folder); nil when the kernel cannot open a
 // path safely beneath a folder (openat2, Linux 5.6).
-func startPrehash(root int) *prehasher {
+//
+// A file that keep says is likely kept, and whose content has not
+// arrived before in this run, also starts on its way to the drive once
+// read: the disk writes it while the rest arrives, instead of in the
+// commit's syncfs after the transfer (which is when plain rsync's data
+// is written too: a pull writes its data once either way). A file
+// that turns out to have a stored copy after all was written for
+// nothing, which costs the drive's time, not its space.
+func startPrehash(root int, keep func(size, mtimeNs int64) bool) *prehasher {
 	probe, err := unix.Openat2(root, ".", &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: prehashResolve})
 	if err != nil {
 		return nil
 	}
 	unix.Close(probe)
-	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), sums: map[string]prehashed{}}
+	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), keep: keep,
+		sums: map[string]prehashed{}, writing: map[[32]byte]string{}}
 	go p.run()
 	return p
 }
@@ -129,7 +145,15 @@ func (p *prehasher) hash(path string, fd int) {
 	}
 	p.mu.Lock()
 	p.sums[path] = prehashed{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: sum}
+	_, again := p.writing[[32]byte(sum)]
+	write := !again && p.keep != nil && st.Size > 0 && p.keep(st.Size, st.Mtim.Nano())
+	if write {
+		p.writing[[32]byte(sum)] = path
+	}
 	p.mu.Unlock()
+	if write {
+		unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	}
 }
 
 // take is the sum read for path when st, the file there now, is the

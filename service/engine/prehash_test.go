@@ -31,7 +31,7 @@ func TestPrehashStaysBeneath(t *testing.T) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	must(t, err)
 	defer unix.Close(fd)
-	p := startPrehash(fd)
+	p := startPrehash(fd, nil)
 	if p == nil {
 		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6): files are hashed after the transfer")
 	}
@@ -86,7 +86,7 @@ func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	must(t, err)
 	defer unix.Close(fd)
-	p := startPrehash(fd)
+	p := startPrehash(fd, nil)
 	if p == nil {
 		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6)")
 	}
@@ -130,4 +130,44 @@ func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
 func sha256Of(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
+}
+
+// TestPrehashStartsWritingKeptContent: a file read during the transfer
+// starts on its way to the drive when it is likely kept (no stored twin)
+// and is the first of its content in the run; a second copy, a file with
+// a stored twin and an empty file do not.
+func TestPrehashStartsWritingKeptContent(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{"new": "content of its own", "copy": "content of its own", "twin": "stored elsewhere", "empty": ""}
+	for n, c := range files {
+		must(t, os.WriteFile(filepath.Join(root, n), []byte(c), 0o644))
+	}
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, err)
+	defer unix.Close(fd)
+	var asked []int64
+	p := startPrehash(fd, func(size, mtimeNs int64) bool {
+		asked = append(asked, size) // only the prehasher's goroutine calls it
+		return size != int64(len(files["twin"]))
+	})
+	if p == nil {
+		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6)")
+	}
+	for _, n := range []string{"new", "copy", "twin", "empty"} {
+		p.arrived("/" + n)
+	}
+	p.stop()
+	var written []string
+	for _, path := range p.writing {
+		written = append(written, path)
+	}
+	if !slices.Equal(written, []string{"/new"}) {
+		t.Errorf("started writing %q, want only [/new]", written)
+	}
+	if len(p.sums) != 4 {
+		t.Errorf("%d files hashed, want 4", len(p.sums))
+	}
+	if want := []int64{18, 16}; !slices.Equal(asked, want) {
+		t.Errorf("asked about sizes %v, want %v (not again for a copy, never for an empty file)", asked, want)
+	}
 }

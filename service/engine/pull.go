@@ -88,7 +88,12 @@ func (b *backup) pull(ctx context.Context) error {
 			return targetError(err, "remove dropped sources from the snapshot")
 		}
 	}
-	pre := startPrehash(root)
+	// Likely kept: no version on the drive has its size and mtime (as
+	// the indexer asks before it searches for a stored copy).
+	pre := startPrehash(root, func(size, mtimeNs int64) bool {
+		twin, err := b.txn.HasTwin(size, mtimeNs)
+		return err == nil && !twin
+	})
 	if pre != nil {
 		req.Arrived = pre.arrived
 	}

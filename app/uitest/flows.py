@@ -139,25 +139,33 @@ def reveal(win, node, tries=40, title="Keepsake"):
 
 def setup(win, shot, drive_label=DRIVE, passphrase=None, cannot_encrypt=False):
     """The first-run setup; with a passphrase the drive is encrypted (the
-    setup's default) and the recovery key it shows once is returned. A
-    drive that cannot be encrypted (btrfs) says so, and the person turns
-    encryption off."""
+    setup's default) and the recovery key it shows once is returned. On a
+    drive that cannot be encrypted (btrfs) encryption starts off; turned
+    on, the setup says why it cannot be, and the person turns it off
+    again."""
     step("first-run setup: the drive, its passphrase, the folders, the schedule, then the first backup")
     find(win, name="Choose a Backup Drive", timeout=60)
     choose_row(win, drive_label)
     next_button = find(win, name="Next", role="push button")
-    if cannot_encrypt:
-        find(win, contains="filesystem cannot be encrypted", role="label", timeout=10)
-        if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
-            raise UIError("Next is possible with encryption on, on a drive that cannot be encrypted")
-        switch = find(win, name="Encrypt Backups", role="check box")  # a GtkSwitch, to GTK 4.8
-        click(reveal(win, switch))
+
+    def wait_next(possible, why):
         deadline = time.time() + 10
-        while not next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
+        while next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE) != possible:
             if time.time() > deadline:
-                raise UIError("Next is still not possible with encryption turned off")
+                raise UIError(why)
             time.sleep(0.2)
-        print("   the drive cannot be encrypted: said so; with encryption off, Next is possible", flush=True)
+
+    if cannot_encrypt:
+        switch = find(win, name="Encrypt Backups", role="check box")  # a GtkSwitch, to GTK 4.8
+        if checked(switch):
+            raise UIError("encryption is on by default for a drive that cannot be encrypted")
+        wait_next(True, "Next is not possible on a btrfs drive with encryption off")
+        click(reveal(win, switch))
+        find(win, contains="filesystem cannot be encrypted", role="label", timeout=10)
+        wait_next(False, "Next is possible with encryption on, on a drive that cannot be encrypted")
+        click(reveal(win, switch))
+        wait_next(True, "Next is still not possible with encryption turned off again")
+        print("   the drive cannot be encrypted: off by default; turned on, said so and Next refused; off again, Next is possible", flush=True)
     if passphrase is not None:
         if next_button.getState().contains(atspi.pyatspi.STATE_SENSITIVE):
             raise UIError("Next is possible before a passphrase for the encrypted drive is typed")

@@ -18,7 +18,8 @@ const MinPassphrase = 8
 
 // Encryption is what the person chose for the drive's encryption.
 type Encryption struct {
-	// On: encrypted backups (the default for a drive set up now).
+	// On: encrypted backups (the default for a drive set up now that
+	// can be encrypted: EncryptByDefault).
 	On                  bool
 	Passphrase, Confirm string
 	// Remember keeps the key on this computer (the default): the service
@@ -32,6 +33,17 @@ type Encryption struct {
 // set up.
 func OfferEncryption(d DriveChoice) bool {
 	return d.UUID != "" && !d.Enrolled && d.Present && d.Selectable()
+}
+
+// EncryptByDefault is the encryption switch's state for the chosen
+// drive until the person sets it: on where encrypted backups can be made
+// (an ext4 drive, or a drive holding unencrypted backups that new ones
+// are encrypted beside), off on a drive whose filesystem cannot be
+// encrypted. That is btrfs, the filesystem Keepsake erases a drive with
+// unless asked for ext4: a person who just chose btrfs, or took its
+// default, is not then told to erase the drive a second time.
+func EncryptByDefault(d DriveChoice) bool {
+	return ViewEncryption(d).Possible
 }
 
 // OfferSetAside says whether the drive step offers encrypted backups

@@ -13,18 +13,20 @@ func TestEncryptionOffered(t *testing.T) {
 		drive DriveChoice
 		offer bool
 		view  EncryptionView
+		// encrypt: the switch's state until the person sets it.
+		encrypt bool
 	}{
-		{"new ext4 drive with the feature on", DriveChoice{UUID: "a", Present: true}, true, EncryptionView{Possible: true}},
+		{"new ext4 drive with the feature on", DriveChoice{UUID: "a", Present: true}, true, EncryptionView{Possible: true}, true},
 		{"new ext4 drive without the feature: turned on during the setup", DriveChoice{UUID: "a", Present: true, Encryptable: api.EncryptableFeatureOff},
-			true, EncryptionView{Note: FeatureOffNote, Possible: true}},
+			true, EncryptionView{Note: FeatureOffNote, Possible: true}, true},
 		{"btrfs drive: erase as ext4 or go on unencrypted", DriveChoice{UUID: "a", Present: true, Encryptable: api.EncryptableFilesystem, Device: "/dev/sdb"},
-			true, EncryptionView{Note: FilesystemNote, Erase: true}},
+			true, EncryptionView{Note: FilesystemNote, Erase: true}, false},
 		{"btrfs drive without a device to erase", DriveChoice{UUID: "a", Present: true, Encryptable: api.EncryptableFilesystem},
-			true, EncryptionView{Note: FilesystemNote}},
-		{"a drive holding backups keeps what it is", DriveChoice{UUID: "a", Present: true, Enrolled: true}, false, EncryptionView{Possible: true}},
-		{"an encrypted drive holding backups", DriveChoice{UUID: "a", Present: true, Enrolled: true, Encrypted: true}, false, EncryptionView{Possible: true}},
-		{"a drive that cannot hold backups", DriveChoice{UUID: "a", Present: true, Reason: "FAT"}, false, EncryptionView{Possible: true}},
-		{"no drive chosen", DriveChoice{Reason: "No drive chosen"}, false, EncryptionView{Possible: true}},
+			true, EncryptionView{Note: FilesystemNote}, false},
+		{"a drive holding backups keeps what it is", DriveChoice{UUID: "a", Present: true, Enrolled: true}, false, EncryptionView{Possible: true}, true},
+		{"an encrypted drive holding backups", DriveChoice{UUID: "a", Present: true, Enrolled: true, Encrypted: true}, false, EncryptionView{Possible: true}, true},
+		{"a drive that cannot hold backups", DriveChoice{UUID: "a", Present: true, Reason: "FAT"}, false, EncryptionView{Possible: true}, true},
+		{"no drive chosen", DriveChoice{Reason: "No drive chosen"}, false, EncryptionView{Possible: true}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -33,6 +35,9 @@ func TestEncryptionOffered(t *testing.T) {
 			}
 			if got := ViewEncryption(c.drive); got != c.view {
 				t.Errorf("ViewEncryption() = %+v, want %+v", got, c.view)
+			}
+			if got := EncryptByDefault(c.drive); got != c.encrypt {
+				t.Errorf("EncryptByDefault() = %v, want %v", got, c.encrypt)
 			}
 		})
 	}

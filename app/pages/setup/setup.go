@@ -106,6 +106,11 @@ type Page struct {
 	// afterRecovery is what the setup does once the person has written
 	// the recovery key down (nil while the key is not shown).
 	afterRecovery func()
+	// encryptSet: the person set the encryption switch (or one of the
+	// two choices for a drive holding backups); until then it follows the
+	// chosen drive (EncryptByDefault). defaulting marks the page's own
+	// setting of it.
+	encryptSet, defaulting bool
 }
 
 // New builds the first-run setup; done is called when it is finished.
@@ -113,8 +118,10 @@ func New(env *ui.Env, done func()) *Page {
 	p := &Page{env: env, done: done}
 	ui.Fill(p, setupUI)
 	p.driveList = NewDriveList(p.DriveList, p.EraseSlot, env, p.updateNav)
-	// A drive erased as ext4 here is encrypted next, by the setup itself.
+	// A drive erased as ext4 here is encrypted next, by the setup itself;
+	// a person who turned encryption on is offered ext4 when erasing one.
 	p.driveList.EncryptAfterErase = true
+	p.driveList.PreferExt4 = func() bool { return p.encryptSet && p.EncryptSwitch.Active() }
 
 	p.home = glib.GetHomeDir()
 	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
@@ -149,7 +156,12 @@ func New(env *ui.Env, done func()) *Page {
 	for _, s := range []*gtk.Switch{p.OnChange, p.OnPlug, p.SkipDownloads} {
 		s.NotifyProperty("active", p.updateSummary)
 	}
-	p.EncryptSwitch.NotifyProperty("active", p.updateNav)
+	p.EncryptSwitch.NotifyProperty("active", func() {
+		if !p.defaulting {
+			p.encryptSet = true
+		}
+		p.updateNav()
+	})
 	// A drive holding unencrypted backups: the two choices are the
 	// encryption switch's two states, said in full for that drive.
 	p.AsideNote.SetLabel(AsideNote())
@@ -353,9 +365,15 @@ func (p *Page) encryption() Encryption {
 func (p *Page) showEncryption() {
 	d := p.chosen()
 	offer := OfferEncryption(d)
-	on := p.EncryptSwitch.Active()
 	v := ViewEncryption(d)
 	aside := OfferSetAside(d)
+	if want := EncryptByDefault(d); !p.encryptSet && (offer || aside) && p.EncryptSwitch.Active() != want {
+		p.defaulting = true
+		p.EncryptSwitch.SetActive(want) // shows the part again, for want
+		p.defaulting = false
+		return
+	}
+	on := p.EncryptSwitch.Active()
 	p.EncryptGroup.SetVisible(offer)
 	p.AsideBox.SetVisible(aside)
 	if p.AsideCheck.Active() != on {

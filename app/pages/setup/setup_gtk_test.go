@@ -180,8 +180,8 @@ func TestEraseOfferWithDisplay(t *testing.T) {
 
 // TestEncryptionWithDisplay walks the encryption part of the drive step
 // through the service's reasons: the feature off (said, still
-// possible), a btrfs drive (Erase as ext4… offered, Next only without
-// encryption), a drive holding backups (no encryption asked), and the
+// possible), a btrfs drive (unencrypted until the person asks; then
+// Erase as ext4… offered, Next only without encryption), a drive holding backups (no encryption asked), and the
 // recovery key page (Continue only once it is written down). It needs a
 // display.
 func TestEncryptionWithDisplay(t *testing.T) {
@@ -202,20 +202,40 @@ func TestEncryptionWithDisplay(t *testing.T) {
 		t.Errorf("feature off: note %q (%v), erase %v, passphrase %v", p.EncryptNote.Label(), p.EncryptNote.Visible(), p.EncryptErase.Visible(), p.PassphraseBox.Visible())
 	}
 
+	if !p.EncryptSwitch.Active() || p.driveList.PreferExt4() {
+		t.Errorf("an ext4 drive: encryption on %v (want on), erasing suggests ext4 %v before the person asked", p.EncryptSwitch.Active(), p.driveList.PreferExt4())
+	}
+
+	// A btrfs drive (what Erase… makes unless asked for ext4) cannot be
+	// encrypted: encryption is off for it until the person turns it on,
+	// so that taking the defaults never asks for a second erase.
 	show(client.Drive{UUID: "btr", Label: "Big", Filesystem: "btrfs", Device: "/dev/sdc", Size: 2e12, Free: 2e12, Present: true, Encryptable: "filesystem"})
-	if p.drive != "btr" || p.EncryptNote.Label() != FilesystemNote || !p.EncryptErase.Visible() || p.PassphraseBox.Visible() {
-		t.Errorf("btrfs: drive %q, note %q, erase %v, passphrase %v", p.drive, p.EncryptNote.Label(), p.EncryptErase.Visible(), p.PassphraseBox.Visible())
+	if p.drive != "btr" || p.EncryptSwitch.Active() || p.EncryptBox.Visible() || !p.NextButton.Sensitive() {
+		t.Errorf("btrfs: drive %q, encryption on %v, its part shown %v, Next %v", p.drive, p.EncryptSwitch.Active(), p.EncryptBox.Visible(), p.NextButton.Sensitive())
+	}
+	if c := p.choices(); c.Encryption.On || len(Plan(c, Progress{})) == 0 || Plan(c, Progress{})[1] != StepEnroll {
+		t.Errorf("unencrypted: %+v, plan %v", c.Encryption, Plan(c, Progress{}))
+	}
+	p.EncryptSwitch.SetActive(true)
+	if !p.EncryptBox.Visible() || p.EncryptNote.Label() != FilesystemNote || !p.EncryptErase.Visible() || p.PassphraseBox.Visible() {
+		t.Errorf("btrfs, encryption asked for: shown %v, note %q, erase %v, passphrase %v", p.EncryptBox.Visible(), p.EncryptNote.Label(), p.EncryptErase.Visible(), p.PassphraseBox.Visible())
 	}
 	if p.NextButton.Sensitive() {
 		t.Error("Next possible with encryption on a btrfs drive")
+	}
+	if !p.driveList.PreferExt4() {
+		t.Error("erasing a drive does not suggest ext4 once the person asked for encryption")
 	}
 	p.EncryptSwitch.SetActive(false)
 	if !p.NextButton.Sensitive() || p.EncryptBox.Visible() {
 		t.Error("an unencrypted btrfs drive cannot be chosen")
 	}
-	if c := p.choices(); c.Encryption.On || len(Plan(c, Progress{})) == 0 || Plan(c, Progress{})[1] != StepEnroll {
-		t.Errorf("unencrypted: %+v, plan %v", c.Encryption, Plan(c, Progress{}))
+	// The person's choice stays when another drive is chosen.
+	show(client.Drive{UUID: "off", Label: "Plain", Filesystem: "ext4", Device: "/dev/sdb", Size: 1e12, Free: 9e11, Present: true, Encryptable: "feature-off"})
+	if p.EncryptSwitch.Active() {
+		t.Error("encryption turned on again for an ext4 drive after the person turned it off")
 	}
+	show(client.Drive{UUID: "btr", Label: "Big", Filesystem: "btrfs", Device: "/dev/sdc", Size: 2e12, Free: 2e12, Present: true, Encryptable: "filesystem"})
 	p.EncryptSwitch.SetActive(true)
 	// Erase as ext4… asks the service first; with none, it says so.
 	p.EncryptErase.Emit("clicked")

@@ -84,6 +84,9 @@ type DriveList struct {
 	// encrypt (PrepareDrive's enroll=false) instead of being enrolled
 	// unencrypted at once.
 	EncryptAfterErase bool
+	// PreferExt4 says whether erasing a drive should suggest ext4 (the
+	// person wants encrypted backups) instead of btrfs; nil: never.
+	PreferExt4 func() bool
 	// leader heads the rows' radio group (see Show).
 	leader *gtk.CheckButton
 }
@@ -269,7 +272,7 @@ func (l *DriveList) confirm(info api.DeviceInfo, onlyExt4 bool) {
 	d.SetObjectProperty("secondary-text", body)
 	ext4 := gtk.NewCheckButtonWithMnemonic(i18n.T("Use ext4 instead (for _encrypted backups)"))
 	ext4.SetTooltipText(i18n.T("Btrfs keeps each backup as a snapshot of its own; ext4 can hold encrypted backups"))
-	ext4.SetActive(onlyExt4)
+	ext4.SetActive(onlyExt4 || l.PreferExt4 != nil && l.PreferExt4())
 	if area, ok := d.MessageArea().(*gtk.Box); ok && !onlyExt4 {
 		area.Append(ext4)
 	}

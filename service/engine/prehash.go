@@ -40,6 +40,9 @@ type prehashed struct {
 	size         int64
 	mtime, ctime unix.Timespec
 	sum          []byte
+	// writing: keep said the file is likely kept, and its writing to
+	// the drive was started.
+	writing bool
 }
 
 const (
@@ -143,10 +146,14 @@ func (p *prehasher) hash(path string, fd int) {
 	if unix.Fstat(fd, &after) != nil || after.Size != st.Size || after.Mtim != st.Mtim || after.Ctim != st.Ctim {
 		return
 	}
+	// Only this goroutine adds to writing; keep (a catalog query) is
+	// asked outside the lock that take waits for.
 	p.mu.Lock()
-	p.sums[path] = prehashed{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: sum}
 	_, again := p.writing[[32]byte(sum)]
+	p.mu.Unlock()
 	write := !again && p.keep != nil && st.Size > 0 && p.keep(st.Size, st.Mtim.Nano())
+	p.mu.Lock()
+	p.sums[path] = prehashed{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: sum, writing: write}
 	if write {
 		p.writing[[32]byte(sum)] = path
 	}
@@ -157,17 +164,18 @@ func (p *prehasher) hash(path string, fd int) {
 }
 
 // take is the sum read for path when st, the file there now, is the
-// inode that was read, unchanged since; nil otherwise.
-func (p *prehasher) take(path string, st *unix.Stat_t) []byte {
+// inode that was read, unchanged since; nil otherwise. writing: keep
+// said so of it, and its data are on their way to the drive already.
+func (p *prehasher) take(path string, st *unix.Stat_t) (sum []byte, writing bool) {
 	if p == nil {
-		return nil
+		return nil, false
 	}
 	p.mu.Lock()
 	h, ok := p.sums[path]
 	delete(p.sums, path)
 	p.mu.Unlock()
 	if !ok || h.ino != st.Ino || h.size != st.Size || h.mtime != st.Mtim || h.ctime != st.Ctim {
-		return nil
+		return nil, false
 	}
-	return h.sum
+	return h.sum, h.writing
 }

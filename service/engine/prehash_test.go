@@ -109,7 +109,7 @@ func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
 	cases := map[string]bool{"kept": true, "rewritten": false, "replaced": false, "touched": false}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
-			sum := p.take("/"+name, stat(name))
+			sum, _ := p.take("/"+name, stat(name))
 			if (sum != nil) != want {
 				t.Fatalf("sum %x, want one: %v", sum, want)
 			}
@@ -118,11 +118,11 @@ func TestPrehashTakesOnlyTheSameFile(t *testing.T) {
 			}
 		})
 	}
-	if p.take("/kept", stat("kept")) != nil {
+	if sum, _ := p.take("/kept", stat("kept")); sum != nil {
 		t.Error("a sum was taken twice")
 	}
 	var nilPre *prehasher
-	if nilPre.take("/kept", stat("kept")) != nil {
+	if sum, _ := nilPre.take("/kept", stat("kept")); sum != nil {
 		t.Error("no prehasher, yet a sum")
 	}
 }
@@ -166,6 +166,15 @@ func TestPrehashStartsWritingKeptContent(t *testing.T) {
 	}
 	if len(p.sums) != 4 {
 		t.Errorf("%d files hashed, want 4", len(p.sums))
+	}
+	// The indexer learns which: it neither asks the catalog about them
+	// again nor starts writing them a second time.
+	for _, n := range []string{"new", "copy", "twin", "empty"} {
+		var st unix.Stat_t
+		must(t, unix.Stat(filepath.Join(root, n), &st))
+		if sum, writing := p.take("/"+n, &st); sum == nil || writing != (n == "new") {
+			t.Errorf("take(%s) = sum %x, writing %v", n, sum, writing)
+		}
 	}
 	if want := []int64{18, 16}; !slices.Equal(asked, want) {
 		t.Errorf("asked about sizes %v, want %v (not again for a copy, never for an empty file)", asked, want)

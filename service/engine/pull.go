@@ -591,7 +591,7 @@ func (ix *indexer) file(e *entry) {
 		e.sum, e.linked = in.sum, true
 		return
 	}
-	sum := ix.pre.take(e.path, &st)
+	sum, writing := ix.pre.take(e.path, &st)
 	if sum != nil {
 		ix.preHashed.Add(1)
 	} else {
@@ -624,12 +624,18 @@ func (ix *indexer) file(e *entry) {
 	// content worth it: a computer's first pull of files new to the drive
 	// asks nothing. A kept first copy that could not be linked (its link
 	// count is full) leaves the search to find another.
-	twin, err := b.txn.HasTwin(st.Size, e.meta.MtimeNs)
-	if err != nil {
-		e.err = err
-		return
+	// The prehasher asked it already of a file it started writing (the
+	// committed catalog does not change during the run).
+	twin := false
+	if !writing {
+		var err error
+		if twin, err = b.txn.HasTwin(st.Size, e.meta.MtimeNs); err != nil {
+			e.err = err
+			return
+		}
 	}
 	var cands []catalog.Stored
+	var err error
 	switch {
 	case ok:
 		// This run's other copies too: the transaction's view.
@@ -654,7 +660,9 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.copied = true
-	ix.wb.add(e.dir.dst, e.name)
+	if !writing {
+		ix.wb.add(e.dir.dst, e.name)
+	}
 	ix.mu.Lock()
 	ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
 	if _, ok := ix.kept[key]; !ok {

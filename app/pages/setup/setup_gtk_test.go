@@ -181,9 +181,9 @@ func TestEraseOfferWithDisplay(t *testing.T) {
 // TestEncryptionWithDisplay walks the encryption part of the drive step
 // through the service's reasons: the feature off (said, still
 // possible), a btrfs drive (unencrypted until the person asks; then
-// Erase as ext4… offered, Next only without encryption), a drive holding backups (no encryption asked), and the
-// recovery key page (Continue only once it is written down). It needs a
-// display.
+// Erase as ext4… offered, Next only without encryption), a drive
+// holding backups (no encryption asked), and the recovery key page
+// (Continue only once it is written down). It needs a display.
 func TestEncryptionWithDisplay(t *testing.T) {
 	gtktest.Init(t)
 	win := gtk.NewWindow()

@@ -133,7 +133,7 @@ func (b *backup) pull(ctx context.Context) error {
 	if err != nil {
 		return kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, kept: map[keptKey]string{},
+	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, busy: map[uint64]chan struct{}{}, kept: map[keptKey]string{},
 		wb: startWriteback(), clone: clone, update: req.Update}
 	err = ix.run()
 	ix.wb.stop()
@@ -166,6 +166,11 @@ type indexer struct {
 	// not hashed again.
 	mu   sync.Mutex
 	seen map[uint64]storedInode
+	// busy are the inodes a worker is indexing now, closed when it is
+	// done: another name of one waits for it instead of being counted
+	// and kept as a second copy (the two names of a hardlink are in one
+	// folder, indexed side by side).
+	busy map[uint64]chan struct{}
 	// kept are files received this run and kept as they came, by content
 	// and inode metadata: a second one (two copies of a file on the other
 	// computer, the whole folder of a rename) becomes a link to the first.
@@ -583,14 +588,13 @@ func (ix *indexer) file(e *entry) {
 		e.err = targetError(err, "read "+e.path)
 		return
 	}
-	ix.mu.Lock()
-	in, ok := ix.seen[st.Ino]
-	ix.mu.Unlock()
+	in, ok := ix.claim(st.Ino)
 	if ok {
 		// Another name of an inode this run already recorded.
 		e.sum, e.linked = in.sum, true
 		return
 	}
+	defer ix.release(st.Ino)
 	sum, writing := ix.pre.take(e.path, &st)
 	if sum != nil {
 		ix.preHashed.Add(1)
@@ -669,6 +673,36 @@ func (ix *indexer) file(e *entry) {
 		ix.kept[key] = e.path
 	}
 	ix.mu.Unlock()
+}
+
+// claim is the record of inode ino when this run recorded it already
+// (waiting for a worker indexing it now); otherwise it marks the inode
+// busy for the caller, who must release it.
+func (ix *indexer) claim(ino uint64) (storedInode, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for {
+		if in, ok := ix.seen[ino]; ok {
+			return in, true
+		}
+		wait, ok := ix.busy[ino]
+		if !ok {
+			ix.busy[ino] = make(chan struct{})
+			return storedInode{}, false
+		}
+		ix.mu.Unlock()
+		<-wait
+		ix.mu.Lock()
+	}
+}
+
+// release ends a claim.
+func (ix *indexer) release(ino uint64) {
+	ix.mu.Lock()
+	done := ix.busy[ino]
+	delete(ix.busy, ino)
+	ix.mu.Unlock()
+	close(done)
 }
 
 // replaceWithLink puts a hardlink to the stored file from in place of the

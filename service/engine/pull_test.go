@@ -300,3 +300,29 @@ func TestPullRefusesOptionsForLocalSources(t *testing.T) {
 		})
 	}
 }
+
+// TestPullCountsHardlinksOnce: the two names of each hardlinked file,
+// alone in a folder, are indexed side by side by two workers; each inode
+// is one copy kept, whichever worker meets it first, and the names stay
+// one inode on the drive.
+func TestPullCountsHardlinksOnce(t *testing.T) {
+	f := newFixture(t)
+	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	alpha := newComputer(t)
+	const pairs = 1000
+	for i := 0; i < pairs; i++ {
+		name := fmt.Sprintf("mail/%03d/m", i)
+		alpha.write(name, strings.Repeat(fmt.Sprint(i), 3000), mt)
+		must(t, os.Link(filepath.Join(alpha.root, name), filepath.Join(alpha.root, name+".link")))
+	}
+	r := pull(t, f, "alpha", alpha)
+	if r.Copied != pairs {
+		t.Errorf("copied %d files (hashed %d, linked %d), want %d", r.Copied, r.Hashed, r.Linked, pairs)
+	}
+	for i := 0; i < pairs; i++ {
+		name := f.storedOf("alpha", r.Snapshot, alpha.root+fmt.Sprintf("/mail/%03d/m", i))
+		if inode(t, name) != inode(t, name+".link") {
+			t.Fatalf("%03d/m and its link are two files on the drive", i)
+		}
+	}
+}

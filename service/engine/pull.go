@@ -133,7 +133,7 @@ func (b *backup) pull(ctx context.Context) error {
 	if err != nil {
 		return kerr.Wrap(kerr.InvalidArgs, err, "exclusions")
 	}
-	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, busy: map[uint64]chan struct{}{}, kept: map[keptKey]string{},
+	ix := &indexer{b: b, ctx: ctx, pre: pre, match: match, seen: map[uint64]storedInode{}, busy: map[uint64]chan struct{}{}, kept: map[keptKey]string{}, keeping: map[keptKey]chan struct{}{},
 		wb: startWriteback(), clone: clone, update: req.Update}
 	err = ix.run()
 	ix.wb.stop()
@@ -171,6 +171,11 @@ type indexer struct {
 	// and kept as a second copy (the two names of a hardlink are in one
 	// folder, indexed side by side).
 	busy map[uint64]chan struct{}
+	// keeping are the contents (with their metadata) a worker is about
+	// to keep or link: a second file of one, often beside it in the same
+	// folder, waits to become a link to the first instead of being kept
+	// too.
+	keeping map[keptKey]chan struct{}
 	// kept are files received this run and kept as they came, by content
 	// and inode metadata: a second one (two copies of a file on the other
 	// computer, the whole folder of a rename) becomes a link to the first.
@@ -588,13 +593,15 @@ func (ix *indexer) file(e *entry) {
 		e.err = targetError(err, "read "+e.path)
 		return
 	}
-	in, ok := ix.claim(st.Ino)
+	ix.mu.Lock()
+	in, ok := await(&ix.mu, ix.seen, ix.busy, st.Ino)
+	ix.mu.Unlock()
 	if ok {
 		// Another name of an inode this run already recorded.
 		e.sum, e.linked = in.sum, true
 		return
 	}
-	defer ix.release(st.Ino)
+	defer release(&ix.mu, ix.busy, st.Ino)
 	sum, writing := ix.pre.take(e.path, &st)
 	if sum != nil {
 		ix.preHashed.Add(1)
@@ -615,8 +622,11 @@ func (ix *indexer) file(e *entry) {
 	key := keptKey{sum: [32]byte(sum), mode: e.meta.Mode, uid: e.meta.UID, gid: e.meta.GID, mtime: e.meta.MtimeNs,
 		xattrs: string(fsmeta.EncodeXattrs(e.meta.Xattrs))}
 	ix.mu.Lock()
-	first, ok := ix.kept[key]
+	first, ok := await(&ix.mu, ix.kept, ix.keeping, key)
 	ix.mu.Unlock()
+	if !ok {
+		defer release(&ix.mu, ix.keeping, key)
+	}
 	if ok && ix.replaceWithLink(b.partial+first, e, &st) {
 		e.linked = true
 		return
@@ -675,33 +685,33 @@ func (ix *indexer) file(e *entry) {
 	ix.mu.Unlock()
 }
 
-// claim is the record of inode ino when this run recorded it already
-// (waiting for a worker indexing it now); otherwise it marks the inode
-// busy for the caller, who must release it.
-func (ix *indexer) claim(ino uint64) (storedInode, bool) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+// await is key's entry in done, waiting while another worker holds key
+// in busy; when done has none and nobody holds it, the caller holds it
+// now and must release it once its entry is in done (or never will be).
+// mu, which guards both maps, is held on entry and on return.
+func await[K comparable, V any](mu *sync.Mutex, done map[K]V, busy map[K]chan struct{}, key K) (V, bool) {
 	for {
-		if in, ok := ix.seen[ino]; ok {
-			return in, true
+		if v, ok := done[key]; ok {
+			return v, true
 		}
-		wait, ok := ix.busy[ino]
+		wait, ok := busy[key]
 		if !ok {
-			ix.busy[ino] = make(chan struct{})
-			return storedInode{}, false
+			busy[key] = make(chan struct{})
+			var none V
+			return none, false
 		}
-		ix.mu.Unlock()
+		mu.Unlock()
 		<-wait
-		ix.mu.Lock()
+		mu.Lock()
 	}
 }
 
-// release ends a claim.
-func (ix *indexer) release(ino uint64) {
-	ix.mu.Lock()
-	done := ix.busy[ino]
-	delete(ix.busy, ino)
-	ix.mu.Unlock()
+// release ends a hold that await gave.
+func release[K comparable](mu *sync.Mutex, busy map[K]chan struct{}, key K) {
+	mu.Lock()
+	done := busy[key]
+	delete(busy, key)
+	mu.Unlock()
 	close(done)
 }
 

@@ -326,3 +326,28 @@ func TestPullCountsHardlinksOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestPullKeepsTwinsOnce: two files of the same content and metadata
+// (not hardlinked), alone in a folder, are indexed side by side; one is
+// kept and the other becomes a link to it, whichever comes first.
+func TestPullKeepsTwinsOnce(t *testing.T) {
+	f := newFixture(t)
+	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	alpha := newComputer(t)
+	const pairs = 1000
+	for i := 0; i < pairs; i++ {
+		content := strings.Repeat(fmt.Sprint(i), 3000)
+		alpha.write(fmt.Sprintf("copies/%03d/a", i), content, mt)
+		alpha.write(fmt.Sprintf("copies/%03d/b", i), content, mt)
+	}
+	r := pull(t, f, "alpha", alpha)
+	if r.Copied != pairs {
+		t.Errorf("copied %d files (hashed %d, linked %d), want %d", r.Copied, r.Hashed, r.Linked, pairs)
+	}
+	for i := 0; i < pairs; i++ {
+		dir := f.storedOf("alpha", r.Snapshot, alpha.root+fmt.Sprintf("/copies/%03d/", i))
+		if inode(t, dir+"a") != inode(t, dir+"b") {
+			t.Fatalf("copies/%03d: the two copies are two files on the drive", i)
+		}
+	}
+}

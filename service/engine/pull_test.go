@@ -301,53 +301,41 @@ func TestPullRefusesOptionsForLocalSources(t *testing.T) {
 	}
 }
 
-// TestPullCountsHardlinksOnce: the two names of each hardlinked file,
-// alone in a folder, are indexed side by side by two workers; each inode
-// is one copy kept, whichever worker meets it first, and the names stay
-// one inode on the drive.
-func TestPullCountsHardlinksOnce(t *testing.T) {
-	f := newFixture(t)
-	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	alpha := newComputer(t)
-	const pairs = 1000
-	for i := 0; i < pairs; i++ {
-		name := fmt.Sprintf("mail/%03d/m", i)
-		alpha.write(name, strings.Repeat(fmt.Sprint(i), 3000), mt)
-		must(t, os.Link(filepath.Join(alpha.root, name), filepath.Join(alpha.root, name+".link")))
+// TestPullStoresPairsOnce: two names of one content alone in a folder
+// (a hardlink's two names, or two copies) are indexed side by side by
+// two workers; whichever comes first, one copy is kept and counted, and
+// the two names are one inode on the drive.
+func TestPullStoresPairsOnce(t *testing.T) {
+	cases := []struct {
+		name string
+		// second makes the folder's second name of its first, "a".
+		second func(t *testing.T, a, b, content string)
+	}{
+		{"hardlinked", func(t *testing.T, a, b, _ string) { must(t, os.Link(a, b)) }},
+		{"copies", func(t *testing.T, _, b, content string) { must(t, os.WriteFile(b, []byte(content), 0o644)) }},
 	}
-	r := pull(t, f, "alpha", alpha)
-	if r.Copied != pairs {
-		t.Errorf("copied %d files (hashed %d, linked %d), want %d", r.Copied, r.Hashed, r.Linked, pairs)
-	}
-	for i := 0; i < pairs; i++ {
-		name := f.storedOf("alpha", r.Snapshot, alpha.root+fmt.Sprintf("/mail/%03d/m", i))
-		if inode(t, name) != inode(t, name+".link") {
-			t.Fatalf("%03d/m and its link are two files on the drive", i)
-		}
-	}
-}
-
-// TestPullKeepsTwinsOnce: two files of the same content and metadata
-// (not hardlinked), alone in a folder, are indexed side by side; one is
-// kept and the other becomes a link to it, whichever comes first.
-func TestPullKeepsTwinsOnce(t *testing.T) {
-	f := newFixture(t)
-	mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	alpha := newComputer(t)
-	const pairs = 1000
-	for i := 0; i < pairs; i++ {
-		content := strings.Repeat(fmt.Sprint(i), 3000)
-		alpha.write(fmt.Sprintf("copies/%03d/a", i), content, mt)
-		alpha.write(fmt.Sprintf("copies/%03d/b", i), content, mt)
-	}
-	r := pull(t, f, "alpha", alpha)
-	if r.Copied != pairs {
-		t.Errorf("copied %d files (hashed %d, linked %d), want %d", r.Copied, r.Hashed, r.Linked, pairs)
-	}
-	for i := 0; i < pairs; i++ {
-		dir := f.storedOf("alpha", r.Snapshot, alpha.root+fmt.Sprintf("/copies/%03d/", i))
-		if inode(t, dir+"a") != inode(t, dir+"b") {
-			t.Fatalf("copies/%03d: the two copies are two files on the drive", i)
-		}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			mt := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+			alpha := newComputer(t)
+			const pairs = 1000
+			for i := 0; i < pairs; i++ {
+				content, dir := strings.Repeat(fmt.Sprint(i), 3000), filepath.Join(alpha.root, fmt.Sprintf("%03d", i))
+				alpha.write(fmt.Sprintf("%03d/a", i), content, mt)
+				c.second(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"), content)
+				must(t, os.Chtimes(filepath.Join(dir, "b"), mt, mt))
+			}
+			r := pull(t, f, "alpha", alpha)
+			if r.Copied != pairs {
+				t.Errorf("copied %d files (hashed %d, linked %d), want %d", r.Copied, r.Hashed, r.Linked, pairs)
+			}
+			for i := 0; i < pairs; i++ {
+				dir := f.storedOf("alpha", r.Snapshot, alpha.root+fmt.Sprintf("/%03d/", i))
+				if inode(t, dir+"a") != inode(t, dir+"b") {
+					t.Fatalf("%03d: a and b are two files on the drive", i)
+				}
+			}
+		})
 	}
 }

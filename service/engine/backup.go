@@ -200,6 +200,11 @@ type backup struct {
 	goneN     map[[32]byte]int32    // content of deleted files -> how many
 	gonePaths map[[32]byte][]string // and where, for the plan
 	warnMu    sync.Mutex
+	// runCopies are the files this run copied, by content and inode
+	// metadata (see shareRunCopy).
+	runMu     sync.Mutex
+	runCopies map[keptKey]string
+	asideSeq  atomic.Uint64 // names a copy set aside
 	// planMu: the walker plans moved-in folders while the recorder plans
 	// the entries it records.
 	planMu sync.Mutex

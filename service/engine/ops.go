@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 
 	"github.com/keepsake/keepsake/service/fsmeta"
@@ -208,6 +209,9 @@ func (w *walker) copy(e *entry) {
 	const attempts = 3
 	for i := 0; i < attempts; i++ {
 		stable, err := w.copyOnce(e)
+		if stable && e.err == nil {
+			w.shareRunCopy(e)
+		}
 		if stable || e.err != nil {
 			return
 		}
@@ -221,6 +225,57 @@ func (w *walker) copy(e *entry) {
 	}
 	w.skipEntry(e, fmt.Sprintf("changed while being copied (%d attempts)", attempts))
 }
+
+// shareRunCopy makes e, a file this run just copied, share the data of
+// an earlier copy of the same run with the same content and inode
+// metadata (a hardlink to it, or a reflink on btrfs), and otherwise notes
+// e as that copy. Both were new to the drive, so neither was found stored
+// when it was looked for: without this, a file and its copy that arrive
+// in one backup would be stored twice, in that snapshot and every later
+// one. The copy is set aside first and put back if the link fails.
+//
+// Only files of shareMin bytes or more are remembered: the memory stays
+// bounded by the data (a tree of 500 000 small files remembers none),
+// and a duplicate smaller than that costs the drive a few blocks.
+func (w *walker) shareRunCopy(e *entry) {
+	b := w.b
+	if b.opts.DryRun || e.meta.Size < shareMin || len(e.sum) != 32 {
+		return
+	}
+	key := keptKeyOf(e.sum, e.meta)
+	b.runMu.Lock()
+	first, ok := b.runCopies[key]
+	if !ok {
+		if b.runCopies == nil {
+			b.runCopies = map[keptKey]string{}
+		}
+		b.runCopies[key] = e.path
+	}
+	b.runMu.Unlock()
+	if !ok {
+		return
+	}
+	aside := ".keepsake-copy-" + strconv.FormatUint(b.asideSeq.Add(1), 10)
+	e.dir.names.Lock()
+	err := unix.Renameat2(e.dir.dst, e.name, e.dir.dst, aside, unix.RENAME_NOREPLACE)
+	e.dir.names.Unlock()
+	if err != nil {
+		return
+	}
+	if b.store.reuse(w, w.rel(first), e) {
+		unix.Unlinkat(e.dir.dst, aside, 0)
+		e.op, e.copied, e.linked = opLinkFound, false, true
+		return
+	}
+	e.dir.names.Lock()
+	if err := unix.Renameat2(e.dir.dst, aside, e.dir.dst, e.name, unix.RENAME_NOREPLACE); err != nil {
+		e.err = targetError(err, "put back the copy of "+e.path)
+	}
+	e.dir.names.Unlock()
+}
+
+// shareMin is the least size of a copy shareRunCopy remembers.
+const shareMin = 64 << 10
 
 // skipEntry gives up on e for this run, saying why. What a failed attempt
 // left in the snapshot goes; the previous snapshot's version of the file,

@@ -197,11 +197,17 @@ type indexer struct {
 	update bool
 }
 
+// keptKey is what two files must share to be one inode on the drive:
+// content and inode metadata.
 type keptKey struct {
 	sum            [32]byte
 	mode, uid, gid uint32
 	mtime          int64
 	xattrs         string
+}
+
+func keptKeyOf(sum []byte, m fsmeta.Meta) keptKey {
+	return keptKey{sum: [32]byte(sum), mode: m.Mode, uid: m.UID, gid: m.GID, mtime: m.MtimeNs, xattrs: string(fsmeta.EncodeXattrs(m.Xattrs))}
 }
 
 func (ix *indexer) run() error {
@@ -619,8 +625,7 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.sum, e.hashed = sum, true
-	key := keptKey{sum: [32]byte(sum), mode: e.meta.Mode, uid: e.meta.UID, gid: e.meta.GID, mtime: e.meta.MtimeNs,
-		xattrs: string(fsmeta.EncodeXattrs(e.meta.Xattrs))}
+	key := keptKeyOf(sum, e.meta)
 	ix.mu.Lock()
 	first, ok := await(&ix.mu, ix.kept, ix.keeping, key)
 	ix.mu.Unlock()

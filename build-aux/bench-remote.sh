@@ -5,7 +5,7 @@
 # flashback and rsnapshot do), in one run, over the same ssh (the same
 # options and keys), on one fresh ext4 loop-device filesystem (root):
 #
-#   sudo build-aux/bench-remote.sh [--files N] [--mb M] [--reps N] [--cold] [--workdir DIR] [--keep]
+#   sudo build-aux/bench-remote.sh [--files N] [--mb M] [--reps N] [--cold] [--first-only] [--workdir DIR] [--keep]
 #
 # The two "computers" are two sshd instances on 127.0.0.1, each with its
 # own account, host keys and port, started here and stopped on exit.
@@ -54,14 +54,16 @@
 # into its rsync's and the rest (indexing, catalog, flush) by a wrapper
 # first on its PATH that notes when rsync starts and ends.
 #
-# Prints a table and writes build-aux/bench-remote.json.
+# Prints a table and writes build-aux/bench-remote.json. --first-only
+# stops after (a), with its times printed, to weigh a change to a first
+# pull quickly (at 100 000 files, a minute instead of seven).
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
 top=$PWD
 
-files=20000 mb=400 reps=3 workdir=/var/tmp keep=0 cold=0
-usage() { echo "usage: $0 [--files N] [--mb M] [--reps N] [--cold] [--workdir DIR] [--keep]"; }
+files=20000 mb=400 reps=3 workdir=/var/tmp keep=0 cold=0 first_only=0
+usage() { echo "usage: $0 [--files N] [--mb M] [--reps N] [--cold] [--first-only] [--workdir DIR] [--keep]"; }
 args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
     --workdir) workdir=$2; shift ;;
     --keep) keep=1 ;;
     --cold) cold=1 ;;
+    --first-only) first_only=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -206,9 +209,17 @@ shared_b=$(space "${SRC[b]}" --exclude=own)
 echo "  A: $nfiles_a files, $src_a bytes; B: $nfiles_b files, $src_b bytes ($shared_b of them A's files)"
 
 # The drive: room for every repetition of the first pulls at once.
-drive_mb=$((mb * 12 > 1024 ? mb * 12 : 1024))
+# Each tool keeps A and B's own files (about 3/4 of A + B, blocks
+# counted) per repetition, and rsync the moved folder again.
+drive_mb=$(( (src_a + src_b) * (3 * reps + 2) / 2 * 6 / 5 >> 20 ))
+[ "$drive_mb" -gt $((mb * 12 > 1024 ? mb * 12 : 1024)) ] || drive_mb=$((mb * 12 > 1024 ? mb * 12 : 1024))
+# And inodes for them: each repetition keeps A's and B's files once per
+# tool (1.5 files of A's each), their folders, and the later pulls' new
+# files (many small files run out of ext4's default of one per 16 KiB).
+inodes=$(( files * (3 * reps + 2) ))
+[ "$inodes" -gt $(( drive_mb * 64 )) ] || inodes=$(( drive_mb * 64 ))
 truncate -s "${drive_mb}M" "$work/drive.img"
-mkfs.ext4 -q -F -L KeepsakeBench "$work/drive.img"
+mkfs.ext4 -q -F -N "$inodes" -L KeepsakeBench "$work/drive.img"
 loop=$(losetup -f --show "$work/drive.img")
 mkdir -p "$drive"
 mount "$loop" "$drive"
@@ -324,6 +335,8 @@ for c in a b; do
     { echo "bench-remote: computer $c has $src_n files, Keepsake's snapshot $n, rsync's $m" >&2; exit 1; }
 done
 for t in k_first k_first_a k_first_b r_first r_first_a r_first_b; do median "$t"; done
+# --first-only: (a) alone, its times printed above, no table.
+[ "$first_only" = 0 ] || exit 0
 mv "$drive/k1" "$drive/keepsake"
 mv "$drive/r1" "$drive/rsync"
 for c in a b; do RPREV[$drive/rsync/$c]=$drive/rsync/$c/$(basename "${RPREV[$drive/r1/$c]}"); done

@@ -12,9 +12,11 @@ import (
 // prehasher hashes the files of a pull while rsync is still receiving
 // the others: a file is read moments after rsync wrote it, from the page
 // cache, on a core rsync leaves idle, instead of after the transfer.
-// What it learns is a hint the indexer checks: a path's sum counts only
-// while the file there is the same inode with the same size, mtime and
-// ctime as when it was read.
+// What it learns is a hint the indexer checks: a sum counts only for
+// the inode that was read, while it has the same size, mtime and ctime.
+// It is kept by inode, in maps without pointers, which the garbage
+// collector never scans: a pull of a million files holds a sum for each
+// until the indexer takes it.
 //
 // The paths come from the other computer's names, so a file is opened
 // beneath the snapshot folder only, never through a symlink or "..", and
@@ -28,18 +30,17 @@ type prehasher struct {
 	keep func(size, mtimeNs int64) bool
 
 	mu   sync.Mutex
-	sums map[string]prehashed
+	sums map[uint64]prehashed // by inode
 	// writing are the contents whose first copy this run started
 	// writing to the drive; a second copy is left in memory, as it is
 	// likely replaced by a link to the first.
-	writing map[[32]byte]string
+	writing map[[32]byte]struct{}
 }
 
 type prehashed struct {
-	ino          uint64
 	size         int64
 	mtime, ctime unix.Timespec
-	sum          []byte
+	sum          [32]byte
 	// writing: keep said the file is likely kept, and its writing to
 	// the drive was started.
 	writing bool
@@ -51,7 +52,7 @@ const (
 	// rsync's output never waits for the disk.
 	prehashQueue = 4096
 	// prehashMax bounds the memory the sums take on a huge first pull
-	// (about 150 bytes each); the rest are hashed by the indexer.
+	// (about 100 bytes each); the rest are hashed by the indexer.
 	prehashMax = 200_000
 )
 
@@ -61,7 +62,7 @@ const (
 //
 // A file that keep says is likely kept, and whose content has not
 // arrived before in this run, also starts on its way to the drive once
-// read: the disk writes it while the rest arrives, instead of in the
+// read (from writebackMin bytes up): the disk writes it while the rest arrives, instead of in the
 // commit's syncfs after the transfer (which is when plain rsync's data
 // is written too: a pull writes its data once either way). A file
 // that turns out to have a stored copy after all was written for
@@ -73,7 +74,7 @@ func startPrehash(root int, keep func(size, mtimeNs int64) bool) *prehasher {
 	}
 	unix.Close(probe)
 	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), keep: keep,
-		sums: map[string]prehashed{}, writing: map[[32]byte]string{}}
+		sums: map[uint64]prehashed{}, writing: map[[32]byte]struct{}{}}
 	go p.run()
 	return p
 }
@@ -126,12 +127,12 @@ func (p *prehasher) run() {
 		if err != nil {
 			continue
 		}
-		p.hash(path, fd)
+		p.hash(fd)
 		unix.Close(fd)
 	}
 }
 
-func (p *prehasher) hash(path string, fd int) {
+func (p *prehasher) hash(fd int) {
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return
@@ -153,29 +154,31 @@ func (p *prehasher) hash(path string, fd int) {
 	p.mu.Unlock()
 	write := !again && p.keep != nil && st.Size > 0 && p.keep(st.Size, st.Mtim.Nano())
 	p.mu.Lock()
-	p.sums[path] = prehashed{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: sum, writing: write}
+	p.sums[st.Ino] = prehashed{size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: [32]byte(sum), writing: write}
 	if write {
-		p.writing[[32]byte(sum)] = path
+		p.writing[[32]byte(sum)] = struct{}{}
 	}
 	p.mu.Unlock()
-	if write {
+	if write && st.Size >= writebackMin {
 		unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 	}
 }
 
-// take is the sum read for path when st, the file there now, is the
-// inode that was read, unchanged since; nil otherwise. writing: keep
-// said so of it, and its data are on their way to the drive already.
-func (p *prehasher) take(path string, st *unix.Stat_t) (sum []byte, writing bool) {
+// take is the sum read of the file st describes when it is the inode
+// that was read, unchanged since; nil otherwise. writing: keep said so
+// of it, and its data are on their way to the drive already.
+func (p *prehasher) take(st *unix.Stat_t) (sum []byte, writing bool) {
 	if p == nil {
 		return nil, false
 	}
 	p.mu.Lock()
-	h, ok := p.sums[path]
-	delete(p.sums, path)
+	h, ok := p.sums[st.Ino]
+	if st.Nlink <= 1 {
+		delete(p.sums, st.Ino) // no other name will ask
+	}
 	p.mu.Unlock()
-	if !ok || h.ino != st.Ino || h.size != st.Size || h.mtime != st.Mtim || h.ctime != st.Ctim {
+	if !ok || h.size != st.Size || h.mtime != st.Mtim || h.ctime != st.Ctim {
 		return nil, false
 	}
-	return h.sum, h.writing
+	return h.sum[:], h.writing
 }

@@ -140,10 +140,17 @@ func (b *backup) pull(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if indexed != nil {
+		indexed(ix)
+	}
 	b.res.HashedInTransfer = ix.preHashed.Load()
 	b.res.ReceivedBytes = received
 	return nil
 }
+
+// indexed, when set (by tests), is shown each pull's indexer once it
+// is done: what it still holds is what a pull's memory grows with.
+var indexed func(*indexer)
 
 // indexer walks a pulled tree and records it.
 //
@@ -161,9 +168,9 @@ type indexer struct {
 	pre       *prehasher
 	match     *exclude.Matcher
 	preHashed atomic.Int64
-	// seen are inodes this run already recorded, by inode: a second name of
-	// one (a hardlink rsync kept, or content linked earlier in the run) is
-	// not hashed again.
+	// seen are inodes with several names this run already recorded, by
+	// inode: a second name of one (a hardlink rsync kept) is not hashed
+	// again.
 	mu   sync.Mutex
 	seen map[uint64]storedInode
 	// busy are the inodes a worker is indexing now, closed when it is
@@ -176,9 +183,10 @@ type indexer struct {
 	// folder, waits to become a link to the first instead of being kept
 	// too.
 	keeping map[keptKey]chan struct{}
-	// kept are files received this run and kept as they came, by content
-	// and inode metadata: a second one (two copies of a file on the other
-	// computer, the whole folder of a rename) becomes a link to the first.
+	// kept are files of shareMin bytes or more received this run and kept
+	// as they came, by content and inode metadata: a second one (two
+	// copies of a file on the other computer) becomes a link to the
+	// first. (A renamed folder's files are found in the catalog.)
 	kept map[keptKey]string
 	// dirTimes are the folders' times as rsync left them.
 	dirTimes []dirMeta
@@ -608,7 +616,7 @@ func (ix *indexer) file(e *entry) {
 		return
 	}
 	defer release(&ix.mu, ix.busy, st.Ino)
-	sum, writing := ix.pre.take(e.path, &st)
+	sum, writing := ix.pre.take(&st)
 	if sum != nil {
 		ix.preHashed.Add(1)
 	} else {
@@ -625,12 +633,19 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.sum, e.hashed = sum, true
+	// Only copies of shareMin bytes or more are remembered, as in a local
+	// backup: the memory stays bounded by the data, not the file count.
+	remember := st.Size >= shareMin
 	key := keptKeyOf(sum, e.meta)
-	ix.mu.Lock()
-	first, ok := await(&ix.mu, ix.kept, ix.keeping, key)
-	ix.mu.Unlock()
-	if !ok {
-		defer release(&ix.mu, ix.keeping, key)
+	var first string
+	ok = false
+	if remember {
+		ix.mu.Lock()
+		first, ok = await(&ix.mu, ix.kept, ix.keeping, key)
+		ix.mu.Unlock()
+		if !ok {
+			defer release(&ix.mu, ix.keeping, key)
+		}
 	}
 	if ok && ix.replaceWithLink(b.partial+first, e, &st) {
 		e.linked = true
@@ -680,11 +695,13 @@ func (ix *indexer) file(e *entry) {
 	}
 	e.copied = true
 	if !writing {
-		ix.wb.add(e.dir.dst, e.name)
+		ix.wb.add(e.dir.dst, e.name, st.Size)
 	}
 	ix.mu.Lock()
-	ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
-	if _, ok := ix.kept[key]; !ok {
+	if st.Nlink > 1 {
+		ix.seen[st.Ino] = storedInode{path: e.path, sum: sum}
+	}
+	if _, ok := ix.kept[key]; remember && !ok {
 		ix.kept[key] = e.path
 	}
 	ix.mu.Unlock()
@@ -898,8 +915,19 @@ func startWriteback() *writeback {
 	return w
 }
 
-// add queues the file name in dirfd; a full queue skips it.
-func (w *writeback) add(dirfd int, name string) {
+// writebackMin is the least size of a file whose writing is started
+// early: the bytes that make the commit's syncfs wait are in bigger
+// files, and a call per small file (most of a home's files) costs more
+// than it saves, as many tiny writes instead of the syncfs's few large
+// ones, while rsync is still writing.
+const writebackMin = 64 << 10
+
+// add queues the file name in dirfd, when it is writebackMin bytes or
+// more; a full queue skips it.
+func (w *writeback) add(dirfd int, name string, size int64) {
+	if size < writebackMin {
+		return
+	}
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return

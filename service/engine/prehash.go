@@ -25,9 +25,9 @@ type prehasher struct {
 	root  int // the snapshot folder; owned by the caller
 	names chan string
 	done  chan struct{}
-	// keep says whether a file of this size and mtime is likely kept as
-	// it came (nothing stored could replace it); nil: none is.
-	keep func(size, mtimeNs int64) bool
+	// hasTwin says whether some stored version has this size and mtime
+	// (then a stored copy may replace the file); nil: never asked.
+	hasTwin func(size, mtimeNs int64) (bool, error)
 
 	mu   sync.Mutex
 	sums map[uint64]prehashed // by inode
@@ -41,10 +41,21 @@ type prehashed struct {
 	size         int64
 	mtime, ctime unix.Timespec
 	sum          [32]byte
-	// writing: keep said the file is likely kept, and its writing to
-	// the drive was started.
-	writing bool
+	twins        twins
 }
+
+// twins is what the prehasher learned of a file's stored twins (stored
+// versions of its size and mtime): the indexer asks the catalog only
+// when it learned nothing.
+type twins uint8
+
+const (
+	twinsUnknown twins = iota // not asked: an empty file, or not the first of its content
+	// twinsNone: none; the file is likely kept as it came, and its
+	// writing to the drive was started.
+	twinsNone
+	twinsStored // some; a stored copy may replace it
+)
 
 const (
 	// prehashQueue is how many names may wait: a name that finds the
@@ -60,20 +71,21 @@ const (
 // descriptor of the snapshot folder); nil when the kernel cannot open a
 // path safely beneath a folder (openat2, Linux 5.6).
 //
-// A file that keep says is likely kept, and whose content has not
+// A file that has no stored twin (hasTwin), and whose content has not
 // arrived before in this run, also starts on its way to the drive once
-// read (from writebackMin bytes up): the disk writes it while the rest arrives, instead of in the
-// commit's syncfs after the transfer (which is when plain rsync's data
-// is written too: a pull writes its data once either way). A file
-// that turns out to have a stored copy after all was written for
-// nothing, which costs the drive's time, not its space.
-func startPrehash(root int, keep func(size, mtimeNs int64) bool) *prehasher {
+// read (from writebackMin bytes up): the disk writes it while the rest
+// arrives, instead of in the commit's syncfs after the transfer (which
+// is when plain rsync's data is written too: a pull writes its data
+// once either way). A file that turns out to have a stored copy after
+// all was written for nothing, which costs the drive's time, not its
+// space.
+func startPrehash(root int, hasTwin func(size, mtimeNs int64) (bool, error)) *prehasher {
 	probe, err := unix.Openat2(root, ".", &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: prehashResolve})
 	if err != nil {
 		return nil
 	}
 	unix.Close(probe)
-	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), keep: keep,
+	p := &prehasher{root: root, names: make(chan string, prehashQueue), done: make(chan struct{}), hasTwin: hasTwin,
 		sums: map[uint64]prehashed{}, writing: map[[32]byte]struct{}{}}
 	go p.run()
 	return p
@@ -147,14 +159,22 @@ func (p *prehasher) hash(fd int) {
 	if unix.Fstat(fd, &after) != nil || after.Size != st.Size || after.Mtim != st.Mtim || after.Ctim != st.Ctim {
 		return
 	}
-	// Only this goroutine adds to writing; keep (a catalog query) is
+	// Only this goroutine adds to writing; hasTwin (a catalog query) is
 	// asked outside the lock that take waits for.
 	p.mu.Lock()
 	_, again := p.writing[[32]byte(sum)]
 	p.mu.Unlock()
-	write := !again && p.keep != nil && st.Size > 0 && p.keep(st.Size, st.Mtim.Nano())
+	known := twinsUnknown
+	if !again && p.hasTwin != nil && st.Size > 0 {
+		if twin, err := p.hasTwin(st.Size, st.Mtim.Nano()); err == nil && twin {
+			known = twinsStored
+		} else if err == nil {
+			known = twinsNone
+		}
+	}
+	write := known == twinsNone
 	p.mu.Lock()
-	p.sums[st.Ino] = prehashed{size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: [32]byte(sum), writing: write}
+	p.sums[st.Ino] = prehashed{size: st.Size, mtime: st.Mtim, ctime: st.Ctim, sum: [32]byte(sum), twins: known}
 	if write {
 		p.writing[[32]byte(sum)] = struct{}{}
 	}
@@ -165,11 +185,12 @@ func (p *prehasher) hash(fd int) {
 }
 
 // take is the sum read of the file st describes when it is the inode
-// that was read, unchanged since; nil otherwise. writing: keep said so
-// of it, and its data are on their way to the drive already.
-func (p *prehasher) take(st *unix.Stat_t) (sum []byte, writing bool) {
+// that was read, unchanged since (nil otherwise), and what was learned
+// of its stored twins then: the catalog it asked does not change during
+// the run, and the size and mtime are the same.
+func (p *prehasher) take(st *unix.Stat_t) (sum []byte, known twins) {
 	if p == nil {
-		return nil, false
+		return nil, twinsUnknown
 	}
 	p.mu.Lock()
 	h, ok := p.sums[st.Ino]
@@ -178,7 +199,7 @@ func (p *prehasher) take(st *unix.Stat_t) (sum []byte, writing bool) {
 	}
 	p.mu.Unlock()
 	if !ok || h.size != st.Size || h.mtime != st.Mtim || h.ctime != st.Ctim {
-		return nil, false
+		return nil, twinsUnknown
 	}
-	return h.sum[:], h.writing
+	return h.sum[:], h.twins
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/sha256"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,10 +134,12 @@ func sha256Of(s string) []byte {
 // TestPrehashStartsWritingKeptContent: a file read during the transfer
 // starts on its way to the drive when it is likely kept (no stored twin)
 // and is the first of its content in the run; a second copy, a file with
-// a stored twin and an empty file do not.
+// a stored twin, an empty file and one the catalog could not answer for
+// do not. The indexer is told what was learned of each file's twins.
 func TestPrehashStartsWritingKeptContent(t *testing.T) {
 	root := t.TempDir()
-	files := map[string]string{"new": "content of its own", "copy": "content of its own", "twin": "stored elsewhere", "empty": ""}
+	files := map[string]string{"new": "content of its own", "copy": "content of its own", "twin": "stored elsewhere", "empty": "",
+		"failing": "catalog error"}
 	for n, c := range files {
 		must(t, os.WriteFile(filepath.Join(root, n), []byte(c), 0o644))
 	}
@@ -144,14 +147,18 @@ func TestPrehashStartsWritingKeptContent(t *testing.T) {
 	must(t, err)
 	defer unix.Close(fd)
 	var asked []int64
-	p := startPrehash(fd, func(size, mtimeNs int64) bool {
+	p := startPrehash(fd, func(size, mtimeNs int64) (bool, error) {
 		asked = append(asked, size) // only the prehasher's goroutine calls it
-		return size != int64(len(files["twin"]))
+		if size == int64(len(files["failing"])) {
+			return false, errors.New("disk I/O error")
+		}
+		return size == int64(len(files["twin"])), nil
 	})
 	if p == nil {
 		realfs.Unavailable(t, "this kernel has no openat2 (Linux 5.6)")
 	}
-	for _, n := range []string{"new", "copy", "twin", "empty"} {
+	order := []string{"new", "copy", "twin", "empty", "failing"}
+	for _, n := range order {
 		p.arrived("/" + n)
 	}
 	p.stop()
@@ -159,19 +166,21 @@ func TestPrehashStartsWritingKeptContent(t *testing.T) {
 	if _, ok := p.writing[[32]byte(sha256Of(files["new"]))]; !ok || len(p.writing) != 1 {
 		t.Errorf("started writing %d contents, want only that of new and copy", len(p.writing))
 	}
-	if len(p.sums) != 4 {
-		t.Errorf("%d files hashed, want 4", len(p.sums))
+	if len(p.sums) != len(files) {
+		t.Errorf("%d files hashed, want %d", len(p.sums), len(files))
 	}
 	// The indexer learns which: it neither asks the catalog about them
-	// again nor starts writing them a second time.
-	for _, n := range []string{"new", "copy", "twin", "empty"} {
+	// again nor starts writing them a second time; it asks only where
+	// nothing was learned.
+	want := map[string]twins{"new": twinsNone, "copy": twinsUnknown, "twin": twinsStored, "empty": twinsUnknown, "failing": twinsUnknown}
+	for _, n := range order {
 		var st unix.Stat_t
 		must(t, unix.Stat(filepath.Join(root, n), &st))
-		if sum, writing := p.take(&st); sum == nil || writing != (n == "new") {
-			t.Errorf("take(%s) = sum %x, writing %v", n, sum, writing)
+		if sum, known := p.take(&st); sum == nil || known != want[n] {
+			t.Errorf("take(%s) = sum %x, twins %d, want %d", n, sum, known, want[n])
 		}
 	}
-	if want := []int64{18, 16}; !slices.Equal(asked, want) {
+	if want := []int64{18, 16, 13}; !slices.Equal(asked, want) {
 		t.Errorf("asked about sizes %v, want %v (not again for a copy, never for an empty file)", asked, want)
 	}
 }

@@ -90,10 +90,7 @@ func (b *backup) pull(ctx context.Context) error {
 	}
 	// Likely kept: no version on the drive has its size and mtime (as
 	// the indexer asks before it searches for a stored copy).
-	pre := startPrehash(root, func(size, mtimeNs int64) bool {
-		twin, err := b.txn.HasTwin(size, mtimeNs)
-		return err == nil && !twin
-	})
+	pre := startPrehash(root, b.txn.HasTwin)
 	if pre != nil {
 		req.Arrived = pre.arrived
 	}
@@ -616,7 +613,7 @@ func (ix *indexer) file(e *entry) {
 		return
 	}
 	defer release(&ix.mu, ix.busy, st.Ino)
-	sum, writing := ix.pre.take(&st)
+	sum, known := ix.pre.take(&st)
 	if sum != nil {
 		ix.preHashed.Add(1)
 	} else {
@@ -658,10 +655,10 @@ func (ix *indexer) file(e *entry) {
 	// content worth it: a computer's first pull of files new to the drive
 	// asks nothing. A kept first copy that could not be linked (its link
 	// count is full) leaves the search to find another.
-	// The prehasher asked it already of a file it started writing (the
+	// The prehasher asked it already of most files it read (the
 	// committed catalog does not change during the run).
-	twin := false
-	if !writing {
+	twin := known == twinsStored
+	if known == twinsUnknown {
 		var err error
 		if twin, err = b.txn.HasTwin(st.Size, e.meta.MtimeNs); err != nil {
 			e.err = err
@@ -694,7 +691,7 @@ func (ix *indexer) file(e *entry) {
 		}
 	}
 	e.copied = true
-	if !writing {
+	if known != twinsNone { // else its writing was started already
 		ix.wb.add(e.dir.dst, e.name, st.Size)
 	}
 	ix.mu.Lock()

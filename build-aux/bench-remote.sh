@@ -264,19 +264,19 @@ rpull() {
   RPREV[$2/$3]=$dir/$name
 }
 # xpull NAME STORE COMPUTER: rsync run as Keepsake runs it (the options
-# of rsyncArgs in service/remote/pull.go: the path comes over
-# --files-from, the file list is whole before the transfer, progress and
-# figures are printed), linking from the newest folder of rsync's own
-# series (the same files), into a new folder of STORE/COMPUTER. It tells
-# the cost of those options from the cost of Keepsake's own work.
+# of rsyncArgs in service/remote/pull.go for a plain path: numbers, not
+# names, sparse files, times to the nanosecond, progress and figures
+# printed, a line for each file received), linking from the newest
+# folder of rsync's own series (the same files), into a new folder of
+# STORE/COMPUTER. It tells the cost of those options from the cost of
+# Keepsake's own work.
 xpull() {
   local dir=$2/$3 name
   mkdir -p "$dir"
   name=$(date -u +%Y-%m-%dT%H%M%S.%3NZ)
-  printf '%s\0' "${SRC[$3]#/}" > "$work/files-from"
   timed "$1" rsync -a -r -H --sparse --numeric-ids --relative --no-D --modify-window=-1 --info=progress2,stats2 "--out-format=KSR:%i %b %n" \
-    --no-human-readable --files-from="$work/files-from" --from0 -e "$(ssh_cmd "${PORT[$3]}")" -A -X \
-    --link-dest="${RPREV[$drive/rsync/$3]}" -- "${ACCOUNT[$3]}@127.0.0.1:/" "$dir/$name/"
+    --no-human-readable -e "$(ssh_cmd "${PORT[$3]}")" -A -X \
+    --link-dest="${RPREV[$drive/rsync/$3]}" -- "${ACCOUNT[$3]}@127.0.0.1:${SRC[$3]}" "$dir/$name/"
 }
 # both BASE REP TOOL STORE: TOOL (kpull or rpull) pulls A, then B, into
 # STORE: times in T[BASE_a.REP], T[BASE_b.REP] and their sum T[BASE.REP].

@@ -15,8 +15,8 @@ import (
 // What it learns is a hint the indexer checks: a sum counts only for
 // the inode that was read, while it has the same size, mtime and ctime.
 // It is kept by inode, in maps without pointers, which the garbage
-// collector never scans: a pull of a million files holds a sum for each
-// until the indexer takes it.
+// collector never scans: a big pull holds up to prehashMax sums until
+// the indexer takes them.
 //
 // The paths come from the other computer's names, so a file is opened
 // beneath the snapshot folder only, never through a symlink or "..", and

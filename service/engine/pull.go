@@ -635,16 +635,16 @@ func (ix *indexer) file(e *entry) {
 	remember := st.Size >= shareMin
 	key := keptKeyOf(sum, e.meta)
 	var first string
-	ok = false
+	var keptBefore bool // a copy of this run's has the key
 	if remember {
 		ix.mu.Lock()
-		first, ok = await(&ix.mu, ix.kept, ix.keeping, key)
+		first, keptBefore = await(&ix.mu, ix.kept, ix.keeping, key)
 		ix.mu.Unlock()
-		if !ok {
+		if !keptBefore {
 			defer release(&ix.mu, ix.keeping, key)
 		}
 	}
-	if ok && ix.replaceWithLink(b.partial+first, e, &st) {
+	if keptBefore && ix.replaceWithLink(b.partial+first, e, &st) {
 		e.linked = true
 		return
 	}
@@ -668,7 +668,7 @@ func (ix *indexer) file(e *entry) {
 	var cands []catalog.Stored
 	var err error
 	switch {
-	case ok:
+	case keptBefore:
 		// This run's other copies too: the transaction's view.
 		cands, err = b.txn.Linkable(sum, e.meta, 4)
 	case twin:

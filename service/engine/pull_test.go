@@ -319,7 +319,7 @@ func TestPullStoresPairsOnce(t *testing.T) {
 		shared bool
 	}{
 		{"hardlinked", 1000, 8 << 10, func(t *testing.T, a, b, _ string) { must(t, os.Link(a, b)) }, true},
-		{"copies", 300, shareMin, func(t *testing.T, _, b, content string) { must(t, os.WriteFile(b, []byte(content), 0o644)) }, true},
+		{"copies", 1000, shareMin, func(t *testing.T, _, b, content string) { must(t, os.WriteFile(b, []byte(content), 0o644)) }, true},
 		{"small copies", 100, shareMin - 1, func(t *testing.T, _, b, content string) { must(t, os.WriteFile(b, []byte(content), 0o644)) }, false},
 	}
 	for _, c := range cases {
